@@ -1,0 +1,151 @@
+//! Conversions between the SDK's types and the generated bindings.
+
+use crate::bindings::palisade::parser::types as wit;
+use crate::{
+    DedupeAlgorithm, Endpoint, Finding, LogLevel, Options, Parser, PluginInfo,
+    Severity,
+};
+
+/// Entry point behind the exported `info`.
+pub fn info<P: Parser>() -> wit::PluginInfo {
+    let PluginInfo {
+        name,
+        version,
+        scan_types,
+    } = P::info();
+    wit::PluginInfo {
+        name,
+        version,
+        contract_version: crate::CONTRACT_VERSION.to_owned(),
+        scan_types: scan_types
+            .into_iter()
+            .map(|s| wit::ScanTypeInfo {
+                name: s.name,
+                description: s.description,
+                file_kinds: s.file_kinds,
+                dedupe: wit::DedupeSetting {
+                    algorithm: match s.dedupe.algorithm {
+                        DedupeAlgorithm::HashCode => wit::DedupeAlgorithm::HashCode,
+                        DedupeAlgorithm::UniqueIdFromTool => wit::DedupeAlgorithm::UniqueIdFromTool,
+                        DedupeAlgorithm::UniqueIdFromToolOrHashCode => {
+                            wit::DedupeAlgorithm::UniqueIdFromToolOrHashCode
+                        }
+                        DedupeAlgorithm::Legacy => wit::DedupeAlgorithm::Legacy,
+                    },
+                    hash_fields: s.dedupe.hash_fields,
+                    allows_null_cwe: s.dedupe.allows_null_cwe,
+                },
+            })
+            .collect(),
+    }
+}
+
+/// Entry point behind the exported `detect`.
+pub fn detect<P: Parser>(candidates: Vec<String>, head: Vec<u8>) -> Option<String> {
+    P::detect(&candidates, &head)
+}
+
+/// Entry point behind the exported `parse`.
+pub fn parse<P: Parser>(
+    scan_type: String,
+    report: Vec<u8>,
+    options: Vec<(String, String)>,
+) -> Result<Vec<wit::Finding>, wit::ParseError> {
+    let options = Options(options);
+    match P::parse(&scan_type, &report, &options) {
+        Ok(findings) => {
+            drop(report);
+            Ok(findings.into_iter().map(finding).collect())
+        }
+        Err(e) => Err(wit::ParseError {
+            message: e.message,
+            location: e.location.map(|l| wit::ReportLocation {
+                line: l.line,
+                column: l.column,
+                path: l.path,
+            }),
+        }),
+    }
+}
+
+fn severity(s: Severity) -> wit::Severity {
+    match s {
+        Severity::Critical => wit::Severity::Critical,
+        Severity::High => wit::Severity::High,
+        Severity::Medium => wit::Severity::Medium,
+        Severity::Low => wit::Severity::Low,
+        Severity::Info => wit::Severity::Info,
+    }
+}
+
+fn endpoint(e: Endpoint) -> wit::Endpoint {
+    wit::Endpoint {
+        protocol: e.protocol,
+        userinfo: e.userinfo,
+        host: e.host,
+        port: e.port,
+        path: e.path,
+        query: e.query,
+        fragment: e.fragment,
+    }
+}
+
+fn finding(f: Finding) -> wit::Finding {
+    wit::Finding {
+        title: f.title,
+        severity: severity(f.severity),
+        description: f.description,
+        mitigation: f.mitigation,
+        impact: f.impact,
+        references: f.references,
+        steps_to_reproduce: f.steps_to_reproduce,
+        severity_justification: f.severity_justification,
+        cwe: f.cwe,
+        extra_cwes: f.extra_cwes,
+        vulnerability_ids: f.vulnerability_ids,
+        cvssv3: f.cvssv3,
+        cvssv3_score: f.cvssv3_score,
+        cvssv4: f.cvssv4,
+        cvssv4_score: f.cvssv4_score,
+        epss_score: f.epss_score,
+        epss_percentile: f.epss_percentile,
+        known_exploited: f.known_exploited,
+        file_path: f.file_path,
+        line: f.line,
+        component_name: f.component_name,
+        component_version: f.component_version,
+        fix_available: f.fix_available,
+        fix_version: f.fix_version,
+        unique_id_from_tool: f.unique_id_from_tool,
+        vuln_id_from_tool: f.vuln_id_from_tool,
+        static_finding: f.static_finding,
+        dynamic_finding: f.dynamic_finding,
+        endpoints: f.endpoints.into_iter().map(endpoint).collect(),
+        param: f.param,
+        payload: f.payload,
+        date: f.date,
+        service: f.service,
+        tags: f.tags,
+        active: f.active,
+        verified: f.verified,
+        false_p: f.false_p,
+        out_of_scope: f.out_of_scope,
+        risk_accepted: f.risk_accepted,
+        is_mitigated: f.is_mitigated,
+        mitigated: f.mitigated,
+        nb_occurences: f.nb_occurences,
+        extra: f.extra,
+    }
+}
+
+impl From<LogLevel> for wit::LogLevel {
+    fn from(l: LogLevel) -> Self {
+        match l {
+            LogLevel::Trace => wit::LogLevel::Trace,
+            LogLevel::Debug => wit::LogLevel::Debug,
+            LogLevel::Info => wit::LogLevel::Info,
+            LogLevel::Warn => wit::LogLevel::Warn,
+            LogLevel::Error => wit::LogLevel::Error,
+        }
+    }
+}
