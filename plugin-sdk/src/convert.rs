@@ -1,10 +1,7 @@
 //! Conversions between the SDK's types and the generated bindings.
 
 use crate::bindings::palisade::parser::types as wit;
-use crate::{
-    DedupeAlgorithm, Endpoint, Finding, LogLevel, Options, Parser, PluginInfo,
-    Severity,
-};
+use crate::{DedupeAlgorithm, Endpoint, Finding, LogLevel, Options, Parser, PluginInfo, Severity};
 
 /// Entry point behind the exported `info`.
 pub fn info<P: Parser>() -> wit::PluginInfo {
@@ -41,11 +38,19 @@ pub fn info<P: Parser>() -> wit::PluginInfo {
 }
 
 /// Entry point behind the exported `detect`.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "mirrors the generated Guest signature"
+)]
 pub fn detect<P: Parser>(candidates: Vec<String>, head: Vec<u8>) -> Option<String> {
     P::detect(&candidates, &head)
 }
 
 /// Entry point behind the exported `parse`.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "mirrors the generated Guest signature"
+)]
 pub fn parse<P: Parser>(
     scan_type: String,
     report: Vec<u8>,

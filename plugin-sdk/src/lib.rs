@@ -16,17 +16,59 @@
 //! }
 //! export_parser!(Demo);
 //! ```
+//!
+//! Helpers, one module each: [`severity`] (scanner words and CVSS scores to
+//! [`Severity`]), [`cwe`], [`vuln_ids`] (CVE/GHSA), [`cvss`] (v3.x parsing and
+//! base score, v4.0 validation), [`endpoint`] (URL to [`Endpoint`]), [`text`]
+//! (clean-up, HTML to text, truncation), and safe readers for [`json`],
+//! [`xml`] and [`csv`] reports. With the `testing` feature, `testing` parses
+//! files natively and compares findings with reference goldens.
 
 mod convert;
 mod types;
 
+pub mod csv;
+pub mod cvss;
+pub mod cwe;
+pub mod endpoint;
+pub mod json;
+pub mod severity;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod text;
+pub mod vuln_ids;
+pub mod xml;
+
 pub use types::*;
+
+pub use cvss::{Cvss3, Cvss4, CvssError, cvss3_base_score, cvss3_from_str, cvss4_from_str};
+pub use cwe::{find_cwes, parse_cwe};
+pub use endpoint::endpoint_from_url;
+pub use json::parse_json;
+pub use severity::{severity_from_cvss, severity_from_word};
+pub use text::{clean, html_to_text, non_empty, non_empty_str, truncate_chars};
+pub use vuln_ids::{find_vulnerability_ids, is_vulnerability_id};
+pub use xml::{parse_xml, xml_text};
+
+/// The crates the helpers build on, re-exported so plugins use the same versions.
+pub mod deps {
+    pub use ::csv;
+    pub use roxmltree;
+    pub use serde;
+    pub use serde_json;
+}
 
 /// Everything a parser usually imports.
 pub mod prelude {
+    pub use crate::csv::read_csv;
+    pub use crate::json::{parse_json, str_at, string_at};
+    pub use crate::text::{clean, html_to_text, non_empty, non_empty_str, truncate_chars};
+    pub use crate::xml::{parse_xml, xml_text};
     pub use crate::{
-        DedupeAlgorithm, DedupeSetting, Endpoint, Finding, Options, ParseError, Parser,
-        PluginInfo, ReportLocation, ScanTypeInfo, Severity, export_parser,
+        DedupeAlgorithm, DedupeSetting, Endpoint, Finding, LogLevel, Options, ParseError, Parser,
+        PluginInfo, ReportLocation, ScanTypeInfo, Severity, cvss3_from_str, endpoint_from_url,
+        export_parser, find_cwes, find_vulnerability_ids, log, parse_cwe, severity_from_cvss,
+        severity_from_word,
     };
 }
 
@@ -107,4 +149,142 @@ macro_rules! export_parser {
 
         $crate::bindings::__export_parser_bindings!(__PalisadeParserExport with_types_in $crate::bindings);
     };
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod robustness {
+    //! Every helper survives arbitrary input without panicking.
+
+    /// A tiny deterministic generator (xorshift), so failures reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    const PIECES: &[&str] = &[
+        "CWE-",
+        "cve-2021-",
+        "GHSA-",
+        "1234",
+        "79",
+        ":",
+        "/",
+        "//",
+        "[",
+        "]",
+        "@",
+        "?",
+        "#",
+        "&",
+        "&amp;",
+        "&#x",
+        ";",
+        "<",
+        ">",
+        "<p>",
+        "</",
+        "<!--",
+        "-->",
+        "<script>",
+        "<!DOCTYPE r [",
+        "<!ENTITY a \"",
+        "&a;",
+        "\"",
+        "'",
+        "CVSS:3.1/",
+        "AV:N",
+        "CVSS:4.0/",
+        "é",
+        "日本",
+        "\u{0}",
+        " ",
+        "\n",
+        "\r\n",
+        ",",
+        "{",
+        "}",
+        "[1,",
+        "\"k\":",
+        "http://",
+        "[::1]",
+        ":99999",
+        "0",
+    ];
+
+    fn random_text(rng: &mut Rng) -> String {
+        let n = (rng.next() % 12) as usize;
+        (0..n)
+            .map(|_| PIECES[(rng.next() % PIECES.len() as u64) as usize])
+            .collect()
+    }
+
+    #[test]
+    fn helpers_never_panic() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..20_000 {
+            let s = random_text(&mut rng);
+            let _ = crate::severity_from_word(&s);
+            let _ = crate::parse_cwe(&s);
+            let _ = crate::find_cwes(&s);
+            let _ = crate::find_vulnerability_ids(&s);
+            let _ = crate::vuln_ids::is_vulnerability_id(&s);
+            let _ = crate::cvss3_from_str(&s);
+            let _ = crate::cvss4_from_str(&s);
+            if let Some(e) = crate::endpoint_from_url(&s) {
+                let _ = e.to_url();
+            }
+            let _ = crate::text::clean(&s);
+            let _ = crate::text::html_to_text(&s);
+            let _ = crate::text::truncate_chars(&s, 3);
+            let _ = crate::text::truncate_with_ellipsis(&s, 3);
+            let _ = crate::json::parse_json_value(s.as_bytes());
+            let _ = crate::json::starts_like_json(s.as_bytes());
+            let _ = crate::xml::parse_xml(&s);
+            let _ = crate::xml::root_element_is(s.as_bytes(), "r");
+            let _ = crate::csv::read_csv(s.as_bytes());
+            // Raw bytes, cut at arbitrary places.
+            let bytes = s.as_bytes();
+            let cut = &bytes[..(rng.next() as usize) % (bytes.len() + 1)];
+            let _ = crate::json::parse_json_value(cut);
+            let _ = crate::xml::xml_text(cut);
+            let _ = crate::csv::read_csv(cut);
+        }
+    }
+
+    #[test]
+    fn endpoint_round_trips() {
+        let mut rng = Rng(42);
+        let hosts = ["example.com", "10.0.0.1", "::1", "h-1.a.b"];
+        let protos = [None, Some("http"), Some("https"), Some("ftp")];
+        for _ in 0..2_000 {
+            let e = crate::Endpoint {
+                protocol: protos[(rng.next() % 4) as usize].map(str::to_owned),
+                userinfo: rng.next().is_multiple_of(3).then(|| "u:p".to_owned()),
+                host: hosts[(rng.next() % 4) as usize].to_owned(),
+                port: rng
+                    .next()
+                    .is_multiple_of(2)
+                    .then(|| (rng.next() % 65_536) as u16),
+                path: rng.next().is_multiple_of(2).then(|| "/a/b".to_owned()),
+                query: rng.next().is_multiple_of(2).then(|| "x=1".to_owned()),
+                fragment: rng.next().is_multiple_of(2).then(|| "f".to_owned()),
+            };
+            if e.userinfo.is_some() && e.protocol.is_none() {
+                continue;
+            }
+            assert_eq!(
+                crate::endpoint_from_url(&e.to_url()).unwrap(),
+                e,
+                "{}",
+                e.to_url()
+            );
+        }
+    }
 }

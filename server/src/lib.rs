@@ -1,1 +1,14 @@
-pub fn placeholder() {}
+//! Palisade: a vulnerability management server.
+//!
+//! Security teams import scanner reports; Palisade turns them into
+//! deduplicated findings in a product hierarchy and serves them over GraphQL.
+//! Layers: `graphql` → `domain` → `db`; see `docs` in the repository.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod graphql;
+pub mod telemetry;
+pub mod plugins;

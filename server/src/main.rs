@@ -1,1 +1,5 @@
-fn main() {}
+//! The `palisade` command: see `palisade --help`.
+
+fn main() -> std::process::ExitCode {
+    palisade::cli::main()
+}

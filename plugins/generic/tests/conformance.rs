@@ -1,0 +1,87 @@
+//! Every fixture report conforms to its DefectDojo golden: equal finding
+//! counts, at least 98 % identity-field agreement, rejected files rejected.
+
+use std::path::PathBuf;
+
+use palisade_plugin_generic::{Generic, SCAN_TYPE};
+use palisade_plugin_sdk::testing;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/generic-findings-import")
+}
+
+#[test]
+fn every_fixture_conforms() {
+    testing::assert_dir_conforms::<Generic>(SCAN_TYPE, fixtures(), 0.98);
+}
+
+#[test]
+fn fixtures_cover_both_formats_and_rejections() {
+    let pairs = testing::golden_pairs(fixtures());
+    assert!(
+        pairs
+            .iter()
+            .any(|(r, _)| r.extension().is_some_and(|e| e == "csv"))
+    );
+    assert!(
+        pairs
+            .iter()
+            .any(|(r, _)| r.extension().is_some_and(|e| e == "json"))
+    );
+    let rejected = pairs
+        .iter()
+        .filter(|(r, g)| {
+            testing::compare_with_golden::<Generic>(SCAN_TYPE, r, g)
+                .expected_error
+                .is_some()
+        })
+        .count();
+    assert!(rejected >= 2, "expected some files the parser must reject");
+}
+
+#[test]
+fn one_fixture_in_detail() {
+    let dir = fixtures();
+    let c = testing::compare_with_golden::<Generic>(
+        SCAN_TYPE,
+        dir.join("generic_report3.json"),
+        dir.join("generic_report3.json.golden.json"),
+    );
+    assert!(c.count_equal(), "{c}");
+    assert_eq!(c.agreement(), 1.0, "{c}");
+    testing::assert_conforms::<Generic>(
+        SCAN_TYPE,
+        dir.join("generic_report3.csv"),
+        dir.join("generic_report3.csv.golden.json"),
+        1.0,
+    );
+}
+
+#[test]
+fn detect_recognises_every_accepted_fixture() {
+    use palisade_plugin_sdk::Parser;
+    let candidates = [SCAN_TYPE.to_owned()];
+    for (report, golden) in testing::golden_pairs(fixtures()) {
+        let golden_text = std::fs::read_to_string(&golden).expect("golden");
+        if golden_text.contains("\"error\"") {
+            continue;
+        }
+        let bytes = std::fs::read(&report).expect("report");
+        let head = &bytes[..bytes.len().min(256 * 1024)];
+        assert_eq!(
+            Generic::detect(&candidates, head).as_deref(),
+            Some(SCAN_TYPE),
+            "{}",
+            report.display()
+        );
+        // A head cut inside the report (past the first finding) is still recognised.
+        if bytes.len() > 2048 {
+            assert_eq!(
+                Generic::detect(&candidates, &bytes[..2000]).as_deref(),
+                Some(SCAN_TYPE),
+                "{} cut at 2000 bytes",
+                report.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The application: shared state, the router, and the server's lifecycle.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::graphql::{self, AppSchema};
+
+/// State shared by every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The GraphQL schema.
+    pub schema: AppSchema,
+    /// The configuration.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Connects to the database and builds the schema.
+    pub async fn new(config: Config) -> Result<AppState, db::DbError> {
+        let db = Db::connect(&config.database.url, config.database.pool_size).await?;
+        let schema = graphql::build_schema(&config.graphql);
+        Ok(AppState {
+            db,
+            schema,
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// All routes.
+pub fn router(state: AppState) -> Router {
+    let body_limit = usize::try_from(state.config.http.max_upload_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::http::graphql_get).post(graphql::http::graphql_post),
+        )
+        .route("/graphiql", get(graphql::http::graphiql))
+        .route("/graphql/ws", get(graphql::http::graphql_ws))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let path = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("unmatched");
+                tracing::info_span!("http", http.method = %req.method(), http.route = path)
+            }),
+        )
+        .with_state(state)
+}
+
+/// The process is alive.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers and every migration of this binary is applied.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(3), check_ready(&state.db)).await {
+        Ok(Ok(())) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Ok(Err(reason)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "not ready", "reason": reason})),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "not ready", "reason": "database did not answer within 3 s"})),
+        )
+            .into_response(),
+    }
+}
+
+async fn check_ready(db: &Db) -> Result<(), String> {
+    let mut conn = db.conn().await.map_err(|e| format!("database unreachable: {e}"))?;
+    let applied = db::models::applied_migration_version(&mut conn)
+        .await
+        .map_err(|e| format!("cannot read the migration table: {e}"))?;
+    let expected = db::latest_migration_version();
+    if applied.is_some() && applied == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "migrations pending: database at {}, binary expects {}",
+            applied.as_deref().unwrap_or("none"),
+            expected.as_deref().unwrap_or("none")
+        ))
+    }
+}
+
+/// Waits for SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+/// Prepares the database and serves until a shutdown signal.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let created = db::create_database_if_missing(&config.database.url).await?;
+    if created {
+        tracing::info!(database = %db::redact_url(&config.database.url), "created the database");
+    }
+    let applied = db::run_migrations(&config.database.url).await?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied migrations");
+    }
+    let listen = config.http.listen;
+    let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
+    let state = AppState::new(config).await?;
+    let app = router(state);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (PALISADE_LISTEN)"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, "Palisade is listening; GraphiQL at http://{local}/graphql");
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    // Requests in flight get a grace period; a stuck one does not block exit forever.
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let watchdog = tokio::spawn(async move {
+        shutdown_signal().await;
+        tokio::select! {
+            _ = tokio::time::sleep(grace) => {
+                tracing::warn!(grace_s = grace.as_secs(), "grace period over; exiting with requests in flight");
+                std::process::exit(0);
+            }
+            _ = done_rx => {},
+        }
+    });
+    server.await?;
+    let _ = done_tx.send(());
+    watchdog.abort();
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Server configuration: one [`Config`], read from `PALISADE_*` environment
+//! variables and command-line flags, validated before anything starts.
+
+use std::net::SocketAddr;
+
+use clap::{Args, ValueEnum};
+
+/// Everything the server and the database subcommands need.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database settings.
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// HTTP listener and request limits.
+    #[command(flatten)]
+    pub http: HttpConfig,
+    /// GraphQL limits.
+    #[command(flatten)]
+    pub graphql: GraphqlConfig,
+    /// Logging.
+    #[command(flatten)]
+    pub log: LogConfig,
+}
+
+/// Where PostgreSQL is and how many connections to keep.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL. The database is created when it does not exist.
+    #[arg(
+        long = "database-url",
+        env = "PALISADE_DATABASE_URL", value_name = "PALISADE_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/palisade"
+    )]
+    pub url: String,
+    /// Maximum connections in the pool.
+    #[arg(long = "database-pool-size", env = "PALISADE_DATABASE_POOL_SIZE", value_name = "PALISADE_DATABASE_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub pool_size: u32,
+}
+
+/// The HTTP side.
+#[derive(Debug, Clone, Args)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    #[arg(long = "listen", env = "PALISADE_LISTEN", value_name = "PALISADE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Largest accepted request body (uploads included), in bytes.
+    #[arg(long = "max-upload-bytes", env = "PALISADE_MAX_UPLOAD_BYTES", value_name = "PALISADE_MAX_UPLOAD_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+    /// Seconds to wait for requests in flight on shutdown.
+    #[arg(long = "shutdown-grace-seconds", env = "PALISADE_SHUTDOWN_GRACE_SECONDS", value_name = "PALISADE_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+    pub shutdown_grace_seconds: u64,
+}
+
+/// Limits that keep one GraphQL request from hogging the server.
+#[derive(Debug, Clone, Args)]
+pub struct GraphqlConfig {
+    /// Deepest selection set accepted.
+    #[arg(long = "graphql-max-depth", env = "PALISADE_GRAPHQL_MAX_DEPTH", value_name = "PALISADE_GRAPHQL_MAX_DEPTH", default_value_t = 15)]
+    pub max_depth: usize,
+    /// Largest query complexity accepted (connections count `first` times their fields).
+    #[arg(long = "graphql-max-complexity", env = "PALISADE_GRAPHQL_MAX_COMPLEXITY", value_name = "PALISADE_GRAPHQL_MAX_COMPLEXITY", default_value_t = 50_000)]
+    pub max_complexity: usize,
+    /// Largest `first`/`last` on a connection.
+    #[arg(long = "graphql-max-page-size", env = "PALISADE_GRAPHQL_MAX_PAGE_SIZE", value_name = "PALISADE_GRAPHQL_MAX_PAGE_SIZE", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_page_size: u32,
+    /// Report the number of SQL statements a request ran in its response
+    /// `extensions.sqlStatements` (for tests and profiling).
+    #[arg(long = "graphql-expose-query-count", env = "PALISADE_GRAPHQL_EXPOSE_QUERY_COUNT", value_name = "PALISADE_GRAPHQL_EXPOSE_QUERY_COUNT", default_value_t = false, action = clap::ArgAction::Set)]
+    pub expose_query_count: bool,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Args)]
+pub struct LogConfig {
+    /// `human` (default) or `json`.
+    #[arg(long = "log-format", env = "PALISADE_LOG_FORMAT", value_name = "PALISADE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub format: LogFormat,
+    /// tracing filter, e.g. `info,palisade=debug`.
+    #[arg(long = "log", env = "PALISADE_LOG", value_name = "PALISADE_LOG", default_value = "info")]
+    pub filter: String,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Config {
+    /// A configuration for tests and tools: defaults, with the given database.
+    pub fn for_database(url: &str) -> Self {
+        Config {
+            database: DatabaseConfig {
+                url: url.to_owned(),
+                pool_size: 8,
+            },
+            http: HttpConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                max_upload_bytes: 512 * 1024 * 1024,
+                shutdown_grace_seconds: 5,
+            },
+            graphql: GraphqlConfig {
+                max_depth: 15,
+                max_complexity: 50_000,
+                max_page_size: 100,
+                expose_query_count: true,
+            },
+            log: LogConfig {
+                format: LogFormat::Human,
+                filter: "info".to_owned(),
+            },
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Rows and the queries over them, one module per area. Each query is an
+//! associated async fn taking a connection; the domain composes them.
+
+pub mod finding;
+pub mod hierarchy;
+pub mod location;
+pub mod note;
+
+/// Keyset position: the sort key of the last row seen and its id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    /// No secondary key: order by id alone.
+    None,
+    /// A text key (title, numerical severity).
+    Text(String),
+    /// A date key; `None` sorts after every date.
+    Date(Option<chrono::NaiveDate>),
+}
+
+/// Which way a page walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// A page request in keyset form, already validated by the caller.
+#[derive(Debug, Clone)]
+pub struct PageQuery {
+    /// Rows after this position (in walking order).
+    pub after: Option<(SortKey, i64)>,
+    /// Rows to return; the query asks for one more to know if a next page exists.
+    pub limit: i64,
+    /// Walking order (flipped by the caller for `last`/`before`).
+    pub direction: Direction,
+}
+
+/// The newest migration applied to the database, if the table exists.
+pub async fn applied_migration_version(conn: &mut diesel_async::AsyncPgConnection) -> diesel::QueryResult<Option<String>> {
+    use diesel::sql_types::{Nullable, Text};
+    use diesel_async::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Nullable<Text>)]
+        version: Option<String>,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT max(version)::text AS version FROM __diesel_schema_migrations",
+    )
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next().and_then(|r| r.version))
+}

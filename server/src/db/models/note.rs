@@ -1,0 +1,126 @@
+//! Notes on findings, tests and engagements.
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::schema::{note_history, notes};
+
+/// A note.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = notes, check_for_backend(Pg))]
+pub struct Note {
+    pub id: i64,
+    pub entry: String,
+    pub date: DateTime<Utc>,
+    pub author_id: Option<i64>,
+    pub private: bool,
+    pub edited: bool,
+    pub editor_id: Option<i64>,
+    pub edit_time: Option<DateTime<Utc>>,
+    pub finding_id: Option<i64>,
+    pub test_id: Option<i64>,
+    pub engagement_id: Option<i64>,
+    pub product_id: i64,
+}
+
+/// Insert form of [`Note`].
+#[derive(Debug, Insertable)]
+#[diesel(table_name = notes)]
+pub struct NewNote<'a> {
+    pub entry: &'a str,
+    pub author_id: Option<i64>,
+    pub private: bool,
+    pub finding_id: Option<i64>,
+    pub test_id: Option<i64>,
+    pub engagement_id: Option<i64>,
+    pub product_id: i64,
+}
+
+/// What a note is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoteParent {
+    /// A finding.
+    Finding(i64),
+    /// A test.
+    Test(i64),
+    /// An engagement.
+    Engagement(i64),
+}
+
+impl Note {
+    /// Inserts a note.
+    pub async fn create(conn: &mut AsyncPgConnection, new: &NewNote<'_>) -> QueryResult<Note> {
+        diesel::insert_into(notes::table)
+            .values(new)
+            .returning(Note::as_select())
+            .get_result(conn)
+            .await
+    }
+
+    /// Notes with these ids.
+    pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Note>> {
+        notes::table
+            .filter(notes::id.eq_any(ids.to_vec()))
+            .select(Note::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// The notes of many parents of one kind, oldest first.
+    pub async fn for_parents(conn: &mut AsyncPgConnection, parents: &[NoteParent]) -> QueryResult<Vec<Note>> {
+        let mut f = Vec::new();
+        let mut t = Vec::new();
+        let mut e = Vec::new();
+        for p in parents {
+            match p {
+                NoteParent::Finding(id) => f.push(*id),
+                NoteParent::Test(id) => t.push(*id),
+                NoteParent::Engagement(id) => e.push(*id),
+            }
+        }
+        notes::table
+            .filter(
+                notes::finding_id
+                    .eq_any(f)
+                    .or(notes::test_id.eq_any(t))
+                    .or(notes::engagement_id.eq_any(e)),
+            )
+            .order(notes::id)
+            .select(Note::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Edits the entry, keeping the previous text in the history.
+    pub async fn edit(conn: &mut AsyncPgConnection, id: i64, entry: &str, editor: Option<i64>) -> QueryResult<Option<Note>> {
+        let Some(old) = notes::table.find(id).select(Note::as_select()).first(conn).await.optional()? else {
+            return Ok(None);
+        };
+        diesel::insert_into(note_history::table)
+            .values((
+                note_history::note_id.eq(id),
+                note_history::data.eq(&old.entry),
+                note_history::current_editor_id.eq(old.editor_id.or(old.author_id)),
+            ))
+            .execute(conn)
+            .await?;
+        diesel::update(notes::table.find(id))
+            .set((
+                notes::entry.eq(entry),
+                notes::edited.eq(true),
+                notes::editor_id.eq(editor),
+                notes::edit_time.eq(diesel::dsl::now),
+            ))
+            .returning(Note::as_select())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// Deletes a note.
+    pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
+        Ok(diesel::delete(notes::table.find(id)).execute(conn).await? > 0)
+    }
+}

@@ -1,0 +1,56 @@
+//! The GraphQL API: schema assembly, one module per area, per-request loaders
+//! and the GraphQL-over-HTTP transport.
+
+pub mod connection;
+pub mod context;
+pub mod error;
+pub mod finding;
+pub mod hierarchy;
+pub mod http;
+pub mod ids;
+pub mod loaders;
+pub mod location;
+pub mod node;
+pub mod note;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+
+use crate::config::GraphqlConfig;
+
+/// Every query field, merged from the areas.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    node::NodeQuery,
+    hierarchy::HierarchyQuery,
+    finding::FindingQuery,
+);
+
+/// Every mutation, merged from the areas.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    hierarchy::HierarchyMutation,
+    finding::FindingMutation,
+    location::LocationMutation,
+    note::NoteMutation,
+    node::TagMutation,
+);
+
+/// The server's schema type.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Builds the schema with the configured limits; the same for server and tests.
+pub fn build_schema(config: &GraphqlConfig) -> AppSchema {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
+        .data(connection::PageLimits {
+            max_page_size: config.max_page_size,
+        })
+        .finish()
+}
+
+/// The SDL of the schema, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    let schema = build_schema(&crate::config::Config::for_database("postgres://localhost/x").graphql);
+    schema.sdl()
+}

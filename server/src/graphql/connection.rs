@@ -1,0 +1,261 @@
+//! Cursor connections with keyset pagination (GitHub's conventions):
+//! `edges { cursor node }`, `nodes`, `pageInfo` and a lazily counted `totalCount`.
+
+use std::sync::Arc;
+
+use async_graphql::SimpleObject;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDate;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiResult};
+use crate::db::models::{Direction, PageQuery, SortKey};
+
+/// The configured cap on `first`/`last`.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    /// Largest page.
+    pub max_page_size: u32,
+}
+
+/// Page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+
+/// Standard page information.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PageInfo {
+    /// Whether rows follow the last edge.
+    pub has_next_page: bool,
+    /// Whether rows precede the first edge.
+    pub has_previous_page: bool,
+    /// Cursor of the first edge.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last edge.
+    pub end_cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CursorData {
+    /// Text key.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    t: Option<String>,
+    /// Date key ("none" sorts last).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    d: Option<String>,
+    /// Row id.
+    i: i64,
+}
+
+/// Encodes a row's keyset position as an opaque cursor.
+pub fn encode_cursor(key: &SortKey, id: i64) -> String {
+    let data = match key {
+        SortKey::None => CursorData { t: None, d: None, i: id },
+        SortKey::Text(t) => CursorData { t: Some(t.clone()), d: None, i: id },
+        SortKey::Date(d) => CursorData {
+            t: None,
+            d: Some(d.map_or_else(|| "none".to_owned(), |d| d.to_string())),
+            i: id,
+        },
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
+}
+
+fn decode_cursor(cursor: &str, arg: &str) -> ApiResult<(SortKey, i64)> {
+    let bad = || ApiError::invalid(arg, "is not a cursor of this connection");
+    let raw = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).map_err(|_| bad())?;
+    let data: CursorData = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let key = match (data.t, data.d) {
+        (Some(t), None) => SortKey::Text(t),
+        (None, Some(d)) if d == "none" => SortKey::Date(None),
+        (None, Some(d)) => SortKey::Date(Some(
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad())?,
+        )),
+        (None, None) => SortKey::None,
+        _ => return Err(bad()),
+    };
+    Ok((key, data.i))
+}
+
+/// The pagination arguments of a connection field.
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    /// Rows after this cursor.
+    pub after: Option<String>,
+    /// Rows before this cursor.
+    pub before: Option<String>,
+    /// First N rows.
+    pub first: Option<i32>,
+    /// Last N rows.
+    pub last: Option<i32>,
+}
+
+/// A validated page request.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The keyset query.
+    pub query: PageQuery,
+    /// Walking backwards (`last`): rows come reversed and are flipped back.
+    pub backward: bool,
+    /// Whether a cursor was given (something precedes/follows).
+    pub has_cursor: bool,
+}
+
+impl PageArgs {
+    /// Validates the arguments against the cap and the sort direction.
+    pub fn resolve(&self, limits: PageLimits, sort: Direction) -> ApiResult<Page> {
+        let cap = i32::try_from(limits.max_page_size).unwrap_or(i32::MAX);
+        if self.first.is_some() && self.last.is_some() {
+            return Err(ApiError::BadUserInput("pass either `first` or `last`, not both".to_owned()));
+        }
+        if self.last.is_some() && self.after.is_some() || self.first.is_some() && self.before.is_some() {
+            return Err(ApiError::BadUserInput(
+                "use `after` with `first` and `before` with `last`".to_owned(),
+            ));
+        }
+        for (name, v) in [("first", self.first), ("last", self.last)] {
+            if let Some(n) = v {
+                if n < 0 {
+                    return Err(ApiError::invalid(name, "must not be negative"));
+                }
+                if n > cap {
+                    return Err(ApiError::invalid(name, format!("{n} is over the maximum page size of {cap}")));
+                }
+            }
+        }
+        let backward = self.last.is_some() || self.before.is_some();
+        let size = self.first.or(self.last).unwrap_or(DEFAULT_PAGE_SIZE.min(cap));
+        let (cursor, arg) = if backward { (&self.before, "before") } else { (&self.after, "after") };
+        let after = cursor.as_deref().map(|c| decode_cursor(c, arg)).transpose()?;
+        let direction = match (sort, backward) {
+            (d, false) => d,
+            (Direction::Asc, true) => Direction::Desc,
+            (Direction::Desc, true) => Direction::Asc,
+        };
+        Ok(Page {
+            has_cursor: after.is_some(),
+            query: PageQuery {
+                after,
+                limit: i64::from(size),
+                direction,
+            },
+            backward,
+        })
+    }
+}
+
+impl Page {
+    /// Trims the extra row, restores the order and computes page info.
+    pub fn finish<T>(&self, mut rows: Vec<T>, cursor_of: impl Fn(&T) -> String) -> (Vec<(String, T)>, PageInfo) {
+        let limit = usize::try_from(self.query.limit).unwrap_or(0);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        if self.backward {
+            rows.reverse();
+        }
+        let edges: Vec<(String, T)> = rows.into_iter().map(|r| (cursor_of(&r), r)).collect();
+        let info = PageInfo {
+            has_next_page: if self.backward { self.has_cursor } else { more },
+            has_previous_page: if self.backward { more } else { self.has_cursor },
+            start_cursor: edges.first().map(|(c, _)| c.clone()),
+            end_cursor: edges.last().map(|(c, _)| c.clone()),
+        };
+        (edges, info)
+    }
+}
+
+/// Counts the rows of a connection when (and only when) `totalCount` is asked.
+pub type Counter = Arc<dyn Fn() -> BoxFuture<'static, ApiResult<i64>> + Send + Sync>;
+
+/// Defines `<Name>Connection` and `<Name>Edge` for a node type.
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ty) => {
+        /// An edge: a node and its cursor.
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            /// Opaque position of this node.
+            pub cursor: String,
+            /// The node.
+            pub node: $node,
+        }
+
+        /// A page of nodes.
+        pub struct $conn {
+            pub edges: Vec<$edge>,
+            pub page_info: $crate::graphql::connection::PageInfo,
+            pub counter: $crate::graphql::connection::Counter,
+        }
+
+        #[async_graphql::Object]
+        impl $conn {
+            /// The page's edges.
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+
+            /// The page's nodes, without cursors.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
+            }
+
+            /// Where this page is.
+            async fn page_info(&self) -> &$crate::graphql::connection::PageInfo {
+                &self.page_info
+            }
+
+            /// How many nodes match, over all pages.
+            async fn total_count(&self) -> async_graphql::Result<i64> {
+                Ok((self.counter)().await?)
+            }
+        }
+
+        impl $conn {
+            /// Builds the connection from page rows.
+            pub fn build(edges: Vec<(String, $node)>, page_info: $crate::graphql::connection::PageInfo, counter: $crate::graphql::connection::Counter) -> Self {
+                $conn {
+                    edges: edges.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect(),
+                    page_info,
+                    counter,
+                }
+            }
+        }
+    };
+}
+pub(crate) use connection;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: PageLimits = PageLimits { max_page_size: 100 };
+
+    #[test]
+    fn page_size_over_the_cap_is_an_error() {
+        let args = PageArgs { first: Some(101), ..Default::default() };
+        let err = args.resolve(LIMITS, Direction::Asc).expect_err("over cap");
+        assert!(err.message().contains("maximum page size of 100"));
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = encode_cursor(&SortKey::Text("S1".into()), 7);
+        let args = PageArgs { first: Some(5), after: Some(c), ..Default::default() };
+        let page = args.resolve(LIMITS, Direction::Asc).expect("valid");
+        assert_eq!(page.query.after, Some((SortKey::Text("S1".into()), 7)));
+        let d = encode_cursor(&SortKey::Date(None), 9);
+        assert_eq!(decode_cursor(&d, "after").expect("valid"), (SortKey::Date(None), 9));
+        assert!(decode_cursor("garbage!", "after").is_err());
+    }
+
+    #[test]
+    fn backward_pages_flip_direction_and_order() {
+        let args = PageArgs { last: Some(2), ..Default::default() };
+        let page = args.resolve(LIMITS, Direction::Asc).expect("valid");
+        assert_eq!(page.query.direction, Direction::Desc);
+        let (edges, info) = page.finish(vec![5, 4, 3], |n| n.to_string());
+        assert_eq!(edges.iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![4, 5]);
+        assert!(info.has_previous_page);
+        assert!(!info.has_next_page);
+    }
+}

@@ -1,0 +1,765 @@
+//! Findings over GraphQL: the type, the filtered and sorted list, and edits.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::connection::{Counter, PageArgs, PageLimits, connection, encode_cursor};
+use super::context::Cx;
+use super::error::{ApiError, ApiResult};
+use super::hierarchy::{DeleteInput, DeletePayload, Engagement, Product, Test, readable_engagement, readable_product, readable_test};
+use super::ids::{self, Kind};
+use super::location::FindingLocation;
+use super::note::Note;
+use crate::db::models::Direction;
+use crate::db::models::finding::{self as model, FindingFilter, FindingSort};
+use crate::db::models::note::NoteParent;
+use crate::domain::finding::{self as rules, FindingInput, FindingUpdate, StatusChange};
+use crate::domain::normalize_tags;
+use crate::domain::severity::Severity;
+
+/// A vulnerability or weakness found by a scanner or a person.
+#[derive(Clone)]
+pub struct Finding(pub model::Finding);
+
+connection!(FindingConnection, FindingEdge, Finding);
+
+fn load_err(e: std::sync::Arc<String>) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// Loads a finding the caller may read, or NOT_FOUND.
+pub async fn readable_finding(cx: &Cx<'_>, id: i64) -> ApiResult<model::Finding> {
+    match cx.loaders().findings.load_one(id).await.map_err(load_err)? {
+        Some(f) if cx.can_read_product(f.product_id) => Ok(f),
+        _ => Err(ApiError::NotFound(format!("Finding {}", ids::encode(Kind::Finding, id).0))),
+    }
+}
+
+#[Object]
+impl Finding {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Finding, self.0.id)
+    }
+    /// Short summary.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Date found.
+    async fn date(&self) -> NaiveDate {
+        self.0.date
+    }
+    /// Severity.
+    async fn severity(&self) -> Severity {
+        Severity::parse(&self.0.severity).unwrap_or(Severity::Info)
+    }
+    /// S0 (Critical) … S4 (Info), for sorting.
+    async fn numerical_severity(&self) -> &str {
+        &self.0.numerical_severity
+    }
+    /// Full explanation.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// How to fix.
+    async fn mitigation(&self) -> Option<&str> {
+        self.0.mitigation.as_deref()
+    }
+    /// Consequences.
+    async fn impact(&self) -> Option<&str> {
+        self.0.impact.as_deref()
+    }
+    /// Steps to reproduce.
+    async fn steps_to_reproduce(&self) -> Option<&str> {
+        self.0.steps_to_reproduce.as_deref()
+    }
+    /// Why this severity.
+    async fn severity_justification(&self) -> Option<&str> {
+        self.0.severity_justification.as_deref()
+    }
+    /// References.
+    async fn references(&self) -> Option<&str> {
+        self.0.references.as_deref()
+    }
+    /// Request parameter (dynamic findings).
+    async fn param(&self) -> Option<&str> {
+        self.0.param.as_deref()
+    }
+    /// Payload (dynamic findings).
+    async fn payload(&self) -> Option<&str> {
+        self.0.payload.as_deref()
+    }
+    /// Primary CWE, or null.
+    async fn cwe(&self) -> Option<i32> {
+        (self.0.cwe != 0).then_some(self.0.cwe)
+    }
+    /// The first vulnerability id.
+    async fn cve(&self) -> Option<&str> {
+        self.0.cve.as_deref()
+    }
+    /// CVE/GHSA/... ids.
+    async fn vulnerability_ids(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
+        let cx = Cx::of(ctx)?;
+        Ok(cx.loaders().vulnerability_ids.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default())
+    }
+    /// The scanner's id of the kind of issue.
+    async fn vuln_id_from_tool(&self) -> Option<&str> {
+        self.0.vuln_id_from_tool.as_deref()
+    }
+    /// The scanner's id of this occurrence.
+    async fn unique_id_from_tool(&self) -> Option<&str> {
+        self.0.unique_id_from_tool.as_deref()
+    }
+    /// CVSS v3 vector.
+    async fn cvssv3(&self) -> Option<&str> {
+        self.0.cvssv3.as_deref()
+    }
+    /// CVSS v3 score.
+    async fn cvssv3_score(&self) -> Option<f32> {
+        self.0.cvssv3_score
+    }
+    /// CVSS v4 vector.
+    async fn cvssv4(&self) -> Option<&str> {
+        self.0.cvssv4.as_deref()
+    }
+    /// CVSS v4 score.
+    async fn cvssv4_score(&self) -> Option<f32> {
+        self.0.cvssv4_score
+    }
+    /// EPSS probability.
+    async fn epss_score(&self) -> Option<f32> {
+        self.0.epss_score
+    }
+    /// EPSS percentile.
+    async fn epss_percentile(&self) -> Option<f32> {
+        self.0.epss_percentile
+    }
+    /// Known exploited (KEV).
+    async fn known_exploited(&self) -> bool {
+        self.0.known_exploited
+    }
+    /// Still present and needing attention.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// Confirmed by a person.
+    async fn verified(&self) -> bool {
+        self.0.verified
+    }
+    /// Not a real issue.
+    async fn false_p(&self) -> bool {
+        self.0.false_p
+    }
+    /// Repeats an older finding.
+    async fn duplicate(&self) -> bool {
+        self.0.duplicate
+    }
+    /// The original this finding duplicates.
+    async fn duplicate_finding(&self, ctx: &Context<'_>) -> ApiResult<Option<Finding>> {
+        let cx = Cx::of(ctx)?;
+        match self.0.duplicate_finding_id {
+            Some(id) => match readable_finding(&cx, id).await {
+                Ok(f) => Ok(Some(Finding(f))),
+                Err(ApiError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+            None => Ok(None),
+        }
+    }
+    /// Outside the test's scope.
+    async fn out_of_scope(&self) -> bool {
+        self.0.out_of_scope
+    }
+    /// Deliberately accepted.
+    async fn risk_accepted(&self) -> bool {
+        self.0.risk_accepted
+    }
+    /// A review was requested.
+    async fn under_review(&self) -> bool {
+        self.0.under_review
+    }
+    /// Fixed.
+    async fn is_mitigated(&self) -> bool {
+        self.0.is_mitigated
+    }
+    /// When it was fixed.
+    async fn mitigated(&self) -> Option<DateTime<Utc>> {
+        self.0.mitigated
+    }
+    /// The status words joined, as DefectDojo shows them ("Active, Verified").
+    async fn status(&self) -> String {
+        let f = &self.0;
+        let mut parts = Vec::new();
+        if f.under_review {
+            parts.push("Under Review");
+        }
+        parts.push(if f.active { "Active" } else { "Inactive" });
+        if f.verified {
+            parts.push("Verified");
+        }
+        if f.mitigated.is_some() || f.is_mitigated {
+            parts.push("Mitigated");
+        }
+        if f.false_p {
+            parts.push("False Positive");
+        }
+        if f.out_of_scope {
+            parts.push("Out Of Scope");
+        }
+        if f.duplicate {
+            parts.push("Duplicate");
+        }
+        if f.risk_accepted {
+            parts.push("Risk Accepted");
+        }
+        parts.join(", ")
+    }
+    /// Last change of a status flag.
+    async fn last_status_update(&self) -> DateTime<Utc> {
+        self.0.last_status_update
+    }
+    /// SLA start (defaults to the finding date).
+    async fn sla_start_date(&self) -> Option<NaiveDate> {
+        self.0.sla_start_date
+    }
+    /// SLA deadline.
+    async fn sla_expiration_date(&self) -> Option<NaiveDate> {
+        self.0.sla_expiration_date
+    }
+    /// Days left until the SLA deadline (negative when breached).
+    async fn sla_days_remaining(&self) -> Option<i64> {
+        let exp = self.0.sla_expiration_date?;
+        let until = match self.0.mitigated {
+            Some(m) if self.0.is_mitigated => m.date_naive(),
+            _ => Utc::now().date_naive(),
+        };
+        Some((exp - until).num_days())
+    }
+    /// Source file.
+    async fn file_path(&self) -> Option<&str> {
+        self.0.file_path.as_deref()
+    }
+    /// Line in the file.
+    async fn line(&self) -> Option<i32> {
+        self.0.line
+    }
+    /// Vulnerable component.
+    async fn component_name(&self) -> Option<&str> {
+        self.0.component_name.as_deref()
+    }
+    /// Component version.
+    async fn component_version(&self) -> Option<&str> {
+        self.0.component_version.as_deref()
+    }
+    /// Found by reading code.
+    async fn static_finding(&self) -> bool {
+        self.0.static_finding
+    }
+    /// Found by probing a running system.
+    async fn dynamic_finding(&self) -> bool {
+        self.0.dynamic_finding
+    }
+    /// Times the scanner saw it.
+    async fn nb_occurences(&self) -> Option<i32> {
+        self.0.nb_occurences
+    }
+    /// Whether a fix exists.
+    async fn fix_available(&self) -> Option<bool> {
+        self.0.fix_available
+    }
+    /// The fixed version.
+    async fn fix_version(&self) -> Option<&str> {
+        self.0.fix_version.as_deref()
+    }
+    /// Planned fix date.
+    async fn planned_remediation_date(&self) -> Option<NaiveDate> {
+        self.0.planned_remediation_date
+    }
+    /// Planned fix version.
+    async fn planned_remediation_version(&self) -> Option<&str> {
+        self.0.planned_remediation_version.as_deref()
+    }
+    /// Deduplication hash.
+    async fn hash_code(&self) -> Option<&str> {
+        self.0.hash_code.as_deref()
+    }
+    /// Service the finding belongs to.
+    async fn service(&self) -> Option<&str> {
+        self.0.service.as_deref()
+    }
+    /// Tags.
+    async fn tags(&self) -> &[String] {
+        &self.0.tags
+    }
+    /// Created at.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Last changed at.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The test.
+    async fn test(&self, ctx: &Context<'_>) -> ApiResult<Test> {
+        let cx = Cx::of(ctx)?;
+        readable_test(&cx, self.0.test_id).await.map(Test)
+    }
+    /// The engagement.
+    async fn engagement(&self, ctx: &Context<'_>) -> ApiResult<Engagement> {
+        let cx = Cx::of(ctx)?;
+        readable_engagement(&cx, self.0.engagement_id).await.map(Engagement)
+    }
+    /// The product.
+    async fn product(&self, ctx: &Context<'_>) -> ApiResult<Product> {
+        let cx = Cx::of(ctx)?;
+        readable_product(&cx, self.0.product_id).await.map(Product)
+    }
+    /// Where on the network the finding was seen, with each location's status.
+    async fn locations(&self, ctx: &Context<'_>) -> ApiResult<Vec<FindingLocation>> {
+        let cx = Cx::of(ctx)?;
+        let rows = cx.loaders().finding_locations.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
+        Ok(rows.into_iter().map(FindingLocation).collect())
+    }
+    /// Notes.
+    async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Note>> {
+        let cx = Cx::of(ctx)?;
+        super::note::notes_of(&cx, NoteParent::Finding(self.0.id)).await
+    }
+}
+
+/// Finding sort fields.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum FindingOrderField {
+    /// Creation order.
+    #[default]
+    Id,
+    /// Severity (ascending = most severe first).
+    Severity,
+    /// Finding date.
+    Date,
+    /// SLA deadline (findings without one last).
+    SlaExpiration,
+    /// Title.
+    Title,
+}
+
+/// Sort direction.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum OrderDirection {
+    /// Ascending.
+    #[default]
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// How to sort findings.
+#[derive(InputObject, Clone, Copy, Debug, Default)]
+pub struct FindingOrder {
+    /// Field.
+    pub field: FindingOrderField,
+    /// Direction.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// Finding list filters; every given condition must hold.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct FindingFilterInput {
+    /// Any of these severities.
+    pub severity: Option<Vec<Severity>>,
+    /// Active flag.
+    pub active: Option<bool>,
+    /// Verified flag.
+    pub verified: Option<bool>,
+    /// False-positive flag.
+    pub false_p: Option<bool>,
+    /// Out-of-scope flag.
+    pub out_of_scope: Option<bool>,
+    /// Risk-accepted flag.
+    pub risk_accepted: Option<bool>,
+    /// Under-review flag.
+    pub under_review: Option<bool>,
+    /// Mitigated flag.
+    pub is_mitigated: Option<bool>,
+    /// Duplicate flag.
+    pub duplicate: Option<bool>,
+    /// In any of these product types.
+    pub product_type_ids: Option<Vec<ID>>,
+    /// In any of these products.
+    pub product_ids: Option<Vec<ID>>,
+    /// In any of these engagements.
+    pub engagement_ids: Option<Vec<ID>>,
+    /// In any of these tests.
+    pub test_ids: Option<Vec<ID>>,
+    /// Any of these CWEs.
+    pub cwe: Option<Vec<i32>>,
+    /// Carrying this vulnerability id (CVE, GHSA, ...).
+    pub vulnerability_id: Option<String>,
+    /// Exact component name.
+    pub component_name: Option<String>,
+    /// Exact component version.
+    pub component_version: Option<String>,
+    /// Substring of the file path.
+    pub file_path: Option<String>,
+    /// Carrying all these tags.
+    pub tags: Option<Vec<String>>,
+    /// Found on or after.
+    pub date_from: Option<NaiveDate>,
+    /// Found on or before.
+    pub date_to: Option<NaiveDate>,
+    /// SLA deadline on or after.
+    pub sla_expiration_from: Option<NaiveDate>,
+    /// SLA deadline on or before.
+    pub sla_expiration_to: Option<NaiveDate>,
+    /// Case-insensitive text in title or description.
+    pub search: Option<String>,
+}
+
+fn decode_all(list: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Vec<i64>> {
+    list.iter().flatten().map(|i| ids::decode(i, kind)).collect()
+}
+
+impl FindingFilterInput {
+    fn into_filter(self, readable: Option<Vec<i64>>) -> ApiResult<FindingFilter> {
+        if let Some(s) = &self.search {
+            crate::domain::check_len("search", s, 500, false)?;
+        }
+        Ok(FindingFilter {
+            readable_product_ids: readable,
+            product_type_ids: decode_all(&self.product_type_ids, Kind::ProductType)?,
+            product_ids: decode_all(&self.product_ids, Kind::Product)?,
+            engagement_ids: decode_all(&self.engagement_ids, Kind::Engagement)?,
+            test_ids: decode_all(&self.test_ids, Kind::Test)?,
+            ids: None,
+            severities: self.severity.unwrap_or_default().iter().map(|s| s.as_str().to_owned()).collect(),
+            active: self.active,
+            verified: self.verified,
+            false_p: self.false_p,
+            out_of_scope: self.out_of_scope,
+            risk_accepted: self.risk_accepted,
+            under_review: self.under_review,
+            is_mitigated: self.is_mitigated,
+            duplicate: self.duplicate,
+            cwes: self.cwe.unwrap_or_default(),
+            vulnerability_id: self.vulnerability_id.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()),
+            component_name: self.component_name,
+            component_version: self.component_version,
+            file_path: self.file_path,
+            tags: normalize_tags(&self.tags.unwrap_or_default())?,
+            date_from: self.date_from,
+            date_to: self.date_to,
+            sla_expiration_from: self.sla_expiration_from,
+            sla_expiration_to: self.sla_expiration_to,
+            search: self.search.filter(|s| !s.trim().is_empty()),
+        })
+    }
+}
+
+/// Loads, in one statement per relation, everything the query selects below
+/// the page's findings, so the per-finding resolvers only read the caches.
+/// Batching by time alone would split a page into several batches whenever
+/// resolving it takes longer than the loader's delay.
+async fn prefetch(ctx: &Context<'_>, cx: &Cx<'_>, rows: &[model::Finding]) -> ApiResult<()> {
+    use std::collections::BTreeSet;
+    let look = ctx.look_ahead();
+    let node_sels = [look.field("nodes"), look.field("edges").field("node")];
+    let selected = |path: &[&str]| {
+        node_sels.iter().any(|s| {
+            let mut f = s.field(path[0]);
+            for p in &path[1..] {
+                f = f.field(p);
+            }
+            f.exists()
+        })
+    };
+    let l = cx.loaders();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    l.findings.feed_many(rows.iter().map(|r| (r.id, r.clone()))).await;
+    if selected(&["vulnerabilityIds"]) {
+        l.vulnerability_ids.load_many(ids.iter().copied()).await.map_err(load_err)?;
+    }
+    if selected(&["locations"]) {
+        l.finding_locations.load_many(ids.iter().copied()).await.map_err(load_err)?;
+    }
+    if selected(&["duplicateFinding"]) {
+        let dups: BTreeSet<i64> = rows.iter().filter_map(|r| r.duplicate_finding_id).collect();
+        l.findings.load_many(dups).await.map_err(load_err)?;
+    }
+    let mut engagement_ids: BTreeSet<i64> = BTreeSet::new();
+    let mut product_ids: BTreeSet<i64> = BTreeSet::new();
+    if selected(&["test"]) {
+        let tests = l.tests.load_many(rows.iter().map(|r| r.test_id).collect::<BTreeSet<_>>()).await.map_err(load_err)?;
+        if selected(&["test", "engagement"]) {
+            engagement_ids.extend(tests.values().map(|t| t.engagement_id));
+        }
+        if selected(&["test", "testType"]) {
+            l.test_types.load_many(tests.values().map(|t| t.test_type_id).collect::<BTreeSet<_>>()).await.map_err(load_err)?;
+        }
+    }
+    if selected(&["engagement"]) {
+        engagement_ids.extend(rows.iter().map(|r| r.engagement_id));
+    }
+    if !engagement_ids.is_empty() {
+        let engagements = l.engagements.load_many(engagement_ids).await.map_err(load_err)?;
+        if selected(&["test", "engagement", "product"]) || selected(&["engagement", "product"]) {
+            product_ids.extend(engagements.values().map(|e| e.product_id));
+        }
+    }
+    if selected(&["product"]) {
+        product_ids.extend(rows.iter().map(|r| r.product_id));
+    }
+    if !product_ids.is_empty() {
+        let products = l.products.load_many(product_ids).await.map_err(load_err)?;
+        let type_wanted = selected(&["test", "engagement", "product", "productType"])
+            || selected(&["engagement", "product", "productType"])
+            || selected(&["product", "productType"]);
+        if type_wanted {
+            l.product_types.load_many(products.values().map(|p| p.product_type_id).collect::<BTreeSet<_>>()).await.map_err(load_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a finding list query and builds its connection.
+pub async fn findings_connection(ctx: &Context<'_>, cx: &Cx<'_>, filter: FindingFilterInput, order: Option<FindingOrder>, args: PageArgs) -> ApiResult<FindingConnection> {
+    let order = order.unwrap_or_default();
+    let sort = match order.field {
+        FindingOrderField::Id => FindingSort::Id,
+        FindingOrderField::Severity => FindingSort::Severity,
+        FindingOrderField::Date => FindingSort::Date,
+        FindingOrderField::SlaExpiration => FindingSort::SlaExpiration,
+        FindingOrderField::Title => FindingSort::Title,
+    };
+    let dir = match order.direction {
+        OrderDirection::Asc => Direction::Asc,
+        OrderDirection::Desc => Direction::Desc,
+    };
+    let limits = ctx.data_opt::<PageLimits>().copied().unwrap_or(PageLimits { max_page_size: 100 });
+    let page = args.resolve(limits, dir)?;
+    let filter = filter.into_filter(cx.readable_products())?;
+    let mut conn = cx.conn().await?;
+    let rows = model::Finding::page(&mut conn, &filter, sort, &page.query).await?;
+    drop(conn);
+    prefetch(ctx, cx, &rows).await?;
+    let (edges, info) = page.finish(rows, |r| encode_cursor(&r.sort_key(sort), r.id));
+    let db = cx.db().clone();
+    let counter: Counter = std::sync::Arc::new(move || {
+        let db = db.clone();
+        let filter = filter.clone();
+        Box::pin(async move {
+            let mut conn = db.conn().await?;
+            Ok(model::Finding::count(&mut conn, &filter).await?)
+        })
+    });
+    Ok(FindingConnection::build(edges.into_iter().map(|(c, r)| (c, Finding(r))).collect(), info, counter))
+}
+
+/// Finding queries.
+#[derive(Default)]
+pub struct FindingQuery;
+
+#[Object]
+impl FindingQuery {
+    /// Findings matching `filter`, in `orderBy` order (creation order by default).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn findings(&self, ctx: &Context<'_>, filter: Option<FindingFilterInput>, order_by: Option<FindingOrder>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<FindingConnection> {
+        let cx = Cx::of(ctx)?;
+        findings_connection(ctx, &cx, filter.unwrap_or_default(), order_by, PageArgs { after, before, first, last }).await
+    }
+
+    /// One finding.
+    async fn finding(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Finding> {
+        let cx = Cx::of(ctx)?;
+        readable_finding(&cx, ids::decode(&id, Kind::Finding)?).await.map(Finding)
+    }
+}
+
+/// Input of `createFinding`.
+#[derive(InputObject)]
+pub struct CreateFindingInput {
+    /// The test the finding belongs to.
+    pub test: ID,
+    /// Short summary.
+    pub title: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Full explanation.
+    pub description: String,
+    /// Date found (default today).
+    pub date: Option<NaiveDate>,
+    /// How to fix.
+    pub mitigation: Option<String>,
+    /// Consequences.
+    pub impact: Option<String>,
+    /// References.
+    pub references: Option<String>,
+    /// Steps to reproduce.
+    pub steps_to_reproduce: Option<String>,
+    /// Primary CWE.
+    pub cwe: Option<i32>,
+    /// CVE/GHSA ids.
+    pub vulnerability_ids: Option<Vec<String>>,
+    /// CVSS v3 vector.
+    pub cvssv3: Option<String>,
+    /// CVSS v3 score.
+    pub cvssv3_score: Option<f64>,
+    /// Source file.
+    pub file_path: Option<String>,
+    /// Line.
+    pub line: Option<i32>,
+    /// Component.
+    pub component_name: Option<String>,
+    /// Component version.
+    pub component_version: Option<String>,
+    /// Active (default true).
+    pub active: Option<bool>,
+    /// Verified (default false).
+    pub verified: Option<bool>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+    /// Service.
+    pub service: Option<String>,
+}
+
+/// Input of `updateFinding`; omitted fields keep their value.
+#[derive(InputObject)]
+pub struct UpdateFindingInput {
+    /// The finding.
+    pub id: ID,
+    /// New title.
+    pub title: Option<String>,
+    /// New severity.
+    pub severity: Option<Severity>,
+    /// New description.
+    pub description: Option<String>,
+    /// New date.
+    pub date: Option<NaiveDate>,
+    /// New mitigation.
+    pub mitigation: Option<String>,
+    /// New impact.
+    pub impact: Option<String>,
+    /// New references.
+    pub references: Option<String>,
+    /// New CWE.
+    pub cwe: Option<i32>,
+    /// New vulnerability ids (replacing).
+    pub vulnerability_ids: Option<Vec<String>>,
+    /// New component.
+    pub component_name: Option<String>,
+    /// New component version.
+    pub component_version: Option<String>,
+    /// New file path.
+    pub file_path: Option<String>,
+    /// New line.
+    pub line: Option<i32>,
+    /// New planned fix date.
+    pub planned_remediation_date: Option<NaiveDate>,
+    /// Active.
+    pub active: Option<bool>,
+    /// Verified.
+    pub verified: Option<bool>,
+    /// False positive.
+    pub false_p: Option<bool>,
+    /// Out of scope.
+    pub out_of_scope: Option<bool>,
+    /// Risk accepted (simple acceptance).
+    pub risk_accepted: Option<bool>,
+    /// Mitigated.
+    pub is_mitigated: Option<bool>,
+    /// New tags (replacing).
+    pub tags: Option<Vec<String>>,
+}
+
+/// Result of a finding mutation.
+#[derive(SimpleObject)]
+pub struct FindingPayload {
+    /// The finding as it is now.
+    pub finding: Finding,
+}
+
+/// Finding mutations.
+#[derive(Default)]
+pub struct FindingMutation;
+
+#[Object]
+impl FindingMutation {
+    /// Creates a finding by hand.
+    async fn create_finding(&self, ctx: &Context<'_>, input: CreateFindingInput) -> ApiResult<FindingPayload> {
+        let cx = Cx::of(ctx)?;
+        let test = readable_test(&cx, ids::decode(&input.test, Kind::Test)?).await?;
+        let mut conn = cx.conn().await?;
+        let row = rules::create_finding(&mut conn, &test, FindingInput {
+            title: input.title,
+            severity: Some(input.severity),
+            description: input.description,
+            date: input.date,
+            mitigation: input.mitigation,
+            impact: input.impact,
+            references: input.references,
+            steps_to_reproduce: input.steps_to_reproduce,
+            cwe: input.cwe,
+            vulnerability_ids: input.vulnerability_ids.unwrap_or_default(),
+            cvssv3: input.cvssv3,
+            cvssv3_score: input.cvssv3_score,
+            file_path: input.file_path,
+            line: input.line,
+            component_name: input.component_name,
+            component_version: input.component_version,
+            has_locations: false,
+            active: input.active,
+            verified: input.verified,
+            tags: input.tags.unwrap_or_default(),
+            service: input.service,
+        }, cx.actor_id(), Utc::now().date_naive())
+        .await?;
+        Ok(FindingPayload { finding: Finding(row) })
+    }
+
+    /// Edits a finding; status flags are normalised (a false positive is
+    /// closed and unverified, reactivation clears the closing flags, ...).
+    async fn update_finding(&self, ctx: &Context<'_>, input: UpdateFindingInput) -> ApiResult<FindingPayload> {
+        let cx = Cx::of(ctx)?;
+        let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+        let mut conn = cx.conn().await?;
+        let row = rules::update_finding(&mut conn, &existing, FindingUpdate {
+            title: input.title,
+            severity: input.severity,
+            description: input.description,
+            date: input.date,
+            mitigation: input.mitigation,
+            impact: input.impact,
+            references: input.references,
+            cwe: input.cwe,
+            vulnerability_ids: input.vulnerability_ids,
+            component_name: input.component_name,
+            component_version: input.component_version,
+            file_path: input.file_path,
+            line: input.line,
+            planned_remediation_date: input.planned_remediation_date,
+            status: StatusChange {
+                active: input.active,
+                verified: input.verified,
+                false_p: input.false_p,
+                out_of_scope: input.out_of_scope,
+                risk_accepted: input.risk_accepted,
+                is_mitigated: input.is_mitigated,
+            },
+            tags: input.tags,
+        }, cx.actor_id(), Utc::now())
+        .await?;
+        Ok(FindingPayload { finding: Finding(row) })
+    }
+
+    /// Deletes a finding; its duplicates move to the oldest of them.
+    async fn delete_finding(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
+        let cx = Cx::of(ctx)?;
+        let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+        let mut conn = cx.conn().await?;
+        use diesel_async::AsyncConnection;
+        let c: &mut diesel_async::AsyncPgConnection = &mut conn;
+        c.transaction(async |c| rules::delete_finding(c, &existing).await)
+            .await?;
+        Ok(DeletePayload { deleted_id: input.id })
+    }
+}

@@ -1,0 +1,205 @@
+//! Per-request DataLoaders: every parent, child list and count a resolver
+//! needs is batched into one statement per kind, whatever the page size.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+
+use crate::db::models::finding::{Finding, VulnerabilityId};
+use crate::db::models::hierarchy::{ChildKind, Engagement, Product, ProductType, Test, TestType, count_children};
+use crate::db::models::location::{FindingLocation, Location};
+use crate::db::models::note::{Note, NoteParent};
+use crate::db::{Db, QueryCounter};
+
+/// A loader failure, shared between the waiting resolvers.
+pub type LoadError = Arc<String>;
+
+/// A row loader over `db`.
+fn rows<T>(db: &Db) -> RowLoader<T> {
+    RowLoader { db: db.clone(), _t: std::marker::PhantomData }
+}
+
+/// Loads rows of one table by id.
+pub struct RowLoader<T> {
+    db: Db,
+    _t: std::marker::PhantomData<fn() -> T>,
+}
+
+macro_rules! row_loader {
+    ($ty:ty) => {
+        impl Loader<i64> for RowLoader<$ty> {
+            type Value = $ty;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, $ty>, LoadError> {
+                let mut conn = self.db.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+                let rows = <$ty>::by_ids(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))?;
+                Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+            }
+        }
+    };
+}
+
+row_loader!(ProductType);
+row_loader!(Product);
+row_loader!(Engagement);
+row_loader!(Test);
+row_loader!(TestType);
+row_loader!(Finding);
+row_loader!(Location);
+row_loader!(Note);
+
+/// Vulnerability ids per finding.
+pub struct VulnerabilityIdsLoader(Db);
+
+impl Loader<i64> for VulnerabilityIdsLoader {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<String>>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = VulnerabilityId::for_findings(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<i64, Vec<String>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for r in rows {
+            out.entry(r.finding_id).or_default().push(r.vulnerability_id);
+        }
+        Ok(out)
+    }
+}
+
+/// Locations (with link status) per finding.
+pub struct FindingLocationsLoader(Db);
+
+impl Loader<i64> for FindingLocationsLoader {
+    type Value = Vec<FindingLocation>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<FindingLocation>>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = Location::for_findings(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<i64, Vec<FindingLocation>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for r in rows {
+            out.entry(r.finding_id).or_default().push(r);
+        }
+        Ok(out)
+    }
+}
+
+/// Notes per parent.
+pub struct NotesLoader(Db);
+
+impl Loader<NoteParent> for NotesLoader {
+    type Value = Vec<Note>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[NoteParent]) -> Result<HashMap<NoteParent, Vec<Note>>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = Note::for_parents(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<NoteParent, Vec<Note>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for n in rows {
+            let parent = match (n.finding_id, n.test_id, n.engagement_id) {
+                (Some(f), _, _) => NoteParent::Finding(f),
+                (_, Some(t), _) => NoteParent::Test(t),
+                (_, _, Some(e)) => NoteParent::Engagement(e),
+                _ => continue,
+            };
+            out.entry(parent).or_default().push(n);
+        }
+        Ok(out)
+    }
+}
+
+/// Child counts per parent (products per type, engagements per product, tests per engagement).
+pub struct ChildCountLoader(Db);
+
+impl Loader<(ChildKind, i64)> for ChildCountLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[(ChildKind, i64)]) -> Result<HashMap<(ChildKind, i64), i64>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<(ChildKind, i64), i64> = keys.iter().map(|k| (*k, 0)).collect();
+        for kind in [ChildKind::ProductsOfType, ChildKind::EngagementsOfProduct, ChildKind::TestsOfEngagement] {
+            let ids: Vec<i64> = keys.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            for (parent, n) in count_children(&mut conn, kind, &ids).await.map_err(|e| Arc::new(e.to_string()))? {
+                out.insert((kind, parent), n);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Finding counts per test.
+pub struct TestFindingCountLoader(Db);
+
+impl Loader<i64> for TestFindingCountLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, i64>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<i64, i64> = keys.iter().map(|k| (*k, 0)).collect();
+        for (t, n) in Finding::count_by_test(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))? {
+            out.insert(t, n);
+        }
+        Ok(out)
+    }
+}
+
+/// A per-request loader that caches what it loaded (and what was fed to it).
+pub type Dl<L> = DataLoader<L, HashMapCache>;
+
+/// All loaders of one request.
+pub struct Loaders {
+    pub product_types: Dl<RowLoader<ProductType>>,
+    pub products: Dl<RowLoader<Product>>,
+    pub engagements: Dl<RowLoader<Engagement>>,
+    pub tests: Dl<RowLoader<Test>>,
+    pub test_types: Dl<RowLoader<TestType>>,
+    pub findings: Dl<RowLoader<Finding>>,
+    pub locations: Dl<RowLoader<Location>>,
+    pub notes_by_id: Dl<RowLoader<Note>>,
+    pub vulnerability_ids: Dl<VulnerabilityIdsLoader>,
+    pub finding_locations: Dl<FindingLocationsLoader>,
+    pub notes: Dl<NotesLoader>,
+    pub child_counts: Dl<ChildCountLoader>,
+    pub test_finding_counts: Dl<TestFindingCountLoader>,
+}
+
+impl Loaders {
+    /// Fresh loaders for one request. Batches run in spawned tasks; they carry
+    /// the request's statement counter along so counting stays per request.
+    pub fn new(db: &Db, counter: Option<QueryCounter>) -> Loaders {
+        fn make<L: Send + Sync + 'static>(loader: L, counter: &Option<QueryCounter>) -> Dl<L> {
+            let counter = counter.clone();
+            DataLoader::with_cache(loader, move |fut| {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    match counter {
+                        Some(c) => c.scope(fut).await,
+                        None => fut.await,
+                    }
+                })
+            }, HashMapCache::default())
+        }
+        Loaders {
+            product_types: make(rows(db), &counter),
+            products: make(rows(db), &counter),
+            engagements: make(rows(db), &counter),
+            tests: make(rows(db), &counter),
+            test_types: make(rows(db), &counter),
+            findings: make(rows(db), &counter),
+            locations: make(rows(db), &counter),
+            notes_by_id: make(rows(db), &counter),
+            vulnerability_ids: make(VulnerabilityIdsLoader(db.clone()), &counter),
+            finding_locations: make(FindingLocationsLoader(db.clone()), &counter),
+            notes: make(NotesLoader(db.clone()), &counter),
+            child_counts: make(ChildCountLoader(db.clone()), &counter),
+            test_finding_counts: make(TestFindingCountLoader(db.clone()), &counter),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Notes over GraphQL.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::context::Cx;
+use super::error::{ApiError, ApiResult};
+use super::finding::readable_finding;
+use super::hierarchy::{DeleteInput, DeletePayload, readable_engagement, readable_test};
+use super::ids::{self, Kind};
+use crate::db::models::note::{self as model, NewNote, NoteParent};
+use crate::domain::note::validate_entry;
+
+/// A comment on a finding, test or engagement.
+#[derive(Clone)]
+pub struct Note(pub model::Note);
+
+#[Object]
+impl Note {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Note, self.0.id)
+    }
+    /// The text.
+    async fn entry(&self) -> &str {
+        &self.0.entry
+    }
+    /// Written at.
+    async fn date(&self) -> DateTime<Utc> {
+        self.0.date
+    }
+    /// Only visible to the team.
+    async fn private(&self) -> bool {
+        self.0.private
+    }
+    /// Changed after writing.
+    async fn edited(&self) -> bool {
+        self.0.edited
+    }
+    /// Last edit.
+    async fn edit_time(&self) -> Option<DateTime<Utc>> {
+        self.0.edit_time
+    }
+}
+
+/// The notes of a parent, through the request's loader.
+pub async fn notes_of(cx: &Cx<'_>, parent: NoteParent) -> ApiResult<Vec<Note>> {
+    let rows = cx
+        .loaders()
+        .notes
+        .load_one(parent)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .unwrap_or_default();
+    Ok(rows.into_iter().map(Note).collect())
+}
+
+/// Loads a note the caller may read.
+pub async fn readable_note(cx: &Cx<'_>, id: i64) -> ApiResult<model::Note> {
+    match cx.loaders().notes_by_id.load_one(id).await.map_err(|e| ApiError::Internal(e.to_string()))? {
+        Some(n) if cx.can_read_product(n.product_id) => Ok(n),
+        _ => Err(ApiError::NotFound(format!("Note {}", ids::encode(Kind::Note, id).0))),
+    }
+}
+
+/// Input of `createNote`.
+#[derive(InputObject)]
+pub struct CreateNoteInput {
+    /// A finding, test or engagement id.
+    pub parent: ID,
+    /// The text.
+    pub entry: String,
+    /// Only visible to the team.
+    pub private: Option<bool>,
+}
+
+/// Input of `updateNote`.
+#[derive(InputObject)]
+pub struct UpdateNoteInput {
+    /// The note.
+    pub id: ID,
+    /// The new text (the old one is kept in the history).
+    pub entry: String,
+}
+
+/// Result of a note mutation.
+#[derive(SimpleObject)]
+pub struct NotePayload {
+    /// The note as it is now.
+    pub note: Note,
+}
+
+/// Note mutations.
+#[derive(Default)]
+pub struct NoteMutation;
+
+#[Object]
+impl NoteMutation {
+    /// Adds a note to a finding, test or engagement.
+    async fn create_note(&self, ctx: &Context<'_>, input: CreateNoteInput) -> ApiResult<NotePayload> {
+        let cx = Cx::of(ctx)?;
+        validate_entry(&input.entry)?;
+        let (kind, id) = ids::decode_any(&input.parent)?;
+        let (parent, product_id) = match kind {
+            Kind::Finding => (NoteParent::Finding(id), readable_finding(&cx, id).await?.product_id),
+            Kind::Test => (NoteParent::Test(id), readable_test(&cx, id).await?.product_id),
+            Kind::Engagement => (NoteParent::Engagement(id), readable_engagement(&cx, id).await?.product_id),
+            other => {
+                return Err(ApiError::invalid("parent", format!("notes attach to findings, tests and engagements, not to a {}", other.name())));
+            }
+        };
+        let mut conn = cx.conn().await?;
+        let row = model::Note::create(&mut conn, &NewNote {
+            entry: &input.entry,
+            author_id: cx.actor_id(),
+            private: input.private.unwrap_or(false),
+            finding_id: match parent { NoteParent::Finding(i) => Some(i), _ => None },
+            test_id: match parent { NoteParent::Test(i) => Some(i), _ => None },
+            engagement_id: match parent { NoteParent::Engagement(i) => Some(i), _ => None },
+            product_id,
+        })
+        .await?;
+        Ok(NotePayload { note: Note(row) })
+    }
+
+    /// Edits a note.
+    async fn update_note(&self, ctx: &Context<'_>, input: UpdateNoteInput) -> ApiResult<NotePayload> {
+        let cx = Cx::of(ctx)?;
+        let id = ids::decode(&input.id, Kind::Note)?;
+        readable_note(&cx, id).await?;
+        validate_entry(&input.entry)?;
+        let mut conn = cx.conn().await?;
+        use diesel_async::AsyncConnection;
+        let actor = cx.actor_id();
+        let entry = input.entry;
+        let c: &mut diesel_async::AsyncPgConnection = &mut conn;
+        let row = c
+            .transaction::<_, diesel::result::Error, _>(async |c| model::Note::edit(c, id, &entry, actor).await)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("Note {}", input.id.0)))?;
+        Ok(NotePayload { note: Note(row) })
+    }
+
+    /// Deletes a note.
+    async fn delete_note(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
+        let cx = Cx::of(ctx)?;
+        let id = ids::decode(&input.id, Kind::Note)?;
+        readable_note(&cx, id).await?;
+        let mut conn = cx.conn().await?;
+        if !model::Note::delete(&mut conn, id).await? {
+            return Err(ApiError::NotFound(format!("Note {}", input.id.0)));
+        }
+        Ok(DeletePayload { deleted_id: input.id })
+    }
+}

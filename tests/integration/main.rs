@@ -1,0 +1,11 @@
+//! End-to-end tests of Palisade: the real binary over HTTP and WebSocket,
+//! against real PostgreSQL (one database per test).
+
+mod support;
+
+mod config;
+mod findings;
+mod hierarchy;
+mod http;
+mod migrations;
+mod schema;
