@@ -87,7 +87,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn check_ready(db: &Db) -> Result<(), String> {
-    let mut conn = db.conn().await.map_err(|e| format!("database unreachable: {e}"))?;
+    let mut conn = db
+        .conn()
+        .await
+        .map_err(|e| format!("database unreachable: {e}"))?;
     let applied = db::models::applied_migration_version(&mut conn)
         .await
         .map_err(|e| format!("cannot read the migration table: {e}"))?;

@@ -37,7 +37,10 @@ enum Command {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -69,7 +72,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 crate::db::create_database_if_missing(url).await?;
                 let applied = crate::db::run_migrations(url).await?;
-                eprintln!("applied {} migration(s); database is up to date", applied.len());
+                eprintln!(
+                    "applied {} migration(s); database is up to date",
+                    applied.len()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -28,7 +28,8 @@ pub struct DatabaseConfig {
     /// PostgreSQL URL. The database is created when it does not exist.
     #[arg(
         long = "database-url",
-        env = "PALISADE_DATABASE_URL", value_name = "PALISADE_DATABASE_URL",
+        env = "PALISADE_DATABASE_URL",
+        value_name = "PALISADE_DATABASE_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/palisade"
     )]
     pub url: String,
@@ -42,13 +43,23 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Args)]
 pub struct HttpConfig {
     /// Address and port to listen on.
-    #[arg(long = "listen", env = "PALISADE_LISTEN", value_name = "PALISADE_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long = "listen",
+        env = "PALISADE_LISTEN",
+        value_name = "PALISADE_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
     pub listen: SocketAddr,
     /// Largest accepted request body (uploads included), in bytes.
     #[arg(long = "max-upload-bytes", env = "PALISADE_MAX_UPLOAD_BYTES", value_name = "PALISADE_MAX_UPLOAD_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub max_upload_bytes: u64,
     /// Seconds to wait for requests in flight on shutdown.
-    #[arg(long = "shutdown-grace-seconds", env = "PALISADE_SHUTDOWN_GRACE_SECONDS", value_name = "PALISADE_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
+    #[arg(
+        long = "shutdown-grace-seconds",
+        env = "PALISADE_SHUTDOWN_GRACE_SECONDS",
+        value_name = "PALISADE_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 20
+    )]
     pub shutdown_grace_seconds: u64,
 }
 
@@ -56,10 +67,20 @@ pub struct HttpConfig {
 #[derive(Debug, Clone, Args)]
 pub struct GraphqlConfig {
     /// Deepest selection set accepted.
-    #[arg(long = "graphql-max-depth", env = "PALISADE_GRAPHQL_MAX_DEPTH", value_name = "PALISADE_GRAPHQL_MAX_DEPTH", default_value_t = 15)]
+    #[arg(
+        long = "graphql-max-depth",
+        env = "PALISADE_GRAPHQL_MAX_DEPTH",
+        value_name = "PALISADE_GRAPHQL_MAX_DEPTH",
+        default_value_t = 15
+    )]
     pub max_depth: usize,
     /// Largest query complexity accepted (connections count `first` times their fields).
-    #[arg(long = "graphql-max-complexity", env = "PALISADE_GRAPHQL_MAX_COMPLEXITY", value_name = "PALISADE_GRAPHQL_MAX_COMPLEXITY", default_value_t = 50_000)]
+    #[arg(
+        long = "graphql-max-complexity",
+        env = "PALISADE_GRAPHQL_MAX_COMPLEXITY",
+        value_name = "PALISADE_GRAPHQL_MAX_COMPLEXITY",
+        default_value_t = 50_000
+    )]
     pub max_complexity: usize,
     /// Largest `first`/`last` on a connection.
     #[arg(long = "graphql-max-page-size", env = "PALISADE_GRAPHQL_MAX_PAGE_SIZE", value_name = "PALISADE_GRAPHQL_MAX_PAGE_SIZE", default_value_t = 100,
@@ -78,7 +99,12 @@ pub struct LogConfig {
     #[arg(long = "log-format", env = "PALISADE_LOG_FORMAT", value_name = "PALISADE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub format: LogFormat,
     /// tracing filter, e.g. `info,palisade=debug`.
-    #[arg(long = "log", env = "PALISADE_LOG", value_name = "PALISADE_LOG", default_value = "info")]
+    #[arg(
+        long = "log",
+        env = "PALISADE_LOG",
+        value_name = "PALISADE_LOG",
+        default_value = "info"
+    )]
     pub filter: String,
 }
 

@@ -44,7 +44,11 @@ fn split_url(url: &str) -> Result<(String, String), SetupError> {
         .to_owned();
     let base = match url.rfind('/') {
         Some(i) if url[..i].contains("://") && i > url.find("://").unwrap_or(0) + 2 => &url[..i],
-        _ => return Err(SetupError::InvalidUrl("the URL names no database".to_owned())),
+        _ => {
+            return Err(SetupError::InvalidUrl(
+                "the URL names no database".to_owned(),
+            ));
+        }
     };
     let query = url.find('?').map(|q| &url[q..]).unwrap_or("");
     Ok((format!("{base}/postgres{query}"), name))
@@ -146,7 +150,10 @@ mod tests {
     fn admin_url_keeps_credentials_and_options() {
         let (admin, name) =
             split_url("postgres://u:p@127.0.0.1:5432/palisade?sslmode=disable").expect("parses");
-        assert_eq!(admin, "postgres://u:p@127.0.0.1:5432/postgres?sslmode=disable");
+        assert_eq!(
+            admin,
+            "postgres://u:p@127.0.0.1:5432/postgres?sslmode=disable"
+        );
         assert_eq!(name, "palisade");
     }
 

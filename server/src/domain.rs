@@ -53,12 +53,10 @@ impl From<diesel::result::Error> for DomainError {
                     info.constraint_name().unwrap_or("foreign key")
                 ))
             }
-            Error::DatabaseError(DatabaseErrorKind::CheckViolation, info) => {
-                DomainError::Invalid {
-                    field: info.constraint_name().unwrap_or("input").to_owned(),
-                    message: "violates a consistency rule".to_owned(),
-                }
-            }
+            Error::DatabaseError(DatabaseErrorKind::CheckViolation, info) => DomainError::Invalid {
+                field: info.constraint_name().unwrap_or("input").to_owned(),
+                message: "violates a consistency rule".to_owned(),
+            },
             other => DomainError::Db(DbError::Query(other)),
         }
     }

@@ -40,17 +40,22 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the schema with the configured limits; the same for server and tests.
 pub fn build_schema(config: &GraphqlConfig) -> AppSchema {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .limit_depth(config.max_depth)
-        .limit_complexity(config.max_complexity)
-        .data(connection::PageLimits {
-            max_page_size: config.max_page_size,
-        })
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(config.max_depth)
+    .limit_complexity(config.max_complexity)
+    .data(connection::PageLimits {
+        max_page_size: config.max_page_size,
+    })
+    .finish()
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    let schema = build_schema(&crate::config::Config::for_database("postgres://localhost/x").graphql);
+    let schema =
+        build_schema(&crate::config::Config::for_database("postgres://localhost/x").graphql);
     schema.sdl()
 }

@@ -10,5 +10,5 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod graphql;
-pub mod telemetry;
 pub mod plugins;
+pub mod telemetry;

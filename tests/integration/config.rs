@@ -16,7 +16,10 @@ async fn invalid_values_name_the_variable() {
             .expect("run");
         assert!(!out.status.success(), "{var}={value} must be rejected");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(var), "the error for {var}={value} must name it: {err}");
+        assert!(
+            err.contains(var),
+            "the error for {var}={value} must name it: {err}"
+        );
     }
 }
 
@@ -24,12 +27,18 @@ async fn invalid_values_name_the_variable() {
 async fn unreachable_database_fails_with_a_clear_message() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade-under-test"))
         .arg("migrate")
-        .env("PALISADE_DATABASE_URL", "postgres://postgres@127.0.0.1:1/palisade")
+        .env(
+            "PALISADE_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/palisade",
+        )
         .output()
         .await
         .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach PostgreSQL"), "{err}");
-    assert!(!err.contains("postgres@"), "credentials must not be printed: {err}");
+    assert!(
+        !err.contains("postgres@"),
+        "credentials must not be printed: {err}"
+    );
 }

@@ -23,18 +23,48 @@ async fn filters_and_sorting() {
     let a = build_tree(&gql, "Alpha").await;
     let b = build_tree(&gql, "Beta").await;
     add_finding(&gql, &a.test, "Log4Shell", "Critical", json!({"vulnerabilityIds": ["cve-2021-44228"], "componentName": "log4j-core", "componentVersion": "2.14.1", "cwe": 502, "tags": ["java"]})).await;
-    add_finding(&gql, &a.test, "Weak TLS", "Low", json!({"date": "2026-01-05"})).await;
-    add_finding(&gql, &a.test, "Open redirect", "High", json!({"filePath": "src/app/redirect.py", "line": 12})).await;
-    add_finding(&gql, &b.test, "Debug enabled", "High", json!({"active": false})).await;
+    add_finding(
+        &gql,
+        &a.test,
+        "Weak TLS",
+        "Low",
+        json!({"date": "2026-01-05"}),
+    )
+    .await;
+    add_finding(
+        &gql,
+        &a.test,
+        "Open redirect",
+        "High",
+        json!({"filePath": "src/app/redirect.py", "line": 12}),
+    )
+    .await;
+    add_finding(
+        &gql,
+        &b.test,
+        "Debug enabled",
+        "High",
+        json!({"active": false}),
+    )
+    .await;
 
     let q = "query($f: FindingFilterInput, $o: FindingOrder) { findings(filter: $f, orderBy: $o, first: 50) { totalCount nodes { title severity } } }";
-    let d = gql.ok(q, json!({"f": {"severity": ["CRITICAL", "HIGH"], "active": true}})).await;
+    let d = gql
+        .ok(
+            q,
+            json!({"f": {"severity": ["CRITICAL", "HIGH"], "active": true}}),
+        )
+        .await;
     assert_eq!(d["findings"]["totalCount"], 2);
     let d = gql.ok(q, json!({"f": {"productIds": [b.product]}})).await;
     assert_eq!(titles(&d["findings"]), vec!["Debug enabled"]);
-    let d = gql.ok(q, json!({"f": {"productTypeIds": [a.product_type]}})).await;
+    let d = gql
+        .ok(q, json!({"f": {"productTypeIds": [a.product_type]}}))
+        .await;
     assert_eq!(d["findings"]["totalCount"], 3);
-    let d = gql.ok(q, json!({"f": {"vulnerabilityId": "CVE-2021-44228"}})).await;
+    let d = gql
+        .ok(q, json!({"f": {"vulnerabilityId": "CVE-2021-44228"}}))
+        .await;
     assert_eq!(titles(&d["findings"]), vec!["Log4Shell"]);
     let d = gql.ok(q, json!({"f": {"cwe": [502], "componentName": "log4j-core", "componentVersion": "2.14.1", "tags": ["JAVA"]}})).await;
     assert_eq!(titles(&d["findings"]), vec!["Log4Shell"]);
@@ -45,10 +75,20 @@ async fn filters_and_sorting() {
     let d = gql.ok(q, json!({"f": {"dateTo": "2026-01-31"}})).await;
     assert_eq!(titles(&d["findings"]), vec!["Weak TLS"]);
     let d = gql.ok(q, json!({"o": {"field": "SEVERITY"}})).await;
-    let sev: Vec<&str> = d["findings"]["nodes"].as_array().expect("nodes").iter().map(|n| n["severity"].as_str().expect("s")).collect();
+    let sev: Vec<&str> = d["findings"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["severity"].as_str().expect("s"))
+        .collect();
     assert_eq!(sev, vec!["CRITICAL", "HIGH", "HIGH", "LOW"]);
-    let d = gql.ok(q, json!({"o": {"field": "TITLE", "direction": "DESC"}})).await;
-    assert_eq!(titles(&d["findings"]), vec!["Weak TLS", "Open redirect", "Log4Shell", "Debug enabled"]);
+    let d = gql
+        .ok(q, json!({"o": {"field": "TITLE", "direction": "DESC"}}))
+        .await;
+    assert_eq!(
+        titles(&d["findings"]),
+        vec!["Weak TLS", "Open redirect", "Log4Shell", "Debug enabled"]
+    );
     // SLA deadlines follow the default configuration (Critical: 7 days).
     let d = gql.ok("query($f: FindingFilterInput) { findings(filter: $f) { nodes { date slaExpirationDate } } }", json!({"f": {"severity": ["CRITICAL"]}})).await;
     let n = &d["findings"]["nodes"][0];
@@ -81,7 +121,9 @@ async fn keyset_pages_walk_forward_and_backward() {
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let d = gql.ok(q, json!({"a": after, "f": 3, "o": {"field": "SEVERITY"}})).await;
+        let d = gql
+            .ok(q, json!({"a": after, "f": 3, "o": {"field": "SEVERITY"}}))
+            .await;
         let c = &d["findings"];
         assert_eq!(c["totalCount"], 7);
         seen.extend(titles(c));
@@ -90,13 +132,22 @@ async fn keyset_pages_walk_forward_and_backward() {
         }
         after = c["pageInfo"]["endCursor"].as_str().map(str::to_owned);
     }
-    assert_eq!(seen, vec!["F0", "F3", "F6", "F1", "F4", "F2", "F5"], "severity order, then creation order");
+    assert_eq!(
+        seen,
+        vec!["F0", "F3", "F6", "F1", "F4", "F2", "F5"],
+        "severity order, then creation order"
+    );
     // The last two, then the two before them.
     let d = gql.ok(q, json!({"l": 2, "o": {"field": "SEVERITY"}})).await;
     assert_eq!(titles(&d["findings"]), vec!["F2", "F5"]);
     assert_eq!(d["findings"]["pageInfo"]["hasPreviousPage"], true);
-    let before = d["findings"]["pageInfo"]["startCursor"].as_str().expect("cursor").to_owned();
-    let d = gql.ok(q, json!({"l": 2, "b": before, "o": {"field": "SEVERITY"}})).await;
+    let before = d["findings"]["pageInfo"]["startCursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    let d = gql
+        .ok(q, json!({"l": 2, "b": before, "o": {"field": "SEVERITY"}}))
+        .await;
     assert_eq!(titles(&d["findings"]), vec!["F1", "F4"]);
     // A cursor that is not ours.
     let r = gql.query(q, json!({"a": "bm9wZQ", "f": 2})).await;
@@ -109,19 +160,48 @@ async fn status_changes_are_normalised() {
     let s = TestServer::start(&db.url).await;
     let gql = s.gql();
     let t = build_tree(&gql, "Status").await;
-    let f = add_finding(&gql, &t.test, "Hardcoded secret", "High", json!({"verified": true})).await;
+    let f = add_finding(
+        &gql,
+        &t.test,
+        "Hardcoded secret",
+        "High",
+        json!({"verified": true}),
+    )
+    .await;
     let m = "mutation($i: UpdateFindingInput!) { updateFinding(input: $i) { finding { active verified falseP isMitigated mitigated status } } }";
     let d = gql.ok(m, json!({"i": {"id": f, "falseP": true}})).await;
     let x = &d["updateFinding"]["finding"];
-    assert_eq!((x["active"].clone(), x["verified"].clone(), x["isMitigated"].clone()), (json!(false), json!(false), json!(true)));
+    assert_eq!(
+        (
+            x["active"].clone(),
+            x["verified"].clone(),
+            x["isMitigated"].clone()
+        ),
+        (json!(false), json!(false), json!(true))
+    );
     assert!(x["mitigated"].is_string(), "mitigation is stamped");
     assert_eq!(x["status"], "Inactive, Mitigated, False Positive");
     let d = gql.ok(m, json!({"i": {"id": f, "active": true}})).await;
     let x = &d["updateFinding"]["finding"];
-    assert_eq!((x["active"].clone(), x["falseP"].clone(), x["isMitigated"].clone(), x["mitigated"].clone()), (json!(true), json!(false), json!(false), Value::Null));
-    let r = gql.query(m, json!({"i": {"id": f, "falseP": true, "verified": true}})).await;
+    assert_eq!(
+        (
+            x["active"].clone(),
+            x["falseP"].clone(),
+            x["isMitigated"].clone(),
+            x["mitigated"].clone()
+        ),
+        (json!(true), json!(false), json!(false), Value::Null)
+    );
+    let r = gql
+        .query(m, json!({"i": {"id": f, "falseP": true, "verified": true}}))
+        .await;
     assert_eq!(r.error_code(), Some("BAD_USER_INPUT"));
-    let r = gql.query(m, json!({"i": {"id": f, "riskAccepted": true, "active": true}})).await;
+    let r = gql
+        .query(
+            m,
+            json!({"i": {"id": f, "riskAccepted": true, "active": true}}),
+        )
+        .await;
     assert_eq!(r.error_code(), Some("BAD_USER_INPUT"));
     // Severity change moves the SLA deadline and the sort key.
     let d = gql
@@ -129,7 +209,11 @@ async fn status_changes_are_normalised() {
         .await;
     let x = &d["updateFinding"]["finding"];
     assert_eq!(x["numericalSeverity"], "S0");
-    assert_eq!(chrono_day(x["slaExpirationDate"].as_str().expect("sla")) - chrono_day(x["date"].as_str().expect("date")), 7);
+    assert_eq!(
+        chrono_day(x["slaExpirationDate"].as_str().expect("sla"))
+            - chrono_day(x["date"].as_str().expect("date")),
+        7
+    );
 }
 
 #[tokio::test]
@@ -143,7 +227,12 @@ async fn tags_locations_and_notes() {
     assert_eq!(d["addTags"]["tags"], json!(["triage", "xss"]));
     let d = gql.ok("mutation($id: ID!) { removeTags(input: {id: $id, tags: [\"triage\"]}) { tags node { id } } }", json!({"id": f})).await;
     assert_eq!(d["removeTags"]["tags"], json!(["xss"]));
-    let r = gql.query("mutation($id: ID!) { addTags(input: {id: $id, tags: [\"two words\"]}) { tags } }", json!({"id": f})).await;
+    let r = gql
+        .query(
+            "mutation($id: ID!) { addTags(input: {id: $id, tags: [\"two words\"]}) { tags } }",
+            json!({"id": f}),
+        )
+        .await;
     assert_eq!(r.error_code(), Some("BAD_USER_INPUT"));
 
     let d = gql
@@ -162,7 +251,10 @@ async fn tags_locations_and_notes() {
     assert_eq!(r.error_code(), Some("BAD_USER_INPUT"));
 
     let d = gql.ok("mutation($id: ID!) { createNote(input: {parent: $id, entry: \"first\"}) { note { id entry } } }", json!({"id": f})).await;
-    let note = d["createNote"]["note"]["id"].as_str().expect("id").to_owned();
+    let note = d["createNote"]["note"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     gql.ok("mutation($id: ID!) { updateNote(input: {id: $id, entry: \"second\"}) { note { edited } } }", json!({"id": note})).await;
     let d = gql.ok("query($id: ID!) { finding(id: $id) { tags locations { status location { host } } notes { entry edited } } }", json!({"id": f})).await;
     let x = &d["finding"];
@@ -170,12 +262,25 @@ async fn tags_locations_and_notes() {
     assert_eq!(x["locations"][0]["location"]["host"], "shop.example.com");
     assert_eq!(x["notes"][0]["entry"], "second");
     assert_eq!(x["notes"][0]["edited"], true);
-    assert_eq!(db.count("note_history").await, 1, "the previous text is kept");
-    let r = gql.query("mutation($id: ID!) { createNote(input: {parent: $id, entry: \"x\"}) { note { id } } }", json!({"id": t.product})).await;
+    assert_eq!(
+        db.count("note_history").await,
+        1,
+        "the previous text is kept"
+    );
+    let r = gql
+        .query(
+            "mutation($id: ID!) { createNote(input: {parent: $id, entry: \"x\"}) { note { id } } }",
+            json!({"id": t.product}),
+        )
+        .await;
     assert_eq!(r.error_code(), Some("BAD_USER_INPUT"));
 
     gql.ok("mutation($f: ID!, $l: ID!) { removeFindingLocation(input: {finding: $f, location: $l}) { finding { id } } }", json!({"f": f, "l": loc_id})).await;
-    gql.ok("mutation($id: ID!) { deleteFinding(input: {id: $id}) { deletedId } }", json!({"id": f})).await;
+    gql.ok(
+        "mutation($id: ID!) { deleteFinding(input: {id: $id}) { deletedId } }",
+        json!({"id": f}),
+    )
+    .await;
     assert_eq!(db.count("findings").await, 0);
     assert_eq!(db.count("notes").await, 0);
 }
@@ -208,12 +313,28 @@ async fn a_page_with_nested_parents_runs_a_constant_number_of_statements() {
     let q = "query($n: Int) { findings(first: $n) { nodes { id title tags vulnerabilityIds duplicateFinding { id } locations { location { host } } test { title engagement { name product { name productType { name } } } } } } }";
     let small = gql.query(q, json!({"n": 10})).await;
     let large = gql.query(q, json!({"n": 100})).await;
-    assert_eq!(large.data()["findings"]["nodes"].as_array().expect("nodes").len(), 100);
-    assert_eq!(large.data()["findings"]["nodes"][0]["vulnerabilityIds"].as_array().expect("ids").len(), 2);
+    assert_eq!(
+        large.data()["findings"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .len(),
+        100
+    );
+    assert_eq!(
+        large.data()["findings"]["nodes"][0]["vulnerabilityIds"]
+            .as_array()
+            .expect("ids")
+            .len(),
+        2
+    );
     assert_eq!(
         small.sql_statements(),
         large.sql_statements(),
         "statement count must not depend on the page size"
     );
-    assert!(large.sql_statements() <= 8, "one statement per relation level, got {}", large.sql_statements());
+    assert!(
+        large.sql_statements() <= 8,
+        "one statement per relation level, got {}",
+        large.sql_statements()
+    );
 }

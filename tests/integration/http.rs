@@ -12,9 +12,19 @@ use crate::support::{TestDb, TestServer};
 async fn health_ready_and_graphiql() {
     let db = TestDb::new().await;
     let s = TestServer::start(&db.url).await;
-    let r = s.http.get(format!("{}/healthz", s.base)).send().await.expect("healthz");
+    let r = s
+        .http
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(r.status(), 200);
-    let r = s.http.get(format!("{}/readyz", s.base)).send().await.expect("readyz");
+    let r = s
+        .http
+        .get(format!("{}/readyz", s.base))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.expect("json")["status"], "ready");
     let r = s
@@ -26,8 +36,14 @@ async fn health_ready_and_graphiql() {
         .expect("graphiql");
     assert_eq!(r.status(), 200);
     let html = r.text().await.expect("html");
-    assert!(html.contains("graphiql") || html.contains("GraphiQL"), "GraphiQL page expected");
-    assert!(html.contains("/graphql/ws"), "GraphiQL knows the subscription endpoint");
+    assert!(
+        html.contains("graphiql") || html.contains("GraphiQL"),
+        "GraphiQL page expected"
+    );
+    assert!(
+        html.contains("/graphql/ws"),
+        "GraphiQL knows the subscription endpoint"
+    );
 }
 
 #[tokio::test]
@@ -39,10 +55,21 @@ async fn readyz_reports_pending_migrations() {
         .batch_execute("DELETE FROM __diesel_schema_migrations WHERE version = (SELECT max(version) FROM __diesel_schema_migrations)")
         .await
         .expect("forget a migration");
-    let r = s.http.get(format!("{}/readyz", s.base)).send().await.expect("readyz");
+    let r = s
+        .http
+        .get(format!("{}/readyz", s.base))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(r.status(), 503);
     let body: Value = r.json().await.expect("json");
-    assert!(body["reason"].as_str().unwrap_or("").contains("migrations pending"), "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("migrations pending"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -52,26 +79,47 @@ async fn get_queries_work_and_get_mutations_are_refused() {
     let url = format!("{}/graphql", s.base);
     let r = s
         .http
-        .get(url::Url::parse_with_params(&url, &[("query", "{ productTypes { totalCount } }")]).expect("url"))
+        .get(
+            url::Url::parse_with_params(&url, &[("query", "{ productTypes { totalCount } }")])
+                .expect("url"),
+        )
         .header("accept", "application/graphql-response+json")
         .send()
         .await
         .expect("get");
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().expect("ct").starts_with("application/graphql-response+json"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("application/graphql-response+json")
+    );
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["data"]["productTypes"]["totalCount"], 0);
 
     let r = s
         .http
-        .get(url::Url::parse_with_params(&url, &[("query", "mutation { createProductType(input: {name: \"x\"}) { productType { id } } }")]).expect("url"))
+        .get(
+            url::Url::parse_with_params(
+                &url,
+                &[(
+                    "query",
+                    "mutation { createProductType(input: {name: \"x\"}) { productType { id } } }",
+                )],
+            )
+            .expect("url"),
+        )
         .header("accept", "application/json")
         .send()
         .await
         .expect("get mutation");
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "POST");
-    assert_eq!(db.count("product_types").await, 0, "a refused GET mutation changes nothing");
+    assert_eq!(
+        db.count("product_types").await,
+        0,
+        "a refused GET mutation changes nothing"
+    );
 }
 
 #[tokio::test]
@@ -81,7 +129,11 @@ async fn media_types_and_status_codes_follow_the_spec() {
     let url = format!("{}/graphql", s.base);
     // A syntax error is a request error: 400 with the new media type, 200 with application/json.
     for (accept, status, ct) in [
-        ("application/graphql-response+json", 400, "application/graphql-response+json"),
+        (
+            "application/graphql-response+json",
+            400,
+            "application/graphql-response+json",
+        ),
         ("application/json", 200, "application/json"),
     ] {
         let r = s
@@ -93,7 +145,12 @@ async fn media_types_and_status_codes_follow_the_spec() {
             .await
             .expect("post");
         assert_eq!(r.status(), status, "for {accept}");
-        assert!(r.headers()["content-type"].to_str().expect("ct").starts_with(ct));
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .expect("ct")
+                .starts_with(ct)
+        );
         let body: Value = r.json().await.expect("json");
         assert!(body["errors"][0]["message"].is_string());
     }
@@ -144,19 +201,29 @@ async fn oversized_bodies_get_413_and_change_nothing() {
     assert_eq!(r.status(), 413);
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
-    assert!(body["errors"][0]["message"].as_str().unwrap_or("").contains("PALISADE_MAX_UPLOAD_BYTES"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("PALISADE_MAX_UPLOAD_BYTES")
+    );
     assert_eq!(db.count("product_types").await, 0);
 }
 
 async fn ws_handshake(base: &str, protocol: &str, init_type: &str, ack_type: &str) {
     let url = format!("{}/graphql/ws", base.replace("http://", "ws://"));
     let mut req = url.into_client_request().expect("request");
-    req.headers_mut().insert("sec-websocket-protocol", protocol.parse().expect("header"));
-    let (mut ws, resp) = tokio_tungstenite::connect_async(req).await.expect("connect");
-    assert_eq!(resp.headers()["sec-websocket-protocol"], protocol);
-    ws.send(Message::Text(json!({"type": init_type, "payload": {}}).to_string().into()))
+    req.headers_mut()
+        .insert("sec-websocket-protocol", protocol.parse().expect("header"));
+    let (mut ws, resp) = tokio_tungstenite::connect_async(req)
         .await
-        .expect("send init");
+        .expect("connect");
+    assert_eq!(resp.headers()["sec-websocket-protocol"], protocol);
+    ws.send(Message::Text(
+        json!({"type": init_type, "payload": {}}).to_string().into(),
+    ))
+    .await
+    .expect("send init");
     let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
         .await
         .expect("ack in time")
@@ -170,7 +237,13 @@ async fn ws_handshake(base: &str, protocol: &str, init_type: &str, ack_type: &st
 async fn websocket_speaks_both_subscription_protocols() {
     let db = TestDb::new().await;
     let s = TestServer::start(&db.url).await;
-    ws_handshake(&s.base, "graphql-transport-ws", "connection_init", "connection_ack").await;
+    ws_handshake(
+        &s.base,
+        "graphql-transport-ws",
+        "connection_init",
+        "connection_ack",
+    )
+    .await;
     ws_handshake(&s.base, "graphql-ws", "connection_init", "connection_ack").await;
 }
 
@@ -179,5 +252,8 @@ async fn sigterm_stops_the_server_cleanly() {
     let db = TestDb::new().await;
     let mut s = TestServer::start(&db.url).await;
     let status = s.stop().await.expect("exited");
-    assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
 }

@@ -38,7 +38,9 @@ pub struct PageQuery {
 }
 
 /// The newest migration applied to the database, if the table exists.
-pub async fn applied_migration_version(conn: &mut diesel_async::AsyncPgConnection) -> diesel::QueryResult<Option<String>> {
+pub async fn applied_migration_version(
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> diesel::QueryResult<Option<String>> {
     use diesel::sql_types::{Nullable, Text};
     use diesel_async::RunQueryDsl;
 
@@ -47,10 +49,9 @@ pub async fn applied_migration_version(conn: &mut diesel_async::AsyncPgConnectio
         #[diesel(sql_type = Nullable<Text>)]
         version: Option<String>,
     }
-    let rows: Vec<Row> = diesel::sql_query(
-        "SELECT max(version)::text AS version FROM __diesel_schema_migrations",
-    )
-    .load(conn)
-    .await?;
+    let rows: Vec<Row> =
+        diesel::sql_query("SELECT max(version)::text AS version FROM __diesel_schema_migrations")
+            .load(conn)
+            .await?;
     Ok(rows.into_iter().next().and_then(|r| r.version))
 }

@@ -95,13 +95,19 @@ pub fn apply_status(before: Status, change: StatusChange) -> Result<StatusOutcom
 
     // Explicit contradictions in one request are the caller's mistake.
     if s.duplicate && (change.active == Some(true) || change.verified == Some(true)) {
-        return Err(invalid("active", "a duplicate cannot be active or verified"));
+        return Err(invalid(
+            "active",
+            "a duplicate cannot be active or verified",
+        ));
     }
     if change.false_p == Some(true) && change.verified == Some(true) {
         return Err(invalid("verified", "a false positive cannot be verified"));
     }
     if change.risk_accepted == Some(true) && change.active == Some(true) {
-        return Err(invalid("riskAccepted", "an active finding cannot be risk accepted"));
+        return Err(invalid(
+            "riskAccepted",
+            "an active finding cannot be risk accepted",
+        ));
     }
 
     let mut stamp = None;
@@ -389,7 +395,9 @@ pub async fn update_finding(
     }
     if update.severity.is_some() || update.date.is_some() {
         let sla = SlaDays::for_product(conn, existing.product_id).await?;
-        let start = existing.sla_start_date.unwrap_or(update.date.unwrap_or(existing.date));
+        let start = existing
+            .sla_start_date
+            .unwrap_or(update.date.unwrap_or(existing.date));
         changes.sla_expiration_date = Some(sla.expiration(severity, start));
     }
     if !update.status.is_empty() {
@@ -431,7 +439,10 @@ pub async fn update_finding(
 
 /// Deletes a finding. Its duplicates are handed to the oldest of them, which
 /// becomes the new original, so no duplicate is left pointing nowhere.
-pub async fn delete_finding(conn: &mut AsyncPgConnection, finding: &Finding) -> Result<(), DomainError> {
+pub async fn delete_finding(
+    conn: &mut AsyncPgConnection,
+    finding: &Finding,
+) -> Result<(), DomainError> {
     let heir = crate::db::models::finding::first_duplicate_of(conn, finding.id).await?;
     if let Some(heir) = heir {
         Finding::update(
@@ -463,45 +474,114 @@ mod tests {
 
     #[test]
     fn false_positive_closes_and_unverifies() {
-        let before = Status { verified: true, ..open() };
-        let out = apply_status(before, StatusChange { false_p: Some(true), ..Default::default() })
-            .expect("valid");
+        let before = Status {
+            verified: true,
+            ..open()
+        };
+        let out = apply_status(
+            before,
+            StatusChange {
+                false_p: Some(true),
+                ..Default::default()
+            },
+        )
+        .expect("valid");
         assert!(!out.status.active && !out.status.verified && out.status.is_mitigated);
         assert_eq!(out.stamp_mitigated, Some(true));
     }
 
     #[test]
     fn reactivation_clears_closing_flags() {
-        let before = Status { false_p: true, is_mitigated: true, ..Status::default() };
-        let out = apply_status(before, StatusChange { active: Some(true), ..Default::default() })
-            .expect("valid");
+        let before = Status {
+            false_p: true,
+            is_mitigated: true,
+            ..Status::default()
+        };
+        let out = apply_status(
+            before,
+            StatusChange {
+                active: Some(true),
+                ..Default::default()
+            },
+        )
+        .expect("valid");
         assert!(out.status.active && !out.status.false_p && !out.status.is_mitigated);
         assert_eq!(out.stamp_mitigated, Some(false));
     }
 
     #[test]
     fn forbidden_combinations_are_rejected() {
-        let dup = Status { duplicate: true, ..Status::default() };
-        assert!(apply_status(dup, StatusChange { active: Some(true), ..Default::default() }).is_err());
-        assert!(apply_status(open(), StatusChange { false_p: Some(true), verified: Some(true), ..Default::default() }).is_err());
-        assert!(apply_status(open(), StatusChange { risk_accepted: Some(true), active: Some(true), ..Default::default() }).is_err());
+        let dup = Status {
+            duplicate: true,
+            ..Status::default()
+        };
+        assert!(
+            apply_status(
+                dup,
+                StatusChange {
+                    active: Some(true),
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            apply_status(
+                open(),
+                StatusChange {
+                    false_p: Some(true),
+                    verified: Some(true),
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            apply_status(
+                open(),
+                StatusChange {
+                    risk_accepted: Some(true),
+                    active: Some(true),
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn risk_acceptance_deactivates() {
-        let out = apply_status(open(), StatusChange { risk_accepted: Some(true), ..Default::default() })
-            .expect("valid");
+        let out = apply_status(
+            open(),
+            StatusChange {
+                risk_accepted: Some(true),
+                ..Default::default()
+            },
+        )
+        .expect("valid");
         assert!(!out.status.active && out.status.risk_accepted);
     }
 
     #[test]
     fn mitigation_stamps_once() {
-        let out = apply_status(open(), StatusChange { is_mitigated: Some(true), ..Default::default() })
-            .expect("valid");
+        let out = apply_status(
+            open(),
+            StatusChange {
+                is_mitigated: Some(true),
+                ..Default::default()
+            },
+        )
+        .expect("valid");
         assert!(!out.status.active);
         assert_eq!(out.stamp_mitigated, Some(true));
-        let out = apply_status(out.status, StatusChange { is_mitigated: Some(false), ..Default::default() })
-            .expect("valid");
+        let out = apply_status(
+            out.status,
+            StatusChange {
+                is_mitigated: Some(false),
+                ..Default::default()
+            },
+        )
+        .expect("valid");
         assert_eq!(out.stamp_mitigated, Some(false));
     }
 }

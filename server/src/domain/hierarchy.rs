@@ -6,16 +6,31 @@ use chrono::NaiveDate;
 use super::{DomainError, check_len, check_opt_len};
 
 /// Allowed `business_criticality` values.
-pub const BUSINESS_CRITICALITY: [&str; 6] = ["very high", "high", "medium", "low", "very low", "none"];
+pub const BUSINESS_CRITICALITY: [&str; 6] =
+    ["very high", "high", "medium", "low", "very low", "none"];
 /// Allowed `platform` values.
 pub const PLATFORM: [&str; 5] = ["web service", "desktop", "iot", "mobile", "web"];
 /// Allowed `lifecycle` values.
 pub const LIFECYCLE: [&str; 3] = ["construction", "production", "retirement"];
 /// Allowed `origin` values.
-pub const ORIGIN: [&str; 6] = ["third party library", "purchased", "contractor", "internal", "open source", "outsourced"];
+pub const ORIGIN: [&str; 6] = [
+    "third party library",
+    "purchased",
+    "contractor",
+    "internal",
+    "open source",
+    "outsourced",
+];
 /// Allowed engagement statuses.
 pub const ENGAGEMENT_STATUS: [&str; 8] = [
-    "Not Started", "Blocked", "Cancelled", "Completed", "In Progress", "On Hold", "Scheduled", "Waiting for Resource",
+    "Not Started",
+    "Blocked",
+    "Cancelled",
+    "Completed",
+    "In Progress",
+    "On Hold",
+    "Scheduled",
+    "Waiting for Resource",
 ];
 /// Allowed engagement types.
 pub const ENGAGEMENT_TYPE: [&str; 2] = ["Interactive", "CI/CD"];
@@ -32,7 +47,10 @@ pub fn check_choice(field: &str, value: Option<&str>, allowed: &[&str]) -> Resul
 }
 
 /// Validates a product type's name and description.
-pub fn validate_product_type(name: Option<&str>, description: Option<&str>) -> Result<(), DomainError> {
+pub fn validate_product_type(
+    name: Option<&str>,
+    description: Option<&str>,
+) -> Result<(), DomainError> {
     if let Some(n) = name {
         check_len("name", n, 255, true)?;
     }
@@ -54,7 +72,11 @@ pub fn validate_product(
     if let Some(d) = description {
         check_len("description", d, 4000, true)?;
     }
-    check_choice("businessCriticality", business_criticality, &BUSINESS_CRITICALITY)?;
+    check_choice(
+        "businessCriticality",
+        business_criticality,
+        &BUSINESS_CRITICALITY,
+    )?;
     check_choice("platform", platform, &PLATFORM)?;
     check_choice("lifecycle", lifecycle, &LIFECYCLE)?;
     check_choice("origin", origin, &ORIGIN)
@@ -85,7 +107,10 @@ pub fn validate_engagement(
 }
 
 /// Validates a test's fields.
-pub fn validate_test(title: Option<&str>, percent_complete: Option<i32>) -> Result<(), DomainError> {
+pub fn validate_test(
+    title: Option<&str>,
+    percent_complete: Option<i32>,
+) -> Result<(), DomainError> {
     check_opt_len("title", title, 255)?;
     if let Some(p) = percent_complete
         && !(0..=100).contains(&p)

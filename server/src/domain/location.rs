@@ -50,10 +50,21 @@ impl UrlParts {
         if t.len() > 2048 {
             return Err(invalid("is longer than 2048 characters"));
         }
-        let with_scheme = if t.contains("://") { t.to_owned() } else { format!("none://{t}") };
+        let with_scheme = if t.contains("://") {
+            t.to_owned()
+        } else {
+            format!("none://{t}")
+        };
         let u = url::Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
-        let host = u.host_str().ok_or_else(|| invalid("has no host"))?.to_lowercase();
-        let protocol = if u.scheme() == "none" { String::new() } else { u.scheme().to_lowercase() };
+        let host = u
+            .host_str()
+            .ok_or_else(|| invalid("has no host"))?
+            .to_lowercase();
+        let protocol = if u.scheme() == "none" {
+            String::new()
+        } else {
+            u.scheme().to_lowercase()
+        };
         let port = u.port().filter(|p| Some(*p) != default_port(&protocol));
         let user_info = match (u.username(), u.password()) {
             ("", None) => String::new(),

@@ -58,7 +58,10 @@ impl SlaDays {
     }
 
     /// The SLA configuration of a product.
-    pub async fn for_product(conn: &mut AsyncPgConnection, product_id: i64) -> QueryResult<SlaDays> {
+    pub async fn for_product(
+        conn: &mut AsyncPgConnection,
+        product_id: i64,
+    ) -> QueryResult<SlaDays> {
         products::table
             .inner_join(sla_configurations::table)
             .filter(products::id.eq(product_id))
@@ -88,16 +91,31 @@ mod tests {
     #[test]
     fn default_days_follow_the_domain() {
         let sla = SlaDays::default();
-        assert_eq!(sla.expiration(Severity::Critical, day("2026-01-01")), Some(day("2026-01-08")));
-        assert_eq!(sla.expiration(Severity::High, day("2026-01-01")), Some(day("2026-01-31")));
-        assert_eq!(sla.expiration(Severity::Medium, day("2026-01-01")), Some(day("2026-04-01")));
-        assert_eq!(sla.expiration(Severity::Low, day("2026-01-01")), Some(day("2026-05-01")));
+        assert_eq!(
+            sla.expiration(Severity::Critical, day("2026-01-01")),
+            Some(day("2026-01-08"))
+        );
+        assert_eq!(
+            sla.expiration(Severity::High, day("2026-01-01")),
+            Some(day("2026-01-31"))
+        );
+        assert_eq!(
+            sla.expiration(Severity::Medium, day("2026-01-01")),
+            Some(day("2026-04-01"))
+        );
+        assert_eq!(
+            sla.expiration(Severity::Low, day("2026-01-01")),
+            Some(day("2026-05-01"))
+        );
         assert_eq!(sla.expiration(Severity::Info, day("2026-01-01")), None);
     }
 
     #[test]
     fn unenforced_severity_has_no_deadline() {
-        let sla = SlaDays { enforce_high: false, ..SlaDays::default() };
+        let sla = SlaDays {
+            enforce_high: false,
+            ..SlaDays::default()
+        };
         assert_eq!(sla.expiration(Severity::High, day("2026-01-01")), None);
     }
 }

@@ -51,8 +51,16 @@ struct CursorData {
 /// Encodes a row's keyset position as an opaque cursor.
 pub fn encode_cursor(key: &SortKey, id: i64) -> String {
     let data = match key {
-        SortKey::None => CursorData { t: None, d: None, i: id },
-        SortKey::Text(t) => CursorData { t: Some(t.clone()), d: None, i: id },
+        SortKey::None => CursorData {
+            t: None,
+            d: None,
+            i: id,
+        },
+        SortKey::Text(t) => CursorData {
+            t: Some(t.clone()),
+            d: None,
+            i: id,
+        },
         SortKey::Date(d) => CursorData {
             t: None,
             d: Some(d.map_or_else(|| "none".to_owned(), |d| d.to_string())),
@@ -64,7 +72,9 @@ pub fn encode_cursor(key: &SortKey, id: i64) -> String {
 
 fn decode_cursor(cursor: &str, arg: &str) -> ApiResult<(SortKey, i64)> {
     let bad = || ApiError::invalid(arg, "is not a cursor of this connection");
-    let raw = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).map_err(|_| bad())?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(cursor.as_bytes())
+        .map_err(|_| bad())?;
     let data: CursorData = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let key = match (data.t, data.d) {
         (Some(t), None) => SortKey::Text(t),
@@ -107,9 +117,13 @@ impl PageArgs {
     pub fn resolve(&self, limits: PageLimits, sort: Direction) -> ApiResult<Page> {
         let cap = i32::try_from(limits.max_page_size).unwrap_or(i32::MAX);
         if self.first.is_some() && self.last.is_some() {
-            return Err(ApiError::BadUserInput("pass either `first` or `last`, not both".to_owned()));
+            return Err(ApiError::BadUserInput(
+                "pass either `first` or `last`, not both".to_owned(),
+            ));
         }
-        if self.last.is_some() && self.after.is_some() || self.first.is_some() && self.before.is_some() {
+        if self.last.is_some() && self.after.is_some()
+            || self.first.is_some() && self.before.is_some()
+        {
             return Err(ApiError::BadUserInput(
                 "use `after` with `first` and `before` with `last`".to_owned(),
             ));
@@ -120,14 +134,27 @@ impl PageArgs {
                     return Err(ApiError::invalid(name, "must not be negative"));
                 }
                 if n > cap {
-                    return Err(ApiError::invalid(name, format!("{n} is over the maximum page size of {cap}")));
+                    return Err(ApiError::invalid(
+                        name,
+                        format!("{n} is over the maximum page size of {cap}"),
+                    ));
                 }
             }
         }
         let backward = self.last.is_some() || self.before.is_some();
-        let size = self.first.or(self.last).unwrap_or(DEFAULT_PAGE_SIZE.min(cap));
-        let (cursor, arg) = if backward { (&self.before, "before") } else { (&self.after, "after") };
-        let after = cursor.as_deref().map(|c| decode_cursor(c, arg)).transpose()?;
+        let size = self
+            .first
+            .or(self.last)
+            .unwrap_or(DEFAULT_PAGE_SIZE.min(cap));
+        let (cursor, arg) = if backward {
+            (&self.before, "before")
+        } else {
+            (&self.after, "after")
+        };
+        let after = cursor
+            .as_deref()
+            .map(|c| decode_cursor(c, arg))
+            .transpose()?;
         let direction = match (sort, backward) {
             (d, false) => d,
             (Direction::Asc, true) => Direction::Desc,
@@ -147,7 +174,11 @@ impl PageArgs {
 
 impl Page {
     /// Trims the extra row, restores the order and computes page info.
-    pub fn finish<T>(&self, mut rows: Vec<T>, cursor_of: impl Fn(&T) -> String) -> (Vec<(String, T)>, PageInfo) {
+    pub fn finish<T>(
+        &self,
+        mut rows: Vec<T>,
+        cursor_of: impl Fn(&T) -> String,
+    ) -> (Vec<(String, T)>, PageInfo) {
         let limit = usize::try_from(self.query.limit).unwrap_or(0);
         let more = rows.len() > limit;
         rows.truncate(limit);
@@ -212,9 +243,16 @@ macro_rules! connection {
 
         impl $conn {
             /// Builds the connection from page rows.
-            pub fn build(edges: Vec<(String, $node)>, page_info: $crate::graphql::connection::PageInfo, counter: $crate::graphql::connection::Counter) -> Self {
+            pub fn build(
+                edges: Vec<(String, $node)>,
+                page_info: $crate::graphql::connection::PageInfo,
+                counter: $crate::graphql::connection::Counter,
+            ) -> Self {
                 $conn {
-                    edges: edges.into_iter().map(|(cursor, node)| $edge { cursor, node }).collect(),
+                    edges: edges
+                        .into_iter()
+                        .map(|(cursor, node)| $edge { cursor, node })
+                        .collect(),
                     page_info,
                     counter,
                 }
@@ -232,7 +270,10 @@ mod tests {
 
     #[test]
     fn page_size_over_the_cap_is_an_error() {
-        let args = PageArgs { first: Some(101), ..Default::default() };
+        let args = PageArgs {
+            first: Some(101),
+            ..Default::default()
+        };
         let err = args.resolve(LIMITS, Direction::Asc).expect_err("over cap");
         assert!(err.message().contains("maximum page size of 100"));
     }
@@ -240,21 +281,34 @@ mod tests {
     #[test]
     fn cursors_round_trip() {
         let c = encode_cursor(&SortKey::Text("S1".into()), 7);
-        let args = PageArgs { first: Some(5), after: Some(c), ..Default::default() };
+        let args = PageArgs {
+            first: Some(5),
+            after: Some(c),
+            ..Default::default()
+        };
         let page = args.resolve(LIMITS, Direction::Asc).expect("valid");
         assert_eq!(page.query.after, Some((SortKey::Text("S1".into()), 7)));
         let d = encode_cursor(&SortKey::Date(None), 9);
-        assert_eq!(decode_cursor(&d, "after").expect("valid"), (SortKey::Date(None), 9));
+        assert_eq!(
+            decode_cursor(&d, "after").expect("valid"),
+            (SortKey::Date(None), 9)
+        );
         assert!(decode_cursor("garbage!", "after").is_err());
     }
 
     #[test]
     fn backward_pages_flip_direction_and_order() {
-        let args = PageArgs { last: Some(2), ..Default::default() };
+        let args = PageArgs {
+            last: Some(2),
+            ..Default::default()
+        };
         let page = args.resolve(LIMITS, Direction::Asc).expect("valid");
         assert_eq!(page.query.direction, Direction::Desc);
         let (edges, info) = page.finish(vec![5, 4, 3], |n| n.to_string());
-        assert_eq!(edges.iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![4, 5]);
+        assert_eq!(
+            edges.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
         assert!(info.has_previous_page);
         assert!(!info.has_next_page);
     }

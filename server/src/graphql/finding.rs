@@ -6,7 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::connection::{Counter, PageArgs, PageLimits, connection, encode_cursor};
 use super::context::Cx;
 use super::error::{ApiError, ApiResult};
-use super::hierarchy::{DeleteInput, DeletePayload, Engagement, Product, Test, readable_engagement, readable_product, readable_test};
+use super::hierarchy::{
+    DeleteInput, DeletePayload, Engagement, Product, Test, readable_engagement, readable_product,
+    readable_test,
+};
 use super::ids::{self, Kind};
 use super::location::FindingLocation;
 use super::note::Note;
@@ -24,14 +27,17 @@ pub struct Finding(pub model::Finding);
 connection!(FindingConnection, FindingEdge, Finding);
 
 fn load_err(e: std::sync::Arc<String>) -> ApiError {
-    ApiError::Internal(e.to_string())
+    ApiError::Internal(std::sync::Arc::unwrap_or_clone(e))
 }
 
 /// Loads a finding the caller may read, or NOT_FOUND.
 pub async fn readable_finding(cx: &Cx<'_>, id: i64) -> ApiResult<model::Finding> {
     match cx.loaders().findings.load_one(id).await.map_err(load_err)? {
         Some(f) if cx.can_read_product(f.product_id) => Ok(f),
-        _ => Err(ApiError::NotFound(format!("Finding {}", ids::encode(Kind::Finding, id).0))),
+        _ => Err(ApiError::NotFound(format!(
+            "Finding {}",
+            ids::encode(Kind::Finding, id).0
+        ))),
     }
 }
 
@@ -100,7 +106,13 @@ impl Finding {
     /// CVE/GHSA/... ids.
     async fn vulnerability_ids(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
         let cx = Cx::of(ctx)?;
-        Ok(cx.loaders().vulnerability_ids.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default())
+        Ok(cx
+            .loaders()
+            .vulnerability_ids
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?
+            .unwrap_or_default())
     }
     /// The scanner's id of the kind of issue.
     async fn vuln_id_from_tool(&self) -> Option<&str> {
@@ -307,7 +319,9 @@ impl Finding {
     /// The engagement.
     async fn engagement(&self, ctx: &Context<'_>) -> ApiResult<Engagement> {
         let cx = Cx::of(ctx)?;
-        readable_engagement(&cx, self.0.engagement_id).await.map(Engagement)
+        readable_engagement(&cx, self.0.engagement_id)
+            .await
+            .map(Engagement)
     }
     /// The product.
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Product> {
@@ -317,7 +331,13 @@ impl Finding {
     /// Where on the network the finding was seen, with each location's status.
     async fn locations(&self, ctx: &Context<'_>) -> ApiResult<Vec<FindingLocation>> {
         let cx = Cx::of(ctx)?;
-        let rows = cx.loaders().finding_locations.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
+        let rows = cx
+            .loaders()
+            .finding_locations
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(FindingLocation).collect())
     }
     /// Notes.
@@ -417,7 +437,10 @@ pub struct FindingFilterInput {
 }
 
 fn decode_all(list: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Vec<i64>> {
-    list.iter().flatten().map(|i| ids::decode(i, kind)).collect()
+    list.iter()
+        .flatten()
+        .map(|i| ids::decode(i, kind))
+        .collect()
 }
 
 impl FindingFilterInput {
@@ -432,7 +455,12 @@ impl FindingFilterInput {
             engagement_ids: decode_all(&self.engagement_ids, Kind::Engagement)?,
             test_ids: decode_all(&self.test_ids, Kind::Test)?,
             ids: None,
-            severities: self.severity.unwrap_or_default().iter().map(|s| s.as_str().to_owned()).collect(),
+            severities: self
+                .severity
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
             active: self.active,
             verified: self.verified,
             false_p: self.false_p,
@@ -442,7 +470,10 @@ impl FindingFilterInput {
             is_mitigated: self.is_mitigated,
             duplicate: self.duplicate,
             cwes: self.cwe.unwrap_or_default(),
-            vulnerability_id: self.vulnerability_id.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()),
+            vulnerability_id: self
+                .vulnerability_id
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
             component_name: self.component_name,
             component_version: self.component_version,
             file_path: self.file_path,
@@ -475,12 +506,20 @@ async fn prefetch(ctx: &Context<'_>, cx: &Cx<'_>, rows: &[model::Finding]) -> Ap
     };
     let l = cx.loaders();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    l.findings.feed_many(rows.iter().map(|r| (r.id, r.clone()))).await;
+    l.findings
+        .feed_many(rows.iter().map(|r| (r.id, r.clone())))
+        .await;
     if selected(&["vulnerabilityIds"]) {
-        l.vulnerability_ids.load_many(ids.iter().copied()).await.map_err(load_err)?;
+        l.vulnerability_ids
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(load_err)?;
     }
     if selected(&["locations"]) {
-        l.finding_locations.load_many(ids.iter().copied()).await.map_err(load_err)?;
+        l.finding_locations
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(load_err)?;
     }
     if selected(&["duplicateFinding"]) {
         let dups: BTreeSet<i64> = rows.iter().filter_map(|r| r.duplicate_finding_id).collect();
@@ -489,19 +528,35 @@ async fn prefetch(ctx: &Context<'_>, cx: &Cx<'_>, rows: &[model::Finding]) -> Ap
     let mut engagement_ids: BTreeSet<i64> = BTreeSet::new();
     let mut product_ids: BTreeSet<i64> = BTreeSet::new();
     if selected(&["test"]) {
-        let tests = l.tests.load_many(rows.iter().map(|r| r.test_id).collect::<BTreeSet<_>>()).await.map_err(load_err)?;
+        let tests = l
+            .tests
+            .load_many(rows.iter().map(|r| r.test_id).collect::<BTreeSet<_>>())
+            .await
+            .map_err(load_err)?;
         if selected(&["test", "engagement"]) {
             engagement_ids.extend(tests.values().map(|t| t.engagement_id));
         }
         if selected(&["test", "testType"]) {
-            l.test_types.load_many(tests.values().map(|t| t.test_type_id).collect::<BTreeSet<_>>()).await.map_err(load_err)?;
+            l.test_types
+                .load_many(
+                    tests
+                        .values()
+                        .map(|t| t.test_type_id)
+                        .collect::<BTreeSet<_>>(),
+                )
+                .await
+                .map_err(load_err)?;
         }
     }
     if selected(&["engagement"]) {
         engagement_ids.extend(rows.iter().map(|r| r.engagement_id));
     }
     if !engagement_ids.is_empty() {
-        let engagements = l.engagements.load_many(engagement_ids).await.map_err(load_err)?;
+        let engagements = l
+            .engagements
+            .load_many(engagement_ids)
+            .await
+            .map_err(load_err)?;
         if selected(&["test", "engagement", "product"]) || selected(&["engagement", "product"]) {
             product_ids.extend(engagements.values().map(|e| e.product_id));
         }
@@ -515,14 +570,28 @@ async fn prefetch(ctx: &Context<'_>, cx: &Cx<'_>, rows: &[model::Finding]) -> Ap
             || selected(&["engagement", "product", "productType"])
             || selected(&["product", "productType"]);
         if type_wanted {
-            l.product_types.load_many(products.values().map(|p| p.product_type_id).collect::<BTreeSet<_>>()).await.map_err(load_err)?;
+            l.product_types
+                .load_many(
+                    products
+                        .values()
+                        .map(|p| p.product_type_id)
+                        .collect::<BTreeSet<_>>(),
+                )
+                .await
+                .map_err(load_err)?;
         }
     }
     Ok(())
 }
 
 /// Runs a finding list query and builds its connection.
-pub async fn findings_connection(ctx: &Context<'_>, cx: &Cx<'_>, filter: FindingFilterInput, order: Option<FindingOrder>, args: PageArgs) -> ApiResult<FindingConnection> {
+pub async fn findings_connection(
+    ctx: &Context<'_>,
+    cx: &Cx<'_>,
+    filter: FindingFilterInput,
+    order: Option<FindingOrder>,
+    args: PageArgs,
+) -> ApiResult<FindingConnection> {
     let order = order.unwrap_or_default();
     let sort = match order.field {
         FindingOrderField::Id => FindingSort::Id,
@@ -535,7 +604,10 @@ pub async fn findings_connection(ctx: &Context<'_>, cx: &Cx<'_>, filter: Finding
         OrderDirection::Asc => Direction::Asc,
         OrderDirection::Desc => Direction::Desc,
     };
-    let limits = ctx.data_opt::<PageLimits>().copied().unwrap_or(PageLimits { max_page_size: 100 });
+    let limits = ctx
+        .data_opt::<PageLimits>()
+        .copied()
+        .unwrap_or(PageLimits { max_page_size: 100 });
     let page = args.resolve(limits, dir)?;
     let filter = filter.into_filter(cx.readable_products())?;
     let mut conn = cx.conn().await?;
@@ -552,7 +624,11 @@ pub async fn findings_connection(ctx: &Context<'_>, cx: &Cx<'_>, filter: Finding
             Ok(model::Finding::count(&mut conn, &filter).await?)
         })
     });
-    Ok(FindingConnection::build(edges.into_iter().map(|(c, r)| (c, Finding(r))).collect(), info, counter))
+    Ok(FindingConnection::build(
+        edges.into_iter().map(|(c, r)| (c, Finding(r))).collect(),
+        info,
+        counter,
+    ))
 }
 
 /// Finding queries.
@@ -563,15 +639,39 @@ pub struct FindingQuery;
 impl FindingQuery {
     /// Findings matching `filter`, in `orderBy` order (creation order by default).
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn findings(&self, ctx: &Context<'_>, filter: Option<FindingFilterInput>, order_by: Option<FindingOrder>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<FindingConnection> {
+    #[allow(clippy::too_many_arguments)]
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FindingFilterInput>,
+        order_by: Option<FindingOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<FindingConnection> {
         let cx = Cx::of(ctx)?;
-        findings_connection(ctx, &cx, filter.unwrap_or_default(), order_by, PageArgs { after, before, first, last }).await
+        findings_connection(
+            ctx,
+            &cx,
+            filter.unwrap_or_default(),
+            order_by,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
     }
 
     /// One finding.
     async fn finding(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Finding> {
         let cx = Cx::of(ctx)?;
-        readable_finding(&cx, ids::decode(&id, Kind::Finding)?).await.map(Finding)
+        readable_finding(&cx, ids::decode(&id, Kind::Finding)?)
+            .await
+            .map(Finding)
     }
 }
 
@@ -685,74 +785,102 @@ pub struct FindingMutation;
 #[Object]
 impl FindingMutation {
     /// Creates a finding by hand.
-    async fn create_finding(&self, ctx: &Context<'_>, input: CreateFindingInput) -> ApiResult<FindingPayload> {
+    async fn create_finding(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateFindingInput,
+    ) -> ApiResult<FindingPayload> {
         let cx = Cx::of(ctx)?;
         let test = readable_test(&cx, ids::decode(&input.test, Kind::Test)?).await?;
         let mut conn = cx.conn().await?;
-        let row = rules::create_finding(&mut conn, &test, FindingInput {
-            title: input.title,
-            severity: Some(input.severity),
-            description: input.description,
-            date: input.date,
-            mitigation: input.mitigation,
-            impact: input.impact,
-            references: input.references,
-            steps_to_reproduce: input.steps_to_reproduce,
-            cwe: input.cwe,
-            vulnerability_ids: input.vulnerability_ids.unwrap_or_default(),
-            cvssv3: input.cvssv3,
-            cvssv3_score: input.cvssv3_score,
-            file_path: input.file_path,
-            line: input.line,
-            component_name: input.component_name,
-            component_version: input.component_version,
-            has_locations: false,
-            active: input.active,
-            verified: input.verified,
-            tags: input.tags.unwrap_or_default(),
-            service: input.service,
-        }, cx.actor_id(), Utc::now().date_naive())
+        let row = rules::create_finding(
+            &mut conn,
+            &test,
+            FindingInput {
+                title: input.title,
+                severity: Some(input.severity),
+                description: input.description,
+                date: input.date,
+                mitigation: input.mitigation,
+                impact: input.impact,
+                references: input.references,
+                steps_to_reproduce: input.steps_to_reproduce,
+                cwe: input.cwe,
+                vulnerability_ids: input.vulnerability_ids.unwrap_or_default(),
+                cvssv3: input.cvssv3,
+                cvssv3_score: input.cvssv3_score,
+                file_path: input.file_path,
+                line: input.line,
+                component_name: input.component_name,
+                component_version: input.component_version,
+                has_locations: false,
+                active: input.active,
+                verified: input.verified,
+                tags: input.tags.unwrap_or_default(),
+                service: input.service,
+            },
+            cx.actor_id(),
+            Utc::now().date_naive(),
+        )
         .await?;
-        Ok(FindingPayload { finding: Finding(row) })
+        Ok(FindingPayload {
+            finding: Finding(row),
+        })
     }
 
     /// Edits a finding; status flags are normalised (a false positive is
     /// closed and unverified, reactivation clears the closing flags, ...).
-    async fn update_finding(&self, ctx: &Context<'_>, input: UpdateFindingInput) -> ApiResult<FindingPayload> {
+    async fn update_finding(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateFindingInput,
+    ) -> ApiResult<FindingPayload> {
         let cx = Cx::of(ctx)?;
         let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
         let mut conn = cx.conn().await?;
-        let row = rules::update_finding(&mut conn, &existing, FindingUpdate {
-            title: input.title,
-            severity: input.severity,
-            description: input.description,
-            date: input.date,
-            mitigation: input.mitigation,
-            impact: input.impact,
-            references: input.references,
-            cwe: input.cwe,
-            vulnerability_ids: input.vulnerability_ids,
-            component_name: input.component_name,
-            component_version: input.component_version,
-            file_path: input.file_path,
-            line: input.line,
-            planned_remediation_date: input.planned_remediation_date,
-            status: StatusChange {
-                active: input.active,
-                verified: input.verified,
-                false_p: input.false_p,
-                out_of_scope: input.out_of_scope,
-                risk_accepted: input.risk_accepted,
-                is_mitigated: input.is_mitigated,
+        let row = rules::update_finding(
+            &mut conn,
+            &existing,
+            FindingUpdate {
+                title: input.title,
+                severity: input.severity,
+                description: input.description,
+                date: input.date,
+                mitigation: input.mitigation,
+                impact: input.impact,
+                references: input.references,
+                cwe: input.cwe,
+                vulnerability_ids: input.vulnerability_ids,
+                component_name: input.component_name,
+                component_version: input.component_version,
+                file_path: input.file_path,
+                line: input.line,
+                planned_remediation_date: input.planned_remediation_date,
+                status: StatusChange {
+                    active: input.active,
+                    verified: input.verified,
+                    false_p: input.false_p,
+                    out_of_scope: input.out_of_scope,
+                    risk_accepted: input.risk_accepted,
+                    is_mitigated: input.is_mitigated,
+                },
+                tags: input.tags,
             },
-            tags: input.tags,
-        }, cx.actor_id(), Utc::now())
+            cx.actor_id(),
+            Utc::now(),
+        )
         .await?;
-        Ok(FindingPayload { finding: Finding(row) })
+        Ok(FindingPayload {
+            finding: Finding(row),
+        })
     }
 
     /// Deletes a finding; its duplicates move to the oldest of them.
-    async fn delete_finding(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
+    async fn delete_finding(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
         let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
         let mut conn = cx.conn().await?;
@@ -760,6 +888,8 @@ impl FindingMutation {
         let c: &mut diesel_async::AsyncPgConnection = &mut conn;
         c.transaction(async |c| rules::delete_finding(c, &existing).await)
             .await?;
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 }

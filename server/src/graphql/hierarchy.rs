@@ -10,8 +10,8 @@ use super::finding::{FindingConnection, FindingFilterInput, FindingOrder, findin
 use super::ids::{self, Kind};
 use super::note::Note;
 use crate::db::models::hierarchy::{
-    self as model, ChildKind, EngagementChanges, HierarchyFilter, NewEngagement, NewProduct, NewProductType,
-    NewTest, ProductChanges, ProductTypeChanges, TestChanges,
+    self as model, ChildKind, EngagementChanges, HierarchyFilter, NewEngagement, NewProduct,
+    NewProductType, NewTest, ProductChanges, ProductTypeChanges, TestChanges,
 };
 use crate::db::models::note::NoteParent;
 use crate::db::models::{Direction, SortKey};
@@ -52,22 +52,34 @@ connection!(EngagementConnection, EngagementEdge, Engagement);
 connection!(TestConnection, TestEdge, Test);
 
 fn load_err(e: std::sync::Arc<String>) -> ApiError {
-    ApiError::Internal(e.to_string())
+    ApiError::Internal(std::sync::Arc::unwrap_or_clone(e))
 }
 
 /// Loads a product the caller may read, or NOT_FOUND.
 pub async fn readable_product(cx: &Cx<'_>, id: i64) -> ApiResult<model::Product> {
     match cx.loaders().products.load_one(id).await.map_err(load_err)? {
         Some(p) if cx.can_read_product(p.id) => Ok(p),
-        _ => Err(ApiError::NotFound(format!("Product {}", ids::encode(Kind::Product, id).0))),
+        _ => Err(ApiError::NotFound(format!(
+            "Product {}",
+            ids::encode(Kind::Product, id).0
+        ))),
     }
 }
 
 /// Loads an engagement the caller may read, or NOT_FOUND.
 pub async fn readable_engagement(cx: &Cx<'_>, id: i64) -> ApiResult<model::Engagement> {
-    match cx.loaders().engagements.load_one(id).await.map_err(load_err)? {
+    match cx
+        .loaders()
+        .engagements
+        .load_one(id)
+        .await
+        .map_err(load_err)?
+    {
         Some(e) if cx.can_read_product(e.product_id) => Ok(e),
-        _ => Err(ApiError::NotFound(format!("Engagement {}", ids::encode(Kind::Engagement, id).0))),
+        _ => Err(ApiError::NotFound(format!(
+            "Engagement {}",
+            ids::encode(Kind::Engagement, id).0
+        ))),
     }
 }
 
@@ -75,20 +87,38 @@ pub async fn readable_engagement(cx: &Cx<'_>, id: i64) -> ApiResult<model::Engag
 pub async fn readable_test(cx: &Cx<'_>, id: i64) -> ApiResult<model::Test> {
     match cx.loaders().tests.load_one(id).await.map_err(load_err)? {
         Some(t) if cx.can_read_product(t.product_id) => Ok(t),
-        _ => Err(ApiError::NotFound(format!("Test {}", ids::encode(Kind::Test, id).0))),
+        _ => Err(ApiError::NotFound(format!(
+            "Test {}",
+            ids::encode(Kind::Test, id).0
+        ))),
     }
 }
 
 /// Loads a product type the caller may read, or NOT_FOUND.
 pub async fn readable_product_type(cx: &Cx<'_>, id: i64) -> ApiResult<model::ProductType> {
-    match cx.loaders().product_types.load_one(id).await.map_err(load_err)? {
+    match cx
+        .loaders()
+        .product_types
+        .load_one(id)
+        .await
+        .map_err(load_err)?
+    {
         Some(p) => Ok(p),
-        None => Err(ApiError::NotFound(format!("ProductType {}", ids::encode(Kind::ProductType, id).0))),
+        None => Err(ApiError::NotFound(format!(
+            "ProductType {}",
+            ids::encode(Kind::ProductType, id).0
+        ))),
     }
 }
 
 async fn child_count(cx: &Cx<'_>, kind: ChildKind, id: i64) -> ApiResult<i64> {
-    Ok(cx.loaders().child_counts.load_one((kind, id)).await.map_err(load_err)?.unwrap_or(0))
+    Ok(cx
+        .loaders()
+        .child_counts
+        .load_one((kind, id))
+        .await
+        .map_err(load_err)?
+        .unwrap_or(0))
 }
 
 #[Object]
@@ -128,10 +158,32 @@ impl ProductType {
     }
     /// The products of this type.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn products(&self, ctx: &Context<'_>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<ProductConnection> {
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<ProductConnection> {
         let cx = Cx::of(ctx)?;
-        let filter = HierarchyFilter { product_ids: cx.readable_products(), parent_id: Some(self.0.id), ..Default::default() };
-        products_connection(ctx, &cx, filter, PageArgs { after, before, first, last }).await
+        let filter = HierarchyFilter {
+            product_ids: cx.readable_products(),
+            parent_id: Some(self.0.id),
+            ..Default::default()
+        };
+        products_connection(
+            ctx,
+            &cx,
+            filter,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
     }
 }
 
@@ -200,7 +252,9 @@ impl Product {
     /// The product type this product belongs to.
     async fn product_type(&self, ctx: &Context<'_>) -> ApiResult<ProductType> {
         let cx = Cx::of(ctx)?;
-        readable_product_type(&cx, self.0.product_type_id).await.map(ProductType)
+        readable_product_type(&cx, self.0.product_type_id)
+            .await
+            .map(ProductType)
     }
     /// Number of engagements.
     async fn engagement_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
@@ -209,19 +263,62 @@ impl Product {
     }
     /// The product's engagements.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn engagements(&self, ctx: &Context<'_>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<EngagementConnection> {
+    async fn engagements(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<EngagementConnection> {
         let cx = Cx::of(ctx)?;
-        let filter = HierarchyFilter { product_ids: cx.readable_products(), parent_id: Some(self.0.id), ..Default::default() };
-        engagements_connection(ctx, &cx, filter, PageArgs { after, before, first, last }).await
+        let filter = HierarchyFilter {
+            product_ids: cx.readable_products(),
+            parent_id: Some(self.0.id),
+            ..Default::default()
+        };
+        engagements_connection(
+            ctx,
+            &cx,
+            filter,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
     }
     /// The product's findings.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
-    async fn findings(&self, ctx: &Context<'_>, filter: Option<FindingFilterInput>, order_by: Option<FindingOrder>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<FindingConnection> {
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FindingFilterInput>,
+        order_by: Option<FindingOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<FindingConnection> {
         let cx = Cx::of(ctx)?;
         let mut f = filter.unwrap_or_default();
         f.product_ids = Some(vec![ids::encode(Kind::Product, self.0.id)]);
-        findings_connection(ctx, &cx, f, order_by, PageArgs { after, before, first, last }).await
+        findings_connection(
+            ctx,
+            &cx,
+            f,
+            order_by,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
     }
 }
 
@@ -303,10 +400,32 @@ impl Engagement {
     }
     /// The engagement's tests.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn tests(&self, ctx: &Context<'_>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<TestConnection> {
+    async fn tests(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<TestConnection> {
         let cx = Cx::of(ctx)?;
-        let filter = HierarchyFilter { product_ids: cx.readable_products(), parent_id: Some(self.0.id), ..Default::default() };
-        tests_connection(ctx, &cx, filter, PageArgs { after, before, first, last }).await
+        let filter = HierarchyFilter {
+            product_ids: cx.readable_products(),
+            parent_id: Some(self.0.id),
+            ..Default::default()
+        };
+        tests_connection(
+            ctx,
+            &cx,
+            filter,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
     }
     /// Notes on the engagement.
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Note>> {
@@ -372,28 +491,69 @@ impl Test {
     /// The kind of test.
     async fn test_type(&self, ctx: &Context<'_>) -> ApiResult<TestType> {
         let cx = Cx::of(ctx)?;
-        let t = cx.loaders().test_types.load_one(self.0.test_type_id).await.map_err(load_err)?
-            .ok_or_else(|| ApiError::Internal(format!("test type {} missing", self.0.test_type_id)))?;
-        Ok(TestType { name: t.name, static_tool: t.static_tool, dynamic_tool: t.dynamic_tool, active: t.active })
+        let t = cx
+            .loaders()
+            .test_types
+            .load_one(self.0.test_type_id)
+            .await
+            .map_err(load_err)?
+            .ok_or_else(|| {
+                ApiError::Internal(format!("test type {} missing", self.0.test_type_id))
+            })?;
+        Ok(TestType {
+            name: t.name,
+            static_tool: t.static_tool,
+            dynamic_tool: t.dynamic_tool,
+            active: t.active,
+        })
     }
     /// The engagement.
     async fn engagement(&self, ctx: &Context<'_>) -> ApiResult<Engagement> {
         let cx = Cx::of(ctx)?;
-        readable_engagement(&cx, self.0.engagement_id).await.map(Engagement)
+        readable_engagement(&cx, self.0.engagement_id)
+            .await
+            .map(Engagement)
     }
     /// Number of findings.
     async fn finding_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let cx = Cx::of(ctx)?;
-        Ok(cx.loaders().test_finding_counts.load_one(self.0.id).await.map_err(load_err)?.unwrap_or(0))
+        Ok(cx
+            .loaders()
+            .test_finding_counts
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?
+            .unwrap_or(0))
     }
     /// The test's findings.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
-    async fn findings(&self, ctx: &Context<'_>, filter: Option<FindingFilterInput>, order_by: Option<FindingOrder>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<FindingConnection> {
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FindingFilterInput>,
+        order_by: Option<FindingOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<FindingConnection> {
         let cx = Cx::of(ctx)?;
         let mut f = filter.unwrap_or_default();
         f.test_ids = Some(vec![ids::encode(Kind::Test, self.0.id)]);
-        findings_connection(ctx, &cx, f, order_by, PageArgs { after, before, first, last }).await
+        findings_connection(
+            ctx,
+            &cx,
+            f,
+            order_by,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
     }
     /// Notes on the test.
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Note>> {
@@ -403,17 +563,26 @@ impl Test {
 }
 
 fn limits(ctx: &Context<'_>) -> PageLimits {
-    ctx.data_opt::<PageLimits>().copied().unwrap_or(PageLimits { max_page_size: 100 })
+    ctx.data_opt::<PageLimits>()
+        .copied()
+        .unwrap_or(PageLimits { max_page_size: 100 })
 }
 
 macro_rules! list_connection {
     ($fn_name:ident, $conn:ident, $row:ty, $wrap:ident) => {
-        async fn $fn_name(ctx: &Context<'_>, cx: &Cx<'_>, filter: HierarchyFilter, args: PageArgs) -> ApiResult<$conn> {
+        async fn $fn_name(
+            ctx: &Context<'_>,
+            cx: &Cx<'_>,
+            filter: HierarchyFilter,
+            args: PageArgs,
+        ) -> ApiResult<$conn> {
             let page = args.resolve(limits(ctx), Direction::Asc)?;
             let mut conn = cx.conn().await?;
             let rows = <$row>::page(&mut conn, &filter, &page.query).await?;
             drop(conn);
-            let (edges, info) = page.finish(rows, |r| super::connection::encode_cursor(&SortKey::None, r.id));
+            let (edges, info) = page.finish(rows, |r| {
+                super::connection::encode_cursor(&SortKey::None, r.id)
+            });
             let db = cx.db().clone();
             let counter: Counter = std::sync::Arc::new(move || {
                 let db = db.clone();
@@ -423,13 +592,27 @@ macro_rules! list_connection {
                     Ok(<$row>::count(&mut conn, &filter).await?)
                 })
             });
-            Ok($conn::build(edges.into_iter().map(|(c, r)| (c, $wrap(r))).collect(), info, counter))
+            Ok($conn::build(
+                edges.into_iter().map(|(c, r)| (c, $wrap(r))).collect(),
+                info,
+                counter,
+            ))
         }
     };
 }
 
-list_connection!(products_connection, ProductConnection, model::Product, Product);
-list_connection!(engagements_connection, EngagementConnection, model::Engagement, Engagement);
+list_connection!(
+    products_connection,
+    ProductConnection,
+    model::Product,
+    Product
+);
+list_connection!(
+    engagements_connection,
+    EngagementConnection,
+    model::Engagement,
+    Engagement
+);
 list_connection!(tests_connection, TestConnection, model::Test, Test);
 
 /// Hierarchy queries.
@@ -440,14 +623,33 @@ pub struct HierarchyQuery;
 impl HierarchyQuery {
     /// Product types, oldest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn product_types(&self, ctx: &Context<'_>, name_contains: Option<String>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<ProductTypeConnection> {
+    async fn product_types(
+        &self,
+        ctx: &Context<'_>,
+        name_contains: Option<String>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<ProductTypeConnection> {
         let cx = Cx::of(ctx)?;
-        let filter = HierarchyFilter { name_contains, ..Default::default() };
-        let page = PageArgs { after, before, first, last }.resolve(limits(ctx), Direction::Asc)?;
+        let filter = HierarchyFilter {
+            name_contains,
+            ..Default::default()
+        };
+        let page = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        }
+        .resolve(limits(ctx), Direction::Asc)?;
         let mut conn = cx.conn().await?;
         let rows = model::ProductType::page(&mut conn, &filter, None, &page.query).await?;
         drop(conn);
-        let (edges, info) = page.finish(rows, |r| super::connection::encode_cursor(&SortKey::None, r.id));
+        let (edges, info) = page.finish(rows, |r| {
+            super::connection::encode_cursor(&SortKey::None, r.id)
+        });
         let db = cx.db().clone();
         let counter: Counter = std::sync::Arc::new(move || {
             let db = db.clone();
@@ -457,73 +659,160 @@ impl HierarchyQuery {
                 Ok(model::ProductType::count(&mut conn, &filter, None).await?)
             })
         });
-        Ok(ProductTypeConnection::build(edges.into_iter().map(|(c, r)| (c, ProductType(r))).collect(), info, counter))
+        Ok(ProductTypeConnection::build(
+            edges
+                .into_iter()
+                .map(|(c, r)| (c, ProductType(r)))
+                .collect(),
+            info,
+            counter,
+        ))
     }
 
     /// One product type.
     async fn product_type(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ProductType> {
         let cx = Cx::of(ctx)?;
-        readable_product_type(&cx, ids::decode(&id, Kind::ProductType)?).await.map(ProductType)
+        readable_product_type(&cx, ids::decode(&id, Kind::ProductType)?)
+            .await
+            .map(ProductType)
     }
 
     /// Products, oldest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
-    async fn products(&self, ctx: &Context<'_>, product_type: Option<ID>, name_contains: Option<String>, tags: Option<Vec<String>>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<ProductConnection> {
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        product_type: Option<ID>,
+        name_contains: Option<String>,
+        tags: Option<Vec<String>>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<ProductConnection> {
         let cx = Cx::of(ctx)?;
         let filter = HierarchyFilter {
             product_ids: cx.readable_products(),
-            parent_id: product_type.as_ref().map(|i| ids::decode(i, Kind::ProductType)).transpose()?,
+            parent_id: product_type
+                .as_ref()
+                .map(|i| ids::decode(i, Kind::ProductType))
+                .transpose()?,
             name_contains,
             tags: normalize_tags(&tags.unwrap_or_default())?,
         };
-        products_connection(ctx, &cx, filter, PageArgs { after, before, first, last }).await
+        products_connection(
+            ctx,
+            &cx,
+            filter,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
     }
 
     /// One product.
     async fn product(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Product> {
         let cx = Cx::of(ctx)?;
-        readable_product(&cx, ids::decode(&id, Kind::Product)?).await.map(Product)
+        readable_product(&cx, ids::decode(&id, Kind::Product)?)
+            .await
+            .map(Product)
     }
 
     /// Engagements, oldest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
-    async fn engagements(&self, ctx: &Context<'_>, product: Option<ID>, name_contains: Option<String>, tags: Option<Vec<String>>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<EngagementConnection> {
+    async fn engagements(
+        &self,
+        ctx: &Context<'_>,
+        product: Option<ID>,
+        name_contains: Option<String>,
+        tags: Option<Vec<String>>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<EngagementConnection> {
         let cx = Cx::of(ctx)?;
         let filter = HierarchyFilter {
             product_ids: cx.readable_products(),
-            parent_id: product.as_ref().map(|i| ids::decode(i, Kind::Product)).transpose()?,
+            parent_id: product
+                .as_ref()
+                .map(|i| ids::decode(i, Kind::Product))
+                .transpose()?,
             name_contains,
             tags: normalize_tags(&tags.unwrap_or_default())?,
         };
-        engagements_connection(ctx, &cx, filter, PageArgs { after, before, first, last }).await
+        engagements_connection(
+            ctx,
+            &cx,
+            filter,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
     }
 
     /// One engagement.
     async fn engagement(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Engagement> {
         let cx = Cx::of(ctx)?;
-        readable_engagement(&cx, ids::decode(&id, Kind::Engagement)?).await.map(Engagement)
+        readable_engagement(&cx, ids::decode(&id, Kind::Engagement)?)
+            .await
+            .map(Engagement)
     }
 
     /// Tests, oldest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
-    async fn tests(&self, ctx: &Context<'_>, engagement: Option<ID>, title_contains: Option<String>, tags: Option<Vec<String>>, after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> ApiResult<TestConnection> {
+    async fn tests(
+        &self,
+        ctx: &Context<'_>,
+        engagement: Option<ID>,
+        title_contains: Option<String>,
+        tags: Option<Vec<String>>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<TestConnection> {
         let cx = Cx::of(ctx)?;
         let filter = HierarchyFilter {
             product_ids: cx.readable_products(),
-            parent_id: engagement.as_ref().map(|i| ids::decode(i, Kind::Engagement)).transpose()?,
+            parent_id: engagement
+                .as_ref()
+                .map(|i| ids::decode(i, Kind::Engagement))
+                .transpose()?,
             name_contains: title_contains,
             tags: normalize_tags(&tags.unwrap_or_default())?,
         };
-        tests_connection(ctx, &cx, filter, PageArgs { after, before, first, last }).await
+        tests_connection(
+            ctx,
+            &cx,
+            filter,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
     }
 
     /// One test.
     async fn test(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Test> {
         let cx = Cx::of(ctx)?;
-        readable_test(&cx, ids::decode(&id, Kind::Test)?).await.map(Test)
+        readable_test(&cx, ids::decode(&id, Kind::Test)?)
+            .await
+            .map(Test)
     }
 }
 
@@ -799,23 +1088,36 @@ pub struct HierarchyMutation;
 #[Object]
 impl HierarchyMutation {
     /// Creates a product type.
-    async fn create_product_type(&self, ctx: &Context<'_>, input: CreateProductTypeInput) -> ApiResult<ProductTypePayload> {
+    async fn create_product_type(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductTypeInput,
+    ) -> ApiResult<ProductTypePayload> {
         let cx = Cx::of(ctx)?;
         rules::validate_product_type(Some(&input.name), input.description.as_deref())?;
         let mut conn = cx.conn().await?;
-        let row = model::ProductType::create(&mut conn, &NewProductType {
-            name: input.name.trim(),
-            description: input.description.as_deref().unwrap_or(""),
-            critical_product: input.critical_product.unwrap_or(false),
-            key_product: input.key_product.unwrap_or(false),
-        })
+        let row = model::ProductType::create(
+            &mut conn,
+            &NewProductType {
+                name: input.name.trim(),
+                description: input.description.as_deref().unwrap_or(""),
+                critical_product: input.critical_product.unwrap_or(false),
+                key_product: input.key_product.unwrap_or(false),
+            },
+        )
         .await
         .map_err(domain::DomainError::from)?;
-        Ok(ProductTypePayload { product_type: ProductType(row) })
+        Ok(ProductTypePayload {
+            product_type: ProductType(row),
+        })
     }
 
     /// Changes a product type.
-    async fn update_product_type(&self, ctx: &Context<'_>, input: UpdateProductTypeInput) -> ApiResult<ProductTypePayload> {
+    async fn update_product_type(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProductTypeInput,
+    ) -> ApiResult<ProductTypePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::ProductType)?;
         readable_product_type(&cx, id).await?;
@@ -827,13 +1129,21 @@ impl HierarchyMutation {
             critical_product: input.critical_product,
             key_product: input.key_product,
         };
-        let row = model::ProductType::update(&mut conn, id, &changes).await.map_err(domain::DomainError::from)?
+        let row = model::ProductType::update(&mut conn, id, &changes)
+            .await
+            .map_err(domain::DomainError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("ProductType {}", input.id.0)))?;
-        Ok(ProductTypePayload { product_type: ProductType(row) })
+        Ok(ProductTypePayload {
+            product_type: ProductType(row),
+        })
     }
 
     /// Deletes a product type with all its products, engagements, tests and findings.
-    async fn delete_product_type(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
+    async fn delete_product_type(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::ProductType)?;
         readable_product_type(&cx, id).await?;
@@ -841,44 +1151,73 @@ impl HierarchyMutation {
         if !model::ProductType::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("ProductType {}", input.id.0)));
         }
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 
     /// Creates a product.
-    async fn create_product(&self, ctx: &Context<'_>, input: CreateProductInput) -> ApiResult<ProductPayload> {
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> ApiResult<ProductPayload> {
         let cx = Cx::of(ctx)?;
         let type_id = ids::decode(&input.product_type, Kind::ProductType)?;
         readable_product_type(&cx, type_id).await?;
-        rules::validate_product(Some(&input.name), Some(&input.description), input.business_criticality.as_deref(), input.platform.as_deref(), input.lifecycle.as_deref(), input.origin.as_deref())?;
+        rules::validate_product(
+            Some(&input.name),
+            Some(&input.description),
+            input.business_criticality.as_deref(),
+            input.platform.as_deref(),
+            input.lifecycle.as_deref(),
+            input.origin.as_deref(),
+        )?;
         let tags = normalize_tags(&input.tags.unwrap_or_default())?;
         let mut conn = cx.conn().await?;
-        let row = model::Product::create(&mut conn, &NewProduct {
-            name: input.name.trim(),
-            description: &input.description,
-            product_type_id: type_id,
-            sla_configuration_id: 1,
-            business_criticality: input.business_criticality.as_deref(),
-            platform: input.platform.as_deref(),
-            lifecycle: input.lifecycle.as_deref(),
-            origin: input.origin.as_deref(),
-            user_records: input.user_records,
-            external_audience: input.external_audience.unwrap_or(false),
-            internet_accessible: input.internet_accessible.unwrap_or(false),
-            tags,
-            enable_simple_risk_acceptance: input.enable_simple_risk_acceptance.unwrap_or(false),
-            enable_full_risk_acceptance: input.enable_full_risk_acceptance.unwrap_or(true),
-        })
+        let row = model::Product::create(
+            &mut conn,
+            &NewProduct {
+                name: input.name.trim(),
+                description: &input.description,
+                product_type_id: type_id,
+                sla_configuration_id: 1,
+                business_criticality: input.business_criticality.as_deref(),
+                platform: input.platform.as_deref(),
+                lifecycle: input.lifecycle.as_deref(),
+                origin: input.origin.as_deref(),
+                user_records: input.user_records,
+                external_audience: input.external_audience.unwrap_or(false),
+                internet_accessible: input.internet_accessible.unwrap_or(false),
+                tags,
+                enable_simple_risk_acceptance: input.enable_simple_risk_acceptance.unwrap_or(false),
+                enable_full_risk_acceptance: input.enable_full_risk_acceptance.unwrap_or(true),
+            },
+        )
         .await
         .map_err(domain::DomainError::from)?;
-        Ok(ProductPayload { product: Product(row) })
+        Ok(ProductPayload {
+            product: Product(row),
+        })
     }
 
     /// Changes a product.
-    async fn update_product(&self, ctx: &Context<'_>, input: UpdateProductInput) -> ApiResult<ProductPayload> {
+    async fn update_product(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProductInput,
+    ) -> ApiResult<ProductPayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Product)?;
         readable_product(&cx, id).await?;
-        rules::validate_product(input.name.as_deref(), input.description.as_deref(), input.business_criticality.as_deref(), input.platform.as_deref(), input.lifecycle.as_deref(), input.origin.as_deref())?;
+        rules::validate_product(
+            input.name.as_deref(),
+            input.description.as_deref(),
+            input.business_criticality.as_deref(),
+            input.platform.as_deref(),
+            input.lifecycle.as_deref(),
+            input.origin.as_deref(),
+        )?;
         let changes = ProductChanges {
             name: input.name.map(|n| n.trim().to_owned()),
             description: input.description,
@@ -895,13 +1234,21 @@ impl HierarchyMutation {
             enable_full_risk_acceptance: input.enable_full_risk_acceptance,
         };
         let mut conn = cx.conn().await?;
-        let row = model::Product::update(&mut conn, id, &changes).await.map_err(domain::DomainError::from)?
+        let row = model::Product::update(&mut conn, id, &changes)
+            .await
+            .map_err(domain::DomainError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("Product {}", input.id.0)))?;
-        Ok(ProductPayload { product: Product(row) })
+        Ok(ProductPayload {
+            product: Product(row),
+        })
     }
 
     /// Deletes a product with its engagements, tests and findings.
-    async fn delete_product(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
+    async fn delete_product(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Product)?;
         readable_product(&cx, id).await?;
@@ -909,49 +1256,79 @@ impl HierarchyMutation {
         if !model::Product::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Product {}", input.id.0)));
         }
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 
     /// Creates an engagement.
-    async fn create_engagement(&self, ctx: &Context<'_>, input: CreateEngagementInput) -> ApiResult<EngagementPayload> {
+    async fn create_engagement(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateEngagementInput,
+    ) -> ApiResult<EngagementPayload> {
         let cx = Cx::of(ctx)?;
         let product_id = ids::decode(&input.product, Kind::Product)?;
         readable_product(&cx, product_id).await?;
-        let start = input.target_start.unwrap_or_else(|| Utc::now().date_naive());
+        let start = input
+            .target_start
+            .unwrap_or_else(|| Utc::now().date_naive());
         let end = input.target_end.unwrap_or(start);
-        rules::validate_engagement(input.name.as_deref(), input.description.as_deref(), input.status.as_deref(), input.engagement_type.as_deref(), Some(start), Some(end))?;
+        rules::validate_engagement(
+            input.name.as_deref(),
+            input.description.as_deref(),
+            input.status.as_deref(),
+            input.engagement_type.as_deref(),
+            Some(start),
+            Some(end),
+        )?;
         let tags = normalize_tags(&input.tags.unwrap_or_default())?;
         let mut conn = cx.conn().await?;
-        let row = model::Engagement::create(&mut conn, &NewEngagement {
-            product_id,
-            name: input.name.as_deref(),
-            description: input.description.as_deref(),
-            version: input.version.as_deref(),
-            target_start: start,
-            target_end: end,
-            lead_id: cx.actor_id(),
-            active: true,
-            status: input.status.as_deref().unwrap_or("Not Started"),
-            engagement_type: input.engagement_type.as_deref().unwrap_or("Interactive"),
-            build_id: input.build_id.as_deref(),
-            commit_hash: input.commit_hash.as_deref(),
-            branch_tag: input.branch_tag.as_deref(),
-            source_code_management_uri: input.source_code_management_uri.as_deref(),
-            deduplication_on_engagement: input.deduplication_on_engagement.unwrap_or(false),
-            tags,
-        })
+        let row = model::Engagement::create(
+            &mut conn,
+            &NewEngagement {
+                product_id,
+                name: input.name.as_deref(),
+                description: input.description.as_deref(),
+                version: input.version.as_deref(),
+                target_start: start,
+                target_end: end,
+                lead_id: cx.actor_id(),
+                active: true,
+                status: input.status.as_deref().unwrap_or("Not Started"),
+                engagement_type: input.engagement_type.as_deref().unwrap_or("Interactive"),
+                build_id: input.build_id.as_deref(),
+                commit_hash: input.commit_hash.as_deref(),
+                branch_tag: input.branch_tag.as_deref(),
+                source_code_management_uri: input.source_code_management_uri.as_deref(),
+                deduplication_on_engagement: input.deduplication_on_engagement.unwrap_or(false),
+                tags,
+            },
+        )
         .await
         .map_err(domain::DomainError::from)?;
-        Ok(EngagementPayload { engagement: Engagement(row) })
+        Ok(EngagementPayload {
+            engagement: Engagement(row),
+        })
     }
 
     /// Changes an engagement.
-    async fn update_engagement(&self, ctx: &Context<'_>, input: UpdateEngagementInput) -> ApiResult<EngagementPayload> {
+    async fn update_engagement(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateEngagementInput,
+    ) -> ApiResult<EngagementPayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Engagement)?;
         let existing = readable_engagement(&cx, id).await?;
-        rules::validate_engagement(input.name.as_deref(), input.description.as_deref(), input.status.as_deref(), input.engagement_type.as_deref(),
-            Some(input.target_start.unwrap_or(existing.target_start)), Some(input.target_end.unwrap_or(existing.target_end)))?;
+        rules::validate_engagement(
+            input.name.as_deref(),
+            input.description.as_deref(),
+            input.status.as_deref(),
+            input.engagement_type.as_deref(),
+            Some(input.target_start.unwrap_or(existing.target_start)),
+            Some(input.target_end.unwrap_or(existing.target_end)),
+        )?;
         let changes = EngagementChanges {
             name: input.name.map(Some),
             description: input.description.map(Some),
@@ -969,13 +1346,21 @@ impl HierarchyMutation {
             tags: opt_tags(input.tags)?,
         };
         let mut conn = cx.conn().await?;
-        let row = model::Engagement::update(&mut conn, id, &changes).await.map_err(domain::DomainError::from)?
+        let row = model::Engagement::update(&mut conn, id, &changes)
+            .await
+            .map_err(domain::DomainError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("Engagement {}", input.id.0)))?;
-        Ok(EngagementPayload { engagement: Engagement(row) })
+        Ok(EngagementPayload {
+            engagement: Engagement(row),
+        })
     }
 
     /// Deletes an engagement with its tests and findings.
-    async fn delete_engagement(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
+    async fn delete_engagement(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Engagement)?;
         readable_engagement(&cx, id).await?;
@@ -983,11 +1368,17 @@ impl HierarchyMutation {
         if !model::Engagement::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Engagement {}", input.id.0)));
         }
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 
     /// Creates a test.
-    async fn create_test(&self, ctx: &Context<'_>, input: CreateTestInput) -> ApiResult<TestPayload> {
+    async fn create_test(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTestInput,
+    ) -> ApiResult<TestPayload> {
         let cx = Cx::of(ctx)?;
         let engagement_id = ids::decode(&input.engagement, Kind::Engagement)?;
         let engagement = readable_engagement(&cx, engagement_id).await?;
@@ -996,31 +1387,39 @@ impl HierarchyMutation {
         let tags = normalize_tags(&input.tags.unwrap_or_default())?;
         let start = input.target_start.unwrap_or_else(Utc::now);
         let mut conn = cx.conn().await?;
-        let test_type = model::TestType::find_or_create(&mut conn, input.test_type.trim(), false).await?;
-        let row = model::Test::create(&mut conn, &NewTest {
-            engagement_id,
-            product_id: engagement.product_id,
-            test_type_id: test_type.id,
-            scan_type: None,
-            title: input.title.as_deref(),
-            description: input.description.as_deref(),
-            target_start: start,
-            target_end: input.target_end.unwrap_or(start),
-            percent_complete: input.percent_complete,
-            environment_id: None,
-            version: input.version.as_deref(),
-            build_id: input.build_id.as_deref(),
-            commit_hash: input.commit_hash.as_deref(),
-            branch_tag: input.branch_tag.as_deref(),
-            tags,
-        })
+        let test_type =
+            model::TestType::find_or_create(&mut conn, input.test_type.trim(), false).await?;
+        let row = model::Test::create(
+            &mut conn,
+            &NewTest {
+                engagement_id,
+                product_id: engagement.product_id,
+                test_type_id: test_type.id,
+                scan_type: None,
+                title: input.title.as_deref(),
+                description: input.description.as_deref(),
+                target_start: start,
+                target_end: input.target_end.unwrap_or(start),
+                percent_complete: input.percent_complete,
+                environment_id: None,
+                version: input.version.as_deref(),
+                build_id: input.build_id.as_deref(),
+                commit_hash: input.commit_hash.as_deref(),
+                branch_tag: input.branch_tag.as_deref(),
+                tags,
+            },
+        )
         .await
         .map_err(domain::DomainError::from)?;
         Ok(TestPayload { test: Test(row) })
     }
 
     /// Changes a test.
-    async fn update_test(&self, ctx: &Context<'_>, input: UpdateTestInput) -> ApiResult<TestPayload> {
+    async fn update_test(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTestInput,
+    ) -> ApiResult<TestPayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Test)?;
         readable_test(&cx, id).await?;
@@ -1038,7 +1437,9 @@ impl HierarchyMutation {
             tags: opt_tags(input.tags)?,
         };
         let mut conn = cx.conn().await?;
-        let row = model::Test::update(&mut conn, id, &changes).await.map_err(domain::DomainError::from)?
+        let row = model::Test::update(&mut conn, id, &changes)
+            .await
+            .map_err(domain::DomainError::from)?
             .ok_or_else(|| ApiError::NotFound(format!("Test {}", input.id.0)))?;
         Ok(TestPayload { test: Test(row) })
     }
@@ -1052,6 +1453,8 @@ impl HierarchyMutation {
         if !model::Test::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Test {}", input.id.0)));
         }
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 }

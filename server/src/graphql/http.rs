@@ -26,7 +26,7 @@ enum MediaType {
     Json,
 }
 
-fn negotiate(headers: &HeaderMap) -> Result<MediaType, Response> {
+fn negotiate(headers: &HeaderMap) -> Result<MediaType, Box<Response>> {
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -47,11 +47,13 @@ fn negotiate(headers: &HeaderMap) -> Result<MediaType, Response> {
     if json {
         Ok(MediaType::Json)
     } else {
-        Err((
-            StatusCode::NOT_ACCEPTABLE,
-            format!("this endpoint answers {GRAPHQL_RESPONSE} or {JSON}"),
-        )
-            .into_response())
+        Err(Box::new(
+            (
+                StatusCode::NOT_ACCEPTABLE,
+                format!("this endpoint answers {GRAPHQL_RESPONSE} or {JSON}"),
+            )
+                .into_response(),
+        ))
     }
 }
 
@@ -98,7 +100,12 @@ fn json_response(status: StatusCode, media: MediaType, body: &serde_json::Value)
 fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
     let doc = async_graphql::parser::parse_query(&request.query).ok()?;
     let op = match &request.operation_name {
-        Some(name) => doc.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?.1,
+        Some(name) => {
+            doc.operations
+                .iter()
+                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?
+                .1
+        }
         None => doc.operations.iter().next()?.1,
     };
     Some(op.node.ty)
@@ -108,7 +115,7 @@ async fn execute(state: &AppState, media: MediaType, request: async_graphql::Req
     let counter = QueryCounter::default();
     let ctx = RequestContext {
         db: state.db.clone(),
-        loaders: Loaders::new(&state.db, Some(counter.clone())),
+        loaders: Loaders::new(&state.db, Some(&counter)),
         actor_id: None,
     };
     let request = request.data(ctx);
@@ -121,7 +128,10 @@ async fn execute(state: &AppState, media: MediaType, request: async_graphql::Req
     }
     let is_request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
-        && response.errors.iter().all(|e: &ServerError| e.path.is_empty());
+        && response
+            .errors
+            .iter()
+            .all(|e: &ServerError| e.path.is_empty());
     let status = if media == MediaType::GraphqlResponse && is_request_error {
         StatusCode::BAD_REQUEST
     } else {
@@ -132,33 +142,64 @@ async fn execute(state: &AppState, media: MediaType, request: async_graphql::Req
 }
 
 /// `GET /graphql`: GraphiQL for browsers, queries (never mutations) for clients.
-pub async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let query = query.unwrap_or_default();
     if query.is_empty() && wants_html(&headers) {
         return graphiql().await.into_response();
     }
     let media = match negotiate(&headers) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let request = match async_graphql::http::parse_query_string(&query) {
         Ok(r) if !r.query.trim().is_empty() => r,
-        Ok(_) => return request_error(StatusCode::BAD_REQUEST, media, "the `query` parameter is missing", "BAD_USER_INPUT"),
-        Err(e) => return request_error(StatusCode::BAD_REQUEST, media, &format!("invalid request parameters: {e}"), "BAD_USER_INPUT"),
+        Ok(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                "the `query` parameter is missing",
+                "BAD_USER_INPUT",
+            );
+        }
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("invalid request parameters: {e}"),
+                "BAD_USER_INPUT",
+            );
+        }
     };
-    if matches!(operation_type(&request), Some(OperationType::Mutation | OperationType::Subscription)) {
-        let mut r = request_error(StatusCode::METHOD_NOT_ALLOWED, media, "mutations are only accepted over POST", "BAD_USER_INPUT");
-        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    if matches!(
+        operation_type(&request),
+        Some(OperationType::Mutation | OperationType::Subscription)
+    ) {
+        let mut r = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "mutations are only accepted over POST",
+            "BAD_USER_INPUT",
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
     execute(&state, media, request).await
 }
 
 /// `POST /graphql`: JSON bodies and multipart uploads.
-pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let media = match negotiate(&headers) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -173,40 +214,76 @@ pub async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, bod
     {
         return too_large(media, state.config.http.max_upload_bytes);
     }
-    match content_type.as_deref().map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase()) {
+    match content_type.as_deref().map(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }) {
         Some(ct) if ct == JSON || ct == "application/graphql+json" => {}
         Some(ct) if ct == "multipart/form-data" => {}
         Some(other) => {
             return request_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 media,
-                &format!("unsupported Content-Type `{other}`; send application/json or multipart/form-data"),
+                &format!(
+                    "unsupported Content-Type `{other}`; send application/json or multipart/form-data"
+                ),
                 "BAD_USER_INPUT",
             );
         }
-        None => return request_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, media, "Content-Type is required", "BAD_USER_INPUT"),
+        None => {
+            return request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                media,
+                "Content-Type is required",
+                "BAD_USER_INPUT",
+            );
+        }
     }
     // Bodies without a Content-Length are counted as they stream in.
     let exceeded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = exceeded.clone();
     let mut seen: u64 = 0;
     let max = state.config.http.max_upload_bytes;
-    let stream = body.into_data_stream().map_err(std::io::Error::other).and_then(move |chunk| {
-        seen += chunk.len() as u64;
-        let over = seen > max;
-        if over {
-            flag.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        futures::future::ready(if over { Err(std::io::Error::other("request body over the limit")) } else { Ok(chunk) })
-    });
+    let stream = body
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .and_then(move |chunk| {
+            seen += chunk.len() as u64;
+            let over = seen > max;
+            if over {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            futures::future::ready(if over {
+                Err(std::io::Error::other("request body over the limit"))
+            } else {
+                Ok(chunk)
+            })
+        });
     let reader = stream.into_async_read();
-    let options = MultipartOptions::default().max_file_size(limit).max_num_files(16);
-    let request = match async_graphql::http::receive_body(content_type.as_deref(), reader, options).await {
-        Ok(r) => r,
-        Err(async_graphql::ParseRequestError::PayloadTooLarge) => return too_large(media, state.config.http.max_upload_bytes),
-        Err(_) if exceeded.load(std::sync::atomic::Ordering::Relaxed) => return too_large(media, state.config.http.max_upload_bytes),
-        Err(e) => return request_error(StatusCode::BAD_REQUEST, media, &format!("invalid request body: {e}"), "BAD_USER_INPUT"),
-    };
+    let options = MultipartOptions::default()
+        .max_file_size(limit)
+        .max_num_files(16);
+    let request =
+        match async_graphql::http::receive_body(content_type.as_deref(), reader, options).await {
+            Ok(r) => r,
+            Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+                return too_large(media, state.config.http.max_upload_bytes);
+            }
+            Err(_) if exceeded.load(std::sync::atomic::Ordering::Relaxed) => {
+                return too_large(media, state.config.http.max_upload_bytes);
+            }
+            Err(e) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    &format!("invalid request body: {e}"),
+                    "BAD_USER_INPUT",
+                );
+            }
+        };
     execute(&state, media, request).await
 }
 
@@ -214,7 +291,9 @@ fn too_large(media: MediaType, limit: u64) -> Response {
     request_error(
         StatusCode::PAYLOAD_TOO_LARGE,
         media,
-        &format!("the request body is larger than the limit of {limit} bytes (PALISADE_MAX_UPLOAD_BYTES)"),
+        &format!(
+            "the request body is larger than the limit of {limit} bytes (PALISADE_MAX_UPLOAD_BYTES)"
+        ),
         "BAD_USER_INPUT",
     )
 }
@@ -231,7 +310,11 @@ pub async fn graphiql() -> Html<String> {
 }
 
 /// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` or legacy `graphql-ws`.
-pub async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+pub async fn graphql_ws(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let schema = state.schema.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)

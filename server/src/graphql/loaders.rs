@@ -7,7 +7,9 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use crate::db::models::finding::{Finding, VulnerabilityId};
-use crate::db::models::hierarchy::{ChildKind, Engagement, Product, ProductType, Test, TestType, count_children};
+use crate::db::models::hierarchy::{
+    ChildKind, Engagement, Product, ProductType, Test, TestType, count_children,
+};
 use crate::db::models::location::{FindingLocation, Location};
 use crate::db::models::note::{Note, NoteParent};
 use crate::db::{Db, QueryCounter};
@@ -17,7 +19,10 @@ pub type LoadError = Arc<String>;
 
 /// A row loader over `db`.
 fn rows<T>(db: &Db) -> RowLoader<T> {
-    RowLoader { db: db.clone(), _t: std::marker::PhantomData }
+    RowLoader {
+        db: db.clone(),
+        _t: std::marker::PhantomData,
+    }
 }
 
 /// Loads rows of one table by id.
@@ -34,7 +39,9 @@ macro_rules! row_loader {
 
             async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, $ty>, LoadError> {
                 let mut conn = self.db.conn().await.map_err(|e| Arc::new(e.to_string()))?;
-                let rows = <$ty>::by_ids(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))?;
+                let rows = <$ty>::by_ids(&mut conn, keys)
+                    .await
+                    .map_err(|e| Arc::new(e.to_string()))?;
                 Ok(rows.into_iter().map(|r| (r.id, r)).collect())
             }
         }
@@ -59,10 +66,14 @@ impl Loader<i64> for VulnerabilityIdsLoader {
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<String>>, LoadError> {
         let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
-        let rows = VulnerabilityId::for_findings(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = VulnerabilityId::for_findings(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
         let mut out: HashMap<i64, Vec<String>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for r in rows {
-            out.entry(r.finding_id).or_default().push(r.vulnerability_id);
+            out.entry(r.finding_id)
+                .or_default()
+                .push(r.vulnerability_id);
         }
         Ok(out)
     }
@@ -77,8 +88,11 @@ impl Loader<i64> for FindingLocationsLoader {
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<FindingLocation>>, LoadError> {
         let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
-        let rows = Location::for_findings(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))?;
-        let mut out: HashMap<i64, Vec<FindingLocation>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        let rows = Location::for_findings(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<i64, Vec<FindingLocation>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
         for r in rows {
             out.entry(r.finding_id).or_default().push(r);
         }
@@ -95,8 +109,11 @@ impl Loader<NoteParent> for NotesLoader {
 
     async fn load(&self, keys: &[NoteParent]) -> Result<HashMap<NoteParent, Vec<Note>>, LoadError> {
         let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
-        let rows = Note::for_parents(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))?;
-        let mut out: HashMap<NoteParent, Vec<Note>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        let rows = Note::for_parents(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<NoteParent, Vec<Note>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
         for n in rows {
             let parent = match (n.finding_id, n.test_id, n.engagement_id) {
                 (Some(f), _, _) => NoteParent::Finding(f),
@@ -117,15 +134,29 @@ impl Loader<(ChildKind, i64)> for ChildCountLoader {
     type Value = i64;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[(ChildKind, i64)]) -> Result<HashMap<(ChildKind, i64), i64>, LoadError> {
+    async fn load(
+        &self,
+        keys: &[(ChildKind, i64)],
+    ) -> Result<HashMap<(ChildKind, i64), i64>, LoadError> {
         let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
         let mut out: HashMap<(ChildKind, i64), i64> = keys.iter().map(|k| (*k, 0)).collect();
-        for kind in [ChildKind::ProductsOfType, ChildKind::EngagementsOfProduct, ChildKind::TestsOfEngagement] {
-            let ids: Vec<i64> = keys.iter().filter(|(k, _)| *k == kind).map(|(_, id)| *id).collect();
+        for kind in [
+            ChildKind::ProductsOfType,
+            ChildKind::EngagementsOfProduct,
+            ChildKind::TestsOfEngagement,
+        ] {
+            let ids: Vec<i64> = keys
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, id)| *id)
+                .collect();
             if ids.is_empty() {
                 continue;
             }
-            for (parent, n) in count_children(&mut conn, kind, &ids).await.map_err(|e| Arc::new(e.to_string()))? {
+            for (parent, n) in count_children(&mut conn, kind, &ids)
+                .await
+                .map_err(|e| Arc::new(e.to_string()))?
+            {
                 out.insert((kind, parent), n);
             }
         }
@@ -143,7 +174,10 @@ impl Loader<i64> for TestFindingCountLoader {
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, i64>, LoadError> {
         let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
         let mut out: HashMap<i64, i64> = keys.iter().map(|k| (*k, 0)).collect();
-        for (t, n) in Finding::count_by_test(&mut conn, keys).await.map_err(|e| Arc::new(e.to_string()))? {
+        for (t, n) in Finding::count_by_test(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?
+        {
             out.insert(t, n);
         }
         Ok(out)
@@ -173,18 +207,23 @@ pub struct Loaders {
 impl Loaders {
     /// Fresh loaders for one request. Batches run in spawned tasks; they carry
     /// the request's statement counter along so counting stays per request.
-    pub fn new(db: &Db, counter: Option<QueryCounter>) -> Loaders {
+    pub fn new(db: &Db, counter: Option<&QueryCounter>) -> Loaders {
+        let counter = counter.cloned();
         fn make<L: Send + Sync + 'static>(loader: L, counter: &Option<QueryCounter>) -> Dl<L> {
             let counter = counter.clone();
-            DataLoader::with_cache(loader, move |fut| {
-                let counter = counter.clone();
-                tokio::spawn(async move {
-                    match counter {
-                        Some(c) => c.scope(fut).await,
-                        None => fut.await,
-                    }
-                })
-            }, HashMapCache::default())
+            DataLoader::with_cache(
+                loader,
+                move |fut| {
+                    let counter = counter.clone();
+                    tokio::spawn(async move {
+                        match counter {
+                            Some(c) => c.scope(fut).await,
+                            None => fut.await,
+                        }
+                    })
+                },
+                HashMapCache::default(),
+            )
         }
         Loaders {
             product_types: make(rows(db), &counter),

@@ -104,7 +104,8 @@ impl FindingLocation {
 
 /// Loads a location the caller may read (through any product it belongs to).
 pub async fn readable_location(cx: &Cx<'_>, id: i64) -> ApiResult<model::Location> {
-    let not_found = || ApiError::NotFound(format!("Location {}", ids::encode(Kind::Location, id).0));
+    let not_found =
+        || ApiError::NotFound(format!("Location {}", ids::encode(Kind::Location, id).0));
     let loc = cx
         .loaders()
         .locations
@@ -156,31 +157,62 @@ pub struct LocationMutation;
 #[Object]
 impl LocationMutation {
     /// Adds a URL location to a finding (creating the location when new).
-    async fn add_finding_location(&self, ctx: &Context<'_>, input: AddFindingLocationInput) -> ApiResult<FindingLocationPayload> {
+    async fn add_finding_location(
+        &self,
+        ctx: &Context<'_>,
+        input: AddFindingLocationInput,
+    ) -> ApiResult<FindingLocationPayload> {
         let cx = Cx::of(ctx)?;
         let finding = readable_finding(&cx, ids::decode(&input.finding, Kind::Finding)?).await?;
         let parts = UrlParts::parse(&input.url)?;
         let mut conn = cx.conn().await?;
         let mut rows = model::Location::upsert_many(&mut conn, &[parts.to_new()]).await?;
-        let location = rows.pop().ok_or_else(|| ApiError::Internal("location upsert returned nothing".to_owned()))?;
-        model::Location::link(&mut conn, location.id, finding.id, finding.product_id, "Active").await?;
-        Ok(FindingLocationPayload { finding: Finding(finding), location: Location(location) })
+        let location = rows
+            .pop()
+            .ok_or_else(|| ApiError::Internal("location upsert returned nothing".to_owned()))?;
+        model::Location::link(
+            &mut conn,
+            location.id,
+            finding.id,
+            finding.product_id,
+            "Active",
+        )
+        .await?;
+        Ok(FindingLocationPayload {
+            finding: Finding(finding),
+            location: Location(location),
+        })
     }
 
     /// Removes a location from a finding.
-    async fn remove_finding_location(&self, ctx: &Context<'_>, input: RemoveFindingLocationInput) -> ApiResult<FindingLocationPayload> {
+    async fn remove_finding_location(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveFindingLocationInput,
+    ) -> ApiResult<FindingLocationPayload> {
         let cx = Cx::of(ctx)?;
         let finding = readable_finding(&cx, ids::decode(&input.finding, Kind::Finding)?).await?;
-        let location = readable_location(&cx, ids::decode(&input.location, Kind::Location)?).await?;
+        let location =
+            readable_location(&cx, ids::decode(&input.location, Kind::Location)?).await?;
         let mut conn = cx.conn().await?;
         if !model::Location::unlink(&mut conn, location.id, finding.id).await? {
-            return Err(ApiError::NotFound(format!("Location {} on finding {}", input.location.0, input.finding.0)));
+            return Err(ApiError::NotFound(format!(
+                "Location {} on finding {}",
+                input.location.0, input.finding.0
+            )));
         }
-        Ok(FindingLocationPayload { finding: Finding(finding), location: Location(location) })
+        Ok(FindingLocationPayload {
+            finding: Finding(finding),
+            location: Location(location),
+        })
     }
 
     /// Deletes a location and its links to findings.
-    async fn delete_location(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
+    async fn delete_location(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Location)?;
         readable_location(&cx, id).await?;
@@ -188,6 +220,8 @@ impl LocationMutation {
         if !model::Location::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Location {}", input.id.0)));
         }
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 }

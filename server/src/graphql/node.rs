@@ -6,17 +6,27 @@ use async_graphql::{Context, ID, InputObject, Interface, Object, SimpleObject};
 use super::context::Cx;
 use super::error::{ApiError, ApiResult};
 use super::finding::{Finding, readable_finding};
-use super::hierarchy::{Engagement, Product, ProductType, Test, readable_engagement, readable_product, readable_product_type, readable_test};
+use super::hierarchy::{
+    Engagement, Product, ProductType, Test, readable_engagement, readable_product,
+    readable_product_type, readable_test,
+};
 use super::ids::{self, Kind};
 use super::location::{Location, readable_location};
 use super::note::{Note, readable_note};
 use crate::db::models::finding::{Finding as FindingRow, FindingChanges};
-use crate::db::models::hierarchy::{Engagement as EngagementRow, EngagementChanges, Product as ProductRow, ProductChanges, Test as TestRow, TestChanges};
+use crate::db::models::hierarchy::{
+    Engagement as EngagementRow, EngagementChanges, Product as ProductRow, ProductChanges,
+    Test as TestRow, TestChanges,
+};
 use crate::db::models::location::Location as LocationRow;
 use crate::domain::normalize_tags;
 
 /// An object with a global id.
 #[derive(Interface)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "short-lived per resolved field; boxing would not pay off"
+)]
 #[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
 pub enum Node {
     /// Product type.
@@ -68,7 +78,10 @@ impl NodeQuery {
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
         let cx = Cx::of(ctx)?;
         if ids.len() > MAX_NODES {
-            return Err(ApiError::invalid("ids", format!("{} ids given; at most {MAX_NODES} are allowed", ids.len())));
+            return Err(ApiError::invalid(
+                "ids",
+                format!("{} ids given; at most {MAX_NODES} are allowed", ids.len()),
+            ));
         }
         let futures = ids.iter().map(|id| load_node(&cx, id));
         let results = futures::future::join_all(futures).await;
@@ -127,38 +140,94 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
             let p = readable_product(cx, id).await?;
             let tags = merge(&p.tags);
             let mut conn = cx.conn().await?;
-            let row: ProductRow = ProductRow::update(&mut conn, id, &ProductChanges { tags: Some(tags.clone()), ..Default::default() }).await?.ok_or_else(missing)?;
-            Ok(TagsPayload { node: Node::Product(Product(row)), tags })
+            let row: ProductRow = ProductRow::update(
+                &mut conn,
+                id,
+                &ProductChanges {
+                    tags: Some(tags.clone()),
+                    ..Default::default()
+                },
+            )
+            .await?
+            .ok_or_else(missing)?;
+            Ok(TagsPayload {
+                node: Node::Product(Product(row)),
+                tags,
+            })
         }
         Kind::Engagement => {
             let e = readable_engagement(cx, id).await?;
             let tags = merge(&e.tags);
             let mut conn = cx.conn().await?;
-            let row: EngagementRow = EngagementRow::update(&mut conn, id, &EngagementChanges { tags: Some(tags.clone()), ..Default::default() }).await?.ok_or_else(missing)?;
-            Ok(TagsPayload { node: Node::Engagement(Engagement(row)), tags })
+            let row: EngagementRow = EngagementRow::update(
+                &mut conn,
+                id,
+                &EngagementChanges {
+                    tags: Some(tags.clone()),
+                    ..Default::default()
+                },
+            )
+            .await?
+            .ok_or_else(missing)?;
+            Ok(TagsPayload {
+                node: Node::Engagement(Engagement(row)),
+                tags,
+            })
         }
         Kind::Test => {
             let t = readable_test(cx, id).await?;
             let tags = merge(&t.tags);
             let mut conn = cx.conn().await?;
-            let row: TestRow = TestRow::update(&mut conn, id, &TestChanges { tags: Some(tags.clone()), ..Default::default() }).await?.ok_or_else(missing)?;
-            Ok(TagsPayload { node: Node::Test(Test(row)), tags })
+            let row: TestRow = TestRow::update(
+                &mut conn,
+                id,
+                &TestChanges {
+                    tags: Some(tags.clone()),
+                    ..Default::default()
+                },
+            )
+            .await?
+            .ok_or_else(missing)?;
+            Ok(TagsPayload {
+                node: Node::Test(Test(row)),
+                tags,
+            })
         }
         Kind::Finding => {
             let f = readable_finding(cx, id).await?;
             let tags = merge(&f.tags);
             let mut conn = cx.conn().await?;
-            let row: FindingRow = FindingRow::update(&mut conn, id, &FindingChanges { tags: Some(tags.clone()), ..Default::default() }).await?.ok_or_else(missing)?;
-            Ok(TagsPayload { node: Node::Finding(Finding(row)), tags })
+            let row: FindingRow = FindingRow::update(
+                &mut conn,
+                id,
+                &FindingChanges {
+                    tags: Some(tags.clone()),
+                    ..Default::default()
+                },
+            )
+            .await?
+            .ok_or_else(missing)?;
+            Ok(TagsPayload {
+                node: Node::Finding(Finding(row)),
+                tags,
+            })
         }
         Kind::Location => {
             let l = readable_location(cx, id).await?;
             let tags = merge(&l.tags);
             let mut conn = cx.conn().await?;
-            let row: LocationRow = LocationRow::set_tags(&mut conn, id, &tags).await?.ok_or_else(missing)?;
-            Ok(TagsPayload { node: Node::Location(Location(row)), tags })
+            let row: LocationRow = LocationRow::set_tags(&mut conn, id, &tags)
+                .await?
+                .ok_or_else(missing)?;
+            Ok(TagsPayload {
+                node: Node::Location(Location(row)),
+                tags,
+            })
         }
-        other => Err(ApiError::invalid("id", format!("a {} has no tags", other.name()))),
+        other => Err(ApiError::invalid(
+            "id",
+            format!("a {} has no tags", other.name()),
+        )),
     }
 }
 

@@ -57,9 +57,18 @@ pub async fn notes_of(cx: &Cx<'_>, parent: NoteParent) -> ApiResult<Vec<Note>> {
 
 /// Loads a note the caller may read.
 pub async fn readable_note(cx: &Cx<'_>, id: i64) -> ApiResult<model::Note> {
-    match cx.loaders().notes_by_id.load_one(id).await.map_err(|e| ApiError::Internal(e.to_string()))? {
+    match cx
+        .loaders()
+        .notes_by_id
+        .load_one(id)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    {
         Some(n) if cx.can_read_product(n.product_id) => Ok(n),
-        _ => Err(ApiError::NotFound(format!("Note {}", ids::encode(Kind::Note, id).0))),
+        _ => Err(ApiError::NotFound(format!(
+            "Note {}",
+            ids::encode(Kind::Note, id).0
+        ))),
     }
 }
 
@@ -97,34 +106,69 @@ pub struct NoteMutation;
 #[Object]
 impl NoteMutation {
     /// Adds a note to a finding, test or engagement.
-    async fn create_note(&self, ctx: &Context<'_>, input: CreateNoteInput) -> ApiResult<NotePayload> {
+    async fn create_note(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateNoteInput,
+    ) -> ApiResult<NotePayload> {
         let cx = Cx::of(ctx)?;
         validate_entry(&input.entry)?;
         let (kind, id) = ids::decode_any(&input.parent)?;
         let (parent, product_id) = match kind {
-            Kind::Finding => (NoteParent::Finding(id), readable_finding(&cx, id).await?.product_id),
-            Kind::Test => (NoteParent::Test(id), readable_test(&cx, id).await?.product_id),
-            Kind::Engagement => (NoteParent::Engagement(id), readable_engagement(&cx, id).await?.product_id),
+            Kind::Finding => (
+                NoteParent::Finding(id),
+                readable_finding(&cx, id).await?.product_id,
+            ),
+            Kind::Test => (
+                NoteParent::Test(id),
+                readable_test(&cx, id).await?.product_id,
+            ),
+            Kind::Engagement => (
+                NoteParent::Engagement(id),
+                readable_engagement(&cx, id).await?.product_id,
+            ),
             other => {
-                return Err(ApiError::invalid("parent", format!("notes attach to findings, tests and engagements, not to a {}", other.name())));
+                return Err(ApiError::invalid(
+                    "parent",
+                    format!(
+                        "notes attach to findings, tests and engagements, not to a {}",
+                        other.name()
+                    ),
+                ));
             }
         };
         let mut conn = cx.conn().await?;
-        let row = model::Note::create(&mut conn, &NewNote {
-            entry: &input.entry,
-            author_id: cx.actor_id(),
-            private: input.private.unwrap_or(false),
-            finding_id: match parent { NoteParent::Finding(i) => Some(i), _ => None },
-            test_id: match parent { NoteParent::Test(i) => Some(i), _ => None },
-            engagement_id: match parent { NoteParent::Engagement(i) => Some(i), _ => None },
-            product_id,
-        })
+        let row = model::Note::create(
+            &mut conn,
+            &NewNote {
+                entry: &input.entry,
+                author_id: cx.actor_id(),
+                private: input.private.unwrap_or(false),
+                finding_id: match parent {
+                    NoteParent::Finding(i) => Some(i),
+                    _ => None,
+                },
+                test_id: match parent {
+                    NoteParent::Test(i) => Some(i),
+                    _ => None,
+                },
+                engagement_id: match parent {
+                    NoteParent::Engagement(i) => Some(i),
+                    _ => None,
+                },
+                product_id,
+            },
+        )
         .await?;
         Ok(NotePayload { note: Note(row) })
     }
 
     /// Edits a note.
-    async fn update_note(&self, ctx: &Context<'_>, input: UpdateNoteInput) -> ApiResult<NotePayload> {
+    async fn update_note(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateNoteInput,
+    ) -> ApiResult<NotePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Note)?;
         readable_note(&cx, id).await?;
@@ -135,7 +179,9 @@ impl NoteMutation {
         let entry = input.entry;
         let c: &mut diesel_async::AsyncPgConnection = &mut conn;
         let row = c
-            .transaction::<_, diesel::result::Error, _>(async |c| model::Note::edit(c, id, &entry, actor).await)
+            .transaction::<_, diesel::result::Error, _>(async |c| {
+                model::Note::edit(c, id, &entry, actor).await
+            })
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("Note {}", input.id.0)))?;
         Ok(NotePayload { note: Note(row) })
@@ -150,6 +196,8 @@ impl NoteMutation {
         if !model::Note::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Note {}", input.id.0)));
         }
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 }

@@ -8,7 +8,8 @@ use tokio_postgres::NoTls;
 
 /// The PostgreSQL server the tests use (override with PALISADE_TEST_PG).
 pub fn server_url() -> String {
-    std::env::var("PALISADE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+    std::env::var("PALISADE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
 /// A hash of every migration file: a changed migration gets a fresh template.
@@ -61,12 +62,16 @@ impl TestDb {
         let mut attempt = 0;
         loop {
             match client
-                .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
+                .batch_execute(&format!(
+                    "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+                ))
                 .await
             {
                 Ok(()) => break,
                 // Another test cloning the template at the same instant.
-                Err(e) if attempt < 20 && e.to_string().contains("being accessed by other users") => {
+                Err(e)
+                    if attempt < 20 && e.to_string().contains("being accessed by other users") =>
+                {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
                 }
@@ -90,7 +95,9 @@ impl TestDb {
 
     /// A direct SQL connection to this database.
     pub async fn client(&self) -> tokio_postgres::Client {
-        let (client, conn) = tokio_postgres::connect(&self.url, NoTls).await.expect("connect to test db");
+        let (client, conn) = tokio_postgres::connect(&self.url, NoTls)
+            .await
+            .expect("connect to test db");
         tokio::spawn(conn);
         client
     }
@@ -110,7 +117,10 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs outside any runtime guarantee: use a thread with its own.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
@@ -144,7 +154,9 @@ async fn ensure_template() -> String {
     if !exists {
         let building = format!("{template}_building");
         client
-            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"))
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+            ))
             .await
             .expect("drop stale template");
         client
@@ -157,7 +169,9 @@ async fn ensure_template() -> String {
         // The migration connection may take a moment to go away.
         let mut attempt = 0;
         while let Err(e) = client
-            .batch_execute(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
+            .batch_execute(&format!(
+                "ALTER DATABASE \"{building}\" RENAME TO \"{template}\""
+            ))
             .await
         {
             attempt += 1;

@@ -61,7 +61,10 @@ impl TestServer {
             {
                 return;
             }
-            assert!(start.elapsed() < limit, "server did not become ready within {limit:?}");
+            assert!(
+                start.elapsed() < limit,
+                "server did not become ready within {limit:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -70,9 +73,15 @@ impl TestServer {
     pub async fn stop(&mut self) -> Option<std::process::ExitStatus> {
         let mut child = self.child.take()?;
         if let Some(pid) = child.id() {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
         }
-        tokio::time::timeout(Duration::from_secs(20), child.wait()).await.ok()?.ok()
+        tokio::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .ok()?
+            .ok()
     }
 
     /// A GraphQL client of this server.
@@ -89,7 +98,10 @@ impl Drop for TestServer {
         if let Some(child) = &self.child
             && let Some(pid) = child.id()
         {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
         }
     }
 }
@@ -113,7 +125,11 @@ pub struct GqlResponse {
 impl GqlResponse {
     /// `data`, asserting there were no errors.
     pub fn data(&self) -> &Value {
-        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
         &self.body["data"]
     }
 
@@ -129,7 +145,9 @@ impl GqlResponse {
 
     /// SQL statements the request ran.
     pub fn sql_statements(&self) -> u64 {
-        self.body["extensions"]["sqlStatements"].as_u64().expect("sqlStatements extension")
+        self.body["extensions"]["sqlStatements"]
+            .as_u64()
+            .expect("sqlStatements extension")
     }
 }
 

@@ -233,7 +233,10 @@ pub struct FindingFilter {
 }
 
 fn like_pattern(s: &str) -> String {
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -367,7 +370,11 @@ impl Finding {
     }
 
     /// Applies changes.
-    pub async fn update(conn: &mut AsyncPgConnection, id: i64, changes: &FindingChanges) -> QueryResult<Option<Finding>> {
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        changes: &FindingChanges,
+    ) -> QueryResult<Option<Finding>> {
         diesel::update(findings::table.find(id))
             .set((changes, findings::updated_at.eq(diesel::dsl::now)))
             .returning(Finding::as_select())
@@ -378,7 +385,10 @@ impl Finding {
 
     /// Deletes a finding; duplicates pointing at it are re-pointed by the caller.
     pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
-        Ok(diesel::delete(findings::table.find(id)).execute(conn).await? > 0)
+        Ok(diesel::delete(findings::table.find(id))
+            .execute(conn)
+            .await?
+            > 0)
     }
 
     /// How many findings match.
@@ -387,7 +397,12 @@ impl Finding {
     }
 
     /// A keyset page of matching findings in `sort` order.
-    pub async fn page(conn: &mut AsyncPgConnection, filter: &FindingFilter, sort: FindingSort, page: &PageQuery) -> QueryResult<Vec<Finding>> {
+    pub async fn page(
+        conn: &mut AsyncPgConnection,
+        filter: &FindingFilter,
+        sort: FindingSort,
+        page: &PageQuery,
+    ) -> QueryResult<Vec<Finding>> {
         let mut q = filter.query();
         let desc = page.direction == Direction::Desc;
         let cmp = if desc { "<" } else { ">" };
@@ -435,18 +450,28 @@ impl Finding {
         q = match (sort, desc) {
             (FindingSort::Id, false) => q.order(findings::id.asc()),
             (FindingSort::Id, true) => q.order(findings::id.desc()),
-            (FindingSort::Severity, false) => q.order((findings::numerical_severity.asc(), findings::id.asc())),
-            (FindingSort::Severity, true) => q.order((findings::numerical_severity.desc(), findings::id.desc())),
+            (FindingSort::Severity, false) => {
+                q.order((findings::numerical_severity.asc(), findings::id.asc()))
+            }
+            (FindingSort::Severity, true) => {
+                q.order((findings::numerical_severity.desc(), findings::id.desc()))
+            }
             (FindingSort::Title, false) => q.order((findings::title.asc(), findings::id.asc())),
             (FindingSort::Title, true) => q.order((findings::title.desc(), findings::id.desc())),
             (FindingSort::Date, false) => q.order((findings::date.asc(), findings::id.asc())),
             (FindingSort::Date, true) => q.order((findings::date.desc(), findings::id.desc())),
             (FindingSort::SlaExpiration, false) => q.order((
-                diesel::dsl::sql::<Date>("COALESCE(findings.sla_expiration_date, DATE '9999-12-31')").asc(),
+                diesel::dsl::sql::<Date>(
+                    "COALESCE(findings.sla_expiration_date, DATE '9999-12-31')",
+                )
+                .asc(),
                 findings::id.asc(),
             )),
             (FindingSort::SlaExpiration, true) => q.order((
-                diesel::dsl::sql::<Date>("COALESCE(findings.sla_expiration_date, DATE '9999-12-31')").desc(),
+                diesel::dsl::sql::<Date>(
+                    "COALESCE(findings.sla_expiration_date, DATE '9999-12-31')",
+                )
+                .desc(),
                 findings::id.desc(),
             )),
         };
@@ -468,7 +493,10 @@ impl Finding {
     }
 
     /// Counts findings per test, for `Test.findingCount`.
-    pub async fn count_by_test(conn: &mut AsyncPgConnection, test_ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    pub async fn count_by_test(
+        conn: &mut AsyncPgConnection,
+        test_ids: &[i64],
+    ) -> QueryResult<Vec<(i64, i64)>> {
         findings::table
             .filter(findings::test_id.eq_any(test_ids.to_vec()))
             .group_by(findings::test_id)
@@ -478,19 +506,27 @@ impl Finding {
     }
 
     /// Re-points duplicates of `from` to `to` (chains stay flat).
-    pub async fn repoint_duplicates(conn: &mut AsyncPgConnection, from: i64, to: Option<i64>) -> QueryResult<usize> {
+    pub async fn repoint_duplicates(
+        conn: &mut AsyncPgConnection,
+        from: i64,
+        to: Option<i64>,
+    ) -> QueryResult<usize> {
         match to {
-            Some(to) => diesel::update(findings::table.filter(findings::duplicate_finding_id.eq(from)))
-                .set(findings::duplicate_finding_id.eq(to))
-                .execute(conn)
-                .await,
-            None => diesel::update(findings::table.filter(findings::duplicate_finding_id.eq(from)))
-                .set((
-                    findings::duplicate_finding_id.eq(None::<i64>),
-                    findings::duplicate.eq(false),
-                ))
-                .execute(conn)
-                .await,
+            Some(to) => {
+                diesel::update(findings::table.filter(findings::duplicate_finding_id.eq(from)))
+                    .set(findings::duplicate_finding_id.eq(to))
+                    .execute(conn)
+                    .await
+            }
+            None => {
+                diesel::update(findings::table.filter(findings::duplicate_finding_id.eq(from)))
+                    .set((
+                        findings::duplicate_finding_id.eq(None::<i64>),
+                        findings::duplicate.eq(false),
+                    ))
+                    .execute(conn)
+                    .await
+            }
         }
     }
 }
@@ -506,20 +542,33 @@ pub struct VulnerabilityId {
 
 impl VulnerabilityId {
     /// The ids of many findings, in their order.
-    pub async fn for_findings(conn: &mut AsyncPgConnection, finding_ids: &[i64]) -> QueryResult<Vec<VulnerabilityId>> {
+    pub async fn for_findings(
+        conn: &mut AsyncPgConnection,
+        finding_ids: &[i64],
+    ) -> QueryResult<Vec<VulnerabilityId>> {
         finding_vulnerability_ids::table
             .filter(finding_vulnerability_ids::finding_id.eq_any(finding_ids.to_vec()))
-            .order((finding_vulnerability_ids::finding_id, finding_vulnerability_ids::position))
+            .order((
+                finding_vulnerability_ids::finding_id,
+                finding_vulnerability_ids::position,
+            ))
             .select(VulnerabilityId::as_select())
             .load(conn)
             .await
     }
 
     /// Replaces a finding's ids.
-    pub async fn replace(conn: &mut AsyncPgConnection, finding_id: i64, ids: &[String]) -> QueryResult<()> {
-        diesel::delete(finding_vulnerability_ids::table.filter(finding_vulnerability_ids::finding_id.eq(finding_id)))
-            .execute(conn)
-            .await?;
+    pub async fn replace(
+        conn: &mut AsyncPgConnection,
+        finding_id: i64,
+        ids: &[String],
+    ) -> QueryResult<()> {
+        diesel::delete(
+            finding_vulnerability_ids::table
+                .filter(finding_vulnerability_ids::finding_id.eq(finding_id)),
+        )
+        .execute(conn)
+        .await?;
         if ids.is_empty() {
             return Ok(());
         }
@@ -544,7 +593,10 @@ impl VulnerabilityId {
 }
 
 /// The oldest duplicate of `original`, if any.
-pub async fn first_duplicate_of(conn: &mut AsyncPgConnection, original: i64) -> QueryResult<Option<i64>> {
+pub async fn first_duplicate_of(
+    conn: &mut AsyncPgConnection,
+    original: i64,
+) -> QueryResult<Option<i64>> {
     findings::table
         .filter(findings::duplicate_finding_id.eq(original))
         .order(findings::id.asc())

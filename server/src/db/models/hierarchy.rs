@@ -250,7 +250,10 @@ macro_rules! by_ids {
     ($ty:ident, $table:ident) => {
         impl $ty {
             /// Rows with these ids (missing ids are simply absent).
-            pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<$ty>> {
+            pub async fn by_ids(
+                conn: &mut AsyncPgConnection,
+                ids: &[i64],
+            ) -> QueryResult<Vec<$ty>> {
                 $table::table
                     .filter($table::id.eq_any(ids))
                     .select($ty::as_select())
@@ -314,13 +317,19 @@ pub struct HierarchyFilter {
 }
 
 fn like_pattern(s: &str) -> String {
-    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
 impl ProductType {
     /// Inserts a product type.
-    pub async fn create(conn: &mut AsyncPgConnection, new: &NewProductType<'_>) -> QueryResult<ProductType> {
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        new: &NewProductType<'_>,
+    ) -> QueryResult<ProductType> {
         diesel::insert_into(product_types::table)
             .values(new)
             .returning(ProductType::as_select())
@@ -329,7 +338,11 @@ impl ProductType {
     }
 
     /// Applies changes.
-    pub async fn update(conn: &mut AsyncPgConnection, id: i64, changes: &ProductTypeChanges) -> QueryResult<Option<ProductType>> {
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        changes: &ProductTypeChanges,
+    ) -> QueryResult<Option<ProductType>> {
         diesel::update(product_types::table.find(id))
             .set((changes, product_types::updated_at.eq(diesel::dsl::now)))
             .returning(ProductType::as_select())
@@ -338,7 +351,10 @@ impl ProductType {
             .optional()
     }
 
-    fn filtered(filter: &HierarchyFilter, readable_type_ids: Option<&[i64]>) -> product_types::BoxedQuery<'static, diesel::pg::Pg> {
+    fn filtered(
+        filter: &HierarchyFilter,
+        readable_type_ids: Option<&[i64]>,
+    ) -> product_types::BoxedQuery<'static, diesel::pg::Pg> {
         let mut q = product_types::table.into_boxed();
         if let Some(ids) = readable_type_ids {
             q = q.filter(product_types::id.eq_any(ids.to_vec()));
@@ -350,22 +366,41 @@ impl ProductType {
     }
 
     /// A page of product types.
-    pub async fn page(conn: &mut AsyncPgConnection, filter: &HierarchyFilter, readable_type_ids: Option<&[i64]>, page: &PageQuery) -> QueryResult<Vec<ProductType>> {
-        page_by_id!(Self::filtered(filter, readable_type_ids), product_types, page)
-            .select(ProductType::as_select())
-            .load(conn)
-            .await
+    pub async fn page(
+        conn: &mut AsyncPgConnection,
+        filter: &HierarchyFilter,
+        readable_type_ids: Option<&[i64]>,
+        page: &PageQuery,
+    ) -> QueryResult<Vec<ProductType>> {
+        page_by_id!(
+            Self::filtered(filter, readable_type_ids),
+            product_types,
+            page
+        )
+        .select(ProductType::as_select())
+        .load(conn)
+        .await
     }
 
     /// How many product types match.
-    pub async fn count(conn: &mut AsyncPgConnection, filter: &HierarchyFilter, readable_type_ids: Option<&[i64]>) -> QueryResult<i64> {
-        Self::filtered(filter, readable_type_ids).count().get_result(conn).await
+    pub async fn count(
+        conn: &mut AsyncPgConnection,
+        filter: &HierarchyFilter,
+        readable_type_ids: Option<&[i64]>,
+    ) -> QueryResult<i64> {
+        Self::filtered(filter, readable_type_ids)
+            .count()
+            .get_result(conn)
+            .await
     }
 }
 
 impl Product {
     /// Inserts a product.
-    pub async fn create(conn: &mut AsyncPgConnection, new: &NewProduct<'_>) -> QueryResult<Product> {
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        new: &NewProduct<'_>,
+    ) -> QueryResult<Product> {
         diesel::insert_into(products::table)
             .values(new)
             .returning(Product::as_select())
@@ -374,7 +409,11 @@ impl Product {
     }
 
     /// Applies changes.
-    pub async fn update(conn: &mut AsyncPgConnection, id: i64, changes: &ProductChanges) -> QueryResult<Option<Product>> {
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        changes: &ProductChanges,
+    ) -> QueryResult<Option<Product>> {
         diesel::update(products::table.find(id))
             .set((changes, products::updated_at.eq(diesel::dsl::now)))
             .returning(Product::as_select())
@@ -401,7 +440,11 @@ impl Product {
     }
 
     /// A page of products.
-    pub async fn page(conn: &mut AsyncPgConnection, filter: &HierarchyFilter, page: &PageQuery) -> QueryResult<Vec<Product>> {
+    pub async fn page(
+        conn: &mut AsyncPgConnection,
+        filter: &HierarchyFilter,
+        page: &PageQuery,
+    ) -> QueryResult<Vec<Product>> {
         page_by_id!(Self::filtered(filter), products, page)
             .select(Product::as_select())
             .load(conn)
@@ -427,7 +470,10 @@ impl Product {
 
 impl Engagement {
     /// Inserts an engagement.
-    pub async fn create(conn: &mut AsyncPgConnection, new: &NewEngagement<'_>) -> QueryResult<Engagement> {
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        new: &NewEngagement<'_>,
+    ) -> QueryResult<Engagement> {
         diesel::insert_into(engagements::table)
             .values(new)
             .returning(Engagement::as_select())
@@ -436,7 +482,11 @@ impl Engagement {
     }
 
     /// Applies changes.
-    pub async fn update(conn: &mut AsyncPgConnection, id: i64, changes: &EngagementChanges) -> QueryResult<Option<Engagement>> {
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        changes: &EngagementChanges,
+    ) -> QueryResult<Option<Engagement>> {
         diesel::update(engagements::table.find(id))
             .set((changes, engagements::updated_at.eq(diesel::dsl::now)))
             .returning(Engagement::as_select())
@@ -463,7 +513,11 @@ impl Engagement {
     }
 
     /// A page of engagements.
-    pub async fn page(conn: &mut AsyncPgConnection, filter: &HierarchyFilter, page: &PageQuery) -> QueryResult<Vec<Engagement>> {
+    pub async fn page(
+        conn: &mut AsyncPgConnection,
+        filter: &HierarchyFilter,
+        page: &PageQuery,
+    ) -> QueryResult<Vec<Engagement>> {
         page_by_id!(Self::filtered(filter), engagements, page)
             .select(Engagement::as_select())
             .load(conn)
@@ -478,7 +532,11 @@ impl Engagement {
 
 impl TestType {
     /// Finds a test type by name, creating it (marked as generated) when missing.
-    pub async fn find_or_create(conn: &mut AsyncPgConnection, name: &str, generated: bool) -> QueryResult<TestType> {
+    pub async fn find_or_create(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        generated: bool,
+    ) -> QueryResult<TestType> {
         diesel::insert_into(test_types::table)
             .values((
                 test_types::name.eq(name),
@@ -507,7 +565,11 @@ impl Test {
     }
 
     /// Applies changes.
-    pub async fn update(conn: &mut AsyncPgConnection, id: i64, changes: &TestChanges) -> QueryResult<Option<Test>> {
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        changes: &TestChanges,
+    ) -> QueryResult<Option<Test>> {
         diesel::update(tests::table.find(id))
             .set((changes, tests::updated_at.eq(diesel::dsl::now)))
             .returning(Test::as_select())
@@ -534,7 +596,11 @@ impl Test {
     }
 
     /// A page of tests.
-    pub async fn page(conn: &mut AsyncPgConnection, filter: &HierarchyFilter, page: &PageQuery) -> QueryResult<Vec<Test>> {
+    pub async fn page(
+        conn: &mut AsyncPgConnection,
+        filter: &HierarchyFilter,
+        page: &PageQuery,
+    ) -> QueryResult<Vec<Test>> {
         page_by_id!(Self::filtered(filter), tests, page)
             .select(Test::as_select())
             .load(conn)
@@ -548,28 +614,38 @@ impl Test {
 }
 
 /// Counts children per parent id, for the `…Count` fields' loaders.
-pub async fn count_children(conn: &mut AsyncPgConnection, kind: ChildKind, parent_ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+pub async fn count_children(
+    conn: &mut AsyncPgConnection,
+    kind: ChildKind,
+    parent_ids: &[i64],
+) -> QueryResult<Vec<(i64, i64)>> {
     use diesel::dsl::count_star;
     let ids = parent_ids.to_vec();
     match kind {
-        ChildKind::ProductsOfType => products::table
-            .filter(products::product_type_id.eq_any(ids))
-            .group_by(products::product_type_id)
-            .select((products::product_type_id, count_star()))
-            .load(conn)
-            .await,
-        ChildKind::EngagementsOfProduct => engagements::table
-            .filter(engagements::product_id.eq_any(ids))
-            .group_by(engagements::product_id)
-            .select((engagements::product_id, count_star()))
-            .load(conn)
-            .await,
-        ChildKind::TestsOfEngagement => tests::table
-            .filter(tests::engagement_id.eq_any(ids))
-            .group_by(tests::engagement_id)
-            .select((tests::engagement_id, count_star()))
-            .load(conn)
-            .await,
+        ChildKind::ProductsOfType => {
+            products::table
+                .filter(products::product_type_id.eq_any(ids))
+                .group_by(products::product_type_id)
+                .select((products::product_type_id, count_star()))
+                .load(conn)
+                .await
+        }
+        ChildKind::EngagementsOfProduct => {
+            engagements::table
+                .filter(engagements::product_id.eq_any(ids))
+                .group_by(engagements::product_id)
+                .select((engagements::product_id, count_star()))
+                .load(conn)
+                .await
+        }
+        ChildKind::TestsOfEngagement => {
+            tests::table
+                .filter(tests::engagement_id.eq_any(ids))
+                .group_by(tests::engagement_id)
+                .select((tests::engagement_id, count_star()))
+                .load(conn)
+                .await
+        }
     }
 }
 

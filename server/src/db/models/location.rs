@@ -61,7 +61,10 @@ impl Location {
     }
 
     /// Inserts the locations that do not exist yet and returns all of them, by identity hash.
-    pub async fn upsert_many(conn: &mut AsyncPgConnection, new: &[NewLocation]) -> QueryResult<Vec<Location>> {
+    pub async fn upsert_many(
+        conn: &mut AsyncPgConnection,
+        new: &[NewLocation],
+    ) -> QueryResult<Vec<Location>> {
         if new.is_empty() {
             return Ok(Vec::new());
         }
@@ -80,7 +83,10 @@ impl Location {
     }
 
     /// The locations of many findings with each link's status.
-    pub async fn for_findings(conn: &mut AsyncPgConnection, finding_ids: &[i64]) -> QueryResult<Vec<FindingLocation>> {
+    pub async fn for_findings(
+        conn: &mut AsyncPgConnection,
+        finding_ids: &[i64],
+    ) -> QueryResult<Vec<FindingLocation>> {
         location_finding_refs::table
             .inner_join(locations::table)
             .filter(location_finding_refs::finding_id.eq_any(finding_ids.to_vec()))
@@ -95,7 +101,10 @@ impl Location {
     }
 
     /// Product ids a location is referenced from (its access scope).
-    pub async fn product_ids(conn: &mut AsyncPgConnection, location_id: i64) -> QueryResult<Vec<i64>> {
+    pub async fn product_ids(
+        conn: &mut AsyncPgConnection,
+        location_id: i64,
+    ) -> QueryResult<Vec<i64>> {
         location_product_refs::table
             .filter(location_product_refs::location_id.eq(location_id))
             .select(location_product_refs::product_id)
@@ -104,26 +113,42 @@ impl Location {
     }
 
     /// Links a location to a finding (and its product); idempotent.
-    pub async fn link(conn: &mut AsyncPgConnection, location_id: i64, finding_id: i64, product_id: i64, status: &str) -> QueryResult<()> {
+    pub async fn link(
+        conn: &mut AsyncPgConnection,
+        location_id: i64,
+        finding_id: i64,
+        product_id: i64,
+        status: &str,
+    ) -> QueryResult<()> {
         diesel::insert_into(location_finding_refs::table)
             .values((
                 location_finding_refs::location_id.eq(location_id),
                 location_finding_refs::finding_id.eq(finding_id),
                 location_finding_refs::status.eq(status),
             ))
-            .on_conflict((location_finding_refs::finding_id, location_finding_refs::location_id))
+            .on_conflict((
+                location_finding_refs::finding_id,
+                location_finding_refs::location_id,
+            ))
             .do_update()
             .set(location_finding_refs::status.eq(status))
             .execute(conn)
             .await?;
-        let product_status = if status == "Active" { "Active" } else { "Mitigated" };
+        let product_status = if status == "Active" {
+            "Active"
+        } else {
+            "Mitigated"
+        };
         diesel::insert_into(location_product_refs::table)
             .values((
                 location_product_refs::location_id.eq(location_id),
                 location_product_refs::product_id.eq(product_id),
                 location_product_refs::status.eq(product_status),
             ))
-            .on_conflict((location_product_refs::product_id, location_product_refs::location_id))
+            .on_conflict((
+                location_product_refs::product_id,
+                location_product_refs::location_id,
+            ))
             .do_nothing()
             .execute(conn)
             .await?;
@@ -131,7 +156,11 @@ impl Location {
     }
 
     /// Removes a finding's link to a location.
-    pub async fn unlink(conn: &mut AsyncPgConnection, location_id: i64, finding_id: i64) -> QueryResult<bool> {
+    pub async fn unlink(
+        conn: &mut AsyncPgConnection,
+        location_id: i64,
+        finding_id: i64,
+    ) -> QueryResult<bool> {
         Ok(diesel::delete(
             location_finding_refs::table
                 .filter(location_finding_refs::location_id.eq(location_id))
@@ -144,11 +173,18 @@ impl Location {
 
     /// Deletes a location and its links.
     pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
-        Ok(diesel::delete(locations::table.find(id)).execute(conn).await? > 0)
+        Ok(diesel::delete(locations::table.find(id))
+            .execute(conn)
+            .await?
+            > 0)
     }
 
     /// Replaces a location's tags.
-    pub async fn set_tags(conn: &mut AsyncPgConnection, id: i64, tags: &[String]) -> QueryResult<Option<Location>> {
+    pub async fn set_tags(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        tags: &[String],
+    ) -> QueryResult<Option<Location>> {
         diesel::update(locations::table.find(id))
             .set(locations::tags.eq(tags.to_vec()))
             .returning(Location::as_select())

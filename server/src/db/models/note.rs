@@ -69,7 +69,10 @@ impl Note {
     }
 
     /// The notes of many parents of one kind, oldest first.
-    pub async fn for_parents(conn: &mut AsyncPgConnection, parents: &[NoteParent]) -> QueryResult<Vec<Note>> {
+    pub async fn for_parents(
+        conn: &mut AsyncPgConnection,
+        parents: &[NoteParent],
+    ) -> QueryResult<Vec<Note>> {
         let mut f = Vec::new();
         let mut t = Vec::new();
         let mut e = Vec::new();
@@ -94,8 +97,19 @@ impl Note {
     }
 
     /// Edits the entry, keeping the previous text in the history.
-    pub async fn edit(conn: &mut AsyncPgConnection, id: i64, entry: &str, editor: Option<i64>) -> QueryResult<Option<Note>> {
-        let Some(old) = notes::table.find(id).select(Note::as_select()).first(conn).await.optional()? else {
+    pub async fn edit(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        entry: &str,
+        editor: Option<i64>,
+    ) -> QueryResult<Option<Note>> {
+        let Some(old) = notes::table
+            .find(id)
+            .select(Note::as_select())
+            .first(conn)
+            .await
+            .optional()?
+        else {
             return Ok(None);
         };
         diesel::insert_into(note_history::table)
