@@ -1,1 +1,100 @@
-fn main() {}
+//! Builds the built-in parser plugins (every crate under `plugins/`) into
+//! WebAssembly components and embeds them as `BUILTIN_PLUGINS`.
+//!
+//! The nested cargo runs in `target/wasm`, a target directory of its own, so it
+//! never waits for the lock the outer build holds. `PALISADE_SKIP_PLUGIN_BUILD=1`
+//! embeds no plugin, for fast iteration on the server alone.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| manifest_dir.clone());
+    let out_dir = PathBuf::from(env("OUT_DIR"));
+
+    for watched in ["plugins", "plugin-sdk", "build-support"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+    // Profile or member changes in the workspace manifest change the plugins too.
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.toml").display()
+    );
+    println!("cargo:rerun-if-env-changed=PALISADE_SKIP_PLUGIN_BUILD");
+
+    let skip = std::env::var("PALISADE_SKIP_PLUGIN_BUILD").is_ok_and(|v| v == "1" || v == "true");
+    let built = if skip {
+        println!(
+            "cargo:warning=PALISADE_SKIP_PLUGIN_BUILD is set: no built-in plugins are embedded"
+        );
+        Vec::new()
+    } else {
+        let options = palisade_build_support::BuildOptions::default();
+        match palisade_build_support::build_components_with(
+            &workspace,
+            "plugins",
+            &out_dir.join("plugins"),
+            &options,
+        ) {
+            Ok(report) => {
+                // A debug build goes on without a broken plugin (someone may be
+                // mid-edit in plugins/); a release build must ship all of them.
+                let strict = std::env::var("PROFILE").is_ok_and(|p| p == "release");
+                for (name, error) in &report.failed {
+                    if strict {
+                        eprintln!("error: built-in plugin `{name}`: {error}");
+                    } else {
+                        println!("cargo:warning=built-in plugin `{name}` left out: {error}");
+                    }
+                }
+                if strict && !report.failed.is_empty() {
+                    std::process::exit(1);
+                }
+                report.built
+            }
+            Err(e) => {
+                eprintln!("error: building the built-in plugins failed: {e}");
+                eprintln!(
+                    "hint: set PALISADE_SKIP_PLUGIN_BUILD=1 to build the server without them"
+                );
+                std::process::exit(1);
+            }
+        }
+    };
+
+    let mut code = String::from(
+        "/// Built-in parser plugins: (crate directory name, component bytes).\n\
+         pub static BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n",
+    );
+    for (name, path) in &built {
+        // `{:?}` quotes and escapes both strings for Rust source.
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        );
+    }
+    code.push_str("];\n");
+    let generated = out_dir.join("builtin_plugins.rs");
+    if std::fs::read_to_string(&generated).ok().as_deref() != Some(code.as_str())
+        && let Err(e) = std::fs::write(&generated, code)
+    {
+        eprintln!("error: writing {}: {e}", generated.display());
+        std::process::exit(1);
+    }
+}
+
+/// Reads a variable cargo always sets for build scripts.
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        eprintln!("error: {name} is not set; run this through cargo");
+        std::process::exit(1)
+    })
+}

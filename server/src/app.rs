@@ -13,6 +13,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::graphql::{self, AppSchema};
+use crate::plugins::PluginRegistry;
 
 /// State shared by every request handler.
 #[derive(Clone)]
@@ -23,17 +24,52 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The configuration.
     pub config: Arc<Config>,
+    /// The parser plugins.
+    pub plugins: PluginRegistry,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    /// The plugin host failed.
+    #[error("plugin host: {0}")]
+    Plugins(#[from] crate::plugins::PluginError),
 }
 
 impl AppState {
-    /// Connects to the database and builds the schema.
-    pub async fn new(config: Config) -> Result<AppState, db::DbError> {
+    /// Connects to the database, loads the parser plugins (built-in, directory
+    /// and uploaded ones) and builds the schema.
+    pub async fn new(config: Config) -> Result<AppState, StartError> {
         let db = Db::connect(&config.database.url, config.database.pool_size).await?;
-        let schema = graphql::build_schema(&config.graphql);
+        let plugin_config = config.plugins.clone();
+        let plugins = tokio::task::spawn_blocking(move || PluginRegistry::new(plugin_config))
+            .await
+            .map_err(|e| crate::plugins::PluginError::Internal(format!("plugin loader failed: {e}")))??;
+        let uploaded = graphql::plugin::load_uploaded(&db, &plugins).await?;
+        if plugins.config().plugin_dir.is_some() {
+            plugins.watch_directory()?;
+        }
+        let summaries = plugins.summaries();
+        let failed = summaries.iter().filter(|s| s.load_error.is_some()).count();
+        tracing::info!(
+            plugins.loaded = summaries.len() - failed,
+            plugins.failed = failed,
+            plugins.uploaded = uploaded,
+            scan_types = plugins.known_scan_types().len(),
+            "parser plugins ready"
+        );
+        for s in summaries.iter().filter(|s| s.load_error.is_some()) {
+            tracing::warn!(plugin.id = %s.id, error = s.load_error.as_deref().unwrap_or(""), "parser plugin failed to load");
+        }
+        let schema = graphql::build_schema(&config.graphql, plugins.clone());
         Ok(AppState {
             db,
             schema,
             config: Arc::new(config),
+            plugins,
         })
     }
 }

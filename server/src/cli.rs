@@ -32,6 +32,20 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     Schema,
+    /// Parse a report through the plugin host and print its findings as JSON.
+    Parse {
+        #[command(flatten)]
+        plugins: crate::plugins::PluginConfig,
+        #[command(flatten)]
+        args: crate::plugins::cli::ParseArgs,
+    },
+    /// Inspect, list and scaffold parser plugins.
+    Plugin {
+        #[command(flatten)]
+        plugins: crate::plugins::PluginConfig,
+        #[command(flatten)]
+        args: crate::plugins::cli::PluginArgs,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -78,6 +92,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Parse { plugins, args } => {
+            tokio::task::spawn_blocking(move || args.run(&plugins)).await?
+        }
+        Command::Plugin { plugins, args } => {
+            tokio::task::spawn_blocking(move || args.run(&plugins)).await?
         }
         Command::Schema => {
             use std::io::Write;

@@ -20,6 +20,9 @@ pub struct Config {
     /// Logging.
     #[command(flatten)]
     pub log: LogConfig,
+    /// Parser plugins: sources and sandbox limits.
+    #[command(flatten)]
+    pub plugins: crate::plugins::PluginConfig,
 }
 
 /// Where PostgreSQL is and how many connections to keep.
@@ -140,6 +143,7 @@ impl Config {
                 format: LogFormat::Human,
                 filter: "info".to_owned(),
             },
+            plugins: crate::plugins::PluginConfig::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod loaders;
 pub mod location;
 pub mod node;
 pub mod note;
+pub mod plugin;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -23,6 +24,7 @@ pub struct QueryRoot(
     node::NodeQuery,
     hierarchy::HierarchyQuery,
     finding::FindingQuery,
+    plugin::PluginQuery,
 );
 
 /// Every mutation, merged from the areas.
@@ -33,13 +35,14 @@ pub struct MutationRoot(
     location::LocationMutation,
     note::NoteMutation,
     node::TagMutation,
+    plugin::PluginMutation,
+    plugin::PreviewMutation,
 );
 
 /// The server's schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema with the configured limits; the same for server and tests.
-pub fn build_schema(config: &GraphqlConfig) -> AppSchema {
+fn builder(config: &GraphqlConfig) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -50,12 +53,16 @@ pub fn build_schema(config: &GraphqlConfig) -> AppSchema {
     .data(connection::PageLimits {
         max_page_size: config.max_page_size,
     })
-    .finish()
+}
+
+/// Builds the schema with the configured limits; the same for server and tests.
+pub fn build_schema(config: &GraphqlConfig, plugins: crate::plugins::PluginRegistry) -> AppSchema {
+    builder(config).data(plugins).finish()
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
-    let schema =
-        build_schema(&crate::config::Config::for_database("postgres://localhost/x").graphql);
-    schema.sdl()
+    builder(&crate::config::Config::for_database("postgres://localhost/x").graphql)
+        .finish()
+        .sdl()
 }

@@ -8,4 +8,5 @@ mod findings;
 mod hierarchy;
 mod http;
 mod migrations;
+mod plugins;
 mod schema;

@@ -5,6 +5,7 @@ pub mod finding;
 pub mod hierarchy;
 pub mod location;
 pub mod note;
+pub mod plugin;
 
 /// Keyset position: the sort key of the last row seen and its id.
 #[derive(Debug, Clone, PartialEq)]

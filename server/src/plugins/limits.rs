@@ -1,0 +1,186 @@
+//! Enforcement of the per-call limits: a memory limiter, the epoch ticker behind
+//! the CPU budget, and a gate bounding how many calls run at once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Engine, ResourceLimiter};
+
+/// Period of the epoch ticker; CPU budgets are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Table elements an instance may hold; far above what a parser needs, low
+/// enough that a hostile guest cannot use tables to dodge the memory limit.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Caps the linear memory of one store and remembers whether the cap was hit.
+///
+/// A refused `memory.grow` makes the guest's allocator fail, which traps; the
+/// `hit` flag lets the host report that trap as [`super::PluginError::MemoryLimit`]
+/// instead of a generic crash.
+#[derive(Debug)]
+pub(crate) struct MemoryLimiter {
+    limit: usize,
+    total: usize,
+    peak: usize,
+    hit: bool,
+}
+
+impl MemoryLimiter {
+    /// A limiter allowing `limit` bytes of linear memory in total.
+    pub(crate) fn new(limit: u64) -> Self {
+        MemoryLimiter {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            total: 0,
+            peak: 0,
+            hit: false,
+        }
+    }
+
+    /// Whether a growth was refused.
+    pub(crate) fn hit(&self) -> bool {
+        self.hit
+    }
+
+    /// The most linear memory the store held at once, in bytes.
+    pub(crate) fn peak(&self) -> usize {
+        self.peak
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Sum over all memories of the store: a component may hold several.
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        if total > self.limit {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.total = total;
+        self.peak = self.peak.max(total);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// A thread that advances the engine's epoch every [`EPOCH_TICK`], so calls past their deadline trap.
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    /// Starts ticking `engine`.
+    pub(crate) fn start(engine: &Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.clone();
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("palisade-plugin-epoch".to_owned())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(EpochTicker {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The number of ticks covering `budget` (at least one).
+    pub(crate) fn ticks(budget: Duration) -> u64 {
+        let ticks = budget.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
+        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A counting semaphore for blocking threads: at most `permits` plugin calls at once.
+///
+/// Each call may use the whole memory limit, so the number of concurrent calls
+/// bounds the host's memory, not only its CPU.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    free: Mutex<usize>,
+    released: Condvar,
+}
+
+/// A held permit of a [`Gate`], returned on drop.
+pub(crate) struct Permit<'a>(&'a Gate);
+
+impl Gate {
+    /// A gate with `permits` permits.
+    pub(crate) fn new(permits: usize) -> Self {
+        Gate {
+            free: Mutex::new(permits.max(1)),
+            released: Condvar::new(),
+        }
+    }
+
+    /// Blocks until a permit is free.
+    pub(crate) fn acquire(&self) -> Permit<'_> {
+        // A poisoned lock only means another caller panicked while counting;
+        // the count itself is still meaningful.
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.released.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut free = self.0.free.lock().unwrap_or_else(|p| p.into_inner());
+        *free += 1;
+        self.0.released.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_counts_all_memories() {
+        let mut limiter = MemoryLimiter::new(100);
+        assert!(limiter.memory_growing(0, 60, None).is_ok_and(|ok| ok));
+        assert!(limiter.memory_growing(0, 30, None).is_ok_and(|ok| ok));
+        assert!(!limiter.hit());
+        assert!(limiter.memory_growing(60, 80, None).is_ok_and(|ok| !ok));
+        assert!(limiter.hit());
+        assert_eq!(limiter.peak(), 90);
+    }
+
+    #[test]
+    fn ticks_round_up() {
+        assert_eq!(EpochTicker::ticks(Duration::from_secs(2)), 200);
+        assert_eq!(EpochTicker::ticks(Duration::from_millis(1)), 1);
+    }
+}
