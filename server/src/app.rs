@@ -142,6 +142,39 @@ async fn check_ready(db: &Db) -> Result<(), String> {
     }
 }
 
+/// Creates the `admin` superuser on a database that has no user yet.
+async fn bootstrap_admin(config: &Config) -> anyhow::Result<()> {
+    use crate::db::models::user::{NewUser, User};
+    let db = Db::connect(&config.database.url, 1).await?;
+    let mut conn = db.conn().await?;
+    if User::any(&mut conn).await? {
+        return Ok(());
+    }
+    let (password, generated) = match &config.auth.admin_password {
+        Some(p) => (p.clone(), false),
+        None => (crate::domain::user::random_password(), true),
+    };
+    let hash = crate::domain::user::hash_password(&password)
+        .map_err(|e| anyhow::anyhow!("PALISADE_ADMIN_PASSWORD: {e}"))?;
+    User::create(
+        &mut conn,
+        &NewUser {
+            username: "admin",
+            email: "",
+            is_superuser: true,
+            password_hash: Some(&hash),
+        },
+    )
+    .await?;
+    if generated {
+        // The one time this secret is shown: the operator needs it to sign in.
+        tracing::warn!(user = "admin", password = %password, "created the admin superuser with a generated password; change it with `palisade user passwd admin`");
+    } else {
+        tracing::info!(user = "admin", "created the admin superuser with PALISADE_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
 /// Waits for SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -176,6 +209,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied migrations");
     }
+    bootstrap_admin(&config).await?;
     let listen = config.http.listen;
     let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
     let state = AppState::new(config).await?;

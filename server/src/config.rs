@@ -23,6 +23,26 @@ pub struct Config {
     /// Parser plugins: sources and sandbox limits.
     #[command(flatten)]
     pub plugins: crate::plugins::PluginConfig,
+    /// Authentication.
+    #[command(flatten)]
+    pub auth: AuthConfig,
+}
+
+/// Authentication settings.
+#[derive(Clone, Args)]
+pub struct AuthConfig {
+    /// Password of the `admin` superuser created on a database without users
+    /// (a random one is generated and logged once when unset).
+    #[arg(long = "admin-password", env = "PALISADE_ADMIN_PASSWORD", value_name = "PALISADE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Where PostgreSQL is and how many connections to keep.
@@ -144,6 +164,9 @@ impl Config {
                 filter: "info".to_owned(),
             },
             plugins: crate::plugins::PluginConfig::default(),
+            auth: AuthConfig {
+                admin_password: None,
+            },
         }
     }
 }

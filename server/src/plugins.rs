@@ -24,7 +24,8 @@ mod types;
 
 pub use config::{PluginConfig, PluginLimits, parse_bytes, parse_seconds};
 pub use engine::{
-    CONTRACT_VERSION, CacheOutcome, LoadedPlugin, ParseTimings, PluginEngine, sha256_hex,
+    CONTRACT_VERSION, CacheOutcome, LoadedPlugin, MAX_COMPONENT_BYTES, ParseTimings, PluginEngine,
+    sha256_hex,
 };
 pub use error::PluginError;
 pub use registry::{

@@ -10,3 +10,4 @@ mod http;
 mod migrations;
 mod plugins;
 mod schema;
+mod users;

@@ -6,6 +6,7 @@ pub mod hierarchy;
 pub mod location;
 pub mod note;
 pub mod plugin;
+pub mod user;
 
 /// Keyset position: the sort key of the last row seen and its id.
 #[derive(Debug, Clone, PartialEq)]

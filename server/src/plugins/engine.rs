@@ -19,6 +19,10 @@ use super::types::{HostFinding, PluginInfo};
 
 /// The contract version this host speaks (major, minor); patch levels are compatible.
 pub const CONTRACT_VERSION: (u64, u64) = (0, 1);
+/// Most CPU time `info` and `detect` may take.
+const SHORT_CALL_BUDGET: Duration = Duration::from_secs(5);
+/// Largest component accepted; real parsers are well under 1 MiB.
+pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
 /// The contract's package, as plugins import it.
 const CONTRACT_PACKAGE: &str = "palisade:parser";
 
@@ -210,6 +214,16 @@ impl PluginEngine {
     /// `label` (file or upload name) names the plugin in errors until its own
     /// name is known.
     pub fn load(&self, label: &str, bytes: &[u8]) -> Result<LoadedPlugin, PluginError> {
+        if bytes.len() > MAX_COMPONENT_BYTES {
+            return Err(PluginError::InvalidComponent {
+                plugin: label.to_owned(),
+                message: format!(
+                    "it is {} bytes, more than the {} MiB a plugin may be",
+                    bytes.len(),
+                    MAX_COMPONENT_BYTES >> 20
+                ),
+            });
+        }
         let sha256 = sha256_hex(bytes);
         let (component, cache) = self.compile_hashed(label, bytes, &sha256)?;
         let imports = self.check_imports(label, &component)?;
@@ -231,7 +245,7 @@ impl PluginEngine {
         let label_arc: Arc<str> = Arc::from(label);
         let info = {
             let _permit = self.gate.acquire();
-            let mut store = self.store(Arc::clone(&label_arc));
+            let mut store = self.store(Arc::clone(&label_arc), self.short_budget());
             let result = pre
                 .instantiate(&mut store)
                 .and_then(|parser| parser.call_info(&mut store));
@@ -303,13 +317,12 @@ impl PluginEngine {
     }
 
     /// A fresh store for one call: memory limiter, CPU deadline, empty WASI.
-    fn store(&self, plugin: Arc<str>) -> Store<HostState> {
-        let mut store = Store::new(
-            &self.engine,
-            HostState::new(plugin, self.limits.memory_limit),
-        );
+    fn store(&self, plugin: Arc<str>, budget: Duration) -> Store<HostState> {
+        let mut state = HostState::new(plugin, self.limits.memory_limit);
+        state.budget = budget;
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(EpochTicker::ticks(self.limits.cpu_timeout));
+        store.set_epoch_deadline(EpochTicker::ticks(budget));
         store.epoch_deadline_trap();
         store
     }
@@ -320,7 +333,7 @@ impl PluginEngine {
         if trap == Some(Trap::Interrupt) {
             return PluginError::Timeout {
                 plugin: plugin.to_owned(),
-                limit: self.limits.cpu_timeout,
+                limit: state.budget,
             };
         }
         // A refused memory.grow surfaces as an allocator abort (a trap) or as an
@@ -344,9 +357,16 @@ impl PluginEngine {
         }
     }
 
+    /// The CPU budget of `info` and `detect`: they read at most 256 KiB, so a
+    /// plugin stuck there must not hold up every auto-detected import for the
+    /// whole parse budget.
+    fn short_budget(&self) -> Duration {
+        self.limits.cpu_timeout.min(SHORT_CALL_BUDGET)
+    }
+
     /// Instantiates `plugin` in a fresh store and drops it (measures per-call overhead).
     pub fn instantiate(&self, plugin: &LoadedPlugin) -> Result<(), PluginError> {
-        let mut store = self.store(Arc::clone(&plugin.name));
+        let mut store = self.store(Arc::clone(&plugin.name), self.short_budget());
         plugin
             .pre
             .instantiate(&mut store)
@@ -362,7 +382,7 @@ impl PluginEngine {
         head: &[u8],
     ) -> Result<Option<String>, PluginError> {
         let _permit = self.gate.acquire();
-        let mut store = self.store(Arc::clone(&plugin.name));
+        let mut store = self.store(Arc::clone(&plugin.name), self.short_budget());
         let result = plugin
             .pre
             .instantiate(&mut store)
@@ -407,7 +427,7 @@ impl PluginEngine {
         }
         let _permit = self.gate.acquire();
         let started = Instant::now();
-        let mut store = self.store(Arc::clone(&plugin.name));
+        let mut store = self.store(Arc::clone(&plugin.name), self.limits.cpu_timeout);
         let parser = plugin
             .pre
             .instantiate(&mut store)

@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use super::PluginError;
 use super::config::PluginConfig;
-use super::engine::{LoadedPlugin, PluginEngine, sha256_hex};
+use super::engine::{LoadedPlugin, MAX_COMPONENT_BYTES, PluginEngine, sha256_hex};
 use super::types::{DedupeSetting, HostFinding};
 
 /// How much of a report `detect` sees.
@@ -397,6 +397,33 @@ impl PluginRegistry {
         for (name, (path, stamp)) in &files {
             let previous = known.get(name);
             if previous.is_some_and(|(s, _)| *s == Some(*stamp)) {
+                continue;
+            }
+            if stamp.len > MAX_COMPONENT_BYTES as u64 {
+                // Not read at all: a huge file in the directory must not exhaust memory.
+                let error = PluginError::InvalidComponent {
+                    plugin: name.clone(),
+                    message: format!(
+                        "it is {} bytes, more than the {} MiB a plugin may be",
+                        stamp.len,
+                        MAX_COMPONENT_BYTES >> 20
+                    ),
+                };
+                tracing::warn!(file = %path.display(), error = %error, "plugin in the plugin directory refused");
+                if previous.is_some() {
+                    changes.replaced.push(name.clone());
+                } else {
+                    changes.added.push(name.clone());
+                }
+                updates.push((
+                    name.clone(),
+                    Some(Entry {
+                        sha256: String::new(),
+                        enabled: true,
+                        plugin: Err(error.to_string()),
+                        stamp: Some(*stamp),
+                    }),
+                ));
                 continue;
             }
             let bytes = match std::fs::read(path) {

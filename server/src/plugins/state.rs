@@ -26,6 +26,8 @@ const MAX_CAPTURED_OUTPUT: usize = 64 * 1024;
 /// Everything a call's `Store` holds.
 pub(crate) struct HostState {
     pub(crate) plugin: Arc<str>,
+    /// The CPU budget of this call, to report it on timeout.
+    pub(crate) budget: Duration,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) log: GuestLog,
     /// Built on first use: SDK plugins never touch WASI, so they never pay for it.
@@ -40,6 +42,7 @@ impl HostState {
     pub(crate) fn new(plugin: Arc<str>, memory_limit: u64) -> Self {
         HostState {
             plugin,
+            budget: Duration::ZERO,
             limiter: MemoryLimiter::new(memory_limit),
             log: GuestLog::default(),
             wasi: None,
