@@ -1,0 +1,332 @@
+//! Palisade parser plugin for Nuclei JSON results, scan type "Nuclei Scan".
+//!
+//! Nuclei writes one JSON object per result, either as JSON lines (`-jsonl`,
+//! older `-json`) or as one JSON array (`-json-export`); both are read, as is a
+//! single pretty-printed object. Old keys (`templateID`, `matched`,
+//! `matcher_name`) and new ones (`template-id`, `matched-at`, `matcher-name`)
+//! are both understood.
+
+use std::collections::HashMap;
+
+use palisade_plugin_sdk::deps::serde_json::{self, Value};
+use palisade_plugin_sdk::json::{json_error, utf8_text};
+use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::text::join_non_empty;
+
+/// The one scan type this plugin handles.
+pub const SCAN_TYPE: &str = "Nuclei Scan";
+
+/// The Nuclei parser.
+pub struct Nuclei;
+
+impl Parser for Nuclei {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "nuclei".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            scan_types: vec![ScanTypeInfo {
+                name: SCAN_TYPE.to_owned(),
+                description: "Nuclei results as JSON lines or a JSON array".to_owned(),
+                file_kinds: vec!["json".to_owned(), "jsonl".to_owned()],
+                dedupe: DedupeSetting::hash_code(&["title", "cwe", "severity", "component_name"]),
+            }],
+        }
+    }
+
+    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
+        if !candidates.iter().any(|c| c == SCAN_TYPE) {
+            return None;
+        }
+        looks_like(head).then(|| SCAN_TYPE.to_owned())
+    }
+
+    fn parse(
+        scan_type: &str,
+        report: &[u8],
+        _options: &Options,
+    ) -> Result<Vec<Finding>, ParseError> {
+        if scan_type != SCAN_TYPE {
+            return Err(ParseError::new(format!(
+                "the nuclei plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
+            )));
+        }
+        parse_report(report)
+    }
+}
+
+palisade_plugin_sdk::export_parser!(Nuclei);
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A Nuclei result starts with a template id key and has an `info` object and a
+/// `type`; no other scanner in the corpus writes `"template-id"`/`"templateID"`.
+fn looks_like(head: &[u8]) -> bool {
+    if !palisade_plugin_sdk::json::starts_like_json(head) {
+        return false;
+    }
+    // Only the first result needs to be in the head; look at its start.
+    let first = &head[..head.len().min(16 * 1024)];
+    (contains(first, b"\"template-id\"") || contains(first, b"\"templateID\""))
+        && contains(first, b"\"info\"")
+}
+
+/// Parses a whole report: JSON lines, a JSON array, or concatenated objects.
+pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
+    let text = utf8_text(report)?;
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut index: HashMap<MergeKey, usize> = HashMap::new();
+    let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut position = 0usize;
+    for value in stream {
+        let value = value.map_err(|e| json_error(&e))?;
+        let items: Vec<&Value> = match &value {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        for item in items {
+            position += 1;
+            let (key, finding) = result_finding(item, position)?;
+            if let Some(&i) = index.get(&key) {
+                // The same template and matcher firing again on the same host:
+                // one finding with every matched endpoint, as DefectDojo does.
+                if let Some(existing) = findings.get_mut(i) {
+                    for e in finding.endpoints {
+                        if !existing.endpoints.contains(&e) {
+                            existing.endpoints.push(e);
+                        }
+                    }
+                    existing.nb_occurences = existing.nb_occurences.map(|n| n + 1);
+                }
+            } else {
+                index.insert(key, findings.len());
+                findings.push(finding);
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// What makes two results the same finding: template id, template type,
+/// matcher name and matched host.
+type MergeKey = (String, String, String, String);
+
+/// A string or array-of-strings value as a list.
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => s
+            .split([',', '\n'])
+            .map(|p| p.trim().trim_start_matches("- ").trim())
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| match x {
+                Value::String(s) => non_empty_str(s.trim()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn get_str<'a>(item: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter()
+        .find_map(|k| item.get(*k).and_then(Value::as_str))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// True when a URL's percent-escapes do not decode to UTF-8 (e.g. `%c0`).
+fn has_bad_percent_encoding(url: &str) -> bool {
+    let b = url.as_bytes();
+    let mut decoded = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Ok(v) = u8::from_str_radix(url.get(i + 1..i + 3).unwrap_or("zz"), 16)
+        {
+            decoded.push(v);
+            i += 3;
+            continue;
+        }
+        decoded.push(b[i]);
+        i += 1;
+    }
+    std::str::from_utf8(&decoded).is_err()
+}
+
+/// The endpoint a result matched: a URL for HTTP templates, "host:port" for network ones.
+fn matched_endpoint(matched: &str) -> Option<Endpoint> {
+    let e = endpoint_from_url(matched)?;
+    if has_bad_percent_encoding(matched) {
+        // A URL that is not valid percent-encoded UTF-8 (a fuzzing payload) cannot
+        // be stored as a URL; keep only the host it was sent to.
+        return Some(Endpoint::from_host(&e.host, None));
+    }
+    Some(e)
+}
+
+fn result_finding(item: &Value, position: usize) -> Result<(MergeKey, Finding), ParseError> {
+    let not_nuclei = || {
+        ParseError::new(format!(
+            "result {position} is not a Nuclei result: expected an object with \
+             \"template-id\" (or \"templateID\") and an \"info\" object"
+        ))
+    };
+    let template_id = get_str(item, &["template-id", "templateID"]).ok_or_else(not_nuclei)?;
+    let info = item
+        .get("info")
+        .filter(|i| i.is_object())
+        .ok_or_else(not_nuclei)?;
+    let name = get_str(info, &["name"]).unwrap_or(template_id);
+    let severity = get_str(info, &["severity"])
+        .and_then(severity_from_word)
+        .unwrap_or(Severity::Info);
+    let matcher = get_str(item, &["matcher-name", "matcher_name"]);
+    let kind = get_str(item, &["type"]).unwrap_or_default();
+    let matched = get_str(item, &["matched-at", "matched"]);
+    let endpoint = matched.and_then(matched_endpoint);
+
+    let class = info.get("classification");
+    let cwes: Vec<u32> = class
+        .map(|c| strings(c.get("cwe-id")))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| parse_cwe(c))
+        .collect();
+    let mut vulnerability_ids = Vec::new();
+    for id in class.map(|c| strings(c.get("cve-id"))).unwrap_or_default() {
+        let id = id.to_uppercase();
+        if !vulnerability_ids.contains(&id) {
+            vulnerability_ids.push(id);
+        }
+    }
+    let cvssv3 = class
+        .and_then(|c| get_str(c, &["cvss-metrics"]))
+        .and_then(|v| cvss3_from_str(v).ok())
+        .map(|c| c.vector());
+    let cvssv3_score = class
+        .and_then(|c| c.get("cvss-score"))
+        .and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .map(|v| v as f32);
+
+    let extracted = strings(item.get("extracted-results"));
+    let mut description = get_str(info, &["description"]).unwrap_or(name).to_owned();
+    if let Some(m) = matcher {
+        description.push_str(&format!("\n\n**Matcher:** {m}"));
+    }
+    if let Some(m) = matched {
+        description.push_str(&format!("\n\n**Matched at:** {m}"));
+    }
+    if !extracted.is_empty() {
+        description.push_str("\n\n**Results:**\n");
+        description.push_str(&extracted.join("\n"));
+    }
+    let references = join_non_empty(strings(info.get("reference")), "\n");
+    let steps_to_reproduce = get_str(item, &["curl-command"])
+        .map(|c| format!("curl command to reproduce the request:\n`{c}`"));
+
+    let mut tags = strings(info.get("tags"));
+    tags.dedup();
+    let endpoints: Vec<Endpoint> = endpoint.into_iter().collect();
+    let host_key = endpoints
+        .first()
+        .map(|e| e.host.clone())
+        .unwrap_or_default();
+    let key = (
+        template_id.to_owned(),
+        kind.to_owned(),
+        matcher.unwrap_or_default().to_owned(),
+        host_key,
+    );
+    let finding = Finding {
+        title: truncate_chars(name, 511).to_owned(),
+        severity,
+        description,
+        mitigation: get_str(info, &["remediation"]).map(str::to_owned),
+        references,
+        steps_to_reproduce,
+        cwe: cwes.first().copied(),
+        extra_cwes: cwes.iter().skip(1).copied().collect(),
+        vulnerability_ids,
+        cvssv3,
+        cvssv3_score,
+        component_name: matcher.map(str::to_owned),
+        vuln_id_from_tool: Some(template_id.to_owned()),
+        nb_occurences: Some(1),
+        static_finding: Some(false),
+        dynamic_finding: Some(true),
+        endpoints,
+        date: get_str(item, &["timestamp"]).map(|t| t.chars().take(10).collect()),
+        tags,
+        ..Finding::default()
+    };
+    Ok((key, finding))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Vec<Finding>, ParseError> {
+        Nuclei::parse(SCAN_TYPE, s.as_bytes(), &Options::default())
+    }
+
+    #[test]
+    fn empty_inputs_have_no_findings() {
+        assert_eq!(parse("").unwrap(), vec![]);
+        assert_eq!(parse("  \n").unwrap(), vec![]);
+        assert_eq!(parse("[]").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn minimal_result_and_unusual_severity() {
+        let f = parse(r#"{"template-id":"x","info":{"severity":"unknown"},"type":"dns"}"#).unwrap();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Info);
+        assert_eq!(f[0].title, "x");
+        assert!(f[0].endpoints.is_empty());
+        let f = parse(r#"{"templateID":"y","info":{"name":"Y","severity":"critical"},"matched":"h.example:3306"}"#).unwrap();
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert_eq!(f[0].endpoints[0].port, Some(3306));
+    }
+
+    #[test]
+    fn classification_and_merging() {
+        let line = r#"{"template-id":"t","info":{"name":"T","severity":"high","classification":{"cve-id":["cve-2021-1"],"cwe-id":["nvd-cve-other","cwe-89"]}},"matcher-name":"m","type":"http","matched-at":"https://a.example/x"}"#;
+        let other = line.replace("/x", "/y");
+        let f = parse(&format!("{line}\n{other}\n")).unwrap();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].cwe, Some(89));
+        assert_eq!(f[0].vulnerability_ids, ["CVE-2021-1"]);
+        assert_eq!(f[0].nb_occurences, Some(2));
+        assert_eq!(f[0].component_name.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn bad_input_is_rejected() {
+        assert!(parse("{\"template-id\":").is_err());
+        assert!(parse(r#"{"vulnerabilities":[]}"#).is_err());
+        assert!(parse("[1,2]").is_err());
+        assert!(Nuclei::parse(SCAN_TYPE, b"{\"a\":\"\xff\"}", &Options::default()).is_err());
+        let deep = "[".repeat(10_000);
+        assert!(parse(&deep).is_err());
+        assert!(Nuclei::parse("Other", b"[]", &Options::default()).is_err());
+    }
+
+    #[test]
+    fn detect_is_strict() {
+        let c = [SCAN_TYPE.to_owned()];
+        assert!(Nuclei::detect(&c, br#"{"template-id":"a","info":{"na"#).is_some());
+        assert!(Nuclei::detect(&c, br#"{"vulnerabilities":[{"id":"x"}]}"#).is_none());
+        assert!(Nuclei::detect(&c, b"<xml/>").is_none());
+    }
+}
