@@ -69,6 +69,17 @@ fn main() {
         }
     };
 
+    // Components of plugins since removed (or now failing) must not linger
+    // beside the current ones: the directory is this script's alone.
+    if let Ok(entries) = std::fs::read_dir(out_dir.join("plugins")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !built.iter().any(|(_, p)| *p == path) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+
     let mut code = String::from(
         "/// Built-in parser plugins: (crate directory name, component bytes).\n\
          pub static BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n",

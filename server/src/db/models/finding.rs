@@ -262,14 +262,22 @@ impl FindingFilter {
                 ),
             );
         }
-        if !self.product_ids.is_empty() {
-            q = q.filter(findings::product_id.eq_any(self.product_ids.clone()));
+        // A single id is written as `=`, not `= ANY(...)`: only then can
+        // PostgreSQL walk the (parent, id) index in order and stop at the page end.
+        match self.product_ids.as_slice() {
+            [] => {}
+            [one] => q = q.filter(findings::product_id.eq(*one)),
+            many => q = q.filter(findings::product_id.eq_any(many.to_vec())),
         }
-        if !self.engagement_ids.is_empty() {
-            q = q.filter(findings::engagement_id.eq_any(self.engagement_ids.clone()));
+        match self.engagement_ids.as_slice() {
+            [] => {}
+            [one] => q = q.filter(findings::engagement_id.eq(*one)),
+            many => q = q.filter(findings::engagement_id.eq_any(many.to_vec())),
         }
-        if !self.test_ids.is_empty() {
-            q = q.filter(findings::test_id.eq_any(self.test_ids.clone()));
+        match self.test_ids.as_slice() {
+            [] => {}
+            [one] => q = q.filter(findings::test_id.eq(*one)),
+            many => q = q.filter(findings::test_id.eq_any(many.to_vec())),
         }
         if let Some(ids) = &self.ids {
             q = q.filter(findings::id.eq_any(ids.clone()));
