@@ -351,6 +351,42 @@ fn is_leaking_var(name: &str) -> bool {
 }
 
 /// Runs the nested `cargo build` and maps each crate manifest to its `.wasm` artifact.
+/// Installs a missing wasm target with rustup, so that the README's first
+/// command works on a fresh machine whose toolchain lacks it. Best effort:
+/// when it cannot, the nested cargo build reports the missing target itself.
+fn ensure_target_installed(workspace_root: &Path, target: &str) {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| OsString::from("rustc"));
+    let libdir = Command::new(&rustc)
+        .current_dir(workspace_root)
+        .args(["--print", "target-libdir", "--target", target])
+        .output();
+    let present = match libdir {
+        Ok(out) if out.status.success() => {
+            let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            Path::new(&dir).join("libcore.rlib").exists()
+                || std::fs::read_dir(&dir).is_ok_and(|mut d| {
+                    d.any(|e| {
+                        e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+                    })
+                })
+        }
+        _ => false,
+    };
+    if present {
+        return;
+    }
+    println!(
+        "cargo:warning=installing the Rust target {target} with rustup (needed for the parser plugins)"
+    );
+    let status = Command::new("rustup")
+        .current_dir(workspace_root)
+        .args(["target", "add", target])
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        println!("cargo:warning=could not install {target}; run `rustup target add {target}`");
+    }
+}
+
 fn cargo_build(
     options: &BuildOptions,
     workspace_root: &Path,
@@ -358,6 +394,7 @@ fn cargo_build(
     target: &str,
     crates: &[&PluginCrate],
 ) -> Result<(BTreeMap<PathBuf, PathBuf>, Option<String>), BuildError> {
+    ensure_target_installed(workspace_root, target);
     let profile = options.profile.as_str();
     let cargo = options
         .cargo
