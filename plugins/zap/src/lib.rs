@@ -1,0 +1,321 @@
+//! Palisade parser plugin for OWASP ZAP ("ZAP Scan") XML reports.
+//!
+//! The report is `<OWASPZAPReport><site name=".." host=".." port=".."><alerts>
+//! <alertitem>...</alertitem></alerts></site>...</OWASPZAPReport>`. Every
+//! `alertitem` becomes one finding; its `instances/instance/uri` values become
+//! the finding's endpoints (a site can list URIs of other hosts, so the site's
+//! own host is used only when an alert has no instance URI).
+
+use std::collections::HashSet;
+
+use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::xml::{Node, attr, child, child_text, children, root_element_is};
+
+/// The scan type this plugin handles (DefectDojo's name).
+pub const SCAN_TYPE: &str = "ZAP Scan";
+
+/// The root element of every ZAP XML report.
+const ROOT: &str = "OWASPZAPReport";
+
+/// How many instances are listed in a description before eliding the rest:
+/// some alerts have thousands, and the endpoints already carry every URI.
+const MAX_LISTED_INSTANCES: usize = 25;
+
+/// The ZAP XML parser.
+pub struct Zap;
+
+impl Parser for Zap {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "zap".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            scan_types: vec![ScanTypeInfo {
+                name: SCAN_TYPE.to_owned(),
+                description: "OWASP ZAP XML report (traditional and xml-plus)".to_owned(),
+                file_kinds: vec!["xml".to_owned()],
+                dedupe: DedupeSetting {
+                    allows_null_cwe: false,
+                    ..DedupeSetting::hash_code(&["title", "cwe", "severity"])
+                },
+            }],
+        }
+    }
+
+    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
+        (candidates.iter().any(|c| c == SCAN_TYPE) && root_element_is(head, ROOT))
+            .then(|| SCAN_TYPE.to_owned())
+    }
+
+    fn parse(
+        scan_type: &str,
+        report: &[u8],
+        _options: &Options,
+    ) -> Result<Vec<Finding>, ParseError> {
+        if scan_type != SCAN_TYPE {
+            return Err(ParseError::new(format!(
+                "the zap plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
+            )));
+        }
+        parse_report(report)
+    }
+}
+
+palisade_plugin_sdk::export_parser!(Zap);
+
+/// Parses a whole ZAP XML report.
+pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
+    let text = xml_text(report)?;
+    let doc = parse_xml(&text)?;
+    let root = doc.root_element();
+    if root.tag_name().name() != ROOT {
+        return Err(ParseError::new(format!(
+            "not a ZAP XML report: the root element is <{}>, expected <{ROOT}>",
+            root.tag_name().name()
+        )));
+    }
+    let mut findings = Vec::new();
+    for site in children(root, "site") {
+        let site_endpoint = attr(site, "name").and_then(endpoint_from_url);
+        for alerts in children(site, "alerts") {
+            for item in children(alerts, "alertitem") {
+                findings.push(alert_finding(item, site_endpoint.as_ref())?);
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// ZAP's numeric risk code: 0 informational, 1 low, 2 medium, 3 high.
+fn severity(item: Node<'_, '_>) -> Option<Severity> {
+    match child_text(item, "riskcode").as_deref().map(str::trim) {
+        Some("0") => Some(Severity::Info),
+        Some("1") => Some(Severity::Low),
+        Some("2") => Some(Severity::Medium),
+        Some("3") => Some(Severity::High),
+        Some("4") => Some(Severity::Critical),
+        // Older reports may carry only "riskdesc", e.g. "Low (Medium)".
+        _ => child_text(item, "riskdesc")
+            .and_then(|d| d.split_whitespace().next().and_then(severity_from_word)),
+    }
+}
+
+/// Reads one `alertitem` into a finding.
+fn alert_finding(item: Node<'_, '_>, site: Option<&Endpoint>) -> Result<Finding, ParseError> {
+    let title = child_text(item, "alert")
+        .or_else(|| child_text(item, "name"))
+        .ok_or_else(|| {
+            ParseError::new("a ZAP <alertitem> has neither <alert> nor <name>")
+                .at_path(palisade_plugin_sdk::xml::element_path(item))
+        })?;
+    let severity = severity(item).ok_or_else(|| {
+        ParseError::new(format!(
+            "the ZAP alert {title:?} has no readable <riskcode> (expected 0 to 3)"
+        ))
+    })?;
+    let plugin_id = child_text(item, "pluginid");
+
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    // Alerts can have thousands of instances: dedupe through a set, not a scan.
+    let mut seen: HashSet<Endpoint> = HashSet::new();
+    let mut instance_lines = Vec::new();
+    let mut instance_count = 0usize;
+    let mut first_param = None;
+    for inst in child(item, "instances")
+        .into_iter()
+        .flat_map(|i| children(i, "instance"))
+    {
+        instance_count += 1;
+        let uri = child_text(inst, "uri");
+        if let Some(ep) = uri.as_deref().and_then(endpoint_from_url)
+            && seen.insert(ep.clone())
+        {
+            endpoints.push(ep);
+        }
+        let param = child_text(inst, "param");
+        if first_param.is_none() {
+            first_param.clone_from(&param);
+        }
+        if instance_lines.len() < MAX_LISTED_INSTANCES {
+            instance_lines.push(instance_line(inst, uri.as_deref(), param.as_deref()));
+        }
+    }
+    if endpoints.is_empty()
+        && let Some(ep) = site
+    {
+        endpoints.push(ep.clone());
+    }
+
+    let mut description = child_text(item, "desc")
+        .map(|d| html_to_text(&d))
+        .unwrap_or_else(|| title.clone());
+    if let Some(other) = child_text(item, "otherinfo").map(|o| html_to_text(&o))
+        && !other.is_empty()
+    {
+        description.push_str("\n\nOther information:\n");
+        description.push_str(&other);
+    }
+    if !instance_lines.is_empty() {
+        description.push_str("\n\nInstances:\n");
+        description.push_str(&instance_lines.join("\n"));
+        if instance_count > instance_lines.len() {
+            description.push_str(&format!(
+                "\n- ... and {} more",
+                instance_count - instance_lines.len()
+            ));
+        }
+    }
+
+    let cwe = child_text(item, "cweid")
+        .and_then(|c| c.trim().parse::<i64>().ok())
+        .and_then(|c| u32::try_from(c).ok())
+        .filter(|&c| c > 0);
+    let mut references = child_text(item, "reference").map(|r| html_to_text(&r));
+    if let Some(wasc) = child_text(item, "wascid").filter(|w| w != "-1" && w != "0") {
+        let line = format!("WASC-{wasc}");
+        references = Some(match references {
+            Some(r) if !r.is_empty() => format!("{r}\n{line}"),
+            _ => line,
+        });
+    }
+
+    Ok(Finding {
+        title: truncate_chars(&title, 511).to_owned(),
+        severity,
+        description,
+        mitigation: child_text(item, "solution")
+            .map(|s| html_to_text(&s))
+            .filter(|s| !s.is_empty()),
+        references: references.filter(|r| !r.is_empty()),
+        cwe,
+        vuln_id_from_tool: plugin_id,
+        static_finding: Some(false),
+        dynamic_finding: Some(true),
+        endpoints,
+        param: first_param,
+        nb_occurences: u32::try_from(instance_count).ok().filter(|&n| n > 0),
+        ..Finding::default()
+    })
+}
+
+/// One "- METHOD uri (param: p, attack: a, evidence: e)" line of the description.
+fn instance_line(inst: Node<'_, '_>, uri: Option<&str>, param: Option<&str>) -> String {
+    let mut line = String::from("- ");
+    if let Some(m) = child_text(inst, "method") {
+        line.push_str(&m);
+        line.push(' ');
+    }
+    line.push_str(uri.unwrap_or("(no URI)"));
+    let mut extras = Vec::new();
+    if let Some(p) = param {
+        extras.push(format!("param: {p}"));
+    }
+    for (name, label) in [("attack", "attack"), ("evidence", "evidence")] {
+        if let Some(v) = child_text(inst, name) {
+            extras.push(format!("{label}: {}", truncate_chars(&v, 200)));
+        }
+    }
+    if !extras.is_empty() {
+        line.push_str(" (");
+        line.push_str(&extras.join(", "));
+        line.push(')');
+    }
+    line
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
+        Zap::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
+    }
+
+    const ONE: &str = r#"<?xml version="1.0"?><OWASPZAPReport version="2.9.0">
+<site name="https://a.example" host="a.example" port="443" ssl="true"><alerts>
+<alertitem><pluginid>10011</pluginid><alert>Cookie</alert><riskcode>3</riskcode>
+<desc>&lt;p&gt;Bad&lt;/p&gt;</desc><cweid>614</cweid>
+<instances><instance><uri>https://b.example:8443/x</uri><method>GET</method><param>p</param></instance>
+<instance><uri>https://b.example:8443/x</uri></instance></instances></alertitem>
+</alerts></site></OWASPZAPReport>"#;
+
+    #[test]
+    fn info_declares_the_scan_type() {
+        let info = Zap::info();
+        assert_eq!(info.scan_types[0].name, SCAN_TYPE);
+        assert!(!info.scan_types[0].dedupe.allows_null_cwe);
+    }
+
+    #[test]
+    fn one_alert() {
+        let f = parse(ONE).unwrap();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(f[0].cwe, Some(614));
+        assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some("10011"));
+        assert_eq!(f[0].endpoints.len(), 1);
+        assert_eq!(f[0].endpoints[0].host, "b.example");
+        assert_eq!(f[0].endpoints[0].port, Some(8443));
+        assert!(f[0].description.starts_with("Bad"));
+        assert_eq!(f[0].param.as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn missing_optional_fields_and_site_fallback() {
+        let r = r#"<OWASPZAPReport><site name="http://h.example:8080"><alerts>
+<alertitem><name>N</name><riskdesc>Informational (Low)</riskdesc><cweid>-1</cweid></alertitem>
+</alerts></site></OWASPZAPReport>"#;
+        let f = parse(r).unwrap();
+        assert_eq!(f[0].title, "N");
+        assert_eq!(f[0].severity, Severity::Info);
+        assert_eq!(f[0].cwe, None);
+        assert_eq!(f[0].endpoints[0].host, "h.example");
+        assert_eq!(f[0].description, "N");
+    }
+
+    #[test]
+    fn unreadable_severity_is_an_error() {
+        let r = "<OWASPZAPReport><site><alerts><alertitem><alert>A</alert><riskcode>9</riskcode>\
+                 </alertitem></alerts></site></OWASPZAPReport>";
+        let e = parse(r).unwrap_err();
+        assert!(e.message.contains("riskcode"), "{e}");
+    }
+
+    #[test]
+    fn empty_report_and_multiple_sites() {
+        assert!(
+            parse("<OWASPZAPReport version=\"2.9.0\"/>")
+                .unwrap()
+                .is_empty()
+        );
+        let two = ONE.replace("</site>", "</site><site name=\"http://c\"><alerts><alertitem><alert>B</alert><riskcode>0</riskcode></alertitem></alerts></site>");
+        let f = parse(&two).unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[1].endpoints[0].host, "c");
+    }
+
+    #[test]
+    fn malformed_and_foreign_inputs_are_rejected() {
+        assert!(parse(&ONE[..ONE.len() / 2]).is_err());
+        assert!(parse("").is_err());
+        assert!(Zap::parse(SCAN_TYPE, b"<a>\xff\xfe\xfd</a>\xc3", &Options::default()).is_err());
+        let e = parse("<?xml version=\"1.0\"?><issues burpVersion=\"1\"/>").unwrap_err();
+        assert!(e.message.contains("not a ZAP XML report"), "{e}");
+        assert!(parse("{\"site\": []}").is_err());
+        let deep = "<a>".repeat(100_000) + &"</a>".repeat(100_000);
+        assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn detect_is_strict() {
+        let c = [SCAN_TYPE.to_owned()];
+        assert_eq!(Zap::detect(&c, ONE.as_bytes()).as_deref(), Some(SCAN_TYPE));
+        assert_eq!(
+            Zap::detect(&c, &ONE.as_bytes()[..60]).as_deref(),
+            Some(SCAN_TYPE)
+        );
+        assert_eq!(Zap::detect(&c, b"<issues><issue/></issues>"), None);
+        assert_eq!(Zap::detect(&c, b"{\"OWASPZAPReport\":1}"), None);
+        assert_eq!(Zap::detect(&["Other".to_owned()], ONE.as_bytes()), None);
+    }
+}
