@@ -1,0 +1,149 @@
+use super::*;
+
+fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
+    Checkmarx::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
+}
+
+const XML: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<CxXMLResults ScanStart="Sunday, February 25, 2018 11:35:52 AM">
+  <Query id="594" cweId="89" name="SQL_Injection" Severity="High">
+    <Result FileName="a/B.java" Line="3" FalsePositive="True" Severity="High" state="0">
+      <Path SimilarityId="11"><PathNode><FileName>a/A.java</FileName><Line>1</Line></PathNode>
+        <PathNode><FileName>a/B.java</FileName><Line>3</Line></PathNode></Path>
+    </Result>
+    <Result FileName="a/B.java" Line="9" FalsePositive="False" Severity="High" state="2">
+      <Path SimilarityId="12"><PathNode><FileName>a/B.java</FileName><Line>9</Line></PathNode></Path>
+    </Result>
+  </Query>
+  <Query id="595" cweId="89" name="Second_Order_SQL_Injection" Severity="High">
+    <Result FileName="a/B.java" Line="4" Severity="High"><Path/></Result>
+  </Query>
+  <Query id="600" cweId="0" name="Odd" Severity="Information">
+    <Result Severity="Weird"></Result>
+  </Query>
+</CxXMLResults>"#;
+
+#[test]
+fn xml_results_are_aggregated() {
+    let f = parse(XML).unwrap();
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[0].title, "SQL Injection (B.java)");
+    assert_eq!((f[0].severity, f[0].cwe), (Severity::High, Some(89)));
+    assert_eq!(f[0].file_path.as_deref(), Some("a/B.java"));
+    assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some("594,595"));
+    assert_eq!(f[0].nb_occurences, Some(3));
+    assert_eq!((f[0].false_p, f[0].verified), (Some(false), Some(true)));
+    assert_eq!(f[0].date.as_deref(), Some("2018-02-25"));
+    assert_eq!(
+        (f[1].severity, f[1].cwe, f[1].file_path.as_deref()),
+        (Severity::Info, None, None)
+    );
+}
+
+#[test]
+fn xml_detailed_mode() {
+    let opts = Options(vec![("mode".to_owned(), "detailed".to_owned())]);
+    let f = Checkmarx::parse(SCAN_TYPE, XML.as_bytes(), &opts).unwrap();
+    assert_eq!(f.len(), 4);
+    assert_eq!(
+        (f[0].line, f[0].unique_id_from_tool.as_deref()),
+        (Some(3), Some("11"))
+    );
+}
+
+#[test]
+fn json_engines() {
+    let f = parse(
+        r#"{"reportHeader": {}, "scanResults": {
+        "sast": {"languages": [{"languageName": "Java", "queries": [{"queryName": "SQL_Injection", "vulnerabilities": [
+            {"id": "", "similarityId": -5, "severity": "HIGH", "cweId": 89, "state": "Not exploitable",
+             "nodes": [{"fileName": "/a", "line": 1}, {"fileName": "/b", "line": 7}], "firstFoundDate": {"seconds": 0}}]}]}]},
+        "sca": {"packages": [{"name": "Npm-jquery-ui-1.10.4", "vulnerabilities": [
+            {"id": "x", "version": "1.10.4", "severity": "MEDIUM", "cveId": "CVE-2021-41184", "cwe": "79"}]}]},
+        "kics": {"results": [{"name": "Dockerfile", "vulnerabilities": [{"id": "k", "severity": "INFO", "fileName": "/Dockerfile", "queryName": "Q"}]}]}
+    }}"#,
+    )
+    .unwrap();
+    assert_eq!(f.len(), 3);
+    assert_eq!(
+        (f[0].file_path.as_deref(), f[0].line),
+        (Some("/b"), Some(7))
+    );
+    assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("-5"));
+    assert_eq!(
+        (f[0].false_p, f[0].date.as_deref()),
+        (Some(true), Some("1970-01-01"))
+    );
+    assert_eq!(f[1].component_name.as_deref(), Some("jquery-ui"));
+    assert_eq!(f[1].vulnerability_ids, ["CVE-2021-41184"]);
+    assert_eq!((f[1].severity, f[1].cwe), (Severity::Medium, Some(79)));
+    assert_eq!(
+        (f[2].severity, f[2].title.as_str()),
+        (Severity::Info, "Dockerfile | Q")
+    );
+}
+
+#[test]
+fn empty_reports() {
+    assert!(parse("<CxXMLResults/>").unwrap().is_empty());
+    assert!(parse(r#"{"scanResults": {}}"#).unwrap().is_empty());
+}
+
+#[test]
+fn rejects_bad_input() {
+    for bad in [
+        "",
+        "[]",
+        "{\"scanResults\": ",
+        r#"{"version": "2.1.0", "runs": []}"#,
+        "<CxXMLResults><Query>",
+        "<OWASPZAPReport/>",
+        "not xml at all",
+        "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><CxXMLResults>&x;</CxXMLResults>",
+    ] {
+        let e = parse(bad).unwrap_err();
+        assert!(!e.message.is_empty(), "{bad}");
+    }
+    assert!(
+        Checkmarx::parse(
+            SCAN_TYPE,
+            b"<CxXMLResults a=\"\xff\"/>",
+            &Options::default()
+        )
+        .is_err()
+    );
+    let deep = format!("{}{}", "<a>".repeat(5000), "</a>".repeat(5000));
+    assert!(parse(&deep).is_err());
+    let laughs = format!(
+        "<!DOCTYPE r [<!ENTITY a \"{}\">{}]><CxXMLResults>&j;</CxXMLResults>",
+        "x".repeat(100),
+        (b'b'..=b'j')
+            .map(|c| {
+                let p = (c - 1) as char;
+                format!(
+                    "<!ENTITY {} \"{}\">",
+                    c as char,
+                    format!("&{p};").repeat(10)
+                )
+            })
+            .collect::<String>()
+    );
+    assert!(parse(&laughs).is_err());
+    assert!(Checkmarx::parse("SARIF", b"{}", &Options::default()).is_err());
+}
+
+#[test]
+fn detect_is_strict() {
+    let c = [SCAN_TYPE.to_owned()];
+    assert!(Checkmarx::detect(&c, XML.as_bytes()).is_some());
+    assert!(
+        Checkmarx::detect(
+            &c,
+            br#"{"reportId": "x", "reportHeader": {}, "scanResults": {"#
+        )
+        .is_some()
+    );
+    assert!(Checkmarx::detect(&c, b"<?xml version=\"1.0\"?><OWASPZAPReport>").is_none());
+    assert!(Checkmarx::detect(&c, br#"{"results": [], "errors": []}"#).is_none());
+    assert!(Checkmarx::detect(&["SARIF".to_owned()], XML.as_bytes()).is_none());
+}

@@ -1,0 +1,390 @@
+//! Palisade parser plugin for GitLab SAST reports (`gl-sast-report.json`,
+//! security report schema 2.x to 15.x), scan type "GitLab SAST Report".
+//!
+//! A report is `{"version", "vulnerabilities": [...], "scan"?: {...}}`; each
+//! vulnerability has a name/message/description, a severity, a location
+//! (file and lines) and identifiers (scanner rule ids, CWE, CVE, ...).
+
+use palisade_plugin_sdk::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The scan type this plugin handles.
+pub const SCAN_TYPE: &str = "GitLab SAST Report";
+
+/// The GitLab SAST parser.
+pub struct GitlabSast;
+
+#[derive(Deserialize)]
+struct Report {
+    version: Option<Value>,
+    vulnerabilities: Option<Vec<Vulnerability>>,
+    scan: Option<Scan>,
+}
+
+#[derive(Deserialize)]
+struct Scan {
+    scanner: Option<Scanner>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    start_time: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Scanner {
+    id: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Vulnerability {
+    id: Option<String>,
+    category: Option<String>,
+    name: Option<String>,
+    message: Option<String>,
+    description: Option<String>,
+    cve: Option<String>,
+    severity: Option<String>,
+    confidence: Option<String>,
+    solution: Option<String>,
+    scanner: Option<Scanner>,
+    location: Option<Location>,
+    #[serde(default)]
+    identifiers: Option<Vec<Identifier>>,
+    #[serde(default)]
+    links: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize)]
+struct Location {
+    file: Option<String>,
+    start_line: Option<Value>,
+    end_line: Option<Value>,
+    class: Option<String>,
+    method: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Identifier {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    name: Option<String>,
+    value: Option<Value>,
+    url: Option<String>,
+}
+
+impl Parser for GitlabSast {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "gitlab-sast".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            scan_types: vec![ScanTypeInfo {
+                name: SCAN_TYPE.to_owned(),
+                description: "GitLab SAST security report (gl-sast-report.json)".to_owned(),
+                file_kinds: vec!["json".to_owned()],
+                dedupe: DedupeSetting::hash_code(&[
+                    "title",
+                    "cwe",
+                    "line",
+                    "file_path",
+                    "description",
+                ]),
+            }],
+        }
+    }
+
+    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
+        if !candidates.iter().any(|c| c == SCAN_TYPE) {
+            return None;
+        }
+        looks_like(head).then(|| SCAN_TYPE.to_owned())
+    }
+
+    fn parse(
+        scan_type: &str,
+        report: &[u8],
+        _options: &Options,
+    ) -> Result<Vec<Finding>, ParseError> {
+        if scan_type != SCAN_TYPE {
+            return Err(ParseError::new(format!(
+                "the gitlab-sast plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
+            )));
+        }
+        parse_report(report)
+    }
+}
+
+palisade_plugin_sdk::export_parser!(GitlabSast);
+
+fn contains(head: &[u8], needle: &[u8]) -> bool {
+    head.windows(needle.len()).any(|w| w == needle)
+}
+
+fn contains_compact(head: &[u8], key: &[u8], value: &[u8]) -> bool {
+    // `"key": "value"` with or without the space after the colon.
+    let mut a = Vec::with_capacity(key.len() + value.len() + 8);
+    a.extend_from_slice(b"\"");
+    a.extend_from_slice(key);
+    a.extend_from_slice(b"\": \"");
+    a.extend_from_slice(value);
+    a.extend_from_slice(b"\"");
+    let mut b = a.clone();
+    b.retain(|c| *c != b' ');
+    contains(head, &a) || contains(head, &b)
+}
+
+/// Says whether `head` looks like a GitLab SAST report. GitLab's other
+/// security reports (dependency, container, secret scanning, DAST) share
+/// the schema, so a category or scan type of "sast" is required, or (old
+/// reports without either) SAST-shaped locations with "file" and
+/// "start_line"; an empty old report is recognised by its exact key set.
+pub fn looks_like(head: &[u8]) -> bool {
+    if !palisade_plugin_sdk::json::starts_like_json(head) || !contains(head, b"\"vulnerabilities\"")
+    {
+        return false;
+    }
+    if contains_compact(head, b"category", b"sast") || contains_compact(head, b"type", b"sast") {
+        return true;
+    }
+    let other = [
+        &b"dependency_scanning"[..],
+        b"container_scanning",
+        b"secret_detection",
+        b"dast",
+        b"cluster_image_scanning",
+        b"coverage_fuzzing",
+        b"api_fuzzing",
+    ];
+    if other
+        .iter()
+        .any(|o| contains_compact(head, b"category", o) || contains_compact(head, b"type", o))
+    {
+        return false;
+    }
+    if contains(head, b"\"identifiers\"")
+        && contains(head, b"\"start_line\"")
+        && contains(head, b"\"file\"")
+        && contains(head, b"\"cve\"")
+    {
+        return true;
+    }
+    if head.len() < 4096
+        && let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(head)
+    {
+        return o
+            .get("vulnerabilities")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+            && o.get("version").and_then(Value::as_str).is_some()
+            && o.keys()
+                .all(|k| ["version", "vulnerabilities", "remediations"].contains(&k.as_str()));
+    }
+    false
+}
+
+/// Parses a whole GitLab SAST report.
+pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
+    let report: Report = parse_json(report).map_err(|mut e| {
+        e.message = format!("not a GitLab SAST report: {}", e.message);
+        e
+    })?;
+    let Some(vulns) = report.vulnerabilities else {
+        return Err(ParseError::new(
+            "not a GitLab SAST report: the \"vulnerabilities\" array is missing",
+        ));
+    };
+    if report.version.is_none() && report.scan.is_none() {
+        return Err(ParseError::new(
+            "not a GitLab SAST report: neither \"version\" nor \"scan\" is present",
+        ));
+    }
+    if let Some(kind) = report.scan.as_ref().and_then(|s| s.kind.as_deref())
+        && kind != "sast"
+    {
+        return Err(ParseError::new(format!(
+            "not a GitLab SAST report: this is a GitLab {kind:?} report"
+        )));
+    }
+    let scan = report.scan.as_ref();
+    let default_scanner = scan
+        .and_then(|s| s.scanner.as_ref())
+        .and_then(|s| non_empty(s.name.as_deref()).or_else(|| non_empty(s.id.as_deref())));
+    let date = scan
+        .and_then(|s| s.start_time.as_deref())
+        .and_then(|t| t.get(..10))
+        .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
+        .map(str::to_owned);
+    // Analyzers repeat a vulnerability (same fingerprint) for each place it
+    // matches; one finding per fingerprint, the last report of it winning
+    // (as the reference does), in first-seen order, counting occurrences.
+    let mut out: Vec<Finding> = Vec::with_capacity(vulns.len());
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for v in &vulns {
+        let f = finding(v, default_scanner.as_deref(), date.as_ref());
+        match f.unique_id_from_tool.clone() {
+            Some(key) => match seen.get(&key) {
+                Some(&i) => {
+                    let n = out[i].nb_occurences.unwrap_or(1).saturating_add(1);
+                    out[i] = Finding {
+                        nb_occurences: Some(n),
+                        ..f
+                    };
+                }
+                None => {
+                    seen.insert(key, out.len());
+                    out.push(f);
+                }
+            },
+            None => out.push(f),
+        }
+    }
+    Ok(out)
+}
+
+/// GitLab severities: Critical, High, Medium, Low, Info, Unknown (and "None"
+/// from some analyzers); unknown ones are Info.
+fn severity(word: Option<&str>) -> Severity {
+    word.and_then(severity_from_word).unwrap_or(Severity::Info)
+}
+
+fn id_value(v: Option<&Value>) -> Option<String> {
+    v.and_then(palisade_plugin_sdk::json::value_to_string)
+}
+
+fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&String>) -> Finding {
+    let identifiers = v.identifiers.as_deref().unwrap_or(&[]);
+    let is =
+        |i: &&Identifier, t: &str| i.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(t));
+    // The CWE identifier's value is the number; some analyzers put a rule
+    // name there (and "CWE-n" in the name), which is not taken as a CWE.
+    let cwe = identifiers
+        .iter()
+        .filter(|i| is(i, "cwe"))
+        .find_map(|i| match &i.value {
+            Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Some(Value::String(s)) => s.trim().parse::<u32>().ok(),
+            _ => None,
+        })
+        .filter(|c| *c > 0);
+    let mut vulnerability_ids: Vec<String> = Vec::new();
+    for i in identifiers.iter().filter(|i| is(i, "cve")) {
+        if let Some(id) = id_value(i.value.as_ref())
+            .as_deref()
+            .and_then(palisade_plugin_sdk::vuln_ids::normalize_vulnerability_id)
+            && !vulnerability_ids.contains(&id)
+        {
+            vulnerability_ids.push(id);
+        }
+    }
+    let location = v.location.as_ref();
+    let file_path = location.and_then(|l| non_empty(l.file.as_deref()));
+    let line_at = |v: Option<&Value>| {
+        match v {
+            Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .filter(|l| *l > 0)
+    };
+    let start_line = location.and_then(|l| line_at(l.start_line.as_ref()));
+    let end_line = location.and_then(|l| line_at(l.end_line.as_ref()));
+    // The reference parser reports the end line of a multi-line match; the
+    // identity scoring follows it, and the full range goes to the description.
+    let line = end_line.or(start_line);
+    let title = non_empty(v.name.as_deref())
+        .or_else(|| non_empty(v.message.as_deref()))
+        .or_else(|| {
+            identifiers
+                .iter()
+                .find_map(|i| non_empty(i.name.as_deref()))
+        })
+        .or_else(|| non_empty(v.cve.as_deref()))
+        .unwrap_or_else(|| "GitLab SAST finding".to_owned());
+    let scanner = v
+        .scanner
+        .as_ref()
+        .and_then(|s| non_empty(s.name.as_deref()).or_else(|| non_empty(s.id.as_deref())))
+        .or_else(|| default_scanner.map(str::to_owned));
+    let mut description = String::new();
+    if let Some(s) = &scanner {
+        description.push_str(&format!("**Scanner:** {s}\n"));
+    }
+    if let Some(m) = non_empty(v.message.as_deref())
+        && v.description.as_deref().map(str::trim) != Some(m.as_str())
+    {
+        description.push_str(&m);
+        description.push('\n');
+    }
+    match non_empty(v.description.as_deref()) {
+        Some(d) => description.push_str(&d),
+        None => description.push_str(&title),
+    }
+    if let Some(l) = location {
+        let place = [l.class.as_deref(), l.method.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(".");
+        if !place.is_empty() {
+            description.push_str(&format!("\n**Location:** {place}"));
+        }
+    }
+    if let (Some(a), Some(b)) = (start_line, end_line)
+        && a != b
+    {
+        description.push_str(&format!("\n**Lines:** {a}-{b}"));
+    }
+    if let Some(c) = non_empty(v.confidence.as_deref()) {
+        description.push_str(&format!("\n**Confidence:** {c}"));
+    }
+    let mut references = Vec::new();
+    for i in identifiers {
+        let mut line = String::new();
+        if let Some(n) = non_empty(i.name.as_deref()) {
+            line.push_str(&n);
+        }
+        if let Some(u) = non_empty(i.url.as_deref()) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&u);
+        }
+        if !line.is_empty() {
+            references.push(line);
+        }
+    }
+    for l in v.links.as_deref().unwrap_or(&[]) {
+        if let Some(u) = l.get("url").and_then(Value::as_str) {
+            references.push(u.to_owned());
+        }
+    }
+    Finding {
+        title: truncate_chars(&title, 511).to_owned(),
+        severity: severity(v.severity.as_deref()),
+        description: clean(&description),
+        mitigation: non_empty(v.solution.as_deref()),
+        references: (!references.is_empty()).then(|| references.join("\n")),
+        cwe,
+        vulnerability_ids,
+        file_path,
+        line,
+        // Newer reports carry a stable "id"; older ones only the "cve" key
+        // (which despite its name is the analyzer's fingerprint).
+        unique_id_from_tool: non_empty(v.id.as_deref()).or_else(|| non_empty(v.cve.as_deref())),
+        static_finding: Some(true),
+        dynamic_finding: Some(false),
+        date: date.cloned(),
+        extra: v
+            .category
+            .as_deref()
+            .and_then(non_empty_str)
+            .map(|c| ("category".to_owned(), c))
+            .into_iter()
+            .collect(),
+        ..Finding::default()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

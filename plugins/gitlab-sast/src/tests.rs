@@ -1,0 +1,127 @@
+use super::*;
+
+fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
+    GitlabSast::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
+}
+
+#[test]
+fn vulnerabilities_with_missing_optional_fields() {
+    let f = parse(
+        r#"{"version": "15.0.4", "vulnerabilities": [
+        {"id": "abc", "name": "XSS", "severity": "High", "location": {"file": "a.java", "start_line": 96},
+         "identifiers": [{"type": "cwe", "name": "CWE-79", "value": "79"}, {"type": "cwe", "value": 89},
+                         {"type": "cve", "value": "cve-2021-44228"}]},
+        {"cve": "x.py:1:B501", "severity": "Unknown", "identifiers": [{"type": "bandit_test_id", "name": "Bandit Test ID B501"}]},
+        {"severity": "None", "location": {}},
+        {"cve": "k", "severity": "Critical", "identifiers": [{"type": "cwe", "name": "CWE-798", "value": "node_username"}]}
+    ], "scan": {"type": "sast", "scanner": {"id": "x", "name": "Semgrep"}}}"#,
+    )
+    .unwrap();
+    assert_eq!(f.len(), 4);
+    assert_eq!(
+        (f[0].severity, f[0].cwe, f[0].line),
+        (Severity::High, Some(79), Some(96))
+    );
+    assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("abc"));
+    assert_eq!(f[0].vulnerability_ids, ["CVE-2021-44228"]);
+    assert_eq!(f[1].severity, Severity::Info);
+    assert_eq!(f[1].title, "Bandit Test ID B501");
+    assert_eq!(f[1].unique_id_from_tool.as_deref(), Some("x.py:1:B501"));
+    assert_eq!(
+        (f[2].severity, f[2].file_path.as_deref()),
+        (Severity::Info, None)
+    );
+    assert!(!f[2].title.is_empty());
+    assert_eq!((f[3].severity, f[3].cwe), (Severity::Critical, None));
+}
+
+#[test]
+fn empty_report() {
+    assert!(
+        parse(r#"{"version": "2.3", "vulnerabilities": [], "remediations": []}"#)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn rejects_bad_input() {
+    for bad in [
+        "",
+        "[]",
+        "{\"vulnerabilities\": [",
+        r#"{"version": "2.1.0", "runs": []}"#,
+        r#"{"vulnerabilities": []}"#,
+        r#"{"version": "15.0.0", "vulnerabilities": [], "scan": {"type": "dependency_scanning"}}"#,
+    ] {
+        assert!(parse(bad).is_err(), "{bad}");
+    }
+    let e = GitlabSast::parse(
+        SCAN_TYPE,
+        b"{\"vulnerabilities\": [\"\xff\"]}",
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(e.message.to_lowercase().contains("utf-8"), "{}", e.message);
+    let deep = format!(
+        "{{\"vulnerabilities\": {}{}}}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    assert!(parse(&deep).is_err());
+    assert!(GitlabSast::parse("SARIF", b"{}", &Options::default()).is_err());
+}
+
+#[test]
+fn detect_is_strict() {
+    let c = [SCAN_TYPE.to_owned()];
+    assert!(
+        GitlabSast::detect(
+            &c,
+            br#"{"version": "15.0.4", "vulnerabilities": [{"id": "1", "category": "sast","#
+        )
+        .is_some()
+    );
+    assert!(
+        GitlabSast::detect(
+            &c,
+            br#"{"version": "2.3", "vulnerabilities": [], "remediations": []}"#
+        )
+        .is_some()
+    );
+    assert!(GitlabSast::detect(&c, br#"{"version": "15.0.4", "vulnerabilities": [{"id": "1", "category": "dependency_scanning","#).is_none());
+    assert!(
+        GitlabSast::detect(
+            &c,
+            br#"{"vulnerabilities": [{"id": "1"}], "dependency_files": []}"#
+        )
+        .is_none()
+    );
+    assert!(GitlabSast::detect(&c, br#"{"version": "2.1.0", "runs": []}"#).is_none());
+    assert!(
+        GitlabSast::detect(
+            &["SARIF".to_owned()],
+            br#"{"vulnerabilities": [{"category": "sast"}]}"#
+        )
+        .is_none()
+    );
+}
+
+#[test]
+fn repeated_fingerprints_are_merged_and_end_line_is_used() {
+    let f = parse(
+        r#"{"version": "2.3", "vulnerabilities": [
+        {"cve": "k", "severity": "Low", "location": {"file": "a", "start_line": 1, "end_line": 1}},
+        {"cve": "other", "severity": "Low", "location": {"file": "b", "start_line": 3, "end_line": 9}},
+        {"cve": "k", "severity": "High", "location": {"file": "a", "start_line": 52}}
+    ]}"#,
+    )
+    .unwrap();
+    assert_eq!(f.len(), 2);
+    assert_eq!(
+        (f[0].severity, f[0].line, f[0].nb_occurences),
+        (Severity::High, Some(52), Some(2))
+    );
+    assert_eq!(f[1].line, Some(9));
+    assert!(f[1].description.contains("3-9"));
+}
