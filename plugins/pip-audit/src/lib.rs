@@ -1,0 +1,238 @@
+//! Palisade parser plugin for `pip-audit --format json` ("pip-audit Scan"):
+//! the old layout is an array of dependencies, the current one
+//! `{"dependencies": [...], "fixes": [...]}`; each dependency is
+//! `{"name", "version", "vulns": [{"id", "fix_versions", "aliases",
+//! "description"}]}` or `{"name", "skip_reason"}`.
+
+use palisade_plugin_sdk::json::parse_json_value;
+use palisade_plugin_sdk::prelude::*;
+use serde_json::Value;
+
+mod util;
+
+use util::{arr, contains, push_field, s, strings};
+
+/// The one scan type this plugin handles.
+pub const SCAN_TYPE: &str = "pip-audit Scan";
+
+/// CWE-1395, "Dependency on Vulnerable Third-Party Component": pip-audit
+/// reports vulnerable packages, not weaknesses.
+const VULNERABLE_DEPENDENCY_CWE: u32 = 1395;
+
+/// The pip-audit parser.
+pub struct PipAudit;
+
+impl Parser for PipAudit {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "pip-audit".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            scan_types: vec![ScanTypeInfo {
+                name: SCAN_TYPE.to_owned(),
+                description: "pip-audit JSON report (pip-audit --format json)".to_owned(),
+                file_kinds: vec!["json".to_owned()],
+                dedupe: DedupeSetting::hash_code(&[
+                    "vuln_id_from_tool",
+                    "component_name",
+                    "component_version",
+                ]),
+            }],
+        }
+    }
+
+    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
+        // pip-audit's dependency objects start with "name"; other tools
+        // with "vulns" lists (Snyk, Sysdig, Semgrep) have other layouts.
+        let compact: Vec<u8> = head
+            .iter()
+            .take(512)
+            .filter(|b| !b.is_ascii_whitespace())
+            .copied()
+            .collect();
+        let shaped = compact.starts_with(b"[{\"name\"")
+            || compact.starts_with(b"{\"dependencies\":[{\"name\"")
+            || compact.starts_with(b"{\"dependencies\":[]");
+        let yes = candidates.iter().any(|c| c == SCAN_TYPE)
+            && palisade_plugin_sdk::json::starts_like_json(head)
+            && !contains(head, b"\"vulnerabilities\"")
+            && ((shaped && (contains(head, b"\"vulns\"") || contains(head, b"\"skip_reason\"")))
+                || (contains(head, b"\"vulns\"")
+                    && (contains(head, b"\"fix_versions\"")
+                        || contains(head, b"\"skip_reason\""))));
+        yes.then(|| SCAN_TYPE.to_owned())
+    }
+
+    fn parse(
+        scan_type: &str,
+        report: &[u8],
+        _options: &Options,
+    ) -> Result<Vec<Finding>, ParseError> {
+        if scan_type != SCAN_TYPE {
+            return Err(ParseError::new(format!(
+                "the pip-audit plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
+            )));
+        }
+        let data = parse_json_value(report)?;
+        let deps = match &data {
+            Value::Array(d) => d.as_slice(),
+            Value::Object(m) => match m.get("dependencies") {
+                Some(Value::Array(d)) => d.as_slice(),
+                _ => {
+                    return Err(ParseError::new(
+                        "not a pip-audit report: expected a \"dependencies\" array",
+                    ));
+                }
+            },
+            _ => {
+                return Err(ParseError::new(
+                    "not a pip-audit report: expected a JSON array or an object with \"dependencies\"",
+                ));
+            }
+        };
+        let mut out = Vec::new();
+        for dep in deps {
+            if !dep.is_object() {
+                return Err(ParseError::new(
+                    "not a pip-audit report: a dependency entry is not an object",
+                ));
+            }
+            for vuln in arr(dep, "vulns") {
+                if vuln.is_object() {
+                    out.push(finding(dep, vuln));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn finding(dep: &Value, vuln: &Value) -> Finding {
+    let name = s(dep, "name");
+    let version = s(dep, "version");
+    let id = s(vuln, "id");
+    let title = match (id, name, version) {
+        (Some(i), Some(n), Some(v)) => format!("{i} in {n}:{v}"),
+        (Some(i), Some(n), None) => format!("{i} in {n}"),
+        (Some(i), None, _) => i.to_owned(),
+        (None, Some(n), _) => format!("Vulnerability in {n}"),
+        (None, None, _) => "pip-audit vulnerability".to_owned(),
+    };
+    let fixes: Vec<&str> = strings(vuln, "fix_versions").collect();
+    let aliases: Vec<&str> = strings(vuln, "aliases").collect();
+    let mut ids: Vec<String> = id.map(str::to_owned).into_iter().collect();
+    for a in &aliases {
+        if !ids.iter().any(|x| x == a) {
+            ids.push((*a).to_owned());
+        }
+    }
+    let mut description = String::new();
+    if let Some(d) = s(vuln, "description") {
+        description.push_str(d);
+        description.push_str("\n\n");
+    }
+    push_field(&mut description, "Package", name);
+    push_field(&mut description, "Version", version);
+    if !aliases.is_empty() {
+        push_field(&mut description, "Aliases", Some(&aliases.join(", ")));
+    }
+    if !fixes.is_empty() {
+        push_field(&mut description, "Fixed in", Some(&fixes.join(", ")));
+    }
+    Finding {
+        title,
+        // pip-audit gives no severity.
+        severity: Severity::Medium,
+        description: clean(&description),
+        mitigation: (!fixes.is_empty()).then(|| {
+            format!(
+                "Upgrade {} to {}",
+                name.unwrap_or("the package"),
+                fixes.join(" or ")
+            )
+        }),
+        cwe: Some(VULNERABLE_DEPENDENCY_CWE),
+        vulnerability_ids: ids,
+        component_name: name.map(str::to_owned),
+        component_version: version.map(str::to_owned),
+        fix_available: Some(!fixes.is_empty()),
+        fix_version: fixes.first().map(|f| (*f).to_owned()),
+        vuln_id_from_tool: id.map(str::to_owned),
+        static_finding: Some(true),
+        dynamic_finding: Some(false),
+        ..Finding::default()
+    }
+}
+
+palisade_plugin_sdk::export_parser!(PipAudit);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
+        PipAudit::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
+    }
+
+    #[test]
+    fn empty_reports() {
+        assert!(parse("[]").unwrap().is_empty());
+        assert!(
+            parse(r#"{"dependencies": [], "fixes": []}"#)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            parse(r#"[{"name": "a", "skip_reason": "not on PyPI"}]"#)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn both_layouts() {
+        let old = r#"[{"name": "django", "version": "3.2.9", "vulns": [
+            {"id": "PYSEC-2021-439", "fix_versions": ["3.2.10"], "aliases": ["CVE-2021-44420"], "description": "D"}]}]"#;
+        let new = r#"{"dependencies": [{"name": "django", "version": "3.2.9", "vulns": [
+            {"id": "PYSEC-2021-439", "fix_versions": ["3.2.10"], "aliases": ["CVE-2021-44420"], "description": "D"}]}], "fixes": []}"#;
+        for r in [old, new] {
+            let f = parse(r).unwrap();
+            assert_eq!(f.len(), 1);
+            assert_eq!(f[0].title, "PYSEC-2021-439 in django:3.2.9");
+            assert_eq!(f[0].vulnerability_ids, ["PYSEC-2021-439", "CVE-2021-44420"]);
+            assert_eq!(f[0].fix_version.as_deref(), Some("3.2.10"));
+            assert_eq!((f[0].severity, f[0].cwe), (Severity::Medium, Some(1395)));
+        }
+        let f = parse(r#"[{"name": "x", "vulns": [{}]}]"#).unwrap();
+        assert_eq!(f[0].title, "Vulnerability in x");
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for r in [
+            "",
+            "{",
+            "null",
+            "42",
+            "[1]",
+            r#"{"matches": []}"#,
+            r#"{"dependencies": {}}"#,
+        ] {
+            assert!(parse(r).is_err(), "{r}");
+        }
+        assert!(PipAudit::parse(SCAN_TYPE, b"[\"\xff\"]", &Options::default()).is_err());
+        assert!(parse(&"[".repeat(5000)).is_err());
+        assert!(PipAudit::parse("X", b"[]", &Options::default()).is_err());
+    }
+
+    #[test]
+    fn detect_is_strict() {
+        let c = [SCAN_TYPE.to_owned()];
+        let d = |h: &str| PipAudit::detect(&c, h.as_bytes());
+        assert!(d(r#"{"dependencies": [{"name": "a", "version": "1", "vulns": []}]"#).is_some());
+        assert!(d(r#"[{"name": "a", "skip_reason": "x"}]"#).is_some());
+        assert!(d(r#"{"dependencies": []}"#).is_none());
+        assert!(d(r#"{"vulnerabilities": [{"name": "a"}]}"#).is_none());
+        assert!(d(r#"{"result": {"packages": [{"name": "a", "vulns": []}]}}"#).is_none());
+    }
+}

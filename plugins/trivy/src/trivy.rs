@@ -1,0 +1,337 @@
+//! "Trivy Scan": the JSON of `trivy image|fs|repo|k8s --format json`.
+//!
+//! Three layouts exist: the legacy one (a bare array of results), schema
+//! version 2 (`{"SchemaVersion": 2, "ArtifactName", "Results": [...]}`) and the
+//! Kubernetes cluster report (`{"ClusterName", "Vulnerabilities" |
+//! "Misconfigurations" | "Resources": [{"Namespace", "Kind", "Name",
+//! "Results": [...]}]}`). Every result (`Target`, `Class`, `Type`) may carry
+//! `Vulnerabilities`, `Misconfigurations`, `Secrets` and `Licenses`.
+
+use palisade_plugin_sdk::json::parse_json_value;
+use palisade_plugin_sdk::prelude::*;
+use serde_json::Value;
+
+use crate::util::{arr, contains, num, push_field, s, so, strings};
+
+/// Recognises a Trivy report head.
+pub fn looks_like(head: &[u8]) -> bool {
+    if !palisade_plugin_sdk::json::starts_like_json(head) {
+        return false;
+    }
+    let schema2 = contains(head, b"\"SchemaVersion\"")
+        && (contains(head, b"\"ArtifactName\"") || contains(head, b"\"Results\""));
+    let cluster = contains(head, b"\"ClusterName\"")
+        && (contains(head, b"\"Resources\"")
+            || contains(head, b"\"Vulnerabilities\"")
+            || contains(head, b"\"Misconfigurations\""));
+    // Legacy: `[{"Target": "...", "Type": "...", "Vulnerabilities": [...]}]`.
+    let legacy = head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+        && contains(head, b"\"Target\"")
+        && (contains(head, b"\"Vulnerabilities\"") || contains(head, b"\"Type\""));
+    schema2 || cluster || legacy
+}
+
+/// Parses a Trivy report.
+pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
+    let data = parse_json_value(report)?;
+    let mut out = Vec::new();
+    match &data {
+        // `trivy --format json` writes `null` for an image without findings (legacy).
+        Value::Null => {}
+        Value::Array(results) => results_into(results, None, &mut out),
+        Value::Object(map) if map.is_empty() => {}
+        Value::Object(map) => {
+            if let Some(version) = map.get("SchemaVersion") {
+                if version.as_u64() != Some(2) {
+                    return Err(ParseError::new(format!(
+                        "unsupported Trivy SchemaVersion {version}: only schema version 2 \
+                         (and the legacy array layout) are understood"
+                    )));
+                }
+                results_into(arr(&data, "Results"), None, &mut out);
+            } else if map.contains_key("ClusterName") {
+                for key in ["Vulnerabilities", "Misconfigurations", "Resources"] {
+                    for resource in arr(&data, key) {
+                        let service = service_name(resource);
+                        results_into(arr(resource, "Results"), service.as_deref(), &mut out);
+                    }
+                }
+            } else {
+                return Err(ParseError::new(
+                    "not a Trivy report: expected a JSON array of results, an object with \
+                     \"SchemaVersion\": 2 and \"Results\", or a cluster report with \"ClusterName\"",
+                ));
+            }
+        }
+        _ => {
+            return Err(ParseError::new(
+                "not a Trivy report: expected a JSON object or array at the top level",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// "namespace / Kind / name" of a cluster resource.
+fn service_name(resource: &Value) -> Option<String> {
+    let parts: Vec<&str> = ["Namespace", "Kind", "Name"]
+        .iter()
+        .filter_map(|k| s(resource, k))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" / "))
+}
+
+fn severity(v: &Value) -> Severity {
+    s(v, "Severity")
+        .and_then(severity_from_word)
+        .unwrap_or(Severity::Info)
+}
+
+fn results_into(results: &[Value], service: Option<&str>, out: &mut Vec<Finding>) {
+    for result in results {
+        let Some(target) = s(result, "Target") else {
+            continue;
+        };
+        let class = s(result, "Class");
+        let kind = s(result, "Type");
+        let tags: Vec<String> = [kind, class]
+            .into_iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect();
+        let ctx = Ctx {
+            target,
+            class,
+            service,
+            tags: &tags,
+        };
+        for vuln in arr(result, "Vulnerabilities") {
+            if let Some(f) = vulnerability(&ctx, vuln) {
+                out.push(f);
+            }
+        }
+        for misconf in arr(result, "Misconfigurations") {
+            if misconf.is_object() {
+                out.push(misconfiguration(&ctx, misconf));
+            }
+        }
+        for secret in arr(result, "Secrets") {
+            if secret.is_object() {
+                out.push(secret_finding(&ctx, secret));
+            }
+        }
+        for license in arr(result, "Licenses") {
+            if license.is_object() {
+                out.push(license_finding(&ctx, license));
+            }
+        }
+    }
+}
+
+struct Ctx<'a> {
+    target: &'a str,
+    class: Option<&'a str>,
+    service: Option<&'a str>,
+    tags: &'a [String],
+}
+
+impl Ctx<'_> {
+    fn base(&self) -> Finding {
+        Finding {
+            service: self.service.map(str::to_owned),
+            tags: self.tags.to_vec(),
+            static_finding: Some(true),
+            dynamic_finding: Some(false),
+            ..Finding::default()
+        }
+    }
+}
+
+fn references(v: &Value) -> Option<String> {
+    let mut refs: Vec<&str> = Vec::new();
+    if let Some(primary) = s(v, "PrimaryURL") {
+        refs.push(primary);
+    }
+    for r in strings(v, "References") {
+        if !refs.contains(&r) {
+            refs.push(r);
+        }
+    }
+    (!refs.is_empty()).then(|| refs.join("\n"))
+}
+
+fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
+    let vuln_id = s(v, "VulnerabilityID");
+    let pkg = s(v, "PkgName");
+    if vuln_id.is_none() && pkg.is_none() {
+        return None;
+    }
+    let version = s(v, "InstalledVersion");
+    let fixed = s(v, "FixedVersion");
+    let title = [vuln_id, pkg, version]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Packages of an OS or a language ecosystem live at the target unless
+    // Trivy names a more precise path (jars inside an image, etc.).
+    let file_path = so(v, "PkgPath").or_else(|| {
+        matches!(ctx.class, Some("os-pkgs" | "lang-pkgs")).then(|| ctx.target.to_owned())
+    });
+
+    let mut description = String::new();
+    if let Some(t) = s(v, "Title") {
+        description.push_str(t);
+        description.push_str("\n\n");
+    }
+    if let Some(d) = s(v, "Description") {
+        description.push_str(d);
+        description.push_str("\n\n");
+    }
+    push_field(&mut description, "Target", Some(ctx.target));
+    push_field(&mut description, "Package", pkg);
+    push_field(&mut description, "Installed version", version);
+    push_field(&mut description, "Fixed version", fixed);
+    push_field(&mut description, "Status", s(v, "Status"));
+    push_field(&mut description, "Severity source", s(v, "SeveritySource"));
+    push_field(&mut description, "More information", s(v, "PrimaryURL"));
+
+    let mut f = Finding {
+        title: if title.is_empty() {
+            "Trivy vulnerability".to_owned()
+        } else {
+            title
+        },
+        severity: severity(v),
+        description: clean(&description),
+        mitigation: fixed.map(|x| match pkg {
+            Some(p) => format!("Upgrade {p} to version {x} or later."),
+            None => format!("Upgrade to version {x} or later."),
+        }),
+        references: references(v),
+        cwe: strings(v, "CweIDs").find_map(parse_cwe),
+        vulnerability_ids: vuln_id.map(str::to_owned).into_iter().collect(),
+        file_path,
+        component_name: pkg.map(str::to_owned),
+        component_version: version.map(str::to_owned),
+        fix_available: Some(fixed.is_some()),
+        fix_version: fixed.map(str::to_owned),
+        date: s(v, "PublishedDate").and_then(iso_date),
+        ..ctx.base()
+    };
+    set_cvss(&mut f, v);
+    Some(f)
+}
+
+/// Takes the CVSS data of the source Trivy took the severity from, else NVD's.
+fn set_cvss(f: &mut Finding, v: &Value) {
+    let Some(cvss) = v.get("CVSS").filter(|c| c.is_object()) else {
+        return;
+    };
+    let entry = s(v, "SeveritySource")
+        .and_then(|src| cvss.get(src))
+        .or_else(|| cvss.get("nvd"));
+    let Some(entry) = entry else { return };
+    if let Some(vector) = s(entry, "V3Vector")
+        && let Ok(parsed) = palisade_plugin_sdk::Cvss3::parse(vector)
+    {
+        f.cvssv3 = Some(parsed.vector());
+        f.cvssv3_score = num(entry, "V3Score")
+            .map(|x| x as f32)
+            .or_else(|| Some(parsed.base_score()));
+    }
+    if let Some(vector) = s(entry, "V40Vector")
+        && palisade_plugin_sdk::Cvss4::parse(vector).is_ok()
+    {
+        f.cvssv4 = Some(vector.to_owned());
+        f.cvssv4_score = num(entry, "V40Score").map(|x| x as f32);
+    }
+}
+
+fn iso_date(t: &str) -> Option<String> {
+    let d = t.get(..10)?;
+    let b = d.as_bytes();
+    (b[4] == b'-' && b[7] == b'-' && d.bytes().filter(u8::is_ascii_digit).count() == 8)
+        .then(|| d.to_owned())
+}
+
+fn misconfiguration(ctx: &Ctx<'_>, m: &Value) -> Finding {
+    let id = s(m, "ID");
+    let title = match (id, s(m, "Title")) {
+        (Some(id), Some(t)) => format!("{id} - {t}"),
+        (Some(x), None) | (None, Some(x)) => x.to_owned(),
+        (None, None) => "Trivy misconfiguration".to_owned(),
+    };
+    let mut description = String::new();
+    if let Some(d) = s(m, "Description") {
+        description.push_str(d);
+        description.push_str("\n\n");
+    }
+    push_field(&mut description, "Target", Some(ctx.target));
+    push_field(&mut description, "Type", s(m, "Type"));
+    push_field(&mut description, "Message", s(m, "Message"));
+    push_field(&mut description, "Status", s(m, "Status"));
+    let cause = m.get("CauseMetadata");
+    let start = cause.and_then(|c| num(c, "StartLine"));
+    let end = cause.and_then(|c| num(c, "EndLine"));
+    if let (Some(a), Some(b)) = (start, end) {
+        push_field(&mut description, "Lines", Some(&format!("{a}-{b}")));
+    }
+    Finding {
+        title,
+        severity: severity(m),
+        description: clean(&description),
+        mitigation: so(m, "Resolution"),
+        references: references(m),
+        vulnerability_ids: s(m, "AVDID")
+            .or(id)
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        file_path: Some(ctx.target.to_owned()),
+        ..ctx.base()
+    }
+}
+
+fn secret_finding(ctx: &Ctx<'_>, secret: &Value) -> Finding {
+    let name = s(secret, "Title")
+        .or_else(|| s(secret, "RuleID"))
+        .unwrap_or("secret");
+    let mut description = String::new();
+    push_field(&mut description, "Target", Some(ctx.target));
+    push_field(&mut description, "Category", s(secret, "Category"));
+    push_field(&mut description, "Rule", s(secret, "RuleID"));
+    push_field(&mut description, "Match", s(secret, "Match"));
+    Finding {
+        title: format!("Secret detected in {} - {name}", ctx.target),
+        severity: severity(secret),
+        description: clean(&description),
+        mitigation: Some(
+            "Remove the secret from the artifact and rotate it: it must be considered compromised."
+                .to_owned(),
+        ),
+        file_path: Some(ctx.target.to_owned()),
+        line: num(secret, "StartLine")
+            .filter(|l| *l >= 1.0 && *l <= f64::from(u32::MAX))
+            .map(|l| l as u32),
+        ..ctx.base()
+    }
+}
+
+fn license_finding(ctx: &Ctx<'_>, license: &Value) -> Finding {
+    let name = s(license, "Name").unwrap_or("unknown license");
+    let mut description = format!("License {name} detected.\n\n");
+    push_field(&mut description, "Category", s(license, "Category"));
+    push_field(&mut description, "Package", s(license, "PkgName"));
+    push_field(&mut description, "File", s(license, "FilePath"));
+    push_field(&mut description, "Link", s(license, "Link"));
+    Finding {
+        title: format!("License detected in {} - {name}", ctx.target),
+        severity: severity(license),
+        description: clean(&description),
+        references: so(license, "Link"),
+        file_path: so(license, "FilePath"),
+        tags: vec!["license".to_owned()],
+        ..ctx.base()
+    }
+}
