@@ -47,7 +47,9 @@ impl AppState {
         let plugin_config = config.plugins.clone();
         let plugins = tokio::task::spawn_blocking(move || PluginRegistry::new(plugin_config))
             .await
-            .map_err(|e| crate::plugins::PluginError::Internal(format!("plugin loader failed: {e}")))??;
+            .map_err(|e| {
+                crate::plugins::PluginError::Internal(format!("plugin loader failed: {e}"))
+            })??;
         let uploaded = graphql::plugin::load_uploaded(&db, &plugins).await?;
         if plugins.config().plugin_dir.is_some() {
             plugins.watch_directory()?;
@@ -170,7 +172,10 @@ async fn bootstrap_admin(config: &Config) -> anyhow::Result<()> {
         // The one time this secret is shown: the operator needs it to sign in.
         tracing::warn!(user = "admin", password = %password, "created the admin superuser with a generated password; change it with `palisade user passwd admin`");
     } else {
-        tracing::info!(user = "admin", "created the admin superuser with PALISADE_ADMIN_PASSWORD");
+        tracing::info!(
+            user = "admin",
+            "created the admin superuser with PALISADE_ADMIN_PASSWORD"
+        );
     }
     Ok(())
 }

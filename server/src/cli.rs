@@ -112,7 +112,10 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn user_command(database: &crate::config::DatabaseConfig, command: UserCommand) -> anyhow::Result<ExitCode> {
+async fn user_command(
+    database: &crate::config::DatabaseConfig,
+    command: UserCommand,
+) -> anyhow::Result<ExitCode> {
     use crate::db::models::user::{NewUser, User};
     use crate::domain::user::{hash_password, validate_username};
     use anyhow::Context as _;
@@ -121,23 +124,38 @@ async fn user_command(database: &crate::config::DatabaseConfig, command: UserCom
     let db = crate::db::Db::connect(&database.url, 1).await?;
     let mut conn = db.conn().await?;
     match command {
-        UserCommand::Create { name, superuser, email } => {
+        UserCommand::Create {
+            name,
+            superuser,
+            email,
+        } => {
             validate_username(&name)?;
-            anyhow::ensure!(User::by_username(&mut conn, &name).await?.is_none(), "user `{name}` already exists");
+            anyhow::ensure!(
+                User::by_username(&mut conn, &name).await?.is_none(),
+                "user `{name}` already exists"
+            );
             let password = read_password(&format!("Password for {name}: "))?;
             let hash = hash_password(&password)?;
-            User::create(&mut conn, &NewUser {
-                username: &name,
-                email: email.as_deref().unwrap_or(""),
-                is_superuser: superuser,
-                password_hash: Some(&hash),
-            })
+            User::create(
+                &mut conn,
+                &NewUser {
+                    username: &name,
+                    email: email.as_deref().unwrap_or(""),
+                    is_superuser: superuser,
+                    password_hash: Some(&hash),
+                },
+            )
             .await
             .context("creating the user")?;
-            eprintln!("created user `{name}`{}", if superuser { " (superuser)" } else { "" });
+            eprintln!(
+                "created user `{name}`{}",
+                if superuser { " (superuser)" } else { "" }
+            );
         }
         UserCommand::Passwd { name } => {
-            let user = User::by_username(&mut conn, &name).await?.with_context(|| format!("no user `{name}`"))?;
+            let user = User::by_username(&mut conn, &name)
+                .await?
+                .with_context(|| format!("no user `{name}`"))?;
             let password = read_password(&format!("New password for {name}: "))?;
             let hash = hash_password(&password)?;
             User::set_password(&mut conn, user.id, &hash).await?;
@@ -147,7 +165,10 @@ async fn user_command(database: &crate::config::DatabaseConfig, command: UserCom
     Ok(ExitCode::SUCCESS)
 }
 
-async fn token_command(database: &crate::config::DatabaseConfig, command: TokenCommand) -> anyhow::Result<ExitCode> {
+async fn token_command(
+    database: &crate::config::DatabaseConfig,
+    command: TokenCommand,
+) -> anyhow::Result<ExitCode> {
     use crate::db::models::user::{ApiToken, User};
     use anyhow::Context as _;
     use std::io::Write;
@@ -158,9 +179,20 @@ async fn token_command(database: &crate::config::DatabaseConfig, command: TokenC
     match command {
         TokenCommand::Create { user, name } => {
             crate::domain::check_len("name", &name, 200, true)?;
-            let u = User::by_username(&mut conn, &user).await?.with_context(|| format!("no user `{user}`"))?;
+            let u = User::by_username(&mut conn, &user)
+                .await?
+                .with_context(|| format!("no user `{user}`"))?;
             let token = crate::domain::user::generate_token();
-            ApiToken::create(&mut conn, u.id, &name, "api", &token.prefix, &token.hash, None).await?;
+            ApiToken::create(
+                &mut conn,
+                u.id,
+                &name,
+                "api",
+                &token.prefix,
+                &token.hash,
+                None,
+            )
+            .await?;
             writeln!(std::io::stdout().lock(), "{}", token.secret)?;
         }
     }

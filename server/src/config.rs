@@ -33,14 +33,22 @@ pub struct Config {
 pub struct AuthConfig {
     /// Password of the `admin` superuser created on a database without users
     /// (a random one is generated and logged once when unset).
-    #[arg(long = "admin-password", env = "PALISADE_ADMIN_PASSWORD", value_name = "PALISADE_ADMIN_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long = "admin-password",
+        env = "PALISADE_ADMIN_PASSWORD",
+        value_name = "PALISADE_ADMIN_PASSWORD",
+        hide_env_values = true
+    )]
     pub admin_password: Option<String>,
 }
 
 impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthConfig")
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

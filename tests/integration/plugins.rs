@@ -15,26 +15,55 @@ use crate::support::{TestDb, TestServer};
 fn component(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace");
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-components");
         let options = palisade_build_support::BuildOptions {
             wasip2_crates: vec!["wasi-snoop".to_owned()],
             ..Default::default()
         };
-        let report = palisade_build_support::build_components_with(workspace, "tests/components", &out, &options)
-            .expect("build test components");
-        assert!(report.failed.is_empty(), "test components failed: {:?}", report.failed);
+        let report = palisade_build_support::build_components_with(
+            workspace,
+            "tests/components",
+            &out,
+            &options,
+        )
+        .expect("build test components");
+        assert!(
+            report.failed.is_empty(),
+            "test components failed: {:?}",
+            report.failed
+        );
         report.built.into_iter().collect()
     });
-    std::fs::read(built.get(name).unwrap_or_else(|| panic!("no component {name}"))).expect("read component")
+    std::fs::read(
+        built
+            .get(name)
+            .unwrap_or_else(|| panic!("no component {name}")),
+    )
+    .expect("read component")
 }
 
 /// POSTs a GraphQL multipart request with one file bound to `$file` (or `$input.file`).
-async fn upload(s: &TestServer, query: &str, variables: Value, path: &str, file_name: &str, bytes: Vec<u8>) -> Value {
+async fn upload(
+    s: &TestServer,
+    query: &str,
+    variables: Value,
+    path: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> Value {
     let form = reqwest::multipart::Form::new()
-        .text("operations", json!({"query": query, "variables": variables}).to_string())
+        .text(
+            "operations",
+            json!({"query": query, "variables": variables}).to_string(),
+        )
         .text("map", json!({"0": [path]}).to_string())
-        .part("0", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()));
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+        );
     s.http
         .post(format!("{}/graphql", s.base))
         .multipart(form)
@@ -56,7 +85,9 @@ async fn builtin_plugins_and_scan_types_are_listed() {
     let d = s.gql().ok(LIST, json!({})).await;
     let plugins = d["parserPlugins"].as_array().expect("list");
     assert!(
-        plugins.iter().any(|p| p["id"] == "builtin:generic" && p["source"] == "BUILTIN" && p["loadError"].is_null()),
+        plugins.iter().any(|p| p["id"] == "builtin:generic"
+            && p["source"] == "BUILTIN"
+            && p["loadError"].is_null()),
         "the generic plugin is built in: {d}"
     );
     let generic = d["scanTypes"]
@@ -72,7 +103,15 @@ async fn builtin_plugins_and_scan_types_are_listed() {
 async fn uploaded_plugins_survive_restarts_and_can_be_disabled_and_removed() {
     let db = TestDb::new().await;
     let mut s = TestServer::start(&db.url).await;
-    let d = upload(&s, INSTALL, json!({"file": null}), "variables.file", "echo.wasm", component("echo")).await;
+    let d = upload(
+        &s,
+        INSTALL,
+        json!({"file": null}),
+        "variables.file",
+        "echo.wasm",
+        component("echo"),
+    )
+    .await;
     let p = &d["data"]["installParserPlugin"]["plugin"];
     assert_eq!(p["id"], "uploaded:echo", "{d}");
     assert_eq!(p["source"], "UPLOADED");
@@ -91,23 +130,61 @@ async fn uploaded_plugins_survive_restarts_and_can_be_disabled_and_removed() {
     )
     .await;
     assert_eq!(d["data"]["previewReport"]["plugin"], "echo", "{d}");
-    assert!(d["data"]["previewReport"]["findingCount"].as_i64().expect("count") >= 1, "{d}");
+    assert!(
+        d["data"]["previewReport"]["findingCount"]
+            .as_i64()
+            .expect("count")
+            >= 1,
+        "{d}"
+    );
 
     s.stop().await;
     let mut s = TestServer::start(&db.url).await;
     let d = s.gql().ok(LIST, json!({})).await;
-    assert!(d["parserPlugins"].as_array().expect("list").iter().any(|p| p["id"] == "uploaded:echo" && p["enabled"] == true), "upload survives a restart: {d}");
+    assert!(
+        d["parserPlugins"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|p| p["id"] == "uploaded:echo" && p["enabled"] == true),
+        "upload survives a restart: {d}"
+    );
 
     s.gql().ok("mutation { setParserPluginEnabled(input: {id: \"uploaded:echo\", enabled: false}) { plugin { enabled } } }", json!({})).await;
     s.stop().await;
     let s = TestServer::start(&db.url).await;
     let d = s.gql().ok(LIST, json!({})).await;
-    assert!(d["parserPlugins"].as_array().expect("list").iter().any(|p| p["id"] == "uploaded:echo" && p["enabled"] == false), "disabled state survives: {d}");
-    assert!(!d["scanTypes"].as_array().expect("types").iter().any(|t| t["name"] == "Echo Test"), "a disabled plugin serves nothing");
+    assert!(
+        d["parserPlugins"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|p| p["id"] == "uploaded:echo" && p["enabled"] == false),
+        "disabled state survives: {d}"
+    );
+    assert!(
+        !d["scanTypes"]
+            .as_array()
+            .expect("types")
+            .iter()
+            .any(|t| t["name"] == "Echo Test"),
+        "a disabled plugin serves nothing"
+    );
 
-    s.gql().ok("mutation { removeParserPlugin(input: {id: \"uploaded:echo\"}) { plugin { id } } }", json!({})).await;
+    s.gql()
+        .ok(
+            "mutation { removeParserPlugin(input: {id: \"uploaded:echo\"}) { plugin { id } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(db.count("parser_plugins").await, 0);
-    let r = s.gql().query("mutation { removeParserPlugin(input: {id: \"uploaded:echo\"}) { plugin { id } } }", json!({})).await;
+    let r = s
+        .gql()
+        .query(
+            "mutation { removeParserPlugin(input: {id: \"uploaded:echo\"}) { plugin { id } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(r.error_code(), Some("NOT_FOUND"));
 }
 
@@ -120,9 +197,23 @@ async fn invalid_uploads_are_refused_and_store_nothing() {
         ("wrong-version.wasm", component("wrong-version")),
         ("custom-import.wasm", component("custom-import")),
     ] {
-        let d = upload(&s, INSTALL, json!({"file": null}), "variables.file", name, bytes).await;
-        assert_eq!(d["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{name}: {d}");
-        assert!(d["errors"][0]["message"].as_str().unwrap_or("").len() > 20, "{name} needs a clear message: {d}");
+        let d = upload(
+            &s,
+            INSTALL,
+            json!({"file": null}),
+            "variables.file",
+            name,
+            bytes,
+        )
+        .await;
+        assert_eq!(
+            d["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{name}: {d}"
+        );
+        assert!(
+            d["errors"][0]["message"].as_str().unwrap_or("").len() > 20,
+            "{name} needs a clear message: {d}"
+        );
     }
     assert_eq!(db.count("parser_plugins").await, 0);
 }
@@ -131,9 +222,20 @@ async fn invalid_uploads_are_refused_and_store_nothing() {
 async fn a_hostile_plugin_cannot_stall_the_server() {
     let db = TestDb::new().await;
     let s = TestServer::start_with(&db.url, &[("PALISADE_PLUGIN_CPU_TIMEOUT", "3")]).await;
-    let d = upload(&s, INSTALL, json!({"file": null}), "variables.file", "loop.wasm", component("endless-loop")).await;
+    let d = upload(
+        &s,
+        INSTALL,
+        json!({"file": null}),
+        "variables.file",
+        "loop.wasm",
+        component("endless-loop"),
+    )
+    .await;
     assert!(d.get("errors").is_none(), "{d}");
-    let scan_type = d["data"]["installParserPlugin"]["plugin"]["scanTypes"][0]["name"].as_str().expect("scan type").to_owned();
+    let scan_type = d["data"]["installParserPlugin"]["plugin"]["scanTypes"][0]["name"]
+        .as_str()
+        .expect("scan type")
+        .to_owned();
 
     let started = Instant::now();
     let preview = {
@@ -144,7 +246,15 @@ async fn a_hostile_plugin_cannot_stall_the_server() {
                 .text("operations", json!({"query": "mutation($t: String, $file: Upload!) { previewReport(input: {scanType: $t, file: $file}) { findingCount } }", "variables": {"t": scan_type, "file": null}}).to_string())
                 .text("map", json!({"0": ["variables.file"]}).to_string())
                 .part("0", reqwest::multipart::Part::bytes(b"spin".to_vec()).file_name("r.txt"));
-            let v: Value = http.post(format!("{s_base}/graphql")).multipart(form).send().await.expect("send").json().await.expect("json");
+            let v: Value = http
+                .post(format!("{s_base}/graphql"))
+                .multipart(form)
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
             (v, Instant::now())
         })
     };
@@ -152,11 +262,23 @@ async fn a_hostile_plugin_cannot_stall_the_server() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     for _ in 0..5 {
         let t = Instant::now();
-        s.gql().ok("{ productTypes { totalCount } }", json!({})).await;
-        assert!(t.elapsed() < Duration::from_secs(1), "a query took {:?} while a plugin spun", t.elapsed());
+        s.gql()
+            .ok("{ productTypes { totalCount } }", json!({}))
+            .await;
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "a query took {:?} while a plugin spun",
+            t.elapsed()
+        );
     }
     let (v, done) = preview.await.expect("preview task");
-    assert!(done.duration_since(started) >= Duration::from_secs(2), "the loop ran until its budget");
+    assert!(
+        done.duration_since(started) >= Duration::from_secs(2),
+        "the loop ran until its budget"
+    );
     let msg = v["errors"][0]["message"].as_str().unwrap_or("");
-    assert!(msg.contains("endless-loop") && (msg.contains("time") || msg.contains("CPU")), "a clear timeout error: {v}");
+    assert!(
+        msg.contains("endless-loop") && (msg.contains("time") || msg.contains("CPU")),
+        "a clear timeout error: {v}"
+    );
 }

@@ -28,8 +28,11 @@ pub fn hash_password(password: &str) -> Result<String, DomainError> {
 
 /// Whether `password` matches a stored PHC hash (false for malformed hashes).
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// Rejects passwords too short to be worth hashing.
@@ -46,7 +49,10 @@ pub fn validate_password(password: &str) -> Result<(), DomainError> {
 /// Validates a username: 1–150 characters of letters, digits and `@.+-_`.
 pub fn validate_username(name: &str) -> Result<(), DomainError> {
     check_len("username", name, 150, true)?;
-    if !name.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c)) {
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+    {
         return Err(DomainError::Invalid {
             field: "username".to_owned(),
             message: "may contain only letters, digits and @ . + - _".to_owned(),

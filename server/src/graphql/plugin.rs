@@ -188,14 +188,19 @@ fn plugin_error(e: PluginError) -> ApiError {
 }
 
 fn parse_id(id: &str) -> ApiResult<(PluginSource, String)> {
-    let (source, key) = id
-        .split_once(':')
-        .ok_or_else(|| ApiError::invalid("id", format!("`{id}` is not a plugin id (source:name)")))?;
+    let (source, key) = id.split_once(':').ok_or_else(|| {
+        ApiError::invalid("id", format!("`{id}` is not a plugin id (source:name)"))
+    })?;
     let source = match source {
         "builtin" => PluginSource::Builtin,
         "directory" => PluginSource::Directory,
         "uploaded" => PluginSource::Uploaded,
-        other => return Err(ApiError::invalid("id", format!("unknown plugin source `{other}`"))),
+        other => {
+            return Err(ApiError::invalid(
+                "id",
+                format!("unknown plugin source `{other}`"),
+            ));
+        }
     };
     Ok((source, key.to_owned()))
 }
@@ -209,13 +214,21 @@ impl PluginQuery {
     /// Every parser plugin, loaded or not.
     async fn parser_plugins(&self, ctx: &Context<'_>) -> ApiResult<Vec<ParserPlugin>> {
         let _cx = Cx::of(ctx)?;
-        Ok(registry(ctx)?.summaries().into_iter().map(ParserPlugin::from).collect())
+        Ok(registry(ctx)?
+            .summaries()
+            .into_iter()
+            .map(ParserPlugin::from)
+            .collect())
     }
 
     /// Every scan type that can be imported, sorted by name.
     async fn scan_types(&self, ctx: &Context<'_>) -> ApiResult<Vec<ScanType>> {
         let _cx = Cx::of(ctx)?;
-        Ok(registry(ctx)?.scan_types().into_iter().map(ScanType::from).collect())
+        Ok(registry(ctx)?
+            .scan_types()
+            .into_iter()
+            .map(ScanType::from)
+            .collect())
     }
 }
 
@@ -251,7 +264,11 @@ impl PluginMutation {
     /// Uploads a parser plugin component (`.wasm`). It is compiled and checked
     /// before anything is stored; an upload with the name of an earlier one
     /// replaces it. Uploads are kept in the database and survive restarts.
-    async fn install_parser_plugin(&self, ctx: &Context<'_>, file: Upload) -> ApiResult<ParserPluginPayload> {
+    async fn install_parser_plugin(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+    ) -> ApiResult<ParserPluginPayload> {
         let cx = Cx::of(ctx)?;
         let registry = registry(ctx)?.clone();
         let limit = registry.config().limits.max_report_bytes;
@@ -265,7 +282,10 @@ impl PluginMutation {
             .read_to_end(&mut bytes)
             .map_err(|e| ApiError::invalid("file", format!("cannot read the upload: {e}")))?;
         if bytes.len() as u64 > limit {
-            return Err(ApiError::invalid("file", format!("the component is larger than {limit} bytes")));
+            return Err(ApiError::invalid(
+                "file",
+                format!("the component is larger than {limit} bytes"),
+            ));
         }
         let probe_registry = registry.clone();
         let (bytes, name, version) = tokio::task::spawn_blocking(move || {
@@ -278,31 +298,57 @@ impl PluginMutation {
         .map_err(plugin_error)?;
         let bytes = std::sync::Arc::new(bytes);
         let summary = registry
-            .install(PluginSource::Uploaded, name.clone(), bytes.clone().as_ref().clone())
+            .install(
+                PluginSource::Uploaded,
+                name.clone(),
+                bytes.clone().as_ref().clone(),
+            )
             .await
             .map_err(plugin_error)?;
         let mut conn = cx.conn().await?;
-        StoredPlugin::replace(&mut conn, &name, &version, &summary.sha256, &bytes, cx.actor_id()).await?;
+        StoredPlugin::replace(
+            &mut conn,
+            &name,
+            &version,
+            &summary.sha256,
+            &bytes,
+            cx.actor_id(),
+        )
+        .await?;
         tracing::info!(plugin.name = %name, plugin.version = %version, plugin.sha256 = %summary.sha256, "parser plugin installed");
-        Ok(ParserPluginPayload { plugin: Some(summary.into()) })
+        Ok(ParserPluginPayload {
+            plugin: Some(summary.into()),
+        })
     }
 
     /// Enables or disables a plugin. Uploaded plugins keep the setting across
     /// restarts; built-in and directory plugins until the next restart.
-    async fn set_parser_plugin_enabled(&self, ctx: &Context<'_>, input: SetParserPluginEnabledInput) -> ApiResult<ParserPluginPayload> {
+    async fn set_parser_plugin_enabled(
+        &self,
+        ctx: &Context<'_>,
+        input: SetParserPluginEnabledInput,
+    ) -> ApiResult<ParserPluginPayload> {
         let cx = Cx::of(ctx)?;
         let (source, key) = parse_id(&input.id)?;
-        let summary = registry(ctx)?.set_enabled(source, &key, input.enabled).map_err(plugin_error)?;
+        let summary = registry(ctx)?
+            .set_enabled(source, &key, input.enabled)
+            .map_err(plugin_error)?;
         if source == PluginSource::Uploaded {
             let mut conn = cx.conn().await?;
             StoredPlugin::set_enabled(&mut conn, &key, input.enabled).await?;
         }
-        Ok(ParserPluginPayload { plugin: Some(summary.into()) })
+        Ok(ParserPluginPayload {
+            plugin: Some(summary.into()),
+        })
     }
 
     /// Removes a plugin. An uploaded plugin is deleted for good; built-in and
     /// directory plugins come back on restart or when their file changes.
-    async fn remove_parser_plugin(&self, ctx: &Context<'_>, input: RemoveParserPluginInput) -> ApiResult<ParserPluginPayload> {
+    async fn remove_parser_plugin(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveParserPluginInput,
+    ) -> ApiResult<ParserPluginPayload> {
         let cx = Cx::of(ctx)?;
         let (source, key) = parse_id(&input.id)?;
         registry(ctx)?.remove(source, &key).map_err(plugin_error)?;
@@ -455,7 +501,10 @@ impl PreviewMutation {
             .read_to_end(&mut bytes)
             .map_err(|e| ApiError::invalid("file", format!("cannot read the upload: {e}")))?;
         if bytes.len() as u64 > max {
-            return Err(ApiError::invalid("file", format!("the report is larger than {max} bytes (PALISADE_PLUGIN_MAX_REPORT_BYTES)")));
+            return Err(ApiError::invalid(
+                "file",
+                format!("the report is larger than {max} bytes (PALISADE_PLUGIN_MAX_REPORT_BYTES)"),
+            ));
         }
         let options = crate::plugins::ParseOptions::default()
             .with(crate::plugins::ParseOptions::FILE_NAME, file_name);
@@ -479,14 +528,20 @@ impl PreviewMutation {
 }
 
 /// Loads the uploaded plugins stored in the database into the registry.
-pub async fn load_uploaded(db: &crate::db::Db, registry: &PluginRegistry) -> Result<usize, crate::db::DbError> {
+pub async fn load_uploaded(
+    db: &crate::db::Db,
+    registry: &PluginRegistry,
+) -> Result<usize, crate::db::DbError> {
     let mut conn = db.conn().await?;
     let stored = StoredPlugin::all(&mut conn).await?;
     drop(conn);
     let mut loaded = 0;
     for p in stored {
         let name = p.name.clone();
-        match registry.install(PluginSource::Uploaded, p.name.clone(), p.wasm).await {
+        match registry
+            .install(PluginSource::Uploaded, p.name.clone(), p.wasm)
+            .await
+        {
             Ok(_) => {
                 loaded += 1;
                 if !p.enabled
@@ -495,7 +550,9 @@ pub async fn load_uploaded(db: &crate::db::Db, registry: &PluginRegistry) -> Res
                     tracing::warn!(plugin.name = %name, error = %e, "cannot disable stored plugin");
                 }
             }
-            Err(e) => tracing::warn!(plugin.name = %name, error = %e, "stored plugin failed to load"),
+            Err(e) => {
+                tracing::warn!(plugin.name = %name, error = %e, "stored plugin failed to load")
+            }
         }
     }
     Ok(loaded)

@@ -63,19 +63,27 @@ impl StoredPlugin {
     }
 
     /// Sets the enabled flag of an upload; whether it exists.
-    pub async fn set_enabled(conn: &mut AsyncPgConnection, name: &str, enabled: bool) -> QueryResult<bool> {
-        Ok(diesel::update(parser_plugins::table.filter(parser_plugins::name.eq(name)))
-            .set(parser_plugins::enabled.eq(enabled))
-            .execute(conn)
-            .await?
-            > 0)
+    pub async fn set_enabled(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        enabled: bool,
+    ) -> QueryResult<bool> {
+        Ok(
+            diesel::update(parser_plugins::table.filter(parser_plugins::name.eq(name)))
+                .set(parser_plugins::enabled.eq(enabled))
+                .execute(conn)
+                .await?
+                > 0,
+        )
     }
 
     /// Deletes an upload; whether it existed.
     pub async fn delete(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<bool> {
-        Ok(diesel::delete(parser_plugins::table.filter(parser_plugins::name.eq(name)))
-            .execute(conn)
-            .await?
-            > 0)
+        Ok(
+            diesel::delete(parser_plugins::table.filter(parser_plugins::name.eq(name)))
+                .execute(conn)
+                .await?
+                > 0,
+        )
     }
 }

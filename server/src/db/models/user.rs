@@ -59,7 +59,10 @@ impl User {
     }
 
     /// A user by exact username.
-    pub async fn by_username(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Option<User>> {
+    pub async fn by_username(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+    ) -> QueryResult<Option<User>> {
         users::table
             .filter(users::username.eq(name))
             .select(User::as_select())
@@ -76,7 +79,11 @@ impl User {
     }
 
     /// Replaces a user's password hash.
-    pub async fn set_password(conn: &mut AsyncPgConnection, id: i64, hash: &str) -> QueryResult<bool> {
+    pub async fn set_password(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        hash: &str,
+    ) -> QueryResult<bool> {
         Ok(diesel::update(users::table.find(id))
             .set(users::password_hash.eq(hash))
             .execute(conn)
