@@ -354,6 +354,10 @@ fn is_leaking_var(name: &str) -> bool {
 /// Installs a missing wasm target with rustup, so that the README's first
 /// command works on a fresh machine whose toolchain lacks it. Best effort:
 /// when it cannot, the nested cargo build reports the missing target itself.
+#[expect(
+    clippy::print_stdout,
+    reason = "cargo reads build-script warnings from standard output"
+)]
 fn ensure_target_installed(workspace_root: &Path, target: &str) {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| OsString::from("rustc"));
     let libdir = Command::new(&rustc)
