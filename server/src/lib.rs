@@ -5,6 +5,7 @@
 //! Layers: `graphql` → `domain` → `db`; see `docs` in the repository.
 
 pub mod app;
+pub mod authz;
 pub mod cli;
 pub mod config;
 pub mod db;

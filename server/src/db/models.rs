@@ -4,6 +4,7 @@
 pub mod finding;
 pub mod hierarchy;
 pub mod location;
+pub mod membership;
 pub mod note;
 pub mod plugin;
 pub mod user;
