@@ -43,37 +43,3 @@ fn detect_recognises_every_fixture() {
         }
     }
 }
-
-/// Prints per-file agreement (run with `--nocapture`); asserts nothing more
-/// than the conformance tests do.
-fn print_stats<P: palisade_plugin_sdk::Parser>(scan_type: &str, dir: PathBuf) {
-    let (mut files, mut equal, mut same, mut total, mut rejected) = (0, 0, 0, 0, 0);
-    for (report, golden) in testing::golden_pairs(dir) {
-        let c = testing::compare_with_golden::<P>(scan_type, &report, &golden);
-        files += 1;
-        equal += usize::from(c.count_equal());
-        if c.expected_error.is_some() {
-            rejected += usize::from(c.parse_error.is_some());
-        } else {
-            same += c.same;
-            total += c.total;
-        }
-        if !c.disagreements.is_empty() || !c.count_equal() || c.parse_error.is_some() {
-            eprint!("{c}");
-        }
-    }
-    let pct = if total == 0 {
-        100.0
-    } else {
-        100.0 * same as f64 / total as f64
-    };
-    eprintln!(
-        "STATS {scan_type}: files {files}, count-equal {equal}, fields {same}/{total} ({pct:.2}%), rejected {rejected}"
-    );
-}
-
-#[test]
-#[ignore = "prints per-file agreement; run with --ignored --nocapture"]
-fn stats() {
-    print_stats::<Osv>(SCAN_TYPE, fixtures());
-}
