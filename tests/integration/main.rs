@@ -4,6 +4,7 @@
 mod support;
 
 mod config;
+mod conformance;
 mod findings;
 mod hierarchy;
 mod http;

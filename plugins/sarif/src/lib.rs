@@ -195,7 +195,9 @@ impl Parser for Sarif {
         if !candidates.iter().any(|c| c == SCAN_TYPE) {
             return None;
         }
-        looks_like(head).then(|| SCAN_TYPE.to_owned())
+        // SARIF written by Snyk Code is imported as `Snyk Scan`, its own scan type.
+        let snyk_code = head.windows(10).any(|w| w == b"\"SnykCode\"");
+        (looks_like(head) && !snyk_code).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(

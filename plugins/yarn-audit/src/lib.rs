@@ -52,13 +52,9 @@ impl Parser for YarnAudit {
         }
         let lines = contains(head, b"\"type\"")
             && (contains(head, b"\"auditAdvisory\"") || contains(head, b"\"auditSummary\""));
-        // The summary object looks exactly like npm 6's report: claim it only
-        // when the npm scan type is not a candidate.
-        let summary = !candidates.iter().any(|c| c == "NPM Audit Scan")
-            && contains(head, b"\"advisories\"")
-            && contains(head, b"\"module_name\"")
-            && !contains(head, b"\"auditReportVersion\"");
-        (lines || summary).then(|| SCAN_TYPE.to_owned())
+        // yarn's summary object is byte for byte npm 6's report: detection
+        // leaves it to `NPM Audit Scan`, and it parses here when named explicitly.
+        lines.then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
@@ -348,7 +344,7 @@ mod tests {
         assert!(YarnAudit::detect(&yarn, lines).is_some());
         assert!(YarnAudit::detect(&both, lines).is_some());
         let obj = br#"{"actions": [], "advisories": {"1": {"module_name": "x"}}}"#;
-        assert!(YarnAudit::detect(&yarn, obj).is_some());
+        assert!(YarnAudit::detect(&yarn, obj).is_none());
         assert!(YarnAudit::detect(&both, obj).is_none());
         assert!(YarnAudit::detect(&yarn, br#"{"type": "object"}"#).is_none());
     }

@@ -25,6 +25,11 @@ fn detect_recognises_every_fixture() {
         if golden.get("error").is_some() || bytes.len() < 16 {
             continue; // rejected or empty reports carry no signature
         }
+        if bytes.trim_ascii_start().starts_with(b"{\n  \"actions\"")
+            || bytes.starts_with(b"{\"actions\"")
+        {
+            continue; // npm 6's layout: detected as `NPM Audit Scan`, parsed here when named
+        }
         // A head cut mid-report (mid-token) is still recognised; small
         // reports are whole in any head.
         let cuts: &[usize] = if bytes.len() > 32_768 {

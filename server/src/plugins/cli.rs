@@ -123,8 +123,11 @@ pub enum PluginCommand {
     /// List the plugins (built-in and plugin directory) with their scan types.
     List {
         /// Print JSON instead of a table.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the active scan types as a Markdown table (the README's list).
+        #[arg(long)]
+        markdown: bool,
     },
     /// Show a component's info, imports, exports and sha256, and check that it loads.
     Inspect {
@@ -151,7 +154,7 @@ impl PluginArgs {
     /// Runs the subcommand; output on stdout, errors on stderr.
     pub fn run(&self, config: &PluginConfig) -> anyhow::Result<ExitCode> {
         match &self.command {
-            PluginCommand::List { json } => list(config, *json),
+            PluginCommand::List { json, markdown } => list(config, *json, *markdown),
             PluginCommand::Inspect { file, json } => inspect(config, file, *json),
             PluginCommand::New { name, dir, sdk } => {
                 let dir = dir
@@ -170,10 +173,14 @@ impl PluginArgs {
     }
 }
 
-fn list(config: &PluginConfig, json: bool) -> anyhow::Result<ExitCode> {
+fn list(config: &PluginConfig, json: bool, markdown: bool) -> anyhow::Result<ExitCode> {
     let registry = PluginRegistry::new(config.clone()).context("starting the plugin host")?;
-    let summaries = registry.summaries();
     let mut out = std::io::stdout().lock();
+    if markdown {
+        out.write_all(scan_types_markdown(&registry).as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let summaries = registry.summaries();
     if json {
         serde_json::to_writer_pretty(&mut out, &summaries)?;
         writeln!(out)?;
@@ -189,6 +196,39 @@ fn list(config: &PluginConfig, json: bool) -> anyhow::Result<ExitCode> {
         write_summary(&mut out, s)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The scan types `registry` can import, as a Markdown table sorted by name (ignoring case):
+/// scan type, plugin, accepted file kinds and description (the README's
+/// "Supported scan types" section; `palisade plugin list --markdown`).
+///
+/// Plugin versions are left out so the text only changes when scan types do.
+pub fn scan_types_markdown(registry: &PluginRegistry) -> String {
+    let cell = |text: &str| {
+        text.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace('|', "\\|")
+    };
+    let mut scan_types = registry.scan_types();
+    scan_types.sort_by_cached_key(|st| (st.name.to_lowercase(), st.name.clone()));
+    let mut out = format!(
+        "{} scan types, each parsed by a WebAssembly plugin built into the server \
+         (`palisade plugin list --markdown` prints this table).\n\n\
+         | Scan type | Plugin | Files | Description |\n\
+         |---|---|---|---|\n",
+        scan_types.len()
+    );
+    for st in &scan_types {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            cell(&st.name),
+            cell(&st.plugin),
+            cell(&st.file_kinds.join(", ")),
+            cell(&st.description),
+        ));
+    }
+    out
 }
 
 fn write_summary(out: &mut impl Write, s: &PluginSummary) -> std::io::Result<()> {

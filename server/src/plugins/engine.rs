@@ -322,6 +322,10 @@ impl PluginEngine {
         state.budget = budget;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
+        // What a call returns (the findings) is lifted out of the guest's memory,
+        // so the memory limit already bounds it; wasmtime's default of 128 MiB
+        // per call would reject the findings of large (~50 MB) reports.
+        store.set_hostcall_fuel(usize::try_from(self.limits.memory_limit).unwrap_or(usize::MAX));
         store.set_epoch_deadline(EpochTicker::ticks(budget));
         store.epoch_deadline_trap();
         store

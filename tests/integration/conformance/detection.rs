@@ -1,0 +1,182 @@
+//! Content detection through the registry (`detect_blocking`): every real
+//! report of a known scan type is recognised as exactly that scan type, and
+//! reports of unknown scan types, foreign files and reports without any
+//! content (empty, `null`, `[]`, `{}`) are not recognised at all.
+
+use std::fmt::Write as _;
+
+use palisade::plugins::PluginError;
+
+use super::{fixtures, registry};
+
+/// Files no plugin may claim: (label, bytes).
+fn foreign_files() -> Vec<(&'static str, Vec<u8>)> {
+    let readme = b"# My project\n\nA small tool that does things.\n\n## Usage\n\n\
+        ```sh\ncargo run -- --help\n```\n\nSee LICENSE for terms; report issues on the tracker.\n"
+        .to_vec();
+    // A PNG signature and IHDR chunk followed by bytes that are neither text nor a report.
+    let mut png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0\x1f\xf3\xffa".to_vec();
+    png.extend((0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    vec![
+        ("README text", readme),
+        ("PNG-like binary", png),
+        ("`{}`", b"{}".to_vec()),
+        ("`[]`", b"[]".to_vec()),
+        ("empty file", Vec::new()),
+    ]
+}
+
+/// Whether a report carries no sign of its format at all: empty; the JSON
+/// `null`, `[]` or `{}`; a JSON object with one member and that member empty
+/// (such as `{"results": null}`: one generic key many tools write); or a zip archive
+/// holding only folders. Such a fixture is what any tool (or none) could have
+/// written, so no plugin may claim it: like the foreign files, it must not be
+/// recognised.
+fn contentless(bytes: &[u8]) -> bool {
+    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if body.trim_ascii().is_empty() || zip_of_folders_only(body) {
+        return true;
+    }
+    let empty = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(o)) => o.len() <= 1 && o.values().all(empty),
+        Ok(v) => empty(&v),
+        Err(_) => false,
+    }
+}
+
+/// Whether `bytes` is a zip archive whose local entries are all folders.
+fn zip_of_folders_only(bytes: &[u8]) -> bool {
+    let mut at = 0usize;
+    let mut entries = 0;
+    while bytes.get(at..at + 4) == Some(b"PK\x03\x04".as_slice()) {
+        let u16_at = |o: usize| {
+            bytes
+                .get(at + o..at + o + 2)
+                .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        let (Some(name_len), Some(extra_len)) = (u16_at(26), u16_at(28)) else {
+            return false;
+        };
+        let Some(name) = bytes.get(at + 30..at + 30 + name_len) else {
+            return false;
+        };
+        if !name.ends_with(b"/") {
+            return false;
+        }
+        entries += 1;
+        at += 30 + name_len + extra_len;
+    }
+    entries > 0
+}
+
+/// Fixtures saved under one scan type whose bytes are exactly another
+/// format: yarn's `--json` summary object is npm 6's audit report, so
+/// detection must name the format the file is written in.
+const WRITTEN_IN: &[(&str, &str)] = &[
+    ("yarn-audit-scan/issue_6495.json", "NPM Audit Scan"),
+    (
+        "yarn-audit-scan/issue_6495_multi_cwe_fabricated.json",
+        "NPM Audit Scan",
+    ),
+];
+
+/// What detection said, for messages.
+fn outcome(result: &Result<String, PluginError>) -> String {
+    match result {
+        Ok(scan_type) => format!("detected as `{scan_type}`"),
+        Err(PluginError::NotRecognised) => "not recognised".to_owned(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn detection_names_the_right_scan_type_or_nothing() {
+    let registry = registry();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for fixture in fixtures() {
+        let Some(named) = fixture.scan_type() else {
+            continue;
+        };
+        let bytes = std::fs::read(&fixture.report).expect("read report");
+        match registry.scan_type(named) {
+            Some(active) if contentless(&bytes) => {
+                checked += 1;
+                let result = registry.detect_blocking(&bytes);
+                if !matches!(result, Err(PluginError::NotRecognised)) {
+                    failures.push(format!(
+                        "{} (a `{}` report without content): {}, expected not recognised",
+                        fixture.name(),
+                        active.name,
+                        outcome(&result)
+                    ));
+                }
+            }
+            Some(active) => {
+                // Only real reports: not files the parser must reject, nor
+                // samples DefectDojo's own tests do not use.
+                let in_unit_tests = fixture
+                    .golden
+                    .get("in_unit_tests")
+                    .and_then(|v| v.as_bool());
+                if fixture.expects_error() || in_unit_tests == Some(false) {
+                    continue;
+                }
+                checked += 1;
+                let expected = WRITTEN_IN
+                    .iter()
+                    .find(|(file, _)| fixture.name() == *file)
+                    .map_or(active.name.as_str(), |(_, format)| *format);
+                let result = registry.detect_blocking(&bytes);
+                if result.as_deref().ok() != Some(expected) {
+                    failures.push(format!(
+                        "{} (a `{expected}` report): {}",
+                        fixture.name(),
+                        outcome(&result)
+                    ));
+                }
+            }
+            None => {
+                checked += 1;
+                let result = registry.detect_blocking(&bytes);
+                if !matches!(result, Err(PluginError::NotRecognised)) {
+                    failures.push(format!(
+                        "{} (a `{named}` report, a scan type no plugin serves): {}, expected not recognised",
+                        fixture.name(),
+                        outcome(&result)
+                    ));
+                }
+            }
+        }
+    }
+    for (label, bytes) in foreign_files() {
+        checked += 1;
+        let result = registry.detect_blocking(&bytes);
+        if !matches!(result, Err(PluginError::NotRecognised)) {
+            failures.push(format!(
+                "{label}: {}, expected not recognised",
+                outcome(&result)
+            ));
+        }
+    }
+    if failures.is_empty() {
+        eprintln!("detection: {checked} files, all as expected");
+        return;
+    }
+    let mut message = format!(
+        "detection is wrong for {} of {checked} files (fix the plugin's `detect`; it sees the \
+         first 256 KiB):\n",
+        failures.len()
+    );
+    for f in &failures {
+        let _ = writeln!(message, "  {f}");
+    }
+    panic!("{message}");
+}
