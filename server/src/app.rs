@@ -181,7 +181,7 @@ async fn bootstrap_admin(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Waits for SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
+pub async fn wait_for_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -200,6 +200,11 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// Waits for SIGTERM or Ctrl-C and says so in the log.
+pub async fn shutdown_signal() {
+    wait_for_signal().await;
     tracing::info!("shutdown requested; finishing requests in flight");
 }
 
@@ -228,7 +233,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Requests in flight get a grace period; a stuck one does not block exit forever.
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let watchdog = tokio::spawn(async move {
-        shutdown_signal().await;
+        wait_for_signal().await;
         tokio::select! {
             _ = tokio::time::sleep(grace) => {
                 tracing::warn!(grace_s = grace.as_secs(), "grace period over; exiting with requests in flight");
