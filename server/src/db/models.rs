@@ -9,6 +9,15 @@ pub mod note;
 pub mod plugin;
 pub mod user;
 
+/// An ILIKE pattern matching `s` anywhere, with `\`, `%` and `_` escaped.
+pub(crate) fn like_pattern(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Keyset position: the sort key of the last row seen and its id.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortKey {

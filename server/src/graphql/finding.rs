@@ -11,6 +11,7 @@ use super::hierarchy::{
     readable_test,
 };
 use super::ids::{self, Kind};
+use super::loaders::load_err;
 use super::location::FindingLocation;
 use super::note::Note;
 use crate::db::models::Direction;
@@ -25,10 +26,6 @@ use crate::domain::severity::Severity;
 pub struct Finding(pub model::Finding);
 
 connection!(FindingConnection, FindingEdge, Finding);
-
-fn load_err(e: std::sync::Arc<String>) -> ApiError {
-    ApiError::Internal(std::sync::Arc::unwrap_or_clone(e))
-}
 
 /// Loads a finding the caller may read, or NOT_FOUND.
 pub async fn readable_finding(cx: &Cx<'_>, id: i64) -> ApiResult<model::Finding> {

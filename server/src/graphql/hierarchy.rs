@@ -8,6 +8,7 @@ use super::context::Cx;
 use super::error::{ApiError, ApiResult};
 use super::finding::{FindingConnection, FindingFilterInput, FindingOrder, findings_connection};
 use super::ids::{self, Kind};
+use super::loaders::load_err;
 use super::note::Note;
 use crate::db::models::hierarchy::{
     self as model, ChildKind, EngagementChanges, HierarchyFilter, NewEngagement, NewProduct,
@@ -50,10 +51,6 @@ connection!(ProductTypeConnection, ProductTypeEdge, ProductType);
 connection!(ProductConnection, ProductEdge, Product);
 connection!(EngagementConnection, EngagementEdge, Engagement);
 connection!(TestConnection, TestEdge, Test);
-
-fn load_err(e: std::sync::Arc<String>) -> ApiError {
-    ApiError::Internal(std::sync::Arc::unwrap_or_clone(e))
-}
 
 /// Loads a product the caller may read, or NOT_FOUND.
 pub async fn readable_product(cx: &Cx<'_>, id: i64) -> ApiResult<model::Product> {

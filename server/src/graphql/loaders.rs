@@ -17,6 +17,11 @@ use crate::db::{Db, QueryCounter};
 /// A loader failure, shared between the waiting resolvers.
 pub type LoadError = Arc<String>;
 
+/// A loader failure as the API reports it (logged, shown generically).
+pub fn load_err(e: LoadError) -> super::error::ApiError {
+    super::error::ApiError::Internal(Arc::unwrap_or_clone(e))
+}
+
 /// A row loader over `db`.
 fn rows<T>(db: &Db) -> RowLoader<T> {
     RowLoader {

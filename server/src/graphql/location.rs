@@ -111,7 +111,7 @@ pub async fn readable_location(cx: &Cx<'_>, id: i64) -> ApiResult<model::Locatio
         .locations
         .load_one(id)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(super::loaders::load_err)?
         .ok_or_else(not_found)?;
     if cx.readable_products().is_some() {
         let mut conn = cx.conn().await?;

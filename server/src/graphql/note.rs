@@ -50,7 +50,7 @@ pub async fn notes_of(cx: &Cx<'_>, parent: NoteParent) -> ApiResult<Vec<Note>> {
         .notes
         .load_one(parent)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(super::loaders::load_err)?
         .unwrap_or_default();
     Ok(rows.into_iter().map(Note).collect())
 }
@@ -62,7 +62,7 @@ pub async fn readable_note(cx: &Cx<'_>, id: i64) -> ApiResult<model::Note> {
         .notes_by_id
         .load_one(id)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(super::loaders::load_err)?
     {
         Some(n) if cx.can_read_product(n.product_id) => Ok(n),
         _ => Err(ApiError::NotFound(format!(

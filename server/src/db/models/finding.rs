@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::{Direction, PageQuery, SortKey};
+use super::{Direction, PageQuery, SortKey, like_pattern};
 use crate::db::schema::{finding_vulnerability_ids, findings};
 
 /// A finding row.
@@ -230,14 +230,6 @@ pub struct FindingFilter {
     pub sla_expiration_to: Option<NaiveDate>,
     /// Case-insensitive substring of title or description.
     pub search: Option<String>,
-}
-
-fn like_pattern(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// The far-future date that stands for "no SLA expiration" when sorting.

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::{Direction, PageQuery};
+use super::{Direction, PageQuery, like_pattern};
 use crate::db::schema::{engagements, product_types, products, test_types, tests};
 
 /// A product type (an "organization").
@@ -314,14 +314,6 @@ pub struct HierarchyFilter {
     pub name_contains: Option<String>,
     /// Rows carrying all these tags.
     pub tags: Vec<String>,
-}
-
-fn like_pattern(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 impl ProductType {
