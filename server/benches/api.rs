@@ -1,5 +1,8 @@
 //! API benchmark: seeds 1,000,000 findings across 100 products, starts the
-//! real server, and prints p50/p99 latency and requests/s for the main reads.
+//! real server, and prints p50/p99 latency and requests/s for the main reads,
+//! once as a superuser and once as a Reader of one product type (10 of the
+//! 100 products): the difference is what authentication and access control
+//! cost per request.
 //!
 //! Run: `cargo bench -p palisade --bench api` (add `-- --reseed` to rebuild
 //! the data set; it is kept in the database `palisade_bench` between runs).
@@ -133,6 +136,31 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A user (created once) with a fresh API token; returns the token.
+async fn principal(
+    client: &tokio_postgres::Client,
+    username: &str,
+    superuser: bool,
+) -> anyhow::Result<String> {
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO users (username, is_superuser) VALUES ($1, $2)
+             ON CONFLICT (username) DO UPDATE SET is_superuser = EXCLUDED.is_superuser
+             RETURNING id",
+            &[&username, &superuser],
+        )
+        .await?
+        .get(0);
+    let token = palisade::domain::user::generate_token();
+    client
+        .execute(
+            "INSERT INTO api_tokens (user_id, name, prefix, token_hash) VALUES ($1, 'bench', $2, $3)",
+            &[&id, &token.prefix, &token.hash],
+        )
+        .await?;
+    Ok(token.secret)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let reseed = std::env::args().any(|a| a == "--reseed");
@@ -165,11 +193,22 @@ async fn main() -> anyhow::Result<()> {
         .get(0);
     let some_finding: i64 = client
         .query_one(
-            "SELECT id FROM findings ORDER BY id OFFSET 123456 LIMIT 1",
-            &[],
+            "SELECT id FROM findings WHERE product_id = $1 ORDER BY id OFFSET 1234 LIMIT 1",
+            &[&product_id],
         )
         .await?
         .get(0);
+    let admin_token = principal(&client, "bench-admin", true).await?;
+    let reader_token = principal(&client, "bench-reader", false).await?;
+    client
+        .batch_execute(
+            "INSERT INTO product_type_members (user_id, product_type_id, role_id)
+               SELECT id, (SELECT product_type_id FROM products ORDER BY id LIMIT 1), 5
+               FROM users WHERE username = 'bench-reader'
+             ON CONFLICT DO NOTHING;
+             NOTIFY palisade_authz;",
+        )
+        .await?;
     let enc = |kind: &str, id: i64| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
     };
@@ -186,6 +225,20 @@ async fn main() -> anyhow::Result<()> {
         .env("PALISADE_LOG", "warn")
         .spawn()?;
     let http = reqwest::Client::new();
+    let as_user = |token: &str| -> anyhow::Result<reqwest::Client> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Token {token}").parse()?,
+        );
+        Ok(reqwest::Client::builder()
+            .default_headers(headers)
+            .build()?)
+    };
+    let principals = [
+        ("superuser", as_user(&admin_token)?),
+        ("reader of 10 products", as_user(&reader_token)?),
+    ];
     let gql = format!("http://127.0.0.1:{port}/graphql");
     let ready = Instant::now();
     while !http
@@ -221,19 +274,21 @@ async fn main() -> anyhow::Result<()> {
             body: json!({"query": format!("query($c: String) {{ findings(first: 100, after: $c) {{ {nested} }} }}"), "variables": {"c": cursor}}),
         },
     ];
-    println!(
-        "\n{:<58} {:>10} {:>10} {:>10}",
-        "scenario", "p50 ms", "p99 ms", "req/s"
-    );
-    for s in &scenarios {
-        let (p50, p99, rps) = measure(&http, &gql, s).await?;
+    for (who, client) in &principals {
         println!(
-            "{:<58} {:>10.2} {:>10.2} {:>10.0}",
-            s.name,
-            p50.as_secs_f64() * 1e3,
-            p99.as_secs_f64() * 1e3,
-            rps
+            "\nas {who}\n{:<58} {:>10} {:>10} {:>10}",
+            "scenario", "p50 ms", "p99 ms", "req/s"
         );
+        for s in &scenarios {
+            let (p50, p99, rps) = measure(client, &gql, s).await?;
+            println!(
+                "{:<58} {:>10.2} {:>10.2} {:>10.0}",
+                s.name,
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3,
+                rps
+            );
+        }
     }
     if let Some(kib) = peak_rss_kib(child.id()) {
         println!(

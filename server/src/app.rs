@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::login::LoginLimiter;
+use crate::authz::Authz;
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::graphql::{self, AppSchema};
@@ -26,6 +28,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The parser plugins.
     pub plugins: PluginRegistry,
+    /// The access-control policy, kept in step with the database.
+    pub authz: Authz,
+    /// Single sign-on, when configured.
+    pub oidc: Option<crate::auth::oidc::Oidc>,
 }
 
 /// Why the server could not start.
@@ -37,6 +43,12 @@ pub enum StartError {
     /// The plugin host failed.
     #[error("plugin host: {0}")]
     Plugins(#[from] crate::plugins::PluginError),
+    /// The access-control policy could not be loaded.
+    #[error("access control: {0}")]
+    Authz(#[from] crate::authz::AuthzError),
+    /// Single sign-on is misconfigured.
+    #[error("single sign-on: {0}")]
+    Oidc(#[from] crate::auth::oidc::OidcError),
 }
 
 impl AppState {
@@ -66,12 +78,22 @@ impl AppState {
         for s in summaries.iter().filter(|s| s.load_error.is_some()) {
             tracing::warn!(plugin.id = %s.id, error = s.load_error.as_deref().unwrap_or(""), "parser plugin failed to load");
         }
-        let schema = graphql::build_schema(&config.graphql, plugins.clone());
+        let authz = Authz::start(&config.database.url, db.clone()).await?;
+        let oidc = if config.auth.oidc.enabled() {
+            Some(crate::auth::oidc::Oidc::new(config.auth.oidc.clone())?)
+        } else {
+            None
+        };
+        let limiter = LoginLimiter::from_config(&config.auth);
+        let config = Arc::new(config);
+        let schema = graphql::build_schema(&config, plugins.clone(), limiter);
         Ok(AppState {
             db,
             schema,
-            config: Arc::new(config),
+            config,
             plugins,
+            authz,
+            oidc,
         })
     }
 }
@@ -86,6 +108,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/graphiql", get(graphql::http::graphiql))
         .route("/graphql/ws", get(graphql::http::graphql_ws))
+        .route("/auth/oidc/login", get(crate::auth::http::oidc_login))
+        .route("/auth/oidc/callback", get(crate::auth::http::oidc_callback))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -229,7 +253,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen} (PALISADE_LISTEN)"))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "Palisade is listening; GraphiQL at http://{local}/graphql");
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal());
     // Requests in flight get a grace period; a stuck one does not block exit forever.
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let watchdog = tokio::spawn(async move {

@@ -40,6 +40,41 @@ pub struct AuthConfig {
         hide_env_values = true
     )]
     pub admin_password: Option<String>,
+
+    /// How long a session token from `login` stays valid, in seconds.
+    #[arg(
+        long = "session-ttl",
+        env = "PALISADE_SESSION_TTL_SECS",
+        value_name = "PALISADE_SESSION_TTL_SECS",
+        default_value_t = 12 * 3600,
+        value_parser = clap::value_parser!(u64).range(60..)
+    )]
+    pub session_ttl_secs: u64,
+
+    /// Failed sign-ins allowed per username, and per client address, within
+    /// [`AuthConfig::login_window_secs`] before further attempts are refused.
+    #[arg(
+        long = "login-max-failures",
+        env = "PALISADE_LOGIN_MAX_FAILURES",
+        value_name = "PALISADE_LOGIN_MAX_FAILURES",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub login_max_failures: u32,
+
+    /// The window, in seconds, over which sign-in failures are counted.
+    #[arg(
+        long = "login-window",
+        env = "PALISADE_LOGIN_WINDOW_SECS",
+        value_name = "PALISADE_LOGIN_WINDOW_SECS",
+        default_value_t = 900,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub login_window_secs: u64,
+
+    /// Single sign-on with OpenID Connect.
+    #[command(flatten)]
+    pub oidc: crate::auth::oidc::OidcConfig,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -49,6 +84,10 @@ impl std::fmt::Debug for AuthConfig {
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "<redacted>"),
             )
+            .field("session_ttl_secs", &self.session_ttl_secs)
+            .field("login_max_failures", &self.login_max_failures)
+            .field("login_window_secs", &self.login_window_secs)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -174,6 +213,14 @@ impl Config {
             plugins: crate::plugins::PluginConfig::default(),
             auth: AuthConfig {
                 admin_password: None,
+                session_ttl_secs: 12 * 3600,
+                login_max_failures: 5,
+                login_window_secs: 900,
+                oidc: crate::auth::oidc::OidcConfig {
+                    scopes: "openid profile email".to_owned(),
+                    groups_claim: "groups".to_owned(),
+                    ..Default::default()
+                },
             },
         }
     }

@@ -1,6 +1,7 @@
 //! The GraphQL API: schema assembly, one module per area, per-request loaders
 //! and the GraphQL-over-HTTP transport.
 
+pub mod account;
 pub mod connection;
 pub mod context;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod ids;
 pub mod loaders;
 pub mod location;
+pub mod members;
 pub mod node;
 pub mod note;
 pub mod plugin;
@@ -25,6 +27,8 @@ pub struct QueryRoot(
     hierarchy::HierarchyQuery,
     finding::FindingQuery,
     plugin::PluginQuery,
+    account::AccountQuery,
+    members::MemberQuery,
 );
 
 /// Every mutation, merged from the areas.
@@ -37,6 +41,8 @@ pub struct MutationRoot(
     node::TagMutation,
     plugin::PluginMutation,
     plugin::PreviewMutation,
+    account::AccountMutation,
+    members::MemberMutation,
 );
 
 /// The server's schema type.
@@ -58,8 +64,16 @@ fn builder(
 }
 
 /// Builds the schema with the configured limits; the same for server and tests.
-pub fn build_schema(config: &GraphqlConfig, plugins: crate::plugins::PluginRegistry) -> AppSchema {
-    builder(config).data(plugins).finish()
+pub fn build_schema(
+    config: &std::sync::Arc<crate::config::Config>,
+    plugins: crate::plugins::PluginRegistry,
+    limiter: crate::auth::login::LoginLimiter,
+) -> AppSchema {
+    builder(&config.graphql)
+        .data(plugins)
+        .data(limiter)
+        .data(config.clone())
+        .finish()
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.

@@ -5,6 +5,7 @@
 //! Layers: `graphql` → `domain` → `db`; see `docs` in the repository.
 
 pub mod app;
+pub mod auth;
 pub mod authz;
 pub mod cli;
 pub mod config;

@@ -42,3 +42,24 @@ async fn unreachable_database_fails_with_a_clear_message() {
         "credentials must not be printed: {err}"
     );
 }
+
+#[tokio::test]
+async fn env_sample_lists_every_setting() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade-under-test"))
+        .args(["serve", "--help"])
+        .output()
+        .await
+        .expect("run");
+    let help = String::from_utf8_lossy(&out.stdout);
+    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../.env.sample"))
+        .expect(".env.sample");
+    let mut vars: Vec<&str> = help
+        .split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+        .filter(|w| w.starts_with("PALISADE_") && w.len() > "PALISADE_".len())
+        .collect();
+    vars.sort_unstable();
+    vars.dedup();
+    assert!(vars.len() >= 20, "help lists the variables: {help}");
+    let missing: Vec<&&str> = vars.iter().filter(|v| !sample.contains(**v)).collect();
+    assert!(missing.is_empty(), ".env.sample lacks {missing:?}");
+}

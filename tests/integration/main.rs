@@ -3,12 +3,15 @@
 
 mod support;
 
+mod access;
+mod auth;
 mod config;
 mod conformance;
 mod findings;
 mod hierarchy;
 mod http;
 mod migrations;
+mod oidc;
 mod plugins;
 mod schema;
 mod users;

@@ -1,11 +1,22 @@
-//! What every resolver starts from: the request's database handle, loaders
-//! and subject. Resolvers take it with `Cx::of(ctx)?` on their first line;
-//! access control plugs into [`Cx::readable_products`] and [`Cx::require`].
+//! What every resolver starts from: the request's database handle, loaders,
+//! the authenticated principal and access control.
+//!
+//! Resolvers take it with `Cx::of(ctx)?` on their first line, which answers
+//! `UNAUTHENTICATED` when the request carries no valid credentials; only
+//! sign-in uses [`Cx::anonymous`]. Reads go through
+//! [`Cx::readable_products`] (lists filter in SQL) and
+//! [`Cx::can_read_product`] (single objects answer NOT_FOUND); writes call
+//! one of the `require_*` helpers (FORBIDDEN).
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use async_graphql::Context;
 
 use super::error::{ApiError, ApiResult};
-use super::loaders::Loaders;
+use super::loaders::{Loaders, load_err};
+use crate::auth::Principal;
+use crate::authz::{Authz, Object, Permission, ReadableProducts, Subject};
 use crate::db::{Db, DbConn};
 
 /// Per-request state.
@@ -14,21 +25,65 @@ pub struct RequestContext {
     pub db: Db,
     /// Per-request loaders (their caches never outlive the request).
     pub loaders: Loaders,
-    /// The acting user, when known.
-    pub actor_id: Option<i64>,
+    /// Who is asking, when the request carried valid credentials.
+    pub principal: Option<Principal>,
+    /// The access-control policy.
+    pub authz: Authz,
+    /// The client's address (sign-in rate limiting).
+    pub client_addr: Option<IpAddr>,
+    readable: OnceLock<ReadableProducts>,
+    readable_types: OnceLock<ReadableProducts>,
 }
 
-/// Borrowed request state.
+impl RequestContext {
+    /// State for one request (or one WebSocket connection).
+    pub fn new(
+        db: Db,
+        loaders: Loaders,
+        authz: Authz,
+        principal: Option<Principal>,
+        client_addr: Option<IpAddr>,
+    ) -> RequestContext {
+        RequestContext {
+            db,
+            loaders,
+            principal,
+            authz,
+            client_addr,
+            readable: OnceLock::new(),
+            readable_types: OnceLock::new(),
+        }
+    }
+}
+
+/// Borrowed request state of an authenticated request.
 pub struct Cx<'a> {
     inner: &'a RequestContext,
+    principal: &'a Principal,
+}
+
+/// Borrowed request state that may lack a principal (sign-in only).
+pub struct AnonymousCx<'a> {
+    /// The request state.
+    pub inner: &'a RequestContext,
+}
+
+fn request_context<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a RequestContext> {
+    ctx.data::<RequestContext>()
+        .map_err(|_| ApiError::Internal("request context missing".to_owned()))
 }
 
 impl<'a> Cx<'a> {
-    /// The request state of a resolver.
+    /// The request state of a resolver; `UNAUTHENTICATED` without credentials.
     pub fn of(ctx: &'a Context<'_>) -> ApiResult<Cx<'a>> {
-        ctx.data::<RequestContext>()
-            .map(|inner| Cx { inner })
-            .map_err(|_| ApiError::Internal("request context missing".to_owned()))
+        let inner = request_context(ctx)?;
+        let principal = inner.principal.as_ref().ok_or(ApiError::Unauthenticated)?;
+        Ok(Cx { inner, principal })
+    }
+
+    /// The request state whether or not the caller signed in.
+    pub fn anonymous(ctx: &'a Context<'_>) -> ApiResult<AnonymousCx<'a>> {
+        request_context(ctx).map(|inner| AnonymousCx { inner })
     }
 
     /// A pooled connection.
@@ -46,21 +101,118 @@ impl<'a> Cx<'a> {
         &self.inner.loaders
     }
 
+    /// The authenticated caller.
+    pub fn principal(&self) -> &'a Principal {
+        self.principal
+    }
+
+    /// The subject of access-control checks.
+    pub fn subject(&self) -> Subject {
+        self.principal.subject()
+    }
+
     /// The acting user.
     pub fn actor_id(&self) -> Option<i64> {
-        self.inner.actor_id
+        Some(self.principal.user_id)
+    }
+
+    /// The access-control policy.
+    pub fn authz(&self) -> &'a Authz {
+        &self.inner.authz
+    }
+
+    /// Whether the caller is a superuser.
+    pub fn is_superuser(&self) -> bool {
+        self.principal.is_superuser
+    }
+
+    fn readable(&self) -> &ReadableProducts {
+        self.inner
+            .readable
+            .get_or_init(|| self.inner.authz.readable_product_ids(self.subject()))
     }
 
     /// Products the subject may read; `None` means all of them. Every list
     /// query filters by this in SQL.
     pub fn readable_products(&self) -> Option<Vec<i64>> {
-        None
+        match self.readable() {
+            ReadableProducts::All => None,
+            ReadableProducts::Some(ids) => Some(ids.clone()),
+        }
+    }
+
+    /// Product types the subject may read; `None` means all of them.
+    pub fn readable_product_types(&self) -> Option<&'a [i64]> {
+        match self
+            .inner
+            .readable_types
+            .get_or_init(|| self.inner.authz.readable_product_type_ids(self.subject()))
+        {
+            ReadableProducts::All => None,
+            ReadableProducts::Some(ids) => Some(ids.as_slice()),
+        }
     }
 
     /// Whether the subject may read objects of `product_id`; an unreadable
     /// object answers NOT_FOUND exactly as a missing one.
     pub fn can_read_product(&self, product_id: i64) -> bool {
-        self.readable_products()
-            .is_none_or(|ids| ids.contains(&product_id))
+        self.readable().contains(product_id)
     }
+
+    /// Whether the subject may read the product type itself.
+    pub fn can_read_product_type(&self, product_type_id: i64) -> bool {
+        self.readable_product_types()
+            .is_none_or(|ids| ids.binary_search(&product_type_id).is_ok())
+    }
+
+    /// Whether the subject holds `permission` on `object`.
+    pub fn can(&self, permission: Permission, object: Object) -> bool {
+        self.inner.authz.can(self.subject(), permission, object)
+    }
+
+    /// `FORBIDDEN` unless the subject holds `permission` on `object`.
+    pub fn require(&self, permission: Permission, object: Object) -> ApiResult<()> {
+        if self.can(permission, object) {
+            Ok(())
+        } else {
+            Err(forbidden(permission, object))
+        }
+    }
+
+    /// The access-control object of a product (its product type is looked up
+    /// through the request's loader).
+    pub async fn product_object(&self, product_id: i64) -> ApiResult<Object> {
+        let product = self
+            .inner
+            .loaders
+            .products
+            .load_one(product_id)
+            .await
+            .map_err(load_err)?
+            .ok_or_else(|| ApiError::NotFound(format!("Product {product_id}")))?;
+        Ok(Object::Product {
+            id: product.id,
+            product_type_id: product.product_type_id,
+        })
+    }
+
+    /// `FORBIDDEN` unless the subject holds `permission` on the product.
+    pub async fn require_product(&self, permission: Permission, product_id: i64) -> ApiResult<()> {
+        let object = self.product_object(product_id).await?;
+        self.require(permission, object)
+    }
+
+    /// `FORBIDDEN` for anyone but superusers (configuration objects).
+    pub fn require_superuser(&self, what: &str) -> ApiResult<()> {
+        if self.principal.is_superuser {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("{what} (superusers only)")))
+        }
+    }
+}
+
+/// The FORBIDDEN error of a failed check.
+pub fn forbidden(permission: Permission, object: Object) -> ApiError {
+    ApiError::Forbidden(format!("{} on {object}", permission.name()))
 }

@@ -21,6 +21,8 @@ pub enum ApiError {
     Forbidden(String),
     /// No valid credentials.
     Unauthenticated,
+    /// Too many attempts; the message says when to retry.
+    RateLimited(String),
     /// Anything else; details go to the log, not the client.
     Internal(String),
 }
@@ -33,6 +35,7 @@ impl ApiError {
             ApiError::BadUserInput(m) => m.clone(),
             ApiError::Forbidden(what) => format!("you are not allowed to {what}"),
             ApiError::Unauthenticated => "authentication required".to_owned(),
+            ApiError::RateLimited(m) => m.clone(),
             ApiError::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -44,6 +47,7 @@ impl ApiError {
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Unauthenticated => "UNAUTHENTICATED",
+            ApiError::RateLimited(_) => "RATE_LIMITED",
             ApiError::Internal(_) => "INTERNAL",
         }
     }

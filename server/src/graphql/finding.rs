@@ -14,6 +14,7 @@ use super::ids::{self, Kind};
 use super::loaders::load_err;
 use super::location::FindingLocation;
 use super::note::Note;
+use crate::authz::Permission;
 use crate::db::models::Direction;
 use crate::db::models::finding::{self as model, FindingFilter, FindingSort};
 use crate::db::models::note::NoteParent;
@@ -789,6 +790,8 @@ impl FindingMutation {
     ) -> ApiResult<FindingPayload> {
         let cx = Cx::of(ctx)?;
         let test = readable_test(&cx, ids::decode(&input.test, Kind::Test)?).await?;
+        cx.require_product(Permission::Finding_Add, test.product_id)
+            .await?;
         let mut conn = cx.conn().await?;
         let row = rules::create_finding(
             &mut conn,
@@ -834,6 +837,13 @@ impl FindingMutation {
     ) -> ApiResult<FindingPayload> {
         let cx = Cx::of(ctx)?;
         let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+        cx.require_product(Permission::Finding_Edit, existing.product_id)
+            .await?;
+        if input.risk_accepted.is_some() {
+            // Accepting a risk is its own permission (Writers and up).
+            cx.require_product(Permission::Risk_Acceptance, existing.product_id)
+                .await?;
+        }
         let mut conn = cx.conn().await?;
         let row = rules::update_finding(
             &mut conn,
@@ -880,6 +890,8 @@ impl FindingMutation {
     ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
         let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+        cx.require_product(Permission::Finding_Delete, existing.product_id)
+            .await?;
         let mut conn = cx.conn().await?;
         use diesel_async::AsyncConnection;
         let c: &mut diesel_async::AsyncPgConnection = &mut conn;

@@ -10,6 +10,7 @@ use super::finding::{FindingConnection, FindingFilterInput, FindingOrder, findin
 use super::ids::{self, Kind};
 use super::loaders::load_err;
 use super::note::Note;
+use crate::authz::{Object as AuthzObject, Permission};
 use crate::db::models::hierarchy::{
     self as model, ChildKind, EngagementChanges, HierarchyFilter, NewEngagement, NewProduct,
     NewProductType, NewTest, ProductChanges, ProductTypeChanges, TestChanges,
@@ -100,8 +101,8 @@ pub async fn readable_product_type(cx: &Cx<'_>, id: i64) -> ApiResult<model::Pro
         .await
         .map_err(load_err)?
     {
-        Some(p) => Ok(p),
-        None => Err(ApiError::NotFound(format!(
+        Some(p) if cx.can_read_product_type(p.id) => Ok(p),
+        _ => Err(ApiError::NotFound(format!(
             "ProductType {}",
             ids::encode(Kind::ProductType, id).0
         ))),
@@ -147,6 +148,16 @@ impl ProductType {
     /// Last changed at.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// Users holding roles on this product type.
+    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::Member>> {
+        let cx = Cx::of(ctx)?;
+        super::members::product_type_members(&cx, self.0.id).await
+    }
+    /// Groups holding roles on this product type (needs `Product_Type_Group_View`).
+    async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::GroupRole>> {
+        let cx = Cx::of(ctx)?;
+        super::members::product_type_groups(&cx, self.0.id).await
     }
     /// Number of products of this type.
     async fn product_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
@@ -248,15 +259,32 @@ impl Product {
     }
     /// The product type this product belongs to.
     async fn product_type(&self, ctx: &Context<'_>) -> ApiResult<ProductType> {
+        // Readers of a product see which type it belongs to even without a
+        // role on the type (whose product list stays hidden from them).
         let cx = Cx::of(ctx)?;
-        readable_product_type(&cx, self.0.product_type_id)
+        cx.loaders()
+            .product_types
+            .load_one(self.0.product_type_id)
             .await
+            .map_err(load_err)?
             .map(ProductType)
+            .ok_or_else(|| ApiError::NotFound("ProductType".to_owned()))
     }
     /// Number of engagements.
     async fn engagement_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let cx = Cx::of(ctx)?;
         child_count(&cx, ChildKind::EngagementsOfProduct, self.0.id).await
+    }
+    /// Users holding roles on this product itself (roles on its product type
+    /// apply too; see the product type's members).
+    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::Member>> {
+        let cx = Cx::of(ctx)?;
+        super::members::product_members(&cx, self.0.id).await
+    }
+    /// Groups holding roles on this product (needs `Product_Group_View`).
+    async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::GroupRole>> {
+        let cx = Cx::of(ctx)?;
+        super::members::product_groups(&cx, self.0.id).await
     }
     /// The product's engagements.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
@@ -642,7 +670,9 @@ impl HierarchyQuery {
         }
         .resolve(limits(ctx), Direction::Asc)?;
         let mut conn = cx.conn().await?;
-        let rows = model::ProductType::page(&mut conn, &filter, None, &page.query).await?;
+        let readable = cx.readable_product_types().map(<[i64]>::to_vec);
+        let rows =
+            model::ProductType::page(&mut conn, &filter, readable.as_deref(), &page.query).await?;
         drop(conn);
         let (edges, info) = page.finish(rows, |r| {
             super::connection::encode_cursor(&SortKey::None, r.id)
@@ -651,9 +681,10 @@ impl HierarchyQuery {
         let counter: Counter = std::sync::Arc::new(move || {
             let db = db.clone();
             let filter = filter.clone();
+            let readable = readable.clone();
             Box::pin(async move {
                 let mut conn = db.conn().await?;
-                Ok(model::ProductType::count(&mut conn, &filter, None).await?)
+                Ok(model::ProductType::count(&mut conn, &filter, readable.as_deref()).await?)
             })
         });
         Ok(ProductTypeConnection::build(
@@ -1078,6 +1109,15 @@ fn opt_tags(tags: Option<Vec<String>>) -> ApiResult<Option<Vec<String>>> {
     })
 }
 
+/// Rebuilds this process's access-control policy after a change it
+/// depends on, so the caller's next request already sees it.
+async fn reload_policy(cx: &Cx<'_>) -> ApiResult<()> {
+    cx.authz()
+        .reload(cx.db())
+        .await
+        .map_err(|e| ApiError::Internal(format!("reloading the policy: {e}")))
+}
+
 /// Hierarchy mutations.
 #[derive(Default)]
 pub struct HierarchyMutation;
@@ -1091,6 +1131,7 @@ impl HierarchyMutation {
         input: CreateProductTypeInput,
     ) -> ApiResult<ProductTypePayload> {
         let cx = Cx::of(ctx)?;
+        cx.require(Permission::Product_Type_Add, AuthzObject::Global)?;
         rules::validate_product_type(Some(&input.name), input.description.as_deref())?;
         let mut conn = cx.conn().await?;
         let row = model::ProductType::create(
@@ -1118,6 +1159,7 @@ impl HierarchyMutation {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::ProductType)?;
         readable_product_type(&cx, id).await?;
+        cx.require(Permission::Product_Type_Edit, AuthzObject::ProductType(id))?;
         rules::validate_product_type(input.name.as_deref(), input.description.as_deref())?;
         let mut conn = cx.conn().await?;
         let changes = ProductTypeChanges {
@@ -1144,6 +1186,10 @@ impl HierarchyMutation {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::ProductType)?;
         readable_product_type(&cx, id).await?;
+        cx.require(
+            Permission::Product_Type_Delete,
+            AuthzObject::ProductType(id),
+        )?;
         let mut conn = cx.conn().await?;
         if !model::ProductType::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("ProductType {}", input.id.0)));
@@ -1162,6 +1208,10 @@ impl HierarchyMutation {
         let cx = Cx::of(ctx)?;
         let type_id = ids::decode(&input.product_type, Kind::ProductType)?;
         readable_product_type(&cx, type_id).await?;
+        cx.require(
+            Permission::Product_Type_Add_Product,
+            AuthzObject::ProductType(type_id),
+        )?;
         rules::validate_product(
             Some(&input.name),
             Some(&input.description),
@@ -1193,6 +1243,9 @@ impl HierarchyMutation {
         )
         .await
         .map_err(domain::DomainError::from)?;
+        // Product-type roles extend to the new product: this process sees it
+        // at once, others on the trigger's notification.
+        reload_policy(&cx).await?;
         Ok(ProductPayload {
             product: Product(row),
         })
@@ -1207,6 +1260,7 @@ impl HierarchyMutation {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Product)?;
         readable_product(&cx, id).await?;
+        cx.require_product(Permission::Product_Edit, id).await?;
         rules::validate_product(
             input.name.as_deref(),
             input.description.as_deref(),
@@ -1249,6 +1303,7 @@ impl HierarchyMutation {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Product)?;
         readable_product(&cx, id).await?;
+        cx.require_product(Permission::Product_Delete, id).await?;
         let mut conn = cx.conn().await?;
         if !model::Product::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Product {}", input.id.0)));
@@ -1267,6 +1322,8 @@ impl HierarchyMutation {
         let cx = Cx::of(ctx)?;
         let product_id = ids::decode(&input.product, Kind::Product)?;
         readable_product(&cx, product_id).await?;
+        cx.require_product(Permission::Engagement_Add, product_id)
+            .await?;
         let start = input
             .target_start
             .unwrap_or_else(|| Utc::now().date_naive());
@@ -1318,6 +1375,8 @@ impl HierarchyMutation {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Engagement)?;
         let existing = readable_engagement(&cx, id).await?;
+        cx.require_product(Permission::Engagement_Edit, existing.product_id)
+            .await?;
         rules::validate_engagement(
             input.name.as_deref(),
             input.description.as_deref(),
@@ -1360,7 +1419,9 @@ impl HierarchyMutation {
     ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Engagement)?;
-        readable_engagement(&cx, id).await?;
+        let existing = readable_engagement(&cx, id).await?;
+        cx.require_product(Permission::Engagement_Delete, existing.product_id)
+            .await?;
         let mut conn = cx.conn().await?;
         if !model::Engagement::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Engagement {}", input.id.0)));
@@ -1379,6 +1440,8 @@ impl HierarchyMutation {
         let cx = Cx::of(ctx)?;
         let engagement_id = ids::decode(&input.engagement, Kind::Engagement)?;
         let engagement = readable_engagement(&cx, engagement_id).await?;
+        cx.require_product(Permission::Test_Add, engagement.product_id)
+            .await?;
         rules::validate_test(input.title.as_deref(), input.percent_complete)?;
         domain::check_len("testType", &input.test_type, 200, true)?;
         let tags = normalize_tags(&input.tags.unwrap_or_default())?;
@@ -1419,7 +1482,9 @@ impl HierarchyMutation {
     ) -> ApiResult<TestPayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Test)?;
-        readable_test(&cx, id).await?;
+        let existing = readable_test(&cx, id).await?;
+        cx.require_product(Permission::Test_Edit, existing.product_id)
+            .await?;
         rules::validate_test(input.title.as_deref(), input.percent_complete)?;
         let changes = TestChanges {
             title: input.title.map(Some),
@@ -1445,7 +1510,9 @@ impl HierarchyMutation {
     async fn delete_test(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Test)?;
-        readable_test(&cx, id).await?;
+        let existing = readable_test(&cx, id).await?;
+        cx.require_product(Permission::Test_Delete, existing.product_id)
+            .await?;
         let mut conn = cx.conn().await?;
         if !model::Test::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Test {}", input.id.0)));

@@ -6,14 +6,17 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, ServerError};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Body;
-use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, RawQuery, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures::TryStreamExt;
 
+use std::net::SocketAddr;
+
 use super::context::RequestContext;
 use super::loaders::Loaders;
 use crate::app::AppState;
+use crate::auth::AuthError;
 use crate::db::QueryCounter;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -111,13 +114,66 @@ fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
     Some(op.node.ty)
 }
 
-async fn execute(state: &AppState, media: MediaType, request: async_graphql::Request) -> Response {
+/// The `Authorization` header's value, if any.
+fn authorization(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().map_err(|_| AuthError::Malformed))
+        .transpose()
+}
+
+/// 401 with the reason, in the GraphQL error shape.
+fn unauthenticated(media: MediaType, e: &AuthError) -> Response {
+    let mut r = request_error(
+        StatusCode::UNAUTHORIZED,
+        media,
+        &e.to_string(),
+        "UNAUTHENTICATED",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer, Token"),
+    );
+    r
+}
+
+async fn execute(
+    state: &AppState,
+    media: MediaType,
+    request: async_graphql::Request,
+    headers: &HeaderMap,
+    addr: SocketAddr,
+) -> Response {
     let counter = QueryCounter::default();
-    let ctx = RequestContext {
-        db: state.db.clone(),
-        loaders: Loaders::new(&state.db, Some(&counter)),
-        actor_id: None,
+    // Credentials that are present but wrong fail the whole request; none at
+    // all leave resolvers to answer UNAUTHENTICATED (sign-in needs none).
+    let principal = match authorization(headers) {
+        Ok(value) => match counter
+            .clone()
+            .scope(crate::auth::authenticate_header(&state.db, value))
+            .await
+        {
+            Ok(p) => p,
+            Err(AuthError::Db(e)) => {
+                tracing::error!(error = %e, "authentication lookup failed");
+                return request_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    media,
+                    "the credential store is unavailable",
+                    "INTERNAL",
+                );
+            }
+            Err(e) => return unauthenticated(media, &e),
+        },
+        Err(e) => return unauthenticated(media, &e),
     };
+    let ctx = RequestContext::new(
+        state.db.clone(),
+        Loaders::new(&state.db, Some(&counter)),
+        state.authz.clone(),
+        principal,
+        Some(addr.ip()),
+    );
     let request = request.data(ctx);
     let mut response = counter.clone().scope(state.schema.execute(request)).await;
     if state.config.graphql.expose_query_count {
@@ -144,6 +200,7 @@ async fn execute(state: &AppState, media: MediaType, request: async_graphql::Req
 /// `GET /graphql`: GraphiQL for browsers, queries (never mutations) for clients.
 pub async fn graphql_get(
     State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -188,12 +245,13 @@ pub async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
-    execute(&state, media, request).await
+    execute(&state, media, request, &headers, addr).await
 }
 
 /// `POST /graphql`: JSON bodies and multipart uploads.
 pub async fn graphql_post(
     State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -284,7 +342,7 @@ pub async fn graphql_post(
                 );
             }
         };
-    execute(&state, media, request).await
+    execute(&state, media, request, &headers, addr).await
 }
 
 fn too_large(media: MediaType, limit: u64) -> Response {
@@ -309,24 +367,57 @@ pub async fn graphiql() -> Html<String> {
     )
 }
 
-/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` or legacy `graphql-ws`.
+/// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` or legacy
+/// `graphql-ws`. Credentials come from the upgrade request's `Authorization`
+/// header or from the `connection_init` payload (`Authorization`,
+/// `authorization` or `token`); invalid ones close the connection (4403).
 pub async fn graphql_ws(
     State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let header_value = match authorization(&headers) {
+        Ok(v) => v.map(str::to_owned),
+        Err(e) => return unauthenticated(MediaType::Json, &e),
+    };
     let schema = state.schema.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
-            let mut data = Data::default();
-            data.insert(RequestContext {
-                db: state.db.clone(),
-                loaders: Loaders::new(&state.db, None),
-                actor_id: None,
-            });
+            let init_state = state.clone();
             GraphQLWebSocket::new(socket, schema, protocol)
-                .with_data(data)
+                .on_connection_init(move |payload| async move {
+                    let value = init_payload_authorization(&payload).or(header_value);
+                    let principal =
+                        crate::auth::authenticate_header(&init_state.db, value.as_deref())
+                            .await
+                            .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+                    let mut data = Data::default();
+                    data.insert(RequestContext::new(
+                        init_state.db.clone(),
+                        Loaders::new(&init_state.db, None),
+                        init_state.authz.clone(),
+                        principal,
+                        Some(addr.ip()),
+                    ));
+                    Ok(data)
+                })
                 .serve()
         })
+}
+
+/// The credentials in a `connection_init` payload: an `Authorization` value,
+/// or a bare token under `token`.
+fn init_payload_authorization(payload: &serde_json::Value) -> Option<String> {
+    let obj = payload.as_object()?;
+    for key in ["Authorization", "authorization"] {
+        if let Some(v) = obj.get(key).and_then(|v| v.as_str()) {
+            return Some(v.to_owned());
+        }
+    }
+    obj.get("token")
+        .and_then(|v| v.as_str())
+        .map(|t| format!("Token {t}"))
 }

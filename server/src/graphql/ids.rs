@@ -24,6 +24,12 @@ pub enum Kind {
     Location,
     /// Note.
     Note,
+    /// User.
+    User,
+    /// API token.
+    ApiToken,
+    /// User group.
+    Group,
 }
 
 impl Kind {
@@ -37,6 +43,9 @@ impl Kind {
             Kind::Finding => "Finding",
             Kind::Location => "Location",
             Kind::Note => "Note",
+            Kind::User => "User",
+            Kind::ApiToken => "ApiToken",
+            Kind::Group => "Group",
         }
     }
 
@@ -49,6 +58,9 @@ impl Kind {
             "Finding" => Kind::Finding,
             "Location" => Kind::Location,
             "Note" => Kind::Note,
+            "User" => Kind::User,
+            "ApiToken" => Kind::ApiToken,
+            "Group" => Kind::Group,
             _ => return None,
         })
     }

@@ -8,6 +8,7 @@ use super::error::{ApiError, ApiResult};
 use super::finding::{Finding, readable_finding};
 use super::hierarchy::{DeleteInput, DeletePayload};
 use super::ids::{self, Kind};
+use crate::authz::Permission;
 use crate::db::models::location as model;
 use crate::domain::location::UrlParts;
 
@@ -123,6 +124,23 @@ pub async fn readable_location(cx: &Cx<'_>, id: i64) -> ApiResult<model::Locatio
     Ok(loc)
 }
 
+/// `FORBIDDEN` unless the caller holds `permission` on every product the
+/// location belongs to: a location is shared, so changing it changes every
+/// product's view of it.
+pub async fn require_on_location(
+    cx: &Cx<'_>,
+    id: i64,
+    permission: crate::authz::Permission,
+) -> ApiResult<()> {
+    let mut conn = cx.conn().await?;
+    let products = model::Location::product_ids(&mut conn, id).await?;
+    drop(conn);
+    for p in products {
+        cx.require_product(permission, p).await?;
+    }
+    Ok(())
+}
+
 /// Input of `addFindingLocation`.
 #[derive(InputObject)]
 pub struct AddFindingLocationInput {
@@ -164,6 +182,8 @@ impl LocationMutation {
     ) -> ApiResult<FindingLocationPayload> {
         let cx = Cx::of(ctx)?;
         let finding = readable_finding(&cx, ids::decode(&input.finding, Kind::Finding)?).await?;
+        cx.require_product(Permission::Location_Add, finding.product_id)
+            .await?;
         let parts = UrlParts::parse(&input.url)?;
         let mut conn = cx.conn().await?;
         let mut rows = model::Location::upsert_many(&mut conn, &[parts.to_new()]).await?;
@@ -194,6 +214,8 @@ impl LocationMutation {
         let finding = readable_finding(&cx, ids::decode(&input.finding, Kind::Finding)?).await?;
         let location =
             readable_location(&cx, ids::decode(&input.location, Kind::Location)?).await?;
+        cx.require_product(Permission::Finding_Edit, finding.product_id)
+            .await?;
         let mut conn = cx.conn().await?;
         if !model::Location::unlink(&mut conn, location.id, finding.id).await? {
             return Err(ApiError::NotFound(format!(
@@ -216,6 +238,7 @@ impl LocationMutation {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Location)?;
         readable_location(&cx, id).await?;
+        require_on_location(&cx, id, Permission::Location_Delete).await?;
         let mut conn = cx.conn().await?;
         if !model::Location::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Location {}", input.id.0)));

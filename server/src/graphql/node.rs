@@ -13,6 +13,7 @@ use super::hierarchy::{
 use super::ids::{self, Kind};
 use super::location::{Location, readable_location};
 use super::note::{Note, readable_note};
+use crate::authz::Permission;
 use crate::db::models::finding::{Finding as FindingRow, FindingChanges};
 use crate::db::models::hierarchy::{
     Engagement as EngagementRow, EngagementChanges, Product as ProductRow, ProductChanges,
@@ -56,6 +57,9 @@ pub async fn load_node(cx: &Cx<'_>, id: &ID) -> ApiResult<Node> {
         Kind::Finding => Node::Finding(Finding(readable_finding(cx, n).await?)),
         Kind::Location => Node::Location(Location(readable_location(cx, n).await?)),
         Kind::Note => Node::Note(Note(readable_note(cx, n).await?)),
+        Kind::User | Kind::ApiToken | Kind::Group => {
+            return Err(ApiError::NotFound(format!("Node {}", id.0)));
+        }
     })
 }
 
@@ -138,6 +142,7 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
     match kind {
         Kind::Product => {
             let p = readable_product(cx, id).await?;
+            cx.require_product(Permission::Product_Edit, p.id).await?;
             let tags = merge(&p.tags);
             let mut conn = cx.conn().await?;
             let row: ProductRow = ProductRow::update(
@@ -157,6 +162,8 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
         }
         Kind::Engagement => {
             let e = readable_engagement(cx, id).await?;
+            cx.require_product(Permission::Engagement_Edit, e.product_id)
+                .await?;
             let tags = merge(&e.tags);
             let mut conn = cx.conn().await?;
             let row: EngagementRow = EngagementRow::update(
@@ -176,6 +183,8 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
         }
         Kind::Test => {
             let t = readable_test(cx, id).await?;
+            cx.require_product(Permission::Test_Edit, t.product_id)
+                .await?;
             let tags = merge(&t.tags);
             let mut conn = cx.conn().await?;
             let row: TestRow = TestRow::update(
@@ -195,6 +204,8 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
         }
         Kind::Finding => {
             let f = readable_finding(cx, id).await?;
+            cx.require_product(Permission::Finding_Edit, f.product_id)
+                .await?;
             let tags = merge(&f.tags);
             let mut conn = cx.conn().await?;
             let row: FindingRow = FindingRow::update(
@@ -214,6 +225,7 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
         }
         Kind::Location => {
             let l = readable_location(cx, id).await?;
+            super::location::require_on_location(cx, id, Permission::Location_Edit).await?;
             let tags = merge(&l.tags);
             let mut conn = cx.conn().await?;
             let row: LocationRow = LocationRow::set_tags(&mut conn, id, &tags)

@@ -8,6 +8,7 @@ use super::error::{ApiError, ApiResult};
 use super::finding::readable_finding;
 use super::hierarchy::{DeleteInput, DeletePayload, readable_engagement, readable_test};
 use super::ids::{self, Kind};
+use crate::authz::Permission;
 use crate::db::models::note::{self as model, NewNote, NoteParent};
 use crate::domain::note::validate_entry;
 
@@ -137,6 +138,7 @@ impl NoteMutation {
                 ));
             }
         };
+        cx.require_product(Permission::Note_Add, product_id).await?;
         let mut conn = cx.conn().await?;
         let row = model::Note::create(
             &mut conn,
@@ -171,7 +173,9 @@ impl NoteMutation {
     ) -> ApiResult<NotePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Note)?;
-        readable_note(&cx, id).await?;
+        let note = readable_note(&cx, id).await?;
+        cx.require_product(Permission::Note_Edit, note.product_id)
+            .await?;
         validate_entry(&input.entry)?;
         let mut conn = cx.conn().await?;
         use diesel_async::AsyncConnection;
@@ -191,7 +195,9 @@ impl NoteMutation {
     async fn delete_note(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
         let id = ids::decode(&input.id, Kind::Note)?;
-        readable_note(&cx, id).await?;
+        let note = readable_note(&cx, id).await?;
+        cx.require_product(Permission::Note_Delete, note.product_id)
+            .await?;
         let mut conn = cx.conn().await?;
         if !model::Note::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Note {}", input.id.0)));

@@ -270,6 +270,7 @@ impl PluginMutation {
         file: Upload,
     ) -> ApiResult<ParserPluginPayload> {
         let cx = Cx::of(ctx)?;
+        cx.require_superuser("install parser plugins")?;
         let registry = registry(ctx)?.clone();
         let limit = registry.config().limits.max_report_bytes;
         let value = file
@@ -329,6 +330,7 @@ impl PluginMutation {
         input: SetParserPluginEnabledInput,
     ) -> ApiResult<ParserPluginPayload> {
         let cx = Cx::of(ctx)?;
+        cx.require_superuser("enable or disable parser plugins")?;
         let (source, key) = parse_id(&input.id)?;
         let summary = registry(ctx)?
             .set_enabled(source, &key, input.enabled)
@@ -350,6 +352,7 @@ impl PluginMutation {
         input: RemoveParserPluginInput,
     ) -> ApiResult<ParserPluginPayload> {
         let cx = Cx::of(ctx)?;
+        cx.require_superuser("remove parser plugins")?;
         let (source, key) = parse_id(&input.id)?;
         registry(ctx)?.remove(source, &key).map_err(plugin_error)?;
         if source == PluginSource::Uploaded {

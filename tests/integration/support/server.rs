@@ -11,9 +11,16 @@ pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     child: Option<Child>,
-    /// The HTTP client.
+    /// An HTTP client that sends the admin's session token on every request.
     pub http: reqwest::Client,
+    /// An HTTP client without credentials.
+    pub anonymous_http: reqwest::Client,
+    /// The admin's session token, when the admin could sign in.
+    pub admin_token: Option<String>,
 }
+
+/// The password of the `admin` the server creates on a fresh test database.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -31,6 +38,7 @@ impl TestServer {
             .env("PALISADE_DATABASE_POOL_SIZE", "8")
             .env("PALISADE_GRAPHQL_EXPOSE_QUERY_COUNT", "true")
             .env("PALISADE_LOG", "warn")
+            .env("PALISADE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -39,13 +47,47 @@ impl TestServer {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn palisade");
-        let server = TestServer {
+        let mut server = TestServer {
             base: format!("http://127.0.0.1:{port}"),
             child: Some(child),
             http: reqwest::Client::new(),
+            anonymous_http: reqwest::Client::new(),
+            admin_token: None,
         };
         server.wait_ready(Duration::from_secs(60)).await;
+        if let Some(token) = server.login("admin", ADMIN_PASSWORD).await {
+            server.http = authenticated_client(&token);
+            server.admin_token = Some(token);
+        }
         server
+    }
+
+    /// Signs in and returns the session token, or `None` when refused.
+    pub async fn login(&self, username: &str, password: &str) -> Option<String> {
+        let r = self
+            .anonymous()
+            .query(
+                "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+                json!({"u": username, "p": password}),
+            )
+            .await;
+        r.body["data"]["login"]["token"].as_str().map(str::to_owned)
+    }
+
+    /// A GraphQL client without credentials.
+    pub fn anonymous(&self) -> Gql {
+        Gql {
+            url: format!("{}/graphql", self.base),
+            http: self.anonymous_http.clone(),
+        }
+    }
+
+    /// A GraphQL client sending `token`.
+    pub fn gql_as(&self, token: &str) -> Gql {
+        Gql {
+            url: format!("{}/graphql", self.base),
+            http: authenticated_client(token),
+        }
     }
 
     /// Starts `palisade serve` on `database_url`.
@@ -91,6 +133,19 @@ impl TestServer {
             http: self.http.clone(),
         }
     }
+}
+
+/// A client that sends `Authorization: Bearer <token>` on every request.
+pub fn authenticated_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }
 
 impl Drop for TestServer {

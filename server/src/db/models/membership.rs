@@ -11,7 +11,7 @@ use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::{
-    global_roles, group_members, product_groups, product_members, product_type_groups,
+    global_roles, group_members, groups, product_groups, product_members, product_type_groups,
     product_type_members, products, users,
 };
 
@@ -305,5 +305,87 @@ impl PolicyRows {
                 })
             })
             .await
+    }
+}
+
+/// A user group: members share the group's roles.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = groups, check_for_backend(diesel::pg::Pg))]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub social_provider: Option<String>,
+}
+
+impl Group {
+    /// Creates a group.
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+        description: &str,
+        social_provider: Option<&str>,
+    ) -> QueryResult<Group> {
+        diesel::insert_into(groups::table)
+            .values((
+                groups::name.eq(name),
+                groups::description.eq(description),
+                groups::social_provider.eq(social_provider),
+            ))
+            .returning(Group::as_select())
+            .get_result(conn)
+            .await
+    }
+
+    /// A group by id.
+    pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Group>> {
+        groups::table
+            .find(id)
+            .select(Group::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// A group by exact name.
+    pub async fn by_name(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Option<Group>> {
+        groups::table
+            .filter(groups::name.eq(name))
+            .select(Group::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Groups by ids, or all when `ids` is `None`, by name.
+    pub async fn list(
+        conn: &mut AsyncPgConnection,
+        ids: Option<&[i64]>,
+    ) -> QueryResult<Vec<Group>> {
+        let mut q = groups::table.into_boxed();
+        if let Some(ids) = ids {
+            q = q.filter(groups::id.eq_any(ids.to_vec()));
+        }
+        q.order(groups::name)
+            .select(Group::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Ids of the groups `user_id` belongs to.
+    pub async fn ids_of_member(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+    ) -> QueryResult<Vec<i64>> {
+        group_members::table
+            .filter(group_members::user_id.eq(user_id))
+            .select(group_members::group_id)
+            .load(conn)
+            .await
+    }
+
+    /// Deletes a group (the trigger notifies the policy listeners).
+    pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
+        Ok(diesel::delete(groups::table.find(id)).execute(conn).await? > 0)
     }
 }

@@ -1,0 +1,294 @@
+//! Sign-in, the signed-in user, and API tokens.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::context::Cx;
+use super::error::{ApiError, ApiResult};
+use super::ids::{self, Kind};
+use crate::auth::TokenKind;
+use crate::auth::login::{LoginError, LoginLimiter};
+use crate::config::Config;
+use crate::db::models::user::{self as model, ApiToken as TokenRow};
+
+/// A person or automation account.
+#[derive(Clone)]
+pub struct User(pub model::User);
+
+#[Object]
+impl User {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::User, self.0.id)
+    }
+
+    /// Sign-in name.
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    /// E-mail address.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// Given name.
+    async fn first_name(&self) -> &str {
+        &self.0.first_name
+    }
+
+    /// Family name.
+    async fn last_name(&self) -> &str {
+        &self.0.last_name
+    }
+
+    /// Whether the account may sign in.
+    async fn is_active(&self) -> bool {
+        self.0.is_active
+    }
+
+    /// Whether every check is bypassed for this user.
+    async fn is_superuser(&self) -> bool {
+        self.0.is_superuser
+    }
+
+    /// Last successful sign-in.
+    async fn last_login(&self) -> Option<DateTime<Utc>> {
+        self.0.last_login
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// An API token as listed: never its secret.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "ApiToken")]
+pub struct ApiTokenInfo {
+    /// Global id.
+    pub id: ID,
+    /// The owner's label.
+    pub name: String,
+    /// The first characters of the secret, to recognise it.
+    pub prefix: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last request made with it (to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working by itself.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<TokenRow> for ApiTokenInfo {
+    fn from(t: TokenRow) -> Self {
+        ApiTokenInfo {
+            id: ids::encode(Kind::ApiToken, t.id),
+            name: t.name,
+            prefix: t.prefix,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// The result of `login`.
+#[derive(SimpleObject)]
+pub struct LoginPayload {
+    /// The session token: send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+    /// Who signed in.
+    pub user: User,
+}
+
+/// The result of `createApiToken`.
+#[derive(SimpleObject)]
+pub struct CreateApiTokenPayload {
+    /// The secret, shown this once: only its hash is kept.
+    pub token: String,
+    /// The stored token.
+    pub api_token: ApiTokenInfo,
+}
+
+/// Input of `createApiToken`.
+#[derive(InputObject)]
+pub struct CreateApiTokenInput {
+    /// A label to recognise the token by (e.g. the pipeline using it).
+    pub name: String,
+    /// When it should stop working; never when absent.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Queries about the caller.
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
+        let cx = Cx::of(ctx)?;
+        let mut conn = cx.conn().await?;
+        model::User::by_id(&mut conn, cx.principal().user_id)
+            .await?
+            .map(User)
+            .ok_or(ApiError::Unauthenticated)
+    }
+
+    /// The caller's API tokens, newest first, revoked ones included.
+    async fn api_tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiTokenInfo>> {
+        let cx = Cx::of(ctx)?;
+        let mut conn = cx.conn().await?;
+        Ok(
+            TokenRow::list_for_user(&mut conn, cx.principal().user_id, "api")
+                .await?
+                .into_iter()
+                .map(ApiTokenInfo::from)
+                .collect(),
+        )
+    }
+
+    /// Every user (superusers only), by username.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        username_contains: Option<String>,
+    ) -> ApiResult<Vec<User>> {
+        let cx = Cx::of(ctx)?;
+        cx.require_superuser("list users")?;
+        let mut conn = cx.conn().await?;
+        Ok(
+            model::User::search(&mut conn, username_contains.as_deref(), 500)
+                .await?
+                .into_iter()
+                .map(User)
+                .collect(),
+        )
+    }
+}
+
+/// Sign-in and token mutations.
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Signs in with a username and password and returns a session token.
+    /// Unknown users and wrong passwords get the same answer; repeated
+    /// failures per username and per address are refused for a while.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+    ) -> ApiResult<LoginPayload> {
+        let cx = Cx::anonymous(ctx)?;
+        let limiter = ctx
+            .data::<LoginLimiter>()
+            .map_err(|_| ApiError::Internal("login limiter missing".to_owned()))?;
+        let config = ctx
+            .data::<Arc<Config>>()
+            .map_err(|_| ApiError::Internal("configuration missing".to_owned()))?;
+        match crate::auth::login::login(
+            &cx.inner.db,
+            limiter,
+            &config.auth,
+            &username,
+            &password,
+            cx.inner.client_addr,
+        )
+        .await
+        {
+            Ok(s) => {
+                tracing::info!(user = %s.user.username, "signed in");
+                Ok(LoginPayload {
+                    token: s.token.secret,
+                    expires_at: s.expires_at,
+                    user: User(s.user),
+                })
+            }
+            Err(LoginError::InvalidCredentials) => {
+                tracing::info!(user = %username, "sign-in failed");
+                Err(ApiError::Unauthenticated)
+            }
+            Err(e @ LoginError::RateLimited { .. }) => {
+                tracing::warn!(user = %username, "sign-in refused: too many failures");
+                Err(ApiError::RateLimited(e.to_string()))
+            }
+            Err(LoginError::Auth(e)) => Err(ApiError::Internal(e.to_string())),
+        }
+    }
+
+    /// Ends the session whose token authenticated this request.
+    async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        let cx = Cx::of(ctx)?;
+        let p = cx.principal();
+        if p.token_kind != TokenKind::Session {
+            return Err(ApiError::BadUserInput(
+                "this request used an API token, not a session; revoke it with revokeApiToken"
+                    .to_owned(),
+            ));
+        }
+        let mut conn = cx.conn().await?;
+        Ok(TokenRow::revoke(&mut conn, p.token_id).await?)
+    }
+
+    /// Creates an API token for the caller; its secret is returned once.
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiTokenInput,
+    ) -> ApiResult<CreateApiTokenPayload> {
+        let cx = Cx::of(ctx)?;
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+        }
+        if input.expires_at.is_some_and(|t| t <= Utc::now()) {
+            return Err(ApiError::invalid("expiresAt", "must be in the future"));
+        }
+        let token = crate::domain::user::generate_token();
+        let mut conn = cx.conn().await?;
+        let row = TokenRow::create(
+            &mut conn,
+            cx.principal().user_id,
+            name,
+            TokenKind::Api.as_str(),
+            &token.prefix,
+            &token.hash,
+            input.expires_at,
+        )
+        .await?;
+        Ok(CreateApiTokenPayload {
+            token: token.secret,
+            api_token: row.into(),
+        })
+    }
+
+    /// Revokes an API token: one's own, or anyone's for superusers. It stops
+    /// working on the next request.
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ApiTokenInfo> {
+        let cx = Cx::of(ctx)?;
+        let token_id = ids::decode(&id, Kind::ApiToken)?;
+        let mut conn = cx.conn().await?;
+        let row = TokenRow::by_id(&mut conn, token_id)
+            .await?
+            .filter(|t| t.kind == "api")
+            .filter(|t| cx.is_superuser() || t.user_id == cx.principal().user_id)
+            .ok_or_else(|| ApiError::NotFound(format!("ApiToken {}", id.0)))?;
+        TokenRow::revoke(&mut conn, row.id).await?;
+        let row = TokenRow::by_id(&mut conn, token_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("ApiToken {}", id.0)))?;
+        Ok(row.into())
+    }
+}

@@ -1,0 +1,709 @@
+//! Roles: members and groups of product types and products, groups and
+//! their members, and global roles.
+//!
+//! Every change is checked twice: the object's `*_Manage_Members` (or group)
+//! permission, and [`Authz::can_grant`](crate::authz::Authz::can_grant) so
+//! nobody hands out a role above their own. After a change this process
+//! reloads its policy before answering; other processes follow on the
+//! database notification.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+
+use super::account::User;
+use super::context::{Cx, forbidden};
+use super::error::{ApiError, ApiResult};
+use super::hierarchy::{readable_product, readable_product_type};
+use super::ids::{self, Kind};
+use crate::authz::{Object as AuthzObject, Permission, Role as AuthzRole};
+use crate::db::models::membership::{
+    GlobalRole, Group as GroupRow, GroupMember, ProductGroup, ProductMember, ProductTypeGroup,
+    ProductTypeMember,
+};
+use crate::db::models::user::User as UserRow;
+
+/// A role, as in DefectDojo.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    /// Imports scan results and views.
+    ApiImporter,
+    /// Edits findings, engagements and tests.
+    Writer,
+    /// Writer plus deletes and member management.
+    Maintainer,
+    /// Everything, including deleting and granting ownership.
+    Owner,
+    /// Views.
+    Reader,
+}
+
+impl From<Role> for AuthzRole {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::ApiImporter => AuthzRole::API_Importer,
+            Role::Writer => AuthzRole::Writer,
+            Role::Maintainer => AuthzRole::Maintainer,
+            Role::Owner => AuthzRole::Owner,
+            Role::Reader => AuthzRole::Reader,
+        }
+    }
+}
+
+impl Role {
+    fn from_id(id: i16) -> ApiResult<Role> {
+        Ok(match AuthzRole::from_id(id) {
+            Some(AuthzRole::API_Importer) => Role::ApiImporter,
+            Some(AuthzRole::Writer) => Role::Writer,
+            Some(AuthzRole::Maintainer) => Role::Maintainer,
+            Some(AuthzRole::Owner) => Role::Owner,
+            Some(AuthzRole::Reader) => Role::Reader,
+            None => return Err(ApiError::Internal(format!("unknown role id {id}"))),
+        })
+    }
+}
+
+/// A user's role on an object.
+#[derive(SimpleObject)]
+pub struct Member {
+    /// The user.
+    pub user: User,
+    /// Their role.
+    pub role: Role,
+}
+
+/// A group's role on an object.
+#[derive(SimpleObject)]
+pub struct GroupRole {
+    /// The group.
+    pub group: Group,
+    /// Its role.
+    pub role: Role,
+}
+
+/// A user group.
+#[derive(Clone)]
+pub struct Group(pub GroupRow);
+
+#[Object]
+impl Group {
+    /// Global id.
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Group, self.0.id)
+    }
+
+    /// Unique name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// What the group is for.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// The members and their roles in administering the group.
+    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<Member>> {
+        let cx = Cx::of(ctx)?;
+        let mut conn = cx.conn().await?;
+        let rows = GroupMember::for_object(&mut conn, self.0.id).await?;
+        members_of(&cx, rows.into_iter().map(|m| (m.user_id, m.role_id))).await
+    }
+}
+
+async fn members_of(cx: &Cx<'_>, rows: impl Iterator<Item = (i64, i16)>) -> ApiResult<Vec<Member>> {
+    let rows: Vec<(i64, i16)> = rows.collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut conn = cx.conn().await?;
+    let users = UserRow::by_ids(&mut conn, &ids).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (user_id, role_id) in rows {
+        if let Some(u) = users.iter().find(|u| u.id == user_id) {
+            out.push(Member {
+                user: User(u.clone()),
+                role: Role::from_id(role_id)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+async fn group_roles_of(
+    cx: &Cx<'_>,
+    rows: impl Iterator<Item = (i64, i16)>,
+) -> ApiResult<Vec<GroupRole>> {
+    let rows: Vec<(i64, i16)> = rows.collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut conn = cx.conn().await?;
+    let groups = GroupRow::list(&mut conn, Some(&ids)).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (group_id, role_id) in rows {
+        if let Some(g) = groups.iter().find(|g| g.id == group_id) {
+            out.push(GroupRole {
+                group: Group(g.clone()),
+                role: Role::from_id(role_id)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The user members of a product type (its readers may list them).
+pub async fn product_type_members(cx: &Cx<'_>, product_type_id: i64) -> ApiResult<Vec<Member>> {
+    let mut conn = cx.conn().await?;
+    let rows = ProductTypeMember::for_object(&mut conn, product_type_id).await?;
+    drop(conn);
+    members_of(cx, rows.into_iter().map(|m| (m.user_id, m.role_id))).await
+}
+
+/// The user members of a product.
+pub async fn product_members(cx: &Cx<'_>, product_id: i64) -> ApiResult<Vec<Member>> {
+    let mut conn = cx.conn().await?;
+    let rows = ProductMember::for_object(&mut conn, product_id).await?;
+    drop(conn);
+    members_of(cx, rows.into_iter().map(|m| (m.user_id, m.role_id))).await
+}
+
+/// The groups holding roles on a product type (`Product_Type_Group_View`).
+pub async fn product_type_groups(cx: &Cx<'_>, product_type_id: i64) -> ApiResult<Vec<GroupRole>> {
+    if !cx.can(
+        Permission::Product_Type_Group_View,
+        AuthzObject::ProductType(product_type_id),
+    ) {
+        return Ok(Vec::new());
+    }
+    let mut conn = cx.conn().await?;
+    let rows = ProductTypeGroup::for_object(&mut conn, product_type_id).await?;
+    drop(conn);
+    group_roles_of(cx, rows.into_iter().map(|m| (m.group_id, m.role_id))).await
+}
+
+/// The groups holding roles on a product (`Product_Group_View`).
+pub async fn product_groups(cx: &Cx<'_>, product_id: i64) -> ApiResult<Vec<GroupRole>> {
+    let object = cx.product_object(product_id).await?;
+    if !cx.can(Permission::Product_Group_View, object) {
+        return Ok(Vec::new());
+    }
+    let mut conn = cx.conn().await?;
+    let rows = ProductGroup::for_object(&mut conn, product_id).await?;
+    drop(conn);
+    group_roles_of(cx, rows.into_iter().map(|m| (m.group_id, m.role_id))).await
+}
+
+/// Input of `setProductTypeMember` and `setProductMember`.
+#[derive(InputObject)]
+pub struct SetMemberInput {
+    /// The product type or product.
+    pub object: ID,
+    /// The user.
+    pub user: ID,
+    /// The role to give.
+    pub role: Role,
+}
+
+/// Input of `removeProductTypeMember` and `removeProductMember`.
+#[derive(InputObject)]
+pub struct RemoveMemberInput {
+    /// The product type or product.
+    pub object: ID,
+    /// The user.
+    pub user: ID,
+}
+
+/// Input of the group-role mutations.
+#[derive(InputObject)]
+pub struct SetGroupRoleInput {
+    /// The product type or product.
+    pub object: ID,
+    /// The group.
+    pub group: ID,
+    /// The role to give.
+    pub role: Role,
+}
+
+/// Input of the group-role removals.
+#[derive(InputObject)]
+pub struct RemoveGroupRoleInput {
+    /// The product type or product.
+    pub object: ID,
+    /// The group.
+    pub group: ID,
+}
+
+/// Input of `setGroupMember`.
+#[derive(InputObject)]
+pub struct SetGroupMemberInput {
+    /// The group.
+    pub group: ID,
+    /// The user.
+    pub user: ID,
+    /// Their role in administering the group.
+    pub role: Role,
+}
+
+/// Input of `removeGroupMember`.
+#[derive(InputObject)]
+pub struct RemoveGroupMemberInput {
+    /// The group.
+    pub group: ID,
+    /// The user.
+    pub user: ID,
+}
+
+/// Input of `createGroup`.
+#[derive(InputObject)]
+pub struct CreateGroupInput {
+    /// Unique name.
+    pub name: String,
+    /// What the group is for.
+    pub description: Option<String>,
+}
+
+/// Input of `setGlobalRole`: exactly one of `user` and `group`.
+#[derive(InputObject)]
+pub struct SetGlobalRoleInput {
+    /// The user.
+    pub user: Option<ID>,
+    /// The group.
+    pub group: Option<ID>,
+    /// The role; null removes the global role.
+    pub role: Option<Role>,
+}
+
+/// The object a membership mutation targets, readable by the caller.
+enum Target {
+    ProductType(i64),
+    Product(i64, i64),
+}
+
+impl Target {
+    fn object(&self) -> AuthzObject {
+        match *self {
+            Target::ProductType(id) => AuthzObject::ProductType(id),
+            Target::Product(id, product_type_id) => AuthzObject::Product {
+                id,
+                product_type_id,
+            },
+        }
+    }
+}
+
+async fn target(cx: &Cx<'_>, id: &ID) -> ApiResult<Target> {
+    let (kind, n) = ids::decode_any(id)?;
+    match kind {
+        Kind::ProductType => {
+            readable_product_type(cx, n).await?;
+            Ok(Target::ProductType(n))
+        }
+        Kind::Product => {
+            let p = readable_product(cx, n).await?;
+            Ok(Target::Product(p.id, p.product_type_id))
+        }
+        other => Err(ApiError::invalid(
+            "object",
+            format!(
+                "roles are held on product types and products, not on a {}",
+                other.name()
+            ),
+        )),
+    }
+}
+
+async fn existing_user(cx: &Cx<'_>, id: &ID) -> ApiResult<UserRow> {
+    let user_id = ids::decode(id, Kind::User)?;
+    let mut conn = cx.conn().await?;
+    UserRow::by_id(&mut conn, user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("User {}", id.0)))
+}
+
+/// The group `id` if the caller may see it: superusers and global roles see
+/// every group, others the groups they belong to.
+async fn visible_group(cx: &Cx<'_>, id: &ID) -> ApiResult<GroupRow> {
+    let group_id = ids::decode(id, Kind::Group)?;
+    let not_found = || ApiError::NotFound(format!("Group {}", id.0));
+    if !cx.can(Permission::Group_View, AuthzObject::Group(group_id)) {
+        return Err(not_found());
+    }
+    let mut conn = cx.conn().await?;
+    GroupRow::by_id(&mut conn, group_id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+fn check_grant(cx: &Cx<'_>, object: AuthzObject, role: AuthzRole) -> ApiResult<()> {
+    if cx.authz().can_grant(cx.subject(), object, role) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "grant the {} role on {object} (above your own)",
+            role.name()
+        )))
+    }
+}
+
+async fn reload(cx: &Cx<'_>) -> ApiResult<()> {
+    cx.authz()
+        .reload(cx.db())
+        .await
+        .map_err(|e| ApiError::Internal(format!("reloading the policy: {e}")))
+}
+
+fn db_err(e: diesel::result::Error) -> ApiError {
+    ApiError::from(e)
+}
+
+/// Queries about groups and roles.
+#[derive(Default)]
+pub struct MemberQuery;
+
+#[Object]
+impl MemberQuery {
+    /// Groups the caller may see (all of them for superusers and global roles).
+    async fn groups(&self, ctx: &Context<'_>) -> ApiResult<Vec<Group>> {
+        let cx = Cx::of(ctx)?;
+        let mut conn = cx.conn().await?;
+        let rows = if cx.can(Permission::Group_View, AuthzObject::Global) {
+            GroupRow::list(&mut conn, None).await?
+        } else {
+            let ids = GroupRow::ids_of_member(&mut conn, cx.principal().user_id).await?;
+            GroupRow::list(&mut conn, Some(&ids)).await?
+        };
+        Ok(rows.into_iter().map(Group).collect())
+    }
+
+    /// One group.
+    async fn group(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Group> {
+        let cx = Cx::of(ctx)?;
+        visible_group(&cx, &id).await.map(Group)
+    }
+}
+
+/// Member and group mutations.
+#[derive(Default)]
+pub struct MemberMutation;
+
+#[Object]
+impl MemberMutation {
+    /// Gives a user a role on a product type or product (adding or changing
+    /// the membership). Needs `*_Manage_Members` there, and only those who
+    /// hold every permission of a role may grant it (only owners make owners).
+    async fn set_member(&self, ctx: &Context<'_>, input: SetMemberInput) -> ApiResult<Member> {
+        let cx = Cx::of(ctx)?;
+        let target = target(&cx, &input.object).await?;
+        let object = target.object();
+        let manage = match target {
+            Target::ProductType(_) => Permission::Product_Type_Manage_Members,
+            Target::Product(..) => Permission::Product_Manage_Members,
+        };
+        cx.require(manage, object)?;
+        let role = AuthzRole::from(input.role);
+        check_grant(&cx, object, role)?;
+        let user = existing_user(&cx, &input.user).await?;
+        let mut conn = cx.conn().await?;
+        // Changing an owner's membership is itself owner business.
+        let current = match target {
+            Target::ProductType(pt) => ProductTypeMember::for_object(&mut conn, pt)
+                .await?
+                .into_iter()
+                .find(|m| m.user_id == user.id)
+                .map(|m| m.role_id),
+            Target::Product(p, _) => ProductMember::for_object(&mut conn, p)
+                .await?
+                .into_iter()
+                .find(|m| m.user_id == user.id)
+                .map(|m| m.role_id),
+        };
+        if let Some(r) = current.and_then(AuthzRole::from_id) {
+            check_grant(&cx, object, r)?;
+        }
+        let row_role = match target {
+            Target::ProductType(pt) => {
+                ProductTypeMember::set(&mut conn, user.id, pt, role.id())
+                    .await
+                    .map_err(db_err)?
+                    .role_id
+            }
+            Target::Product(p, _) => {
+                ProductMember::set(&mut conn, user.id, p, role.id())
+                    .await
+                    .map_err(db_err)?
+                    .role_id
+            }
+        };
+        drop(conn);
+        reload(&cx).await?;
+        Ok(Member {
+            user: User(user),
+            role: Role::from_id(row_role)?,
+        })
+    }
+
+    /// Removes a user's role on a product type or product. Members may always
+    /// leave; removing others needs `*_Member_Delete`, and removing an owner
+    /// needs the right to grant ownership.
+    async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> ApiResult<bool> {
+        let cx = Cx::of(ctx)?;
+        let target = target(&cx, &input.object).await?;
+        let object = target.object();
+        let user = existing_user(&cx, &input.user).await?;
+        if !cx.authz().can_remove_member(cx.subject(), user.id, object) {
+            return Err(forbidden(
+                match target {
+                    Target::ProductType(_) => Permission::Product_Type_Member_Delete,
+                    Target::Product(..) => Permission::Product_Member_Delete,
+                },
+                object,
+            ));
+        }
+        let mut conn = cx.conn().await?;
+        let current = match target {
+            Target::ProductType(pt) => ProductTypeMember::for_object(&mut conn, pt)
+                .await?
+                .into_iter()
+                .find(|m| m.user_id == user.id)
+                .map(|m| m.role_id),
+            Target::Product(p, _) => ProductMember::for_object(&mut conn, p)
+                .await?
+                .into_iter()
+                .find(|m| m.user_id == user.id)
+                .map(|m| m.role_id),
+        };
+        if user.id != cx.principal().user_id
+            && let Some(r) = current.and_then(AuthzRole::from_id)
+        {
+            check_grant(&cx, object, r)?;
+        }
+        let removed = match target {
+            Target::ProductType(pt) => ProductTypeMember::remove(&mut conn, user.id, pt).await,
+            Target::Product(p, _) => ProductMember::remove(&mut conn, user.id, p).await,
+        }
+        .map_err(db_err)?;
+        drop(conn);
+        if removed {
+            reload(&cx).await?;
+        }
+        Ok(removed)
+    }
+
+    /// Gives a group a role on a product type or product.
+    async fn set_group_role(
+        &self,
+        ctx: &Context<'_>,
+        input: SetGroupRoleInput,
+    ) -> ApiResult<GroupRole> {
+        let cx = Cx::of(ctx)?;
+        let target = target(&cx, &input.object).await?;
+        let object = target.object();
+        let role = AuthzRole::from(input.role);
+        let (add, add_owner) = match target {
+            Target::ProductType(_) => (
+                Permission::Product_Type_Group_Add,
+                Permission::Product_Type_Group_Add_Owner,
+            ),
+            Target::Product(..) => (
+                Permission::Product_Group_Add,
+                Permission::Product_Group_Add_Owner,
+            ),
+        };
+        cx.require(add, object)?;
+        if role.is_owner() {
+            cx.require(add_owner, object)?;
+        }
+        check_grant(&cx, object, role)?;
+        let group = visible_group(&cx, &input.group).await?;
+        let mut conn = cx.conn().await?;
+        let role_id = match target {
+            Target::ProductType(pt) => {
+                ProductTypeGroup::set(&mut conn, group.id, pt, role.id())
+                    .await
+                    .map_err(db_err)?
+                    .role_id
+            }
+            Target::Product(p, _) => {
+                ProductGroup::set(&mut conn, group.id, p, role.id())
+                    .await
+                    .map_err(db_err)?
+                    .role_id
+            }
+        };
+        drop(conn);
+        reload(&cx).await?;
+        Ok(GroupRole {
+            group: Group(group),
+            role: Role::from_id(role_id)?,
+        })
+    }
+
+    /// Removes a group's role on a product type or product.
+    async fn remove_group_role(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveGroupRoleInput,
+    ) -> ApiResult<bool> {
+        let cx = Cx::of(ctx)?;
+        let target = target(&cx, &input.object).await?;
+        let object = target.object();
+        cx.require(
+            match target {
+                Target::ProductType(_) => Permission::Product_Type_Group_Delete,
+                Target::Product(..) => Permission::Product_Group_Delete,
+            },
+            object,
+        )?;
+        let group_id = ids::decode(&input.group, Kind::Group)?;
+        let mut conn = cx.conn().await?;
+        let removed = match target {
+            Target::ProductType(pt) => ProductTypeGroup::remove(&mut conn, group_id, pt).await,
+            Target::Product(p, _) => ProductGroup::remove(&mut conn, group_id, p).await,
+        }
+        .map_err(db_err)?;
+        drop(conn);
+        if removed {
+            reload(&cx).await?;
+        }
+        Ok(removed)
+    }
+
+    /// Creates a user group (superusers only, as other configuration).
+    async fn create_group(&self, ctx: &Context<'_>, input: CreateGroupInput) -> ApiResult<Group> {
+        let cx = Cx::of(ctx)?;
+        cx.require_superuser("create groups")?;
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 255 {
+            return Err(ApiError::invalid("name", "must be 1 to 255 characters"));
+        }
+        let mut conn = cx.conn().await?;
+        if GroupRow::by_name(&mut conn, name).await?.is_some() {
+            return Err(ApiError::invalid(
+                "name",
+                format!("a group named `{name}` exists"),
+            ));
+        }
+        let row = GroupRow::create(
+            &mut conn,
+            name,
+            input.description.as_deref().unwrap_or(""),
+            None,
+        )
+        .await
+        .map_err(db_err)?;
+        Ok(Group(row))
+    }
+
+    /// Deletes a group (`Group_Delete`: its owners, or superusers).
+    async fn delete_group(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let cx = Cx::of(ctx)?;
+        let group = visible_group(&cx, &id).await?;
+        cx.require(Permission::Group_Delete, AuthzObject::Group(group.id))?;
+        let mut conn = cx.conn().await?;
+        let deleted = GroupRow::delete(&mut conn, group.id).await?;
+        drop(conn);
+        reload(&cx).await?;
+        Ok(deleted)
+    }
+
+    /// Adds a user to a group or changes their role in it.
+    async fn set_group_member(
+        &self,
+        ctx: &Context<'_>,
+        input: SetGroupMemberInput,
+    ) -> ApiResult<Member> {
+        let cx = Cx::of(ctx)?;
+        let group = visible_group(&cx, &input.group).await?;
+        let object = AuthzObject::Group(group.id);
+        cx.require(Permission::Group_Manage_Members, object)?;
+        let role = AuthzRole::from(input.role);
+        if role.is_owner() {
+            cx.require(Permission::Group_Add_Owner, object)?;
+        }
+        check_grant(&cx, object, role)?;
+        let user = existing_user(&cx, &input.user).await?;
+        let mut conn = cx.conn().await?;
+        let row = GroupMember::set(&mut conn, user.id, group.id, role.id())
+            .await
+            .map_err(db_err)?;
+        drop(conn);
+        reload(&cx).await?;
+        Ok(Member {
+            user: User(user),
+            role: Role::from_id(row.role_id)?,
+        })
+    }
+
+    /// Removes a user from a group (members may always leave).
+    async fn remove_group_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveGroupMemberInput,
+    ) -> ApiResult<bool> {
+        let cx = Cx::of(ctx)?;
+        let group = visible_group(&cx, &input.group).await?;
+        let object = AuthzObject::Group(group.id);
+        let user = existing_user(&cx, &input.user).await?;
+        if !cx.authz().can_remove_member(cx.subject(), user.id, object) {
+            return Err(forbidden(Permission::Group_Member_Delete, object));
+        }
+        let mut conn = cx.conn().await?;
+        let removed = GroupMember::remove(&mut conn, user.id, group.id)
+            .await
+            .map_err(db_err)?;
+        drop(conn);
+        if removed {
+            reload(&cx).await?;
+        }
+        Ok(removed)
+    }
+
+    /// Sets or clears the global role of a user or group (superusers only).
+    async fn set_global_role(
+        &self,
+        ctx: &Context<'_>,
+        input: SetGlobalRoleInput,
+    ) -> ApiResult<Option<Role>> {
+        let cx = Cx::of(ctx)?;
+        cx.require_superuser("set global roles")?;
+        let mut conn = cx.conn().await?;
+        let result = match (&input.user, &input.group) {
+            (Some(u), None) => {
+                let user = existing_user(&cx, u).await?;
+                match input.role {
+                    Some(r) => {
+                        GlobalRole::set_for_user(&mut conn, user.id, AuthzRole::from(r).id())
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    None => {
+                        GlobalRole::remove_for_user(&mut conn, user.id)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                }
+                input.role
+            }
+            (None, Some(g)) => {
+                let group = visible_group(&cx, g).await?;
+                match input.role {
+                    Some(r) => {
+                        GlobalRole::set_for_group(&mut conn, group.id, AuthzRole::from(r).id())
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    None => {
+                        GlobalRole::remove_for_group(&mut conn, group.id)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                }
+                input.role
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "user",
+                    "give exactly one of `user` and `group`",
+                ));
+            }
+        };
+        drop(conn);
+        reload(&cx).await?;
+        Ok(result)
+    }
+}
