@@ -5,7 +5,7 @@
 //! (`{"Calls", "Imports", "Requires", "Vulns"}`). One finding per
 //! vulnerability (OSV record) reported.
 
-use palisade_plugin_sdk::json::{get_array, get_str, get_strs, json_error, utf8_text};
+use palisade_plugin_sdk::json::{get_array, get_str, get_strs, json_stream, utf8_text};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
@@ -64,9 +64,8 @@ impl Parser for Govulncheck {
             ));
         }
         let mut messages: Vec<Value> = Vec::new();
-        for item in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
-            let value = item.map_err(|e| json_error(&e))?;
-            match value {
+        for item in json_stream::<Value>(text) {
+            match item? {
                 Value::Array(items) => messages.extend(items),
                 other => messages.push(other),
             }
