@@ -432,6 +432,31 @@ impl Cvss4 {
     pub fn vector(&self) -> String {
         self.to_string()
     }
+
+    /// An estimate of the severity band from the base metrics, for reports
+    /// that give a v4 vector without its score. It is not the specification's
+    /// score (that needs FIRST's macro-vector table, which the SDK does not
+    /// carry): Critical when a network attack needing no privileges or user
+    /// action hits at least two of the vulnerable system's confidentiality,
+    /// integrity and availability hard, High when one is hit hard, Medium when
+    /// any is hit a little, Low otherwise.
+    pub fn estimated_severity(&self) -> Severity {
+        let impacts = ["VC", "VI", "VA"].map(|m| self.metric(m));
+        let high = impacts.iter().filter(|v| **v == Some("H")).count();
+        let any_low = impacts.contains(&Some("L"));
+        let easy = self.metric("AV") == Some("N")
+            && self.metric("PR") == Some("N")
+            && self.metric("UI") == Some("N");
+        if easy && high >= 2 {
+            Severity::Critical
+        } else if high >= 1 {
+            Severity::High
+        } else if any_low {
+            Severity::Medium
+        } else {
+            Severity::Low
+        }
+    }
 }
 
 impl fmt::Display for Cvss4 {
@@ -622,5 +647,27 @@ mod tests {
         for v in bad {
             assert!(Cvss4::parse(v).is_err(), "{v}");
         }
+    }
+
+    #[test]
+    fn cvss4_severity_estimate() {
+        let sev = |v: &str| Cvss4::parse(v).unwrap().estimated_severity();
+        assert_eq!(
+            sev("CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:N/VC:H/VI:H/VA:N/SC:L/SI:L/SA:N"),
+            Severity::Critical
+        );
+        // The same impact needing privileges is one band lower.
+        assert_eq!(
+            sev("CVSS:4.0/AV:N/AC:L/AT:P/PR:L/UI:N/VC:H/VI:H/VA:N/SC:L/SI:L/SA:N"),
+            Severity::High
+        );
+        assert_eq!(
+            sev("CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N"),
+            Severity::Medium
+        );
+        assert_eq!(
+            sev("CVSS:4.0/AV:P/AC:H/AT:P/PR:H/UI:A/VC:N/VI:N/VA:N/SC:H/SI:N/SA:N"),
+            Severity::Low
+        );
     }
 }

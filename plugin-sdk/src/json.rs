@@ -9,6 +9,8 @@
 //! left out) and are forgiving about types, since scanners are not: numbers
 //! may come as strings and strings as numbers.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -18,6 +20,93 @@ use crate::ParseError;
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ParseError> {
     let text = utf8_text(bytes)?;
     serde_json::from_str(text).map_err(|e| json_error(&e))
+}
+
+/// Deserialises a JSON report into `T` borrowing from the report: strings
+/// without escapes are not copied (see [`Text`]). Same errors as [`parse_json`].
+pub fn parse_json_borrowed<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+) -> Result<T, ParseError> {
+    let text = utf8_text(bytes)?;
+    serde_json::from_str(text).map_err(|e| json_error(&e))
+}
+
+/// Deserialises a JSON report whose top level must be an object into `T`,
+/// borrowing from the report (see [`Object`]).
+pub fn parse_json_object<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ParseError> {
+    parse_json_borrowed::<Object<T>>(bytes).map(|o| o.0)
+}
+
+/// Deserialises a JSON report whose top level must be an array of objects,
+/// each into `T`, borrowing from the report (see [`Object`]).
+pub fn parse_json_objects<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+) -> Result<Vec<T>, ParseError> {
+    parse_json_borrowed::<Vec<Object<T>>>(bytes)
+        .map(|items| items.into_iter().map(|o| o.0).collect())
+}
+
+/// A JSON object read as `T`, and nothing else: serde's derived structs also
+/// accept an array of their fields in order, which would let garbage such as
+/// `[[[]]]` read as a report with findings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+            type Value = Object<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+
+        deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+    }
+}
+
+/// For `#[serde(deserialize_with = "objects")]` on a `Vec<T>` field: an array
+/// whose items must be JSON objects (see [`Object`]).
+pub fn objects<'de, T, D>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Vec<Object<T>> as serde::Deserialize>::deserialize(deserializer)
+        .map(|items| items.into_iter().map(|o| o.0).collect())
+}
+
+/// [`objects`] for an `Option<Vec<T>>` field (`null` is `None`; add
+/// `default` for a missing key).
+pub fn optional_objects<'de, T, D>(deserializer: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<Vec<Object<T>>> as serde::Deserialize>::deserialize(deserializer)
+        .map(|items| items.map(|items| items.into_iter().map(|o| o.0).collect()))
+}
+
+/// For `#[serde(default, deserialize_with = "present")]` on an
+/// `Option<Option<T>>` field: `None` when the key is missing, `Some(None)`
+/// when it is `null`, so a parser can tell "no such key" (another format)
+/// from "nothing found".
+pub fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 /// Parses a JSON report into a [`Value`] tree.
@@ -74,19 +163,31 @@ pub fn json_error(e: &serde_json::Error) -> ParseError {
 /// Says whether a report head looks like JSON: its first non-blank byte
 /// (after an optional byte-order mark) is `{` or `[`.
 pub fn starts_like_json(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    matches!(
-        head.iter().find(|b| !b.is_ascii_whitespace()),
-        Some(b'{' | b'[')
-    )
+    matches!(crate::sniff::first_byte(head), Some(b'{' | b'['))
 }
 
+/// Follows a JSON pointer, the leading "/" optional. Walks the segments
+/// itself so that the usual pointer (no `~` escapes) allocates nothing: the
+/// accessors run for every field of every finding.
 fn at<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
-    if pointer.is_empty() || pointer.starts_with('/') {
-        value.pointer(pointer)
-    } else {
-        value.pointer(&format!("/{pointer}"))
+    if pointer.is_empty() {
+        return Some(value);
     }
+    let path = pointer.strip_prefix('/').unwrap_or(pointer);
+    if path.contains('~') {
+        return value.pointer(&format!("/{path}"));
+    }
+    path.split('/').try_fold(value, |v, segment| match v {
+        Value::Object(map) => map.get(segment),
+        Value::Array(items) => {
+            // RFC 6901: an index is digits without a leading zero.
+            let valid = !segment.is_empty()
+                && segment.bytes().all(|b| b.is_ascii_digit())
+                && (segment == "0" || !segment.starts_with('0'));
+            items.get(segment.parse::<usize>().ok().filter(|_| valid)?)
+        }
+        _ => None,
+    })
 }
 
 /// The string at `pointer`, trimmed; `None` when missing, not a string, or blank.
@@ -158,6 +259,236 @@ pub fn array_at<'a>(value: &'a Value, pointer: &str) -> &'a [Value] {
     at(value, pointer)
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)
+}
+
+/// The trimmed, non-blank string under `key` of an object (by key, with no
+/// pointer to format: cheap in per-finding loops).
+pub fn get_str<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// [`get_str`], owned.
+pub fn get_string(value: &Value, key: &str) -> Option<String> {
+    get_str(value, key).map(str::to_owned)
+}
+
+/// The array under `key` (empty when missing, null or not an array).
+pub fn get_array<'a>(value: &'a Value, key: &str) -> &'a [Value] {
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The number under `key`; numeric strings count, non-finite numbers do not.
+pub fn get_f64(value: &Value, key: &str) -> Option<f64> {
+    match value.get(key)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(t) => t.trim().parse().ok().filter(|f: &f64| f.is_finite()),
+        _ => None,
+    }
+}
+
+/// The strings of the array under `key`, trimmed, blanks and non-strings skipped.
+pub fn get_strs<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a str> {
+    get_array(value, key)
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// A JSON value read leniently as text, for typed report structs: a string
+/// (borrowed from the report unless it has escapes), a number or a boolean as
+/// written; `null`, arrays and objects read as missing, skipped without
+/// building anything. Scanners change types between versions, and typed
+/// structs of these are several times faster than a [`Value`] tree.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Text<'a>(pub Option<Cow<'a, str>>);
+
+impl<'a> Text<'a> {
+    /// The text trimmed, `None` when missing or blank.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref().map(str::trim).filter(|t| !t.is_empty())
+    }
+
+    /// [`Text::get`], owned.
+    pub fn owned(&self) -> Option<String> {
+        self.get().map(str::to_owned)
+    }
+
+    /// The text as a positive line or count number (`None` for 0, negatives and words).
+    pub fn positive(&self) -> Option<u32> {
+        self.get()?.parse::<u32>().ok().filter(|&n| n > 0)
+    }
+
+    /// The text as a finite number.
+    pub fn number(&self) -> Option<f64> {
+        self.get()?.parse::<f64>().ok().filter(|f| f.is_finite())
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Text(Some(Cow::Borrowed(v))))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Text(Some(Cow::Owned(v.to_owned()))))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Text(Some(Cow::Owned(v))))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Text(Some(Cow::Owned(v.to_string()))))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Text(Some(Cow::Owned(v.to_string()))))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Text(Some(Cow::Owned(v.to_string()))))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Text(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Text(None))
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Text(None))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Text(None))
+    }
+}
+
+/// A JSON array read leniently as a list of [`Text`]; a lone scalar is a
+/// list of one, and `null` or an object an empty list.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TextList<'a>(pub Vec<Text<'a>>);
+
+impl TextList<'_> {
+    /// The items' texts, trimmed, blanks and non-scalars skipped.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(Text::get)
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for TextList<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextListVisitor)
+    }
+}
+
+struct TextListVisitor;
+
+impl TextListVisitor {
+    fn one<'de, E>(item: Result<Text<'de>, E>) -> Result<TextList<'de>, E> {
+        item.map(|t| TextList(vec![t]))
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TextListVisitor {
+    type Value = TextList<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element::<Text<'de>>()? {
+            items.push(item);
+        }
+        Ok(TextList(items))
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Self::one(TextVisitor.visit_borrowed_str(v))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Self::one(TextVisitor.visit_str(v))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Self::one(TextVisitor.visit_string(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Self::one(TextVisitor.visit_u64(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Self::one(TextVisitor.visit_i64(v))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Self::one(TextVisitor.visit_f64(v))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Self::one(TextVisitor.visit_bool(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(TextList::default())
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(TextList::default())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        TextVisitor.visit_map(map).map(|_| TextList::default())
+    }
+}
+
+/// Reads a stream of JSON values, each as `T`: JSON Lines (one value per
+/// line, blank lines allowed) and values pretty-printed one after another
+/// alike. Each error says where the broken value is.
+pub fn json_stream<'a, T>(text: &'a str) -> impl Iterator<Item = Result<T, ParseError>> + 'a
+where
+    T: serde::Deserialize<'a> + 'a,
+{
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<T>()
+        .map(|item| item.map_err(|e| json_error(&e)))
 }
 
 #[cfg(test)]
@@ -255,6 +586,142 @@ mod tests {
         assert_eq!(array_at(&v, "/a/list").len(), 2);
         assert!(array_at(&v, "/a/b").is_empty());
         assert!(array_at(&v, "/nope").is_empty());
+    }
+
+    #[test]
+    fn pointers_follow_rfc_6901() {
+        let v: Value =
+            serde_json::json!({"a": [{"b": "x"}, {"b": "y"}], "c/d": {"e~f": "z"}, "": "root key"});
+        assert_eq!(str_at(&v, "/a/1/b"), Some("y"));
+        assert_eq!(str_at(&v, "a/0/b"), Some("x"));
+        assert_eq!(str_at(&v, "/a/01/b"), None);
+        assert_eq!(str_at(&v, "/a/-/b"), None);
+        assert_eq!(str_at(&v, "/a/9/b"), None);
+        assert_eq!(str_at(&v, "/c~1d/e~0f"), Some("z"));
+        assert_eq!(str_at(&v, "/"), Some("root key"));
+        assert!(at(&v, "").is_some_and(Value::is_object));
+        assert_eq!(str_at(&v, "/a/0/b/c"), None);
+    }
+
+    #[test]
+    fn key_accessors() {
+        let v: Value = serde_json::json!({
+            "s": " a ", "blank": " ", "n": 1.5, "ns": "2", "inf": "inf",
+            "list": [" x ", 1, "", "y"], "obj": {}
+        });
+        assert_eq!(get_str(&v, "s"), Some("a"));
+        assert_eq!(get_str(&v, "blank"), None);
+        assert_eq!(get_str(&v, "n"), None);
+        assert_eq!(get_string(&v, "s").as_deref(), Some("a"));
+        assert_eq!(get_f64(&v, "n"), Some(1.5));
+        assert_eq!(get_f64(&v, "ns"), Some(2.0));
+        assert_eq!(get_f64(&v, "inf"), None);
+        assert_eq!(get_f64(&v, "missing"), None);
+        assert_eq!(get_array(&v, "list").len(), 4);
+        assert!(get_array(&v, "obj").is_empty());
+        assert_eq!(get_strs(&v, "list").collect::<Vec<_>>(), ["x", "y"]);
+        assert_eq!(get_str(&Value::Null, "s"), None);
+    }
+
+    #[test]
+    fn borrowed_parsing_and_present_keys() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Doc<'a> {
+            #[serde(borrow, default, deserialize_with = "present")]
+            list: Option<Option<Vec<Text<'a>>>>,
+        }
+        let d: Doc<'_> = parse_json_borrowed(br#"{"list": ["a"]}"#).unwrap();
+        assert_eq!(d.list.unwrap().unwrap().len(), 1);
+        let d: Doc<'_> = parse_json_borrowed(br#"{"list": null}"#).unwrap();
+        assert_eq!(d.list, Some(None));
+        let d: Doc<'_> = parse_json_borrowed(b"{}").unwrap();
+        assert_eq!(d.list, None);
+        let e = parse_json_borrowed::<Doc<'_>>(br#"{"list": {}}"#).unwrap_err();
+        assert!(e.message.starts_with("unexpected JSON content"), "{e}");
+        assert!(parse_json_borrowed::<Doc<'_>>(b"{\"list\": [\"\xff\"]}").is_err());
+    }
+
+    #[test]
+    fn objects_only() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Item<'a> {
+            #[serde(borrow, default)]
+            name: Text<'a>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Doc<'a> {
+            #[serde(borrow, default, deserialize_with = "optional_objects")]
+            items: Option<Vec<Item<'a>>>,
+            #[serde(borrow, default, deserialize_with = "objects")]
+            more: Vec<Item<'a>>,
+        }
+        let d: Doc<'_> = parse_json_object(br#"{"items": [{"name": "a"}], "more": [{}]}"#).unwrap();
+        assert_eq!(d.items.unwrap()[0].name.get(), Some("a"));
+        assert_eq!(d.more.len(), 1);
+        let d: Doc<'_> = parse_json_object(br#"{"items": null}"#).unwrap();
+        assert!(d.items.is_none() && d.more.is_empty());
+        // Derived structs would take these arrays as their fields in order.
+        assert!(parse_json_object::<Doc<'_>>(br#"[[{"name": "a"}]]"#).is_err());
+        assert!(parse_json_object::<Doc<'_>>(br#"{"items": [["a"]]}"#).is_err());
+        assert!(parse_json_object::<Doc<'_>>(br#"{"more": [[]]}"#).is_err());
+        let items: Vec<Item<'_>> = parse_json_objects(br#"[{"name": "x"}, {}]"#).unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(parse_json_objects::<Item<'_>>(br#"[["x"]]"#).is_err());
+        let e = parse_json_object::<Doc<'_>>(b"[]").unwrap_err();
+        assert!(e.message.contains("expected a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn lenient_text() {
+        #[derive(serde::Deserialize)]
+        struct Row<'a> {
+            #[serde(borrow, default)]
+            a: Text<'a>,
+            #[serde(borrow, default)]
+            b: Text<'a>,
+            #[serde(borrow, default)]
+            c: Text<'a>,
+            #[serde(borrow, default)]
+            d: Text<'a>,
+            #[serde(borrow, default)]
+            missing: Text<'a>,
+        }
+        let text = r#"{"a": " x ", "b": 12, "c": [1, {"k": 2}], "d": "a\"b", "other": {}}"#;
+        let row: Row<'_> = serde_json::from_str(text).unwrap();
+        assert_eq!(row.a.get(), Some("x"));
+        assert!(matches!(row.a.0, Some(Cow::Borrowed(_))));
+        assert_eq!(row.b.get(), Some("12"));
+        assert_eq!(row.b.positive(), Some(12));
+        assert_eq!(row.b.number(), Some(12.0));
+        assert_eq!(row.c.get(), None);
+        assert_eq!(row.d.owned().as_deref(), Some("a\"b"));
+        assert_eq!(row.missing.get(), None);
+        let n: Text<'_> = serde_json::from_str("-3").unwrap();
+        assert_eq!((n.get(), n.positive()), (Some("-3"), None));
+        let t: Text<'_> = serde_json::from_str("true").unwrap();
+        assert_eq!(t.get(), Some("true"));
+        let z: Text<'_> = serde_json::from_str("null").unwrap();
+        assert_eq!(z, Text(None));
+        let list: TextList<'_> = serde_json::from_str(r#"[" a ", 2, null, [3], ""]"#).unwrap();
+        assert_eq!(list.texts().collect::<Vec<_>>(), ["a", "2"]);
+        let one: TextList<'_> = serde_json::from_str(r#""solo""#).unwrap();
+        assert_eq!(one.texts().collect::<Vec<_>>(), ["solo"]);
+        let none: TextList<'_> = serde_json::from_str(r#"{"a": [1]}"#).unwrap();
+        assert!(none.0.is_empty());
+    }
+
+    #[test]
+    fn streams_of_values() {
+        let text = "{\"a\":1}\n\n  {\"a\":2}\n{\n  \"a\": 3\n}\n";
+        let values: Vec<Value> = json_stream(text).collect::<Result<_, _>>().unwrap();
+        assert_eq!(values.len(), 3);
+        assert_eq!(values[2]["a"], 3);
+        assert_eq!(json_stream::<Value>("").count(), 0);
+        let mut broken = json_stream::<Value>("{\"a\":1}\n{\"a\":");
+        assert!(broken.next().unwrap().is_ok());
+        let e = broken.next().unwrap().unwrap_err();
+        assert!(e.message.contains("ends unexpectedly"), "{e}");
+        assert_eq!(e.location.unwrap().line, Some(2));
     }
 
     #[test]

@@ -21,23 +21,35 @@
 //! [`Severity`]), [`cwe`], [`vuln_ids`] (CVE/GHSA), [`cvss`] (v3.x parsing and
 //! base score, v4.0 validation), [`endpoint`] (URL to [`Endpoint`]), [`text`]
 //! (clean-up, HTML to text, truncation), and safe readers for [`json`],
-//! [`xml`] and [`csv`] reports. With the `testing` feature, `testing` parses
+//! [`xml`] and [`csv`] reports and [`zip`] archives ([`inflate`]). For
+//! `detect`, [`sniff`] searches a report's head. Shared by many plugins:
+//! [`markdown`] (`**Label:** value` descriptions), [`findings`] (folding
+//! repeated findings), [`cpe`] and [`purl`] (component names), [`secret`]
+//! (masking leaked secrets). With the `testing` feature, `testing` parses
 //! files natively and compares findings with reference goldens.
 
 mod convert;
 mod types;
 
+pub mod cpe;
 pub mod csv;
 pub mod cvss;
 pub mod cwe;
 pub mod endpoint;
+pub mod findings;
+pub mod inflate;
 pub mod json;
+pub mod markdown;
+pub mod purl;
+pub mod secret;
 pub mod severity;
+pub mod sniff;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;
 pub mod vuln_ids;
 pub mod xml;
+pub mod zip;
 
 pub use types::*;
 
@@ -61,7 +73,7 @@ pub mod deps {
 /// Everything a parser usually imports.
 pub mod prelude {
     pub use crate::csv::read_csv;
-    pub use crate::json::{parse_json, str_at, string_at};
+    pub use crate::json::{Text, parse_json, str_at, string_at};
     pub use crate::text::{clean, html_to_text, non_empty, non_empty_str, truncate_chars};
     pub use crate::xml::{parse_xml, xml_text};
     pub use crate::{

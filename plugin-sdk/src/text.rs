@@ -8,7 +8,11 @@ use std::borrow::Cow;
 pub fn clean(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank_run = false;
-    let unified = text.replace("\r\n", "\n").replace('\r', "\n");
+    let unified: Cow<'_, str> = if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        Cow::Borrowed(text)
+    };
     for line in unified.split('\n') {
         let line = line.trim_end();
         if line.is_empty() {

@@ -8,12 +8,14 @@
 //!   normalisation and pairing (`palisade_plugin_sdk::testing`);
 //! - [`detection`]: content detection names the right scan type, and nothing
 //!   for foreign files;
+//! - [`hostile`]: truncated, foreign and hostile input is a parse error, never a crash;
 //! - [`readme`]: the README's list of supported scan types matches the registry.
 //!
 //! None of these needs PostgreSQL. The set of plugins and fixture folders is
 //! discovered at run time, so new plugins are picked up without edits here.
 
 mod detection;
+mod hostile;
 mod readme;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,7 @@
 
 use palisade_plugin_sdk::json::{array_at, parse_json_value, str_at, string_at};
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::{contains, contains_ignore_ascii_case};
 use palisade_plugin_sdk::text::join_non_empty;
 use serde_json::Value;
 
@@ -15,12 +16,12 @@ use crate::severity;
 /// to acunetix.com). An export without findings carries no such mark and
 /// cannot be told apart; it is left to the caller's explicit scan type.
 pub fn looks_like(head: &[u8]) -> bool {
-    let has = |k: &[u8]| head.windows(k.len()).any(|w| w == k);
+    let has = |k: &[u8]| contains(head, k);
     palisade_plugin_sdk::json::starts_like_json(head)
         && has(b"\"Generated\"")
         && has(b"\"Target\"")
         && (has(b"\"ScanId\"") || has(b"\"Vulnerabilities\""))
-        && head.windows(8).any(|w| w.eq_ignore_ascii_case(b"acunetix"))
+        && contains_ignore_ascii_case(head, b"acunetix")
 }
 
 /// Parses an Acunetix 360 JSON report.

@@ -12,11 +12,12 @@
 //! A bare JSON array of ASFF findings is the separate "AWS Security Finding
 //! Format (ASFF) Scan" type: `detect` leaves it alone, `parse` still reads it.
 
-use std::collections::HashSet;
-
 use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, u64_at, value_to_string};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "AWS Security Hub Scan";
@@ -65,21 +66,13 @@ impl Parser for AwsSecurityHub {
 
 palisade_plugin_sdk::export_parser!(AwsSecurityHub);
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
 /// An object holding a `Findings`/`findings` list of ASFF findings.
 fn looks_like(head: &[u8]) -> bool {
     if !starts_like_json(head) {
         return false;
     }
-    let first = head
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(head)
-        .iter()
-        .find(|b| !b.is_ascii_whitespace());
-    first == Some(&b'{')
+    let first = palisade_plugin_sdk::sniff::first_byte(head);
+    first == Some(b'{')
         && (contains(head, b"\"Findings\"") || contains(head, b"\"findings\""))
         && contains(head, b"\"ProductArn\"")
         && (contains(head, b"\"SchemaVersion\"") || contains(head, b"\"GeneratorId\""))
@@ -179,12 +172,6 @@ fn resource_name(rtype: &str, id: &str) -> String {
         return rest.to_owned();
     }
     id.rsplit(':').next().unwrap_or(id).to_owned()
-}
-
-fn push_field(desc: &mut String, label: &str, value: Option<&str>) {
-    if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-        desc.push_str(&format!("**{label}:** {v}\n"));
-    }
 }
 
 fn finding(f: &Value) -> Finding {

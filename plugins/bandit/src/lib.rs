@@ -6,6 +6,7 @@
 //! the issue text, severity and confidence, and the offending code.
 
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -71,10 +72,6 @@ impl Parser for Bandit {
 }
 
 palisade_plugin_sdk::export_parser!(Bandit);
-
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
 
 /// Says whether `head` looks like a Bandit report: "generated_at" and
 /// Bandit's metrics counters or a result with a "test_id".

@@ -6,6 +6,7 @@
 //! file, line, code, link, confidence and fingerprint.
 
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -78,10 +79,6 @@ impl Parser for Brakeman {
 }
 
 palisade_plugin_sdk::export_parser!(Brakeman);
-
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
 
 /// Says whether `head` looks like a Brakeman report: "scan_info" with
 /// Brakeman's own keys, or warnings with "warning_type" and "check_name".

@@ -39,7 +39,7 @@ impl Parser for Burp {
         // <issues> is a common word: also require Burp's burpVersion attribute.
         let ours = candidates.iter().any(|c| c == SCAN_TYPE)
             && root_element_is(head, ROOT)
-            && head.windows(11).any(|w| w == b"burpVersion");
+            && palisade_plugin_sdk::sniff::contains(head, b"burpVersion");
         ours.then(|| SCAN_TYPE.to_owned())
     }
 

@@ -3,13 +3,11 @@
 //! "list": [{"advisory", "versions", "package"}]}, "warnings"}`. One finding
 //! per entry of the vulnerability list (RustSec advisory x crate version).
 
-use palisade_plugin_sdk::json::parse_json_value;
+use palisade_plugin_sdk::json::{get_str, get_string, get_strs, parse_json_value};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
-
-mod util;
-
-use util::{contains, push_field, s, so, strings};
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "CargoAudit Scan";
@@ -71,50 +69,36 @@ impl Parser for CargoAudit {
     }
 }
 
-/// Severity of a CVSS vector: v3 by its base score; v4 (no score formula in
-/// the SDK yet) approximated from its exploitability and impact metrics.
+/// Severity of a CVSS vector: v3 by its base score; v4 (RustSec gives no
+/// score) by the SDK's estimate from the base metrics.
 fn cvss_severity(vector: &str) -> Option<Severity> {
     if let Ok(v3) = palisade_plugin_sdk::Cvss3::parse(vector) {
         return Some(v3.severity());
     }
-    let v4 = palisade_plugin_sdk::Cvss4::parse(vector).ok()?;
-    let metric = |name: &str| v4.metric(name);
-    let high = ["VC", "VI", "VA"]
-        .iter()
-        .filter(|m| metric(m) == Some("H"))
-        .count();
-    let any_low = ["VC", "VI", "VA"].iter().any(|m| metric(m) == Some("L"));
-    let easy = metric("AV") == Some("N") && metric("PR") == Some("N") && metric("UI") == Some("N");
-    Some(if easy && high >= 2 {
-        Severity::Critical
-    } else if high >= 1 {
-        Severity::High
-    } else if any_low {
-        Severity::Medium
-    } else {
-        Severity::Low
-    })
+    palisade_plugin_sdk::Cvss4::parse(vector)
+        .ok()
+        .map(|v4| v4.estimated_severity())
 }
 
 fn finding(entry: &Value) -> Finding {
     let advisory = entry.get("advisory").unwrap_or(&Value::Null);
     let package = entry.get("package").unwrap_or(&Value::Null);
-    let id = s(advisory, "id");
-    let name = s(package, "name").or_else(|| s(advisory, "package"));
-    let version = s(package, "version");
-    let issue = s(advisory, "title").unwrap_or("RustSec advisory");
+    let id = get_str(advisory, "id");
+    let name = get_str(package, "name").or_else(|| get_str(advisory, "package"));
+    let version = get_str(package, "version");
+    let issue = get_str(advisory, "title").unwrap_or("RustSec advisory");
     let title = match (name, version) {
         (Some(n), Some(v)) => format!("[{n} {v}] {issue}"),
         (Some(n), None) => format!("[{n}] {issue}"),
         _ => issue.to_owned(),
     };
     let mut ids: Vec<String> = id.map(str::to_owned).into_iter().collect();
-    for alias in strings(advisory, "aliases") {
+    for alias in get_strs(advisory, "aliases") {
         if !ids.iter().any(|x| x == alias) {
             ids.push(alias.to_owned());
         }
     }
-    let vector = s(advisory, "cvss");
+    let vector = get_str(advisory, "cvss");
     // RustSec advisories without a CVSS vector are still vulnerabilities;
     // informational ones (unmaintained, unsound) are rated Info.
     let informational = advisory.get("informational").is_some_and(|i| !i.is_null());
@@ -125,19 +109,19 @@ fn finding(entry: &Value) -> Finding {
     });
     let patched: Vec<&str> = entry
         .get("versions")
-        .map(|v| strings(v, "patched").collect())
+        .map(|v| get_strs(v, "patched").collect())
         .unwrap_or_default();
 
     let mut description = String::new();
-    if let Some(d) = s(advisory, "description") {
+    if let Some(d) = get_str(advisory, "description") {
         description.push_str(d);
         description.push_str("\n\n");
     }
     push_field(&mut description, "Advisory", id);
     push_field(&mut description, "Crate", name);
     push_field(&mut description, "Version", version);
-    push_field(&mut description, "Date", s(advisory, "date"));
-    let categories: Vec<&str> = strings(advisory, "categories").collect();
+    push_field(&mut description, "Date", get_str(advisory, "date"));
+    let categories: Vec<&str> = get_strs(advisory, "categories").collect();
     if !categories.is_empty() {
         push_field(&mut description, "Categories", Some(&categories.join(", ")));
     }
@@ -148,8 +132,8 @@ fn finding(entry: &Value) -> Finding {
             Some(&patched.join(", ")),
         );
     }
-    let mut refs: Vec<&str> = s(advisory, "url").into_iter().collect();
-    refs.extend(strings(advisory, "references"));
+    let mut refs: Vec<&str> = get_str(advisory, "url").into_iter().collect();
+    refs.extend(get_strs(advisory, "references"));
     let v3 = vector.and_then(|v| palisade_plugin_sdk::Cvss3::parse(v).ok());
     let v4 = vector.filter(|v| palisade_plugin_sdk::Cvss4::parse(v).is_ok());
     Finding {
@@ -174,8 +158,8 @@ fn finding(entry: &Value) -> Finding {
         fix_available: Some(!patched.is_empty()),
         static_finding: Some(true),
         dynamic_finding: Some(false),
-        date: so(advisory, "date"),
-        tags: strings(advisory, "keywords").map(str::to_owned).collect(),
+        date: get_string(advisory, "date"),
+        tags: get_strs(advisory, "keywords").map(str::to_owned).collect(),
         ..Finding::default()
     }
 }

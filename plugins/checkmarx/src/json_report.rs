@@ -6,17 +6,17 @@
 
 use palisade_plugin_sdk::json::{array_at, string_at, value_to_string};
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Says whether `head` is a Checkmarx One JSON report.
+/// Says whether `head` is this JSON report. Checkmarx One's "scan results"
+/// export ("Checkmarx One Scan", not ours) also has a `reportHeader` and
+/// `scanResults`, but no `executiveSummary`, and lists results in `resultsList`.
 pub fn looks_like(head: &[u8]) -> bool {
     palisade_plugin_sdk::json::starts_like_json(head)
         && contains(head, b"\"scanResults\"")
-        && (contains(head, b"\"executiveSummary\"") || contains(head, b"\"reportHeader\""))
+        && contains(head, b"\"executiveSummary\"")
+        && !contains(head, b"\"resultsList\"")
 }
 
 /// Parses a Checkmarx One JSON report.

@@ -139,9 +139,17 @@ fn detect_is_strict() {
     assert!(
         Checkmarx::detect(
             &c,
-            br#"{"reportId": "x", "reportHeader": {}, "scanResults": {"#
+            br#"{"reportId": "x", "reportHeader": {}, "executiveSummary": {}, "scanResults": {"#
         )
         .is_some()
+    );
+    // Checkmarx One's scan-results export is another scan type.
+    assert!(
+        Checkmarx::detect(
+            &c,
+            br#"{"reportCreationDate": "x", "reportHeader": {}, "scanResults": {"sast": {"resultsList": ["#
+        )
+        .is_none()
     );
     assert!(Checkmarx::detect(&c, b"<?xml version=\"1.0\"?><OWASPZAPReport>").is_none());
     assert!(Checkmarx::detect(&c, br#"{"results": [], "errors": []}"#).is_none());

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use palisade_plugin_sdk::deps::roxmltree::Node;
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{attr, child, child_text, children};
 
@@ -78,9 +79,7 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
             ("QueryPath", "Query path"),
             ("categories", "Categories"),
         ] {
-            if let Some(v) = attr(query, a) {
-                detail.push_str(&format!("**{label}:** {v}\n"));
-            }
+            push_field(&mut detail, label, attr(query, a));
         }
         for result in children(query, "Result") {
             let sev = super::severity(attr(result, "Severity").or_else(|| attr(query, "Severity")));

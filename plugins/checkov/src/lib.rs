@@ -7,9 +7,14 @@
 //! (`{"passed": 0, "failed": 0, ..., "checkov_version": "..."}`), which has no findings.
 //! Each failed check becomes a finding; passed and skipped checks are not findings.
 
-use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, u64_at, value_to_string};
+use palisade_plugin_sdk::json::{
+    TextList, optional_objects, parse_json_borrowed, parse_json_object, parse_json_objects,
+    starts_like_json,
+};
 use palisade_plugin_sdk::prelude::*;
-use serde_json::Value;
+use palisade_plugin_sdk::sniff::contains;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Checkov Scan";
@@ -60,10 +65,6 @@ impl Parser for Checkov {
 
 palisade_plugin_sdk::export_parser!(Checkov);
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Checkov's own keys: a framework report (`check_type` with `results`
 /// holding `*_checks` lists) or the summary-only report (`checkov_version`).
 fn looks_like(head: &[u8]) -> bool {
@@ -79,167 +80,212 @@ fn looks_like(head: &[u8]) -> bool {
     framework || summary_only
 }
 
+/// One framework's report, or Checkov's summary when it scanned nothing.
+#[derive(Deserialize)]
+struct FrameworkReport<'a> {
+    #[serde(borrow, default)]
+    check_type: Text<'a>,
+    #[serde(borrow, default)]
+    results: Option<Results<'a>>,
+    #[serde(default)]
+    checkov_version: Option<IgnoredAny>,
+    #[serde(default)]
+    resourcecount: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct Results<'a> {
+    // Passed and skipped checks are skipped unread: only failures are findings.
+    #[serde(borrow, default, deserialize_with = "optional_objects")]
+    failed_checks: Option<Vec<Check<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Check<'a> {
+    #[serde(borrow, default)]
+    check_id: Text<'a>,
+    #[serde(borrow, default)]
+    bc_check_id: Text<'a>,
+    #[serde(borrow, default)]
+    check_name: Text<'a>,
+    #[serde(borrow, default)]
+    severity: Text<'a>,
+    #[serde(borrow, default)]
+    file_path: Text<'a>,
+    #[serde(borrow, default)]
+    repo_file_path: Text<'a>,
+    #[serde(borrow, default)]
+    file_line_range: TextList<'a>,
+    #[serde(borrow, default)]
+    resource: Text<'a>,
+    #[serde(borrow, default)]
+    description: Text<'a>,
+    #[serde(borrow, default)]
+    guideline: Text<'a>,
+    #[serde(borrow, default)]
+    check_result: Option<CheckResult<'a>>,
+    #[serde(borrow, default)]
+    code_block: Option<Vec<TextList<'a>>>,
+    #[serde(borrow, default)]
+    vulnerability_details: Option<VulnerabilityDetails<'a>>,
+}
+
+#[derive(Deserialize)]
+struct CheckResult<'a> {
+    #[serde(borrow, default)]
+    evaluated_keys: TextList<'a>,
+}
+
+#[derive(Deserialize)]
+struct VulnerabilityDetails<'a> {
+    #[serde(borrow, default)]
+    id: Text<'a>,
+    #[serde(borrow, default)]
+    link: Text<'a>,
+}
+
 /// Parses a whole report.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let value = palisade_plugin_sdk::json::parse_json_value(report)?;
-    let mut out = Vec::new();
-    match &value {
-        Value::Array(reports) => {
-            for (i, r) in reports.iter().enumerate() {
-                framework_report(r, &format!("/{i}"), &mut out)?;
-            }
-        }
-        Value::Object(_) => framework_report(&value, "", &mut out)?,
+    let reports: Vec<FrameworkReport<'_>> = match palisade_plugin_sdk::sniff::first_byte(report) {
+        Some(b'[') => parse_json_objects(report)?,
+        Some(b'{') => vec![parse_json_object(report)?],
         _ => {
+            // Still read it, for the JSON error (invalid UTF-8, empty...).
+            let _: IgnoredAny = parse_json_borrowed(report)?;
             return Err(ParseError::new(
                 "not a Checkov report: expected a JSON object (or an array of them) with \"check_type\" and \"results\"",
             ));
         }
+    };
+    let mut out = Vec::new();
+    for (i, r) in reports.iter().enumerate() {
+        let Some(results) = &r.results else {
+            // The summary Checkov prints when it found nothing to scan.
+            if r.checkov_version.is_some() || r.resourcecount.is_some() {
+                continue;
+            }
+            return Err(ParseError::new(
+                "not a Checkov report: no \"results\" object (and not Checkov's summary-only report either)",
+            )
+            .at_path(if reports.len() > 1 { format!("/{i}") } else { String::new() }));
+        };
+        let check_type = r.check_type.get();
+        let checks = results.failed_checks.as_deref().unwrap_or_default();
+        out.reserve(checks.len());
+        out.extend(checks.iter().map(|c| failed_check(c, check_type)));
     }
     Ok(out)
 }
 
-fn framework_report(r: &Value, path: &str, out: &mut Vec<Finding>) -> Result<(), ParseError> {
-    let Some(obj) = r.as_object() else {
-        return Err(
-            ParseError::new("expected each Checkov framework report to be a JSON object")
-                .at_path(path),
-        );
-    };
-    let Some(results) = obj.get("results") else {
-        // The summary Checkov prints when it found nothing to scan.
-        if obj.contains_key("checkov_version") || obj.contains_key("resourcecount") {
-            return Ok(());
-        }
-        return Err(ParseError::new(
-            "not a Checkov report: no \"results\" object (and not Checkov's summary-only report either)",
-        )
-        .at_path(path));
-    };
-    if !results.is_object() {
-        return Err(ParseError::new("expected \"results\" to be an object")
-            .at_path(format!("{path}/results")));
-    }
-    let check_type = string_at(r, "check_type");
-    match results.get("failed_checks") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(checks)) => {
-            out.reserve(checks.len());
-            for (i, c) in checks.iter().enumerate() {
-                if !c.is_object() {
-                    return Err(
-                        ParseError::new("expected each failed check to be a JSON object")
-                            .at_path(format!("{path}/results/failed_checks/{i}")),
-                    );
-                }
-                out.push(failed_check(c, check_type.as_deref()));
-            }
-        }
-        Some(_) => {
-            return Err(ParseError::new("expected \"failed_checks\" to be an array")
-                .at_path(format!("{path}/results/failed_checks")));
-        }
-    }
-    Ok(())
-}
-
-fn failed_check(c: &Value, check_type: Option<&str>) -> Finding {
-    let check_id = non_empty(string_at(c, "check_id").as_deref());
-    let check_name = non_empty(string_at(c, "check_name").as_deref());
-    let title = check_name
-        .clone()
-        .or_else(|| check_id.clone())
-        .unwrap_or_else(|| "Checkov check failed".to_owned());
+fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Finding {
+    let check_id = c.check_id.get();
+    let check_name = c.check_name.get();
+    let title = check_name.or(check_id).unwrap_or("Checkov check failed");
     // Checkov reports a severity only when connected to the Bridgecrew
     // platform; otherwise a failed policy is a Medium misconfiguration.
-    let severity = string_at(c, "severity")
-        .as_deref()
+    let severity = c
+        .severity
+        .get()
         .and_then(severity_from_word)
         .unwrap_or(Severity::Medium);
-    let file_path = non_empty(string_at(c, "file_path").as_deref())
-        .or_else(|| non_empty(string_at(c, "repo_file_path").as_deref()));
-    let line = u64_at(c, "file_line_range/0")
-        .and_then(|n| u32::try_from(n).ok())
-        .filter(|&n| n > 0);
-    let resource = non_empty(string_at(c, "resource").as_deref());
+    let file_path = c.file_path.get().or_else(|| c.repo_file_path.get());
+    let mut range = c.file_line_range.0.iter();
+    let line = range.next().and_then(Text::positive);
+    let end = range.next().and_then(Text::get);
+    let resource = c.resource.get();
 
-    let mut desc = String::new();
+    let mut desc = String::with_capacity(512);
+    let mut line_of = |parts: &[&str]| {
+        for p in parts {
+            desc.push_str(p);
+        }
+        desc.push('\n');
+    };
     if let Some(t) = check_type {
-        desc.push_str(&format!("Check Type: {t}\n"));
+        line_of(&["Check Type: ", t]);
     }
-    if let Some(id) = &check_id {
-        desc.push_str(&format!("Check Id: {id}\n"));
+    if let Some(id) = check_id {
+        line_of(&["Check Id: ", id]);
     }
-    if let Some(n) = &check_name {
-        desc.push_str(&format!("{n}\n"));
+    if let Some(n) = check_name {
+        line_of(&[n]);
     }
-    if let Some(d) = non_empty(string_at(c, "description").as_deref()) {
-        desc.push_str(&format!("\n{d}\n"));
+    if let Some(d) = c.description.get() {
+        line_of(&["\n", d]);
     }
-    if let Some(r) = &resource {
-        desc.push_str(&format!("\nResource: {r}\n"));
+    if let Some(r) = resource {
+        line_of(&["\nResource: ", r]);
     }
-    if let Some(f) = &file_path {
-        let end = u64_at(c, "file_line_range/1");
+    if let Some(f) = file_path {
         match (line, end) {
-            (Some(s), Some(e)) => desc.push_str(&format!("File: {f} (lines {s}-{e})\n")),
-            _ => desc.push_str(&format!("File: {f}\n")),
+            (Some(s), Some(e)) => line_of(&["File: ", f, " (lines ", &s.to_string(), "-", e, ")"]),
+            _ => line_of(&["File: ", f]),
         }
     }
-    let keys: Vec<String> = array_at(c, "check_result/evaluated_keys")
-        .iter()
-        .filter_map(value_to_string)
-        .collect();
-    if !keys.is_empty() {
-        desc.push_str(&format!("Evaluated keys: {}\n", keys.join(", ")));
+    if let Some(result) = &c.check_result {
+        let mut keys = result.evaluated_keys.texts().peekable();
+        if keys.peek().is_some() {
+            desc.push_str("Evaluated keys: ");
+            for (i, k) in keys.enumerate() {
+                if i > 0 {
+                    desc.push_str(", ");
+                }
+                desc.push_str(k);
+            }
+            desc.push('\n');
+        }
     }
     // The offending code, as Checkov quotes it: [[line, text], ...].
-    let code: String = array_at(c, "code_block")
+    let mut code = c
+        .code_block
         .iter()
-        .filter_map(|l| {
-            let n = l.get(0).and_then(value_to_string)?;
-            let t = l.get(1).and_then(Value::as_str)?;
-            Some(format!("{n}: {}", t.trim_end_matches('\n')))
-        })
+        .flatten()
+        .filter_map(|l| Some((l.0.first()?.get()?, l.0.get(1)?.0.as_deref()?)))
         .take(50)
-        .collect::<Vec<_>>()
-        .join("\n");
-    if !code.is_empty() {
-        desc.push_str(&format!("\n```\n{code}\n```\n"));
-    }
-
-    let vuln_ids: Vec<String> = c
-        .get("vulnerability_details")
-        .and_then(|d| string_at(d, "id"))
-        .into_iter()
-        .filter(|id| palisade_plugin_sdk::is_vulnerability_id(id))
-        .collect();
-
-    let mut references = Vec::new();
-    for key in ["guideline", "vulnerability_details/link"] {
-        if let Some(link) = non_empty(string_at(c, key).as_deref()) {
-            references.push(link);
+        .peekable();
+    if code.peek().is_some() {
+        desc.push_str("\n```\n");
+        for (n, t) in code {
+            desc.push_str(n);
+            desc.push_str(": ");
+            desc.push_str(t.trim_end_matches('\n'));
+            desc.push('\n');
         }
+        desc.push_str("```\n");
     }
+
+    let details = c.vulnerability_details.as_ref();
+    let vuln_ids: Vec<String> = details
+        .and_then(|d| d.id.get())
+        .filter(|id| palisade_plugin_sdk::is_vulnerability_id(id))
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    let references = palisade_plugin_sdk::text::join_non_empty(
+        [c.guideline.get(), details.and_then(|d| d.link.get())]
+            .into_iter()
+            .flatten(),
+        "\n",
+    );
 
     let mut f = Finding {
-        title: truncate_chars(&title, 511).to_owned(),
+        title: truncate_chars(title, 511).to_owned(),
         severity,
         description: desc,
-        references: (!references.is_empty()).then(|| references.join("\n")),
-        file_path,
+        references,
+        file_path: file_path.map(str::to_owned),
         line,
-        component_name: resource,
+        component_name: resource.map(str::to_owned),
         vulnerability_ids: vuln_ids,
         static_finding: Some(true),
         dynamic_finding: Some(false),
         ..Finding::default()
     };
     if let Some(id) = check_id {
-        f.extra.push(("check_id".to_owned(), id));
+        f.extra.push(("check_id".to_owned(), id.to_owned()));
     }
-    if let Some(v) = string_at(c, "bc_check_id") {
-        f.extra.push(("bc_check_id".to_owned(), v));
+    if let Some(v) = c.bc_check_id.0.as_deref() {
+        f.extra.push(("bc_check_id".to_owned(), v.to_owned()));
     }
     f
 }

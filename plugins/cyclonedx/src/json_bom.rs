@@ -1,11 +1,11 @@
 //! CycloneDX JSON (1.4+): `{"bomFormat": "CycloneDX", "components": [...],
 //! "vulnerabilities": [...]}`.
 
-use std::collections::HashMap;
-
 use palisade_plugin_sdk::json::{array_at, f64_at, parse_json_value, str_at, string_at};
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff;
 use serde_json::Value;
+use std::collections::HashMap;
 
 use crate::{Component, Rating, Vuln, finding};
 
@@ -15,11 +15,11 @@ pub fn looks_like(head: &[u8]) -> bool {
     if !palisade_plugin_sdk::json::starts_like_json(head) {
         return false;
     }
-    let Some(pos) = head.windows(11).position(|w| w == b"\"bomFormat\"") else {
+    let Some(pos) = sniff::find(head, b"\"bomFormat\"") else {
         return false;
     };
     let rest = &head[pos + 11..head.len().min(pos + 60)];
-    rest.windows(11).any(|w| w == b"\"CycloneDX\"")
+    sniff::contains(rest, b"\"CycloneDX\"")
 }
 
 /// Parses a CycloneDX JSON BOM.

@@ -13,7 +13,8 @@ const EXT_NS_PREFIX: &str = "http://cyclonedx.org/schema/ext/vulnerability";
 
 /// Says whether a report head is CycloneDX XML: root `<bom>` in a CycloneDX namespace.
 pub fn looks_like(head: &[u8]) -> bool {
-    root_element_is(head, "bom") && head.windows(26).any(|w| w == b"cyclonedx.org/schema/bom/1")
+    root_element_is(head, "bom")
+        && palisade_plugin_sdk::sniff::contains(head, b"cyclonedx.org/schema/bom/1")
 }
 
 /// Parses a CycloneDX XML BOM.

@@ -9,9 +9,8 @@
 //! closes them instead of losing them.
 
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::purl;
 use palisade_plugin_sdk::xml::{Node, child, child_text, children, descendants, root_element_is};
-
-pub mod purl;
 
 /// The scan type this plugin handles (DefectDojo's name).
 pub const SCAN_TYPE: &str = "Dependency Check Scan";
@@ -45,9 +44,7 @@ impl Parser for DependencyCheck {
         // namespace too.
         let ours = candidates.iter().any(|c| c == SCAN_TYPE)
             && root_element_is(head, ROOT)
-            && head
-                .windows(15)
-                .any(|w| w.eq_ignore_ascii_case(b"DependencyCheck"));
+            && palisade_plugin_sdk::sniff::contains_ignore_ascii_case(head, b"DependencyCheck");
         ours.then(|| SCAN_TYPE.to_owned())
     }
 

@@ -7,6 +7,7 @@
 
 use palisade_plugin_sdk::json::{array_at, bool_at, f64_at, parse_json_value, str_at, string_at};
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff;
 use palisade_plugin_sdk::text::join_non_empty;
 use serde_json::Value;
 
@@ -75,17 +76,14 @@ palisade_plugin_sdk::export_parser!(DependencyTrack);
 /// Dependency-Track (a CycloneDX BOM exported by Dependency-Track names it as
 /// a tool, so the BOM marker rules a head out).
 pub fn looks_like(head: &[u8]) -> bool {
-    let has = |k: &[u8]| head.windows(k.len()).any(|w| w == k);
+    let has = |k: &[u8]| sniff::contains(head, k);
     if !palisade_plugin_sdk::json::starts_like_json(head) || has(b"\"bomFormat\"") {
         return false;
     }
-    let app = head
-        .windows(13)
-        .position(|w| w == b"\"application\"")
-        .is_some_and(|p| {
-            let rest = &head[p + 13..head.len().min(p + 40)];
-            rest.windows(18).any(|w| w == b"\"Dependency-Track\"")
-        });
+    let app = sniff::find(head, b"\"application\"").is_some_and(|p| {
+        let rest = &head[p + 13..head.len().min(p + 40)];
+        sniff::contains(rest, b"\"Dependency-Track\"")
+    });
     app || (has(b"\"findings\"") && has(b"\"matrix\"") && has(b"\"vulnerability\""))
 }
 

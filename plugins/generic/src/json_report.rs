@@ -17,14 +17,13 @@
 //! (`kev_date`, `ransomware_used`, `url`, `publish_date`...) go to `extra`.
 //! Invalid CVSS vectors are dropped with a warning in the log.
 
-use std::borrow::Cow;
-
 use palisade_plugin_sdk::json::{json_error, utf8_text, value_to_string};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::{cvss3_from_str, cvss4_from_str};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 use crate::values;
 
@@ -1008,7 +1007,14 @@ pub fn looks_like(head: &[u8]) -> bool {
                 && keys.iter().any(|k| k == "title")
                 && keys.iter().any(|k| k == "severity")
         }
-        // An empty findings array in a whole document, or a head cut inside the first finding.
-        None => has_findings && probe.findings_is_array && (complete || text.len() > 1024),
+        // A head cut inside the first finding; or an empty findings array in
+        // a whole document that also names the test: a bare `{"findings": []}`
+        // is what many scanners write when they find nothing, so it says
+        // nothing about its format.
+        None => {
+            has_findings
+                && probe.findings_is_array
+                && (text.len() > 1024 || (complete && probe.top_keys.len() > 1))
+        }
     }
 }

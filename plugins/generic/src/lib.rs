@@ -289,6 +289,9 @@ mod tests {
             r#"{"findings": [{"title": "T", "severity": "Low", "ruleId": "x"}]}"#,
             r#"{"findings": [{"description": "D"}]}"#,
             r#"{"findings": {}}"#,
+            // Several scanners write this when they find nothing.
+            r#"{"findings": []}"#,
+            "{\n    \"findings\": [\n    ]\n}",
             r#"{"version": "2", "runs": []}"#,
             r#"[{"title": "T"}]"#,
             "Title,Severity\nT,Low\n",

@@ -4,13 +4,11 @@
 //! `{"version", "vulnerabilities": [...], "remediations", "scan"}`.
 //! GitLab SAST reports share the envelope but belong to another plugin.
 
-use palisade_plugin_sdk::json::parse_json_value;
+use palisade_plugin_sdk::json::{get_array, get_str, get_string, parse_json_value};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
-
-mod util;
-
-use util::{arr, contains, push_field, s, so};
 
 /// GitLab dependency scanning (Gemnasium and friends).
 pub const DEPENDENCY: &str = "GitLab Dependency Scanning Report";
@@ -151,18 +149,18 @@ impl Parser for GitlabDeps {
 
 /// GitLab severities: Critical, High, Medium, Low, Info, Unknown.
 fn severity(v: &Value) -> Severity {
-    s(v, "severity")
+    get_str(v, "severity")
         .and_then(severity_from_word)
         .unwrap_or(Severity::Info)
 }
 
 fn finding(v: &Value, container: bool, end_time: Option<&str>) -> Finding {
-    let identifiers = arr(v, "identifiers");
+    let identifiers = get_array(v, "identifiers");
     let typed = |kind: &str| -> Vec<&str> {
         identifiers
             .iter()
-            .filter(|i| s(i, "type").is_some_and(|t| t.eq_ignore_ascii_case(kind)))
-            .filter_map(|i| s(i, "value").or_else(|| s(i, "name")))
+            .filter(|i| get_str(i, "type").is_some_and(|t| t.eq_ignore_ascii_case(kind)))
+            .filter_map(|i| get_str(i, "value").or_else(|| get_str(i, "name")))
             .collect()
     };
     let mut ids: Vec<String> = typed("cve").into_iter().map(str::to_owned).collect();
@@ -173,7 +171,7 @@ fn finding(v: &Value, container: bool, end_time: Option<&str>) -> Finding {
     }
     // Old container reports name the CVE only in the "cve" field.
     if ids.is_empty()
-        && let Some(cve) = s(v, "cve").filter(|c| palisade_plugin_sdk::is_vulnerability_id(c))
+        && let Some(cve) = get_str(v, "cve").filter(|c| palisade_plugin_sdk::is_vulnerability_id(c))
     {
         ids.push(cve.to_owned());
     }
@@ -182,10 +180,10 @@ fn finding(v: &Value, container: bool, end_time: Option<&str>) -> Finding {
     let dependency = location.get("dependency");
     let package = dependency
         .and_then(|d| d.get("package"))
-        .and_then(|p| s(p, "name"));
-    let version = dependency.and_then(|d| s(d, "version"));
-    let name = s(v, "name");
-    let message = s(v, "message");
+        .and_then(|p| get_str(p, "name"));
+    let version = dependency.and_then(|d| get_str(d, "version"));
+    let name = get_str(v, "name");
+    let message = get_str(v, "message");
 
     let title = if container {
         match (message, ids.first(), package, version) {
@@ -203,36 +201,36 @@ fn finding(v: &Value, container: bool, end_time: Option<&str>) -> Finding {
             .unwrap_or("GitLab dependency scanning finding");
         match ids.first() {
             Some(id) if !what.contains(id.as_str()) => format!("{id}: {what}"),
-            _ if s(v, "severity") == Some("Unknown") => format!("[Unknown severity] {what}"),
+            _ if get_str(v, "severity") == Some("Unknown") => format!("[Unknown severity] {what}"),
             _ => what.to_owned(),
         }
     };
 
     let mut description = String::new();
-    if let Some(d) = s(v, "description") {
+    if let Some(d) = get_str(v, "description") {
         description.push_str(d);
         description.push_str("\n\n");
     }
     push_field(&mut description, "Message", message);
     push_field(&mut description, "Package", package);
     push_field(&mut description, "Version", version);
-    push_field(&mut description, "File", s(location, "file"));
-    push_field(&mut description, "Image", s(location, "image"));
+    push_field(&mut description, "File", get_str(location, "file"));
+    push_field(&mut description, "Image", get_str(location, "image"));
     push_field(
         &mut description,
         "Operating system",
-        s(location, "operating_system"),
+        get_str(location, "operating_system"),
     );
     push_field(
         &mut description,
         "Scanner",
-        v.get("scanner").and_then(|sc| s(sc, "name")),
+        v.get("scanner").and_then(|sc| get_str(sc, "name")),
     );
     let identifier_lines: Vec<String> = identifiers
         .iter()
         .filter_map(|i| {
-            let n = s(i, "name").or_else(|| s(i, "value"))?;
-            Some(match s(i, "url") {
+            let n = get_str(i, "name").or_else(|| get_str(i, "value"))?;
+            Some(match get_str(i, "url") {
                 Some(u) => format!("- {n}: {u}"),
                 None => format!("- {n}"),
             })
@@ -243,21 +241,24 @@ fn finding(v: &Value, container: bool, end_time: Option<&str>) -> Finding {
         description.push_str(&identifier_lines.join("\n"));
         description.push('\n');
     }
-    let links: Vec<&str> = arr(v, "links").iter().filter_map(|l| s(l, "url")).collect();
+    let links: Vec<&str> = get_array(v, "links")
+        .iter()
+        .filter_map(|l| get_str(l, "url"))
+        .collect();
 
     Finding {
         title,
         severity: severity(v),
         description: clean(&description),
-        mitigation: so(v, "solution"),
+        mitigation: get_string(v, "solution"),
         references: (!links.is_empty()).then(|| links.join("\n")),
         cwe: cwes.first().copied(),
         extra_cwes: cwes.iter().skip(1).copied().collect(),
         vulnerability_ids: ids,
-        file_path: so(location, "file"),
+        file_path: get_string(location, "file"),
         component_name: package.map(str::to_owned),
         component_version: version.map(str::to_owned),
-        unique_id_from_tool: so(v, "id"),
+        unique_id_from_tool: get_string(v, "id"),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         date: end_time.and_then(|t| t.get(..10)).map(str::to_owned),

@@ -6,6 +6,7 @@
 //! (file and lines) and identifiers (scanner rule ids, CWE, CVE, ...).
 
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -116,10 +117,6 @@ impl Parser for GitlabSast {
 
 palisade_plugin_sdk::export_parser!(GitlabSast);
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
 fn contains_compact(head: &[u8], key: &[u8], value: &[u8]) -> bool {
     // `"key": "value"` with or without the space after the colon.
     let mut a = Vec::with_capacity(key.len() + value.len() + 8);
@@ -141,6 +138,11 @@ fn contains_compact(head: &[u8], key: &[u8], value: &[u8]) -> bool {
 pub fn looks_like(head: &[u8]) -> bool {
     if !palisade_plugin_sdk::json::starts_like_json(head) || !contains(head, b"\"vulnerabilities\"")
     {
+        return false;
+    }
+    // Checkmarx One exports its results in this schema, but they are imported
+    // as "Checkmarx One Scan", a scan type of their own.
+    if contains(head, b"\"CxOne-") || contains_compact(head, b"name", b"Checkmarx") {
         return false;
     }
     if contains_compact(head, b"category", b"sast") || contains_compact(head, b"type", b"sast") {

@@ -98,6 +98,10 @@ fn detect_is_strict() {
         .is_none()
     );
     assert!(GitlabSast::detect(&c, br#"{"version": "2.1.0", "runs": []}"#).is_none());
+    // Checkmarx One's export in this schema is "Checkmarx One Scan".
+    let cx_one = br#"{"scan": {"analyzer": {"id": "CxOne-SAST", "name": "Checkmarx",
+        "vendor": {"name": "Checkmarx"}}, "type": "sast"}, "vulnerabilities": [{"category": "Checkmarx-sast"}]}"#;
+    assert!(GitlabSast::detect(&c, cx_one).is_none());
     assert!(
         GitlabSast::detect(
             &["SARIF".to_owned()],

@@ -11,11 +11,13 @@
 //! is one finding with an occurrence count: it is one leak to rotate.
 //! Secret values never reach titles; descriptions show them masked.
 
-use std::collections::HashMap;
-
-use palisade_plugin_sdk::json::{starts_like_json, string_at, u64_at};
+use palisade_plugin_sdk::findings::Collector;
+use palisade_plugin_sdk::json::{Object, TextList, json_error, starts_like_json, utf8_text};
+use palisade_plugin_sdk::markdown::{push_block_field, push_field_display};
 use palisade_plugin_sdk::prelude::*;
-use serde_json::Value;
+use palisade_plugin_sdk::secret::{mask, mask_in};
+use palisade_plugin_sdk::sniff::contains;
+use serde::Deserialize;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Gitleaks Scan";
@@ -69,21 +71,13 @@ impl Parser for Gitleaks {
 
 palisade_plugin_sdk::export_parser!(Gitleaks);
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
 /// A JSON array whose objects carry Gitleaks' own keys, v8 or v7.
 fn looks_like(head: &[u8]) -> bool {
     if !starts_like_json(head) {
         return false;
     }
-    let first = head
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(head)
-        .iter()
-        .find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'[') {
+    let first = palisade_plugin_sdk::sniff::first_byte(head);
+    if first != Some(b'[') {
         return false;
     }
     let v8 = contains(head, b"\"RuleID\"")
@@ -94,98 +88,104 @@ fn looks_like(head: &[u8]) -> bool {
     v8 || v7
 }
 
+/// One leak, v8 and v7 keys side by side (a report uses one set).
+#[derive(Deserialize)]
+struct Leak<'a> {
+    // v8
+    #[serde(rename = "RuleID", borrow, default)]
+    rule_id: Option<Text<'a>>,
+    #[serde(rename = "Description", borrow, default)]
+    description: Text<'a>,
+    #[serde(rename = "File", borrow, default)]
+    file: Text<'a>,
+    #[serde(rename = "StartLine", borrow, default)]
+    start_line: Text<'a>,
+    #[serde(rename = "Secret", borrow, default)]
+    secret: Text<'a>,
+    #[serde(rename = "Match", borrow, default)]
+    matched: Text<'a>,
+    #[serde(rename = "Message", borrow, default)]
+    message: Text<'a>,
+    #[serde(rename = "Commit", borrow, default)]
+    commit: Text<'a>,
+    #[serde(rename = "Date", borrow, default)]
+    date: Text<'a>,
+    #[serde(rename = "Author", borrow, default)]
+    author: Text<'a>,
+    #[serde(rename = "Email", borrow, default)]
+    email: Text<'a>,
+    #[serde(rename = "Entropy", borrow, default)]
+    entropy: Text<'a>,
+    #[serde(rename = "Fingerprint", borrow, default)]
+    fingerprint: Text<'a>,
+    #[serde(rename = "Link", borrow, default)]
+    link: Text<'a>,
+    #[serde(rename = "Tags", borrow, default)]
+    tags: TextList<'a>,
+    // v7
+    #[serde(rename = "rule", borrow, default)]
+    rule: Option<Text<'a>>,
+    #[serde(rename = "offender", borrow, default)]
+    offender: Option<Text<'a>>,
+    #[serde(rename = "file", borrow, default)]
+    file_v7: Text<'a>,
+    #[serde(rename = "lineNumber", borrow, default)]
+    line_number: Text<'a>,
+    #[serde(rename = "commitMessage", borrow, default)]
+    commit_message: Text<'a>,
+    #[serde(rename = "commit", borrow, default)]
+    commit_v7: Text<'a>,
+    #[serde(rename = "date", borrow, default)]
+    date_v7: Text<'a>,
+    #[serde(rename = "author", borrow, default)]
+    author_v7: Text<'a>,
+    #[serde(rename = "email", borrow, default)]
+    email_v7: Text<'a>,
+    #[serde(rename = "repoURL", borrow, default)]
+    repo_url: Text<'a>,
+    #[serde(rename = "repo", borrow, default)]
+    repo: Text<'a>,
+    #[serde(rename = "leakURL", borrow, default)]
+    leak_url: Text<'a>,
+    #[serde(rename = "line", borrow, default)]
+    line_v7: Text<'a>,
+    #[serde(rename = "tags", borrow, default)]
+    tags_v7: Text<'a>,
+}
+
+type Key = (String, String, u32, String);
+
 /// Parses a whole report.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let value = palisade_plugin_sdk::json::parse_json_value(report)?;
-    let leaks = match &value {
-        Value::Null => return Ok(Vec::new()),
-        Value::Array(a) => a,
-        Value::Object(_) => {
-            return Err(ParseError::new(
-                "not a Gitleaks report: expected a JSON array of leaks, found an object",
-            ));
-        }
-        _ => {
-            return Err(ParseError::new(
-                "not a Gitleaks report: expected a JSON array of leaks",
-            ));
-        }
-    };
-    let mut out: Vec<Finding> = Vec::new();
-    let mut seen: HashMap<(String, String, u32, String), usize> = HashMap::new();
-    for (i, leak) in leaks.iter().enumerate() {
-        let path = format!("/{i}");
-        if !leak.is_object() {
-            return Err(
-                ParseError::new("expected each Gitleaks leak to be a JSON object").at_path(path),
-            );
-        }
-        let (key, finding) = if leak.get("RuleID").is_some() {
+    let text = utf8_text(report)?;
+    if palisade_plugin_sdk::sniff::first_byte(report) == Some(b'{') {
+        return Err(ParseError::new(
+            "not a Gitleaks report: expected a JSON array of leaks, found an object",
+        ));
+    }
+    let leaks: Option<Vec<Object<Leak<'_>>>> = serde_json::from_str(text).map_err(|e| {
+        let mut err = json_error(&e);
+        err.message = format!(
+            "not a Gitleaks report (a JSON array of leaks): {}",
+            err.message
+        );
+        err
+    })?;
+    let mut out: Collector<Key> = Collector::new();
+    for (i, Object(leak)) in leaks.iter().flatten().enumerate() {
+        let (key, finding) = if leak.rule_id.is_some() {
             leak_v8(leak)
-        } else if leak.get("rule").is_some() || leak.get("offender").is_some() {
+        } else if leak.rule.is_some() || leak.offender.is_some() {
             leak_v7(leak)
         } else {
             return Err(ParseError::new(
                 "not a Gitleaks leak: it has neither \"RuleID\" (v8) nor \"rule\"/\"offender\" (v7)",
             )
-            .at_path(path));
+            .at_path(format!("/{i}")));
         };
-        match seen.get(&key) {
-            Some(&idx) => {
-                let existing = &mut out[idx];
-                existing.nb_occurences = Some(existing.nb_occurences.unwrap_or(1) + 1);
-                existing.description.push_str("\n\n***\n\n");
-                existing.description.push_str(&finding.description);
-            }
-            None => {
-                seen.insert(key, out.len());
-                out.push(finding);
-            }
-        }
+        out.add(key, finding, "\n\n***\n\n");
     }
-    Ok(out)
-}
-
-/// A masked form of a secret: enough to recognise it, not enough to use it.
-fn mask(secret: &str) -> String {
-    // PEM headers are not secret and tell the reader which kind of key leaked.
-    let t = secret.trim();
-    if t.starts_with("-----BEGIN") && t.ends_with("-----") && !t.contains('\n') {
-        return t.to_owned();
-    }
-    let n = secret.chars().count();
-    if n >= 16 {
-        let prefix: String = secret.chars().take(4).collect();
-        format!("{prefix}**** ({n} characters, masked)")
-    } else if n == 0 {
-        String::new()
-    } else {
-        format!("**** ({n} characters, masked)")
-    }
-}
-
-/// `text` with every occurrence of `secret` masked.
-fn mask_in(text: &str, secret: &str) -> String {
-    if secret.is_empty() || secret == "REDACTED" || mask(secret) == secret {
-        return text.to_owned();
-    }
-    text.replace(secret, "****")
-}
-
-fn line_of(v: &Value, key: &str) -> Option<u32> {
-    u64_at(v, key)
-        .and_then(|n| u32::try_from(n).ok())
-        .filter(|&n| n > 0)
-}
-
-fn push_field(desc: &mut String, label: &str, value: Option<&str>) {
-    if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-        if v.contains('\n') {
-            desc.push_str(&format!("**{label}:**\n```\n{v}\n```\n"));
-        } else {
-            desc.push_str(&format!("**{label}:** {v}\n"));
-        }
-    }
+    Ok(out.into_findings())
 }
 
 fn base_finding(title: &str, severity: Severity, description: String) -> Finding {
@@ -201,88 +201,90 @@ fn base_finding(title: &str, severity: Severity, description: String) -> Finding
     }
 }
 
-/// Gitleaks v8: capitalised keys.
-fn leak_v8(leak: &Value) -> ((String, String, u32, String), Finding) {
-    let rule = string_at(leak, "RuleID").unwrap_or_default();
-    let what = non_empty(string_at(leak, "Description").as_deref()).unwrap_or_else(|| rule.clone());
-    let file = non_empty(string_at(leak, "File").as_deref());
-    let line = line_of(leak, "StartLine");
-    let secret = string_at(leak, "Secret").unwrap_or_default();
-    let title = match &file {
-        Some(f) => format!("Hard coded {what} found in {f}"),
-        None => format!("Hard coded {what}"),
-    };
-    let mut desc = String::new();
-    push_field(&mut desc, "Secret", Some(&mask(&secret)));
-    push_field(
-        &mut desc,
-        "Match",
-        string_at(leak, "Match")
-            .map(|m| mask_in(&m, &secret))
-            .as_deref(),
-    );
-    push_field(&mut desc, "File", file.as_deref());
-    push_field(&mut desc, "Line", line.map(|l| l.to_string()).as_deref());
-    push_field(
-        &mut desc,
-        "Commit message",
-        string_at(leak, "Message").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Commit hash",
-        string_at(leak, "Commit").as_deref(),
-    );
-    push_field(&mut desc, "Commit date", string_at(leak, "Date").as_deref());
-    let author = author(leak, "Author", "Email");
-    push_field(&mut desc, "Author", author.as_deref());
-    push_field(&mut desc, "Rule Id", Some(&rule));
-    push_field(
-        &mut desc,
-        "Entropy",
-        string_at(leak, "Entropy").filter(|e| e != "0").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Fingerprint",
-        string_at(leak, "Fingerprint")
-            .map(|f| mask_in(&f, &secret))
-            .as_deref(),
-    );
-    push_field(&mut desc, "Link", string_at(leak, "Link").as_deref());
-    let mut f = base_finding(&title, Severity::High, clean(&desc));
-    f.file_path = file.clone();
-    f.line = line;
-    f.tags = leak
-        .get("Tags")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t.as_str())
-                .filter_map(non_empty_str)
-                .collect()
-        })
-        .unwrap_or_default();
-    f.extra.push(("rule_id".to_owned(), rule));
-    let key = (title, file.unwrap_or_default(), line.unwrap_or(0), secret);
-    (key, f)
-}
-
-fn author(leak: &Value, name_key: &str, email_key: &str) -> Option<String> {
-    let name = non_empty(string_at(leak, name_key).as_deref());
-    let email = non_empty(string_at(leak, email_key).as_deref());
-    match (name, email) {
+/// "Name <email>", either alone, or `None`.
+fn author(name: &Text<'_>, email: &Text<'_>) -> Option<String> {
+    match (name.get(), email.get()) {
         (Some(n), Some(e)) => Some(format!("{n} <{e}>")),
-        (n, e) => n.or(e),
+        (n, e) => n.or(e).map(str::to_owned),
     }
 }
 
+/// "Hard coded {what} found in {file}".
+fn title_of(what: &str, file: Option<&str>) -> String {
+    match file {
+        Some(f) => format!("Hard coded {what} found in {f}"),
+        None => format!("Hard coded {what}"),
+    }
+}
+
+/// Gitleaks v8: capitalised keys.
+fn leak_v8(leak: &Leak<'_>) -> (Key, Finding) {
+    let rule = leak
+        .rule_id
+        .as_ref()
+        .and_then(Text::get)
+        .unwrap_or_default();
+    let what = leak.description.get().unwrap_or(rule);
+    let file = leak.file.get();
+    let line = leak.start_line.positive();
+    let secret = leak.secret.get().unwrap_or_default();
+    let title = title_of(what, file);
+    let mut desc = String::with_capacity(256);
+    push_block_field(&mut desc, "Secret", Some(&mask(secret)));
+    push_block_field(
+        &mut desc,
+        "Match",
+        leak.matched.get().map(|m| mask_in(m, secret)).as_deref(),
+    );
+    push_block_field(&mut desc, "File", file);
+    push_field_display(&mut desc, "Line", line);
+    push_block_field(&mut desc, "Commit message", leak.message.get());
+    push_block_field(&mut desc, "Commit hash", leak.commit.get());
+    push_block_field(&mut desc, "Commit date", leak.date.get());
+    push_block_field(
+        &mut desc,
+        "Author",
+        author(&leak.author, &leak.email).as_deref(),
+    );
+    push_block_field(&mut desc, "Rule Id", Some(rule));
+    push_block_field(
+        &mut desc,
+        "Entropy",
+        leak.entropy.get().filter(|e| *e != "0"),
+    );
+    push_block_field(
+        &mut desc,
+        "Fingerprint",
+        leak.fingerprint
+            .get()
+            .map(|f| mask_in(f, secret))
+            .as_deref(),
+    );
+    push_block_field(&mut desc, "Link", leak.link.get());
+    let mut f = base_finding(&title, Severity::High, clean(&desc));
+    f.file_path = file.map(str::to_owned);
+    f.line = line;
+    f.tags = leak.tags.texts().map(str::to_owned).collect();
+    f.extra.push(("rule_id".to_owned(), rule.to_owned()));
+    let key = (
+        title,
+        file.unwrap_or_default().to_owned(),
+        line.unwrap_or(0),
+        secret.to_owned(),
+    );
+    (key, f)
+}
+
 /// Gitleaks v7 and older: lower-case keys.
-fn leak_v7(leak: &Value) -> ((String, String, u32, String), Finding) {
-    let rule = non_empty(string_at(leak, "rule").as_deref()).unwrap_or_else(|| "secret".to_owned());
-    let file = non_empty(string_at(leak, "file").as_deref());
-    let line = line_of(leak, "lineNumber");
-    let offender = string_at(leak, "offender").unwrap_or_default();
+fn leak_v7(leak: &Leak<'_>) -> (Key, Finding) {
+    let rule = leak.rule.as_ref().and_then(Text::get).unwrap_or("secret");
+    let file = leak.file_v7.get();
+    let line = leak.line_number.positive();
+    let offender = leak
+        .offender
+        .as_ref()
+        .and_then(Text::get)
+        .unwrap_or_default();
     // These rules leak credentials to cloud and code-hosting accounts, whose
     // abuse is immediate; Gitleaks v7 itself gives no severity.
     let lower = rule.to_ascii_lowercase();
@@ -294,53 +296,45 @@ fn leak_v7(leak: &Value) -> ((String, String, u32, String), Finding) {
     } else {
         Severity::High
     };
-    let title = match &file {
-        Some(f) => format!("Hard coded {rule} found in {f}"),
-        None => format!("Hard coded {rule}"),
-    };
-    let mut desc = String::new();
-    push_field(
-        &mut desc,
-        "Commit message",
-        string_at(leak, "commitMessage").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Commit hash",
-        string_at(leak, "commit").as_deref(),
-    );
-    push_field(&mut desc, "Commit date", string_at(leak, "date").as_deref());
-    push_field(
+    let title = title_of(rule, file);
+    let mut desc = String::with_capacity(256);
+    push_block_field(&mut desc, "Commit message", leak.commit_message.get());
+    push_block_field(&mut desc, "Commit hash", leak.commit_v7.get());
+    push_block_field(&mut desc, "Commit date", leak.date_v7.get());
+    push_block_field(
         &mut desc,
         "Author",
-        author(leak, "author", "email").as_deref(),
+        author(&leak.author_v7, &leak.email_v7).as_deref(),
     );
-    push_field(&mut desc, "Reason", Some(&rule));
-    push_field(&mut desc, "Path", file.as_deref());
-    push_field(&mut desc, "Line", line.map(|l| l.to_string()).as_deref());
-    push_field(
+    push_block_field(&mut desc, "Reason", Some(rule));
+    push_block_field(&mut desc, "Path", file);
+    push_field_display(&mut desc, "Line", line);
+    push_block_field(
         &mut desc,
         "Repository",
-        string_at(leak, "repoURL")
-            .or_else(|| string_at(leak, "repo"))
-            .as_deref(),
+        leak.repo_url.get().or_else(|| leak.repo.get()),
     );
-    push_field(&mut desc, "Leak URL", string_at(leak, "leakURL").as_deref());
-    push_field(&mut desc, "Secret", Some(&mask(&offender)));
-    push_field(
+    push_block_field(&mut desc, "Leak URL", leak.leak_url.get());
+    push_block_field(&mut desc, "Secret", Some(&mask(offender)));
+    push_block_field(
         &mut desc,
         "Line content",
-        string_at(leak, "line")
-            .map(|l| mask_in(&l, &offender))
-            .as_deref(),
+        leak.line_v7.get().map(|l| mask_in(l, offender)).as_deref(),
     );
     let mut f = base_finding(&title, severity, clean(&desc));
-    f.file_path = file.clone();
+    f.file_path = file.map(str::to_owned);
     f.line = line;
-    f.tags = string_at(leak, "tags")
+    f.tags = leak
+        .tags_v7
+        .get()
         .map(|t| t.split(',').filter_map(non_empty_str).collect())
         .unwrap_or_default();
-    let key = (title, file.unwrap_or_default(), line.unwrap_or(0), offender);
+    let key = (
+        title,
+        file.unwrap_or_default().to_owned(),
+        line.unwrap_or(0),
+        offender.to_owned(),
+    );
     (key, f)
 }
 

@@ -6,9 +6,11 @@
 //! optional CWE `{"id", "url"}`, the file, the line (or "36-39" range) and
 //! the code.
 
+use palisade_plugin_sdk::json::{optional_objects, parse_json_object};
+use palisade_plugin_sdk::markdown::{push_block_field, push_field};
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
-use serde_json::Value;
 
 /// The scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Gosec Scanner";
@@ -17,22 +19,72 @@ pub const SCAN_TYPE: &str = "Gosec Scanner";
 pub struct Gosec;
 
 #[derive(Deserialize)]
-struct Report {
-    #[serde(rename = "Issues")]
-    issues: Option<Vec<Issue>>,
+struct Report<'a> {
+    #[serde(
+        rename = "Issues",
+        borrow,
+        default,
+        deserialize_with = "optional_objects"
+    )]
+    issues: Option<Vec<Issue<'a>>>,
 }
 
 #[derive(Deserialize)]
-struct Issue {
-    severity: Option<String>,
-    confidence: Option<String>,
-    cwe: Option<Value>,
-    rule_id: Option<String>,
-    details: Option<String>,
-    file: Option<String>,
-    code: Option<String>,
-    line: Option<Value>,
-    column: Option<Value>,
+struct Issue<'a> {
+    #[serde(borrow, default)]
+    severity: Text<'a>,
+    #[serde(borrow, default)]
+    confidence: Text<'a>,
+    #[serde(borrow, default)]
+    cwe: Cwe<'a>,
+    #[serde(borrow, default)]
+    rule_id: Text<'a>,
+    #[serde(borrow, default)]
+    details: Text<'a>,
+    #[serde(borrow, default)]
+    file: Text<'a>,
+    #[serde(borrow, default)]
+    code: Text<'a>,
+    #[serde(borrow, default)]
+    line: Text<'a>,
+    #[serde(borrow, default)]
+    column: Text<'a>,
+}
+
+/// gosec's CWE: `{"id": "89", "url": "..."}` in current versions, a bare
+/// id in old ones.
+#[derive(Default)]
+struct Cwe<'a> {
+    id: Text<'a>,
+    url: Text<'a>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Cwe<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Object<'a> {
+            #[serde(borrow, default)]
+            id: Text<'a>,
+            #[serde(borrow, default)]
+            url: Text<'a>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Shape<'a> {
+            Object(#[serde(borrow)] Object<'a>),
+            Scalar(#[serde(borrow)] Text<'a>),
+        }
+        Ok(match Shape::deserialize(deserializer)? {
+            Shape::Object(o) => Cwe {
+                id: o.id,
+                url: o.url,
+            },
+            Shape::Scalar(id) => Cwe {
+                id,
+                url: Text::default(),
+            },
+        })
+    }
 }
 
 impl Parser for Gosec {
@@ -75,10 +127,6 @@ impl Parser for Gosec {
 
 palisade_plugin_sdk::export_parser!(Gosec);
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Says whether `head` looks like a gosec report: "Issues" with gosec's
 /// "Golang errors" or a "rule_id" of an issue.
 pub fn looks_like(head: &[u8]) -> bool {
@@ -89,7 +137,7 @@ pub fn looks_like(head: &[u8]) -> bool {
 
 /// Parses a whole gosec report.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let report: Report = parse_json(report).map_err(|mut e| {
+    let report: Report<'_> = parse_json_object(report).map_err(|mut e| {
         e.message = format!("not a gosec JSON report: {}", e.message);
         e
     })?;
@@ -102,76 +150,50 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
 }
 
 /// The first line of "79" or of a range "36-39".
-fn first_line(v: Option<&Value>) -> Option<u32> {
-    match v? {
-        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Value::String(s) => s.split('-').next()?.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|l| *l > 0)
+fn first_line(line: &Text<'_>) -> Option<u32> {
+    line.get()?
+        .split('-')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|l| *l > 0)
 }
 
-fn finding(i: &Issue) -> Finding {
-    let details = non_empty(i.details.as_deref()).unwrap_or_else(|| "gosec issue".to_owned());
-    let rule = non_empty(i.rule_id.as_deref());
-    let title = match &rule {
+fn finding(i: &Issue<'_>) -> Finding {
+    let details = i.details.get().unwrap_or("gosec issue");
+    let rule = i.rule_id.get();
+    let title = match rule {
         Some(r) => format!("{details} - rule {r}"),
-        None => details.clone(),
+        None => details.to_owned(),
     };
-    let (cwe, cwe_url) = match &i.cwe {
-        Some(Value::Object(o)) => (
-            o.get("id")
-                .and_then(palisade_plugin_sdk::json::value_to_string)
-                .and_then(|c| parse_cwe(&c)),
-            o.get("url").and_then(Value::as_str).and_then(non_empty_str),
-        ),
-        Some(Value::String(s)) => (parse_cwe(s), None),
-        Some(Value::Number(n)) => (n.as_u64().and_then(|n| u32::try_from(n).ok()), None),
-        _ => (None, None),
-    };
-    let line = first_line(i.line.as_ref());
-    let mut description = details;
-    let mut field = |label: &str, value: Option<String>| {
-        if let Some(v) = value {
-            description.push_str(&format!("\n**{label}:** {v}"));
-        }
-    };
-    field("Rule", rule.clone());
-    field("Filename", non_empty(i.file.as_deref()));
-    field(
-        "Line",
-        i.line
-            .as_ref()
-            .and_then(palisade_plugin_sdk::json::value_to_string),
-    );
-    field(
-        "Column",
-        i.column
-            .as_ref()
-            .and_then(palisade_plugin_sdk::json::value_to_string),
-    );
-    field("Confidence", non_empty(i.confidence.as_deref()));
-    if let Some(code) = non_empty(i.code.as_deref()) {
-        description.push_str(&format!("\n**Code:**\n```\n{code}\n```"));
-    }
+    let mut description = String::with_capacity(details.len() + 256);
+    description.push_str(details);
+    description.push('\n');
+    push_field(&mut description, "Rule", rule);
+    push_field(&mut description, "Filename", i.file.get());
+    push_field(&mut description, "Line", i.line.get());
+    push_field(&mut description, "Column", i.column.get());
+    push_field(&mut description, "Confidence", i.confidence.get());
+    push_block_field(&mut description, "Code", i.code.get());
     Finding {
         title: truncate_chars(&title, 511).to_owned(),
         severity: i
             .severity
-            .as_deref()
+            .get()
             .and_then(severity_from_word)
             .unwrap_or(Severity::Info),
         description: clean(&description),
-        references: cwe_url,
-        cwe,
-        file_path: non_empty(i.file.as_deref()),
-        line,
+        references: i.cwe.url.owned(),
+        cwe: i.cwe.id.get().and_then(parse_cwe),
+        file_path: i.file.owned(),
+        line: first_line(&i.line),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         // The rule id is in the title; it is not reported as the tool's
         // vulnerability id, to stay comparable with the reference parser.
         extra: rule
-            .map(|r| ("rule_id".to_owned(), r))
+            .map(|r| ("rule_id".to_owned(), r.to_owned()))
             .into_iter()
             .collect(),
         ..Finding::default()

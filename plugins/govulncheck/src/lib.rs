@@ -5,15 +5,12 @@
 //! (`{"Calls", "Imports", "Requires", "Vulns"}`). One finding per
 //! vulnerability (OSV record) reported.
 
-use std::collections::HashMap;
-
-use palisade_plugin_sdk::json::{json_error, utf8_text};
+use palisade_plugin_sdk::json::{get_array, get_str, get_strs, json_stream, utf8_text};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
-
-mod util;
-
-use util::{arr, contains, push_field, s, strings};
+use std::collections::HashMap;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Govulncheck Scanner";
@@ -67,9 +64,8 @@ impl Parser for Govulncheck {
             ));
         }
         let mut messages: Vec<Value> = Vec::new();
-        for item in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
-            let value = item.map_err(|e| json_error(&e))?;
-            match value {
+        for item in json_stream::<Value>(text) {
+            match item? {
                 Value::Array(items) => messages.extend(items),
                 other => messages.push(other),
             }
@@ -112,7 +108,7 @@ fn findings_by_osv(messages: &[Value]) -> HashMap<&str, &Value> {
     let mut out: HashMap<&str, &Value> = HashMap::new();
     for m in messages {
         if let Some(f) = m.get("finding")
-            && let Some(id) = s(f, "osv")
+            && let Some(id) = get_str(f, "osv")
         {
             out.entry(id).or_insert(f);
         }
@@ -127,7 +123,7 @@ fn stream(messages: &[Value]) -> Vec<Finding> {
         .filter_map(|m| m.get("osv"))
         .filter(|o| o.is_object())
         .map(|osv| {
-            let id = s(osv, "id").unwrap_or("");
+            let id = get_str(osv, "id").unwrap_or("");
             osv_finding(osv, findings.get(id).copied())
         })
         .collect()
@@ -138,49 +134,49 @@ fn strip_v(version: &str) -> &str {
 }
 
 fn osv_finding(osv: &Value, finding: Option<&Value>) -> Finding {
-    let id = s(osv, "id").unwrap_or("GO-unknown");
-    let affected = arr(osv, "affected").first();
-    let frame = finding.and_then(|f| arr(f, "trace").first());
-    let module = frame.and_then(|t| s(t, "module")).or_else(|| {
+    let id = get_str(osv, "id").unwrap_or("GO-unknown");
+    let affected = get_array(osv, "affected").first();
+    let frame = finding.and_then(|f| get_array(f, "trace").first());
+    let module = frame.and_then(|t| get_str(t, "module")).or_else(|| {
         affected
             .and_then(|a| a.get("package"))
-            .and_then(|p| s(p, "name"))
+            .and_then(|p| get_str(p, "name"))
     });
     let events = affected
-        .map(|a| arr(a, "ranges"))
+        .map(|a| get_array(a, "ranges"))
         .and_then(|r| r.first())
-        .map(|r| arr(r, "events"))
+        .map(|r| get_array(r, "events"))
         .unwrap_or(&[]);
     // Without a finding the module version is unknown; the first affected
     // version of the range stands in, as in the reference importer.
     let version = frame
-        .and_then(|t| s(t, "version"))
-        .or_else(|| events.iter().find_map(|e| s(e, "introduced")));
-    let package = frame.and_then(|t| s(t, "package")).or_else(|| {
+        .and_then(|t| get_str(t, "version"))
+        .or_else(|| events.iter().find_map(|e| get_str(e, "introduced")));
+    let package = frame.and_then(|t| get_str(t, "package")).or_else(|| {
         affected
             .and_then(|a| a.get("ecosystem_specific"))
-            .map(|e| arr(e, "imports"))
+            .map(|e| get_array(e, "imports"))
             .and_then(|i| i.first())
-            .and_then(|i| s(i, "path"))
+            .and_then(|i| get_str(i, "path"))
     });
     let fixed = finding
-        .and_then(|f| s(f, "fixed_version"))
+        .and_then(|f| get_str(f, "fixed_version"))
         .map(strip_v)
-        .or_else(|| events.iter().find_map(|e| s(e, "fixed")));
+        .or_else(|| events.iter().find_map(|e| get_str(e, "fixed")));
     let title = [Some(id), module, package]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
         .join(" - ");
-    let aliases: Vec<&str> = strings(osv, "aliases").collect();
-    let db_url = osv.get("database_specific").and_then(|d| s(d, "url"));
+    let aliases: Vec<&str> = get_strs(osv, "aliases").collect();
+    let db_url = osv.get("database_specific").and_then(|d| get_str(d, "url"));
 
     let mut description = String::new();
-    if let Some(summary) = s(osv, "summary") {
+    if let Some(summary) = get_str(osv, "summary") {
         description.push_str(summary);
         description.push_str("\n\n");
     }
-    if let Some(details) = s(osv, "details") {
+    if let Some(details) = get_str(osv, "details") {
         description.push_str(details);
         description.push_str("\n\n");
     }
@@ -191,16 +187,19 @@ fn osv_finding(osv: &Value, finding: Option<&Value>) -> Finding {
     if !aliases.is_empty() {
         push_field(&mut description, "Aliases", Some(&aliases.join(", ")));
     }
-    if let Some(trace) = finding.map(|f| arr(f, "trace")).filter(|t| !t.is_empty()) {
+    if let Some(trace) = finding
+        .map(|f| get_array(f, "trace"))
+        .filter(|t| !t.is_empty())
+    {
         let frames: Vec<String> = trace
             .iter()
             .map(|t| {
-                let func = s(t, "function").unwrap_or("");
-                let pkg = s(t, "package").unwrap_or("");
+                let func = get_str(t, "function").unwrap_or("");
+                let pkg = get_str(t, "package").unwrap_or("");
                 match t.get("position") {
                     Some(p) => format!(
                         "- {pkg}.{func} ({}:{})",
-                        s(p, "filename").unwrap_or("?"),
+                        get_str(p, "filename").unwrap_or("?"),
                         p.get("line").map_or_else(String::new, Value::to_string)
                     ),
                     None => format!("- {pkg}.{func}"),
@@ -215,11 +214,11 @@ fn osv_finding(osv: &Value, finding: Option<&Value>) -> Finding {
             "govulncheck found no call to the vulnerable code; the module is only required.\n",
         );
     }
-    let mut refs: Vec<String> = arr(osv, "references")
+    let mut refs: Vec<String> = get_array(osv, "references")
         .iter()
         .filter_map(|r| {
-            let url = s(r, "url")?;
-            Some(match s(r, "type") {
+            let url = get_str(r, "url")?;
+            Some(match get_str(r, "type") {
                 Some(t) => format!("{t}: {url}"),
                 None => url.to_owned(),
             })
@@ -232,7 +231,7 @@ fn osv_finding(osv: &Value, finding: Option<&Value>) -> Finding {
         title,
         // govulncheck itself rates nothing; a "severity" in the OSV record
         // (added by some pipelines) is honoured.
-        severity: s(osv, "severity")
+        severity: get_str(osv, "severity")
             .and_then(severity_from_word)
             .unwrap_or(Severity::Info),
         description: clean(&description),
@@ -258,7 +257,7 @@ fn osv_finding(osv: &Value, finding: Option<&Value>) -> Finding {
         unique_id_from_tool: Some(id.to_owned()),
         static_finding: Some(true),
         dynamic_finding: Some(false),
-        date: s(osv, "published")
+        date: get_str(osv, "published")
             .and_then(|t| t.get(..10))
             .map(str::to_owned),
         ..Finding::default()
@@ -269,25 +268,27 @@ fn osv_finding(osv: &Value, finding: Option<&Value>) -> Finding {
 /// "FoundVersion", "FixedVersion", "Packages": [{"Path"}]}]}]}`.
 fn legacy(data: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
-    for vuln in arr(data, "Vulns") {
+    for vuln in get_array(data, "Vulns") {
         let Some(osv) = vuln.get("OSV").filter(|o| o.is_object()) else {
             continue;
         };
-        let modules = arr(vuln, "Modules");
+        let modules = get_array(vuln, "Modules");
         if modules.is_empty() {
             out.push(osv_finding(osv, None));
             continue;
         }
         for module in modules {
-            let package = arr(module, "Packages").first().and_then(|p| s(p, "Path"));
+            let package = get_array(module, "Packages")
+                .first()
+                .and_then(|p| get_str(p, "Path"));
             let frame = serde_json::json!({
-                "module": s(module, "Path"),
-                "version": s(module, "FoundVersion"),
+                "module": get_str(module, "Path"),
+                "version": get_str(module, "FoundVersion"),
                 "package": package,
             });
             let finding = serde_json::json!({
-                "osv": s(osv, "id"),
-                "fixed_version": s(module, "FixedVersion"),
+                "osv": get_str(osv, "id"),
+                "fixed_version": get_str(module, "FixedVersion"),
                 "trace": [frame],
             });
             out.push(osv_finding(osv, Some(&finding)));

@@ -2,7 +2,9 @@
 //! `{"matches": [{"vulnerability", "relatedVulnerabilities", "matchDetails",
 //! "artifact"}], "source", "distro", "descriptor"}`. One finding per match.
 
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
 
 /// The one scan type this plugin handles.
@@ -110,10 +112,6 @@ fn ne(s: Option<&String>) -> Option<&str> {
 /// (read from binaries), and they are never meaningful in text.
 fn no_nul(s: &str) -> String {
     s.replace('\0', "")
-}
-
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
 }
 
 impl Parser for Grype {
@@ -255,11 +253,7 @@ fn finding(m: &Match) -> Finding {
     let fix_state = v.fix.as_ref().and_then(|f| ne(f.state.as_ref()));
 
     let mut description = String::new();
-    let mut line = |label: &str, value: Option<&str>| {
-        if let Some(value) = value {
-            description.push_str(&format!("**{label}:** {value}\n"));
-        }
-    };
+    let mut line = |label: &str, value: Option<&str>| push_field(&mut description, label, value);
     line("Vulnerability", id);
     line("Package", name);
     line("Installed version", version);

@@ -5,9 +5,13 @@
 //! entry per query that matched, each with the places it matched in `files`.
 //! Every (query, file entry) pair is a finding.
 
-use palisade_plugin_sdk::json::{starts_like_json, string_at, u64_at};
+use palisade_plugin_sdk::json::{
+    Object, optional_objects, parse_json_object, present, starts_like_json,
+};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
-use serde_json::Value;
+use palisade_plugin_sdk::sniff::contains;
+use serde::Deserialize;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "KICS Scan";
@@ -58,10 +62,6 @@ impl Parser for Kics {
 
 palisade_plugin_sdk::export_parser!(Kics);
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
 /// KICS' statistics keys beside a `queries` list.
 fn looks_like(head: &[u8]) -> bool {
     starts_like_json(head)
@@ -70,138 +70,156 @@ fn looks_like(head: &[u8]) -> bool {
             || (contains(head, b"\"queries_total\"") && contains(head, b"\"files_scanned\"")))
 }
 
+#[derive(Deserialize)]
+struct Report<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    queries: Option<Option<Vec<Object<Query<'a>>>>>,
+}
+
+#[derive(Deserialize)]
+struct Query<'a> {
+    #[serde(borrow, default)]
+    query_name: Text<'a>,
+    #[serde(borrow, default)]
+    query_id: Text<'a>,
+    #[serde(borrow, default)]
+    query_url: Text<'a>,
+    #[serde(borrow, default)]
+    severity: Text<'a>,
+    #[serde(borrow, default)]
+    platform: Text<'a>,
+    #[serde(borrow, default)]
+    category: Text<'a>,
+    #[serde(borrow, default)]
+    description: Text<'a>,
+    #[serde(borrow, default)]
+    cwe: Text<'a>,
+    #[serde(borrow, default, deserialize_with = "optional_objects")]
+    files: Option<Vec<Location<'a>>>,
+}
+
+/// One place a query matched.
+#[derive(Deserialize)]
+struct Location<'a> {
+    #[serde(borrow, default)]
+    file_name: Text<'a>,
+    #[serde(borrow, default)]
+    line: Text<'a>,
+    #[serde(borrow, default)]
+    issue_type: Text<'a>,
+    #[serde(borrow, default)]
+    resource_name: Text<'a>,
+    #[serde(borrow, default)]
+    search_key: Text<'a>,
+    #[serde(borrow, default)]
+    expected_value: Text<'a>,
+    #[serde(borrow, default)]
+    actual_value: Text<'a>,
+    #[serde(borrow, default)]
+    similarity_id: Text<'a>,
+}
+
 /// Parses a whole report.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let value = palisade_plugin_sdk::json::parse_json_value(report)?;
-    if !value.is_object() {
+    let report: Report<'_> = parse_json_object(report).map_err(|mut e| {
+        e.message = format!("not a KICS report: {}", e.message);
+        e
+    })?;
+    let Some(queries) = report.queries else {
         return Err(ParseError::new(
-            "not a KICS report: expected a JSON object with a \"queries\" array",
+            "not a KICS report: the JSON object has no \"queries\" array",
         ));
-    }
-    let queries = match value.get("queries") {
-        Some(Value::Array(q)) => q,
-        Some(Value::Null) => return Ok(Vec::new()),
-        Some(_) => {
-            return Err(ParseError::new("expected \"queries\" to be an array").at_path("/queries"));
-        }
-        None => {
-            return Err(ParseError::new(
-                "not a KICS report: the JSON object has no \"queries\" array",
-            ));
-        }
     };
-    let mut out = Vec::new();
-    for (qi, q) in queries.iter().enumerate() {
-        if !q.is_object() {
-            return Err(ParseError::new("expected each query to be a JSON object")
-                .at_path(format!("/queries/{qi}")));
-        }
-        let files = match q.get("files") {
-            Some(Value::Array(f)) => f.as_slice(),
-            None | Some(Value::Null) => &[],
-            Some(_) => {
-                return Err(ParseError::new("expected \"files\" to be an array")
-                    .at_path(format!("/queries/{qi}/files")));
-            }
-        };
-        for (fi, file) in files.iter().enumerate() {
-            if !file.is_object() {
-                return Err(
-                    ParseError::new("expected each file entry to be a JSON object")
-                        .at_path(format!("/queries/{qi}/files/{fi}")),
-                );
-            }
-            out.push(finding(q, file));
+    let queries = queries.unwrap_or_default();
+    let mut out = Vec::with_capacity(
+        queries
+            .iter()
+            .map(|q| q.0.files.as_ref().map_or(0, Vec::len))
+            .sum(),
+    );
+    for Object(q) in &queries {
+        let query = QueryParts::new(q);
+        for file in q.files.iter().flatten() {
+            out.push(finding(q, &query, file));
         }
     }
     Ok(out)
 }
 
-fn push_field(desc: &mut String, label: &str, value: Option<&str>) {
-    if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-        desc.push_str(&format!("**{label}:** {v}\n"));
+/// What every finding of one query shares, worked out once per query.
+struct QueryParts<'q> {
+    title: String,
+    severity: Severity,
+    platform: Option<&'q str>,
+    category: Option<&'q str>,
+    cwe: Option<u32>,
+}
+
+impl<'q> QueryParts<'q> {
+    fn new(q: &'q Query<'_>) -> Self {
+        let name = q.query_name.get().unwrap_or("KICS query");
+        let category = q.category.get();
+        let title = match category {
+            Some(c) => format!("{c}: {name}"),
+            None => name.to_owned(),
+        };
+        // KICS' levels are CRITICAL (v2+), HIGH, MEDIUM, LOW, INFO, TRACE.
+        let severity = q
+            .severity
+            .get()
+            .and_then(|s| {
+                if s.eq_ignore_ascii_case("trace") {
+                    Some(Severity::Info)
+                } else {
+                    severity_from_word(s)
+                }
+            })
+            .unwrap_or(Severity::Info);
+        QueryParts {
+            title: truncate_chars(&title, 511).to_owned(),
+            severity,
+            platform: q.platform.get(),
+            category,
+            cwe: q.cwe.get().and_then(parse_cwe),
+        }
     }
 }
 
-fn finding(q: &Value, file: &Value) -> Finding {
-    let name =
-        non_empty(string_at(q, "query_name").as_deref()).unwrap_or_else(|| "KICS query".to_owned());
-    let category = non_empty(string_at(q, "category").as_deref());
-    let platform = non_empty(string_at(q, "platform").as_deref());
-    let title = match &category {
-        Some(c) => format!("{c}: {name}"),
-        None => name,
-    };
-    // KICS' levels are CRITICAL (v2+), HIGH, MEDIUM, LOW, INFO, TRACE.
-    let severity = string_at(q, "severity")
-        .as_deref()
-        .and_then(|s| {
-            if s.eq_ignore_ascii_case("trace") {
-                Some(Severity::Info)
-            } else {
-                severity_from_word(s)
-            }
-        })
-        .unwrap_or(Severity::Info);
-    let file_path = non_empty(string_at(file, "file_name").as_deref());
-    let line = u64_at(file, "line")
-        .and_then(|n| u32::try_from(n).ok())
-        .filter(|&n| n > 0);
-
-    let mut desc = String::new();
-    if let Some(d) = non_empty(string_at(q, "description").as_deref()) {
-        desc.push_str(&d);
+fn finding(q: &Query<'_>, parts: &QueryParts<'_>, file: &Location<'_>) -> Finding {
+    let mut desc = String::with_capacity(256);
+    if let Some(d) = q.description.get() {
+        desc.push_str(d);
         desc.push('\n');
     }
-    push_field(&mut desc, "Platform", platform.as_deref());
-    push_field(&mut desc, "Category", category.as_deref());
-    push_field(
-        &mut desc,
-        "Issue type",
-        string_at(file, "issue_type").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Resource",
-        string_at(file, "resource_name").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Search key",
-        string_at(file, "search_key").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Expected",
-        string_at(file, "expected_value").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Actual",
-        string_at(file, "actual_value").as_deref(),
-    );
-    push_field(&mut desc, "Query id", string_at(q, "query_id").as_deref());
-
-    let references = non_empty(string_at(q, "query_url").as_deref());
-    let cwe = string_at(q, "cwe").as_deref().and_then(parse_cwe);
+    push_field(&mut desc, "Platform", parts.platform);
+    push_field(&mut desc, "Category", parts.category);
+    push_field(&mut desc, "Issue type", file.issue_type.get());
+    push_field(&mut desc, "Resource", file.resource_name.get());
+    push_field(&mut desc, "Search key", file.search_key.get());
+    push_field(&mut desc, "Expected", file.expected_value.get());
+    push_field(&mut desc, "Actual", file.actual_value.get());
+    push_field(&mut desc, "Query id", q.query_id.get());
 
     let mut f = Finding {
-        title: truncate_chars(&title, 511).to_owned(),
-        severity,
+        title: parts.title.clone(),
+        severity: parts.severity,
         description: clean(&desc),
-        mitigation: non_empty(string_at(file, "expected_value").as_deref()),
-        references,
-        cwe,
-        file_path,
-        line,
-        component_name: platform,
+        mitigation: file.expected_value.owned(),
+        references: q.query_url.owned(),
+        cwe: parts.cwe,
+        file_path: file.file_name.owned(),
+        line: file.line.positive(),
+        component_name: parts.platform.map(str::to_owned),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         nb_occurences: Some(1),
         ..Finding::default()
     };
-    for (k, src) in [("query_id", q), ("similarity_id", file)] {
-        if let Some(v) = non_empty(string_at(src, k).as_deref()) {
+    for (k, v) in [
+        ("query_id", &q.query_id),
+        ("similarity_id", &file.similarity_id),
+    ] {
+        if let Some(v) = v.owned() {
             f.extra.push((k.to_owned(), v));
         }
     }

@@ -10,13 +10,15 @@
 //! as in the reference importer. Items with the same Nikto id and message on the
 //! same target are merged into one finding with one endpoint per URL.
 
-use std::collections::HashMap;
-
-use palisade_plugin_sdk::deps::roxmltree::Node;
-use palisade_plugin_sdk::deps::serde_json::Value;
-use palisade_plugin_sdk::json::{parse_json_value, starts_like_json};
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
+use palisade_plugin_sdk::json::{
+    optional_objects, parse_json_object, parse_json_objects, starts_like_json,
+};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::{contains, value_start_after_key};
 use palisade_plugin_sdk::xml::{attr, child_text, descendants, root_element_is};
+use serde::Deserialize;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Nikto Scan";
@@ -72,10 +74,6 @@ impl Parser for Nikto {
 
 palisade_plugin_sdk::export_parser!(Nikto);
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Nikto JSON describes each target with `host`, `ip`, `port`, a `banner`
 /// string and a `vulnerabilities` array (WPScan also has a `banner`, but an object).
 fn json_looks_like(head: &[u8]) -> bool {
@@ -84,19 +82,7 @@ fn json_looks_like(head: &[u8]) -> bool {
         && contains(first, b"\"vulnerabilities\"")
         && contains(first, b"\"ip\"")
         && contains(first, b"\"port\"")
-        && banner_is_string(first)
-}
-
-/// True when the first `"banner"` key has a string value.
-fn banner_is_string(head: &[u8]) -> bool {
-    let key = b"\"banner\"";
-    let Some(pos) = head.windows(key.len()).position(|w| w == key) else {
-        return false;
-    };
-    let mut rest = head[pos + key.len()..]
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace());
-    rest.next() == Some(&b':') && rest.find(|b| !b.is_ascii_whitespace()) == Some(&b'"')
+        && value_start_after_key(first, b"\"banner\"") == Some(b'"')
 }
 
 /// One Nikto item, from either format.
@@ -107,144 +93,148 @@ struct Item<'a> {
     msg: &'a str,
     references: Option<&'a str>,
     endpoint: Option<Endpoint>,
-    target: String,
     /// Whether the OSVDB entry names the finding (`unique_id_from_tool`): the
     /// reference does so for JSON output only.
     osvdb_id: bool,
 }
 
-/// Collects findings, merging repeated items (same target, id and message).
-#[derive(Default)]
-struct Collector {
-    findings: Vec<Finding>,
-    index: HashMap<(String, String, String), usize>,
-}
+/// Items with the same Nikto id and message on the same target ("host:port")
+/// are one finding.
+type Key = (String, String, String);
 
-impl Collector {
-    fn add(&mut self, item: Item<'_>) {
-        let osvdb = item.osvdb.filter(|o| !o.is_empty() && *o != "0");
-        let mut description = format!("**Message:** {}\n", item.msg.trim());
-        if let Some(id) = item.id {
-            description.push_str(&format!("**Nikto id:** {id}\n"));
-        }
-        if let Some(m) = item.method {
-            description.push_str(&format!("**HTTP method:** {m}\n"));
-        }
-        if let Some(e) = &item.endpoint {
-            description.push_str(&format!("**URL:** {}\n", e.to_url()));
-        }
-        if let Some(o) = osvdb {
-            description.push_str(&format!(
-                "**OSVDB:** {o}\n\nMarked Medium because the check is linked to an OSVDB entry.\n"
-            ));
-        }
-        let key = (
-            item.target.clone(),
-            item.id.unwrap_or_default().to_owned(),
-            item.msg.trim().to_owned(),
-        );
-        if let Some(&i) = self.index.get(&key) {
-            if let Some(f) = self.findings.get_mut(i) {
-                f.endpoints.extend(item.endpoint);
-                f.nb_occurences = f.nb_occurences.map(|n| n + 1);
-                f.description.push_str("\n-----\n");
-                f.description.push_str(&description);
-                // The reference importer drops the check id once a finding stands
-                // for several items; done alike so that identities agree.
-                f.vuln_id_from_tool = None;
-            }
-            return;
-        }
-        let title = item.msg.trim();
-        let finding = Finding {
-            title: truncate_chars(
-                if title.is_empty() {
-                    "Nikto finding"
-                } else {
-                    title
-                },
-                511,
-            )
-            .to_owned(),
-            severity: if osvdb.is_some() {
-                Severity::Medium
-            } else {
-                Severity::Info
-            },
-            description,
-            references: item.references.and_then(non_empty_str),
-            vuln_id_from_tool: item.id.map(str::to_owned),
-            unique_id_from_tool: osvdb
-                .filter(|_| item.osvdb_id)
-                .map(|o| format!("OSVDB-{o}")),
-            nb_occurences: Some(1),
-            static_finding: Some(false),
-            dynamic_finding: Some(true),
-            endpoints: item.endpoint.into_iter().collect(),
-            ..Finding::default()
-        };
-        self.index.insert(key, self.findings.len());
-        self.findings.push(finding);
+/// Adds `item`, found on `target`, to `out`.
+fn add(out: &mut Collector<Key>, target: &str, item: Item<'_>) {
+    let osvdb = item.osvdb.filter(|o| !o.is_empty() && *o != "0");
+    let msg = item.msg.trim();
+    let mut description = String::with_capacity(msg.len() + 128);
+    push_field(&mut description, "Message", Some(msg));
+    push_field(&mut description, "Nikto id", item.id);
+    push_field(&mut description, "HTTP method", item.method);
+    if let Some(e) = &item.endpoint {
+        push_field(&mut description, "URL", Some(&e.to_url()));
     }
+    if let Some(o) = osvdb {
+        push_field(&mut description, "OSVDB", Some(o));
+        description.push_str("\nMarked Medium because the check is linked to an OSVDB entry.\n");
+    }
+    let finding = Finding {
+        title: truncate_chars(if msg.is_empty() { "Nikto finding" } else { msg }, 511).to_owned(),
+        severity: if osvdb.is_some() {
+            Severity::Medium
+        } else {
+            Severity::Info
+        },
+        description,
+        references: item.references.and_then(non_empty_str),
+        vuln_id_from_tool: item.id.map(str::to_owned),
+        unique_id_from_tool: osvdb
+            .filter(|_| item.osvdb_id)
+            .map(|o| format!("OSVDB-{o}")),
+        nb_occurences: Some(1),
+        static_finding: Some(false),
+        dynamic_finding: Some(true),
+        endpoints: item.endpoint.into_iter().collect(),
+        ..Finding::default()
+    };
+    let key = (
+        target.to_owned(),
+        item.id.unwrap_or_default().to_owned(),
+        msg.to_owned(),
+    );
+    out.add_with(key, finding, |kept, new| {
+        kept.endpoints.extend(new.endpoints);
+        count_occurrence(kept);
+        kept.description.push_str("\n-----\n");
+        kept.description.push_str(&new.description);
+        // The reference importer drops the check id once a finding stands
+        // for several items; done alike so that identities agree.
+        kept.vuln_id_from_tool = None;
+    });
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+/// One target of Nikto JSON output.
+#[derive(Deserialize)]
+struct Target<'a> {
+    #[serde(borrow, default)]
+    host: Text<'a>,
+    #[serde(borrow, default)]
+    ip: Text<'a>,
+    #[serde(borrow, default)]
+    port: Text<'a>,
+    #[serde(borrow, default, deserialize_with = "optional_objects")]
+    vulnerabilities: Option<Vec<Vulnerability<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Vulnerability<'a> {
+    #[serde(borrow, default)]
+    id: Text<'a>,
+    #[serde(rename = "OSVDB", borrow, default)]
+    osvdb: Text<'a>,
+    #[serde(borrow, default)]
+    method: Text<'a>,
+    #[serde(borrow, default)]
+    url: Text<'a>,
+    #[serde(borrow, default)]
+    msg: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    references: Text<'a>,
 }
 
 /// Parses Nikto JSON output: one target object or an array of them.
 pub fn parse_json_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let value = parse_json_value(report)?;
-    let targets: Vec<&Value> = match &value {
-        Value::Array(a) => a.iter().collect(),
-        other => vec![other],
+    let targets: Vec<Target<'_>> = if palisade_plugin_sdk::sniff::first_byte(report) == Some(b'[') {
+        parse_json_objects(report)?
+    } else {
+        vec![parse_json_object(report)?]
     };
-    let mut out = Collector::default();
+    let mut out = Collector::new();
     for (t, target) in targets.iter().enumerate() {
-        let Some(vulns) = target.get("vulnerabilities").and_then(Value::as_array) else {
+        let Some(vulns) = &target.vulnerabilities else {
             return Err(ParseError::new(format!(
                 "not a Nikto JSON report: target {} has no \"vulnerabilities\" array",
                 t + 1
             )));
         };
-        let host = str_of(target, "host").or_else(|| str_of(target, "ip"));
-        let port = target.get("port").and_then(|p| match p {
-            Value::String(s) => s.trim().parse::<u16>().ok(),
-            Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-            _ => None,
+        let host = target.host.get().or_else(|| target.ip.get());
+        let port = target.port.get().and_then(|p| p.parse::<u16>().ok());
+        let base = host.map(|h| {
+            let mut e = endpoint_from_url(h).unwrap_or_else(|| Endpoint::from_host(h, None));
+            if e.port.is_none() {
+                e.port = port;
+            }
+            e
         });
+        let target_key = format!("{}:{}", host.unwrap_or_default(), port.unwrap_or(0));
         for (i, v) in vulns.iter().enumerate() {
-            let Some(msg) = v.get("msg").and_then(Value::as_str) else {
+            let Some(msg) = v.msg.as_ref().and_then(|m| m.0.as_deref()) else {
                 return Err(ParseError::new(format!(
                     "not a Nikto JSON report: vulnerability {} of target {} has no \"msg\"",
                     i + 1,
                     t + 1
                 )));
             };
-            let endpoint = host.map(|h| {
-                let mut e = endpoint_from_url(h).unwrap_or_else(|| Endpoint::from_host(h, None));
-                if e.port.is_none() {
-                    e.port = port;
-                }
-                e.path = str_of(v, "url").filter(|u| *u != "/").map(str::to_owned);
+            let endpoint = base.as_ref().map(|b| {
+                let mut e = b.clone();
+                e.path = v.url.get().filter(|u| *u != "/").map(str::to_owned);
                 e
             });
-            out.add(Item {
-                id: str_of(v, "id"),
-                osvdb: str_of(v, "OSVDB"),
-                method: str_of(v, "method"),
-                msg,
-                references: str_of(v, "references"),
-                endpoint,
-                target: format!("{}:{}", host.unwrap_or_default(), port.unwrap_or(0)),
-                osvdb_id: true,
-            });
+            add(
+                &mut out,
+                &target_key,
+                Item {
+                    id: v.id.get(),
+                    osvdb: v.osvdb.get(),
+                    method: v.method.get(),
+                    msg,
+                    references: v.references.get(),
+                    endpoint,
+                    osvdb_id: true,
+                },
+            );
         }
     }
-    Ok(out.findings)
+    Ok(out.into_findings())
 }
 
 /// Parses Nikto XML output.
@@ -258,12 +248,16 @@ pub fn parse_xml_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             root.tag_name().name()
         )));
     }
-    let mut out = Collector::default();
+    let mut out = Collector::new();
     for details in descendants(root, "scandetails") {
         let target_host = attr(details, "targetip").or_else(|| attr(details, "targethostname"));
         let target_port = attr(details, "targetport").and_then(|p| p.parse::<u16>().ok());
-        let items: Vec<Node<'_, '_>> = descendants(details, "item").collect();
-        for item in items {
+        let target_key = format!(
+            "{}:{}",
+            target_host.unwrap_or_default(),
+            target_port.unwrap_or(0)
+        );
+        for item in descendants(details, "item") {
             let msg = child_text(item, "description").unwrap_or_default();
             // The IP link names the address actually scanned (the name link may
             // be a virtual host); fall back to the target attributes.
@@ -273,23 +267,22 @@ pub fn parse_xml_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                 .or_else(|| target_host.map(|h| Endpoint::from_host(h, target_port)));
             let id = attr(item, "id");
             let osvdb = attr(item, "osvdbid");
-            out.add(Item {
-                id,
-                osvdb,
-                method: attr(item, "method"),
-                msg: &msg,
-                references: attr(item, "osvdblink"),
-                endpoint,
-                target: format!(
-                    "{}:{}",
-                    target_host.unwrap_or_default(),
-                    target_port.unwrap_or(0)
-                ),
-                osvdb_id: false,
-            });
+            add(
+                &mut out,
+                &target_key,
+                Item {
+                    id,
+                    osvdb,
+                    method: attr(item, "method"),
+                    msg: &msg,
+                    references: attr(item, "osvdblink"),
+                    endpoint,
+                    osvdb_id: false,
+                },
+            );
         }
     }
-    Ok(out.findings)
+    Ok(out.into_findings())
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 //! entry of the `vulners` NSE script becomes a finding of its own, its severity
 //! from the entry's CVSS score.
 
-use std::collections::HashMap;
-
 use palisade_plugin_sdk::deps::roxmltree::Node;
+use palisade_plugin_sdk::findings::Collector;
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{attr, child, children, root_element_is};
 
@@ -57,35 +57,6 @@ impl Parser for Nmap {
 palisade_plugin_sdk::export_parser!(Nmap);
 
 /// Findings collected so far, in first-seen order, with an index by merge key.
-#[derive(Default)]
-struct Collector {
-    findings: Vec<Finding>,
-    index: HashMap<String, usize>,
-}
-
-impl Collector {
-    /// Adds `finding` under `key`, or merges it into the finding already there
-    /// (the same open port or vulnerability on another host): one finding with
-    /// several endpoints, as a person triaging wants it.
-    fn add(&mut self, key: String, finding: Finding) {
-        if let Some(&i) = self.index.get(&key) {
-            if let Some(existing) = self.findings.get_mut(i) {
-                for e in finding.endpoints {
-                    if !existing.endpoints.contains(&e) {
-                        existing.endpoints.push(e);
-                    }
-                }
-                existing.description.push_str("\n\n");
-                existing.description.push_str(&finding.description);
-                existing.nb_occurences = existing.nb_occurences.map(|n| n + 1);
-            }
-        } else {
-            self.index.insert(key, self.findings.len());
-            self.findings.push(finding);
-        }
-    }
-}
-
 /// Parses a whole Nmap XML report.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
@@ -97,11 +68,13 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             root.tag_name().name()
         )));
     }
-    let mut out = Collector::default();
+    // The same open port or vulnerability on several hosts is one finding
+    // with several endpoints, as a person triaging wants it.
+    let mut out = Collector::new();
     for host in children(root, "host") {
         parse_host(host, &mut out);
     }
-    Ok(out.findings)
+    Ok(out.into_findings())
 }
 
 /// The name a host is known by: its reverse-DNS (PTR) name, else its IPv4, IPv6 or other address.
@@ -122,7 +95,7 @@ fn host_name(host: Node<'_, '_>) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn parse_host(host: Node<'_, '_>, out: &mut Collector) {
+fn parse_host(host: Node<'_, '_>, out: &mut Collector<String>) {
     let Some(name) = host_name(host) else {
         // A host element without any address cannot be located; nothing to report.
         return;
@@ -171,9 +144,7 @@ fn parse_host(host: Node<'_, '_>, out: &mut Collector) {
                 ("version", "Version"),
                 ("extrainfo", "Extra Info"),
             ] {
-                if let Some(v) = attr(service, key) {
-                    description.push_str(&format!("**{label}:** {v}\n"));
-                }
+                push_field(&mut description, label, attr(service, key));
             }
         }
         let mut last_script = None;
@@ -202,25 +173,8 @@ fn parse_host(host: Node<'_, '_>, out: &mut Collector) {
             service: service.and_then(|s| attr(s, "name")).map(str::to_owned),
             ..Finding::default()
         };
-        out.add(format!("port:{port_label}"), finding);
+        out.add(format!("port:{port_label}"), finding, "\n\n");
     }
-}
-
-/// Product and version of a CPE name ("cpe:/a:openbsd:openssh:7.4" or "cpe:2.3:a:openbsd:openssh:7.4:*:...").
-fn cpe_product_version(cpe: &str) -> (Option<String>, Option<String>) {
-    let parts: Vec<&str> = if let Some(rest) = cpe.strip_prefix("cpe:2.3:") {
-        rest.split(':').collect()
-    } else if let Some(rest) = cpe.strip_prefix("cpe:/") {
-        rest.split(':').collect()
-    } else {
-        return (None, None);
-    };
-    let useful = |s: Option<&&str>| {
-        s.map(|v| v.trim())
-            .filter(|v| !v.is_empty() && *v != "*" && *v != "-")
-            .map(str::to_owned)
-    };
-    (useful(parts.get(2)), useful(parts.get(3)))
 }
 
 /// Severity from a vulners CVSS (v2) score; a missing or unreadable score is informational.
@@ -235,10 +189,10 @@ fn cvss_severity(score: Option<&str>) -> Severity {
 }
 
 /// One finding per entry of the `vulners` script: `<table key="CPE"><table><elem key="id">…`.
-fn vulners(script: Node<'_, '_>, endpoint: &Endpoint, out: &mut Collector) {
+fn vulners(script: Node<'_, '_>, endpoint: &Endpoint, out: &mut Collector<String>) {
     for component in children(script, "table") {
         let cpe = attr(component, "key").unwrap_or_default();
-        let (product, version) = cpe_product_version(cpe);
+        let (product, version) = palisade_plugin_sdk::cpe::product_and_version(cpe);
         for vuln in children(component, "table") {
             let elems: Vec<(String, String)> = children(vuln, "elem")
                 .filter_map(|e| {
@@ -283,7 +237,7 @@ fn vulners(script: Node<'_, '_>, endpoint: &Endpoint, out: &mut Collector) {
                 endpoints: vec![endpoint.clone()],
                 ..Finding::default()
             };
-            out.add(format!("vulners:{id}"), finding);
+            out.add(format!("vulners:{id}"), finding, "\n\n");
         }
     }
 }

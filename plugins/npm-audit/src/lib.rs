@@ -3,13 +3,13 @@
 //! Audit v7+ Scan" (npm 7 and later, `"auditReportVersion": 2`:
 //! `{"vulnerabilities": {package: {...}}, "metadata"}`).
 
-use palisade_plugin_sdk::json::parse_json_value;
+use palisade_plugin_sdk::json::{
+    get_array, get_f64, get_str, get_string, get_strs, parse_json_value,
+};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
-
-mod util;
-
-use util::{arr, contains, num, push_field, s, so, strings};
 
 /// npm 6 and older.
 pub const NPM_AUDIT: &str = "NPM Audit Scan";
@@ -94,8 +94,8 @@ impl Parser for NpmAudit {
         }
         // `npm audit` failures: {"error": {"code": "ENOAUDIT", "summary": "..."}}.
         if let Some(error) = data.get("error").filter(|e| !e.is_null()) {
-            let code = s(error, "code").unwrap_or("unknown");
-            let summary = s(error, "summary")
+            let code = get_str(error, "code").unwrap_or("unknown");
+            let summary = get_str(error, "summary")
                 .or_else(|| error.as_str())
                 .unwrap_or("no summary");
             return Err(ParseError::new(format!(
@@ -177,37 +177,37 @@ fn v6(data: &Value) -> Result<Vec<Finding>, ParseError> {
 }
 
 fn advisory(a: &Value) -> Finding {
-    let module = s(a, "module_name");
-    let issue = s(a, "title").unwrap_or("npm advisory");
-    let range = s(a, "vulnerable_versions");
+    let module = get_str(a, "module_name");
+    let issue = get_str(a, "title").unwrap_or("npm advisory");
+    let range = get_str(a, "vulnerable_versions");
     let title = match (module, range) {
         (Some(m), Some(r)) => format!("{issue} - ({m}, {r})"),
         (Some(m), None) => format!("{issue} - ({m})"),
         _ => issue.to_owned(),
     };
-    let first = arr(a, "findings").first();
-    let version = first.and_then(|f| s(f, "version"));
-    let path = first.and_then(|f| strings(f, "paths").next());
+    let first = get_array(a, "findings").first();
+    let version = first.and_then(|f| get_str(f, "version"));
+    let path = first.and_then(|f| get_strs(f, "paths").next());
     let cwes = cwes(a.get("cwe"));
 
     let mut description = String::new();
-    if let Some(o) = s(a, "overview") {
+    if let Some(o) = get_str(a, "overview") {
         description.push_str(o);
         description.push_str("\n\n");
     }
-    push_field(&mut description, "Advisory", s(a, "url"));
+    push_field(&mut description, "Advisory", get_str(a, "url"));
     push_field(&mut description, "Vulnerable module", module);
     push_field(&mut description, "Vulnerable versions", range);
     push_field(
         &mut description,
         "Patched versions",
-        s(a, "patched_versions"),
+        get_str(a, "patched_versions"),
     );
-    let paths: Vec<String> = arr(a, "findings")
+    let paths: Vec<String> = get_array(a, "findings")
         .iter()
         .flat_map(|f| {
-            let v = s(f, "version").unwrap_or("?");
-            strings(f, "paths").map(move |p| format!("- {v}: {p}"))
+            let v = get_str(f, "version").unwrap_or("?");
+            get_strs(f, "paths").map(move |p| format!("- {v}: {p}"))
         })
         .collect();
     if !paths.is_empty() {
@@ -215,15 +215,15 @@ fn advisory(a: &Value) -> Finding {
         description.push_str(&paths.join("\n"));
         description.push('\n');
     }
-    push_field(&mut description, "Access", s(a, "access"));
+    push_field(&mut description, "Access", get_str(a, "access"));
 
-    let mut refs: Vec<&str> = s(a, "url").into_iter().collect();
-    refs.extend(s(a, "references"));
+    let mut refs: Vec<&str> = get_str(a, "url").into_iter().collect();
+    refs.extend(get_str(a, "references"));
     Finding {
         title,
-        severity: npm_severity(s(a, "severity")),
+        severity: npm_severity(get_str(a, "severity")),
         description: clean(&description),
-        mitigation: so(a, "recommendation"),
+        mitigation: get_string(a, "recommendation"),
         references: (!refs.is_empty()).then(|| refs.join("\n")),
         cwe: Some(
             cwes.first()
@@ -231,11 +231,11 @@ fn advisory(a: &Value) -> Finding {
                 .unwrap_or(KNOWN_VULNERABLE_COMPONENT_CWE),
         ),
         extra_cwes: cwes.iter().skip(1).copied().collect(),
-        vulnerability_ids: strings(a, "cves").map(str::to_owned).collect(),
+        vulnerability_ids: get_strs(a, "cves").map(str::to_owned).collect(),
         file_path: path.map(str::to_owned),
         component_name: module.map(str::to_owned),
         component_version: version.map(str::to_owned),
-        fix_available: Some(s(a, "patched_versions").is_some_and(|p| p != "<0.0.0")),
+        fix_available: Some(get_str(a, "patched_versions").is_some_and(|p| p != "<0.0.0")),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         ..Finding::default()
@@ -259,14 +259,14 @@ fn v7(data: &Value) -> Result<Vec<Finding>, ParseError> {
 }
 
 fn package(key: &str, v: &Value) -> Finding {
-    let name = s(v, "name").unwrap_or(key);
-    let via = arr(v, "via");
+    let name = get_str(v, "name").unwrap_or(key);
+    let via = get_array(v, "via");
     // `via` holds advisories (objects) and names of vulnerable dependencies
     // this package is only affected through (strings).
     let advisories: Vec<&Value> = via.iter().filter(|x| x.is_object()).collect();
     let through: Vec<&str> = via.iter().filter_map(Value::as_str).collect();
     let first = advisories.first().copied();
-    let title = match first.and_then(|a| s(a, "title")) {
+    let title = match first.and_then(|a| get_str(a, "title")) {
         Some(t) => t.to_owned(),
         None if !through.is_empty() => format!(
             "{name} depends on vulnerable versions of {}",
@@ -274,13 +274,13 @@ fn package(key: &str, v: &Value) -> Finding {
         ),
         None => format!("Vulnerable package {name}"),
     };
-    let nodes: Vec<&str> = strings(v, "nodes").collect();
+    let nodes: Vec<&str> = get_strs(v, "nodes").collect();
     let fix = v.get("fixAvailable");
     let mitigation = match fix {
         Some(Value::Object(_)) => {
-            let fname = fix.and_then(|f| s(f, "name")).unwrap_or(name);
+            let fname = fix.and_then(|f| get_str(f, "name")).unwrap_or(name);
             let fver = fix
-                .and_then(|f| s(f, "version"))
+                .and_then(|f| get_str(f, "version"))
                 .unwrap_or("a fixed version");
             let major = fix
                 .and_then(|f| f.get("isSemVerMajor"))
@@ -301,11 +301,11 @@ fn package(key: &str, v: &Value) -> Finding {
 
     let mut description = String::new();
     push_field(&mut description, "Package", Some(name));
-    push_field(&mut description, "Vulnerable range", s(v, "range"));
-    push_field(&mut description, "Severity", s(v, "severity"));
+    push_field(&mut description, "Vulnerable range", get_str(v, "range"));
+    push_field(&mut description, "Severity", get_str(v, "severity"));
     for a in &advisories {
-        let t = s(a, "title").unwrap_or("advisory");
-        match s(a, "url") {
+        let t = get_str(a, "title").unwrap_or("advisory");
+        match get_str(a, "url") {
             Some(u) => description.push_str(&format!("- {t}: {u}\n")),
             None => description.push_str(&format!("- {t}\n")),
         }
@@ -317,7 +317,7 @@ fn package(key: &str, v: &Value) -> Finding {
             Some(&through.join(", ")),
         );
     }
-    let effects: Vec<&str> = strings(v, "effects").collect();
+    let effects: Vec<&str> = get_strs(v, "effects").collect();
     if !effects.is_empty() {
         push_field(&mut description, "Affects", Some(&effects.join(", ")));
     }
@@ -329,12 +329,15 @@ fn package(key: &str, v: &Value) -> Finding {
     let cwes: Vec<u32> = first.map(|a| cwes(a.get("cwe"))).unwrap_or_default();
     let cvss = first.and_then(|a| a.get("cvss"));
     let vector = cvss
-        .and_then(|c| s(c, "vectorString"))
+        .and_then(|c| get_str(c, "vectorString"))
         .and_then(|x| palisade_plugin_sdk::Cvss3::parse(x).ok());
-    let refs: Vec<&str> = advisories.iter().filter_map(|a| s(a, "url")).collect();
+    let refs: Vec<&str> = advisories
+        .iter()
+        .filter_map(|a| get_str(a, "url"))
+        .collect();
     Finding {
         title,
-        severity: npm_severity(s(v, "severity")),
+        severity: npm_severity(get_str(v, "severity")),
         description: clean(&description),
         mitigation,
         references: (!refs.is_empty()).then(|| refs.join("\n")),
@@ -344,7 +347,7 @@ fn package(key: &str, v: &Value) -> Finding {
         // gives no CVE ids here.
         cvssv3: vector.as_ref().map(palisade_plugin_sdk::Cvss3::vector),
         cvssv3_score: cvss
-            .and_then(|c| num(c, "score"))
+            .and_then(|c| get_f64(c, "score"))
             .filter(|x| *x > 0.0)
             .map(|x| x as f32),
         // The reference importer names the component by its install path

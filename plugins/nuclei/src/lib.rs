@@ -6,11 +6,11 @@
 //! `matcher_name`) and new ones (`template-id`, `matched-at`, `matcher-name`)
 //! are both understood.
 
-use std::collections::HashMap;
-
-use palisade_plugin_sdk::deps::serde_json::{self, Value};
-use palisade_plugin_sdk::json::{json_error, utf8_text};
+use palisade_plugin_sdk::deps::serde_json::Value;
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
+use palisade_plugin_sdk::json::{json_stream, utf8_text};
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::join_non_empty;
 
 /// The one scan type this plugin handles.
@@ -56,10 +56,6 @@ impl Parser for Nuclei {
 
 palisade_plugin_sdk::export_parser!(Nuclei);
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
 /// A Nuclei result starts with a template id key and has an `info` object and a
 /// `type`; no other scanner in the corpus writes `"template-id"`/`"templateID"`.
 fn looks_like(head: &[u8]) -> bool {
@@ -75,12 +71,10 @@ fn looks_like(head: &[u8]) -> bool {
 /// Parses a whole report: JSON lines, a JSON array, or concatenated objects.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = utf8_text(report)?;
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut index: HashMap<MergeKey, usize> = HashMap::new();
-    let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut findings: Collector<MergeKey> = Collector::new();
     let mut position = 0usize;
-    for value in stream {
-        let value = value.map_err(|e| json_error(&e))?;
+    for value in json_stream::<Value>(text) {
+        let value = value?;
         let items: Vec<&Value> = match &value {
             Value::Array(a) => a.iter().collect(),
             other => vec![other],
@@ -88,24 +82,19 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         for item in items {
             position += 1;
             let (key, finding) = result_finding(item, position)?;
-            if let Some(&i) = index.get(&key) {
-                // The same template and matcher firing again on the same host:
-                // one finding with every matched endpoint, as DefectDojo does.
-                if let Some(existing) = findings.get_mut(i) {
-                    for e in finding.endpoints {
-                        if !existing.endpoints.contains(&e) {
-                            existing.endpoints.push(e);
-                        }
+            // The same template and matcher firing again on the same host:
+            // one finding with every matched endpoint, as DefectDojo does.
+            findings.add_with(key, finding, |kept, new| {
+                count_occurrence(kept);
+                for e in new.endpoints {
+                    if !kept.endpoints.contains(&e) {
+                        kept.endpoints.push(e);
                     }
-                    existing.nb_occurences = existing.nb_occurences.map(|n| n + 1);
                 }
-            } else {
-                index.insert(key, findings.len());
-                findings.push(finding);
-            }
+            });
         }
     }
-    Ok(findings)
+    Ok(findings.into_findings())
 }
 
 /// What makes two results the same finding: template id, template type,

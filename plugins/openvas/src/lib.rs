@@ -52,11 +52,7 @@ impl Parser for OpenVas {
                 "the openvas plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
             )));
         }
-        let start = report
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(report)
-            .iter()
-            .find(|b| !b.is_ascii_whitespace());
+        let start = palisade_plugin_sdk::sniff::first_byte(report);
         match start {
             None => Err(ParseError::new(
                 "the report is empty: expected an OpenVAS XML report or CSV export",

@@ -3,6 +3,7 @@
 //! `severity` and `description`.
 
 use palisade_plugin_sdk::deps::roxmltree::Node;
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{attr, child, child_text, children, descendants, root_element_is};
 
@@ -12,7 +13,7 @@ use crate::{port_endpoint, threat_severity};
 /// `<get_reports_response>`) root with OpenVAS' report attributes or elements.
 pub fn looks_like(head: &[u8]) -> bool {
     let window = &head[..head.len().min(64 * 1024)];
-    let has = |needle: &[u8]| window.windows(needle.len()).any(|w| w == needle);
+    let has = |needle: &[u8]| palisade_plugin_sdk::sniff::contains(window, needle);
     (root_element_is(head, "report") || root_element_is(head, "get_reports_response"))
         && (has(b"format_id=")
             || has(b"<gmp>")
@@ -73,11 +74,7 @@ fn result_finding(result: Node<'_, '_>) -> Finding {
         .unwrap_or(Severity::Info);
 
     let mut description = String::new();
-    let mut line = |label: &str, value: Option<&str>| {
-        if let Some(v) = value {
-            description.push_str(&format!("**{label}:** {v}\n"));
-        }
-    };
+    let mut line = |label: &str, value: Option<&str>| push_field(&mut description, label, value);
     line(
         "Name",
         result_name

@@ -3,13 +3,11 @@
 //! [{"package": {"name", "version", "ecosystem"}, "vulnerabilities": [OSV
 //! records]}]}]}`. One finding per vulnerability of each package.
 
-use palisade_plugin_sdk::json::parse_json_value;
+use palisade_plugin_sdk::json::{get_array, get_str, get_string, get_strs, parse_json_value};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
-
-mod util;
-
-use util::{arr, contains, push_field, s, so, strings};
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "OSV Scan";
@@ -67,10 +65,10 @@ impl Parser for Osv {
         };
         let mut out = Vec::new();
         for result in results {
-            let source = result.get("source").and_then(|src| s(src, "path"));
-            for package in arr(result, "packages") {
+            let source = result.get("source").and_then(|src| get_str(src, "path"));
+            for package in get_array(result, "packages") {
                 let info = package.get("package").unwrap_or(&Value::Null);
-                for vuln in arr(package, "vulnerabilities") {
+                for vuln in get_array(package, "vulnerabilities") {
                     if vuln.is_object() {
                         out.push(finding(source, info, vuln));
                     }
@@ -84,11 +82,11 @@ impl Parser for Osv {
 /// The fixed versions per range type, from every `affected` entry.
 fn fixes(vuln: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for affected in arr(vuln, "affected") {
-        for range in arr(affected, "ranges") {
-            let kind = s(range, "type").unwrap_or("ECOSYSTEM");
-            for event in arr(range, "events") {
-                if let Some(fixed) = s(event, "fixed") {
+    for affected in get_array(vuln, "affected") {
+        for range in get_array(affected, "ranges") {
+            let kind = get_str(range, "type").unwrap_or("ECOSYSTEM");
+            for event in get_array(range, "events") {
+                if let Some(fixed) = get_str(event, "fixed") {
                     let entry = (kind.to_owned(), fixed.to_owned());
                     if !out.contains(&entry) {
                         out.push(entry);
@@ -101,9 +99,9 @@ fn fixes(vuln: &Value) -> Vec<(String, String)> {
 }
 
 fn finding(source: Option<&str>, info: &Value, vuln: &Value) -> Finding {
-    let id = s(vuln, "id").unwrap_or("OSV");
-    let name = s(info, "name");
-    let version = s(info, "version");
+    let id = get_str(vuln, "id").unwrap_or("OSV");
+    let name = get_str(info, "name");
+    let version = get_str(info, "version");
     let title = match name {
         Some(n) => format!("{id}_{n}"),
         None => id.to_owned(),
@@ -112,22 +110,25 @@ fn finding(source: Option<&str>, info: &Value, vuln: &Value) -> Finding {
     // OSV records carry the advisory database's rating (GitHub's words);
     // records without one (PyPI, Go, ...) default to Low like the reference importer.
     let severity = db
-        .and_then(|d| s(d, "severity"))
+        .and_then(|d| get_str(d, "severity"))
         .and_then(severity_from_word)
         .unwrap_or(Severity::Low);
-    let cvss = arr(vuln, "severity")
+    let cvss = get_array(vuln, "severity")
         .iter()
-        .filter(|x| s(x, "type").is_some_and(|t| t.starts_with("CVSS_V3")))
-        .find_map(|x| s(x, "score"))
+        .filter(|x| get_str(x, "type").is_some_and(|t| t.starts_with("CVSS_V3")))
+        .find_map(|x| get_str(x, "score"))
         .and_then(|v| palisade_plugin_sdk::Cvss3::parse(v).ok());
     let mut cwes: Vec<u32> = db
-        .map(|d| strings(d, "cwe_ids").filter_map(parse_cwe).collect())
+        .map(|d| get_strs(d, "cwe_ids").filter_map(parse_cwe).collect())
         .unwrap_or_default();
-    for affected in arr(vuln, "affected") {
-        if let Some(list) = affected.get("database_specific").map(|d| arr(d, "cwes")) {
+    for affected in get_array(vuln, "affected") {
+        if let Some(list) = affected
+            .get("database_specific")
+            .map(|d| get_array(d, "cwes"))
+        {
             for c in list
                 .iter()
-                .filter_map(|c| s(c, "cweId"))
+                .filter_map(|c| get_str(c, "cweId"))
                 .filter_map(parse_cwe)
             {
                 if !cwes.contains(&c) {
@@ -136,21 +137,21 @@ fn finding(source: Option<&str>, info: &Value, vuln: &Value) -> Finding {
             }
         }
     }
-    let aliases: Vec<&str> = strings(vuln, "aliases").collect();
+    let aliases: Vec<&str> = get_strs(vuln, "aliases").collect();
     let fixes = fixes(vuln);
 
     let mut description = String::new();
-    if let Some(summary) = s(vuln, "summary") {
+    if let Some(summary) = get_str(vuln, "summary") {
         description.push_str(summary);
         description.push_str("\n\n");
     }
-    if let Some(details) = s(vuln, "details") {
+    if let Some(details) = get_str(vuln, "details") {
         description.push_str(details);
         description.push_str("\n\n");
     }
     push_field(&mut description, "Package", name);
     push_field(&mut description, "Version", version);
-    push_field(&mut description, "Ecosystem", s(info, "ecosystem"));
+    push_field(&mut description, "Ecosystem", get_str(info, "ecosystem"));
     push_field(&mut description, "Source", source);
     if !aliases.is_empty() {
         push_field(&mut description, "Aliases", Some(&aliases.join(", ")));
@@ -163,9 +164,9 @@ fn finding(source: Option<&str>, info: &Value, vuln: &Value) -> Finding {
         let list: Vec<String> = fixes.iter().map(|(k, v)| format!("- {v} ({k})")).collect();
         format!("Upgrade to a fixed version:\n{}", list.join("\n"))
     });
-    let refs: Vec<&str> = arr(vuln, "references")
+    let refs: Vec<&str> = get_array(vuln, "references")
         .iter()
-        .filter_map(|r| s(r, "url"))
+        .filter_map(|r| get_str(r, "url"))
         .collect();
     Finding {
         title,
@@ -186,7 +187,7 @@ fn finding(source: Option<&str>, info: &Value, vuln: &Value) -> Finding {
         vuln_id_from_tool: None,
         static_finding: Some(true),
         dynamic_finding: Some(false),
-        date: so(vuln, "published").and_then(|t| t.get(..10).map(str::to_owned)),
+        date: get_string(vuln, "published").and_then(|t| t.get(..10).map(str::to_owned)),
         ..Finding::default()
     }
 }

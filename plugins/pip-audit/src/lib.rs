@@ -4,13 +4,11 @@
 //! `{"name", "version", "vulns": [{"id", "fix_versions", "aliases",
 //! "description"}]}` or `{"name", "skip_reason"}`.
 
-use palisade_plugin_sdk::json::parse_json_value;
+use palisade_plugin_sdk::json::{get_array, get_str, get_strs, parse_json_value};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
-
-mod util;
-
-use util::{arr, contains, push_field, s, strings};
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "pip-audit Scan";
@@ -96,7 +94,7 @@ impl Parser for PipAudit {
                     "not a pip-audit report: a dependency entry is not an object",
                 ));
             }
-            for vuln in arr(dep, "vulns") {
+            for vuln in get_array(dep, "vulns") {
                 if vuln.is_object() {
                     out.push(finding(dep, vuln));
                 }
@@ -107,9 +105,9 @@ impl Parser for PipAudit {
 }
 
 fn finding(dep: &Value, vuln: &Value) -> Finding {
-    let name = s(dep, "name");
-    let version = s(dep, "version");
-    let id = s(vuln, "id");
+    let name = get_str(dep, "name");
+    let version = get_str(dep, "version");
+    let id = get_str(vuln, "id");
     let title = match (id, name, version) {
         (Some(i), Some(n), Some(v)) => format!("{i} in {n}:{v}"),
         (Some(i), Some(n), None) => format!("{i} in {n}"),
@@ -117,8 +115,8 @@ fn finding(dep: &Value, vuln: &Value) -> Finding {
         (None, Some(n), _) => format!("Vulnerability in {n}"),
         (None, None, _) => "pip-audit vulnerability".to_owned(),
     };
-    let fixes: Vec<&str> = strings(vuln, "fix_versions").collect();
-    let aliases: Vec<&str> = strings(vuln, "aliases").collect();
+    let fixes: Vec<&str> = get_strs(vuln, "fix_versions").collect();
+    let aliases: Vec<&str> = get_strs(vuln, "aliases").collect();
     let mut ids: Vec<String> = id.map(str::to_owned).into_iter().collect();
     for a in &aliases {
         if !ids.iter().any(|x| x == a) {
@@ -126,7 +124,7 @@ fn finding(dep: &Value, vuln: &Value) -> Finding {
         }
     }
     let mut description = String::new();
-    if let Some(d) = s(vuln, "description") {
+    if let Some(d) = get_str(vuln, "description") {
         description.push_str(d);
         description.push_str("\n\n");
     }

@@ -19,6 +19,7 @@
 use palisade_plugin_sdk::csv::{CsvOptions, CsvRow, read_csv_with};
 use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, value_to_string};
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
 
 /// The one scan type this plugin handles.
@@ -63,8 +64,7 @@ impl Parser for Prowler {
                 "the prowler plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
             )));
         }
-        let body = report.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(report);
-        match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        match palisade_plugin_sdk::sniff::first_byte(report) {
             None => Err(ParseError::new(
                 "the report is empty: expected Prowler OCSF JSON (an array) or CSV with a header row",
             )),
@@ -76,21 +76,13 @@ impl Parser for Prowler {
 
 palisade_plugin_sdk::export_parser!(Prowler);
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Prowler 5 OCSF: an array of detection findings with OCSF 1.3+ fields.
 fn looks_like_ocsf(head: &[u8]) -> bool {
     if !starts_like_json(head) {
         return false;
     }
-    let first = head
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(head)
-        .iter()
-        .find(|b| !b.is_ascii_whitespace());
-    first == Some(&b'[')
+    let first = palisade_plugin_sdk::sniff::first_byte(head);
+    first == Some(b'[')
         && contains(head, b"\"event_code\"")
         && contains(head, b"\"finding_info\"")
         && contains(head, b"\"status_code\"")

@@ -1,6 +1,7 @@
 //! The Qualys VM CSV detection export.
 
 use palisade_plugin_sdk::csv::CsvRow;
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 
 use crate::{host_endpoint, level_severity};
@@ -59,9 +60,7 @@ fn row_finding(row: &CsvRow<'_>) -> Result<Finding, ParseError> {
         "Vuln Status",
         "Category",
     ] {
-        if let Some(v) = row.get(col) {
-            description.push_str(&format!("**{col}:** {v}\n"));
-        }
+        push_field(&mut description, col, row.get(col));
     }
     for col in ["Threat", "Results"] {
         if let Some(v) = row.get(col) {

@@ -54,11 +54,7 @@ impl Parser for Qualys {
                 "the qualys plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
             )));
         }
-        let start = report
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(report)
-            .iter()
-            .find(|b| !b.is_ascii_whitespace());
+        let start = palisade_plugin_sdk::sniff::first_byte(report);
         match start {
             None => Err(ParseError::new(
                 "the report is empty: expected a Qualys XML asset data report or CSV export",

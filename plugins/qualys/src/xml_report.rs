@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use palisade_plugin_sdk::deps::roxmltree::Node;
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{attr, child, child_text, children, descendants, root_element_is};
 
@@ -110,11 +111,8 @@ fn detection(
         .unwrap_or_default();
 
     let mut description = String::new();
-    let mut line = |label: &str, value: Option<String>| {
-        if let Some(v) = value {
-            description.push_str(&format!("**{label}:** {v}\n"));
-        }
-    };
+    let mut line =
+        |label: &str, value: Option<String>| push_field(&mut description, label, value.as_deref());
     line("QID", (!qid.is_empty()).then(|| qid.clone()));
     line("IP", ip.map(str::to_owned));
     line("DNS", dns.map(str::to_owned));

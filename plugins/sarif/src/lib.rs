@@ -8,6 +8,7 @@
 use std::fmt;
 
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
@@ -196,7 +197,7 @@ impl Parser for Sarif {
             return None;
         }
         // SARIF written by Snyk Code is imported as `Snyk Scan`, its own scan type.
-        let snyk_code = head.windows(10).any(|w| w == b"\"SnykCode\"");
+        let snyk_code = contains(head, b"\"SnykCode\"");
         (looks_like(head) && !snyk_code).then(|| SCAN_TYPE.to_owned())
     }
 
@@ -222,7 +223,7 @@ pub fn looks_like(head: &[u8]) -> bool {
     if !palisade_plugin_sdk::json::starts_like_json(head) {
         return false;
     }
-    let has = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    let has = |needle: &[u8]| contains(head, needle);
     let schema = has(b"sarif-schema") || has(b"sarif-2.1.0") || has(b"/sarif");
     let version = has(b"\"version\": \"2.1.0\"") || has(b"\"version\":\"2.1.0\"");
     (schema || version) && has(b"\"runs\"")

@@ -10,9 +10,9 @@
 //! Repeated results (same rule, file and line) are merged into one finding
 //! whose occurrence count says how often the scanner reported it.
 
-use std::collections::HashMap;
-
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -105,10 +105,6 @@ impl Parser for Semgrep {
 
 palisade_plugin_sdk::export_parser!(Semgrep);
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
 /// Says whether `head` looks like a Semgrep report: a result with
 /// "check_id" and "extra", a Supply Chain "vulns" listing with advisories, or
 /// a complete, empty `{"results": [], "errors": []}` document.
@@ -168,22 +164,12 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
 
 /// Merges findings with the same title, file and line, counting occurrences.
 fn merge(findings: impl Iterator<Item = Finding>) -> Vec<Finding> {
-    let mut out: Vec<Finding> = Vec::new();
-    let mut seen: HashMap<(String, Option<String>, Option<u32>), usize> = HashMap::new();
+    let mut out = Collector::new();
     for f in findings {
         let key = (f.title.clone(), f.file_path.clone(), f.line);
-        match seen.get(&key) {
-            Some(&i) => {
-                let n = out[i].nb_occurences.unwrap_or(1);
-                out[i].nb_occurences = Some(n.saturating_add(1));
-            }
-            None => {
-                seen.insert(key, out.len());
-                out.push(f);
-            }
-        }
+        out.add_with(key, f, |kept, _| count_occurrence(kept));
     }
-    out
+    out.into_findings()
 }
 
 fn line_of(v: Option<&Value>) -> Option<u32> {

@@ -1,10 +1,11 @@
 //! Snyk Code's SARIF 2.1 output (`snyk code test --sarif`): one finding per
 //! result, at its first location, with the rule's CWE.
 
+use palisade_plugin_sdk::json::{get_array, get_f64, get_str, get_strs};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
-
-use crate::util::{arr, contains, num, push_field, s, strings};
 
 /// Recognises Snyk Code SARIF.
 pub fn looks_like(head: &[u8]) -> bool {
@@ -14,7 +15,7 @@ pub fn looks_like(head: &[u8]) -> bool {
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key)
-        .and_then(|t| s(t, "text").or_else(|| s(t, "markdown")))
+        .and_then(|t| get_str(t, "text").or_else(|| get_str(t, "markdown")))
 }
 
 /// Parses every run's results.
@@ -23,19 +24,19 @@ pub fn parse(data: &Value) -> Result<Vec<Finding>, ParseError> {
         return Err(ParseError::new("invalid SARIF: \"runs\" is not an array"));
     }
     let mut out = Vec::new();
-    for run in arr(data, "runs") {
+    for run in get_array(data, "runs") {
         let rules = run
             .pointer("/tool/driver/rules")
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
-        for result in arr(run, "results") {
-            let rule_id = s(result, "ruleId");
+        for result in get_array(run, "results") {
+            let rule_id = get_str(result, "ruleId");
             let rule = result
                 .get("ruleIndex")
                 .and_then(Value::as_u64)
                 .and_then(|i| rules.get(usize::try_from(i).ok()?))
-                .filter(|r| s(r, "id") == rule_id)
-                .or_else(|| rules.iter().find(|r| s(r, "id") == rule_id));
+                .filter(|r| get_str(r, "id") == rule_id)
+                .or_else(|| rules.iter().find(|r| get_str(r, "id") == rule_id));
             out.push(finding(result, rule_id, rule));
         }
     }
@@ -43,20 +44,20 @@ pub fn parse(data: &Value) -> Result<Vec<Finding>, ParseError> {
 }
 
 fn finding(result: &Value, rule_id: Option<&str>, rule: Option<&Value>) -> Finding {
-    let location = arr(result, "locations")
+    let location = get_array(result, "locations")
         .first()
         .and_then(|l| l.get("physicalLocation"));
     let uri = location
         .and_then(|l| l.get("artifactLocation"))
-        .and_then(|a| s(a, "uri"));
+        .and_then(|a| get_str(a, "uri"));
     let region = location.and_then(|l| l.get("region"));
     let line = region
-        .and_then(|r| num(r, "startLine"))
+        .and_then(|r| get_f64(r, "startLine"))
         .filter(|l| *l >= 1.0 && *l <= f64::from(u32::MAX))
         .map(|l| l as u32);
-    let level = s(result, "level").or_else(|| {
+    let level = get_str(result, "level").or_else(|| {
         rule.and_then(|r| r.get("defaultConfiguration"))
-            .and_then(|c| s(c, "level"))
+            .and_then(|c| get_str(c, "level"))
     });
     // Snyk ranks issues by a priority score (0-1000) that weighs severity with
     // fix examples, occurrences and data flow; it is finer than the SARIF level.
@@ -78,7 +79,7 @@ fn finding(result: &Value, rule_id: Option<&str>, rule: Option<&Value>) -> Findi
     // CWE-798 hard-coded credentials, then CWE-259 hard-coded password):
     // the most specific one is the primary CWE.
     let mut cwes: Vec<u32> = props
-        .map(|p| strings(p, "cwe").filter_map(parse_cwe).collect())
+        .map(|p| get_strs(p, "cwe").filter_map(parse_cwe).collect())
         .unwrap_or_default();
     cwes.reverse();
     let name = rule_id.unwrap_or("Snyk Code issue");
@@ -115,7 +116,7 @@ fn finding(result: &Value, rule_id: Option<&str>, rule: Option<&Value>) -> Findi
         description: clean(&description),
         mitigation: rule
             .and_then(|r| r.get("help"))
-            .and_then(|h| s(h, "markdown").or_else(|| s(h, "text")))
+            .and_then(|h| get_str(h, "markdown").or_else(|| get_str(h, "text")))
             .map(clean),
         cwe: cwes.first().copied(),
         extra_cwes: cwes.iter().skip(1).copied().collect(),
@@ -126,7 +127,7 @@ fn finding(result: &Value, rule_id: Option<&str>, rule: Option<&Value>) -> Findi
         static_finding: Some(true),
         dynamic_finding: Some(false),
         tags: props
-            .map(|p| strings(p, "tags").map(str::to_owned).collect())
+            .map(|p| get_strs(p, "tags").map(str::to_owned).collect())
             .unwrap_or_default(),
         ..Finding::default()
     }

@@ -3,14 +3,16 @@
 //! `--all-projects`) and Snyk Code's SARIF (`snyk code test --sarif`), all
 //! imported as "Snyk Scan".
 
-use palisade_plugin_sdk::json::parse_json_value;
+use palisade_plugin_sdk::json::{
+    get_array, get_f64, get_str, get_string, get_strs, parse_json_value,
+};
 use palisade_plugin_sdk::prelude::*;
 use serde_json::Value;
 
 mod code;
-mod util;
 
-use util::{arr, contains, num, push_field, s, so, strings};
+use palisade_plugin_sdk::markdown::push_field;
+use palisade_plugin_sdk::sniff::contains;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Snyk Scan";
@@ -103,7 +105,7 @@ impl Parser for Snyk {
                 }
                 Some(Value::Null) | None => {
                     // `snyk test` failures come as `{"ok": false, "error": "..."}`.
-                    if let Some(error) = s(project, "error") {
+                    if let Some(error) = get_str(project, "error") {
                         return Err(ParseError::new(format!(
                             "the Snyk report holds an error instead of results: {error}"
                         )));
@@ -134,47 +136,54 @@ fn without_version(dep: &str) -> &str {
 fn severity(v: &Value) -> Severity {
     // A CVSS score, when Snyk gives one, decides (Snyk Container's own
     // severity follows the distribution, which often rates lower).
-    if let Some(score) = num(v, "cvssScore") {
+    if let Some(score) = get_f64(v, "cvssScore") {
         return severity_from_cvss(score as f32);
     }
-    s(v, "severityWithCritical")
-        .or_else(|| s(v, "severity"))
+    get_str(v, "severityWithCritical")
+        .or_else(|| get_str(v, "severity"))
         .and_then(severity_from_word)
         .unwrap_or(Severity::Info)
 }
 
 fn vulnerability(project: &Value, v: &Value) -> Finding {
-    let from: Vec<&str> = strings(v, "from").collect();
-    let root = from.first().copied().or_else(|| s(project, "projectName"));
-    let issue = s(v, "title").unwrap_or("Snyk issue");
+    let from: Vec<&str> = get_strs(v, "from").collect();
+    let root = from
+        .first()
+        .copied()
+        .or_else(|| get_str(project, "projectName"));
+    let issue = get_str(v, "title").unwrap_or("Snyk issue");
     let title = match root {
         Some(r) => format!("{r}: {issue}"),
         None => issue.to_owned(),
     };
     let ids = v.get("identifiers");
     let cwes: Vec<u32> = ids
-        .map(|i| strings(i, "CWE").filter_map(parse_cwe).collect())
+        .map(|i| get_strs(i, "CWE").filter_map(parse_cwe).collect())
         .unwrap_or_default();
     let cves: Vec<String> = ids
-        .map(|i| strings(i, "CVE").map(str::to_owned).collect())
+        .map(|i| get_strs(i, "CVE").map(str::to_owned).collect())
         .unwrap_or_default();
-    let package = s(v, "packageName").or_else(|| s(v, "name"));
-    let version = s(v, "version");
-    let fixed: Vec<&str> = strings(v, "fixedIn").collect();
-    let upgrade: Vec<&str> = arr(v, "upgradePath")
+    let package = get_str(v, "packageName").or_else(|| get_str(v, "name"));
+    let version = get_str(v, "version");
+    let fixed: Vec<&str> = get_strs(v, "fixedIn").collect();
+    let upgrade: Vec<&str> = get_array(v, "upgradePath")
         .iter()
         .filter_map(Value::as_str)
         .collect();
 
     let mut description = String::new();
-    if let Some(d) = s(v, "description") {
+    if let Some(d) = get_str(v, "description") {
         description.push_str(d);
         description.push_str("\n\n");
     }
-    push_field(&mut description, "Snyk ID", s(v, "id"));
+    push_field(&mut description, "Snyk ID", get_str(v, "id"));
     push_field(&mut description, "Package", package);
     push_field(&mut description, "Version", version);
-    push_field(&mut description, "Package manager", s(v, "packageManager"));
+    push_field(
+        &mut description,
+        "Package manager",
+        get_str(v, "packageManager"),
+    );
     if !from.is_empty() {
         push_field(
             &mut description,
@@ -185,11 +194,11 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
     push_field(
         &mut description,
         "Target file",
-        s(project, "displayTargetFile"),
+        get_str(project, "displayTargetFile"),
     );
     if let Some(vulnerable) = v
         .get("semver")
-        .map(|sv| strings(sv, "vulnerable").collect::<Vec<_>>())
+        .map(|sv| get_strs(sv, "vulnerable").collect::<Vec<_>>())
         && !vulnerable.is_empty()
     {
         push_field(
@@ -198,7 +207,7 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
             Some(&vulnerable.join(", ")),
         );
     }
-    push_field(&mut description, "Exploit maturity", s(v, "exploit"));
+    push_field(&mut description, "Exploit maturity", get_str(v, "exploit"));
 
     let mitigation = if !upgrade.is_empty() {
         Some(format!("Upgrade path: {}", upgrade.join(" > ")))
@@ -207,17 +216,17 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
     } else {
         None
     };
-    let references: Vec<String> = arr(v, "references")
+    let references: Vec<String> = get_array(v, "references")
         .iter()
         .filter_map(|r| {
-            let url = s(r, "url")?;
-            Some(match s(r, "title") {
+            let url = get_str(r, "url")?;
+            Some(match get_str(r, "title") {
                 Some(t) => format!("{t}: {url}"),
                 None => url.to_owned(),
             })
         })
         .collect();
-    let cvss = s(v, "CVSSv3").and_then(|x| palisade_plugin_sdk::Cvss3::parse(x).ok());
+    let cvss = get_str(v, "CVSSv3").and_then(|x| palisade_plugin_sdk::Cvss3::parse(x).ok());
     let epss = v.get("epssDetails");
 
     Finding {
@@ -234,9 +243,13 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
         extra_cwes: cwes.iter().skip(1).copied().collect(),
         vulnerability_ids: cves,
         cvssv3: cvss.as_ref().map(palisade_plugin_sdk::Cvss3::vector),
-        cvssv3_score: num(v, "cvssScore").map(|x| x as f32),
-        epss_score: epss.and_then(|e| num(e, "probability")).map(|x| x as f32),
-        epss_percentile: epss.and_then(|e| num(e, "percentile")).map(|x| x as f32),
+        cvssv3_score: get_f64(v, "cvssScore").map(|x| x as f32),
+        epss_score: epss
+            .and_then(|e| get_f64(e, "probability"))
+            .map(|x| x as f32),
+        epss_percentile: epss
+            .and_then(|e| get_f64(e, "percentile"))
+            .map(|x| x as f32),
         file_path: (!from.is_empty()).then(|| {
             from.iter()
                 .map(|d| without_version(d))
@@ -247,10 +260,10 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
         component_version: version.map(str::to_owned),
         fix_available: Some(!fixed.is_empty() || v.get("isUpgradable") == Some(&Value::Bool(true))),
         fix_version: fixed.first().map(|x| (*x).to_owned()),
-        vuln_id_from_tool: so(v, "id"),
+        vuln_id_from_tool: get_string(v, "id"),
         static_finding: Some(true),
         dynamic_finding: Some(false),
-        date: s(v, "publicationTime")
+        date: get_str(v, "publicationTime")
             .and_then(|t| t.get(..10))
             .map(str::to_owned),
         ..Finding::default()

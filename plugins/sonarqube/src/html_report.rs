@@ -13,7 +13,7 @@ const RULES: &str = "Known Security Rules";
 
 /// Says whether `head` looks like a sonar-report HTML page.
 pub fn looks_like(head: &[u8]) -> bool {
-    let has = |n: &[u8]| head.windows(n.len()).any(|w| w == n);
+    let has = |n: &[u8]| palisade_plugin_sdk::sniff::contains(head, n);
     has(DETAIL.as_bytes()) || (has(b"<html") && has(b"coding_rules#rule_key=") && has(b"sonar"))
 }
 

@@ -11,15 +11,15 @@
 //! - a zip archive of such JSON files;
 //! - the sonar-report HTML page (see [`html_report`]).
 
+use palisade_plugin_sdk::json::{array_at, str_at, string_at};
+use palisade_plugin_sdk::markdown::push_field;
+use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::zip;
+use serde_json::Value;
 use std::collections::HashMap;
 
-use palisade_plugin_sdk::json::{array_at, str_at, string_at};
-use palisade_plugin_sdk::prelude::*;
-use serde_json::Value;
-
 pub mod html_report;
-mod inflate;
-mod zip;
 
 /// The scan type this plugin handles.
 pub const SCAN_TYPE: &str = "SonarQube Scan";
@@ -81,12 +81,7 @@ impl Parser for SonarQube {
             }
             return Ok(out);
         }
-        let text_start = report
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .copied()
-            .unwrap_or_default();
-        if text_start == b'<' {
+        if palisade_plugin_sdk::sniff::first_byte(report) == Some(b'<') {
             let text = palisade_plugin_sdk::json::utf8_text(report)?;
             return html_report::parse(text);
         }
@@ -95,10 +90,6 @@ impl Parser for SonarQube {
 }
 
 palisade_plugin_sdk::export_parser!(SonarQube);
-
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
 
 fn json_looks_like(head: &[u8]) -> bool {
     if !palisade_plugin_sdk::json::starts_like_json(head) {
@@ -181,9 +172,7 @@ fn line_of(v: &Value) -> Option<u32> {
 fn describe(v: &Value, keys: &[&str]) -> String {
     let mut s = String::new();
     for k in keys {
-        if let Some(x) = string_at(v, k).filter(|x| !x.trim().is_empty()) {
-            s.push_str(&format!("**{k}:** {x}\n"));
-        }
+        push_field(&mut s, k, string_at(v, k).as_deref());
     }
     s
 }

@@ -7,10 +7,11 @@
 
 use std::collections::HashMap;
 
+use palisade_plugin_sdk::cpe;
 use palisade_plugin_sdk::csv::CsvRow;
 use palisade_plugin_sdk::prelude::*;
 
-use crate::{cpe_product_version, host_endpoint, tenable_severity};
+use crate::{host_endpoint, tenable_severity};
 
 const PLUGIN: &[&str] = &["Plugin ID", "Plugin"];
 const NAME: &[&str] = &["Name", "Plugin Name"];
@@ -126,8 +127,10 @@ fn row_finding(row: &CsvRow<'_>, title: &str) -> Result<Finding, ParseError> {
         .get("CVE")
         .map(find_vulnerability_ids)
         .unwrap_or_default();
-    let (component_name, component_version) =
-        row.get("CPE").map(cpe_product_version).unwrap_or_default();
+    let (component_name, component_version) = row
+        .get("CPE")
+        .map(cpe::product_and_version)
+        .unwrap_or_default();
     let cvssv3 = row
         .get_any(&["CVSS V3 Vector", "CVSS v3.0 Vector"])
         .and_then(|v| cvss3_from_str(v).ok());

@@ -56,11 +56,7 @@ impl Parser for Tenable {
                 "the tenable plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
             )));
         }
-        let start = report
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(report)
-            .iter()
-            .find(|b| !b.is_ascii_whitespace());
+        let start = palisade_plugin_sdk::sniff::first_byte(report);
         match start {
             None => Err(ParseError::new(
                 "the report is empty: expected a .nessus XML export or a Tenable CSV export",
@@ -84,27 +80,6 @@ pub(crate) fn tenable_severity(value: &str) -> Option<Severity> {
         v if v.eq_ignore_ascii_case("none") => Some(Severity::Info),
         v => severity_from_word(v),
     }
-}
-
-/// Product and version of a CPE name ("cpe:/a:microsoft:sql_server:2008" or "cpe:2.3:a:...").
-pub(crate) fn cpe_product_version(cpe: &str) -> (Option<String>, Option<String>) {
-    let cpe = cpe.trim();
-    let rest = if let Some(r) = cpe.strip_prefix("cpe:2.3:") {
-        r
-    } else if let Some(r) = cpe.strip_prefix("cpe:/") {
-        r
-    } else {
-        return (None, None);
-    };
-    let parts: Vec<&str> = rest.split(':').collect();
-    let useful = |i: usize| {
-        parts
-            .get(i)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty() && *v != "*" && *v != "-")
-            .map(str::to_owned)
-    };
-    (useful(2), useful(3))
 }
 
 /// An endpoint for a host name or URL and a Nessus port ("0" means "the host as a whole").

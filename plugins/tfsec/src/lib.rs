@@ -10,7 +10,9 @@
 use palisade_plugin_sdk::json::{
     array_at, bool_at, starts_like_json, string_at, u64_at, value_to_string,
 };
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
 
 /// The one scan type this plugin handles.
@@ -60,10 +62,6 @@ impl Parser for Tfsec {
 }
 
 palisade_plugin_sdk::export_parser!(Tfsec);
-
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
 
 /// tfsec's result keys: `rule_id` with `rule_provider` or `rule_description`,
 /// and a `location` with `start_line`.
@@ -138,12 +136,6 @@ fn severity(word: Option<&str>) -> Severity {
         Some("INFO") => Severity::Low,
         Some(other) => severity_from_word(other).unwrap_or(Severity::Info),
         None => Severity::Info,
-    }
-}
-
-fn push_field(desc: &mut String, label: &str, value: Option<&str>) {
-    if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-        desc.push_str(&format!("**{label}:** {v}\n"));
     }
 }
 

@@ -6,7 +6,6 @@ use palisade_plugin_sdk::prelude::*;
 
 pub mod operator;
 pub mod trivy;
-mod util;
 
 /// The `trivy` CLI's JSON report.
 pub const TRIVY: &str = "Trivy Scan";

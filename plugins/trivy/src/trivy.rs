@@ -7,11 +7,13 @@
 //! "Results": [...]}]}`). Every result (`Target`, `Class`, `Type`) may carry
 //! `Vulnerabilities`, `Misconfigurations`, `Secrets` and `Licenses`.
 
-use palisade_plugin_sdk::json::parse_json_value;
+use palisade_plugin_sdk::json::{
+    get_array, get_f64, get_str, get_string, get_strs, parse_json_value,
+};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
-
-use crate::util::{arr, contains, num, push_field, s, so, strings};
 
 /// Recognises a Trivy report head.
 pub fn looks_like(head: &[u8]) -> bool {
@@ -48,12 +50,12 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                          (and the legacy array layout) are understood"
                     )));
                 }
-                results_into(arr(&data, "Results"), None, &mut out);
+                results_into(get_array(&data, "Results"), None, &mut out);
             } else if map.contains_key("ClusterName") {
                 for key in ["Vulnerabilities", "Misconfigurations", "Resources"] {
-                    for resource in arr(&data, key) {
+                    for resource in get_array(&data, key) {
                         let service = service_name(resource);
-                        results_into(arr(resource, "Results"), service.as_deref(), &mut out);
+                        results_into(get_array(resource, "Results"), service.as_deref(), &mut out);
                     }
                 }
             } else {
@@ -76,24 +78,24 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
 fn service_name(resource: &Value) -> Option<String> {
     let parts: Vec<&str> = ["Namespace", "Kind", "Name"]
         .iter()
-        .filter_map(|k| s(resource, k))
+        .filter_map(|k| get_str(resource, k))
         .collect();
     (!parts.is_empty()).then(|| parts.join(" / "))
 }
 
 fn severity(v: &Value) -> Severity {
-    s(v, "Severity")
+    get_str(v, "Severity")
         .and_then(severity_from_word)
         .unwrap_or(Severity::Info)
 }
 
 fn results_into(results: &[Value], service: Option<&str>, out: &mut Vec<Finding>) {
     for result in results {
-        let Some(target) = s(result, "Target") else {
+        let Some(target) = get_str(result, "Target") else {
             continue;
         };
-        let class = s(result, "Class");
-        let kind = s(result, "Type");
+        let class = get_str(result, "Class");
+        let kind = get_str(result, "Type");
         let tags: Vec<String> = [kind, class]
             .into_iter()
             .flatten()
@@ -105,22 +107,22 @@ fn results_into(results: &[Value], service: Option<&str>, out: &mut Vec<Finding>
             service,
             tags: &tags,
         };
-        for vuln in arr(result, "Vulnerabilities") {
+        for vuln in get_array(result, "Vulnerabilities") {
             if let Some(f) = vulnerability(&ctx, vuln) {
                 out.push(f);
             }
         }
-        for misconf in arr(result, "Misconfigurations") {
+        for misconf in get_array(result, "Misconfigurations") {
             if misconf.is_object() {
                 out.push(misconfiguration(&ctx, misconf));
             }
         }
-        for secret in arr(result, "Secrets") {
+        for secret in get_array(result, "Secrets") {
             if secret.is_object() {
                 out.push(secret_finding(&ctx, secret));
             }
         }
-        for license in arr(result, "Licenses") {
+        for license in get_array(result, "Licenses") {
             if license.is_object() {
                 out.push(license_finding(&ctx, license));
             }
@@ -149,10 +151,10 @@ impl Ctx<'_> {
 
 fn references(v: &Value) -> Option<String> {
     let mut refs: Vec<&str> = Vec::new();
-    if let Some(primary) = s(v, "PrimaryURL") {
+    if let Some(primary) = get_str(v, "PrimaryURL") {
         refs.push(primary);
     }
-    for r in strings(v, "References") {
+    for r in get_strs(v, "References") {
         if !refs.contains(&r) {
             refs.push(r);
         }
@@ -161,13 +163,13 @@ fn references(v: &Value) -> Option<String> {
 }
 
 fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
-    let vuln_id = s(v, "VulnerabilityID");
-    let pkg = s(v, "PkgName");
+    let vuln_id = get_str(v, "VulnerabilityID");
+    let pkg = get_str(v, "PkgName");
     if vuln_id.is_none() && pkg.is_none() {
         return None;
     }
-    let version = s(v, "InstalledVersion");
-    let fixed = s(v, "FixedVersion");
+    let version = get_str(v, "InstalledVersion");
+    let fixed = get_str(v, "FixedVersion");
     let title = [vuln_id, pkg, version]
         .into_iter()
         .flatten()
@@ -175,16 +177,16 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
         .join(" ");
     // Packages of an OS or a language ecosystem live at the target unless
     // Trivy names a more precise path (jars inside an image, etc.).
-    let file_path = so(v, "PkgPath").or_else(|| {
+    let file_path = get_string(v, "PkgPath").or_else(|| {
         matches!(ctx.class, Some("os-pkgs" | "lang-pkgs")).then(|| ctx.target.to_owned())
     });
 
     let mut description = String::new();
-    if let Some(t) = s(v, "Title") {
+    if let Some(t) = get_str(v, "Title") {
         description.push_str(t);
         description.push_str("\n\n");
     }
-    if let Some(d) = s(v, "Description") {
+    if let Some(d) = get_str(v, "Description") {
         description.push_str(d);
         description.push_str("\n\n");
     }
@@ -192,9 +194,17 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
     push_field(&mut description, "Package", pkg);
     push_field(&mut description, "Installed version", version);
     push_field(&mut description, "Fixed version", fixed);
-    push_field(&mut description, "Status", s(v, "Status"));
-    push_field(&mut description, "Severity source", s(v, "SeveritySource"));
-    push_field(&mut description, "More information", s(v, "PrimaryURL"));
+    push_field(&mut description, "Status", get_str(v, "Status"));
+    push_field(
+        &mut description,
+        "Severity source",
+        get_str(v, "SeveritySource"),
+    );
+    push_field(
+        &mut description,
+        "More information",
+        get_str(v, "PrimaryURL"),
+    );
 
     let mut f = Finding {
         title: if title.is_empty() {
@@ -209,14 +219,14 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
             None => format!("Upgrade to version {x} or later."),
         }),
         references: references(v),
-        cwe: strings(v, "CweIDs").find_map(parse_cwe),
+        cwe: get_strs(v, "CweIDs").find_map(parse_cwe),
         vulnerability_ids: vuln_id.map(str::to_owned).into_iter().collect(),
         file_path,
         component_name: pkg.map(str::to_owned),
         component_version: version.map(str::to_owned),
         fix_available: Some(fixed.is_some()),
         fix_version: fixed.map(str::to_owned),
-        date: s(v, "PublishedDate").and_then(iso_date),
+        date: get_str(v, "PublishedDate").and_then(iso_date),
         ..ctx.base()
     };
     set_cvss(&mut f, v);
@@ -228,23 +238,23 @@ fn set_cvss(f: &mut Finding, v: &Value) {
     let Some(cvss) = v.get("CVSS").filter(|c| c.is_object()) else {
         return;
     };
-    let entry = s(v, "SeveritySource")
+    let entry = get_str(v, "SeveritySource")
         .and_then(|src| cvss.get(src))
         .or_else(|| cvss.get("nvd"));
     let Some(entry) = entry else { return };
-    if let Some(vector) = s(entry, "V3Vector")
+    if let Some(vector) = get_str(entry, "V3Vector")
         && let Ok(parsed) = palisade_plugin_sdk::Cvss3::parse(vector)
     {
         f.cvssv3 = Some(parsed.vector());
-        f.cvssv3_score = num(entry, "V3Score")
+        f.cvssv3_score = get_f64(entry, "V3Score")
             .map(|x| x as f32)
             .or_else(|| Some(parsed.base_score()));
     }
-    if let Some(vector) = s(entry, "V40Vector")
+    if let Some(vector) = get_str(entry, "V40Vector")
         && palisade_plugin_sdk::Cvss4::parse(vector).is_ok()
     {
         f.cvssv4 = Some(vector.to_owned());
-        f.cvssv4_score = num(entry, "V40Score").map(|x| x as f32);
+        f.cvssv4_score = get_f64(entry, "V40Score").map(|x| x as f32);
     }
 }
 
@@ -256,24 +266,24 @@ fn iso_date(t: &str) -> Option<String> {
 }
 
 fn misconfiguration(ctx: &Ctx<'_>, m: &Value) -> Finding {
-    let id = s(m, "ID");
-    let title = match (id, s(m, "Title")) {
+    let id = get_str(m, "ID");
+    let title = match (id, get_str(m, "Title")) {
         (Some(id), Some(t)) => format!("{id} - {t}"),
         (Some(x), None) | (None, Some(x)) => x.to_owned(),
         (None, None) => "Trivy misconfiguration".to_owned(),
     };
     let mut description = String::new();
-    if let Some(d) = s(m, "Description") {
+    if let Some(d) = get_str(m, "Description") {
         description.push_str(d);
         description.push_str("\n\n");
     }
     push_field(&mut description, "Target", Some(ctx.target));
-    push_field(&mut description, "Type", s(m, "Type"));
-    push_field(&mut description, "Message", s(m, "Message"));
-    push_field(&mut description, "Status", s(m, "Status"));
+    push_field(&mut description, "Type", get_str(m, "Type"));
+    push_field(&mut description, "Message", get_str(m, "Message"));
+    push_field(&mut description, "Status", get_str(m, "Status"));
     let cause = m.get("CauseMetadata");
-    let start = cause.and_then(|c| num(c, "StartLine"));
-    let end = cause.and_then(|c| num(c, "EndLine"));
+    let start = cause.and_then(|c| get_f64(c, "StartLine"));
+    let end = cause.and_then(|c| get_f64(c, "EndLine"));
     if let (Some(a), Some(b)) = (start, end) {
         push_field(&mut description, "Lines", Some(&format!("{a}-{b}")));
     }
@@ -281,9 +291,9 @@ fn misconfiguration(ctx: &Ctx<'_>, m: &Value) -> Finding {
         title,
         severity: severity(m),
         description: clean(&description),
-        mitigation: so(m, "Resolution"),
+        mitigation: get_string(m, "Resolution"),
         references: references(m),
-        vulnerability_ids: s(m, "AVDID")
+        vulnerability_ids: get_str(m, "AVDID")
             .or(id)
             .map(str::to_owned)
             .into_iter()
@@ -294,14 +304,14 @@ fn misconfiguration(ctx: &Ctx<'_>, m: &Value) -> Finding {
 }
 
 fn secret_finding(ctx: &Ctx<'_>, secret: &Value) -> Finding {
-    let name = s(secret, "Title")
-        .or_else(|| s(secret, "RuleID"))
+    let name = get_str(secret, "Title")
+        .or_else(|| get_str(secret, "RuleID"))
         .unwrap_or("secret");
     let mut description = String::new();
     push_field(&mut description, "Target", Some(ctx.target));
-    push_field(&mut description, "Category", s(secret, "Category"));
-    push_field(&mut description, "Rule", s(secret, "RuleID"));
-    push_field(&mut description, "Match", s(secret, "Match"));
+    push_field(&mut description, "Category", get_str(secret, "Category"));
+    push_field(&mut description, "Rule", get_str(secret, "RuleID"));
+    push_field(&mut description, "Match", get_str(secret, "Match"));
     Finding {
         title: format!("Secret detected in {} - {name}", ctx.target),
         severity: severity(secret),
@@ -311,7 +321,7 @@ fn secret_finding(ctx: &Ctx<'_>, secret: &Value) -> Finding {
                 .to_owned(),
         ),
         file_path: Some(ctx.target.to_owned()),
-        line: num(secret, "StartLine")
+        line: get_f64(secret, "StartLine")
             .filter(|l| *l >= 1.0 && *l <= f64::from(u32::MAX))
             .map(|l| l as u32),
         ..ctx.base()
@@ -319,18 +329,18 @@ fn secret_finding(ctx: &Ctx<'_>, secret: &Value) -> Finding {
 }
 
 fn license_finding(ctx: &Ctx<'_>, license: &Value) -> Finding {
-    let name = s(license, "Name").unwrap_or("unknown license");
+    let name = get_str(license, "Name").unwrap_or("unknown license");
     let mut description = format!("License {name} detected.\n\n");
-    push_field(&mut description, "Category", s(license, "Category"));
-    push_field(&mut description, "Package", s(license, "PkgName"));
-    push_field(&mut description, "File", s(license, "FilePath"));
-    push_field(&mut description, "Link", s(license, "Link"));
+    push_field(&mut description, "Category", get_str(license, "Category"));
+    push_field(&mut description, "Package", get_str(license, "PkgName"));
+    push_field(&mut description, "File", get_str(license, "FilePath"));
+    push_field(&mut description, "Link", get_str(license, "Link"));
     Finding {
         title: format!("License detected in {} - {name}", ctx.target),
         severity: severity(license),
         description: clean(&description),
-        references: so(license, "Link"),
-        file_path: so(license, "FilePath"),
+        references: get_string(license, "Link"),
+        file_path: get_string(license, "FilePath"),
         tags: vec!["license".to_owned()],
         ..ctx.base()
     }

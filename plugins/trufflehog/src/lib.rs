@@ -13,10 +13,14 @@
 //! v3 the same detector and secret at the same file and line.
 //! Raw secret values never reach titles or descriptions.
 
-use std::collections::HashMap;
-
-use palisade_plugin_sdk::json::{starts_like_json, string_at, u64_at, value_to_string};
+use palisade_plugin_sdk::findings::Collector;
+use palisade_plugin_sdk::json::{
+    json_stream, starts_like_json, string_at, u64_at, value_to_string,
+};
+use palisade_plugin_sdk::markdown::push_block_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::secret::mask;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
 
 /// The one scan type this plugin handles.
@@ -65,22 +69,14 @@ impl Parser for Trufflehog {
 
 palisade_plugin_sdk::export_parser!(Trufflehog);
 
-fn contains(head: &[u8], needle: &[u8]) -> bool {
-    head.windows(needle.len()).any(|w| w == needle)
-}
-
 /// A JSON object (the first of the lines) with Trufflehog v2 or v3 keys.
 /// Trufflehog3 and the "hog" scanners write JSON arrays, so an array is not ours.
 fn looks_like(head: &[u8]) -> bool {
     if !starts_like_json(head) {
         return false;
     }
-    let first = head
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(head)
-        .iter()
-        .find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
+    let first = palisade_plugin_sdk::sniff::first_byte(head);
+    if first != Some(b'{') {
         return false;
     }
     let v3 = contains(head, b"\"SourceMetadata\"") && contains(head, b"\"DetectorName\"");
@@ -97,22 +93,16 @@ type Key = (String, String, u32, String);
 /// Parses a whole report (JSON lines; blank lines ignored).
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = palisade_plugin_sdk::json::utf8_text(report)?;
-    let mut out: Vec<Finding> = Vec::new();
-    let mut seen: HashMap<Key, usize> = HashMap::new();
+    let mut out: Collector<Key> = Collector::new();
     // A stream of JSON values: one per line as Trufflehog writes them, but
     // pretty-printed objects (e.g. piped through `jq`) read just as well.
-    let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-    for (n, item) in stream.enumerate() {
-        let value = item.map_err(|e| {
-            let inner = palisade_plugin_sdk::json::json_error(&e);
-            ParseError::new(format!(
+    for (n, item) in json_stream::<Value>(text).enumerate() {
+        let value = item.map_err(|mut e| {
+            e.message = format!(
                 "not a readable Trufflehog report (one JSON object per line): {}",
-                inner.message
-            ))
-            .at(
-                u32::try_from(e.line()).unwrap_or(u32::MAX),
-                u32::try_from(e.column()).unwrap_or(0),
-            )
+                e.message
+            );
+            e
         })?;
         let nth = n + 1;
         if !value.is_object() {
@@ -133,46 +123,9 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                  nor \"reason\"/\"stringsFound\" (v2)"
             )));
         };
-        match seen.get(&key) {
-            Some(&idx) => {
-                let existing = &mut out[idx];
-                existing.nb_occurences = Some(existing.nb_occurences.unwrap_or(1) + 1);
-                existing.description.push_str("\n\n***\n\n");
-                existing.description.push_str(&finding.description);
-            }
-            None => {
-                seen.insert(key, out.len());
-                out.push(finding);
-            }
-        }
+        out.add(key, finding, "\n\n***\n\n");
     }
-    Ok(out)
-}
-
-/// A masked form of a secret: enough to recognise it, not enough to use it.
-/// PEM headers are not secret and tell the reader which kind of key leaked.
-fn mask(secret: &str) -> String {
-    let s = secret.trim();
-    if s.starts_with("-----BEGIN") && s.ends_with("-----") && !s.contains('\n') {
-        return s.to_owned();
-    }
-    let n = s.chars().count();
-    if n >= 16 {
-        let prefix: String = s.chars().take(4).collect();
-        format!("{prefix}**** ({n} characters, masked)")
-    } else {
-        format!("**** ({n} characters, masked)")
-    }
-}
-
-fn push_field(desc: &mut String, label: &str, value: Option<&str>) {
-    if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-        if v.contains('\n') {
-            desc.push_str(&format!("**{label}:**\n```\n{v}\n```\n"));
-        } else {
-            desc.push_str(&format!("**{label}:** {v}\n"));
-        }
-    }
+    Ok(out.into_findings())
 }
 
 fn base_finding(title: &str, severity: Severity, description: &str) -> Finding {
@@ -208,16 +161,16 @@ fn secret_v2(v: &Value) -> (Key, Finding) {
         None => format!("Hard Coded {reason}"),
     };
     let mut desc = String::new();
-    push_field(&mut desc, "Commit", string_at(v, "commit").as_deref());
-    push_field(
+    push_block_field(&mut desc, "Commit", string_at(v, "commit").as_deref());
+    push_block_field(
         &mut desc,
         "Commit Hash",
         string_at(v, "commitHash").as_deref(),
     );
-    push_field(&mut desc, "Commit Date", string_at(v, "date").as_deref());
-    push_field(&mut desc, "Branch", string_at(v, "branch").as_deref());
-    push_field(&mut desc, "Reason", Some(&reason));
-    push_field(&mut desc, "Path", path.as_deref());
+    push_block_field(&mut desc, "Commit Date", string_at(v, "date").as_deref());
+    push_block_field(&mut desc, "Branch", string_at(v, "branch").as_deref());
+    push_block_field(&mut desc, "Reason", Some(&reason));
+    push_block_field(&mut desc, "Path", path.as_deref());
     let found: Vec<String> = match v.get("stringsFound") {
         Some(Value::Array(a)) => a
             .iter()
@@ -230,7 +183,7 @@ fn secret_v2(v: &Value) -> (Key, Finding) {
         None => Vec::new(),
     };
     if !found.is_empty() {
-        push_field(&mut desc, "Strings Found (masked)", Some(&found.join("\n")));
+        push_block_field(&mut desc, "Strings Found (masked)", Some(&found.join("\n")));
     }
     let mut f = base_finding(&title, severity, &desc);
     f.file_path = path.clone();
@@ -295,26 +248,26 @@ fn secret_v3(v: &Value) -> (Key, Finding) {
         None => format!("Hard Coded {detector} secret"),
     };
     let mut desc = String::new();
-    push_field(
+    push_block_field(
         &mut desc,
         "Source",
         string_at(v, "SourceName")
             .or_else(|| source.map(str::to_owned))
             .as_deref(),
     );
-    push_field(&mut desc, "Repository", loc_str("repository").as_deref());
-    push_field(&mut desc, "Link", loc_str("link").as_deref());
-    push_field(&mut desc, "Commit Hash", loc_str("commit").as_deref());
-    push_field(&mut desc, "Commit Date", loc_str("timestamp").as_deref());
-    push_field(&mut desc, "Committer", loc_str("email").as_deref());
-    push_field(&mut desc, "Reason", Some(&detector));
-    push_field(
+    push_block_field(&mut desc, "Repository", loc_str("repository").as_deref());
+    push_block_field(&mut desc, "Link", loc_str("link").as_deref());
+    push_block_field(&mut desc, "Commit Hash", loc_str("commit").as_deref());
+    push_block_field(&mut desc, "Commit Date", loc_str("timestamp").as_deref());
+    push_block_field(&mut desc, "Committer", loc_str("email").as_deref());
+    push_block_field(&mut desc, "Reason", Some(&detector));
+    push_block_field(
         &mut desc,
         "Verified",
         Some(if verified { "yes" } else { "no" }),
     );
-    push_field(&mut desc, "Path", file.as_deref());
-    push_field(&mut desc, "Line", line.map(|l| l.to_string()).as_deref());
+    push_block_field(&mut desc, "Path", file.as_deref());
+    push_block_field(&mut desc, "Line", line.map(|l| l.to_string()).as_deref());
     // `Redacted` is Trufflehog's own safe rendering; use it only if it
     // really differs from the raw secret, and only its first line.
     let contents = match &redacted {
@@ -322,13 +275,13 @@ fn secret_v3(v: &Value) -> (Key, Finding) {
         _ if !raw.is_empty() => Some(mask(&raw)),
         _ => None,
     };
-    push_field(&mut desc, "Contents", contents.as_deref());
-    push_field(
+    push_block_field(&mut desc, "Contents", contents.as_deref());
+    push_block_field(
         &mut desc,
         "Extra Data",
         key_values(v.get("ExtraData")).as_deref(),
     );
-    push_field(
+    push_block_field(
         &mut desc,
         "Structured Data",
         key_values(v.get("StructuredData")).as_deref(),

@@ -3,15 +3,14 @@
 //! "info" | "warning" | "error", "data": ...}`), and the summary object some
 //! wrappers write instead (`{"actions", "advisories": {id: advisory}}`).
 
-use std::collections::HashMap;
-
-use palisade_plugin_sdk::json::{json_error, parse_json_value, utf8_text};
+use palisade_plugin_sdk::findings::Collector;
+use palisade_plugin_sdk::json::{
+    get_array, get_f64, get_str, get_string, get_strs, json_stream, parse_json_value, utf8_text,
+};
+use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
-
-mod util;
-
-use util::{arr, contains, num, push_field, s, so, strings};
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Yarn Audit Scan";
@@ -86,24 +85,15 @@ impl Parser for YarnAudit {
 }
 
 fn json_lines(text: &str) -> Result<Vec<Finding>, ParseError> {
-    let mut order: Vec<String> = Vec::new();
-    let mut by_key: HashMap<String, Finding> = HashMap::new();
+    let mut findings: Collector<String> = Collector::new();
     let mut saw_yarn_line = false;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let value: Value = serde_json::from_str(line).map_err(|e| {
-            let err = json_error(&e);
-            ParseError::new(format!("line {line_no}: {}", err.message)).at(line_no, 1)
-        })?;
-        let Some(kind) = s(&value, "type") else {
+    for (i, value) in json_stream::<Value>(text).enumerate() {
+        let value = value?;
+        let Some(kind) = get_str(&value, "type") else {
             return Err(ParseError::new(format!(
-                "line {line_no}: not a yarn audit line (no \"type\")"
-            ))
-            .at(line_no, 1));
+                "JSON value #{}: not a yarn audit line (no \"type\")",
+                i + 1
+            )));
         };
         saw_yarn_line = true;
         match kind {
@@ -114,14 +104,13 @@ fn json_lines(text: &str) -> Result<Vec<Finding>, ParseError> {
                     .unwrap_or("unknown error");
                 return Err(ParseError::new(format!(
                     "the yarn audit report holds an error instead of results: {message}"
-                ))
-                .at(line_no, 1));
+                )));
             }
             "auditAdvisory" => {
                 let data = value.get("data").unwrap_or(&Value::Null);
                 let advisory = data.get("advisory").unwrap_or(&Value::Null);
                 let resolution = data.get("resolution");
-                let path = resolution.and_then(|r| s(r, "path"));
+                let path = resolution.and_then(|r| get_str(r, "path"));
                 let finding = advisory_finding(advisory, path, true);
                 // yarn prints one line per dependency path of an advisory; the
                 // advisory is one finding (the last line's details win).
@@ -129,10 +118,7 @@ fn json_lines(text: &str) -> Result<Vec<Finding>, ParseError> {
                     .and_then(|r| r.get("id"))
                     .or_else(|| advisory.get("id"))
                     .map_or_else(|| finding.title.clone(), Value::to_string);
-                if !by_key.contains_key(&key) {
-                    order.push(key.clone());
-                }
-                by_key.insert(key, finding);
+                findings.add_with(key, finding, |kept, last| *kept = last);
             }
             _ => {}
         }
@@ -142,7 +128,7 @@ fn json_lines(text: &str) -> Result<Vec<Finding>, ParseError> {
             "not a yarn audit report: no JSON lines with a \"type\"",
         ));
     }
-    Ok(order.iter().filter_map(|k| by_key.remove(k)).collect())
+    Ok(findings.into_findings())
 }
 
 fn summary(data: &Value) -> Result<Vec<Finding>, ParseError> {
@@ -174,10 +160,10 @@ fn cwes(v: Option<&Value>) -> Vec<u32> {
 /// One advisory. `lines` selects the JSON-lines conventions (title with the
 /// vulnerable range, CWE-1035 default); the summary layout is titled by CVE.
 fn advisory_finding(a: &Value, path: Option<&str>, lines: bool) -> Finding {
-    let module = s(a, "module_name");
-    let issue = s(a, "title").unwrap_or("yarn advisory");
-    let range = s(a, "vulnerable_versions");
-    let cves: Vec<String> = strings(a, "cves").map(str::to_owned).collect();
+    let module = get_str(a, "module_name");
+    let issue = get_str(a, "title").unwrap_or("yarn advisory");
+    let range = get_str(a, "vulnerable_versions");
+    let cves: Vec<String> = get_strs(a, "cves").map(str::to_owned).collect();
     let title = if lines {
         match (module, range) {
             (Some(m), Some(r)) => format!("{issue} - ({m}, {r})"),
@@ -188,17 +174,17 @@ fn advisory_finding(a: &Value, path: Option<&str>, lines: bool) -> Finding {
         let id = cves
             .first()
             .map(String::as_str)
-            .or_else(|| s(a, "github_advisory_id"))
+            .or_else(|| get_str(a, "github_advisory_id"))
             .unwrap_or(issue);
         match module {
             Some(m) => format!("{id}_{m}"),
             None => id.to_owned(),
         }
     };
-    let first = arr(a, "findings").first();
-    let version = first.and_then(|f| s(f, "version"));
+    let first = get_array(a, "findings").first();
+    let version = first.and_then(|f| get_str(f, "version"));
     // The advisory's first dependency path, the same on each of its lines.
-    let first_path = first.and_then(|f| strings(f, "paths").next());
+    let first_path = first.and_then(|f| get_strs(f, "paths").next());
     let cwes = cwes(a.get("cwe"));
     let cwe = match cwes.first() {
         Some(c) => Some(*c),
@@ -211,29 +197,29 @@ fn advisory_finding(a: &Value, path: Option<&str>, lines: bool) -> Finding {
         description.push_str(issue);
         description.push_str("\n\n");
     }
-    if let Some(o) = s(a, "overview") {
+    if let Some(o) = get_str(a, "overview") {
         description.push_str(o);
         description.push_str("\n\n");
     }
-    push_field(&mut description, "Advisory", s(a, "url"));
+    push_field(&mut description, "Advisory", get_str(a, "url"));
     push_field(
         &mut description,
         "GitHub advisory",
-        s(a, "github_advisory_id"),
+        get_str(a, "github_advisory_id"),
     );
     push_field(&mut description, "Vulnerable module", module);
     push_field(&mut description, "Vulnerable versions", range);
     push_field(
         &mut description,
         "Patched versions",
-        s(a, "patched_versions"),
+        get_str(a, "patched_versions"),
     );
     push_field(&mut description, "Dependency path", path);
-    let paths: Vec<String> = arr(a, "findings")
+    let paths: Vec<String> = get_array(a, "findings")
         .iter()
         .flat_map(|f| {
-            let v = s(f, "version").unwrap_or("?");
-            strings(f, "paths").map(move |p| format!("- {v}: {p}"))
+            let v = get_str(f, "version").unwrap_or("?");
+            get_strs(f, "paths").map(move |p| format!("- {v}: {p}"))
         })
         .collect();
     if !paths.is_empty() && path.is_none() {
@@ -243,24 +229,24 @@ fn advisory_finding(a: &Value, path: Option<&str>, lines: bool) -> Finding {
     }
     let cvss = a.get("cvss");
     let vector = cvss
-        .and_then(|c| s(c, "vectorString"))
+        .and_then(|c| get_str(c, "vectorString"))
         .and_then(|x| palisade_plugin_sdk::Cvss3::parse(x).ok());
-    let mut refs: Vec<&str> = s(a, "url").into_iter().collect();
-    refs.extend(s(a, "references"));
+    let mut refs: Vec<&str> = get_str(a, "url").into_iter().collect();
+    refs.extend(get_str(a, "references"));
     Finding {
         title,
-        severity: s(a, "severity")
+        severity: get_str(a, "severity")
             .and_then(severity_from_word)
             .unwrap_or(Severity::Info),
         description: clean(&description),
-        mitigation: so(a, "recommendation"),
+        mitigation: get_string(a, "recommendation"),
         references: (!refs.is_empty()).then(|| refs.join("\n")),
         cwe,
         extra_cwes: cwes.iter().skip(1).copied().collect(),
         vulnerability_ids: cves,
         cvssv3: vector.as_ref().map(palisade_plugin_sdk::Cvss3::vector),
         cvssv3_score: cvss
-            .and_then(|c| num(c, "score"))
+            .and_then(|c| get_f64(c, "score"))
             .filter(|x| *x > 0.0)
             .map(|x| x as f32),
         file_path: if lines {
@@ -270,7 +256,7 @@ fn advisory_finding(a: &Value, path: Option<&str>, lines: bool) -> Finding {
         },
         component_name: module.map(str::to_owned),
         component_version: version.map(str::to_owned),
-        fix_available: Some(s(a, "patched_versions").is_some_and(|p| p != "<0.0.0")),
+        fix_available: Some(get_str(a, "patched_versions").is_some_and(|p| p != "<0.0.0")),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         ..Finding::default()

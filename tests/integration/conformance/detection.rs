@@ -1,7 +1,9 @@
 //! Content detection through the registry (`detect_blocking`): every real
 //! report of a known scan type is recognised as exactly that scan type, and
-//! reports of unknown scan types, foreign files and reports without any
-//! content (empty, `null`, `[]`, `{}`) are not recognised at all.
+//! reports of unknown scan types (Checkmarx One and other near relatives of
+//! served formats among them), foreign files and the listed reports without
+//! any content (empty, `null`, `[]`, `{"findings": []}`) are not recognised
+//! at all.
 
 use std::fmt::Write as _;
 
@@ -27,12 +29,32 @@ fn foreign_files() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// The fixtures that carry no sign of their format, each checked by
+/// [`contentless`]: what any tool (or none) could have written, so no plugin
+/// may claim them; like the foreign files, they must not be recognised. Every
+/// other fixture of a served scan type must be recognised as that type, so a
+/// new empty report is either recognised by its structure or listed here.
+const CONTENTLESS: &[&str] = &[
+    "aws-inspector2-scan/aws_inspector2_zero_vul.json", // {"findings": []}
+    "gitleaks-scan/no_findings.json",                   // null
+    "govulncheck-scanner/empty.json",                   // empty file
+    "hackerone-cases/bug_bounty_zero.json",             // {"findings": []}
+    "nuclei-scan/empty.jsonl",                          // empty file
+    "nuclei-scan/no_findings.json",                     // empty file
+    "osv-scan/no_findings.json",                        // empty file
+    "pip-audit-scan/empty.json",                        // []
+    "pip-audit-scan/empty_new.json",                    // {"dependencies": []}
+    "prowler-scan/prowler_zero_vul.json",               // []
+    "semgrep-pro-json-report/no_vuln.json",             // {"findings": []}
+    "sonarqube-scan/empty_zip.zip",                     // a zip of one empty folder
+    "tfsec-scan/no_findings.json",                      // {"results": null}
+    "trivy-scan/legacy_no_vuln.json",                   // null
+];
+
 /// Whether a report carries no sign of its format at all: empty; the JSON
 /// `null`, `[]` or `{}`; a JSON object with one member and that member empty
 /// (such as `{"results": null}`: one generic key many tools write); or a zip archive
-/// holding only folders. Such a fixture is what any tool (or none) could have
-/// written, so no plugin may claim it: like the foreign files, it must not be
-/// recognised.
+/// holding only folders.
 fn contentless(bytes: &[u8]) -> bool {
     let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if body.trim_ascii().is_empty() || zip_of_folders_only(body) {
@@ -106,8 +128,20 @@ fn detection_names_the_right_scan_type_or_nothing() {
             continue;
         };
         let bytes = std::fs::read(&fixture.report).expect("read report");
+        let listed = CONTENTLESS.contains(&fixture.name().as_str());
+        if listed != contentless(&bytes) {
+            failures.push(format!(
+                "{}: {} (keep CONTENTLESS to the reports without any sign of their format)",
+                fixture.name(),
+                if listed {
+                    "listed as contentless but has content"
+                } else {
+                    "has no content but is not listed in CONTENTLESS"
+                }
+            ));
+        }
         match registry.scan_type(named) {
-            Some(active) if contentless(&bytes) => {
+            Some(active) if listed => {
                 checked += 1;
                 let result = registry.detect_blocking(&bytes);
                 if !matches!(result, Err(PluginError::NotRecognised)) {

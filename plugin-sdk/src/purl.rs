@@ -1,7 +1,7 @@
 //! A small package-URL reader: enough to name a component.
 //!
 //! `pkg:type/namespace/name@version?qualifiers#subpath` (see the purl spec).
-//! Candidate for the SDK: CycloneDX, Dependency-Track and others need it too.
+//! Shared by the plugins that name components from package URLs.
 
 /// The parts of a package URL that name a component.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Reads the entries of a zip archive (stored or deflated) from its central
-//! directory. SonarQube issue exports are sometimes uploaded zipped.
+//! directory: some tools export reports zipped (SonarQube issue exports, for one).
 
-use palisade_plugin_sdk::ParseError;
+use crate::ParseError;
 
 /// Most a zipped report may expand to in total (a zip bomb fails fast).
 pub const MAX_EXPANDED: usize = 256 * 1024 * 1024;
@@ -88,4 +88,51 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ParseError> {
         out.push((name, contents));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A folder, a stored JSON file and a deflated text file (made with Python's zipfile).
+    const ARCHIVE: &str = "504b030414000000000000002100000000000000000000000000040000006469722f\
+        504b0304140000000000c87d795dafac1b5607000000070000000a0000006469722f612e6a736f6e7b2261223a317d\
+        504b0304140000000800c87d795de3513d8d0a0000001700000005000000622e747874cb48cdc9c957c8402701\
+        504b01021403140000000000000021000000000000000000000000000400000000000000000000008001000000006469722f\
+        504b01021403140000000000c87d795dafac1b5607000000070000000a00000000000000000000008001220000006469722f612e6a736f6e\
+        504b01021403140000000800c87d795de3513d8d0a00000017000000050000000000000000000000800151000000622e747874\
+        504b050600000000030003009d0000007e0000000000";
+
+    fn archive() -> Vec<u8> {
+        (0..ARCHIVE.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&ARCHIVE[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn reads_stored_and_deflated_entries_and_skips_folders() {
+        let zip = archive();
+        assert!(is_zip(&zip));
+        let entries = entries(&zip).unwrap();
+        let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["dir/a.json", "b.txt"]);
+        assert_eq!(entries[0].1, b"{\"a\":1}");
+        assert_eq!(entries[1].1, b"hello hello hello hello");
+    }
+
+    #[test]
+    fn truncated_or_foreign_bytes_are_errors() {
+        let zip = archive();
+        assert!(!is_zip(b"{\"a\":1}"));
+        assert!(entries(b"{\"a\":1}").is_err());
+        for cut in [10, 60, 120, zip.len() - 30, zip.len() - 1] {
+            assert!(entries(&zip[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut damaged = zip;
+        // The stored file's directory entry (after the folder's 50 bytes) names an unknown method.
+        damaged[0x7e + 50 + 10] = 9;
+        assert!(entries(&damaged).is_err());
+    }
 }

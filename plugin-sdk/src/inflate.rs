@@ -1,8 +1,8 @@
-//! A small DEFLATE (RFC 1951) decoder for zipped reports. The plugin may
-//! depend only on the workspace's crates, none of which inflates.
-//! Output is bounded so a zip bomb fails fast instead of exhausting memory.
+//! A small DEFLATE (RFC 1951) decoder for zipped reports: plugins may depend
+//! only on the workspace's crates, none of which inflates. Output is bounded
+//! so a zip bomb fails fast instead of exhausting memory.
 
-use palisade_plugin_sdk::ParseError;
+use crate::ParseError;
 
 struct Bits<'a> {
     data: &'a [u8],
@@ -235,4 +235,39 @@ fn dynamic_tables(b: &mut Bits<'_>) -> Result<(Huffman, Huffman), ParseError> {
         Huffman::new(&lengths[..nlen])?,
         Huffman::new(&lengths[nlen..])?,
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_block() {
+        let data = [0x01, 3, 0, !3, 0xff, b'a', b'b', b'c'];
+        assert_eq!(inflate(&data, 10).unwrap(), b"abc");
+        assert!(inflate(&data[..6], 10).is_err());
+    }
+
+    #[test]
+    fn fixed_huffman_block_with_back_references() {
+        // "abcabcabcabcabcabc hello hello hello\n" three times, deflated.
+        let data = [
+            75, 76, 74, 78, 68, 69, 10, 25, 169, 57, 57, 249, 200, 36, 87, 34, 213, 20, 1, 0,
+        ];
+        let expected = b"abcabcabcabcabcabc hello hello hello\n".repeat(3);
+        assert_eq!(inflate(&data, 1000).unwrap(), expected);
+        // A bomb stops at the limit instead of filling memory.
+        let e = inflate(&data, 40).unwrap_err();
+        assert!(e.message.contains("expands beyond 40 bytes"), "{e}");
+    }
+
+    #[test]
+    fn damaged_streams_are_errors() {
+        assert!(inflate(&[], 10).is_err());
+        assert!(inflate(&[0x07], 10).is_err(), "block type 3 is invalid");
+        // A fixed-Huffman stream cut short.
+        let data = [75, 76, 74, 78, 68, 69, 10, 25, 169, 57];
+        assert!(inflate(&data, 1000).is_err());
+    }
 }
