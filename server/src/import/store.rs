@@ -380,7 +380,7 @@ const INSERT_FINDINGS: &str = "INSERT INTO findings (id, test_id, engagement_id,
     COALESCE(string_to_array(NULLIF(x.tags, ''), ','), '{}'), COALESCE(x.extra::jsonb, '{}') \
     FROM unnest($6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
     $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, \
-    $40, $41, $42, $43, $44, $45, $46, $47, $48, $49) AS x(id, title, date, severity, \
+    $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51) AS x(id, title, date, severity, \
     numerical_severity, description, mitigation, impact, steps, justification, refs, param, \
     payload, cwe, cve, vid, uid, cvssv3, cvssv3_score, cvssv4, cvssv4_score, epss, epss_pct, \
     kev, active, verified, false_p, duplicate_of, oos, risk_accepted, is_mitigated, mitigated, \
