@@ -370,7 +370,7 @@ impl Ledger {
         *counts.entry("total".to_owned()).or_default() += 1;
     }
 
-    fn event(&mut self, kind: &'static str, id: i64, changes: serde_json::Value) {
+    fn event(&mut self, kind: &'static str, id: i64, changes: &serde_json::Value) {
         self.event_kinds.push(kind);
         self.event_ids.push(id);
         self.event_changes.push(changes.to_string());
@@ -778,13 +778,13 @@ fn record_created(
             ledger.event(
                 "duplicate",
                 id,
-                json!({"after": {"duplicate": true, "duplicate_finding_id": orig, "active": false, "severity": f.sev().as_str()}}),
+                &json!({"after": {"duplicate": true, "duplicate_finding_id": orig, "active": false, "severity": f.sev().as_str()}}),
             );
         }
         None => ledger.event(
             "created",
             id,
-            json!({"after": {"active": f.active, "verified": f.verified, "severity": f.sev().as_str(), "is_mitigated": f.is_mitigated}}),
+            &json!({"after": {"active": f.active, "verified": f.verified, "severity": f.sev().as_str(), "is_mitigated": f.is_mitigated}}),
         ),
     }
 }
@@ -813,7 +813,7 @@ async fn finish_closed(
         ledger.event(
             "mitigated",
             f.id,
-            json!({"before": {"active": f.was_active, "is_mitigated": false}, "after": {"active": false, "is_mitigated": true}}),
+            &json!({"before": {"active": f.was_active, "is_mitigated": false}, "after": {"active": false, "is_mitigated": true}}),
         );
     }
     Ok(())
@@ -1093,7 +1093,7 @@ async fn reimport_match(
                 ledger.event(
                     "reactivated",
                     o.id,
-                    json!({"before": {"active": o.active, "is_mitigated": true}, "after": {"active": !o.duplicate, "is_mitigated": false}}),
+                    &json!({"before": {"active": o.active, "is_mitigated": true}, "after": {"active": !o.duplicate, "is_mitigated": false}}),
                 );
             }
         } else if p.is_mitigated {
@@ -1109,7 +1109,7 @@ async fn reimport_match(
             ledger.event(
                 "mitigated",
                 o.id,
-                json!({"before": {"active": o.active, "is_mitigated": false}, "after": {"active": false, "is_mitigated": true}}),
+                &json!({"before": {"active": o.active, "is_mitigated": false}, "after": {"active": false, "is_mitigated": true}}),
             );
         } else if p.false_p || p.out_of_scope || p.risk_accepted {
             let closes = p.false_p || p.out_of_scope;

@@ -425,12 +425,9 @@ pub async fn insert_findings(
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.param.as_deref()))
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.payload.as_deref()))
         .bind::<Array<Integer>, _>(col!(|r| r.finding.cwe))
-        .bind::<Array<Nullable<Text>>, _>(col!(|r| r
-            .finding
-            .vulnerability_ids
-            .iter()
-            .next()
-            .map(String::as_str)))
+        .bind::<Array<Nullable<Text>>, _>(col!(
+            |r| <[String]>::first(&r.finding.vulnerability_ids).map(String::as_str)
+        ))
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.vuln_id_from_tool.as_deref()))
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.unique_id_from_tool.as_deref()))
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.cvssv3.as_deref()))
