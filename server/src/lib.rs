@@ -12,5 +12,6 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod graphql;
+pub mod import;
 pub mod plugins;
 pub mod telemetry;

@@ -370,6 +370,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_files (job_id) {
+        job_id -> Int8,
+        #[max_length = 255]
+        file_name -> Varchar,
+        data -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Int8,
         #[max_length = 40]
@@ -774,6 +784,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(job_files -> jobs (job_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(engagements -> products (product_id));
 diesel::joinable!(engagements -> users (lead_id));
@@ -870,6 +881,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     jira_issues,
     jira_projects,
     jira_push_requests,
+    job_files,
     jobs,
     location_finding_refs,
     location_product_refs,

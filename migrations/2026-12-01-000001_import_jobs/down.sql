@@ -1,0 +1,2 @@
+DROP INDEX jobs_running_idx;
+DROP TABLE job_files;
