@@ -32,6 +32,8 @@ pub struct AppState {
     pub authz: Authz,
     /// Single sign-on, when configured.
     pub oidc: Option<crate::auth::oidc::Oidc>,
+    /// Deduplication settings of imports.
+    pub dedupe: Arc<crate::import::DedupeSettings>,
 }
 
 /// Why the server could not start.
@@ -86,7 +88,8 @@ impl AppState {
         };
         let limiter = LoginLimiter::from_config(&config.auth);
         let config = Arc::new(config);
-        let schema = graphql::build_schema(&config, plugins.clone(), limiter);
+        let dedupe = Arc::new(config.import.dedupe_settings());
+        let schema = graphql::build_schema(&config, plugins.clone(), limiter, dedupe.clone());
         Ok(AppState {
             db,
             schema,
@@ -94,6 +97,7 @@ impl AppState {
             plugins,
             authz,
             oidc,
+            dedupe,
         })
     }
 }
@@ -108,6 +112,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/graphiql", get(graphql::http::graphiql))
         .route("/graphql/ws", get(graphql::http::graphql_ws))
+        .route(
+            "/api/v2/import-scan/",
+            axum::routing::post(crate::rest::import_scan),
+        )
+        .route(
+            "/api/v2/reimport-scan/",
+            axum::routing::post(crate::rest::reimport_scan),
+        )
+        .route("/api/v2/jobs/{id}/", get(crate::rest::job))
         .route("/auth/oidc/login", get(crate::auth::http::oidc_login))
         .route("/auth/oidc/callback", get(crate::auth::http::oidc_callback))
         .route("/healthz", get(healthz))
@@ -232,6 +245,33 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing requests in flight");
 }
 
+/// Starts this process's background import workers, unless configured off.
+fn start_import_workers(state: &AppState) -> Option<crate::import::WorkerHandle> {
+    let n = state.config.import.workers;
+    if n == 0 {
+        return None;
+    }
+    let authz = state.authz.clone();
+    let guards: crate::import::GuardFactory = Arc::new(move |user: Option<i64>| {
+        // Jobs always carry their creator; one without is refused by a guard
+        // that answers for nobody.
+        Box::new(crate::import_guard::AuthzGuard {
+            authz: authz.clone(),
+            subject: crate::authz::Subject::user(user.unwrap_or(0)),
+        }) as Box<dyn crate::import::ImportGuard>
+    });
+    Some(crate::import::spawn_workers(
+        state.db.clone(),
+        state.plugins.clone(),
+        state.dedupe.clone(),
+        guards,
+        crate::import::WorkerConfig {
+            workers: n,
+            ..Default::default()
+        },
+    ))
+}
+
 /// Prepares the database and serves until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     use anyhow::Context as _;
@@ -247,6 +287,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.http.listen;
     let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
     let state = AppState::new(config).await?;
+    let workers = start_import_workers(&state);
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -271,6 +312,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
     server.await?;
+    if let Some(w) = workers {
+        w.shutdown().await;
+    }
     let _ = done_tx.send(());
     watchdog.abort();
     tracing::info!("stopped");

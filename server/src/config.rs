@@ -26,6 +26,91 @@ pub struct Config {
     /// Authentication.
     #[command(flatten)]
     pub auth: AuthConfig,
+    /// Imports and deduplication.
+    #[command(flatten)]
+    pub import: ImportConfig,
+}
+
+/// Import settings.
+#[derive(Debug, Clone, Args)]
+pub struct ImportConfig {
+    /// Background import workers in this process (0: this process only
+    /// queues; another one runs the jobs).
+    #[arg(
+        long = "import-workers",
+        env = "PALISADE_IMPORT_WORKERS",
+        value_name = "PALISADE_IMPORT_WORKERS",
+        default_value_t = 2
+    )]
+    pub workers: usize,
+
+    /// Per-scan-type deduplication overrides as JSON, e.g.
+    /// `{"Trivy Scan": {"algorithm": "hash_code", "hash_fields": ["title", "component_name"]}}`
+    /// (algorithms: hash_code, unique_id_from_tool,
+    /// unique_id_from_tool_or_hash_code, legacy).
+    #[arg(
+        long = "dedupe-overrides",
+        env = "PALISADE_DEDUPE_OVERRIDES",
+        value_name = "PALISADE_DEDUPE_OVERRIDES",
+        value_parser = parse_dedupe_overrides
+    )]
+    pub dedupe_overrides: Option<DedupeOverrides>,
+}
+
+/// Parsed `PALISADE_DEDUPE_OVERRIDES`.
+#[derive(Debug, Clone, Default)]
+pub struct DedupeOverrides(pub std::collections::HashMap<String, crate::import::DedupeOverride>);
+
+fn parse_dedupe_overrides(text: &str) -> Result<DedupeOverrides, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        algorithm: Option<String>,
+        hash_fields: Option<Vec<String>>,
+        allows_null_cwe: Option<bool>,
+    }
+    let map: std::collections::HashMap<String, Entry> =
+        serde_json::from_str(text).map_err(|e| format!("not a JSON object of overrides: {e}"))?;
+    let mut out = std::collections::HashMap::new();
+    for (scan_type, e) in map {
+        let algorithm = match e.algorithm.as_deref() {
+            None => None,
+            Some(a) => Some(
+                crate::import::parse_algorithm(a)
+                    .ok_or_else(|| format!("{scan_type}: unknown algorithm `{a}`"))?,
+            ),
+        };
+        if let Some(fields) = &e.hash_fields
+            && let Some(bad) = fields
+                .iter()
+                .find(|f| !crate::import::ALLOWED_HASH_FIELDS.contains(&f.as_str()))
+        {
+            return Err(format!("{scan_type}: `{bad}` cannot be a hash field"));
+        }
+        out.insert(
+            scan_type,
+            crate::import::DedupeOverride {
+                algorithm,
+                hash_fields: e.hash_fields,
+                allows_null_cwe: e.allows_null_cwe,
+            },
+        );
+    }
+    Ok(DedupeOverrides(out))
+}
+
+impl ImportConfig {
+    /// The engine's deduplication settings.
+    pub fn dedupe_settings(&self) -> crate::import::DedupeSettings {
+        crate::import::DedupeSettings {
+            overrides: self
+                .dedupe_overrides
+                .clone()
+                .map(|o| o.0)
+                .unwrap_or_default(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Authentication settings.
@@ -211,6 +296,10 @@ impl Config {
                 filter: "info".to_owned(),
             },
             plugins: crate::plugins::PluginConfig::default(),
+            import: ImportConfig {
+                workers: 2,
+                dedupe_overrides: None,
+            },
             auth: AuthConfig {
                 admin_password: None,
                 session_ttl_secs: 12 * 3600,

@@ -9,6 +9,7 @@ pub mod finding;
 pub mod hierarchy;
 pub mod http;
 pub mod ids;
+pub mod import;
 pub mod loaders;
 pub mod location;
 pub mod members;
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     plugin::PluginQuery,
     account::AccountQuery,
     members::MemberQuery,
+    import::ImportQuery,
 );
 
 /// Every mutation, merged from the areas.
@@ -43,6 +45,7 @@ pub struct MutationRoot(
     plugin::PreviewMutation,
     account::AccountMutation,
     members::MemberMutation,
+    import::ImportMutation,
 );
 
 /// The server's schema type.
@@ -68,10 +71,12 @@ pub fn build_schema(
     config: &std::sync::Arc<crate::config::Config>,
     plugins: crate::plugins::PluginRegistry,
     limiter: crate::auth::login::LoginLimiter,
+    dedupe: std::sync::Arc<crate::import::DedupeSettings>,
 ) -> AppSchema {
     builder(&config.graphql)
         .data(plugins)
         .data(limiter)
+        .data(dedupe)
         .data(config.clone())
         .finish()
 }

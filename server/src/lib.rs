@@ -13,5 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod graphql;
 pub mod import;
+pub mod import_guard;
 pub mod plugins;
+pub mod rest;
 pub mod telemetry;

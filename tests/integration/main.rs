@@ -10,6 +10,7 @@ mod conformance;
 mod findings;
 mod hierarchy;
 mod http;
+mod imports;
 mod migrations;
 mod oidc;
 mod plugins;

@@ -580,7 +580,12 @@ impl Test {
         )
         .await
     }
-    /// Notes on the test.
+    /// The test's import history, newest first.
+    async fn test_imports(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::import::TestImport>> {
+        let cx = Cx::of(ctx)?;
+        super::import::test_imports_of(&cx, self.0.id).await
+    }
+    /// Notes.
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Note>> {
         let cx = Cx::of(ctx)?;
         super::note::notes_of(&cx, NoteParent::Test(self.0.id)).await

@@ -30,6 +30,10 @@ pub enum Kind {
     ApiToken,
     /// User group.
     Group,
+    /// Background job.
+    Job,
+    /// Import history entry.
+    TestImport,
 }
 
 impl Kind {
@@ -46,6 +50,8 @@ impl Kind {
             Kind::User => "User",
             Kind::ApiToken => "ApiToken",
             Kind::Group => "Group",
+            Kind::Job => "Job",
+            Kind::TestImport => "TestImport",
         }
     }
 
@@ -61,6 +67,8 @@ impl Kind {
             "User" => Kind::User,
             "ApiToken" => Kind::ApiToken,
             "Group" => Kind::Group,
+            "Job" => Kind::Job,
+            "TestImport" => Kind::TestImport,
             _ => return None,
         })
     }

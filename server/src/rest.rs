@@ -1,0 +1,475 @@
+//! DefectDojo-compatible REST endpoints, so an unchanged CI step imports into
+//! Palisade: `POST /api/v2/import-scan/` and `POST /api/v2/reimport-scan/`
+//! (multipart forms with DefectDojo's field names, defaults and response
+//! shape), plus `GET /api/v2/jobs/{id}/` for background imports.
+//!
+//! Authentication is `Authorization: Token <key>` (or `Bearer`). Errors
+//! follow Django REST framework: 401/403 with `{"detail": …}`, 400 with
+//! `{"field": ["message"]}`. Unknown form fields are ignored, as DefectDojo
+//! does. The report streams to a temporary file with the upload limit.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth::{AuthError, Principal};
+use crate::domain::severity::Severity;
+use crate::import::{GroupBy, ImportError, ImportKind, ImportOutcome, ImportRequest, ReportSource};
+use crate::import_guard::AuthzGuard;
+
+fn detail(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"detail": message}))).into_response()
+}
+
+fn field_error(field: &str, message: impl Into<String>) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert(field.to_owned(), json!([message.into()]));
+    (StatusCode::BAD_REQUEST, Json(Value::Object(body))).into_response()
+}
+
+async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
+    let value = match headers.get(header::AUTHORIZATION) {
+        None => {
+            return Err(detail(
+                StatusCode::UNAUTHORIZED,
+                "Authentication credentials were not provided.",
+            ));
+        }
+        Some(v) => v
+            .to_str()
+            .map_err(|_| detail(StatusCode::UNAUTHORIZED, "Invalid token header."))?,
+    };
+    match crate::auth::authenticate_header(&state.db, Some(value)).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) | Err(AuthError::InvalidToken) => {
+            Err(detail(StatusCode::UNAUTHORIZED, "Invalid token."))
+        }
+        Err(AuthError::Malformed) => Err(detail(
+            StatusCode::UNAUTHORIZED,
+            "Invalid token header. Use `Token <key>`.",
+        )),
+        Err(AuthError::Db(e)) => {
+            tracing::error!(error = %e, "authentication lookup failed");
+            Err(detail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The credential store is unavailable.",
+            ))
+        }
+    }
+}
+
+/// The form as received: text fields (repeatable) and the report on disk.
+struct Form {
+    fields: HashMap<String, Vec<String>>,
+    file: Option<(tempfile::NamedTempFile, String)>,
+}
+
+impl Form {
+    fn text(&self, name: &str) -> Option<&str> {
+        self.fields
+            .get(name)
+            .and_then(|v| v.last())
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+
+    fn string(&self, name: &str) -> Option<String> {
+        self.text(name).map(str::to_owned)
+    }
+
+    /// Django REST framework's boolean spellings.
+    fn bool(&self, name: &str, default: bool) -> Result<bool, Response> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" | "t" | "y" => Ok(true),
+                "false" | "0" | "no" | "off" | "f" | "n" => Ok(false),
+                _ => Err(field_error(name, "Must be a valid boolean.")),
+            },
+        }
+    }
+
+    fn opt_bool(&self, name: &str) -> Result<Option<bool>, Response> {
+        if self.text(name).is_none() {
+            return Ok(None);
+        }
+        self.bool(name, false).map(Some)
+    }
+
+    fn id(&self, name: &str) -> Result<Option<i64>, Response> {
+        match self.text(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| field_error(name, "A valid integer is required.")),
+        }
+    }
+
+    fn date(&self, name: &str) -> Result<Option<NaiveDate>, Response> {
+        match self.text(name) {
+            None => Ok(None),
+            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| {
+                    field_error(
+                        name,
+                        "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+                    )
+                }),
+        }
+    }
+
+    /// Tags arrive repeated or comma-separated.
+    fn tags(&self) -> Vec<String> {
+        self.fields
+            .get("tags")
+            .into_iter()
+            .flatten()
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+}
+
+async fn read_form(mut multipart: Multipart, limit: u64) -> Result<Form, Response> {
+    let mut form = Form {
+        fields: HashMap::new(),
+        file: None,
+    };
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                let status = e.status();
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    return Err(too_large(limit));
+                }
+                return Err(detail(
+                    status,
+                    &format!("Multipart form parse error - {}", e.body_text()),
+                ));
+            }
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("report").to_owned();
+            let mut tmp = tempfile::NamedTempFile::new().map_err(|e| {
+                detail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("cannot spool the upload: {e}"),
+                )
+            })?;
+            let mut written: u64 = 0;
+            let mut field = field;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        written += chunk.len() as u64;
+                        if written > limit {
+                            return Err(too_large(limit));
+                        }
+                        tmp.write_all(&chunk).map_err(|e| {
+                            detail(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                &format!("cannot spool the upload: {e}"),
+                            )
+                        })?;
+                    }
+                    Ok(None) => break,
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return Err(too_large(limit));
+                    }
+                    Err(e) => return Err(detail(e.status(), &e.body_text())),
+                }
+            }
+            form.file = Some((tmp, file_name));
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| field_error(&name, e.body_text()))?;
+            form.fields.entry(name).or_default().push(text);
+        }
+    }
+    Ok(form)
+}
+
+fn too_large(limit: u64) -> Response {
+    detail(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!(
+            "The upload is larger than the limit of {limit} bytes (PALISADE_MAX_UPLOAD_BYTES)."
+        ),
+    )
+}
+
+fn request_from(form: &Form, kind: ImportKind, actor: i64) -> Result<ImportRequest, Response> {
+    let minimum_severity = match form.text("minimum_severity") {
+        None => None,
+        Some(v) => Some(Severity::parse(v).ok_or_else(|| {
+            field_error(
+                "minimum_severity",
+                format!("\"{v}\" is not a valid choice."),
+            )
+        })?),
+    };
+    let group_by =
+        match form.text("group_by") {
+            None => None,
+            Some(v) => Some(GroupBy::parse(v).ok_or_else(|| {
+                field_error("group_by", format!("\"{v}\" is not a valid choice."))
+            })?),
+        };
+    let Some((file, file_name)) = &form.file else {
+        return Err(field_error("file", "No file was submitted."));
+    };
+    Ok(ImportRequest {
+        scan_type: form.string("scan_type"),
+        report: ReportSource::Path(file.path().to_owned()),
+        file_name: Some(file_name.clone()),
+        product_type_name: form.string("product_type_name"),
+        product_name: form.string("product_name"),
+        engagement_name: form.string("engagement_name"),
+        engagement_id: form.id("engagement")?,
+        test_id: match kind {
+            ImportKind::Reimport => form.id("test")?,
+            ImportKind::Import => None,
+        },
+        test_title: form.string("test_title"),
+        auto_create_context: form.bool("auto_create_context", false)?,
+        deduplication_on_engagement: form.bool("deduplication_on_engagement", false)?,
+        engagement_end_date: form.date("engagement_end_date")?,
+        source_code_management_uri: form.string("source_code_management_uri"),
+        lead_id: Some(form.id("lead")?.unwrap_or(actor)),
+        minimum_severity,
+        // Unset keeps what the scanner said.
+        active: form.opt_bool("active")?,
+        verified: form.opt_bool("verified")?,
+        scan_date: form.date("scan_date")?,
+        tags: form.tags(),
+        apply_tags_to_findings: form.bool("apply_tags_to_findings", false)?,
+        apply_tags_to_endpoints: form.bool("apply_tags_to_endpoints", false)?,
+        version: form.string("version"),
+        build_id: form.string("build_id"),
+        branch_tag: form.string("branch_tag"),
+        commit_hash: form.string("commit_hash"),
+        service: form.string("service"),
+        environment: form.string("environment"),
+        close_old_findings: form.opt_bool("close_old_findings")?,
+        close_old_findings_product_scope: form.bool("close_old_findings_product_scope", false)?,
+        do_not_reactivate: form.bool("do_not_reactivate", false)?,
+        group_by,
+        create_finding_groups_for_all_findings: form
+            .opt_bool("create_finding_groups_for_all_findings")?,
+        push_to_jira: form.bool("push_to_jira", false)?,
+    })
+}
+
+fn error_response(e: ImportError, kind: ImportKind) -> Response {
+    match e {
+        ImportError::TargetNotFound {
+            kind: what_kind,
+            what,
+        } if kind == ImportKind::Reimport => detail(
+            StatusCode::NOT_FOUND,
+            &format!("{what_kind} {what} not found"),
+        ),
+        ImportError::PermissionDenied(m) => detail(StatusCode::FORBIDDEN, &m),
+        ImportError::UnknownScanType(m) => field_error("scan_type", m),
+        ImportError::Parse(m) => field_error("file", m),
+        ImportError::ReadReport { message, .. } => field_error("file", message),
+        ImportError::TargetNotFound { kind, what } => {
+            let field = match kind {
+                "Engagement" => "engagement",
+                "Test" => "test",
+                "Product" => "product_name",
+                "Product type" | "ProductType" => "product_type_name",
+                _ => "non_field_errors",
+            };
+            field_error(field, format!("{kind} {what} not found"))
+        }
+        ImportError::AmbiguousTarget(m) => field_error("non_field_errors", m),
+        ImportError::InvalidParameter { field, message } => field_error(field, message),
+        ImportError::Database(e) => {
+            tracing::error!(error = %e, "import failed in the database");
+            detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The import failed; nothing was stored.",
+            )
+        }
+        ImportError::Unavailable(m) => {
+            tracing::error!(error = %m, "import failed: database unavailable");
+            detail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database is unavailable; nothing was stored.",
+            )
+        }
+    }
+}
+
+/// DefectDojo's response body for a finished import.
+fn outcome_body(req: &ImportRequest, o: &ImportOutcome) -> Value {
+    json!({
+        "scan_type": o.scan_type,
+        "test": o.test_id,
+        "test_id": o.test_id,
+        "engagement": o.engagement_id,
+        "engagement_id": o.engagement_id,
+        "product_id": o.product_id,
+        "product_type_id": o.product_type_id,
+        "test_import_id": o.test_import_id,
+        "deduplication_complete": o.deduplication_complete,
+        "scan_date": req.scan_date,
+        "minimum_severity": req.minimum_severity.map_or("Info", Severity::as_str),
+        "active": req.active,
+        "verified": req.verified,
+        "tags": req.tags,
+        "version": req.version,
+        "build_id": req.build_id,
+        "branch_tag": req.branch_tag,
+        "commit_hash": req.commit_hash,
+        "close_old_findings": req.close_old_findings.unwrap_or(o.kind == ImportKind::Reimport),
+        "push_to_jira": req.push_to_jira,
+        "statistics": {
+            "before": o.statistics.before,
+            "after": o.statistics.after,
+            "delta": o.statistics.delta,
+        },
+        "pro": [],
+    })
+}
+
+async fn handle(
+    state: AppState,
+    headers: HeaderMap,
+    multipart: Multipart,
+    kind: ImportKind,
+) -> Response {
+    let p = match principal(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let form = match read_form(multipart, state.config.http.max_upload_bytes).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let req = match request_from(&form, kind, p.user_id) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let run_async = match form.bool("async", false) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if run_async {
+        return match crate::import::enqueue_import(&state.db, kind, Some(p.user_id), &req).await {
+            Ok(id) => (
+                StatusCode::ACCEPTED,
+                Json(json!({"job_id": id, "status": "queued", "status_url": format!("/api/v2/jobs/{id}/")})),
+            )
+                .into_response(),
+            Err(e) => error_response(e, kind),
+        };
+    }
+    let guard = AuthzGuard {
+        authz: state.authz.clone(),
+        subject: p.subject(),
+    };
+    let result = match kind {
+        ImportKind::Import => {
+            crate::import::import_scan(
+                &state.db,
+                &state.plugins,
+                &state.dedupe,
+                Some(p.user_id),
+                &guard,
+                req.clone(),
+            )
+            .await
+        }
+        ImportKind::Reimport => {
+            crate::import::reimport_scan(
+                &state.db,
+                &state.plugins,
+                &state.dedupe,
+                Some(p.user_id),
+                &guard,
+                req.clone(),
+            )
+            .await
+        }
+    };
+    drop(form);
+    match result {
+        Ok(o) => {
+            if let Err(e) = state.authz.reload(&state.db).await {
+                tracing::warn!(error = %e, "policy reload after an import failed");
+            }
+            (StatusCode::CREATED, Json(outcome_body(&req, &o))).into_response()
+        }
+        Err(e) => error_response(e, kind),
+    }
+}
+
+/// `POST /api/v2/import-scan/`.
+pub async fn import_scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    handle(state, headers, multipart, ImportKind::Import).await
+}
+
+/// `POST /api/v2/reimport-scan/`.
+pub async fn reimport_scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    handle(state, headers, multipart, ImportKind::Reimport).await
+}
+
+/// `GET /api/v2/jobs/{id}/`: a background import's state and, once done,
+/// the import's response body.
+pub async fn job(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let p = match principal(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match crate::graphql::import::visible_job(&state.db, p.subject(), id).await {
+        Ok(Some(j)) => {
+            let result: Option<Value> = j
+                .result
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok());
+            Json(json!({
+                "id": j.id,
+                "kind": j.kind,
+                "status": j.status,
+                "attempts": j.attempts,
+                "progress_done": j.progress_done,
+                "progress_total": j.progress_total,
+                "last_error": j.last_error,
+                "created": j.created_at,
+                "finished": j.finished_at,
+                "result": result,
+            }))
+            .into_response()
+        }
+        Ok(None) => detail(StatusCode::NOT_FOUND, "Not found."),
+        Err(e) => error_response(e, ImportKind::Import),
+    }
+}
