@@ -32,6 +32,8 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     Schema,
+    /// Upload a report to a running server and follow the import's progress.
+    Import(crate::import_cli::ImportArgs),
     /// Manage users directly in the database.
     User {
         #[command(flatten)]
@@ -252,6 +254,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User { database, command } => user_command(&database, command).await,
         Command::Token { database, command } => token_command(&database, command).await,
+        Command::Import(args) => args.run().await,
         Command::Schema => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();

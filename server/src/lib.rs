@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod graphql;
 pub mod import;
+pub mod import_cli;
 pub mod import_guard;
 pub mod plugins;
 pub mod rest;

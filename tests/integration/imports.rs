@@ -433,3 +433,51 @@ async fn graphql_imports_in_the_foreground_and_in_the_background() {
         .await;
     assert_eq!(r.error_code(), Some("NOT_FOUND"));
 }
+
+#[tokio::test]
+async fn the_import_command_uploads_and_follows_the_job() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, report(&["one", "two", "three"])).expect("write");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade-under-test"))
+        .arg("import")
+        .arg(&path)
+        .args(["--server", &s.base])
+        .args(["--scan-type", "Generic Findings Import"])
+        .args([
+            "--product-type-name",
+            "Web",
+            "--product-name",
+            "Shop",
+            "--engagement-name",
+            "CI",
+        ])
+        .arg("--auto-create-context")
+        .args(["--field", "tags=cli"])
+        .env("PALISADE_TOKEN", s.admin_token.clone().expect("admin"))
+        .output()
+        .await
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("3/3 findings"),
+        "progress is shown: {stderr}"
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json result");
+    assert_eq!(result["statistics"]["created"], 3, "{result}");
+    assert_eq!(db.count("findings").await, 3);
+
+    // A bad token fails with the server's reason and a non-zero exit.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_palisade-under-test"))
+        .arg("import")
+        .arg(&path)
+        .args(["--server", &s.base, "--token", "pal_wrong"])
+        .output()
+        .await
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Invalid token"));
+}
