@@ -177,6 +177,17 @@ pub fn truncate_with_ellipsis(text: &str, max_chars: usize) -> String {
     s
 }
 
+/// The date of an ISO 8601 date or date-time ("2024-03-01T10:00:00Z" gives
+/// "2024-03-01"); `None` when the text does not start with `YYYY-MM-DD`.
+pub fn iso_date(text: &str) -> Option<&str> {
+    let date = text.trim_start().get(..10)?;
+    let ok = date.bytes().enumerate().all(|(i, b)| match i {
+        4 | 7 => b == b'-',
+        _ => b.is_ascii_digit(),
+    });
+    ok.then_some(date)
+}
+
 /// Trims an optional string and returns it owned, or `None` when it is missing or blank.
 pub fn non_empty(value: Option<&str>) -> Option<String> {
     value.and_then(non_empty_str)
@@ -268,6 +279,17 @@ mod tests {
         assert_eq!(truncate_with_ellipsis("abcdef", 4), "abc\u{2026}");
         assert_eq!(truncate_with_ellipsis("abcd", 4), "abcd");
         assert_eq!(truncate_with_ellipsis("日本語テキスト", 3), "日本\u{2026}");
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso_date("2024-03-01T10:00:00Z"), Some("2024-03-01"));
+        assert_eq!(iso_date(" 2024-03-01"), Some("2024-03-01"));
+        assert_eq!(iso_date("2024-3-1T10:00"), None);
+        assert_eq!(iso_date("01/03/2024 10:00"), None);
+        assert_eq!(iso_date("2024-03-0"), None);
+        assert_eq!(iso_date("2024-03-01é"), Some("2024-03-01"));
+        assert_eq!(iso_date("éééééx"), None);
     }
 
     #[test]

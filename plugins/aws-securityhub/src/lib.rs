@@ -16,6 +16,7 @@ use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, u64_at, v
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -367,7 +368,7 @@ fn finding(f: &Value) -> Finding {
         active: Some(!mitigated),
         is_mitigated: Some(mitigated),
         mitigated: mitigated.then(|| string_at(f, "UpdatedAt")).flatten(),
-        date: string_at(f, "CreatedAt").and_then(|d| d.get(..10).map(str::to_owned)),
+        date: string_at(f, "CreatedAt").and_then(|d| iso_date(&d).map(str::to_owned)),
         ..Finding::default()
     };
     if let Some(g) = non_empty(string_at(f, "GeneratorId").as_deref()) {

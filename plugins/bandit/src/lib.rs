@@ -7,6 +7,7 @@
 
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::text::iso_date;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -98,7 +99,7 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let date = report
         .generated_at
         .as_deref()
-        .and_then(|d| d.get(..10))
+        .and_then(iso_date)
         .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
         .map(str::to_owned);
     Ok(results.iter().map(|i| finding(i, date.as_ref())).collect())

@@ -7,6 +7,7 @@
 
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::text::iso_date;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -109,7 +110,7 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .as_ref()
         .and_then(|s| s.get("end_time").or_else(|| s.get("start_time")))
         .and_then(Value::as_str)
-        .and_then(|t| t.get(..10))
+        .and_then(iso_date)
         .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
         .map(str::to_owned);
     Ok(warnings.iter().map(|w| finding(w, date.as_ref())).collect())

@@ -61,10 +61,7 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
 /// A date from "2022-05-06T10:47:54Z" or `{"seconds": 1651835169}`.
 fn date_of(v: Option<&Value>) -> Option<String> {
     match v? {
-        Value::String(s) => s
-            .get(..10)
-            .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
-            .map(str::to_owned),
+        Value::String(s) => palisade_plugin_sdk::text::iso_date(s).map(str::to_owned),
         Value::Object(o) => {
             let secs = o.get("seconds")?.as_i64()?;
             Some(civil_date(secs.div_euclid(86_400)))

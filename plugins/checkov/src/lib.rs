@@ -348,6 +348,8 @@ mod tests {
         assert!(parse(r#"{"check_type":"t","results":{"failed_checks":{}}}"#).is_err());
         assert!(parse(r#"{"check_type":"t","results":{"failed_checks":[1]}}"#).is_err());
         assert!(parse("[1]").is_err());
+        assert!(parse(r#"[["terraform", {"failed_checks": [{}]}]]"#).is_err());
+        assert!(parse(r#"{"check_type":"t","results":{"failed_checks":[["CKV_1"]]}}"#).is_err());
         assert!(parse("null").is_err());
         assert!(parse_report(b"{\"a\":\"\xff\"}").is_err());
         assert!(parse(&"[".repeat(10_000)).is_err());

@@ -8,6 +8,7 @@ use palisade_plugin_sdk::json::{get_array, get_str, get_string, parse_json_value
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
 
 /// GitLab dependency scanning (Gemnasium and friends).
@@ -261,7 +262,7 @@ fn finding(v: &Value, container: bool, end_time: Option<&str>) -> Finding {
         unique_id_from_tool: get_string(v, "id"),
         static_finding: Some(true),
         dynamic_finding: Some(false),
-        date: end_time.and_then(|t| t.get(..10)).map(str::to_owned),
+        date: end_time.and_then(iso_date).map(str::to_owned),
         ..Finding::default()
     }
 }

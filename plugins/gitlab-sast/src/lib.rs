@@ -7,6 +7,7 @@
 
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::text::iso_date;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -213,7 +214,7 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .and_then(|s| non_empty(s.name.as_deref()).or_else(|| non_empty(s.id.as_deref())));
     let date = scan
         .and_then(|s| s.start_time.as_deref())
-        .and_then(|t| t.get(..10))
+        .and_then(iso_date)
         .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
         .map(str::to_owned);
     // Analyzers repeat a vulnerability (same fingerprint) for each place it

@@ -397,6 +397,20 @@ mod tests {
     }
 
     #[test]
+    fn loosely_typed_fields() {
+        let f = parse(
+            r#"[{"RuleID":"r","StartLine":"12","Tags":"solo","Entropy":3.5,"File":"f","Secret":"s"},
+                {"RuleID":"r","StartLine":-1,"Tags":null,"File":"g","Secret":"s"}]"#,
+        )
+        .unwrap();
+        assert_eq!(f[0].line, Some(12));
+        assert_eq!(f[0].tags, ["solo"]);
+        assert!(f[0].description.contains("**Entropy:** 3.5"));
+        assert_eq!(f[1].line, None);
+        assert!(f[1].tags.is_empty());
+    }
+
+    #[test]
     fn pem_headers_are_shown_as_they_are_not_secret() {
         let f = parse(r#"[{"RuleID":"RSA-PK","Description":"RSA private key","Secret":"-----BEGIN RSA PRIVATE KEY-----","Match":"-----BEGIN RSA PRIVATE KEY-----","File":"k.pem","StartLine":1}]"#).unwrap();
         assert!(f[0].description.contains("-----BEGIN RSA PRIVATE KEY-----"));
@@ -407,6 +421,8 @@ mod tests {
         assert!(parse("[{\"RuleID\":").is_err());
         assert!(parse("{\"vulnerabilities\":[]}").is_err());
         assert!(parse("[1]").is_err());
+        // Arrays where leaks should be are not leaks (serde would read them as fields).
+        assert!(parse(r#"[["generic-api-key", "x"]]"#).is_err());
         assert!(parse("[{\"name\":\"x\"}]").is_err());
         assert!(parse("\"x\"").is_err());
         assert!(parse_report(b"[\xff]").is_err());

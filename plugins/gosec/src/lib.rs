@@ -61,29 +61,75 @@ struct Cwe<'a> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for Cwe<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Object<'a> {
-            #[serde(borrow, default)]
-            id: Text<'a>,
-            #[serde(borrow, default)]
-            url: Text<'a>,
+        deserializer.deserialize_any(CweVisitor)
+    }
+}
+
+struct CweVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CweVisitor {
+    type Value = Cwe<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a CWE object or id")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut cwe = Cwe::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match key.0.as_deref() {
+                Some("id") => cwe.id = map.next_value()?,
+                Some("url") => cwe.url = map.next_value()?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
         }
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Shape<'a> {
-            Object(#[serde(borrow)] Object<'a>),
-            Scalar(#[serde(borrow)] Text<'a>),
-        }
-        Ok(match Shape::deserialize(deserializer)? {
-            Shape::Object(o) => Cwe {
-                id: o.id,
-                url: o.url,
-            },
-            Shape::Scalar(id) => Cwe {
-                id,
-                url: Text::default(),
-            },
+        Ok(cwe)
+    }
+
+    // Old versions: the id alone.
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cwe {
+            id: Text(Some(v.into())),
+            url: Text::default(),
         })
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cwe {
+            id: Text(Some(v.to_owned().into())),
+            url: Text::default(),
+        })
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Cwe {
+            id: Text(Some(v.to_string().into())),
+            url: Text::default(),
+        })
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Cwe::default())
+    }
+
+    // Anything else names no CWE.
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Cwe::default())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Cwe::default())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Cwe::default())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Cwe::default())
     }
 }
 
@@ -233,6 +279,18 @@ mod tests {
         );
         assert_eq!((f[2].cwe, f[2].line), (None, None));
         assert!(!f[2].title.is_empty());
+    }
+
+    #[test]
+    fn cwe_shapes_of_old_and_new_versions() {
+        let f = parse(
+            r#"{"Issues": [{"cwe": "22"}, {"cwe": 78}, {"cwe": null}, {"cwe": [1]},
+                {"cwe": {"id": "89", "url": "u", "extra": {}}}]}"#,
+        )
+        .unwrap();
+        let cwes: Vec<Option<u32>> = f.iter().map(|f| f.cwe).collect();
+        assert_eq!(cwes, [Some(22), Some(78), None, None, Some(89)]);
+        assert_eq!(f[4].references.as_deref(), Some("u"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use palisade_plugin_sdk::json::{get_array, get_str, get_strs, json_stream, utf8_
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -258,7 +259,7 @@ fn osv_finding(osv: &Value, finding: Option<&Value>) -> Finding {
         static_finding: Some(true),
         dynamic_finding: Some(false),
         date: get_str(osv, "published")
-            .and_then(|t| t.get(..10))
+            .and_then(iso_date)
             .map(str::to_owned),
         ..Finding::default()
     }

@@ -270,6 +270,8 @@ mod tests {
         assert!(parse("{\"queries\":[").is_err());
         assert!(parse(r#"{"vulnerabilities":[]}"#).is_err());
         assert!(parse(r#"{"queries":{}}"#).is_err());
+        assert!(parse(r#"{"queries":[["Q", "HIGH"]]}"#).is_err());
+        assert!(parse(r#"{"queries":[{"files":[["a.tf", 3]]}]}"#).is_err());
         assert!(parse(r#"{"queries":[{"files":{}}]}"#).is_err());
         assert!(parse(r#"{"queries":[1]}"#).is_err());
         assert!(parse("[]").is_err());

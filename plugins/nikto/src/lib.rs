@@ -337,6 +337,8 @@ mod tests {
         assert!(parse("{\"host\":").is_err());
         assert!(parse(r#"{"findings":[]}"#).is_err());
         assert!(parse(r#"{"vulnerabilities":[{"id":"1"}]}"#).is_err());
+        assert!(parse(r#"[["h", "1.2.3.4", 80, "", [{"msg": "m"}]]]"#).is_err());
+        assert!(parse(r#"{"host":"h","vulnerabilities":[["1", "m"]]}"#).is_err());
         assert!(parse("<nmaprun/>").is_err());
         assert!(
             Nikto::parse(

@@ -177,17 +177,6 @@ fn parse_host(host: Node<'_, '_>, out: &mut Collector<String>) {
     }
 }
 
-/// Severity from a vulners CVSS (v2) score; a missing or unreadable score is informational.
-fn cvss_severity(score: Option<&str>) -> Severity {
-    match score.and_then(|s| s.trim().parse::<f32>().ok()) {
-        Some(v) if v >= 9.0 => Severity::Critical,
-        Some(v) if v >= 7.0 => Severity::High,
-        Some(v) if v >= 4.0 => Severity::Medium,
-        Some(v) if v > 0.0 => Severity::Low,
-        _ => Severity::Info,
-    }
-}
-
 /// One finding per entry of the `vulners` script: `<table key="CPE"><table><elem key="id">…`.
 fn vulners(script: Node<'_, '_>, endpoint: &Endpoint, out: &mut Collector<String>) {
     for component in children(script, "table") {
@@ -220,7 +209,10 @@ fn vulners(script: Node<'_, '_>, endpoint: &Endpoint, out: &mut Collector<String
             let is_cve = get("type").is_some_and(|t| t.eq_ignore_ascii_case("cve"));
             let finding = Finding {
                 title: id.to_owned(),
-                severity: cvss_severity(get("cvss")),
+                // A vulners entry without a readable CVSS (v2) score is informational.
+                severity: get("cvss")
+                    .and_then(|s| s.trim().parse::<f32>().ok())
+                    .map_or(Severity::Info, severity_from_cvss),
                 description,
                 references: Some(format!("https://vulners.com/search?query={id}")),
                 component_name: product.clone(),

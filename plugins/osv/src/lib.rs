@@ -7,6 +7,7 @@ use palisade_plugin_sdk::json::{get_array, get_str, get_string, get_strs, parse_
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
 
 /// The one scan type this plugin handles.
@@ -187,7 +188,7 @@ fn finding(source: Option<&str>, info: &Value, vuln: &Value) -> Finding {
         vuln_id_from_tool: None,
         static_finding: Some(true),
         dynamic_finding: Some(false),
-        date: get_string(vuln, "published").and_then(|t| t.get(..10).map(str::to_owned)),
+        date: get_string(vuln, "published").and_then(|t| iso_date(&t).map(str::to_owned)),
         ..Finding::default()
     }
 }

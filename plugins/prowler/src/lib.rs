@@ -20,6 +20,7 @@ use palisade_plugin_sdk::csv::{CsvOptions, CsvRow, read_csv_with};
 use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, value_to_string};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
 
 /// The one scan type this plugin handles.
@@ -251,7 +252,7 @@ fn ocsf_finding(x: &Value) -> Finding {
         active: Some(!muted),
         risk_accepted: Some(muted),
         date: string_at(x, "finding_info/created_time_dt")
-            .and_then(|d| d.get(..10).map(str::to_owned)),
+            .and_then(|d| iso_date(&d).map(str::to_owned)),
         ..Finding::default()
     };
     f.extra.extend(check_id.map(|c| ("check_id".to_owned(), c)));
@@ -376,7 +377,7 @@ fn csv_finding(row: &CsvRow<'_>) -> Finding {
         risk_accepted: Some(muted),
         date: row
             .get("TIMESTAMP")
-            .and_then(|d| d.get(..10).map(str::to_owned)),
+            .and_then(|d| iso_date(d).map(str::to_owned)),
         ..Finding::default()
     };
     f.extra.extend(check_id.map(|c| ("check_id".to_owned(), c)));

@@ -7,6 +7,7 @@ use palisade_plugin_sdk::json::{
     get_array, get_f64, get_str, get_string, get_strs, parse_json_value,
 };
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
 
 mod code;
@@ -264,7 +265,7 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
         static_finding: Some(true),
         dynamic_finding: Some(false),
         date: get_str(v, "publicationTime")
-            .and_then(|t| t.get(..10))
+            .and_then(iso_date)
             .map(str::to_owned),
         ..Finding::default()
     }

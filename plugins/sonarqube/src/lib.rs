@@ -15,6 +15,7 @@ use palisade_plugin_sdk::json::{array_at, str_at, string_at};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
+use palisade_plugin_sdk::text::iso_date;
 use palisade_plugin_sdk::zip;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -156,10 +157,7 @@ fn api_severity(s: Option<&str>) -> Severity {
 }
 
 fn date_of(v: &Value, key: &str) -> Option<String> {
-    str_at(v, key)
-        .and_then(|d| d.get(..10))
-        .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
-        .map(str::to_owned)
+    str_at(v, key).and_then(iso_date).map(str::to_owned)
 }
 
 fn line_of(v: &Value) -> Option<u32> {

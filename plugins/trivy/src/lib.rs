@@ -177,6 +177,14 @@ mod tests {
         assert!(parse(TRIVY_OPERATOR, &deep).is_err());
         assert!(parse(TRIVY_OPERATOR, r#"{"kind":"Pod"}"#).is_err());
         assert!(parse(TRIVY_OPERATOR, r#"{"vulnerabilities":[]}"#).is_err());
+        assert!(parse(TRIVY_OPERATOR, r#"[["VulnerabilityReport"]]"#).is_err());
+        assert!(
+            parse(
+                TRIVY_OPERATOR,
+                r#"{"kind":"VulnerabilityReport","report":{"vulnerabilities":[["CVE-1"]]}}"#
+            )
+            .is_err()
+        );
         assert!(parse("Other", "{}").is_err());
     }
 

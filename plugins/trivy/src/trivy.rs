@@ -226,7 +226,9 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
         component_version: version.map(str::to_owned),
         fix_available: Some(fixed.is_some()),
         fix_version: fixed.map(str::to_owned),
-        date: get_str(v, "PublishedDate").and_then(iso_date),
+        date: get_str(v, "PublishedDate")
+            .and_then(palisade_plugin_sdk::text::iso_date)
+            .map(str::to_owned),
         ..ctx.base()
     };
     set_cvss(&mut f, v);
@@ -256,13 +258,6 @@ fn set_cvss(f: &mut Finding, v: &Value) {
         f.cvssv4 = Some(vector.to_owned());
         f.cvssv4_score = get_f64(entry, "V40Score").map(|x| x as f32);
     }
-}
-
-fn iso_date(t: &str) -> Option<String> {
-    let d = t.get(..10)?;
-    let b = d.as_bytes();
-    (b[4] == b'-' && b[7] == b'-' && d.bytes().filter(u8::is_ascii_digit).count() == 8)
-        .then(|| d.to_owned())
 }
 
 fn misconfiguration(ctx: &Ctx<'_>, m: &Value) -> Finding {
