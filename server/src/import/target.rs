@@ -143,6 +143,14 @@ pub async fn resolve(
             .bind::<Text, _>(name)
             .execute(conn)
             .await?;
+        if let Some(pt) = nonblank(&req.product_type_name) {
+            // Nor one product type (a lock in its own key space, taken second,
+            // so the order is the same in every import).
+            sql_query("SELECT pg_advisory_xact_lock(727303, hashtext($1))")
+                .bind::<Text, _>(pt)
+                .execute(conn)
+                .await?;
+        }
     }
     let mut test: Option<TargetPart> = None;
     let mut test_id = None;
