@@ -89,7 +89,9 @@ impl AppState {
         let limiter = LoginLimiter::from_config(&config.auth);
         let config = Arc::new(config);
         let dedupe = Arc::new(config.import.dedupe_settings());
-        let schema = graphql::build_schema(&config, plugins.clone(), limiter, dedupe.clone());
+        let events = crate::events::EventBus::start(&config.database.url, db.clone()).await?;
+        let schema =
+            graphql::build_schema(&config, plugins.clone(), limiter, dedupe.clone(), events);
         Ok(AppState {
             db,
             schema,

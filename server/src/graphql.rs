@@ -5,6 +5,7 @@ pub mod account;
 pub mod connection;
 pub mod context;
 pub mod error;
+pub mod events;
 pub mod finding;
 pub mod hierarchy;
 pub mod http;
@@ -17,7 +18,7 @@ pub mod node;
 pub mod note;
 pub mod plugin;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use crate::config::GraphqlConfig;
 
@@ -49,15 +50,15 @@ pub struct MutationRoot(
 );
 
 /// The server's schema type.
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, events::SubscriptionRoot>;
 
 fn builder(
     config: &GraphqlConfig,
-) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, events::SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        events::SubscriptionRoot,
     )
     .limit_depth(config.max_depth)
     .limit_complexity(config.max_complexity)
@@ -72,8 +73,10 @@ pub fn build_schema(
     plugins: crate::plugins::PluginRegistry,
     limiter: crate::auth::login::LoginLimiter,
     dedupe: std::sync::Arc<crate::import::DedupeSettings>,
+    events: crate::events::EventBus,
 ) -> AppSchema {
     builder(&config.graphql)
+        .data(events)
         .data(plugins)
         .data(limiter)
         .data(dedupe)

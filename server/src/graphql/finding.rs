@@ -19,8 +19,8 @@ use crate::db::models::Direction;
 use crate::db::models::finding::{self as model, FindingFilter, FindingSort};
 use crate::db::models::note::NoteParent;
 use crate::domain::finding::{self as rules, FindingInput, FindingUpdate, StatusChange};
-use crate::domain::normalize_tags;
 use crate::domain::severity::Severity;
+use crate::domain::{self as domain, normalize_tags};
 
 /// A vulnerability or weakness found by a scanner or a person.
 #[derive(Clone)]
@@ -793,36 +793,17 @@ impl FindingMutation {
         cx.require_product(Permission::Finding_Add, test.product_id)
             .await?;
         let mut conn = cx.conn().await?;
-        let row = rules::create_finding(
-            &mut conn,
-            &test,
-            FindingInput {
-                title: input.title,
-                severity: Some(input.severity),
-                description: input.description,
-                date: input.date,
-                mitigation: input.mitigation,
-                impact: input.impact,
-                references: input.references,
-                steps_to_reproduce: input.steps_to_reproduce,
-                cwe: input.cwe,
-                vulnerability_ids: input.vulnerability_ids.unwrap_or_default(),
-                cvssv3: input.cvssv3,
-                cvssv3_score: input.cvssv3_score,
-                file_path: input.file_path,
-                line: input.line,
-                component_name: input.component_name,
-                component_version: input.component_version,
-                has_locations: false,
-                active: input.active,
-                verified: input.verified,
-                tags: input.tags.unwrap_or_default(),
-                service: input.service,
-            },
-            cx.actor_id(),
-            Utc::now().date_naive(),
-        )
-        .await?;
+        let actor = cx.actor_id();
+        use diesel_async::AsyncConnection;
+        let c: &mut diesel_async::AsyncPgConnection = &mut conn;
+        let row = c
+            .transaction::<_, domain::DomainError, _>(async |c| {
+                let row = create_in(c, &test, input, actor).await?;
+                crate::events::record(c, "created", &row, None, actor, &serde_json::json!({}))
+                    .await?;
+                Ok(row)
+            })
+            .await?;
         Ok(FindingPayload {
             finding: Finding(row),
         })
@@ -835,51 +816,7 @@ impl FindingMutation {
         ctx: &Context<'_>,
         input: UpdateFindingInput,
     ) -> ApiResult<FindingPayload> {
-        let cx = Cx::of(ctx)?;
-        let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
-        cx.require_product(Permission::Finding_Edit, existing.product_id)
-            .await?;
-        if input.risk_accepted.is_some() {
-            // Accepting a risk is its own permission (Writers and up).
-            cx.require_product(Permission::Risk_Acceptance, existing.product_id)
-                .await?;
-        }
-        let mut conn = cx.conn().await?;
-        let row = rules::update_finding(
-            &mut conn,
-            &existing,
-            FindingUpdate {
-                title: input.title,
-                severity: input.severity,
-                description: input.description,
-                date: input.date,
-                mitigation: input.mitigation,
-                impact: input.impact,
-                references: input.references,
-                cwe: input.cwe,
-                vulnerability_ids: input.vulnerability_ids,
-                component_name: input.component_name,
-                component_version: input.component_version,
-                file_path: input.file_path,
-                line: input.line,
-                planned_remediation_date: input.planned_remediation_date,
-                status: StatusChange {
-                    active: input.active,
-                    verified: input.verified,
-                    false_p: input.false_p,
-                    out_of_scope: input.out_of_scope,
-                    risk_accepted: input.risk_accepted,
-                    is_mitigated: input.is_mitigated,
-                },
-                tags: input.tags,
-            },
-            cx.actor_id(),
-            Utc::now(),
-        )
-        .await?;
-        Ok(FindingPayload {
-            finding: Finding(row),
-        })
+        update_finding_impl(ctx, input).await
     }
 
     /// Deletes a finding; its duplicates move to the oldest of them.
@@ -888,17 +825,126 @@ impl FindingMutation {
         ctx: &Context<'_>,
         input: DeleteInput,
     ) -> ApiResult<DeletePayload> {
-        let cx = Cx::of(ctx)?;
-        let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
-        cx.require_product(Permission::Finding_Delete, existing.product_id)
-            .await?;
-        let mut conn = cx.conn().await?;
-        use diesel_async::AsyncConnection;
-        let c: &mut diesel_async::AsyncPgConnection = &mut conn;
-        c.transaction(async |c| rules::delete_finding(c, &existing).await)
-            .await?;
-        Ok(DeletePayload {
-            deleted_id: input.id,
-        })
+        delete_finding_impl(ctx, input).await
     }
+}
+
+async fn create_in(
+    conn: &mut diesel_async::AsyncPgConnection,
+    test: &crate::db::models::hierarchy::Test,
+    input: CreateFindingInput,
+    actor: Option<i64>,
+) -> Result<model::Finding, domain::DomainError> {
+    rules::create_finding(
+        conn,
+        test,
+        FindingInput {
+            title: input.title,
+            severity: Some(input.severity),
+            description: input.description,
+            date: input.date,
+            mitigation: input.mitigation,
+            impact: input.impact,
+            references: input.references,
+            steps_to_reproduce: input.steps_to_reproduce,
+            cwe: input.cwe,
+            vulnerability_ids: input.vulnerability_ids.unwrap_or_default(),
+            cvssv3: input.cvssv3,
+            cvssv3_score: input.cvssv3_score,
+            file_path: input.file_path,
+            line: input.line,
+            component_name: input.component_name,
+            component_version: input.component_version,
+            has_locations: false,
+            active: input.active,
+            verified: input.verified,
+            tags: input.tags.unwrap_or_default(),
+            service: input.service,
+        },
+        actor,
+        Utc::now().date_naive(),
+    )
+    .await
+}
+
+async fn update_finding_impl(
+    ctx: &Context<'_>,
+    input: UpdateFindingInput,
+) -> ApiResult<FindingPayload> {
+    let cx = Cx::of(ctx)?;
+    let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+    cx.require_product(Permission::Finding_Edit, existing.product_id)
+        .await?;
+    if input.risk_accepted.is_some() {
+        // Accepting a risk is its own permission (Writers and up).
+        cx.require_product(Permission::Risk_Acceptance, existing.product_id)
+            .await?;
+    }
+    let mut conn = cx.conn().await?;
+    let actor = cx.actor_id();
+    use diesel_async::AsyncConnection;
+    let c: &mut diesel_async::AsyncPgConnection = &mut conn;
+    let row = c
+        .transaction::<_, domain::DomainError, _>(async |c| {
+            let row = rules::update_finding(
+                c,
+                &existing,
+                FindingUpdate {
+                    title: input.title,
+                    severity: input.severity,
+                    description: input.description,
+                    date: input.date,
+                    mitigation: input.mitigation,
+                    impact: input.impact,
+                    references: input.references,
+                    cwe: input.cwe,
+                    vulnerability_ids: input.vulnerability_ids,
+                    component_name: input.component_name,
+                    component_version: input.component_version,
+                    file_path: input.file_path,
+                    line: input.line,
+                    planned_remediation_date: input.planned_remediation_date,
+                    status: StatusChange {
+                        active: input.active,
+                        verified: input.verified,
+                        false_p: input.false_p,
+                        out_of_scope: input.out_of_scope,
+                        risk_accepted: input.risk_accepted,
+                        is_mitigated: input.is_mitigated,
+                    },
+                    tags: input.tags,
+                },
+                actor,
+                Utc::now(),
+            )
+            .await?;
+            let (kind, changes) = crate::events::diff(&existing, &row);
+            if changes.as_object().is_some_and(|m| !m.is_empty()) {
+                crate::events::record(c, kind, &row, None, actor, &changes).await?;
+            }
+            Ok(row)
+        })
+        .await?;
+    Ok(FindingPayload {
+        finding: Finding(row),
+    })
+}
+
+async fn delete_finding_impl(ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
+    let cx = Cx::of(ctx)?;
+    let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+    cx.require_product(Permission::Finding_Delete, existing.product_id)
+        .await?;
+    let mut conn = cx.conn().await?;
+    use diesel_async::AsyncConnection;
+    let c: &mut diesel_async::AsyncPgConnection = &mut conn;
+    let actor = cx.actor_id();
+    c.transaction::<_, domain::DomainError, _>(async |c| {
+        crate::events::record(c, "deleted", &existing, None, actor, &serde_json::json!({})).await?;
+        rules::delete_finding(c, &existing).await
+    })
+    .await?;
+    Ok(DeletePayload {
+        deleted_id: input.id,
+    })
 }

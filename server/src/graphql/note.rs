@@ -115,11 +115,14 @@ impl NoteMutation {
         let cx = Cx::of(ctx)?;
         validate_entry(&input.entry)?;
         let (kind, id) = ids::decode_any(&input.parent)?;
+        let mut finding = None;
         let (parent, product_id) = match kind {
-            Kind::Finding => (
-                NoteParent::Finding(id),
-                readable_finding(&cx, id).await?.product_id,
-            ),
+            Kind::Finding => {
+                let f = readable_finding(&cx, id).await?;
+                let product_id = f.product_id;
+                finding = Some(f);
+                (NoteParent::Finding(id), product_id)
+            }
             Kind::Test => (
                 NoteParent::Test(id),
                 readable_test(&cx, id).await?.product_id,
@@ -140,28 +143,47 @@ impl NoteMutation {
         };
         cx.require_product(Permission::Note_Add, product_id).await?;
         let mut conn = cx.conn().await?;
-        let row = model::Note::create(
-            &mut conn,
-            &NewNote {
-                entry: &input.entry,
-                author_id: cx.actor_id(),
-                private: input.private.unwrap_or(false),
-                finding_id: match parent {
-                    NoteParent::Finding(i) => Some(i),
-                    _ => None,
-                },
-                test_id: match parent {
-                    NoteParent::Test(i) => Some(i),
-                    _ => None,
-                },
-                engagement_id: match parent {
-                    NoteParent::Engagement(i) => Some(i),
-                    _ => None,
-                },
-                product_id,
-            },
-        )
-        .await?;
+        let actor = cx.actor_id();
+        use diesel_async::AsyncConnection;
+        let c: &mut diesel_async::AsyncPgConnection = &mut conn;
+        let row = c
+            .transaction::<_, diesel::result::Error, _>(async |c| {
+                let row = model::Note::create(
+                    c,
+                    &NewNote {
+                        entry: &input.entry,
+                        author_id: cx.actor_id(),
+                        private: input.private.unwrap_or(false),
+                        finding_id: match parent {
+                            NoteParent::Finding(i) => Some(i),
+                            _ => None,
+                        },
+                        test_id: match parent {
+                            NoteParent::Test(i) => Some(i),
+                            _ => None,
+                        },
+                        engagement_id: match parent {
+                            NoteParent::Engagement(i) => Some(i),
+                            _ => None,
+                        },
+                        product_id,
+                    },
+                )
+                .await?;
+                if let Some(f) = &finding {
+                    crate::events::record(
+                        c,
+                        "note_added",
+                        f,
+                        None,
+                        actor,
+                        &serde_json::json!({"note": {"before": null, "after": row.id}}),
+                    )
+                    .await?;
+                }
+                Ok(row)
+            })
+            .await?;
         Ok(NotePayload { note: Note(row) })
     }
 

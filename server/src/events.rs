@@ -1,0 +1,341 @@
+//! Finding-change events: the outbox (`events` rows written in the same
+//! transaction as each change) fanned out to this process's subscribers.
+//!
+//! One task per process LISTENs on `palisade_events` and, on each
+//! notification (and every few seconds, for notifications missed while
+//! reconnecting), reads the rows after the last one it delivered, in `seq`
+//! order, and broadcasts them. Several server processes on one database
+//! therefore all see every change, whichever process made it.
+//!
+//! `seq` comes from a sequence, so a transaction that took a lower number may
+//! commit after one that took a higher number. Numbers skipped by a read are
+//! remembered as gaps and looked for again until [`GAP_GRACE`] has passed
+//! (then they are taken as rolled back), so late commits are still delivered.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures::StreamExt;
+use tokio::sync::broadcast;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use crate::db::{Db, DbError};
+
+/// The NOTIFY channel of the outbox.
+pub const EVENTS_CHANNEL: &str = "palisade_events";
+/// How long a skipped `seq` is waited for before it counts as rolled back.
+pub const GAP_GRACE: Duration = Duration::from_secs(30);
+/// Rows read per query.
+const BATCH: i64 = 5000;
+/// Events buffered per process for slow subscribers; one that falls further
+/// behind catches up from the table.
+const CHANNEL_CAPACITY: usize = 65_536;
+/// How often the table is read without a notification.
+const POLL: Duration = Duration::from_secs(2);
+
+/// One change to one finding.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct Event {
+    /// Position in the outbox; increases with every event.
+    #[diesel(sql_type = BigInt)]
+    pub seq: i64,
+    /// What happened: `created`, `reactivated`, `mitigated`, `duplicate`, `updated`, `note_added`, `deleted`, ...
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    /// The finding.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub finding_id: Option<i64>,
+    /// Its product.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub product_id: Option<i64>,
+    /// Its product type.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub product_type_id: Option<i64>,
+    /// Its engagement.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub engagement_id: Option<i64>,
+    /// Its test.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub test_id: Option<i64>,
+    /// Who made the change.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub actor_id: Option<i64>,
+    /// Changed fields, `{"field": {"before": …, "after": …}}`, as JSON text.
+    #[diesel(sql_type = Text)]
+    pub changes: String,
+    /// The finding's severity now (null once deleted).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub severity: Option<String>,
+    /// When it happened.
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT e.seq, e.kind, e.finding_id, e.product_id, e.product_type_id, \
+    e.engagement_id, e.test_id, e.actor_id, e.changes::text AS changes, f.severity::text AS severity, e.created_at \
+    FROM events e LEFT JOIN findings f ON f.id = e.finding_id";
+
+/// Events after `seq`, oldest first (resuming subscribers, the fan-out).
+pub async fn after(
+    conn: &mut AsyncPgConnection,
+    seq: i64,
+    limit: i64,
+) -> diesel::QueryResult<Vec<Event>> {
+    sql_query(format!("{SELECT} WHERE e.seq > $1 ORDER BY e.seq LIMIT $2"))
+        .bind::<BigInt, _>(seq)
+        .bind::<BigInt, _>(limit)
+        .load(conn)
+        .await
+}
+
+async fn by_seqs(conn: &mut AsyncPgConnection, seqs: &[i64]) -> diesel::QueryResult<Vec<Event>> {
+    sql_query(format!("{SELECT} WHERE e.seq = ANY($1) ORDER BY e.seq"))
+        .bind::<Array<BigInt>, _>(seqs)
+        .load(conn)
+        .await
+}
+
+/// The last `seq` written (0 on an empty outbox).
+pub async fn head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Head {
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+    }
+    let h: Head = sql_query("SELECT COALESCE(max(seq), 0) AS seq FROM events")
+        .get_result(conn)
+        .await?;
+    Ok(h.seq)
+}
+
+/// Records one change made outside an import (by hand), in the caller's
+/// transaction, and queues the notification for its commit.
+#[allow(clippy::too_many_arguments)]
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    finding: &crate::db::models::finding::Finding,
+    product_type_id: Option<i64>,
+    actor: Option<i64>,
+    changes: &serde_json::Value,
+) -> diesel::QueryResult<()> {
+    sql_query(
+        "INSERT INTO events (kind, finding_id, product_id, product_type_id, engagement_id, test_id, actor_id, changes) \
+         VALUES ($1, $2, $3, COALESCE($4, (SELECT product_type_id FROM products WHERE id = $3)), $5, $6, $7, $8::jsonb)",
+    )
+    .bind::<Text, _>(kind)
+    .bind::<BigInt, _>(finding.id)
+    .bind::<BigInt, _>(finding.product_id)
+    .bind::<Nullable<BigInt>, _>(product_type_id)
+    .bind::<BigInt, _>(finding.engagement_id)
+    .bind::<BigInt, _>(finding.test_id)
+    .bind::<Nullable<BigInt>, _>(actor)
+    .bind::<Text, _>(changes.to_string())
+    .execute(conn)
+    .await?;
+    sql_query("SELECT pg_notify('palisade_events', '')")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// This process's fan-out: subscribe to receive every new event once.
+#[derive(Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<Arc<Event>>,
+    delivered: Arc<AtomicI64>,
+}
+
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventBus")
+            .field(
+                "delivered",
+                &AtomicI64::load(&self.delivered, Ordering::Relaxed),
+            )
+            .field("subscribers", &self.tx.receiver_count())
+            .finish()
+    }
+}
+
+impl EventBus {
+    /// Starts the listener; delivery begins with events written after now.
+    pub async fn start(db_url: &str, db: Db) -> Result<EventBus, DbError> {
+        let start = head(&mut *db.conn().await?).await.map_err(DbError::Query)?;
+        let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
+        let bus = EventBus {
+            tx,
+            delivered: Arc::new(AtomicI64::new(start)),
+        };
+        let task_bus = bus.clone();
+        let url = db_url.to_owned();
+        tokio::spawn(async move { task_bus.run(url, db).await });
+        Ok(bus)
+    }
+
+    /// A receiver of every event delivered from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+
+    /// The highest `seq` handed to subscribers so far.
+    pub fn delivered(&self) -> i64 {
+        AtomicI64::load(&self.delivered, Ordering::Relaxed)
+    }
+
+    async fn run(self, url: String, db: Db) {
+        let mut backoff = Duration::from_millis(200);
+        let mut cursor = Cursor {
+            last: self.delivered(),
+            gaps: BTreeMap::new(),
+        };
+        loop {
+            match self.listen(&url, &db, &mut cursor).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "event listener lost its connection; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    async fn listen(&self, url: &str, db: &Db, cursor: &mut Cursor) -> Result<(), String> {
+        let (client, mut connection) = tokio_postgres::connect(url, NoTls)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (wake_tx, mut wake) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(msg)) = messages.next().await {
+                if matches!(msg, AsyncMessage::Notification(_)) && wake_tx.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        let result = async {
+            client
+                .batch_execute(&format!("LISTEN {EVENTS_CHANNEL}"))
+                .await
+                .map_err(|e| e.to_string())?;
+            loop {
+                self.drain(db, cursor).await.map_err(|e| e.to_string())?;
+                tokio::select! {
+                    woke = wake.recv() => {
+                        if woke.is_none() {
+                            return Err("notification connection closed".to_owned());
+                        }
+                        while wake.try_recv().is_ok() {}
+                    }
+                    () = tokio::time::sleep(POLL) => {}
+                }
+            }
+        }
+        .await;
+        driver.abort();
+        result
+    }
+
+    /// Reads what is new (and late gaps) and broadcasts it in `seq` order.
+    async fn drain(&self, db: &Db, cursor: &mut Cursor) -> Result<(), DbError> {
+        let mut conn = db.conn().await?;
+        if !cursor.gaps.is_empty() {
+            let now = Instant::now();
+            cursor
+                .gaps
+                .retain(|_, since| now.duration_since(*since) < GAP_GRACE);
+            let seqs: Vec<i64> = cursor.gaps.keys().copied().collect();
+            for e in by_seqs(&mut conn, &seqs).await.map_err(DbError::Query)? {
+                cursor.gaps.remove(&e.seq);
+                let _ = self.tx.send(Arc::new(e));
+            }
+        }
+        loop {
+            let rows = after(&mut conn, cursor.last, BATCH)
+                .await
+                .map_err(DbError::Query)?;
+            let n = rows.len();
+            for e in rows {
+                let now = Instant::now();
+                // A huge jump is a rolled-back bulk import, not late commits.
+                for missing in ((cursor.last + 1)..e.seq).take(10_000) {
+                    cursor.gaps.insert(missing, now);
+                }
+                cursor.last = e.seq;
+                let _ = self.tx.send(Arc::new(e));
+            }
+            self.delivered.store(cursor.last, Ordering::Relaxed);
+            if n < usize::try_from(BATCH).unwrap_or(usize::MAX) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+struct Cursor {
+    last: i64,
+    gaps: BTreeMap<i64, Instant>,
+}
+
+/// What a hand edit changed, `{"field": {"before": …, "after": …}}`, and the
+/// event kind that names it best.
+pub fn diff(
+    before: &crate::db::models::finding::Finding,
+    after: &crate::db::models::finding::Finding,
+) -> (&'static str, serde_json::Value) {
+    let mut changes = serde_json::Map::new();
+    let mut put = |name: &str, b: serde_json::Value, a: serde_json::Value| {
+        if b != a {
+            changes.insert(
+                name.to_owned(),
+                serde_json::json!({"before": b, "after": a}),
+            );
+        }
+    };
+    use serde_json::json;
+    put("title", json!(before.title), json!(after.title));
+    put("severity", json!(before.severity), json!(after.severity));
+    put("active", json!(before.active), json!(after.active));
+    put("verified", json!(before.verified), json!(after.verified));
+    put("false_p", json!(before.false_p), json!(after.false_p));
+    put(
+        "out_of_scope",
+        json!(before.out_of_scope),
+        json!(after.out_of_scope),
+    );
+    put(
+        "risk_accepted",
+        json!(before.risk_accepted),
+        json!(after.risk_accepted),
+    );
+    put(
+        "is_mitigated",
+        json!(before.is_mitigated),
+        json!(after.is_mitigated),
+    );
+    put("duplicate", json!(before.duplicate), json!(after.duplicate));
+    put("tags", json!(before.tags), json!(after.tags));
+    let kind = if !before.is_mitigated && after.is_mitigated {
+        "mitigated"
+    } else if before.is_mitigated && !after.is_mitigated {
+        "reactivated"
+    } else if !before.risk_accepted && after.risk_accepted {
+        "risk_accepted"
+    } else if !before.false_p && after.false_p {
+        "false_positive"
+    } else if before.severity != after.severity {
+        "severity_changed"
+    } else if before.active != after.active || before.verified != after.verified {
+        "status_changed"
+    } else {
+        "updated"
+    };
+    (kind, serde_json::Value::Object(changes))
+}

@@ -1,0 +1,281 @@
+//! `findingChanges`: finding-change events over GraphQL subscriptions.
+//!
+//! Each event is checked against the subscriber's access when it is
+//! delivered (`Finding_View` on its product, from the current policy), so a
+//! membership revoked mid-subscription stops the flow at once. A client that
+//! passes the last `seq` it saw first receives what it missed, from the
+//! outbox table, then live events, without duplicates.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Subscription};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::context::Cx;
+use super::error::{ApiError, ApiResult};
+use super::finding::Finding;
+use super::ids::{self, Kind};
+use crate::authz::{Authz, Object as AuthzObject, Permission, Subject};
+use crate::db::Db;
+use crate::domain::severity::Severity;
+use crate::events::{Event, EventBus};
+
+/// Most events replayed to a resuming subscriber.
+const MAX_REPLAY: i64 = 100_000;
+
+/// Which changes to receive; every list is "any of".
+#[derive(InputObject, Default, Clone)]
+pub struct FindingChangeFilter {
+    /// Product types.
+    pub product_types: Option<Vec<ID>>,
+    /// Products.
+    pub products: Option<Vec<ID>>,
+    /// Engagements.
+    pub engagements: Option<Vec<ID>>,
+    /// Tests.
+    pub tests: Option<Vec<ID>>,
+    /// The finding's current severity.
+    pub severities: Option<Vec<Severity>>,
+    /// Event kinds: `created`, `reactivated`, `mitigated`, `duplicate`, `updated`, `note_added`, `deleted`.
+    pub kinds: Option<Vec<String>>,
+}
+
+#[derive(Clone, Default)]
+struct Matcher {
+    product_types: Option<Vec<i64>>,
+    products: Option<Vec<i64>>,
+    engagements: Option<Vec<i64>>,
+    tests: Option<Vec<i64>>,
+    severities: Option<Vec<String>>,
+    kinds: Option<Vec<String>>,
+}
+
+fn decode_all(ids_in: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Option<Vec<i64>>> {
+    ids_in
+        .as_ref()
+        .map(|v| v.iter().map(|i| ids::decode(i, kind)).collect())
+        .transpose()
+}
+
+impl Matcher {
+    fn new(f: &FindingChangeFilter) -> ApiResult<Matcher> {
+        Ok(Matcher {
+            product_types: decode_all(&f.product_types, Kind::ProductType)?,
+            products: decode_all(&f.products, Kind::Product)?,
+            engagements: decode_all(&f.engagements, Kind::Engagement)?,
+            tests: decode_all(&f.tests, Kind::Test)?,
+            severities: f
+                .severities
+                .as_ref()
+                .map(|v| v.iter().map(|s| s.as_str().to_owned()).collect()),
+            kinds: f.kinds.clone(),
+        })
+    }
+
+    fn matches(&self, e: &Event) -> bool {
+        let any = |want: &Option<Vec<i64>>, have: Option<i64>| {
+            want.as_ref()
+                .is_none_or(|w| have.is_some_and(|h| w.contains(&h)))
+        };
+        any(&self.product_types, e.product_type_id)
+            && any(&self.products, e.product_id)
+            && any(&self.engagements, e.engagement_id)
+            && any(&self.tests, e.test_id)
+            && self.severities.as_ref().is_none_or(|w| {
+                e.severity
+                    .as_ref()
+                    .is_some_and(|s| w.iter().any(|x| x.eq_ignore_ascii_case(s)))
+            })
+            && self.kinds.as_ref().is_none_or(|w| w.contains(&e.kind))
+    }
+}
+
+fn may_read(authz: &Authz, subject: Subject, e: &Event) -> bool {
+    match (e.product_id, e.product_type_id) {
+        (Some(id), Some(product_type_id)) => authz.can(
+            subject,
+            Permission::Finding_View,
+            AuthzObject::Product {
+                id,
+                product_type_id,
+            },
+        ),
+        _ => subject.is_superuser,
+    }
+}
+
+/// One change to a finding.
+pub struct FindingChange(Arc<Event>);
+
+#[Object]
+impl FindingChange {
+    /// Position in the change log; pass the last one seen as `afterSeq` to resume.
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+
+    /// What happened.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    /// The finding's id.
+    async fn finding_id(&self) -> Option<ID> {
+        self.0.finding_id.map(|i| ids::encode(Kind::Finding, i))
+    }
+
+    /// The finding as it is now (null once deleted).
+    async fn finding(&self, ctx: &Context<'_>) -> ApiResult<Option<Finding>> {
+        let cx = Cx::of(ctx)?;
+        let Some(id) = self.0.finding_id else {
+            return Ok(None);
+        };
+        // Straight from the table: a subscription lives long, a loader's
+        // cache would serve stale rows.
+        let mut conn = cx.conn().await?;
+        Ok(crate::db::models::finding::Finding::find(&mut conn, id)
+            .await?
+            .filter(|f| cx.can_read_product(f.product_id) || cx.is_superuser())
+            .map(Finding))
+    }
+
+    /// The product's id.
+    async fn product_id(&self) -> Option<ID> {
+        self.0.product_id.map(|i| ids::encode(Kind::Product, i))
+    }
+
+    /// The product type's id.
+    async fn product_type_id(&self) -> Option<ID> {
+        self.0
+            .product_type_id
+            .map(|i| ids::encode(Kind::ProductType, i))
+    }
+
+    /// The engagement's id.
+    async fn engagement_id(&self) -> Option<ID> {
+        self.0
+            .engagement_id
+            .map(|i| ids::encode(Kind::Engagement, i))
+    }
+
+    /// The test's id.
+    async fn test_id(&self) -> Option<ID> {
+        self.0.test_id.map(|i| ids::encode(Kind::Test, i))
+    }
+
+    /// Who made the change.
+    async fn actor_id(&self) -> Option<ID> {
+        self.0.actor_id.map(|i| ids::encode(Kind::User, i))
+    }
+
+    /// The finding's severity now.
+    async fn severity(&self) -> Option<&str> {
+        self.0.severity.as_deref()
+    }
+
+    /// Changed fields with their values before and after.
+    async fn changes(&self) -> Json<serde_json::Value> {
+        Json(serde_json::from_str(&self.0.changes).unwrap_or_default())
+    }
+
+    /// When it happened.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+struct State {
+    rx: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    /// Events read from the table (replay, catch-up), oldest first.
+    pending: VecDeque<Arc<Event>>,
+    /// Seqs read from the table, so the live copies are not sent twice.
+    /// (Live events are not compared by order: a late commit may carry a
+    /// lower seq than one already delivered.)
+    from_table: std::collections::HashSet<i64>,
+    /// Highest seq delivered.
+    last: i64,
+    db: Db,
+    authz: Authz,
+    subject: Subject,
+    matcher: Matcher,
+}
+
+impl State {
+    /// The next event this subscriber may see, or `None` when the bus closed.
+    async fn next(&mut self) -> Option<Arc<Event>> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                self.last = self.last.max(e.seq);
+                if may_read(&self.authz, self.subject, &e) && self.matcher.matches(&e) {
+                    return Some(e);
+                }
+                continue;
+            }
+            match self.rx.recv().await {
+                Ok(e) if !self.from_table.contains(&e.seq) => self.pending.push_back(e),
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    // Fell behind the in-memory buffer: catch up from the table.
+                    let mut conn = self.db.conn().await.ok()?;
+                    let rows = crate::events::after(&mut conn, self.last, MAX_REPLAY)
+                        .await
+                        .ok()?;
+                    self.from_table.extend(rows.iter().map(|e| e.seq));
+                    self.pending.extend(rows.into_iter().map(Arc::new));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+/// Subscriptions.
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Changes to findings you may read, as they commit, in order. With
+    /// `afterSeq`, first the changes after it that are still kept.
+    async fn finding_changes(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FindingChangeFilter>,
+        after_seq: Option<i64>,
+    ) -> Result<impl Stream<Item = FindingChange> + use<>, ApiError> {
+        let cx = Cx::of(ctx)?;
+        let bus = ctx
+            .data::<EventBus>()
+            .map_err(|_| ApiError::Internal("event bus missing".to_owned()))?;
+        let matcher = Matcher::new(&filter.unwrap_or_default())?;
+        // Subscribe before replaying so nothing falls between the two.
+        let rx = bus.subscribe();
+        let mut pending = VecDeque::new();
+        let mut from_table = std::collections::HashSet::new();
+        let mut last = bus.delivered();
+        if let Some(after) = after_seq {
+            let mut conn = cx.conn().await?;
+            let rows = crate::events::after(&mut conn, after.max(0), MAX_REPLAY).await?;
+            last = after.max(0);
+            from_table.extend(rows.iter().map(|e| e.seq));
+            pending.extend(rows.into_iter().map(Arc::new));
+        }
+        let state = State {
+            rx,
+            pending,
+            from_table,
+            last,
+            db: cx.db().clone(),
+            authz: cx.authz().clone(),
+            subject: cx.subject(),
+            matcher,
+        };
+        Ok(futures::stream::unfold(state, |mut s| async move {
+            let e = s.next().await?;
+            Some((FindingChange(e), s))
+        }))
+    }
+}

@@ -1,0 +1,283 @@
+//! Finding-change subscriptions over a real WebSocket: events of an import
+//! arrive in order, only for readable findings, across server processes,
+//! and a reconnecting client resumes where it left off.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::{TestDb, TestServer};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const SUBSCRIPTION: &str = "subscription($after: Int, $kinds: [String!]) { findingChanges(afterSeq: $after, filter: {kinds: $kinds}) { seq kind productId severity finding { title } changes } }";
+
+async fn subscribe(base: &str, token: &str, variables: Value) -> Ws {
+    let url = format!("{}/graphql/ws", base.replace("http://", "ws://"));
+    let mut req = url.into_client_request().expect("request");
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
+    ws.send(Message::Text(
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("init");
+    let ack = next_json(&mut ws, Duration::from_secs(5))
+        .await
+        .expect("ack");
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws.send(Message::Text(
+        json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": variables}})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("subscribe");
+    // Let the server register the subscription before anything happens.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ws
+}
+
+async fn next_json(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(wait, ws.next()).await {
+            Err(_) => return None,
+            Ok(Some(Ok(Message::Text(t)))) => return serde_json::from_str(&t).ok(),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// The next `findingChanges` payload, or `None` after `wait` of silence.
+async fn next_change(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    let v = next_json(ws, wait).await?;
+    assert_eq!(v["type"], "next", "{v}");
+    assert!(v["payload"].get("errors").is_none(), "{v}");
+    Some(v["payload"]["data"]["findingChanges"].clone())
+}
+
+fn report(titles: &[&str]) -> Vec<u8> {
+    let findings: Vec<Value> = titles
+        .iter()
+        .map(|t| json!({"title": t, "description": "d", "severity": "High", "date": "2026-11-01"}))
+        .collect();
+    serde_json::to_vec(&json!({"findings": findings})).expect("json")
+}
+
+async fn import(s: &TestServer, product: &str, titles: &[&str]) -> Value {
+    let form = reqwest::multipart::Form::new()
+        .text("scan_type", "Generic Findings Import")
+        .text("product_type_name", "Web")
+        .text("product_name", product.to_owned())
+        .text("engagement_name", "CI")
+        .text("auto_create_context", "true")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(report(titles)).file_name("r.json"),
+        );
+    let r = s
+        .http
+        .post(format!("{}/api/v2/import-scan/", s.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status(), 201);
+    r.json().await.expect("json")
+}
+
+fn gid(kind: &str, id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
+}
+
+#[tokio::test]
+async fn import_events_arrive_in_order_and_only_for_readable_findings() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let admin = s.admin_token.clone().expect("admin");
+    // The reader's product exists before the subscriptions start.
+    let first = import(&s, "Visible", &["seed"]).await;
+    let visible = first["product_id"].as_i64().expect("product");
+    let reader = crate::access::create_user(&db, "reader", false).await;
+    let uid = s
+        .gql()
+        .ok("{ users(usernameContains: \"reader\") { id } }", json!({}))
+        .await["users"][0]["id"]
+        .clone();
+    s.gql()
+        .ok(
+            "mutation($o: ID!, $u: ID!) { setMember(input: {object: $o, user: $u, role: READER}) { role } }",
+            json!({"o": gid("Product", visible), "u": uid}),
+        )
+        .await;
+
+    let mut all = subscribe(&s.base, &admin, json!({})).await;
+    let mut mine = subscribe(&s.base, &reader, json!({})).await;
+    import(&s, "Hidden", &["h1", "h2", "h3"]).await;
+    import(&s, "Visible", &["v1"]).await;
+
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let e = next_change(&mut all, Duration::from_secs(10))
+            .await
+            .expect("event");
+        seen.push(e);
+    }
+    let seqs: Vec<i64> = seen
+        .iter()
+        .map(|e| e["seq"].as_i64().expect("seq"))
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+    let titles: Vec<&str> = seen
+        .iter()
+        .map(|e| e["finding"]["title"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(titles, ["h1", "h2", "h3", "v1"]);
+    assert!(
+        seen.iter()
+            .all(|e| e["kind"] == "created" && e["severity"] == "High"),
+        "{seen:?}"
+    );
+
+    // The reader gets the visible product's event and nothing of the hidden one.
+    let e = next_change(&mut mine, Duration::from_secs(10))
+        .await
+        .expect("event");
+    assert_eq!(e["finding"]["title"], "v1", "{e}");
+    assert_eq!(e["productId"], gid("Product", visible));
+    assert!(
+        next_change(&mut mine, Duration::from_millis(500))
+            .await
+            .is_none()
+    );
+
+    // Membership revoked mid-subscription: the flow stops.
+    s.gql()
+        .ok(
+            "mutation($o: ID!, $u: ID!) { removeMember(input: {object: $o, user: $u}) }",
+            json!({"o": gid("Product", visible), "u": uid}),
+        )
+        .await;
+    import(&s, "Visible", &["v2"]).await;
+    let e = next_change(&mut all, Duration::from_secs(10))
+        .await
+        .expect("admin still hears");
+    assert_eq!(e["finding"]["title"], "v2");
+    assert!(
+        next_change(&mut mine, Duration::from_secs(1))
+            .await
+            .is_none(),
+        "revoked reader hears nothing"
+    );
+}
+
+#[tokio::test]
+async fn changes_cross_processes_and_a_reconnect_resumes() {
+    let db = TestDb::new().await;
+    let one = TestServer::start(&db.url).await;
+    let two = TestServer::start(&db.url).await;
+    let token = one.admin_token.clone().expect("admin");
+    let mut on_two = subscribe(&two.base, &token, json!({})).await;
+    import(&one, "Shop", &["a", "b"]).await;
+    let a = next_change(&mut on_two, Duration::from_secs(10))
+        .await
+        .expect("a");
+    assert_eq!(a["finding"]["title"], "a");
+    let seq_a = a["seq"].as_i64().expect("seq");
+    drop(on_two); // the client goes away after seeing "a"
+
+    import(&one, "Shop", &["c"]).await;
+    // Reconnect to the other process, resuming after "a".
+    let mut resumed = subscribe(&one.base, &token, json!({"after": seq_a})).await;
+    let mut titles = Vec::new();
+    while let Some(e) = next_change(&mut resumed, Duration::from_secs(2)).await {
+        titles.push(e["finding"]["title"].as_str().unwrap_or("").to_owned());
+    }
+    assert_eq!(titles, ["b", "c"], "missed events replayed once, in order");
+
+    // A kind filter.
+    let mut dups = subscribe(&two.base, &token, json!({"kinds": ["duplicate"]})).await;
+    import(&one, "Shop", &["a", "z"]).await;
+    let e = next_change(&mut dups, Duration::from_secs(10))
+        .await
+        .expect("duplicate");
+    assert_eq!(e["kind"], "duplicate");
+    assert_eq!(e["finding"]["title"], "a");
+    assert!(
+        next_change(&mut dups, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "the new `z` is filtered out"
+    );
+}
+
+#[tokio::test]
+async fn hand_edits_emit_events_with_before_and_after() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let token = s.admin_token.clone().expect("admin");
+    import(&s, "Shop", &["x"]).await;
+    let id =
+        s.gql().ok("{ findings { nodes { id } } }", json!({})).await["findings"]["nodes"][0]["id"]
+            .clone();
+    let mut ws = subscribe(&s.base, &token, json!({})).await;
+    s.gql()
+        .ok(
+            "mutation($id: ID!) { updateFinding(input: {id: $id, isMitigated: true}) { finding { id } } }",
+            json!({"id": id}),
+        )
+        .await;
+    s.gql()
+        .ok(
+            "mutation($id: ID!) { updateFinding(input: {id: $id, severity: LOW}) { finding { id } } }",
+            json!({"id": id}),
+        )
+        .await;
+    s.gql()
+        .ok(
+            "mutation($id: ID!) { createNote(input: {parent: $id, entry: \"checked\"}) { note { id } } }",
+            json!({"id": id}),
+        )
+        .await;
+    s.gql()
+        .ok(
+            "mutation($id: ID!) { deleteFinding(input: {id: $id}) { deletedId } }",
+            json!({"id": id}),
+        )
+        .await;
+    let mut kinds = Vec::new();
+    while let Some(e) = next_change(&mut ws, Duration::from_secs(3)).await {
+        if e["kind"] == "mitigated" {
+            assert_eq!(
+                e["changes"]["is_mitigated"],
+                json!({"before": false, "after": true}),
+                "{e}"
+            );
+        }
+        if e["kind"] == "severity_changed" {
+            assert_eq!(
+                e["changes"]["severity"],
+                json!({"before": "High", "after": "Low"}),
+                "{e}"
+            );
+        }
+        kinds.push(e["kind"].as_str().unwrap_or("").to_owned());
+    }
+    assert_eq!(
+        kinds,
+        ["mitigated", "severity_changed", "note_added", "deleted"]
+    );
+}
