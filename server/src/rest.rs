@@ -23,17 +23,35 @@ use crate::domain::severity::Severity;
 use crate::import::{GroupBy, ImportError, ImportKind, ImportOutcome, ImportRequest, ReportSource};
 use crate::import_guard::AuthzGuard;
 
-fn detail(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"detail": message}))).into_response()
+/// An error answer: small enough to travel in `Result`s, a response at the end.
+struct Rejection {
+    status: StatusCode,
+    body: Value,
 }
 
-fn field_error(field: &str, message: impl Into<String>) -> Response {
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+fn detail(status: StatusCode, message: &str) -> Rejection {
+    Rejection {
+        status,
+        body: json!({"detail": message}),
+    }
+}
+
+fn field_error(field: &str, message: impl Into<String>) -> Rejection {
     let mut body = serde_json::Map::new();
     body.insert(field.to_owned(), json!([message.into()]));
-    (StatusCode::BAD_REQUEST, Json(Value::Object(body))).into_response()
+    Rejection {
+        status: StatusCode::BAD_REQUEST,
+        body: Value::Object(body),
+    }
 }
 
-async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
+async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, Rejection> {
     let value = match headers.get(header::AUTHORIZATION) {
         None => {
             return Err(detail(
@@ -84,7 +102,7 @@ impl Form {
     }
 
     /// Django REST framework's boolean spellings.
-    fn bool(&self, name: &str, default: bool) -> Result<bool, Response> {
+    fn bool(&self, name: &str, default: bool) -> Result<bool, Rejection> {
         match self.text(name) {
             None => Ok(default),
             Some(v) => match v.to_ascii_lowercase().as_str() {
@@ -95,14 +113,14 @@ impl Form {
         }
     }
 
-    fn opt_bool(&self, name: &str) -> Result<Option<bool>, Response> {
+    fn opt_bool(&self, name: &str) -> Result<Option<bool>, Rejection> {
         if self.text(name).is_none() {
             return Ok(None);
         }
         self.bool(name, false).map(Some)
     }
 
-    fn id(&self, name: &str) -> Result<Option<i64>, Response> {
+    fn id(&self, name: &str) -> Result<Option<i64>, Rejection> {
         match self.text(name) {
             None => Ok(None),
             Some(v) => v
@@ -112,7 +130,7 @@ impl Form {
         }
     }
 
-    fn date(&self, name: &str) -> Result<Option<NaiveDate>, Response> {
+    fn date(&self, name: &str) -> Result<Option<NaiveDate>, Rejection> {
         match self.text(name) {
             None => Ok(None),
             Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
@@ -139,7 +157,7 @@ impl Form {
     }
 }
 
-async fn read_form(mut multipart: Multipart, limit: u64) -> Result<Form, Response> {
+async fn read_form(mut multipart: Multipart, limit: u64) -> Result<Form, Rejection> {
     let mut form = Form {
         fields: HashMap::new(),
         file: None,
@@ -203,7 +221,7 @@ async fn read_form(mut multipart: Multipart, limit: u64) -> Result<Form, Respons
     Ok(form)
 }
 
-fn too_large(limit: u64) -> Response {
+fn too_large(limit: u64) -> Rejection {
     detail(
         StatusCode::PAYLOAD_TOO_LARGE,
         &format!(
@@ -212,7 +230,7 @@ fn too_large(limit: u64) -> Response {
     )
 }
 
-fn request_from(form: &Form, kind: ImportKind, actor: i64) -> Result<ImportRequest, Response> {
+fn request_from(form: &Form, kind: ImportKind, actor: i64) -> Result<ImportRequest, Rejection> {
     let minimum_severity = match form.text("minimum_severity") {
         None => None,
         Some(v) => Some(Severity::parse(v).ok_or_else(|| {
@@ -274,7 +292,7 @@ fn request_from(form: &Form, kind: ImportKind, actor: i64) -> Result<ImportReque
     })
 }
 
-fn error_response(e: ImportError, kind: ImportKind) -> Response {
+fn error_response(e: ImportError, kind: ImportKind) -> Rejection {
     match e {
         ImportError::TargetNotFound {
             kind: what_kind,
@@ -356,19 +374,19 @@ async fn handle(
 ) -> Response {
     let p = match principal(&state, &headers).await {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let form = match read_form(multipart, state.config.http.max_upload_bytes).await {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let req = match request_from(&form, kind, p.user_id) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let run_async = match form.bool("async", false) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if run_async {
         return match crate::import::enqueue_import(&state.db, kind, Some(p.user_id), &req).await {
@@ -377,7 +395,7 @@ async fn handle(
                 Json(json!({"job_id": id, "status": "queued", "status_url": format!("/api/v2/jobs/{id}/")})),
             )
                 .into_response(),
-            Err(e) => error_response(e, kind),
+            Err(e) => error_response(e, kind).into_response(),
         };
     }
     let guard = AuthzGuard {
@@ -416,7 +434,7 @@ async fn handle(
             }
             (StatusCode::CREATED, Json(outcome_body(&req, &o))).into_response()
         }
-        Err(e) => error_response(e, kind),
+        Err(e) => error_response(e, kind).into_response(),
     }
 }
 
@@ -447,7 +465,7 @@ pub async fn job(
 ) -> Response {
     let p = match principal(&state, &headers).await {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match crate::graphql::import::visible_job(&state.db, p.subject(), id).await {
         Ok(Some(j)) => {
@@ -469,7 +487,7 @@ pub async fn job(
             }))
             .into_response()
         }
-        Ok(None) => detail(StatusCode::NOT_FOUND, "Not found."),
-        Err(e) => error_response(e, ImportKind::Import),
+        Ok(None) => detail(StatusCode::NOT_FOUND, "Not found.").into_response(),
+        Err(e) => error_response(e, ImportKind::Import).into_response(),
     }
 }
