@@ -90,6 +90,11 @@ impl AppState {
         let config = Arc::new(config);
         let dedupe = Arc::new(config.import.dedupe_settings());
         let events = crate::events::EventBus::start(&config.database.url, db.clone()).await?;
+        crate::webhooks::start(
+            db.clone(),
+            &events,
+            Duration::from_millis(config.import.webhook_poll_ms),
+        );
         let schema =
             graphql::build_schema(&config, plugins.clone(), limiter, dedupe.clone(), events);
         Ok(AppState {

@@ -55,6 +55,16 @@ pub struct ImportConfig {
         value_parser = parse_dedupe_overrides
     )]
     pub dedupe_overrides: Option<DedupeOverrides>,
+
+    /// How often idle webhook workers look for due deliveries, in ms.
+    #[arg(
+        long = "webhook-poll-ms",
+        env = "PALISADE_WEBHOOK_POLL_MS",
+        value_name = "PALISADE_WEBHOOK_POLL_MS",
+        default_value_t = 500,
+        value_parser = clap::value_parser!(u64).range(10..)
+    )]
+    pub webhook_poll_ms: u64,
 }
 
 /// Parsed `PALISADE_DEDUPE_OVERRIDES`.
@@ -299,6 +309,7 @@ impl Config {
             import: ImportConfig {
                 workers: 2,
                 dedupe_overrides: None,
+                webhook_poll_ms: 500,
             },
             auth: AuthConfig {
                 admin_password: None,

@@ -17,6 +17,7 @@ pub mod members;
 pub mod node;
 pub mod note;
 pub mod plugin;
+pub mod webhooks;
 
 use async_graphql::{MergedObject, Schema};
 
@@ -32,6 +33,7 @@ pub struct QueryRoot(
     account::AccountQuery,
     members::MemberQuery,
     import::ImportQuery,
+    webhooks::WebhookQuery,
 );
 
 /// Every mutation, merged from the areas.
@@ -47,6 +49,7 @@ pub struct MutationRoot(
     account::AccountMutation,
     members::MemberMutation,
     import::ImportMutation,
+    webhooks::WebhookMutation,
 );
 
 /// The server's schema type.

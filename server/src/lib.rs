@@ -19,3 +19,4 @@ pub mod import_guard;
 pub mod plugins;
 pub mod rest;
 pub mod telemetry;
+pub mod webhooks;

@@ -17,3 +17,4 @@ mod oidc;
 mod plugins;
 mod schema;
 mod users;
+mod webhooks;

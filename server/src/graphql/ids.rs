@@ -34,6 +34,8 @@ pub enum Kind {
     Job,
     /// Import history entry.
     TestImport,
+    /// Webhook.
+    Webhook,
 }
 
 impl Kind {
@@ -52,6 +54,7 @@ impl Kind {
             Kind::Group => "Group",
             Kind::Job => "Job",
             Kind::TestImport => "TestImport",
+            Kind::Webhook => "Webhook",
         }
     }
 
@@ -69,6 +72,7 @@ impl Kind {
             "Group" => Kind::Group,
             "Job" => Kind::Job,
             "TestImport" => Kind::TestImport,
+            "Webhook" => Kind::Webhook,
             _ => return None,
         })
     }

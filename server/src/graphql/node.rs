@@ -57,7 +57,12 @@ pub async fn load_node(cx: &Cx<'_>, id: &ID) -> ApiResult<Node> {
         Kind::Finding => Node::Finding(Finding(readable_finding(cx, n).await?)),
         Kind::Location => Node::Location(Location(readable_location(cx, n).await?)),
         Kind::Note => Node::Note(Note(readable_note(cx, n).await?)),
-        Kind::User | Kind::ApiToken | Kind::Group | Kind::Job | Kind::TestImport => {
+        Kind::User
+        | Kind::ApiToken
+        | Kind::Group
+        | Kind::Job
+        | Kind::TestImport
+        | Kind::Webhook => {
             return Err(ApiError::NotFound(format!("Node {}", id.0)));
         }
     })

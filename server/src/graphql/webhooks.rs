@@ -1,0 +1,295 @@
+//! Webhooks over GraphQL: registered globally (superusers), per product type
+//! (`Product_Type_Edit`) or per product (`Product_Configure_Notifications`).
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::context::Cx;
+use super::error::{ApiError, ApiResult};
+use super::hierarchy::{readable_product, readable_product_type};
+use super::ids::{self, Kind};
+use crate::authz::{Object as AuthzObject, Permission};
+use crate::webhooks::{self as model, NewWebhook};
+
+/// A registered webhook (never its secret).
+pub struct Webhook(pub model::Webhook);
+
+/// One delivery attempt record.
+#[derive(SimpleObject)]
+pub struct WebhookDelivery {
+    /// Delivery id (sent as `X-Palisade-Delivery`).
+    pub id: i64,
+    /// The event's `seq`.
+    pub event_seq: i64,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i32,
+    /// The next attempt, while pending.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Last HTTP status received.
+    pub last_status_code: Option<i32>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it succeeded.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+#[Object]
+impl Webhook {
+    /// Global id.
+    async fn id(&self) -> ID {
+        ids::encode(Kind::Webhook, self.0.id)
+    }
+    /// Label.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Target URL.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    /// Event kinds sent (empty: all).
+    async fn kinds(&self) -> &[String] {
+        &self.0.kinds
+    }
+    /// Whether deliveries are made.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// Since when every attempt has failed.
+    async fn failing_since(&self) -> Option<DateTime<Utc>> {
+        self.0.failing_since
+    }
+    /// The product type it is limited to.
+    async fn product_type_id(&self) -> Option<ID> {
+        self.0
+            .product_type_id
+            .map(|i| ids::encode(Kind::ProductType, i))
+    }
+    /// The product it is limited to.
+    async fn product_id(&self) -> Option<ID> {
+        self.0.product_id.map(|i| ids::encode(Kind::Product, i))
+    }
+    /// The delivery log, newest first.
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50, validator(minimum = 1, maximum = 500))] first: i32,
+    ) -> ApiResult<Vec<WebhookDelivery>> {
+        let cx = Cx::of(ctx)?;
+        let mut conn = cx.conn().await?;
+        Ok(model::deliveries(&mut conn, self.0.id, i64::from(first))
+            .await?
+            .into_iter()
+            .map(|d| WebhookDelivery {
+                id: d.id,
+                event_seq: d.event_seq,
+                status: d.status,
+                attempts: d.attempts,
+                next_attempt_at: d.next_attempt_at,
+                last_status_code: d.last_status_code,
+                last_error: d.last_error,
+                delivered_at: d.delivered_at,
+            })
+            .collect())
+    }
+}
+
+/// Whether the caller manages webhooks at this scope.
+async fn may_manage(
+    cx: &Cx<'_>,
+    product_type_id: Option<i64>,
+    product_id: Option<i64>,
+) -> ApiResult<()> {
+    match (product_type_id, product_id) {
+        (_, Some(p)) => {
+            readable_product(cx, p).await?;
+            cx.require_product(Permission::Product_Configure_Notifications, p)
+                .await
+        }
+        (Some(pt), None) => {
+            readable_product_type(cx, pt).await?;
+            cx.require(Permission::Product_Type_Edit, AuthzObject::ProductType(pt))
+        }
+        (None, None) => cx.require_superuser("manage global webhooks"),
+    }
+}
+
+/// Input of `createWebhook`.
+#[derive(InputObject)]
+pub struct CreateWebhookInput {
+    /// Label.
+    pub name: String,
+    /// `http(s)://` URL receiving the POSTs.
+    pub url: String,
+    /// HMAC key; generated (and returned once) when omitted.
+    pub secret: Option<String>,
+    /// Limit to a product type.
+    pub product_type: Option<ID>,
+    /// Limit to a product.
+    pub product: Option<ID>,
+    /// Only these event kinds.
+    pub kinds: Option<Vec<String>>,
+}
+
+/// Result of `createWebhook`.
+#[derive(SimpleObject)]
+pub struct CreateWebhookPayload {
+    /// The webhook.
+    pub webhook: Webhook,
+    /// The signing secret, shown this once.
+    pub secret: String,
+}
+
+/// Input of `updateWebhook`.
+#[derive(InputObject)]
+pub struct UpdateWebhookInput {
+    /// The webhook.
+    pub id: ID,
+    /// New URL.
+    pub url: Option<String>,
+    /// New kinds.
+    pub kinds: Option<Vec<String>>,
+    /// Switch on or off (on again after an automatic disable).
+    pub active: Option<bool>,
+}
+
+fn check_url(url: &str) -> ApiResult<()> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(ApiError::invalid("url", "must be an absolute http(s) URL")),
+    }
+}
+
+async fn manageable(cx: &Cx<'_>, id: &ID) -> ApiResult<model::Webhook> {
+    let n = ids::decode(id, Kind::Webhook)?;
+    let mut conn = cx.conn().await?;
+    let hook = model::by_id(&mut conn, n)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("Webhook {}", id.0)))?;
+    drop(conn);
+    match may_manage(cx, hook.product_type_id, hook.product_id).await {
+        Ok(()) => Ok(hook),
+        // Webhooks one may not manage do not exist for them.
+        Err(_) => Err(ApiError::NotFound(format!("Webhook {}", id.0))),
+    }
+}
+
+/// Webhook queries.
+#[derive(Default)]
+pub struct WebhookQuery;
+
+#[Object]
+impl WebhookQuery {
+    /// The webhooks you manage.
+    async fn webhooks(&self, ctx: &Context<'_>) -> ApiResult<Vec<Webhook>> {
+        let cx = Cx::of(ctx)?;
+        let mut conn = cx.conn().await?;
+        let all = model::all(&mut conn).await?;
+        drop(conn);
+        let mut out = Vec::new();
+        for h in all {
+            if may_manage(&cx, h.product_type_id, h.product_id)
+                .await
+                .is_ok()
+            {
+                out.push(Webhook(h));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Webhook mutations.
+#[derive(Default)]
+pub struct WebhookMutation;
+
+#[Object]
+impl WebhookMutation {
+    /// Registers a webhook.
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWebhookInput,
+    ) -> ApiResult<CreateWebhookPayload> {
+        let cx = Cx::of(ctx)?;
+        let product_type_id = input
+            .product_type
+            .as_ref()
+            .map(|i| ids::decode(i, Kind::ProductType))
+            .transpose()?;
+        let product_id = input
+            .product
+            .as_ref()
+            .map(|i| ids::decode(i, Kind::Product))
+            .transpose()?;
+        if product_type_id.is_some() && product_id.is_some() {
+            return Err(ApiError::invalid(
+                "product",
+                "give a product type or a product, not both",
+            ));
+        }
+        may_manage(&cx, product_type_id, product_id).await?;
+        check_url(&input.url)?;
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+        }
+        let secret = match input.secret {
+            Some(s) if s.len() >= 16 && s.len() <= 200 => s,
+            Some(_) => return Err(ApiError::invalid("secret", "must be 16 to 200 characters")),
+            None => crate::domain::user::generate_token().secret,
+        };
+        let mut conn = cx.conn().await?;
+        let hook = model::create(
+            &mut conn,
+            &NewWebhook {
+                name: name.to_owned(),
+                url: input.url,
+                secret: secret.clone(),
+                product_type_id,
+                product_id,
+                kinds: input.kinds.unwrap_or_default(),
+                created_by_id: cx.actor_id(),
+            },
+        )
+        .await?;
+        Ok(CreateWebhookPayload {
+            webhook: Webhook(hook),
+            secret,
+        })
+    }
+
+    /// Changes a webhook.
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateWebhookInput,
+    ) -> ApiResult<Webhook> {
+        let cx = Cx::of(ctx)?;
+        let hook = manageable(&cx, &input.id).await?;
+        if let Some(u) = &input.url {
+            check_url(u)?;
+        }
+        let mut conn = cx.conn().await?;
+        model::update(
+            &mut conn,
+            hook.id,
+            input.url.as_deref(),
+            input.kinds.as_deref(),
+            input.active,
+        )
+        .await?
+        .map(Webhook)
+        .ok_or_else(|| ApiError::NotFound(format!("Webhook {}", input.id.0)))
+    }
+
+    /// Deletes a webhook and its delivery log.
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+        let cx = Cx::of(ctx)?;
+        let hook = manageable(&cx, &id).await?;
+        let mut conn = cx.conn().await?;
+        Ok(model::delete(&mut conn, hook.id).await?)
+    }
+}
