@@ -307,6 +307,27 @@ async fn target(cx: &Cx<'_>, id: &ID) -> ApiResult<Target> {
     }
 }
 
+/// The user's own role on the target, if they are a member.
+async fn current_role(
+    conn: &mut crate::db::DbConn,
+    target: &Target,
+    user_id: i64,
+) -> ApiResult<Option<i16>> {
+    let role = match *target {
+        Target::ProductType(pt) => ProductTypeMember::for_object(conn, pt)
+            .await?
+            .into_iter()
+            .find(|m| m.user_id == user_id)
+            .map(|m| m.role_id),
+        Target::Product(p, _) => ProductMember::for_object(conn, p)
+            .await?
+            .into_iter()
+            .find(|m| m.user_id == user_id)
+            .map(|m| m.role_id),
+    };
+    Ok(role)
+}
+
 async fn existing_user(cx: &Cx<'_>, id: &ID) -> ApiResult<UserRow> {
     let user_id = ids::decode(id, Kind::User)?;
     let mut conn = cx.conn().await?;
@@ -400,18 +421,7 @@ impl MemberMutation {
         let user = existing_user(&cx, &input.user).await?;
         let mut conn = cx.conn().await?;
         // Changing an owner's membership is itself owner business.
-        let current = match target {
-            Target::ProductType(pt) => ProductTypeMember::for_object(&mut conn, pt)
-                .await?
-                .into_iter()
-                .find(|m| m.user_id == user.id)
-                .map(|m| m.role_id),
-            Target::Product(p, _) => ProductMember::for_object(&mut conn, p)
-                .await?
-                .into_iter()
-                .find(|m| m.user_id == user.id)
-                .map(|m| m.role_id),
-        };
+        let current = current_role(&mut conn, &target, user.id).await?;
         if let Some(r) = current.and_then(AuthzRole::from_id) {
             check_grant(&cx, object, r)?;
         }
@@ -455,18 +465,7 @@ impl MemberMutation {
             ));
         }
         let mut conn = cx.conn().await?;
-        let current = match target {
-            Target::ProductType(pt) => ProductTypeMember::for_object(&mut conn, pt)
-                .await?
-                .into_iter()
-                .find(|m| m.user_id == user.id)
-                .map(|m| m.role_id),
-            Target::Product(p, _) => ProductMember::for_object(&mut conn, p)
-                .await?
-                .into_iter()
-                .find(|m| m.user_id == user.id)
-                .map(|m| m.role_id),
-        };
+        let current = current_role(&mut conn, &target, user.id).await?;
         if user.id != cx.principal().user_id
             && let Some(r) = current.and_then(AuthzRole::from_id)
         {
