@@ -95,6 +95,10 @@ impl AppState {
             &events,
             Duration::from_millis(config.import.webhook_poll_ms),
         );
+        crate::events::start_pruner(
+            db.clone(),
+            Duration::from_secs(config.import.event_retention_secs),
+        );
         let schema =
             graphql::build_schema(&config, plugins.clone(), limiter, dedupe.clone(), events);
         Ok(AppState {

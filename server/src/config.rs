@@ -65,6 +65,17 @@ pub struct ImportConfig {
         value_parser = clap::value_parser!(u64).range(10..)
     )]
     pub webhook_poll_ms: u64,
+
+    /// How long finding-change events are kept for resuming subscribers (and
+    /// finished webhook deliveries for the delivery log), in seconds.
+    #[arg(
+        long = "event-retention-secs",
+        env = "PALISADE_EVENT_RETENTION_SECS",
+        value_name = "PALISADE_EVENT_RETENTION_SECS",
+        default_value_t = 7 * 24 * 3600,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub event_retention_secs: u64,
 }
 
 /// Parsed `PALISADE_DEDUPE_OVERRIDES`.
@@ -310,6 +321,7 @@ impl Config {
                 workers: 2,
                 dedupe_overrides: None,
                 webhook_poll_ms: 500,
+                event_retention_secs: 7 * 24 * 3600,
             },
             auth: AuthConfig {
                 admin_password: None,

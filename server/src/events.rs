@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
-use diesel::{QueryableByName, sql_query};
+use diesel::{OptionalExtension, QueryableByName, sql_query};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
 use tokio::sync::broadcast;
@@ -112,6 +112,93 @@ pub async fn head(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
         .get_result(conn)
         .await?;
     Ok(h.seq)
+}
+
+/// The highest `seq` that may have been pruned: events after it are all
+/// still kept (0 when nothing was ever pruned).
+pub async fn pruned_through(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        pruned_through: i64,
+    }
+    let r: Option<Row> = sql_query("SELECT pruned_through FROM event_log WHERE id = 1")
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(r.map_or(0, |r| r.pruned_through))
+}
+
+/// Rows deleted per statement while pruning, so no statement holds locks long.
+const PRUNE_CHUNK: i64 = 10_000;
+
+/// Deletes events older than `retention` (keeping those a pending webhook
+/// delivery still has to send) and finished webhook deliveries as old;
+/// returns how many events went.
+pub async fn prune(conn: &mut AsyncPgConnection, retention: Duration) -> diesel::QueryResult<u64> {
+    #[derive(QueryableByName)]
+    struct Pruned {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        high: Option<i64>,
+    }
+    let secs = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+    let mut total = 0u64;
+    loop {
+        // The watermark moves in the same statement as the delete, so a
+        // resuming subscriber never sees a pruned range it is not told about.
+        let p: Pruned = sql_query(
+            "WITH gone AS ( \
+               DELETE FROM events WHERE seq IN ( \
+                 SELECT e.seq FROM events e \
+                 WHERE e.created_at < now() - make_interval(secs => $1) \
+                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
+                                   WHERE d.event_seq = e.seq AND d.status = 'pending') \
+                 ORDER BY e.created_at LIMIT $2) \
+               RETURNING seq), \
+             mark AS ( \
+               UPDATE event_log SET pruned_through = GREATEST(pruned_through, (SELECT max(seq) FROM gone)) \
+               WHERE id = 1 AND EXISTS (SELECT 1 FROM gone)) \
+             SELECT count(*) AS n, max(seq) AS high FROM gone",
+        )
+        .bind::<BigInt, _>(secs)
+        .bind::<BigInt, _>(PRUNE_CHUNK)
+        .get_result(conn)
+        .await?;
+        total += u64::try_from(p.n).unwrap_or(0);
+        if p.n < PRUNE_CHUNK || p.high.is_none() {
+            break;
+        }
+    }
+    sql_query(
+        "DELETE FROM webhook_deliveries WHERE status <> 'pending' \
+         AND created_at < now() - make_interval(secs => $1)",
+    )
+    .bind::<BigInt, _>(secs)
+    .execute(conn)
+    .await?;
+    Ok(total)
+}
+
+/// Prunes the outbox every so often (a quarter of the retention, at most
+/// every 10 minutes); every process may run it, deletes are idempotent.
+pub fn start_pruner(db: Db, retention: Duration) -> tokio::task::JoinHandle<()> {
+    let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let result = match db.conn().await {
+                Ok(mut c) => prune(&mut c, retention).await.map_err(DbError::Query),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(events = n, "pruned events past the retention window"),
+                Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+            }
+        }
+    })
 }
 
 /// Records one change made outside an import (by hand), in the caller's

@@ -249,22 +249,66 @@ pub fn body(e: &Event) -> serde_json::Value {
     })
 }
 
+/// Events per delivery-recording statement.
+const DISPATCH_BATCH: usize = 5_000;
+
+/// Records one pending delivery per (wanting webhook, event), in one statement.
+async fn record_deliveries(db: &Db, hooks: &[Webhook], events: &[Arc<Event>]) {
+    let (mut hook_ids, mut seqs) = (Vec::new(), Vec::new());
+    for e in events {
+        for w in hooks.iter().filter(|w| w.wants(e)) {
+            hook_ids.push(w.id);
+            seqs.push(e.seq);
+        }
+    }
+    if hook_ids.is_empty() {
+        return;
+    }
+    let r = match db.conn().await {
+        Ok(mut c) => sql_query(
+            "INSERT INTO webhook_deliveries (webhook_id, event_seq) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING",
+        )
+        .bind::<Array<BigInt>, _>(&hook_ids)
+        .bind::<Array<BigInt>, _>(&seqs)
+        .execute(&mut c)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(err) = r {
+        tracing::warn!(error = %err, "recording webhook deliveries failed");
+    }
+}
+
 /// Starts the dispatcher and the delivery worker of this process.
 pub fn start(db: Db, bus: &EventBus, poll: Duration) {
     let mut rx = bus.subscribe();
+    let start_seq = bus.delivered();
     let dispatch_db = db.clone();
     tokio::spawn(async move {
+        use tokio::sync::broadcast::error::{RecvError, TryRecvError};
         let mut hooks: Arc<Vec<Webhook>> = Arc::new(Vec::new());
         let mut loaded = std::time::Instant::now() - Duration::from_secs(3600);
+        // Highest seq dispatched: after falling behind the in-memory buffer
+        // the dispatcher reads on from the table instead of skipping events.
+        let mut high = start_seq;
         loop {
-            let e = match rx.recv().await {
-                Ok(e) => e,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "webhook dispatcher fell behind; events skipped");
-                    continue;
+            let mut batch: Vec<Arc<Event>> = Vec::new();
+            let mut lagged = false;
+            match rx.recv().await {
+                Ok(e) => batch.push(e),
+                Err(RecvError::Lagged(_)) => lagged = true,
+                Err(RecvError::Closed) => return,
+            }
+            while !lagged && batch.len() < DISPATCH_BATCH {
+                match rx.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(TryRecvError::Lagged(_)) => lagged = true,
+                    Err(_) => break,
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-            };
+            }
             if loaded.elapsed() > Duration::from_secs(2) {
                 if let Ok(mut c) = dispatch_db.conn().await
                     && let Ok(list) = all(&mut c).await
@@ -273,22 +317,32 @@ pub fn start(db: Db, bus: &EventBus, poll: Duration) {
                 }
                 loaded = std::time::Instant::now();
             }
-            let ids: Vec<i64> = hooks.iter().filter(|w| w.wants(&e)).map(|w| w.id).collect();
-            if ids.is_empty() {
-                continue;
-            }
-            if let Ok(mut c) = dispatch_db.conn().await {
-                let r = sql_query(
-                    "INSERT INTO webhook_deliveries (webhook_id, event_seq) \
-                     SELECT unnest($1::bigint[]), $2 ON CONFLICT DO NOTHING",
-                )
-                .bind::<Array<BigInt>, _>(&ids)
-                .bind::<BigInt, _>(e.seq)
-                .execute(&mut c)
-                .await;
-                if let Err(err) = r {
-                    tracing::warn!(error = %err, "recording webhook deliveries failed");
+            high = batch.iter().map(|e| e.seq).fold(high, i64::max);
+            record_deliveries(&dispatch_db, &hooks, &batch).await;
+            if lagged {
+                tracing::info!(
+                    after = high,
+                    "webhook dispatcher fell behind; reading events from the table"
+                );
+                loop {
+                    let page = match dispatch_db.conn().await {
+                        Ok(mut c) => crate::events::after(&mut c, high, DISPATCH_BATCH as i64)
+                            .await
+                            .unwrap_or_default(),
+                        Err(_) => Vec::new(),
+                    };
+                    let Some(last) = page.last().map(|e| e.seq) else {
+                        break;
+                    };
+                    high = last;
+                    let page: Vec<Arc<Event>> = page.into_iter().map(Arc::new).collect();
+                    record_deliveries(&dispatch_db, &hooks, &page).await;
+                    if page.len() < DISPATCH_BATCH {
+                        break;
+                    }
                 }
+                // What the buffer still holds may come again: the unique
+                // (webhook, event) key keeps one delivery each.
             }
         }
     });
@@ -363,6 +417,14 @@ async fn deliver_due(db: &Db, http: &reqwest::Client) -> Result<usize, crate::db
             .await
             .map_err(q)?;
         let Some(event) = events.into_iter().find(|e| e.seq == d.event_seq) else {
+            sql_query(
+                "UPDATE webhook_deliveries SET status = 'failed', last_error = 'the event is no longer kept', \
+                 locked_until = NULL WHERE id = $1",
+            )
+            .bind::<BigInt, _>(d.id)
+            .execute(&mut conn)
+            .await
+            .map_err(q)?;
             continue;
         };
         let body = serde_json::to_vec(&body(&event)).unwrap_or_default();

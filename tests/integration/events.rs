@@ -17,6 +17,10 @@ type Ws =
 const SUBSCRIPTION: &str = "subscription($after: Int, $kinds: [String!]) { findingChanges(afterSeq: $after, filter: {kinds: $kinds}) { seq kind productId severity finding { title } changes } }";
 
 async fn subscribe(base: &str, token: &str, variables: Value) -> Ws {
+    subscribe_query(base, token, SUBSCRIPTION, variables).await
+}
+
+async fn subscribe_query(base: &str, token: &str, query: &str, variables: Value) -> Ws {
     let url = format!("{}/graphql/ws", base.replace("http://", "ws://"));
     let mut req = url.into_client_request().expect("request");
     req.headers_mut().insert(
@@ -38,7 +42,7 @@ async fn subscribe(base: &str, token: &str, variables: Value) -> Ws {
         .expect("ack");
     assert_eq!(ack["type"], "connection_ack", "{ack}");
     ws.send(Message::Text(
-        json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": variables}})
+        json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
             .to_string()
             .into(),
     ))
@@ -279,5 +283,153 @@ async fn hand_edits_emit_events_with_before_and_after() {
     assert_eq!(
         kinds,
         ["mitigated", "severity_changed", "note_added", "deleted"]
+    );
+}
+
+const SEQ_ONLY: &str =
+    "subscription($after: Int) { findingChanges(afterSeq: $after) { seq kind } }";
+
+#[tokio::test]
+async fn a_long_absence_is_replayed_page_by_page_without_gaps_or_repeats() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let token = s.admin_token.clone().expect("admin");
+    import(&s, "Shop", &["first"]).await;
+    let head: i64 = db
+        .client()
+        .await
+        .query_one("SELECT max(seq) FROM events", &[])
+        .await
+        .expect("head")
+        .get(0);
+    // More than two replay pages happen while the client is away.
+    let titles: Vec<String> = (0..4500).map(|i| format!("finding {i}")).collect();
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    import(&s, "Shop", &refs).await;
+
+    let mut ws = subscribe_query(&s.base, &token, SEQ_ONLY, json!({"after": head})).await;
+    let mut seqs = Vec::new();
+    while let Some(e) = next_change(&mut ws, Duration::from_secs(3)).await {
+        seqs.push(e["seq"].as_i64().expect("seq"));
+    }
+    assert_eq!(seqs.len(), 4500, "every missed event arrives once");
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order");
+    assert!(seqs[0] > head);
+    // Then live events follow.
+    import(&s, "Shop", &["after"]).await;
+    let live = next_change(&mut ws, Duration::from_secs(10))
+        .await
+        .expect("live");
+    assert!(live["seq"].as_i64().expect("seq") > seqs[4499]);
+}
+
+#[tokio::test]
+async fn events_past_the_retention_window_are_pruned_and_resuming_from_them_is_refused() {
+    let db = TestDb::new().await;
+    let s = TestServer::start_with(&db.url, &[("PALISADE_EVENT_RETENTION_SECS", "4")]).await;
+    let token = s.admin_token.clone().expect("admin");
+    import(&s, "Shop", &["old-1", "old-2"]).await;
+    let old: i64 = db
+        .client()
+        .await
+        .query_one("SELECT min(seq) FROM events", &[])
+        .await
+        .expect("min")
+        .get(0);
+    // The pruner runs every second with a 4 s window.
+    let mut pruned = false;
+    for _ in 0..75 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if db.count("events").await == 0 {
+            pruned = true;
+            break;
+        }
+    }
+    assert!(pruned, "old events were pruned");
+    import(&s, "Shop", &["new"]).await;
+    let new: i64 = db
+        .client()
+        .await
+        .query_one("SELECT max(seq) FROM events", &[])
+        .await
+        .expect("max")
+        .get(0);
+
+    // Resuming from before the pruned range is an error that says so.
+    let mut ws = subscribe_query(&s.base, &token, SEQ_ONLY, json!({"after": old - 1})).await;
+    let msg = next_json(&mut ws, Duration::from_secs(5))
+        .await
+        .expect("answer");
+    // A field error arrives as `next` with errors (or as `error`).
+    let err = if msg["payload"].is_array() {
+        &msg["payload"][0]
+    } else {
+        &msg["payload"]["errors"][0]
+    };
+    assert_eq!(err["extensions"]["code"], "EVENTS_EXPIRED", "{msg}");
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("retention")),
+        "{msg}"
+    );
+
+    // Resuming from the last pruned event onwards still works.
+    let through: i64 = db
+        .client()
+        .await
+        .query_one("SELECT pruned_through FROM event_log", &[])
+        .await
+        .expect("watermark")
+        .get(0);
+    assert!(through > old && through < new, "watermark {through}");
+    let mut ws = subscribe_query(&s.base, &token, SEQ_ONLY, json!({"after": through})).await;
+    let e = next_change(&mut ws, Duration::from_secs(5))
+        .await
+        .expect("the kept event");
+    assert_eq!(e["seq"].as_i64(), Some(new));
+}
+
+#[tokio::test]
+async fn batches_carry_what_committed_together_in_few_messages() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let token = s.admin_token.clone().expect("admin");
+    import(&s, "Shop", &["seed"]).await;
+    let mut ws = subscribe_query(
+        &s.base,
+        &token,
+        "subscription { findingChangeBatches(maxBatch: 100) { seq kind } }",
+        json!({}),
+    )
+    .await;
+    let titles: Vec<String> = (0..350).map(|i| format!("f{i}")).collect();
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    import(&s, "Shop", &refs).await;
+    let (mut seqs, mut messages) = (Vec::new(), 0);
+    while seqs.len() < 350 {
+        let v = next_json(&mut ws, Duration::from_secs(10))
+            .await
+            .expect("a batch");
+        assert_eq!(v["type"], "next", "{v}");
+        let batch = v["payload"]["data"]["findingChangeBatches"]
+            .as_array()
+            .expect("a list")
+            .clone();
+        assert!(!batch.is_empty() && batch.len() <= 100, "{}", batch.len());
+        for e in batch {
+            assert_eq!(e["kind"], "created");
+            seqs.push(e["seq"].as_i64().expect("seq"));
+        }
+        messages += 1;
+    }
+    assert_eq!(seqs.len(), 350);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order, no repeats");
+    assert!(messages <= 10, "{messages} messages for 350 events");
+    assert!(
+        next_json(&mut ws, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "nothing more"
     );
 }

@@ -23,6 +23,13 @@ pub enum ApiError {
     Unauthenticated,
     /// Too many attempts; the message says when to retry.
     RateLimited(String),
+    /// A subscription resumed from before the events still kept.
+    EventsExpired {
+        /// The `afterSeq` asked for.
+        after: i64,
+        /// Events up to this seq may have been pruned.
+        pruned: i64,
+    },
     /// Anything else; details go to the log, not the client.
     Internal(String),
 }
@@ -36,6 +43,10 @@ impl ApiError {
             ApiError::Forbidden(what) => format!("you are not allowed to {what}"),
             ApiError::Unauthenticated => "authentication required".to_owned(),
             ApiError::RateLimited(m) => m.clone(),
+            ApiError::EventsExpired { after, pruned } => format!(
+                "afterSeq {after} is older than the event retention window (events up to seq \
+                 {pruned} were pruned); reload the current state and subscribe again without afterSeq"
+            ),
             ApiError::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -48,6 +59,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::RateLimited(_) => "RATE_LIMITED",
+            ApiError::EventsExpired { .. } => "EVENTS_EXPIRED",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
