@@ -88,6 +88,13 @@ fn line(label: &str, n: usize, secs: f64, out: Option<&ImportOutcome>) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // PALISADE_LOG=palisade::import=debug shows each import's steps.
+    if let Ok(filter) = std::env::var("PALISADE_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let server = std::env::var("PALISADE_BENCH_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
     let url = format!("{server}/palisade_bench_import");

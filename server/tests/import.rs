@@ -1067,3 +1067,69 @@ async fn abandoned_job_is_reclaimed() {
     assert_eq!(status.attempts, 2);
     assert_eq!(t.count("SELECT count(*) FROM findings").await, 1);
 }
+
+#[tokio::test]
+async fn deleting_findings_clears_their_rows_and_duplicate_links() {
+    let t = TestDb::new().await;
+    let s = DedupeSettings::default();
+    let mut a = finding("A", "High");
+    a["vulnerability_ids"] = json!(["CVE-2026-0001"]);
+    a["endpoints"] = json!(["https://a.example/login"]);
+    let body = report(&[a, finding("B", "Low")]);
+    let first = import(&t, &s, request("p", "e1", body.clone())).await;
+    let second = import(&t, &s, request("p", "e2", body)).await;
+    assert_eq!(second.statistics.duplicates, 2);
+    let originals = rows(&t, first.test_id).await;
+    let count_for = |table: &str, ids: &[(i64, bool, Option<i64>, bool)]| {
+        let list = ids
+            .iter()
+            .map(|r| r.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        format!("SELECT count(*) FROM {table} WHERE finding_id IN ({list})")
+    };
+    assert_eq!(
+        t.count(&count_for("finding_vulnerability_ids", &originals))
+            .await,
+        1
+    );
+    assert_eq!(
+        t.count(&count_for("location_finding_refs", &originals))
+            .await,
+        1
+    );
+    assert!(t.count(&count_for("finding_found_by", &originals)).await >= 1);
+
+    // The first test goes (as a user deleting it would): its findings'
+    // rows go with it, and the duplicates no longer point at them.
+    t.sql
+        .execute("DELETE FROM tests WHERE id = $1", &[&first.test_id])
+        .await
+        .expect("delete");
+    for table in [
+        "finding_vulnerability_ids",
+        "location_finding_refs",
+        "finding_found_by",
+        "finding_cwes",
+    ] {
+        assert_eq!(t.count(&count_for(table, &originals)).await, 0, "{table}");
+    }
+    assert_eq!(
+        t.count(&format!(
+            "SELECT count(*) FROM findings WHERE test_id = {} AND duplicate_finding_id IS NOT NULL",
+            second.test_id
+        ))
+        .await,
+        0
+    );
+    // The import history still lists what each import did.
+    assert_eq!(
+        t.count(&format!(
+            "SELECT count(*) FROM test_import_finding_actions a JOIN test_imports i ON i.id = a.test_import_id \
+             WHERE i.test_id = {} AND a.action = 'N'",
+            second.test_id
+        ))
+        .await,
+        2
+    );
+}

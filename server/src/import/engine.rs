@@ -22,6 +22,25 @@ use super::target::{self, Target};
 use crate::db::Db;
 use crate::plugins::{DedupeAlgorithm, HostFinding, ParseOptions, ParseOutput, PluginRegistry};
 
+/// Logs how long each step of an import took (`PALISADE_LOG=palisade::import=debug`).
+struct Phases(std::time::Instant);
+
+impl Phases {
+    fn start() -> Phases {
+        Phases(std::time::Instant::now())
+    }
+
+    fn mark(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        tracing::debug!(
+            phase,
+            ms = now.duration_since(self.0).as_secs_f64() * 1e3,
+            "import step"
+        );
+        self.0 = now;
+    }
+}
+
 /// Receives `(done, total)` while an import runs (the job queue's progress).
 pub type Progress = tokio::sync::watch::Sender<(u64, u64)>;
 
@@ -385,6 +404,7 @@ async fn execute(
 ) -> Result<ImportOutcome, ImportError> {
     let req = r.req;
     let today = r.now.date_naive();
+    let mut phases = Phases::start();
     let sys = store::system_settings(c).await?;
     let (mut target, close_default) = match target::resolve(
         c,
@@ -475,6 +495,7 @@ async fn execute(
         .filter_map(|f| prepare(f, &cx))
         .collect();
     let skipped = reported - prepared.len();
+    phases.mark("target and prepare");
     let total = prepared.len() as u64;
     if let Some(p) = r.progress {
         let _ = p.send((0, total));
@@ -549,6 +570,7 @@ async fn execute(
             record_created(&mut ledger, &mut stats, *id, *dup, &prepared[i]);
         }
         new_findings = prepared;
+        phases.mark("dedupe and insert");
         if close_old {
             let scope = CloseScope {
                 test_id,
@@ -619,6 +641,7 @@ async fn execute(
         }
     }
 
+    phases.mark("match, insert and close");
     // Finding groups over the findings this import created.
     if let Some(g) = req.group_by.filter(|_| sys.enable_finding_groups) {
         let mut pairs: Vec<(String, i64)> = created
@@ -691,18 +714,13 @@ async fn execute(
             ],
         )
         .await?;
-        for (ids, actions) in ledger
-            .ids
-            .chunks(EVENT_CHUNK)
-            .zip(ledger.actions.chunks(EVENT_CHUNK))
-        {
-            store::insert_actions(c, id, ids, actions).await?;
-        }
+        store::insert_actions(c, id, &ledger.ids, &ledger.actions).await?;
         Some(id)
     } else {
         None
     };
 
+    phases.mark("groups, meta and history");
     // Outbox events, then one NOTIFY delivered at commit.
     let ecx = EventContext {
         product_type_id: target.product_type_id,
@@ -731,7 +749,9 @@ async fn execute(
     )
     .await?;
 
+    phases.mark("events");
     stats.after = store::test_stats(c, test_id).await?;
+    phases.mark("statistics");
     stats.delta = std::mem::take(&mut ledger.delta);
     if let Some(p) = r.progress {
         let _ = p.send((total, total));
@@ -833,6 +853,7 @@ async fn persist_new(
     location_tags: &[String],
     progress_base: u64,
 ) -> Result<Vec<(i64, Option<i64>)>, ImportError> {
+    let mut phases = Phases::start();
     let ids = store::allocate_ids(c, findings.len()).await?;
     let mut dup_of: Vec<Option<i64>> = vec![None; findings.len()];
     let batch = r.settings.batch_size.max(1);
@@ -877,6 +898,7 @@ async fn persist_new(
                 pool.push(cand);
             }
         }
+        phases.mark("candidates");
         for (i, f) in findings.iter().enumerate() {
             let item = DedupeItem {
                 id: ids[i],
@@ -909,6 +931,7 @@ async fn persist_new(
             }
         }
     }
+    phases.mark("dedupe");
     let mut done = progress_base;
     for (start, chunk) in (0..findings.len())
         .step_by(batch)
@@ -929,6 +952,7 @@ async fn persist_new(
             p.send_modify(|v| v.0 = done);
         }
     }
+    phases.mark("insert");
     Ok(ids.into_iter().zip(dup_of).collect())
 }
 

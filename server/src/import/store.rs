@@ -185,21 +185,25 @@ pub async fn candidates(
          FROM findings f JOIN tests t ON t.id = f.test_id \
          JOIN engagements e ON e.id = f.engagement_id WHERE ",
     );
-    sql.push_str(if engagement_scope.is_some() {
-        "f.engagement_id = $1"
-    } else {
-        "f.product_id = $1"
-    });
+    // Always product-scoped, so the product's digest indexes serve both scopes.
+    sql.push_str("f.product_id = $1 AND ($2::bigint IS NULL OR f.engagement_id = $2)");
     sql.push_str(" AND NOT f.duplicate AND (");
     let mut q = String::new();
-    let mut n = 1;
+    let mut n = 2;
     let mut binds_h = None;
     let mut binds_u = None;
     let mut binds_t = None;
     let mut binds_c = None;
+    // The digest matches the expression index; the key itself weeds out collisions.
+    let digest = |col: &str, n: usize| {
+        format!(
+            "(hashtextextended(f.{col}, 0) = ANY(ARRAY(SELECT hashtextextended(k, 0) \
+             FROM unnest(${n}::text[]) AS k)) AND f.{col} = ANY(${n}))"
+        )
+    };
     if !keys.hashes.is_empty() {
         n += 1;
-        q = format!("f.hash_code = ANY(${n})");
+        q = digest("hash_code", n);
         binds_h = Some(keys.hashes);
     }
     let push = |q: &mut String, c: String| {
@@ -210,7 +214,7 @@ pub async fn candidates(
     };
     if !keys.uids.is_empty() {
         n += 1;
-        push(&mut q, format!("f.unique_id_from_tool = ANY(${n})"));
+        push(&mut q, digest("unique_id_from_tool", n));
         binds_u = Some(keys.uids);
     }
     if !keys.titles.is_empty() {
@@ -230,7 +234,8 @@ pub async fn candidates(
     sql.push_str(") ORDER BY f.id");
     let mut query = sql_query(sql)
         .into_boxed::<Pg>()
-        .bind::<BigInt, _>(engagement_scope.unwrap_or(product_id));
+        .bind::<BigInt, _>(product_id)
+        .bind::<Nullable<BigInt>, _>(engagement_scope);
     if let Some(v) = binds_h {
         query = query.bind::<Array<Text>, _>(v);
     }
@@ -501,20 +506,22 @@ pub async fn insert_findings(
         .execute(conn)
         .await?;
     }
-    // found_by: the new finding, and an original each time it is matched again.
-    let mut found: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    found.extend(rows.iter().filter_map(|r| r.duplicate_of));
+    // found_by: an original each time a test type finds it again (a new
+    // finding is found by its own test's type, which needs no row).
+    let mut found: Vec<i64> = rows.iter().filter_map(|r| r.duplicate_of).collect();
     found.sort_unstable();
     found.dedup();
-    sql_query(
-        "INSERT INTO finding_found_by (finding_id, test_type_id) SELECT unnest($1), $2 \
+    if !found.is_empty() {
+        sql_query(
+            "INSERT INTO finding_found_by (finding_id, test_type_id) SELECT unnest($1), $2 \
          ON CONFLICT DO NOTHING",
-    )
-    .into_boxed::<Pg>()
-    .bind::<Array<BigInt>, _>(found)
-    .bind::<BigInt, _>(cx.test_type_id)
-    .execute(conn)
-    .await?;
+        )
+        .into_boxed::<Pg>()
+        .bind::<Array<BigInt>, _>(found)
+        .bind::<BigInt, _>(cx.test_type_id)
+        .execute(conn)
+        .await?;
+    }
     insert_locations(conn, cx, rows, location_tags).await
 }
 
@@ -953,14 +960,31 @@ pub async fn insert_actions(
     if ids.is_empty() {
         return Ok(());
     }
+    // One row per action with its finding ids; a finding keeps its first
+    // action in an import.
+    let mut sets: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    for (id, action) in ids.iter().zip(actions) {
+        if seen.insert(*id) {
+            sets.entry(action).or_default().push(*id);
+        }
+    }
+    let (names, lists): (Vec<&str>, Vec<String>) = sets
+        .into_iter()
+        .map(|(a, mut v)| {
+            v.sort_unstable();
+            let list = v.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            (a, format!("{{{list}}}"))
+        })
+        .unzip();
     sql_query(
-        "INSERT INTO test_import_finding_actions (test_import_id, finding_id, action) \
-         SELECT $1, x.id, x.a FROM unnest($2, $3) AS x(id, a) ON CONFLICT DO NOTHING",
+        "INSERT INTO test_import_action_sets (test_import_id, action, finding_ids) \
+         SELECT $1, x.a, x.ids::bigint[] FROM unnest($2, $3) AS x(a, ids)",
     )
     .into_boxed::<Pg>()
     .bind::<BigInt, _>(test_import_id)
-    .bind::<Array<BigInt>, _>(ids)
-    .bind::<Array<Text>, _>(actions)
+    .bind::<Array<Text>, _>(names)
+    .bind::<Array<Text>, _>(lists)
     .execute(conn)
     .await?;
     Ok(())
