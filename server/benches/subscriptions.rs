@@ -8,10 +8,11 @@
 //! (database `palisade_bench_subscriptions`, recreated on every run; override
 //! the PostgreSQL server with `PALISADE_BENCH_PG`).
 //!
-//! Two runs: every subscriber watching the imported product (each receives
-//! every event, one message per event), and every subscriber using
-//! `findingChangeBatches`, which delivers what committed together in one
-//! message.
+//! Three runs: every subscriber watching the imported product (each receives
+//! every event, one message per event); the same with `findingChangeBatches`,
+//! which delivers what is ready in one message; and ten subscribers watching
+//! the product while the others filter on other products (what filtering
+//! and the per-event access check cost).
 
 #![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
 
@@ -135,8 +136,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 struct Run<'a> {
     label: &'a str,
+    /// `{filter}` is replaced by each subscriber's filter.
     query: &'a str,
     batched: bool,
+    /// How many subscribers watch the imported product; the others filter
+    /// on a product that sees no change (they still check every event).
+    watchers: Option<usize>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -149,13 +154,29 @@ async fn run(
     server_pid: u32,
     subscribers: usize,
     findings: usize,
+    product_id: i64,
     spec: &Run<'_>,
 ) -> anyhow::Result<()> {
+    use base64::Engine as _;
     let before = rss_kib(server_pid, "VmRSS:").unwrap_or(0);
     let mut sockets = Vec::with_capacity(subscribers);
     let connected = Instant::now();
-    for _ in 0..subscribers {
-        sockets.push(connect(base, token, spec.query).await?);
+    let watchers = spec.watchers.unwrap_or(subscribers);
+    for i in 0..subscribers {
+        let filter = match spec.watchers {
+            None => String::new(),
+            Some(_) => {
+                let product = if i < watchers {
+                    product_id
+                } else {
+                    product_id + 1_000_000
+                };
+                let id = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(format!("Product:{product}"));
+                format!("(filter: {{products: [\"{id}\"]}})")
+            }
+        };
+        sockets.push(connect(base, token, &spec.query.replace("{filter}", &filter)).await?);
     }
     let connect_time = connected.elapsed();
     // Let every subscription reach the server's bus before the import.
@@ -163,6 +184,8 @@ async fn run(
     let after = rss_kib(server_pid, "VmRSS:").unwrap_or(0);
     let per_sub = after.saturating_sub(before) as f64 / subscribers as f64;
 
+    // The others stay connected (and keep filtering) until the run ends.
+    let _idle = sockets.split_off(watchers.min(sockets.len()));
     let waiting: Vec<_> = sockets
         .into_iter()
         .map(|ws| tokio::spawn(receive(ws, findings, spec.batched)))
@@ -206,8 +229,8 @@ async fn run(
     );
     println!(
         "  delivered:              {:.0} events/s ({} events)",
-        (subscribers * findings) as f64 / max.as_secs_f64().max(1e-9),
-        subscribers * findings
+        (watchers * findings) as f64 / max.as_secs_f64().max(1e-9),
+        watchers * findings
     );
     Ok(())
 }
@@ -228,10 +251,10 @@ async fn main() -> anyhow::Result<()> {
             tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls).await?;
         tokio::spawn(conn);
         admin
-            .batch_execute(
-                "DROP DATABASE IF EXISTS palisade_bench_subscriptions WITH (FORCE);
-                 CREATE DATABASE palisade_bench_subscriptions",
-            )
+            .batch_execute("DROP DATABASE IF EXISTS palisade_bench_subscriptions WITH (FORCE)")
+            .await?;
+        admin
+            .batch_execute("CREATE DATABASE palisade_bench_subscriptions")
             .await?;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -274,7 +297,10 @@ async fn main() -> anyhow::Result<()> {
         headers.insert(reqwest::header::AUTHORIZATION, format!("Token {token}").parse()?);
         let http = reqwest::Client::builder().default_headers(headers).build()?;
         // The product exists before anyone subscribes.
-        import(&http, &base, report(1, "seed")).await?;
+        let seeded = import(&http, &base, report(1, "seed")).await?;
+        let product_id = seeded["product_id"]
+            .as_i64()
+            .ok_or_else(|| anyhow::anyhow!("no product id: {seeded}"))?;
 
         let (pg, mut conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
         let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
@@ -292,16 +318,27 @@ async fn main() -> anyhow::Result<()> {
         for spec in [
             Run {
                 label: "one message per event",
-                query: "subscription { findingChanges { seq kind findingId severity } }",
+                query: "subscription { findingChanges{filter} { seq kind findingId severity } }",
                 batched: false,
+                watchers: None,
             },
             Run {
                 label: "batched (findingChangeBatches)",
-                query: "subscription { findingChangeBatches { seq kind findingId severity } }",
+                query: "subscription { findingChangeBatches{filter} { seq kind findingId severity } }",
                 batched: true,
+                watchers: None,
+            },
+            Run {
+                label: "one message per event, subscribers filtered by product",
+                query: "subscription { findingChanges{filter} { seq kind findingId severity } }",
+                batched: false,
+                watchers: Some(10),
             },
         ] {
-            run(&base, &token, &http, &pg, &mut notes, pid, subscribers, findings, &spec).await?;
+            run(
+                &base, &token, &http, &pg, &mut notes, pid, subscribers, findings, product_id, &spec,
+            )
+            .await?;
         }
         if let Some(kib) = rss_kib(pid, "VmHWM:") {
             println!("\npeak server memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0);

@@ -385,6 +385,11 @@ pub async fn graphql_ws(
     let schema = state.schema.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // Clients send small control messages: a 4 KiB read buffer instead of
+        // the default 128 KiB keeps an idle subscription cheap, and a 1 MiB
+        // message cap keeps a hostile client from parking 64 MiB.
+        .read_buffer_size(4 * 1024)
+        .max_message_size(1024 * 1024)
         .on_upgrade(move |socket| {
             let init_state = state.clone();
             GraphQLWebSocket::new(socket, schema, protocol)
