@@ -33,9 +33,13 @@ pub const EVENTS_CHANNEL: &str = "palisade_events";
 pub const GAP_GRACE: Duration = Duration::from_secs(30);
 /// Rows read per query.
 const BATCH: i64 = 5000;
-/// Events buffered per process for slow subscribers; one that falls further
-/// behind catches up from the table.
-const CHANNEL_CAPACITY: usize = 65_536;
+/// Pages of events buffered per process for slow subscribers; one that falls
+/// further behind catches up from the table.
+const CHANNEL_CAPACITY: usize = 1024;
+
+/// Events broadcast together, in `seq` order (one read of the table): a
+/// subscriber filters a page in a tight loop and wakes once for it.
+pub type Page = Arc<Vec<Arc<Event>>>;
 /// How often the table is read without a notification.
 const POLL: Duration = Duration::from_secs(2);
 
@@ -235,7 +239,7 @@ pub async fn record(
 /// This process's fan-out: subscribe to receive every new event once.
 #[derive(Clone)]
 pub struct EventBus {
-    tx: broadcast::Sender<Arc<Event>>,
+    tx: broadcast::Sender<Page>,
     delivered: Arc<AtomicI64>,
 }
 
@@ -266,8 +270,8 @@ impl EventBus {
         Ok(bus)
     }
 
-    /// A receiver of every event delivered from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    /// A receiver of every event delivered from now on, page by page.
+    pub fn subscribe(&self) -> broadcast::Receiver<Page> {
         self.tx.subscribe()
     }
 
@@ -339,9 +343,17 @@ impl EventBus {
                 .gaps
                 .retain(|_, since| now.duration_since(*since) < GAP_GRACE);
             let seqs: Vec<i64> = cursor.gaps.keys().copied().collect();
-            for e in by_seqs(&mut conn, &seqs).await.map_err(DbError::Query)? {
+            let late: Vec<Arc<Event>> = by_seqs(&mut conn, &seqs)
+                .await
+                .map_err(DbError::Query)?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            for e in &late {
                 cursor.gaps.remove(&e.seq);
-                let _ = self.tx.send(Arc::new(e));
+            }
+            if !late.is_empty() {
+                let _ = self.tx.send(Arc::new(late));
             }
         }
         loop {
@@ -349,14 +361,18 @@ impl EventBus {
                 .await
                 .map_err(DbError::Query)?;
             let n = rows.len();
+            let now = Instant::now();
+            let mut page = Vec::with_capacity(n);
             for e in rows {
-                let now = Instant::now();
                 // A huge jump is a rolled-back bulk import, not late commits.
                 for missing in ((cursor.last + 1)..e.seq).take(10_000) {
                     cursor.gaps.insert(missing, now);
                 }
                 cursor.last = e.seq;
-                let _ = self.tx.send(Arc::new(e));
+                page.push(Arc::new(e));
+            }
+            if !page.is_empty() {
+                let _ = self.tx.send(Arc::new(page));
             }
             self.delivered.store(cursor.last, Ordering::Relaxed);
             if n < usize::try_from(BATCH).unwrap_or(usize::MAX) {

@@ -298,13 +298,13 @@ pub fn start(db: Db, bus: &EventBus, poll: Duration) {
             let mut batch: Vec<Arc<Event>> = Vec::new();
             let mut lagged = false;
             match rx.recv().await {
-                Ok(e) => batch.push(e),
+                Ok(page) => batch.extend(page.iter().cloned()),
                 Err(RecvError::Lagged(_)) => lagged = true,
                 Err(RecvError::Closed) => return,
             }
             while !lagged && batch.len() < DISPATCH_BATCH {
                 match rx.try_recv() {
-                    Ok(e) => batch.push(e),
+                    Ok(page) => batch.extend(page.iter().cloned()),
                     Err(TryRecvError::Lagged(_)) => lagged = true,
                     Err(_) => break,
                 }

@@ -188,7 +188,7 @@ impl FindingChange {
 }
 
 struct State {
-    rx: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    rx: tokio::sync::broadcast::Receiver<crate::events::Page>,
     /// Events ready to check and send, oldest first.
     pending: VecDeque<Arc<Event>>,
     /// Reading the table after `last` page by page (a resume, or a lag
@@ -297,10 +297,16 @@ impl State {
         may_read(&self.authz, self.subject, e) && self.matcher.matches(e)
     }
 
-    fn accept_live(&mut self, e: Arc<Event>) {
-        if e.seq > self.table_high || self.skipped.remove(&e.seq).is_some() {
-            self.last_seen = self.last_seen.max(e.seq);
-            self.pending.push_back(e);
+    fn accept_live(&mut self, page: crate::events::Page) {
+        for e in page.iter() {
+            if e.seq > self.table_high || self.skipped.remove(&e.seq).is_some() {
+                self.last_seen = self.last_seen.max(e.seq);
+                // Filtered here, in one pass over the page; only what this
+                // subscriber may see is queued.
+                if self.visible(e) {
+                    self.pending.push_back(Arc::clone(e));
+                }
+            }
         }
     }
 
