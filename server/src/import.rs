@@ -24,6 +24,7 @@ mod config;
 mod dedupe;
 mod engine;
 mod explain;
+mod fp_history;
 mod hash;
 mod jobs;
 mod prepare;

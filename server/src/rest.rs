@@ -276,6 +276,7 @@ fn request_from(form: &Form, kind: ImportKind, actor: i64) -> Result<ImportReque
         tags: form.tags(),
         apply_tags_to_findings: form.bool("apply_tags_to_findings", false)?,
         apply_tags_to_endpoints: form.bool("apply_tags_to_endpoints", false)?,
+        endpoint_to_add: form.id("endpoint_to_add")?,
         version: form.string("version"),
         build_id: form.string("build_id"),
         branch_tag: form.string("branch_tag"),

@@ -1133,3 +1133,135 @@ async fn deleting_findings_clears_their_rows_and_duplicate_links() {
         2
     );
 }
+
+#[tokio::test]
+async fn false_positive_history_marks_matches_when_deduplication_is_off() {
+    let t = TestDb::new().await;
+    let s = DedupeSettings::default();
+    t.sql
+        .batch_execute(
+            "UPDATE system_settings SET enable_deduplication = false, false_positive_history = true",
+        )
+        .await
+        .expect("settings");
+    let body = report(&[finding("A", "High"), finding("B", "Low")]);
+    let first = import(&t, &s, request("p", "e1", body.clone())).await;
+    let r1 = rows(&t, first.test_id).await;
+    t.sql
+        .execute(
+            "UPDATE findings SET false_p = true, active = false WHERE id = $1",
+            &[&r1[0].0],
+        )
+        .await
+        .expect("mark A");
+
+    // A matches a false positive of the product: it arrives as one.
+    let second = import(&t, &s, request("p", "e2", body.clone())).await;
+    assert_eq!(second.statistics.duplicates, 0, "deduplication is off");
+    let flags = |test: i64| {
+        format!(
+            "SELECT count(*) FROM findings WHERE test_id = {test} AND false_p AND NOT active AND NOT verified"
+        )
+    };
+    assert_eq!(t.count(&flags(second.test_id)).await, 1);
+    assert_eq!(
+        t.count(&format!(
+            "SELECT count(*) FROM findings WHERE test_id = {} AND title = 'B' AND active AND NOT false_p",
+            second.test_id
+        ))
+        .await,
+        1
+    );
+    // Another product knows nothing of it.
+    let other = import(&t, &s, request("q", "e1", body.clone())).await;
+    assert_eq!(t.count(&flags(other.test_id)).await, 0);
+
+    // Retroactive: a report that calls B a false positive marks B everywhere in the product.
+    t.sql
+        .batch_execute("UPDATE system_settings SET retroactive_false_positive_history = true")
+        .await
+        .expect("settings");
+    let mut b = finding("B", "Low");
+    b["false_p"] = json!(true);
+    let third = import(&t, &s, request("p", "e3", report(&[b]))).await;
+    assert_eq!(t.count(&flags(third.test_id)).await, 1);
+    assert_eq!(
+        t.count("SELECT count(*) FROM findings f JOIN products p ON p.id = f.product_id WHERE p.name = 'p' AND f.title = 'B' AND (f.active OR NOT f.false_p)")
+            .await,
+        0,
+        "every B of product p is a false positive now"
+    );
+    assert_eq!(
+        t.count("SELECT count(*) FROM findings f JOIN products p ON p.id = f.product_id WHERE p.name = 'q' AND f.title = 'B' AND f.active")
+            .await,
+        1,
+        "product q keeps its B"
+    );
+    assert_eq!(
+        t.count("SELECT count(*) FROM events WHERE kind = 'false_positive'")
+            .await,
+        2,
+        "one event per finding marked afterwards"
+    );
+}
+
+#[tokio::test]
+async fn endpoint_to_add_links_a_product_location_to_every_finding() {
+    let t = TestDb::new().await;
+    let s = DedupeSettings::default();
+    let mut a = finding("A", "High");
+    a["endpoints"] = json!(["https://shop.example/login"]);
+    import(&t, &s, request("p", "e1", report(&[a]))).await;
+    let location: i64 = t
+        .sql
+        .query_one("SELECT id FROM locations WHERE host = 'shop.example'", &[])
+        .await
+        .expect("location")
+        .get(0);
+
+    let body = report(&[finding("B", "Low"), finding("C", "Medium")]);
+    let out = import(
+        &t,
+        &s,
+        ImportRequest {
+            endpoint_to_add: Some(location),
+            ..request("p", "e2", body.clone())
+        },
+    )
+    .await;
+    assert_eq!(
+        t.count(&format!(
+            "SELECT count(*) FROM location_finding_refs r JOIN findings f ON f.id = r.finding_id \
+             WHERE f.test_id = {} AND r.location_id = {location}",
+            out.test_id
+        ))
+        .await,
+        2
+    );
+
+    // A location the product does not have is refused, and nothing is stored.
+    let findings_before = t.count("SELECT count(*) FROM findings").await;
+    let err = import::import_scan(
+        &t.db,
+        registry(),
+        &s,
+        None,
+        &AllowAll,
+        ImportRequest {
+            endpoint_to_add: Some(location),
+            ..request("q", "e1", body)
+        },
+    )
+    .await
+    .expect_err("not a location of q");
+    assert!(err.to_string().contains("endpoint_to_add"), "{err}");
+    assert_eq!(
+        t.count("SELECT count(*) FROM findings").await,
+        findings_before
+    );
+    assert_eq!(
+        t.count("SELECT count(*) FROM products WHERE name = 'q'")
+            .await,
+        0
+    );
+}

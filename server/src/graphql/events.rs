@@ -261,7 +261,7 @@ impl State {
                 continue;
             }
             match self.rx.recv().await {
-                Ok(e) => self.accept_live(e),
+                Ok(page) => self.accept_live(&page),
                 Err(RecvError::Lagged(_)) => self.lagged(),
                 Err(RecvError::Closed) => return None,
             }
@@ -285,7 +285,7 @@ impl State {
                 continue;
             }
             match self.rx.try_recv() {
-                Ok(e) => self.accept_live(e),
+                Ok(page) => self.accept_live(&page),
                 Err(TryRecvError::Lagged(_)) => self.lagged(),
                 Err(_) => break,
             }
@@ -297,7 +297,7 @@ impl State {
         may_read(&self.authz, self.subject, e) && self.matcher.matches(e)
     }
 
-    fn accept_live(&mut self, page: crate::events::Page) {
+    fn accept_live(&mut self, page: &crate::events::Page) {
         for e in page.iter() {
             if e.seq > self.table_high || self.skipped.remove(&e.seq).is_some() {
                 self.last_seen = self.last_seen.max(e.seq);

@@ -90,6 +90,8 @@ pub struct ImportScanInput {
     /// Also tag the findings' locations.
     #[graphql(default = false)]
     pub apply_tags_to_endpoints: bool,
+    /// A location of the product to link to every imported finding.
+    pub endpoint_to_add: Option<ID>,
     /// Version scanned.
     pub version: Option<String>,
     /// CI build id.
@@ -596,6 +598,11 @@ async fn build_request(
         tags: input.tags.unwrap_or_default(),
         apply_tags_to_findings: input.apply_tags_to_findings,
         apply_tags_to_endpoints: input.apply_tags_to_endpoints,
+        endpoint_to_add: input
+            .endpoint_to_add
+            .as_ref()
+            .map(|id| ids::decode(id, Kind::Location))
+            .transpose()?,
         version: input.version,
         build_id: input.build_id,
         branch_tag: input.branch_tag,

@@ -495,6 +495,21 @@ async fn execute(
         .filter_map(|f| prepare(f, &cx))
         .collect();
     let skipped = reported - prepared.len();
+    if let Some(location_id) = req.endpoint_to_add {
+        let added = store::product_location(c, target.product_id, location_id)
+            .await?
+            .ok_or_else(|| {
+                ImportError::invalid(
+                    "endpoint_to_add",
+                    format!("location {location_id} is not a location of this product"),
+                )
+            })?;
+        for f in &mut prepared {
+            if !f.locations.contains(&added) {
+                f.locations.push(added.clone());
+            }
+        }
+    }
     phases.mark("target and prepare");
     let total = prepared.len() as u64;
     if let Some(p) = r.progress {
@@ -553,6 +568,7 @@ async fn execute(
     let new_findings: Vec<PreparedFinding>;
 
     if target.kind == ImportKind::Import {
+        fp_history(c, &sys, &target, &dedupe, &mut prepared, &mut ledger).await?;
         let dup_of = persist_new(
             c,
             r,
@@ -615,6 +631,16 @@ async fn execute(
             prepared,
             &mut ledger,
             &mut stats,
+        )
+        .await?;
+        let mut outcome = outcome;
+        fp_history(
+            c,
+            &sys,
+            &target,
+            &dedupe,
+            &mut outcome.new_findings,
+            &mut ledger,
         )
         .await?;
         let dup_of = persist_new(
@@ -767,6 +793,36 @@ async fn execute(
         deduplication_complete: true,
         statistics: stats,
     })
+}
+
+/// False-positive history (domain.md §4.6): only with deduplication off.
+async fn fp_history(
+    c: &mut AsyncPgConnection,
+    sys: &store::ImportSystemSettings,
+    target: &Target,
+    dedupe: &EffectiveDedupe,
+    findings: &mut [PreparedFinding],
+    ledger: &mut Ledger,
+) -> Result<(), ImportError> {
+    if sys.enable_deduplication || !sys.false_positive_history {
+        return Ok(());
+    }
+    let done = super::fp_history::apply(
+        c,
+        target.product_id,
+        dedupe.algorithm,
+        sys.retroactive_false_positive_history,
+        findings,
+    )
+    .await?;
+    let changes = json!({
+        "false_p": {"before": false, "after": true},
+        "active": {"before": true, "after": false},
+    });
+    for id in done.marked_existing {
+        ledger.event("false_positive", id, &changes);
+    }
+    Ok(())
 }
 
 /// Rows per history and event statement (fewer, larger statements are faster).

@@ -101,6 +101,8 @@ pub struct ImportRequest {
     pub apply_tags_to_findings: bool,
     /// Also put `tags` on the findings' locations.
     pub apply_tags_to_endpoints: bool,
+    /// A location of the product linked to every imported finding.
+    pub endpoint_to_add: Option<i64>,
     /// Test version (reimport: empty keeps the stored value).
     pub version: Option<String>,
     /// Build id.

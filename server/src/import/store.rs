@@ -29,12 +29,17 @@ pub struct ImportSystemSettings {
     pub enable_finding_groups: bool,
     #[diesel(sql_type = Bool)]
     pub track_import_history: bool,
+    #[diesel(sql_type = Bool)]
+    pub false_positive_history: bool,
+    #[diesel(sql_type = Bool)]
+    pub retroactive_false_positive_history: bool,
 }
 
 pub async fn system_settings(conn: &mut AsyncPgConnection) -> QueryResult<ImportSystemSettings> {
     let rows: Vec<ImportSystemSettings> = sql_query(
         "SELECT enable_deduplication, enable_finding_sla, \
-         enable_finding_groups, track_import_history FROM system_settings WHERE id = 1",
+         enable_finding_groups, track_import_history, false_positive_history, \
+         retroactive_false_positive_history FROM system_settings WHERE id = 1",
     )
     .load(conn)
     .await?;
@@ -43,6 +48,8 @@ pub async fn system_settings(conn: &mut AsyncPgConnection) -> QueryResult<Import
         enable_finding_sla: true,
         enable_finding_groups: true,
         track_import_history: true,
+        false_positive_history: false,
+        retroactive_false_positive_history: false,
     }))
 }
 
@@ -299,6 +306,32 @@ struct LocationRow {
     query: String,
     #[diesel(sql_type = Text)]
     fragment: String,
+}
+
+/// A location already referenced by `product_id` (what `endpoint_to_add` may name).
+pub async fn product_location(
+    conn: &mut AsyncPgConnection,
+    product_id: i64,
+    location_id: i64,
+) -> QueryResult<Option<UrlParts>> {
+    let rows: Vec<LocationRow> = sql_query(
+        "SELECT l.id AS finding_id, l.protocol, l.user_info, l.host, l.port, l.path, l.query, \
+         l.fragment FROM locations l JOIN location_product_refs r ON r.location_id = l.id \
+         WHERE l.id = $1 AND r.product_id = $2",
+    )
+    .bind::<BigInt, _>(location_id)
+    .bind::<BigInt, _>(product_id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next().map(|r| UrlParts {
+        protocol: r.protocol,
+        user_info: r.user_info,
+        host: r.host,
+        port: r.port.and_then(|p| u16::try_from(p).ok()),
+        path: r.path,
+        query: r.query,
+        fragment: r.fragment,
+    }))
 }
 
 /// The URL locations of findings, by finding id.
