@@ -1265,3 +1265,44 @@ async fn endpoint_to_add_links_a_product_location_to_every_finding() {
         0
     );
 }
+
+#[tokio::test]
+async fn reimport_brings_vulnerability_ids_and_cwes_up_to_date() {
+    let t = TestDb::new().await;
+    let s = DedupeSettings::default();
+    let mut a = finding("A", "High");
+    a["vulnerability_ids"] = json!(["CVE-2026-0001", "CVE-2026-0002"]);
+    let first = import(&t, &s, request("p", "e", report(&[a.clone()]))).await;
+    let mut again = a;
+    again["vulnerability_ids"] = json!(["CVE-2026-0003", "CVE-2026-0001", "CVE-2026-0003"]);
+    let out = reimport(
+        &t,
+        &s,
+        ImportRequest {
+            test_id: Some(first.test_id),
+            ..request("p", "e", report(&[again]))
+        },
+    )
+    .await;
+    assert_eq!(out.statistics.untouched, 1);
+    let id = rows(&t, first.test_id).await[0].0;
+    let stored: Vec<String> = t
+        .sql
+        .query(
+            "SELECT vulnerability_id FROM finding_vulnerability_ids WHERE finding_id = $1 ORDER BY position",
+            &[&id],
+        )
+        .await
+        .expect("ids")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(stored, ["CVE-2026-0003", "CVE-2026-0001"]);
+    let cve: Option<String> = t
+        .sql
+        .query_one("SELECT cve::text FROM findings WHERE id = $1", &[&id])
+        .await
+        .expect("cve")
+        .get(0);
+    assert_eq!(cve.as_deref(), Some("CVE-2026-0003"), "cve is the first id");
+}

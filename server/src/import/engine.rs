@@ -1062,7 +1062,9 @@ async fn reimport_match(
     let mut matched = 0u64;
     let today = r.now.date_naive();
 
-    for p in prepared {
+    // Vulnerability ids and CWEs of every processed finding, as the report has them now.
+    let mut reported_ids: Vec<(i64, Vec<String>, Vec<i32>)> = Vec::new();
+    for mut p in prepared {
         let hash = || by_hash.get(p.hash_code.as_str()).copied();
         let uid = || {
             p.unique_id_from_tool
@@ -1114,6 +1116,11 @@ async fn reimport_match(
         }
         processed[oi] = true;
         let o = &originals[oi];
+        reported_ids.push((
+            o.id,
+            std::mem::take(&mut p.vulnerability_ids),
+            std::mem::take(&mut p.extra_cwes),
+        ));
         let component_name = o.component_name.clone().or(p.component_name.clone());
         let component_version = o.component_version.clone().or(p.component_version.clone());
         let fix_changed = p.fix_available != o.fix_available || p.fix_version != o.fix_version;
@@ -1224,6 +1231,9 @@ async fn reimport_match(
     }
     for chunk in updates.chunks(r.settings.batch_size.max(1)) {
         store::update_findings(c, chunk).await?;
+    }
+    for chunk in reported_ids.chunks(r.settings.batch_size.max(1)) {
+        store::reconcile_ids(c, chunk).await?;
     }
     let note = format!("Re-activated by {test_type_name} re-upload.");
     store::insert_notes(c, target.product_id, r.actor, &reactivated, &note).await?;

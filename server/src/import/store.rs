@@ -308,6 +308,168 @@ struct LocationRow {
     fragment: String,
 }
 
+#[derive(QueryableByName)]
+struct IdValue {
+    #[diesel(sql_type = BigInt)]
+    row_id: i64,
+    #[diesel(sql_type = BigInt)]
+    finding_id: i64,
+    #[diesel(sql_type = SmallInt)]
+    position: i16,
+    #[diesel(sql_type = Text)]
+    value: String,
+}
+
+/// What to change so the stored rows of one kind equal the wanted ones.
+#[derive(Default)]
+struct RowDiff {
+    delete: Vec<i64>,
+    move_ids: Vec<i64>,
+    move_to: Vec<i16>,
+    add_fid: Vec<i64>,
+    add_pos: Vec<i16>,
+    add_val: Vec<String>,
+    /// Findings whose list changed.
+    changed: std::collections::HashSet<i64>,
+}
+
+fn diff_rows(have: Vec<IdValue>, want: &[(i64, Vec<String>)]) -> RowDiff {
+    let mut d = RowDiff::default();
+    let mut stored: std::collections::HashMap<(i64, String), (i64, i16)> = have
+        .into_iter()
+        .map(|r| ((r.finding_id, r.value), (r.row_id, r.position)))
+        .collect();
+    for (fid, values) in want {
+        let mut seen = std::collections::HashSet::new();
+        for (i, v) in values.iter().enumerate() {
+            // A report may repeat a value; its first position counts.
+            if !seen.insert(v.as_str()) {
+                continue;
+            }
+            let pos = i16::try_from(i).unwrap_or(i16::MAX);
+            match stored.remove(&(*fid, v.clone())) {
+                Some((_, p)) if p == pos => {}
+                Some((row, _)) => {
+                    d.move_ids.push(row);
+                    d.move_to.push(pos);
+                    d.changed.insert(*fid);
+                }
+                None => {
+                    d.add_fid.push(*fid);
+                    d.add_pos.push(pos);
+                    d.add_val.push(v.clone());
+                    d.changed.insert(*fid);
+                }
+            }
+        }
+    }
+    for ((fid, _), (row, _)) in stored {
+        d.delete.push(row);
+        d.changed.insert(fid);
+    }
+    d
+}
+
+/// Makes the stored vulnerability ids (and `cve`, the first of them) and
+/// extra CWEs of matched findings those of the report (domain.md §5.4 step 6).
+/// One read per kind; writes only where something changed.
+pub async fn reconcile_ids(
+    conn: &mut AsyncPgConnection,
+    findings: &[(i64, Vec<String>, Vec<i32>)],
+) -> QueryResult<()> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = findings.iter().map(|f| f.0).collect();
+    let have: Vec<IdValue> = sql_query(
+        "SELECT id AS row_id, finding_id, position, vulnerability_id AS value \
+         FROM finding_vulnerability_ids WHERE finding_id = ANY($1)",
+    )
+    .bind::<Array<BigInt>, _>(&ids)
+    .load(conn)
+    .await?;
+    let want: Vec<(i64, Vec<String>)> = findings.iter().map(|f| (f.0, f.1.clone())).collect();
+    let d = diff_rows(have, &want);
+    apply_diff(conn, "finding_vulnerability_ids", "vulnerability_id", &d).await?;
+    if !d.changed.is_empty() {
+        let (cve_ids, cves): (Vec<i64>, Vec<Option<&str>>) = findings
+            .iter()
+            .filter(|f| d.changed.contains(&f.0))
+            .map(|f| (f.0, <[String]>::first(&f.1).map(String::as_str)))
+            .unzip();
+        sql_query(
+            "UPDATE findings f SET cve = x.cve FROM unnest($1::bigint[], $2::text[]) AS x(id, cve) \
+             WHERE f.id = x.id AND f.cve IS DISTINCT FROM x.cve",
+        )
+        .bind::<Array<BigInt>, _>(&cve_ids)
+        .bind::<Array<Nullable<Text>>, _>(cves)
+        .execute(conn)
+        .await?;
+    }
+    let have: Vec<IdValue> = sql_query(
+        "SELECT id AS row_id, finding_id, 0::smallint AS position, cwe AS value \
+         FROM finding_cwes WHERE finding_id = ANY($1)",
+    )
+    .bind::<Array<BigInt>, _>(&ids)
+    .load(conn)
+    .await?;
+    let want: Vec<(i64, Vec<String>)> = findings
+        .iter()
+        .map(|f| (f.0, f.2.iter().map(|c| format!("CWE-{c}")).collect()))
+        .collect();
+    // CWEs have no order: every wanted one counts as position 0.
+    let mut d = diff_rows(have, &want);
+    d.move_ids.clear();
+    d.move_to.clear();
+    apply_diff(conn, "finding_cwes", "cwe", &d).await
+}
+
+async fn apply_diff(
+    conn: &mut AsyncPgConnection,
+    table: &str,
+    column: &str,
+    d: &RowDiff,
+) -> QueryResult<()> {
+    if !d.delete.is_empty() {
+        sql_query(format!("DELETE FROM {table} WHERE id = ANY($1)"))
+            .bind::<Array<BigInt>, _>(&d.delete)
+            .execute(conn)
+            .await?;
+    }
+    if !d.move_ids.is_empty() {
+        sql_query(format!(
+            "UPDATE {table} t SET position = x.pos FROM unnest($1::bigint[], $2::smallint[]) AS x(id, pos) \
+             WHERE t.id = x.id"
+        ))
+        .bind::<Array<BigInt>, _>(&d.move_ids)
+        .bind::<Array<SmallInt>, _>(&d.move_to)
+        .execute(conn)
+        .await?;
+    }
+    if !d.add_fid.is_empty() {
+        let positioned = table == "finding_vulnerability_ids";
+        let sql = if positioned {
+            format!(
+                "INSERT INTO {table} (finding_id, position, {column}) \
+                 SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[]) ON CONFLICT DO NOTHING"
+            )
+        } else {
+            format!(
+                "INSERT INTO {table} (finding_id, {column}) \
+                 SELECT f, v FROM unnest($1::bigint[], $2::smallint[], $3::text[]) AS x(f, p, v) \
+                 ON CONFLICT DO NOTHING"
+            )
+        };
+        sql_query(sql)
+            .bind::<Array<BigInt>, _>(&d.add_fid)
+            .bind::<Array<SmallInt>, _>(&d.add_pos)
+            .bind::<Array<Text>, _>(&d.add_val)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A location already referenced by `product_id` (what `endpoint_to_add` may name).
 pub async fn product_location(
     conn: &mut AsyncPgConnection,
