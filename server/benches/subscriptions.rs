@@ -149,7 +149,6 @@ async fn run(
     base: &str,
     token: &str,
     http: &reqwest::Client,
-    pg: &tokio_postgres::Client,
     notes: &mut tokio::sync::mpsc::UnboundedReceiver<Instant>,
     server_pid: u32,
     subscribers: usize,
@@ -191,7 +190,6 @@ async fn run(
         .map(|ws| tokio::spawn(receive(ws, findings, spec.batched)))
         .collect();
     while notes.try_recv().is_ok() {}
-    let _ = pg;
     let started = Instant::now();
     let outcome = import(http, base, report(findings, spec.label)).await?;
     let answered = started.elapsed();
@@ -336,7 +334,7 @@ async fn main() -> anyhow::Result<()> {
             },
         ] {
             run(
-                &base, &token, &http, &pg, &mut notes, pid, subscribers, findings, product_id, &spec,
+                &base, &token, &http, &mut notes, pid, subscribers, findings, product_id, &spec,
             )
             .await?;
         }

@@ -382,6 +382,19 @@ struct Claimed {
     attempts: i32,
 }
 
+/// Marks a delivery failed without sending it.
+async fn give_up(conn: &mut AsyncPgConnection, id: i64, reason: &str) -> diesel::QueryResult<()> {
+    sql_query(
+        "UPDATE webhook_deliveries SET status = 'failed', last_error = $2, locked_until = NULL \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(reason)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// Claims due deliveries and makes one attempt each; returns how many.
 async fn deliver_due(db: &Db, http: &reqwest::Client) -> Result<usize, crate::db::DbError> {
     let mut conn = db.conn().await?;
@@ -403,28 +416,18 @@ async fn deliver_due(db: &Db, http: &reqwest::Client) -> Result<usize, crate::db
         };
         if !hook.active {
             // Switched off since the delivery was recorded: log, do not send.
-            sql_query(
-                "UPDATE webhook_deliveries SET status = 'failed', last_error = 'the webhook is disabled', \
-                 locked_until = NULL WHERE id = $1",
-            )
-            .bind::<BigInt, _>(d.id)
-            .execute(&mut conn)
-            .await
-            .map_err(q)?;
+            give_up(&mut conn, d.id, "the webhook is disabled")
+                .await
+                .map_err(q)?;
             continue;
         }
         let events = crate::events::after(&mut conn, d.event_seq - 1, 1)
             .await
             .map_err(q)?;
         let Some(event) = events.into_iter().find(|e| e.seq == d.event_seq) else {
-            sql_query(
-                "UPDATE webhook_deliveries SET status = 'failed', last_error = 'the event is no longer kept', \
-                 locked_until = NULL WHERE id = $1",
-            )
-            .bind::<BigInt, _>(d.id)
-            .execute(&mut conn)
-            .await
-            .map_err(q)?;
+            give_up(&mut conn, d.id, "the event is no longer kept")
+                .await
+                .map_err(q)?;
             continue;
         };
         let body = serde_json::to_vec(&body(&event)).unwrap_or_default();

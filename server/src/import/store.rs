@@ -470,6 +470,20 @@ async fn apply_diff(
     Ok(())
 }
 
+impl LocationRow {
+    fn into_parts(self) -> UrlParts {
+        UrlParts {
+            protocol: self.protocol,
+            user_info: self.user_info,
+            host: self.host,
+            port: self.port.and_then(|p| u16::try_from(p).ok()),
+            path: self.path,
+            query: self.query,
+            fragment: self.fragment,
+        }
+    }
+}
+
 /// A location already referenced by `product_id` (what `endpoint_to_add` may name).
 pub async fn product_location(
     conn: &mut AsyncPgConnection,
@@ -485,15 +499,7 @@ pub async fn product_location(
     .bind::<BigInt, _>(product_id)
     .load(conn)
     .await?;
-    Ok(rows.into_iter().next().map(|r| UrlParts {
-        protocol: r.protocol,
-        user_info: r.user_info,
-        host: r.host,
-        port: r.port.and_then(|p| u16::try_from(p).ok()),
-        path: r.path,
-        query: r.query,
-        fragment: r.fragment,
-    }))
+    Ok(rows.into_iter().next().map(LocationRow::into_parts))
 }
 
 /// The URL locations of findings, by finding id.
@@ -514,15 +520,7 @@ pub async fn locations_of(
     .load(conn)
     .await?;
     for r in rows {
-        out.entry(r.finding_id).or_default().push(UrlParts {
-            protocol: r.protocol,
-            user_info: r.user_info,
-            host: r.host,
-            port: r.port.and_then(|p| u16::try_from(p).ok()),
-            path: r.path,
-            query: r.query,
-            fragment: r.fragment,
-        });
+        out.entry(r.finding_id).or_default().push(r.into_parts());
     }
     Ok(out)
 }
