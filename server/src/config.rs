@@ -266,6 +266,11 @@ pub struct GraphqlConfig {
     /// `extensions.sqlStatements` (for tests and profiling).
     #[arg(long = "graphql-expose-query-count", env = "PALISADE_GRAPHQL_EXPOSE_QUERY_COUNT", value_name = "PALISADE_GRAPHQL_EXPOSE_QUERY_COUNT", default_value_t = false, action = clap::ArgAction::Set)]
     pub expose_query_count: bool,
+    /// How often an open WebSocket connection's token is checked again, in
+    /// seconds: a revoked token ends its subscriptions within this time.
+    #[arg(long = "ws-reauth-secs", env = "PALISADE_WS_REAUTH_SECS", value_name = "PALISADE_WS_REAUTH_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_reauth_secs: u64,
 }
 
 /// Log output.
@@ -311,6 +316,7 @@ impl Config {
                 max_complexity: 50_000,
                 max_page_size: 100,
                 expose_query_count: true,
+                ws_reauth_secs: 30,
             },
             log: LogConfig {
                 format: LogFormat::Human,

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod context;
 pub mod error;
 pub mod events;
+pub mod fanout;
 pub mod finding;
 pub mod hierarchy;
 pub mod http;
@@ -18,6 +19,7 @@ pub mod node;
 pub mod note;
 pub mod plugin;
 pub mod webhooks;
+pub mod ws;
 
 use async_graphql::{MergedObject, Schema};
 

@@ -433,3 +433,144 @@ async fn batches_carry_what_committed_together_in_few_messages() {
         "nothing more"
     );
 }
+
+/// Every field of a change, once as plain fields (written by the shared
+/// encoder) and once inside an inline fragment (run by the GraphQL executor).
+const EVERY_FIELD: &str = "seq kind findingId productId productTypeId engagementId testId actorId severity changes createdAt __typename";
+
+async fn collect(ws: &mut Ws, field: &str, want: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    while out.len() < want {
+        let Some(v) = next_json(ws, Duration::from_secs(10)).await else {
+            break;
+        };
+        assert_eq!(v["type"], "next", "{v}");
+        assert!(v["payload"].get("errors").is_none(), "{v}");
+        match &v["payload"]["data"][field] {
+            Value::Array(items) => out.extend(items.iter().cloned()),
+            item => out.push(item.clone()),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_shared_encoder_writes_what_the_executor_would() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let admin = s.admin_token.clone().expect("admin");
+    let first = import(&s, "Visible", &["seed"]).await;
+    let visible = first["product_id"].as_i64().expect("product");
+    let reader = crate::access::create_user(&db, "reader", false).await;
+    let uid = s
+        .gql()
+        .ok("{ users(usernameContains: \"reader\") { id } }", json!({}))
+        .await["users"][0]["id"]
+        .clone();
+    s.gql()
+        .ok(
+            "mutation($o: ID!, $u: ID!) { setMember(input: {object: $o, user: $u, role: READER}) { role } }",
+            json!({"o": gid("Product", visible), "u": uid}),
+        )
+        .await;
+
+    let plain = format!("subscription {{ findingChanges {{ {EVERY_FIELD} }} }}");
+    let fragment =
+        format!("subscription {{ findingChanges {{ ... on FindingChange {{ {EVERY_FIELD} }} }} }}");
+    let batched = format!("subscription {{ all: findingChangeBatches {{ {EVERY_FIELD} }} }}");
+    let mut fast = subscribe_query(&s.base, &admin, &plain, json!({})).await;
+    let mut executor = subscribe_query(&s.base, &admin, &fragment, json!({})).await;
+    let mut batches = subscribe_query(&s.base, &admin, &batched, json!({})).await;
+    let mut mine = subscribe_query(&s.base, &reader, &plain, json!({})).await;
+
+    import(&s, "Hidden", &["h1", "h2"]).await;
+    import(&s, "Visible", &["v1"]).await;
+    let id = s
+        .gql()
+        .ok(
+            "{ findings(filter: {search: \"v1\"}) { nodes { id } } }",
+            json!({}),
+        )
+        .await["findings"]["nodes"][0]["id"]
+        .clone();
+    s.gql()
+        .ok(
+            "mutation($id: ID!) { updateFinding(input: {id: $id, severity: LOW}) { finding { id } } }",
+            json!({"id": id}),
+        )
+        .await;
+
+    let want = collect(&mut executor, "findingChanges", 4).await;
+    assert_eq!(want.len(), 4, "{want:?}");
+    assert_eq!(want[3]["kind"], "severity_changed", "{want:?}");
+    assert_eq!(
+        want[3]["changes"]["severity"],
+        json!({"before": "High", "after": "Low"})
+    );
+    assert_eq!(want[3]["__typename"], "FindingChange");
+    assert!(
+        want[3]["createdAt"]
+            .as_str()
+            .is_some_and(|t| t.contains('T'))
+    );
+    assert_eq!(collect(&mut fast, "findingChanges", 4).await, want);
+    assert_eq!(collect(&mut batches, "all", 4).await, want);
+    // The reader's copy holds the visible product's changes only.
+    let visible_only: Vec<Value> = want
+        .iter()
+        .filter(|e| e["productId"] == gid("Product", visible))
+        .cloned()
+        .collect();
+    assert_eq!(visible_only.len(), 2);
+    assert_eq!(collect(&mut mine, "findingChanges", 2).await, visible_only);
+    assert!(
+        next_json(&mut mine, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "nothing of the hidden product"
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_token_closes_the_subscriptions_opened_with_it() {
+    let db = TestDb::new().await;
+    let s = TestServer::start_with(&db.url, &[("PALISADE_WS_REAUTH_SECS", "1")]).await;
+    let d = s
+        .gql()
+        .ok(
+            "mutation { createApiToken(input: {name: \"bot\"}) { token apiToken { id } } }",
+            json!({}),
+        )
+        .await;
+    let token = d["createApiToken"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let token_id = d["createApiToken"]["apiToken"]["id"].clone();
+    let mut ws = subscribe_query(&s.base, &token, SEQ_ONLY, json!({})).await;
+    import(&s, "Shop", &["before"]).await;
+    assert!(
+        next_change(&mut ws, Duration::from_secs(10))
+            .await
+            .is_some()
+    );
+
+    s.gql()
+        .ok(
+            "mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }",
+            json!({"id": token_id}),
+        )
+        .await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("closed within the re-check period");
+    assert_eq!(closed, Some(4403));
+}

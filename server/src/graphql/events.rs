@@ -7,6 +7,7 @@
 //! outbox table, then live events, without duplicates.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Json, Object, Subscription};
@@ -21,7 +22,7 @@ use super::ids::{self, Kind};
 use crate::authz::{Authz, Object as AuthzObject, Permission, Subject};
 use crate::db::Db;
 use crate::domain::severity::Severity;
-use crate::events::{Event, EventBus};
+use crate::events::{Event, EventBus, Page};
 
 /// Events read from the table per query while a subscriber catches up.
 const REPLAY_PAGE: i64 = 2_000;
@@ -187,10 +188,28 @@ impl FindingChange {
     }
 }
 
-struct State {
-    rx: tokio::sync::broadcast::Receiver<crate::events::Page>,
-    /// Events ready to check and send, oldest first.
-    pending: VecDeque<Arc<Event>>,
+/// Events of one page that a subscriber will receive: contiguous runs of
+/// indices into the page, so a page every event of which passes is one run
+/// and its shared encoding is copied in one piece.
+struct Chunk {
+    page: Page,
+    runs: VecDeque<Range<u32>>,
+    /// A page of the bus, which every subscriber sees as the same `Arc` (its
+    /// encoding is cached); table pages are this subscriber's own.
+    shared: bool,
+}
+
+/// A contiguous run of one page's events, handed to the fast path.
+pub(crate) struct Piece {
+    pub page: Page,
+    pub range: Range<u32>,
+    pub shared: bool,
+}
+
+pub(crate) struct State {
+    rx: tokio::sync::broadcast::Receiver<Page>,
+    /// Events ready to send, oldest first, already checked and filtered.
+    pending: VecDeque<Chunk>,
     /// Reading the table after `last` page by page (a resume, or a lag
     /// behind the in-memory buffer) until it is exhausted.
     catching_up: bool,
@@ -246,16 +265,10 @@ impl State {
         })
     }
 
-    /// The next event this subscriber may see, or `None` when the bus closed
-    /// (or the table could not be read: the client resumes with `afterSeq`).
-    async fn next(&mut self) -> Option<Arc<Event>> {
-        loop {
-            if let Some(e) = self.pending.pop_front() {
-                if self.visible(&e) {
-                    return Some(e);
-                }
-                continue;
-            }
+    /// Waits until something is pending; `None` when the bus closed (or the
+    /// table could not be read: the client resumes with `afterSeq`).
+    async fn fill(&mut self) -> Option<()> {
+        while self.pending.is_empty() {
             if self.catching_up {
                 self.read_page().await?;
                 continue;
@@ -266,48 +279,155 @@ impl State {
                 Err(RecvError::Closed) => return None,
             }
         }
+        Some(())
+    }
+
+    /// Takes in whatever else is ready without waiting for new events;
+    /// `false` when nothing more is.
+    async fn fill_more(&mut self) -> bool {
+        if self.catching_up {
+            return self.read_page().await.is_some();
+        }
+        match self.rx.try_recv() {
+            Ok(page) => {
+                self.accept_live(&page);
+                true
+            }
+            Err(TryRecvError::Lagged(_)) => {
+                self.lagged();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn pop_one(&mut self) -> Option<Arc<Event>> {
+        let chunk = self.pending.front_mut()?;
+        let run = chunk.runs.front_mut()?;
+        let i = run.start;
+        run.start += 1;
+        let e = chunk.page.get(i as usize).cloned();
+        if run.start >= run.end {
+            chunk.runs.pop_front();
+            if chunk.runs.is_empty() {
+                self.pending.pop_front();
+            }
+        }
+        e
+    }
+
+    /// The next event this subscriber may see.
+    async fn next(&mut self) -> Option<Arc<Event>> {
+        loop {
+            self.fill().await?;
+            if let Some(e) = self.pop_one() {
+                return Some(e);
+            }
+        }
     }
 
     /// The next event, then whatever else is ready without waiting, up to `max`.
     async fn next_batch(&mut self, max: usize) -> Option<Vec<Arc<Event>>> {
         let mut out = vec![self.next().await?];
         while out.len() < max {
-            if let Some(e) = self.pending.pop_front() {
-                if self.visible(&e) {
-                    out.push(e);
-                }
-                continue;
-            }
-            if self.catching_up {
-                if self.read_page().await.is_none() {
-                    break;
-                }
-                continue;
-            }
-            match self.rx.try_recv() {
-                Ok(page) => self.accept_live(&page),
-                Err(TryRecvError::Lagged(_)) => self.lagged(),
-                Err(_) => break,
+            if let Some(e) = self.pop_one() {
+                out.push(e);
+            } else if !self.fill_more().await {
+                break;
             }
         }
         Some(out)
     }
 
-    fn visible(&self, e: &Event) -> bool {
-        may_read(&self.authz, self.subject, e) && self.matcher.matches(e)
-    }
-
-    fn accept_live(&mut self, page: &crate::events::Page) {
-        for e in page.iter() {
-            if e.seq > self.table_high || self.skipped.remove(&e.seq).is_some() {
-                self.last_seen = self.last_seen.max(e.seq);
-                // Filtered here, in one pass over the page; only what this
-                // subscriber may see is queued.
-                if self.visible(e) {
-                    self.pending.push_back(Arc::clone(e));
+    /// Like [`State::next_batch`], as runs of pages instead of single events.
+    pub(crate) async fn next_pieces(&mut self, max: usize) -> Option<Vec<Piece>> {
+        self.fill().await?;
+        let mut out = Vec::new();
+        let mut left = max.max(1);
+        while left > 0 {
+            let Some(chunk) = self.pending.front_mut() else {
+                if self.fill_more().await {
+                    continue;
+                }
+                break;
+            };
+            let Some(run) = chunk.runs.front_mut() else {
+                self.pending.pop_front();
+                continue;
+            };
+            let take = (run.len()).min(left);
+            let end = run.start + u32::try_from(take).unwrap_or(u32::MAX);
+            out.push(Piece {
+                page: Arc::clone(&chunk.page),
+                range: run.start..end,
+                shared: chunk.shared,
+            });
+            left -= take;
+            run.start = end;
+            if run.start >= run.end {
+                chunk.runs.pop_front();
+                if chunk.runs.is_empty() {
+                    self.pending.pop_front();
                 }
             }
         }
+        Some(out)
+    }
+
+    /// Queues the events of `page` for which `keep` holds and this subscriber
+    /// may see, as runs.
+    fn accept(
+        &mut self,
+        page: &Page,
+        shared: bool,
+        mut keep: impl FnMut(&mut Self, &Event) -> bool,
+    ) {
+        let mut runs: VecDeque<Range<u32>> = VecDeque::new();
+        // One access decision per product and page: an import's events
+        // share a product, so this is one policy lookup instead of thousands.
+        let mut memo: Option<((i64, i64), bool)> = None;
+        for (i, e) in page.iter().enumerate() {
+            if !keep(self, e) || !self.matcher.matches(e) {
+                continue;
+            }
+            let allowed = match (e.product_id, e.product_type_id) {
+                (Some(p), Some(t)) => match memo {
+                    Some((key, ok)) if key == (p, t) => ok,
+                    _ => {
+                        let ok = may_read(&self.authz, self.subject, e);
+                        memo = Some(((p, t), ok));
+                        ok
+                    }
+                },
+                _ => may_read(&self.authz, self.subject, e),
+            };
+            if !allowed {
+                continue;
+            }
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            match runs.back_mut() {
+                Some(r) if r.end == i => r.end = i + 1,
+                _ => runs.push_back(i..i + 1),
+            }
+        }
+        if !runs.is_empty() {
+            self.pending.push_back(Chunk {
+                page: Arc::clone(page),
+                runs,
+                shared,
+            });
+        }
+    }
+
+    fn accept_live(&mut self, page: &Page) {
+        self.accept(page, true, |s, e| {
+            if e.seq > s.table_high || s.skipped.remove(&e.seq).is_some() {
+                s.last_seen = s.last_seen.max(e.seq);
+                true
+            } else {
+                false
+            }
+        });
     }
 
     /// Fell behind the in-memory buffer: go on from the table.
@@ -327,14 +447,15 @@ impl State {
         let now = std::time::Instant::now();
         self.skipped
             .retain(|_, since| now.duration_since(*since) < crate::events::GAP_GRACE);
-        for e in rows {
+        for e in &rows {
             for missing in ((self.table_high + 1)..e.seq).take(10_000) {
                 self.skipped.insert(missing, now);
             }
             self.table_high = e.seq;
             self.last_seen = self.last_seen.max(e.seq);
-            self.pending.push_back(Arc::new(e));
         }
+        let page: Page = Arc::new(rows.into_iter().map(Arc::new).collect());
+        self.accept(&page, false, |_, _| true);
         Some(())
     }
 }
@@ -355,9 +476,11 @@ impl SubscriptionRoot {
         after_seq: Option<i64>,
     ) -> Result<impl Stream<Item = FindingChange> + use<>, ApiError> {
         let state = State::open(ctx, filter, after_seq).await?;
-        Ok(futures::stream::unfold(state, |mut s| async move {
+        let state = super::fanout::hand_over(ctx, state, None);
+        Ok(futures::stream::unfold(state, |s| async move {
+            let mut s = s?;
             let e = s.next().await?;
-            Some((FindingChange(e), s))
+            Some((FindingChange(e), Some(s)))
         }))
     }
 
@@ -373,9 +496,11 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Vec<FindingChange>> + use<>, ApiError> {
         let state = State::open(ctx, filter, after_seq).await?;
         let max = usize::try_from(max_batch).unwrap_or(1);
-        Ok(futures::stream::unfold(state, move |mut s| async move {
+        let state = super::fanout::hand_over(ctx, state, Some(max));
+        Ok(futures::stream::unfold(state, move |s| async move {
+            let mut s = s?;
             let batch = s.next_batch(max).await?;
-            Some((batch.into_iter().map(FindingChange).collect(), s))
+            Some((batch.into_iter().map(FindingChange).collect(), Some(s)))
         }))
     }
 }

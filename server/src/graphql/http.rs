@@ -1,10 +1,9 @@
 //! GraphQL over HTTP (GET and POST, both media types, the spec's status
 //! codes), GraphiQL for browsers, and the WebSocket endpoint.
 
+use async_graphql::ServerError;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, MultipartOptions};
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Data, ServerError};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, RawQuery, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -368,21 +367,39 @@ pub async fn graphiql() -> Html<String> {
 }
 
 /// `GET /graphql/ws`: subscriptions over `graphql-transport-ws` or legacy
-/// `graphql-ws`. Credentials come from the upgrade request's `Authorization`
-/// header or from the `connection_init` payload (`Authorization`,
-/// `authorization` or `token`); invalid ones close the connection (4403).
+/// `graphql-ws` (the connection loop is [`super::ws`]). Credentials come from
+/// the upgrade request's `Authorization` header or from the `connection_init`
+/// payload (`Authorization`, `authorization` or `token`); invalid ones close
+/// the connection (4403), and so does a token revoked while it is open.
 pub async fn graphql_ws(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let header_value = match authorization(&headers) {
         Ok(v) => v.map(str::to_owned),
         Err(e) => return unauthenticated(MediaType::Json, &e),
     };
-    let schema = state.schema.clone();
+    let protocol = headers
+        .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|list| {
+            list.split(',').find_map(|p| {
+                p.trim()
+                    .parse::<async_graphql::http::WebSocketProtocols>()
+                    .ok()
+            })
+        });
+    let Some(protocol) = protocol else {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            MediaType::Json,
+            "the Sec-WebSocket-Protocol header must name graphql-transport-ws or graphql-ws",
+            "BAD_REQUEST",
+        );
+    };
+    let reauth = std::time::Duration::from_secs(state.config.graphql.ws_reauth_secs);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         // Clients send small control messages: a 4 KiB read buffer instead of
@@ -391,31 +408,13 @@ pub async fn graphql_ws(
         .read_buffer_size(4 * 1024)
         .max_message_size(1024 * 1024)
         .on_upgrade(move |socket| {
-            let init_state = state.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let value = init_payload_authorization(&payload).or(header_value);
-                    let principal =
-                        crate::auth::authenticate_header(&init_state.db, value.as_deref())
-                            .await
-                            .map_err(|e| async_graphql::Error::new(e.to_string()))?;
-                    let mut data = Data::default();
-                    data.insert(RequestContext::new(
-                        init_state.db.clone(),
-                        Loaders::new(&init_state.db, None),
-                        init_state.authz.clone(),
-                        principal,
-                        Some(addr.ip()),
-                    ));
-                    Ok(data)
-                })
-                .serve()
+            super::ws::Connection::new(state, protocol, addr, header_value, reauth).serve(socket)
         })
 }
 
 /// The credentials in a `connection_init` payload: an `Authorization` value,
 /// or a bare token under `token`.
-fn init_payload_authorization(payload: &serde_json::Value) -> Option<String> {
+pub(crate) fn init_payload_authorization(payload: &serde_json::Value) -> Option<String> {
     let obj = payload.as_object()?;
     for key in ["Authorization", "authorization"] {
         if let Some(v) = obj.get(key).and_then(|v| v.as_str()) {
