@@ -214,6 +214,8 @@ impl Plan {
         let op = match (&doc.operations, request.operation_name.as_deref()) {
             (DocumentOperations::Single(op), _) => op,
             (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
+            // One named operation is "multiple" to the parser.
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
             (DocumentOperations::Multiple(_), None) => return None,
         };
         if op.node.ty != OperationType::Subscription || !op.node.directives.is_empty() {
@@ -366,5 +368,101 @@ pub(crate) fn hand_over(
             None
         }
         None => Some(state),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(query: &str) -> Option<Plan> {
+        Plan::of(&async_graphql::Request::new(query))
+    }
+
+    fn event(seq: i64) -> Arc<Event> {
+        Arc::new(Event {
+            seq,
+            kind: "created".to_owned(),
+            finding_id: Some(seq * 10),
+            product_id: Some(1),
+            product_type_id: Some(2),
+            engagement_id: None,
+            test_id: Some(3),
+            actor_id: None,
+            changes: "{\"b\": 1, \"a\": [true]}".to_owned(),
+            severity: Some("High".to_owned()),
+            created_at: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
+        })
+    }
+
+    #[test]
+    fn only_plain_scalar_selections_are_planned() {
+        assert!(plan("subscription { findingChanges { seq kind } }").is_some());
+        assert!(plan("subscription S($a: Int) { x: findingChangeBatches(afterSeq: $a) { s: seq changes } }").is_some());
+        for executor in [
+            "subscription { findingChanges { seq finding { title } } }",
+            "subscription { findingChanges { ... on FindingChange { seq } } }",
+            "subscription { findingChanges { ...F } } fragment F on FindingChange { seq }",
+            "subscription { findingChanges { seq @include(if: true) } }",
+            "subscription { findingChanges { seq seq } }",
+            "subscription { findingChanges { nope } }",
+            "query { findingChanges { seq } }",
+            "subscription A { findingChanges { seq } } subscription B { findingChanges { kind } }",
+            "subscription {",
+        ] {
+            assert!(plan(executor).is_none(), "{executor}");
+        }
+        // Several operations: the named one decides.
+        let named = "subscription A { findingChanges { seq } } subscription B { findingChanges { finding { id } } }";
+        assert!(Plan::of(&async_graphql::Request::new(named).operation_name("A")).is_some());
+        assert!(Plan::of(&async_graphql::Request::new(named).operation_name("B")).is_none());
+    }
+
+    #[test]
+    fn messages_frame_runs_of_shared_and_private_pages() {
+        let Some(p) =
+            plan("subscription { all: findingChangeBatches { s: seq kind findingId changes } }")
+        else {
+            panic!("planned");
+        };
+        let page: Page = Arc::new((1..=4).map(event).collect());
+        let own: Page = Arc::new(vec![event(9)]);
+        let pieces = [
+            Piece {
+                page: Arc::clone(&page),
+                range: 1..3,
+                shared: true,
+            },
+            Piece {
+                page: Arc::clone(&own),
+                range: 0..1,
+                shared: false,
+            },
+        ];
+        let batch = p.messages("next", "7", &pieces, true);
+        assert_eq!(batch.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(&batch[0]).unwrap_or_default();
+        assert_eq!(v["type"], "next");
+        assert_eq!(v["id"], "7");
+        let items = v["payload"]["data"]["all"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let seqs: Vec<i64> = items.iter().filter_map(|e| e["s"].as_i64()).collect();
+        assert_eq!(seqs, [2, 3, 9]);
+        assert_eq!(
+            items[0]["changes"],
+            serde_json::json!({"a": [true], "b": 1})
+        );
+        assert_eq!(items[0]["findingId"], ids::encode(Kind::Finding, 20).0);
+        // One message per event when not batched, legacy protocol naming.
+        let single = p.messages("data", "x", &pieces, false);
+        assert_eq!(single.len(), 3);
+        let v: serde_json::Value = serde_json::from_str(&single[2]).unwrap_or_default();
+        assert_eq!(v["type"], "data");
+        assert_eq!(v["payload"]["data"]["all"]["s"], 9);
+        // The shared page was encoded once and is found again by identity.
+        let again = p.shared.encoded(&page);
+        assert!(Arc::ptr_eq(&again, &p.shared.encoded(&page)));
     }
 }
