@@ -140,8 +140,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    finding_vulnerability_ids (id) {
-        id -> Int8,
+    finding_vulnerability_ids (finding_id, vulnerability_id) {
         finding_id -> Int8,
         position -> Int2,
         #[max_length = 50]

@@ -39,7 +39,7 @@ enum ClientMessage {
     #[serde(alias = "start")]
     Subscribe {
         id: String,
-        payload: async_graphql::Request,
+        payload: Box<async_graphql::Request>,
     },
     #[serde(alias = "stop")]
     Complete {
@@ -191,14 +191,13 @@ impl Connection {
         let mut next = Some(first);
         let mut written = 0;
         while let Some(out) = next.take() {
-            if out.end {
-                if self
+            if out.end
+                && self
                     .subscriptions
                     .get(&out.id)
                     .is_some_and(|(g, _)| *g == out.generation)
-                {
-                    self.subscriptions.remove(&out.id);
-                }
+            {
+                self.subscriptions.remove(&out.id);
             }
             for text in out.texts {
                 sink.feed(Message::Text(text.into())).await?;
@@ -224,7 +223,7 @@ impl Connection {
             ClientMessage::ConnectionInit { payload } => {
                 self.init(payload.unwrap_or_default()).await
             }
-            ClientMessage::Subscribe { id, payload } => self.subscribe(id, payload, streams),
+            ClientMessage::Subscribe { id, payload } => self.subscribe(id, *payload, streams),
             ClientMessage::Complete { id } => match self.subscriptions.remove(id.as_str()) {
                 Some((_, handle)) => {
                     handle.abort();
@@ -376,7 +375,7 @@ enum Phase {
     /// Written by the shared encoder.
     Fast {
         plan: Plan,
-        handover: super::fanout::Handover,
+        handover: Box<super::fanout::Handover>,
     },
     Done,
 }
@@ -406,7 +405,11 @@ impl Phase {
                 Some(r) => Some((vec![next(&r)], Phase::General(responses))),
                 None => match (plan, slot.and_then(|s| s.take())) {
                     (Some(plan), Some(handover)) => {
-                        Box::pin(Phase::Fast { plan, handover }.step(id, next_type)).await
+                        let fast = Phase::Fast {
+                            plan,
+                            handover: Box::new(handover),
+                        };
+                        Box::pin(fast.step(id, next_type)).await
                     }
                     _ => Some((complete(), Phase::Done)),
                 },

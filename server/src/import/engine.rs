@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::StreamExt as _;
 use serde_json::json;
 
 use super::config::{DedupeSettings, EffectiveDedupe};
@@ -912,6 +913,7 @@ async fn persist_new(
     let mut phases = Phases::start();
     let ids = store::allocate_ids(c, findings.len()).await?;
     let mut dup_of: Vec<Option<i64>> = vec![None; findings.len()];
+    let mut other_type = vec![false; findings.len()];
     let batch = r.settings.batch_size.max(1);
     let algorithm = dedupe.algorithm;
     if sys.enable_deduplication && !findings.is_empty() {
@@ -982,34 +984,64 @@ async fn persist_new(
                 &r.settings.endpoint_fields,
                 None,
             ) {
-                Some(orig) => dup_of[i] = Some(orig),
+                Some(orig) => {
+                    dup_of[i] = Some(orig);
+                    other_type[i] = candidates
+                        .iter()
+                        .find(|c| c.id == orig)
+                        .is_none_or(|c| c.test_type_id != rows_cx.test_type_id);
+                }
                 None => pool.push(item),
             }
         }
     }
     phases.mark("dedupe");
     let mut done = progress_base;
-    for (start, chunk) in (0..findings.len())
+    // Two batches in flight on the one connection: PostgreSQL runs the
+    // statements in order, while the next batch's arrays are built and
+    // sent instead of after each answer.
+    let shared: &AsyncPgConnection = c;
+    let mut chunks = (0..findings.len())
         .step_by(batch)
-        .zip(findings.chunks(batch))
-    {
-        let rows: Vec<NewRow<'_>> = chunk
-            .iter()
-            .enumerate()
-            .map(|(k, f)| NewRow {
-                id: ids[start + k],
-                duplicate_of: dup_of[start + k],
-                finding: f,
-            })
-            .collect();
-        store::insert_findings(c, rows_cx, &rows, location_tags).await?;
-        done += chunk.len() as u64;
+        .zip(findings.chunks(batch));
+    let mut inflight = futures::stream::FuturesOrdered::new();
+    loop {
+        while inflight.len() < 2 {
+            let Some((start, chunk)) = chunks.next() else {
+                break;
+            };
+            let rows: Vec<NewRow<'_>> = chunk
+                .iter()
+                .enumerate()
+                .map(|(k, f)| NewRow {
+                    id: ids[start + k],
+                    duplicate_of: dup_of[start + k],
+                    found_by_new_type: other_type[start + k],
+                    finding: f,
+                })
+                .collect();
+            inflight.push_back(insert_batch(shared, rows_cx, rows, location_tags));
+        }
+        let Some(n) = inflight.next().await else {
+            break;
+        };
+        done += n? as u64;
         if let Some(p) = r.progress {
             p.send_modify(|v| v.0 = done);
         }
     }
     phases.mark("insert");
     Ok(ids.into_iter().zip(dup_of).collect())
+}
+
+async fn insert_batch(
+    conn: &AsyncPgConnection,
+    cx: &RowContext,
+    rows: Vec<NewRow<'_>>,
+    location_tags: &[String],
+) -> diesel::QueryResult<usize> {
+    store::insert_findings(conn, cx, &rows, location_tags).await?;
+    Ok(rows.len())
 }
 
 /// Reimport's matching result.

@@ -311,8 +311,6 @@ struct LocationRow {
 #[derive(QueryableByName)]
 struct IdValue {
     #[diesel(sql_type = BigInt)]
-    row_id: i64,
-    #[diesel(sql_type = BigInt)]
     finding_id: i64,
     #[diesel(sql_type = SmallInt)]
     position: i16,
@@ -323,8 +321,12 @@ struct IdValue {
 /// What to change so the stored rows of one kind equal the wanted ones.
 #[derive(Default)]
 struct RowDiff {
-    delete: Vec<i64>,
-    move_ids: Vec<i64>,
+    /// Rows to delete, by finding and value (their key).
+    del_fid: Vec<i64>,
+    del_val: Vec<String>,
+    /// Rows to move to another position.
+    move_fid: Vec<i64>,
+    move_val: Vec<String>,
     move_to: Vec<i16>,
     add_fid: Vec<i64>,
     add_pos: Vec<i16>,
@@ -335,9 +337,9 @@ struct RowDiff {
 
 fn diff_rows(have: Vec<IdValue>, want: &[(i64, Vec<String>)]) -> RowDiff {
     let mut d = RowDiff::default();
-    let mut stored: std::collections::HashMap<(i64, String), (i64, i16)> = have
+    let mut stored: std::collections::HashMap<(i64, String), i16> = have
         .into_iter()
-        .map(|r| ((r.finding_id, r.value), (r.row_id, r.position)))
+        .map(|r| ((r.finding_id, r.value), r.position))
         .collect();
     for (fid, values) in want {
         let mut seen = std::collections::HashSet::new();
@@ -348,9 +350,10 @@ fn diff_rows(have: Vec<IdValue>, want: &[(i64, Vec<String>)]) -> RowDiff {
             }
             let pos = i16::try_from(i).unwrap_or(i16::MAX);
             match stored.remove(&(*fid, v.clone())) {
-                Some((_, p)) if p == pos => {}
-                Some((row, _)) => {
-                    d.move_ids.push(row);
+                Some(p) if p == pos => {}
+                Some(_) => {
+                    d.move_fid.push(*fid);
+                    d.move_val.push(v.clone());
                     d.move_to.push(pos);
                     d.changed.insert(*fid);
                 }
@@ -363,8 +366,9 @@ fn diff_rows(have: Vec<IdValue>, want: &[(i64, Vec<String>)]) -> RowDiff {
             }
         }
     }
-    for ((fid, _), (row, _)) in stored {
-        d.delete.push(row);
+    for ((fid, value), _) in stored {
+        d.del_fid.push(fid);
+        d.del_val.push(value);
         d.changed.insert(fid);
     }
     d
@@ -382,7 +386,7 @@ pub async fn reconcile_ids(
     }
     let ids: Vec<i64> = findings.iter().map(|f| f.0).collect();
     let have: Vec<IdValue> = sql_query(
-        "SELECT id AS row_id, finding_id, position, vulnerability_id AS value \
+        "SELECT finding_id, position, vulnerability_id::text AS value \
          FROM finding_vulnerability_ids WHERE finding_id = ANY($1)",
     )
     .bind::<Array<BigInt>, _>(&ids)
@@ -407,7 +411,7 @@ pub async fn reconcile_ids(
         .await?;
     }
     let have: Vec<IdValue> = sql_query(
-        "SELECT id AS row_id, finding_id, 0::smallint AS position, cwe AS value \
+        "SELECT finding_id, 0::smallint AS position, cwe::text AS value \
          FROM finding_cwes WHERE finding_id = ANY($1)",
     )
     .bind::<Array<BigInt>, _>(&ids)
@@ -419,7 +423,8 @@ pub async fn reconcile_ids(
         .collect();
     // CWEs have no order: every wanted one counts as position 0.
     let mut d = diff_rows(have, &want);
-    d.move_ids.clear();
+    d.move_fid.clear();
+    d.move_val.clear();
     d.move_to.clear();
     apply_diff(conn, "finding_cwes", "cwe", &d).await
 }
@@ -430,18 +435,24 @@ async fn apply_diff(
     column: &str,
     d: &RowDiff,
 ) -> QueryResult<()> {
-    if !d.delete.is_empty() {
-        sql_query(format!("DELETE FROM {table} WHERE id = ANY($1)"))
-            .bind::<Array<BigInt>, _>(&d.delete)
-            .execute(conn)
-            .await?;
-    }
-    if !d.move_ids.is_empty() {
+    if !d.del_fid.is_empty() {
         sql_query(format!(
-            "UPDATE {table} t SET position = x.pos FROM unnest($1::bigint[], $2::smallint[]) AS x(id, pos) \
-             WHERE t.id = x.id"
+            "DELETE FROM {table} t USING unnest($1::bigint[], $2::text[]) AS x(f, v) \
+             WHERE t.finding_id = x.f AND t.{column} = x.v"
         ))
-        .bind::<Array<BigInt>, _>(&d.move_ids)
+        .bind::<Array<BigInt>, _>(&d.del_fid)
+        .bind::<Array<Text>, _>(&d.del_val)
+        .execute(conn)
+        .await?;
+    }
+    if !d.move_fid.is_empty() {
+        sql_query(format!(
+            "UPDATE {table} t SET position = x.pos \
+             FROM unnest($1::bigint[], $2::text[], $3::smallint[]) AS x(f, v, pos) \
+             WHERE t.finding_id = x.f AND t.{column} = x.v"
+        ))
+        .bind::<Array<BigInt>, _>(&d.move_fid)
+        .bind::<Array<Text>, _>(&d.move_val)
         .bind::<Array<SmallInt>, _>(&d.move_to)
         .execute(conn)
         .await?;
@@ -541,6 +552,8 @@ pub struct RowContext {
 pub struct NewRow<'a> {
     pub id: i64,
     pub duplicate_of: Option<i64>,
+    /// The original was found by another test type: record this one too.
+    pub found_by_new_type: bool,
     pub finding: &'a PreparedFinding,
 }
 
@@ -586,9 +599,11 @@ const INSERT_FINDINGS: &str = "INSERT INTO findings (id, test_id, engagement_id,
     service, tags, extra)";
 
 /// Inserts one batch of new findings and their vulnerability ids, CWEs,
-/// found-by rows and locations (at most eight statements).
+/// found-by rows and locations (at most eight statements). Takes the
+/// connection shared so that batches can be pipelined: the next batch is
+/// built and sent while PostgreSQL still works on this one.
 pub async fn insert_findings(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     cx: &RowContext,
     rows: &[NewRow<'_>],
     location_tags: &[String],
@@ -657,7 +672,7 @@ pub async fn insert_findings(
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.service.as_deref()))
         .bind::<Array<Text>, _>(col!(|r| r.finding.tags.join(",")))
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.extra.as_deref()));
-    q.execute(conn).await?;
+    q.execute(&mut { conn }).await?;
 
     // Vulnerability ids, in report order.
     let mut v_ids = Vec::new();
@@ -685,7 +700,7 @@ pub async fn insert_findings(
         .bind::<Array<BigInt>, _>(v_ids)
         .bind::<Array<SmallInt>, _>(v_pos)
         .bind::<Array<Text>, _>(v_val)
-        .execute(conn)
+        .execute(&mut { conn })
         .await?;
     }
     if !c_ids.is_empty() {
@@ -696,12 +711,16 @@ pub async fn insert_findings(
         .into_boxed::<Pg>()
         .bind::<Array<BigInt>, _>(c_ids)
         .bind::<Array<Text>, _>(c_val)
-        .execute(conn)
+        .execute(&mut { conn })
         .await?;
     }
-    // found_by: an original each time a test type finds it again (a new
+    // found_by: an original each time another test type finds it again (a
     // finding is found by its own test's type, which needs no row).
-    let mut found: Vec<i64> = rows.iter().filter_map(|r| r.duplicate_of).collect();
+    let mut found: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.found_by_new_type)
+        .filter_map(|r| r.duplicate_of)
+        .collect();
     found.sort_unstable();
     found.dedup();
     if !found.is_empty() {
@@ -712,14 +731,14 @@ pub async fn insert_findings(
         .into_boxed::<Pg>()
         .bind::<Array<BigInt>, _>(found)
         .bind::<BigInt, _>(cx.test_type_id)
-        .execute(conn)
+        .execute(&mut { conn })
         .await?;
     }
     insert_locations(conn, cx, rows, location_tags).await
 }
 
 async fn insert_locations(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     cx: &RowContext,
     rows: &[NewRow<'_>],
     location_tags: &[String],
@@ -770,7 +789,7 @@ async fn insert_locations(
     .bind::<Array<Text>, _>(parts.iter().map(|p| p.query.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(parts.iter().map(|p| p.fragment.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(location_tags)
-    .execute(conn)
+    .execute(&mut { conn })
     .await?;
     sql_query(
         "INSERT INTO location_finding_refs (location_id, finding_id, status) \
@@ -782,7 +801,7 @@ async fn insert_locations(
     .bind::<Array<BigInt>, _>(ref_fid)
     .bind::<Array<Text>, _>(ref_hash.clone())
     .bind::<Array<Text>, _>(ref_status)
-    .execute(conn)
+    .execute(&mut { conn })
     .await?;
     sql_query(
         "INSERT INTO location_product_refs (location_id, product_id, status) \
@@ -796,7 +815,7 @@ async fn insert_locations(
     .bind::<BigInt, _>(cx.product_id)
     .bind::<Array<Text>, _>(ref_hash)
     .bind::<Array<Bool>, _>(ref_active)
-    .execute(conn)
+    .execute(&mut { conn })
     .await?;
     Ok(())
 }
