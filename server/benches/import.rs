@@ -72,6 +72,16 @@ fn request(product: &str, body: bytes::Bytes) -> ImportRequest {
     }
 }
 
+/// Writes out what earlier cases left dirty, so that a case is not charged
+/// with the previous one's checkpoint (the server's PostgreSQL settings are
+/// left as they are).
+async fn settle(db: &Db) -> anyhow::Result<()> {
+    use diesel_async::RunQueryDsl;
+    let mut conn = db.conn().await?;
+    diesel::sql_query("CHECKPOINT").execute(&mut *conn).await?;
+    Ok(())
+}
+
 fn line(label: &str, n: usize, secs: f64, out: Option<&ImportOutcome>) {
     let extra = out.map_or(String::new(), |o| {
         let s = &o.statistics;
@@ -120,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     .await??;
     let settings = DedupeSettings::default();
     println!(
-        "import engine benchmark (batch size {})",
+        "import engine benchmark (batch size {}; every case starts after a CHECKPOINT)",
         settings.batch_size
     );
 
@@ -130,6 +140,7 @@ async fn main() -> anyhow::Result<()> {
     for n in [1_000usize, 10_000, 100_000] {
         let body = report(0, n);
         let mb = body.len() as f64 / 1e6;
+        settle(&db).await?;
         let t = Instant::now();
         let out = import::import_scan(
             &db,
@@ -180,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
 
     // (b) 100k into the product holding 100k: findings 50k..150k, half duplicates.
     let body = report(50_000, 150_000);
+    settle(&db).await?;
     let t = Instant::now();
     let out = import::import_scan(
         &db,
@@ -202,6 +214,7 @@ async fn main() -> anyhow::Result<()> {
 
     // (c) reimport of the 100k test with 1 % changed: 1k gone, 1k new.
     let body = report(1_000, 101_000);
+    settle(&db).await?;
     let t = Instant::now();
     let out = import::reimport_scan(
         &db,

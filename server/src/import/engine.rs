@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use serde_json::json;
 
 use super::config::{DedupeSettings, EffectiveDedupe};
@@ -916,11 +916,12 @@ async fn persist_new(
     let mut other_type = vec![false; findings.len()];
     let batch = r.settings.batch_size.max(1);
     let algorithm = dedupe.algorithm;
+    let mut pool: Option<CandidatePool> = None;
     if sys.enable_deduplication && !findings.is_empty() {
         let with_locations = algorithm == DedupeAlgorithm::Legacy
             || (algorithm != DedupeAlgorithm::UniqueIdFromTool
                 && !r.settings.endpoint_fields.is_empty());
-        let mut pool = CandidatePool::default();
+        let mut found = CandidatePool::default();
         // All candidate queries run before the first insert, so they see only older findings.
         for chunk in findings.chunks(batch) {
             let mut keys = CandidateKeys::default();
@@ -953,49 +954,12 @@ async fn persist_new(
             let scope = target.engagement_scoped.then_some(target.engagement_id);
             for cand in store::candidates(c, scope, target.product_id, keys, with_locations).await?
             {
-                pool.push(cand);
+                found.push(cand);
             }
         }
+        pool = Some(found);
         phases.mark("candidates");
-        for (i, f) in findings.iter().enumerate() {
-            let item = DedupeItem {
-                id: ids[i],
-                test_type_id: rows_cx.test_type_id,
-                engagement_id: target.engagement_id,
-                engagement_scoped: target.engagement_scoped,
-                hash_code: Some(f.hash_code.clone()),
-                unique_id_from_tool: f.unique_id_from_tool.clone(),
-                title: f.title.clone(),
-                cwe: f.cwe,
-                line: f.line,
-                file_path: f.file_path.clone(),
-                static_finding: f.static_finding,
-                active: f.active,
-                mitigated: f.is_mitigated,
-                false_p: f.false_p,
-                out_of_scope: f.out_of_scope,
-                locations: f.locations.clone(),
-            };
-            let candidates = pool.candidates_for(&item, algorithm);
-            match find_original(
-                &item,
-                &candidates,
-                algorithm,
-                &r.settings.endpoint_fields,
-                None,
-            ) {
-                Some(orig) => {
-                    dup_of[i] = Some(orig);
-                    other_type[i] = candidates
-                        .iter()
-                        .find(|c| c.id == orig)
-                        .is_none_or(|c| c.test_type_id != rows_cx.test_type_id);
-                }
-                None => pool.push(item),
-            }
-        }
     }
-    phases.mark("dedupe");
     let mut done = progress_base;
     // Two batches in flight on the one connection: PostgreSQL runs the
     // statements in order, while the next batch's arrays are built and
@@ -1010,6 +974,48 @@ async fn persist_new(
             let Some((start, chunk)) = chunks.next() else {
                 break;
             };
+            // Deduplicated batch by batch, while PostgreSQL inserts the
+            // previous one (candidates were all read before any insert).
+            if let Some(pool) = pool.as_mut() {
+                for (k, f) in chunk.iter().enumerate() {
+                    let i = start + k;
+                    let item = DedupeItem {
+                        id: ids[i],
+                        test_type_id: rows_cx.test_type_id,
+                        engagement_id: target.engagement_id,
+                        engagement_scoped: target.engagement_scoped,
+                        hash_code: Some(f.hash_code.clone()),
+                        unique_id_from_tool: f.unique_id_from_tool.clone(),
+                        title: f.title.clone(),
+                        cwe: f.cwe,
+                        line: f.line,
+                        file_path: f.file_path.clone(),
+                        static_finding: f.static_finding,
+                        active: f.active,
+                        mitigated: f.is_mitigated,
+                        false_p: f.false_p,
+                        out_of_scope: f.out_of_scope,
+                        locations: f.locations.clone(),
+                    };
+                    let candidates = pool.candidates_for(&item, algorithm);
+                    match find_original(
+                        &item,
+                        &candidates,
+                        algorithm,
+                        &r.settings.endpoint_fields,
+                        None,
+                    ) {
+                        Some(orig) => {
+                            dup_of[i] = Some(orig);
+                            other_type[i] = candidates
+                                .iter()
+                                .find(|c| c.id == orig)
+                                .is_none_or(|c| c.test_type_id != rows_cx.test_type_id);
+                        }
+                        None => pool.push(item),
+                    }
+                }
+            }
             let rows: Vec<NewRow<'_>> = chunk
                 .iter()
                 .enumerate()
@@ -1021,6 +1027,11 @@ async fn persist_new(
                 })
                 .collect();
             inflight.push_back(insert_batch(shared, rows_cx, rows, location_tags));
+            // Polled once now so its statements are sent before the next
+            // batch is deduplicated.
+            if let Some(Some(n)) = inflight.next().now_or_never() {
+                done += n? as u64;
+            }
         }
         let Some(n) = inflight.next().await else {
             break;
