@@ -247,6 +247,15 @@ fn request_from(form: &Form, kind: ImportKind, actor: i64) -> Result<ImportReque
                 field_error("group_by", format!("\"{v}\" is not a valid choice."))
             })?),
         };
+    // API scan configurations belong to API-connector parsers, which this
+    // server does not have: no id can name one (DefectDojo's answer for an
+    // id that does not exist).
+    if let Some(id) = form.id("api_scan_configuration")? {
+        return Err(field_error(
+            "api_scan_configuration",
+            format!("Invalid pk \"{id}\" - object does not exist."),
+        ));
+    }
     let Some((file, file_name)) = &form.file else {
         return Err(field_error("file", "No file was submitted."));
     };

@@ -197,6 +197,21 @@ async fn bad_requests_get_defectdojo_style_errors_and_store_nothing() {
     assert_eq!(status, 400);
     assert_eq!(body["file"][0], "No file was submitted.");
 
+    let mut api_config = CONTEXT.to_vec();
+    api_config.push(("api_scan_configuration", "5"));
+    let (status, body) = post(
+        &s,
+        path,
+        Some(&token),
+        form(&api_config, Some(report(&["a"]))),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["api_scan_configuration"][0],
+        "Invalid pk \"5\" - object does not exist."
+    );
+
     let mut unknown = CONTEXT.to_vec();
     unknown[0] = ("scan_type", "Nonexistent Scanner");
     let (status, body) = post(&s, path, Some(&token), form(&unknown, Some(report(&["a"])))).await;
