@@ -380,6 +380,30 @@ async fn graphql_imports_in_the_foreground_and_in_the_background() {
     assert_eq!(p["test"]["findingCount"], 2);
     assert_eq!(p["job"], Value::Null);
 
+    // An API scan configuration cannot exist here: named, refused, nothing stored.
+    let with_config = IMPORT.replace(
+        "async: $async}",
+        "async: $async, apiScanConfiguration: \"7\"}",
+    );
+    let v = gql_upload(
+        &s,
+        &with_config,
+        json!({"file": null, "async": false}),
+        report(&["c"]),
+    )
+    .await;
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{v}"
+    );
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("apiScanConfiguration")),
+        "{v}"
+    );
+    assert_eq!(db.count("findings").await, 2);
+
     // The same report again, in the background: every finding is a duplicate.
     let v = gql_upload(
         &s,

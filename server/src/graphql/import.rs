@@ -92,6 +92,10 @@ pub struct ImportScanInput {
     pub apply_tags_to_endpoints: bool,
     /// A location of the product to link to every imported finding.
     pub endpoint_to_add: Option<ID>,
+    /// An API scan configuration of the product, for API-connector parsers
+    /// (DefectDojo's `api_scan_configuration`). This server has no such
+    /// parsers and so no configurations: any id is refused.
+    pub api_scan_configuration: Option<ID>,
     /// Version scanned.
     pub version: Option<String>,
     /// CI build id.
@@ -557,6 +561,12 @@ async fn build_request(
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
     .map_err(|e| ApiError::invalid("file", format!("cannot read the upload: {e}")))?;
+    if let Some(id) = &input.api_scan_configuration {
+        return Err(ApiError::invalid(
+            "apiScanConfiguration",
+            format!("API scan configuration `{}` does not exist", id.as_str()),
+        ));
+    }
     let engagement_id = match &input.engagement {
         Some(id) => {
             let e = readable_engagement(cx, ids::decode(id, Kind::Engagement)?).await?;
