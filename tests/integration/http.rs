@@ -247,6 +247,124 @@ async fn websocket_speaks_both_subscription_protocols() {
     ws_handshake(&s.base, "graphql-ws", "connection_init", "connection_ack").await;
 }
 
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn ws_open(base: &str, protocol: &str) -> Ws {
+    let url = format!("{}/graphql/ws", base.replace("http://", "ws://"));
+    let mut req = url.into_client_request().expect("request");
+    req.headers_mut()
+        .insert("sec-websocket-protocol", protocol.parse().expect("header"));
+    tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect")
+        .0
+}
+
+async fn ws_send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into()))
+        .await
+        .expect("send");
+}
+
+/// Text messages until the server closes: (texts, close code).
+async fn ws_until_close(ws: &mut Ws) -> (Vec<Value>, Option<u16>) {
+    let mut texts = Vec::new();
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+            .await
+            .expect("closed in time")
+        {
+            Some(Ok(Message::Text(t))) => {
+                texts.push(serde_json::from_str(&t).expect("json"));
+            }
+            Some(Ok(Message::Close(frame))) => return (texts, frame.map(|f| u16::from(f.code))),
+            Some(Ok(_)) => {}
+            _ => return (texts, None),
+        }
+    }
+}
+
+#[tokio::test]
+async fn websocket_protocol_violations_close_with_the_protocols_codes() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let token = s.admin_token.clone().expect("admin");
+    let sub = json!({"query": "subscription { findingChanges { seq } }"});
+
+    // Subscribing before connection_init: 4401.
+    let mut ws = ws_open(&s.base, "graphql-transport-ws").await;
+    ws_send(
+        &mut ws,
+        json!({"id": "1", "type": "subscribe", "payload": sub}),
+    )
+    .await;
+    assert_eq!(ws_until_close(&mut ws).await.1, Some(4401));
+
+    // The same id twice: 4409; a second connection_init: 4429.
+    for second in [
+        json!({"id": "1", "type": "subscribe", "payload": sub}),
+        json!({"type": "connection_init", "payload": {"token": token}}),
+    ] {
+        let mut ws = ws_open(&s.base, "graphql-transport-ws").await;
+        ws_send(
+            &mut ws,
+            json!({"type": "connection_init", "payload": {"token": token}}),
+        )
+        .await;
+        ws_send(
+            &mut ws,
+            json!({"id": "1", "type": "subscribe", "payload": sub}),
+        )
+        .await;
+        ws_send(&mut ws, second.clone()).await;
+        let (texts, code) = ws_until_close(&mut ws).await;
+        assert_eq!(texts[0]["type"], "connection_ack", "{texts:?}");
+        let want = if second["type"] == "subscribe" {
+            4409
+        } else {
+            4429
+        };
+        assert_eq!(code, Some(want), "{second}");
+    }
+
+    // Not JSON: 4400. A ping is answered with a pong.
+    let mut ws = ws_open(&s.base, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({"type": "ping"})).await;
+    ws.send(Message::Text("not json".into()))
+        .await
+        .expect("send");
+    let (texts, code) = ws_until_close(&mut ws).await;
+    assert_eq!(texts[0]["type"], "pong", "{texts:?}");
+    assert_eq!(code, Some(4400));
+
+    // Legacy graphql-ws with a bad token: connection_error, then closed.
+    let mut ws = ws_open(&s.base, "graphql-ws").await;
+    ws_send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": {"token": "pal_wrong"}}),
+    )
+    .await;
+    let (texts, _) = ws_until_close(&mut ws).await;
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert_eq!(texts[0]["type"], "connection_error", "{texts:?}");
+
+    // A stopped subscription is completed and its id can be used again.
+    let mut ws = ws_open(&s.base, "graphql-ws").await;
+    ws_send(
+        &mut ws,
+        json!({"type": "connection_init", "payload": {"token": token}}),
+    )
+    .await;
+    ws_send(&mut ws, json!({"id": "a", "type": "start", "payload": sub})).await;
+    ws_send(&mut ws, json!({"id": "a", "type": "stop"})).await;
+    ws_send(&mut ws, json!({"id": "a", "type": "start", "payload": sub})).await;
+    ws_send(&mut ws, json!({"type": "connection_terminate"})).await;
+    let (texts, _) = ws_until_close(&mut ws).await;
+    let types: Vec<&str> = texts.iter().filter_map(|t| t["type"].as_str()).collect();
+    assert_eq!(types, ["connection_ack", "complete"], "{texts:?}");
+}
+
 #[tokio::test]
 async fn sigterm_stops_the_server_cleanly() {
     let db = TestDb::new().await;

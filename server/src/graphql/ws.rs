@@ -93,6 +93,8 @@ pub struct Connection {
 enum Step {
     Continue,
     Send(String),
+    /// A legacy `connection_error`, then the connection ends.
+    Refuse(String),
     Close(u16, String),
     End,
 }
@@ -163,6 +165,11 @@ impl Connection {
                     if sink.send(Message::Text(text.into())).await.is_err() {
                         break;
                     }
+                }
+                Step::Refuse(text) => {
+                    let _ = sink.send(Message::Text(text.into())).await;
+                    let _ = sink.send(Message::Close(None)).await;
+                    break;
                 }
                 Step::Close(code, reason) => {
                     let _ = sink
@@ -250,7 +257,7 @@ impl Connection {
                     Step::Close(4429, "Too many initialisation requests".to_owned())
                 }
                 Protocols::SubscriptionsTransportWS => {
-                    Step::Send(connection_error("Too many initialisation requests"))
+                    Step::Refuse(connection_error("Too many initialisation requests"))
                 }
             };
         }
@@ -272,7 +279,9 @@ impl Connection {
             }
             Err(e) => match self.protocol {
                 Protocols::GraphQLWS => Step::Close(4403, format!("Forbidden: {e}")),
-                Protocols::SubscriptionsTransportWS => Step::Send(connection_error(&e.to_string())),
+                Protocols::SubscriptionsTransportWS => {
+                    Step::Refuse(connection_error(&e.to_string()))
+                }
             },
         }
     }
