@@ -107,15 +107,12 @@ fn gid(kind: &str, id: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
 }
 
-#[tokio::test]
-async fn import_events_arrive_in_order_and_only_for_readable_findings() {
-    let db = TestDb::new().await;
-    let s = TestServer::start(&db.url).await;
-    let admin = s.admin_token.clone().expect("admin");
-    // The reader's product exists before the subscriptions start.
-    let first = import(&s, "Visible", &["seed"]).await;
+/// Imports a "Visible" product and makes a new user `reader` its Reader:
+/// (product id, reader's token, reader's id).
+async fn reader_of_visible_product(db: &TestDb, s: &TestServer) -> (i64, String, Value) {
+    let first = import(s, "Visible", &["seed"]).await;
     let visible = first["product_id"].as_i64().expect("product");
-    let reader = crate::access::create_user(&db, "reader", false).await;
+    let reader = crate::access::create_user(db, "reader", false).await;
     let uid = s
         .gql()
         .ok("{ users(usernameContains: \"reader\") { id } }", json!({}))
@@ -127,6 +124,16 @@ async fn import_events_arrive_in_order_and_only_for_readable_findings() {
             json!({"o": gid("Product", visible), "u": uid}),
         )
         .await;
+    (visible, reader, uid)
+}
+
+#[tokio::test]
+async fn import_events_arrive_in_order_and_only_for_readable_findings() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let admin = s.admin_token.clone().expect("admin");
+    // The reader's product exists before the subscriptions start.
+    let (visible, reader, uid) = reader_of_visible_product(&db, &s).await;
 
     let mut all = subscribe(&s.base, &admin, json!({})).await;
     let mut mine = subscribe(&s.base, &reader, json!({})).await;
@@ -459,20 +466,7 @@ async fn the_shared_encoder_writes_what_the_executor_would() {
     let db = TestDb::new().await;
     let s = TestServer::start(&db.url).await;
     let admin = s.admin_token.clone().expect("admin");
-    let first = import(&s, "Visible", &["seed"]).await;
-    let visible = first["product_id"].as_i64().expect("product");
-    let reader = crate::access::create_user(&db, "reader", false).await;
-    let uid = s
-        .gql()
-        .ok("{ users(usernameContains: \"reader\") { id } }", json!({}))
-        .await["users"][0]["id"]
-        .clone();
-    s.gql()
-        .ok(
-            "mutation($o: ID!, $u: ID!) { setMember(input: {object: $o, user: $u, role: READER}) { role } }",
-            json!({"o": gid("Product", visible), "u": uid}),
-        )
-        .await;
+    let (visible, reader, _) = reader_of_visible_product(&db, &s).await;
 
     let plain = format!("subscription {{ findingChanges {{ {EVERY_FIELD} }} }}");
     let fragment =

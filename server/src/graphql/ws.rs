@@ -234,10 +234,7 @@ impl Connection {
             ClientMessage::Complete { id } => match self.subscriptions.remove(id.as_str()) {
                 Some((_, handle)) => {
                     handle.abort();
-                    Step::Send(format!(
-                        "{{\"type\":\"complete\",\"id\":{}}}",
-                        serde_json::to_string(&id).unwrap_or_default()
-                    ))
+                    Step::Send(complete_message(&id))
                 }
                 None => Step::Continue,
             },
@@ -366,6 +363,13 @@ impl Connection {
     }
 }
 
+fn complete_message(id: &str) -> String {
+    format!(
+        "{{\"type\":\"complete\",\"id\":{}}}",
+        serde_json::to_string(id).unwrap_or_default()
+    )
+}
+
 fn connection_error(message: &str) -> String {
     serde_json::json!({"type": "connection_error", "payload": {"message": message}}).to_string()
 }
@@ -391,12 +395,7 @@ enum Phase {
 
 impl Phase {
     async fn step(self, id: &str, next_type: &'static str) -> Option<(Vec<String>, Phase)> {
-        let complete = || {
-            vec![format!(
-                "{{\"type\":\"complete\",\"id\":{}}}",
-                serde_json::to_string(id).unwrap_or_default()
-            )]
-        };
+        let complete = || vec![complete_message(id)];
         let next = |r: &Response| {
             serde_json::to_string(&Next {
                 ty: next_type,

@@ -961,6 +961,12 @@ async fn persist_new(
         phases.mark("candidates");
     }
     let mut done = progress_base;
+    let mut record = |n: usize| {
+        done += n as u64;
+        if let Some(p) = r.progress {
+            p.send_modify(|v| v.0 = done);
+        }
+    };
     // Two batches in flight on the one connection: PostgreSQL runs the
     // statements in order, while the next batch's arrays are built and
     // sent instead of after each answer.
@@ -977,43 +983,19 @@ async fn persist_new(
             // Deduplicated batch by batch, while PostgreSQL inserts the
             // previous one (candidates were all read before any insert).
             if let Some(pool) = pool.as_mut() {
-                for (k, f) in chunk.iter().enumerate() {
-                    let i = start + k;
-                    let item = DedupeItem {
-                        id: ids[i],
-                        test_type_id: rows_cx.test_type_id,
-                        engagement_id: target.engagement_id,
-                        engagement_scoped: target.engagement_scoped,
-                        hash_code: Some(f.hash_code.clone()),
-                        unique_id_from_tool: f.unique_id_from_tool.clone(),
-                        title: f.title.clone(),
-                        cwe: f.cwe,
-                        line: f.line,
-                        file_path: f.file_path.clone(),
-                        static_finding: f.static_finding,
-                        active: f.active,
-                        mitigated: f.is_mitigated,
-                        false_p: f.false_p,
-                        out_of_scope: f.out_of_scope,
-                        locations: f.locations.clone(),
-                    };
-                    let candidates = pool.candidates_for(&item, algorithm);
-                    match find_original(
-                        &item,
-                        &candidates,
-                        algorithm,
-                        &r.settings.endpoint_fields,
-                        None,
-                    ) {
-                        Some(orig) => {
-                            dup_of[i] = Some(orig);
-                            other_type[i] = candidates
-                                .iter()
-                                .find(|c| c.id == orig)
-                                .is_none_or(|c| c.test_type_id != rows_cx.test_type_id);
-                        }
-                        None => pool.push(item),
-                    }
+                let end = start + chunk.len();
+                let found = dedupe_batch(
+                    pool,
+                    chunk,
+                    &ids[start..end],
+                    rows_cx,
+                    target,
+                    algorithm,
+                    &r.settings.endpoint_fields,
+                );
+                for (k, (orig, other)) in found.into_iter().enumerate() {
+                    dup_of[start + k] = orig;
+                    other_type[start + k] = other;
                 }
             }
             let rows: Vec<NewRow<'_>> = chunk
@@ -1030,19 +1012,66 @@ async fn persist_new(
             // Polled once now so its statements are sent before the next
             // batch is deduplicated.
             if let Some(Some(n)) = inflight.next().now_or_never() {
-                done += n? as u64;
+                record(n?);
             }
         }
         let Some(n) = inflight.next().await else {
             break;
         };
-        done += n? as u64;
-        if let Some(p) = r.progress {
-            p.send_modify(|v| v.0 = done);
-        }
+        record(n?);
     }
     phases.mark("insert");
     Ok(ids.into_iter().zip(dup_of).collect())
+}
+
+/// For each finding of one batch: the original it duplicates, and whether
+/// that original's test has another type (so it is found by a new one).
+/// Findings that are not duplicates join `pool` for the ones after them.
+fn dedupe_batch(
+    pool: &mut CandidatePool,
+    batch: &[PreparedFinding],
+    ids: &[i64],
+    rows_cx: &RowContext,
+    target: &Target,
+    algorithm: DedupeAlgorithm,
+    endpoint_fields: &[String],
+) -> Vec<(Option<i64>, bool)> {
+    let mut out = Vec::with_capacity(batch.len());
+    for (f, &id) in batch.iter().zip(ids) {
+        let item = DedupeItem {
+            id,
+            test_type_id: rows_cx.test_type_id,
+            engagement_id: target.engagement_id,
+            engagement_scoped: target.engagement_scoped,
+            hash_code: Some(f.hash_code.clone()),
+            unique_id_from_tool: f.unique_id_from_tool.clone(),
+            title: f.title.clone(),
+            cwe: f.cwe,
+            line: f.line,
+            file_path: f.file_path.clone(),
+            static_finding: f.static_finding,
+            active: f.active,
+            mitigated: f.is_mitigated,
+            false_p: f.false_p,
+            out_of_scope: f.out_of_scope,
+            locations: f.locations.clone(),
+        };
+        let candidates = pool.candidates_for(&item, algorithm);
+        match find_original(&item, &candidates, algorithm, endpoint_fields, None) {
+            Some(orig) => {
+                let other = candidates
+                    .iter()
+                    .find(|c| c.id == orig)
+                    .is_none_or(|c| c.test_type_id != rows_cx.test_type_id);
+                out.push((Some(orig), other));
+            }
+            None => {
+                pool.push(item);
+                out.push((None, false));
+            }
+        }
+    }
+    out
 }
 
 async fn insert_batch(
