@@ -72,12 +72,10 @@ const ALLOWED_FIELDS: &[&str] = &[
     "out_of_scope",
     "risk_accepted",
     "under_review",
-    "duplicate",
     "is_mitigated",
     "mitigated",
     "nb_occurences",
     "files",
-    "url",
     "numerical_severity",
     "publish_date",
     "planned_remediation_date",
@@ -88,16 +86,13 @@ const ALLOWED_FIELDS: &[&str] = &[
     "sast_sink_object",
     "sast_source_line",
     "sast_source_file_path",
-    "hash_code",
-    "sla_start_date",
-    "sla_expiration_date",
+    "thread_id",
 ];
 
 /// Fields kept as `extra` key/values.
 const EXTRA_FIELDS: &[&str] = &[
     "ransomware_used",
     "kev_date",
-    "url",
     "publish_date",
     "planned_remediation_date",
     "planned_remediation_version",
@@ -245,11 +240,7 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                 .at_path("/findings"),
         );
     }
-    if !state.has_findings {
-        return Err(ParseError::new(
-            "the report has no \"findings\" array: expected {\"findings\": [...]}",
-        ));
-    }
+    // Without a `findings` key the reference reads an empty list: no findings.
     if let Some((i, message)) = state.finding_error {
         return Err(ParseError::new(message).at_path(format!("/findings/{i}")));
     }
@@ -368,6 +359,7 @@ impl<'de> Visitor<'de> for FindingsArraySeed<'_> {
         f.write_str("an array of findings")
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.wrong_type(de::Unexpected::Unit);
         Ok(())
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
@@ -560,18 +552,25 @@ impl<'de> Fields<'de> {
         }
     }
 
-    fn u32(&self, index: usize) -> Option<u32> {
+    /// An integer field as the reference normalises it: integers, floats
+    /// (truncated) and integer strings; anything else is dropped.
+    fn int(&self, index: usize) -> Option<i64> {
         match self.get(index)? {
-            FieldValue::Str(s) => s.trim().parse().ok(),
-            FieldValue::Json(v) => u32_of(v),
+            FieldValue::Str(s) => int_text(s),
+            FieldValue::Json(v) => int_of(v),
         }
     }
 
+    fn u32(&self, index: usize) -> Option<u32> {
+        self.int(index).and_then(|n| u32::try_from(n).ok())
+    }
+
+    /// The primary CWE: only a number is kept ("CWE-79" is not one for the
+    /// reference, which drops it); 0 means none.
     fn cwe(&self, index: usize) -> Option<u32> {
-        match self.get(index)? {
-            FieldValue::Str(s) => parse_cwe(s),
-            FieldValue::Json(v) => cwe_of(v),
-        }
+        self.int(index)
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|&n| n != 0)
     }
 
     /// The field when it is a JSON array.
@@ -663,23 +662,47 @@ fn f32_of(v: &Value) -> Option<f32> {
     finite_f32(f)
 }
 
-fn u32_of(v: &Value) -> Option<u32> {
+/// Integer text as Python's `int()` reads it: optional sign, digits.
+fn int_text(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+fn int_of(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 9.0e18)
+                // Truncation toward zero, as Python's int() of a float.
+                .map(|f| f.trunc() as i64)
+        }),
+        Value::String(s) => int_text(s),
         _ => None,
     }
 }
 
+/// One entry of `cwes` as the reference's `cwe_number` reads it: `79`,
+/// `"79"` or `"CWE-79"` (any case), positive.
 fn cwe_of(v: &Value) -> Option<u32> {
-    match v {
-        Value::Number(n) => n
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|&n| n != 0),
-        Value::String(s) => parse_cwe(s),
-        _ => None,
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
+        _ => return None,
+    };
+    let upper = text.trim().to_ascii_uppercase();
+    let token = upper.strip_prefix("CWE-").unwrap_or(&upper);
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
+    token
+        .parse::<u32>()
+        .ok()
+        .filter(|&n| n > 0 && n <= 9_999_999)
 }
 
 fn string_list(v: Option<&FieldValue<'_>>) -> Vec<String> {
@@ -695,6 +718,20 @@ fn string_list(v: Option<&FieldValue<'_>>) -> Vec<String> {
     }
 }
 
+/// Keys an endpoint object may have: the reference builds its endpoint
+/// model from the object, which refuses any other keyword.
+const ENDPOINT_KEYS: &[&str] = &[
+    "protocol",
+    "userinfo",
+    "host",
+    "port",
+    "path",
+    "query",
+    "fragment",
+    "id",
+    "product_id",
+];
+
 fn endpoint(v: &Value) -> Result<Option<Endpoint>, String> {
     match v {
         Value::String(s) => {
@@ -708,17 +745,28 @@ fn endpoint(v: &Value) -> Result<Option<Endpoint>, String> {
             Ok(e)
         }
         Value::Object(o) => {
+            let mut unknown: Vec<&str> = o
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !ENDPOINT_KEYS.contains(k))
+                .collect();
+            if !unknown.is_empty() {
+                unknown.sort_unstable();
+                return Err(format!(
+                    "an endpoint object has keys that are not endpoint fields: {}",
+                    unknown.join(", ")
+                ));
+            }
+            // The reference keeps a host-less endpoint, which names no target.
             let Some(host) = get_str(o, "host") else {
-                return Err("an endpoint object has no \"host\"".to_owned());
+                return Ok(None);
             };
-            let port = match o.get("port") {
-                None | Some(Value::Null) => None,
-                Some(p) => Some(
-                    value_to_string(p)
-                        .and_then(|p| p.parse::<u16>().ok())
-                        .ok_or_else(|| format!("endpoint port {p} is not a port number"))?,
-                ),
-            };
+            // A port that is not a number is kept by the reference as text no
+            // one can use; here it is left out.
+            let port = o
+                .get("port")
+                .and_then(int_of)
+                .and_then(|p| u16::try_from(p).ok());
             let mut e = Endpoint::from_host(&host, port);
             e.protocol = get_str(o, "protocol").map(|p| p.to_ascii_lowercase());
             e.userinfo = get_str(o, "userinfo");
@@ -740,23 +788,35 @@ fn endpoint(v: &Value) -> Result<Option<Endpoint>, String> {
     }
 }
 
-fn finding(obj: &mut Fields<'_>) -> Result<Finding, String> {
-    if !obj.unknown.is_empty() {
-        obj.unknown.sort_unstable();
-        obj.unknown.dedup();
-        return Err(format!(
-            "fields that are not finding fields: {}",
-            obj.unknown.join(", ")
-        ));
+/// Checks a `date`/`mitigated` value the way the reference's date parser
+/// fails: only text can be a date, and blank text is none. Readable text
+/// that this parser cannot normalise is kept out rather than refused.
+fn checked_date(
+    obj: &Fields<'_>,
+    index: usize,
+    name: &str,
+    read: fn(&str) -> Option<String>,
+) -> Result<Option<String>, String> {
+    match obj.get(index) {
+        None => Ok(None),
+        Some(FieldValue::Str(s)) if !s.trim().is_empty() => Ok(read(s)),
+        Some(FieldValue::Json(Value::String(s))) if !s.trim().is_empty() => Ok(read(s)),
+        Some(_) => Err(format!("field {name:?} is not a date")),
     }
+}
+
+fn finding(obj: &mut Fields<'_>) -> Result<Finding, String> {
     let obj = &*obj;
+    let date = checked_date(obj, DATE, "date", values::date)?;
+    let mitigated = checked_date(obj, MITIGATED, "mitigated", values::date_time)?;
+    // Only the presence of the required keys is checked, not their values.
     let missing: Vec<&str> = [
         (DESCRIPTION, "description"),
         (SEVERITY, "severity"),
         (TITLE, "title"),
     ]
     .into_iter()
-    .filter(|&(k, _)| obj.text(k).is_none())
+    .filter(|&(k, _)| obj.get(k).is_none())
     .map(|(_, name)| name)
     .collect();
     if !missing.is_empty() {
@@ -765,15 +825,34 @@ fn finding(obj: &mut Fields<'_>) -> Result<Finding, String> {
             missing.join(", ")
         ));
     }
+    if !obj.unknown.is_empty() {
+        let mut unknown = obj.unknown.clone();
+        unknown.sort_unstable();
+        unknown.dedup();
+        return Err(format!(
+            "fields that are not finding fields: {}",
+            unknown.join(", ")
+        ));
+    }
     let title = obj.string(TITLE).unwrap_or_default();
-    let raw_severity = obj.text(SEVERITY).unwrap_or_default();
-    let raw_severity: &str = &raw_severity;
-    let severity = values::severity(raw_severity).ok_or_else(|| {
-        format!("unknown severity {raw_severity:?}: expected Critical, High, Medium, Low or Info")
-    })?;
+    // The reference stores any severity as given; words it cannot mean
+    // anything by are read as Info here, with a warning.
+    let severity = match obj.text(SEVERITY) {
+        Some(raw) => values::severity(&raw).unwrap_or_else(|| {
+            log(
+                LogLevel::Warn,
+                &format!("unknown severity {raw:?} read as Info"),
+            );
+            Severity::Info
+        }),
+        None => Severity::Info,
+    };
 
     if let Some(files) = obj.array(FILES) {
         for file in files {
+            if !file.get("data").is_some_and(Value::is_string) {
+                return Err("an attached file has no base64 \"data\"".to_owned());
+            }
             let name = file.get("title").and_then(Value::as_str).unwrap_or("");
             let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
             if !ext.is_some_and(|e| FILE_EXTENSIONS.contains(&e.as_str())) {
@@ -785,19 +864,21 @@ fn finding(obj: &mut Fields<'_>) -> Result<Finding, String> {
         }
     }
 
-    let (cwe, extra_cwes) = match (obj.cwe(CWE), obj.array(CWES)) {
-        (cwe, None) => (cwe, Vec::new()),
-        (cwe, Some(list)) => {
-            let mut cwes: Vec<u32> = cwe.into_iter().collect();
-            for c in list.iter().filter_map(cwe_of) {
-                if !cwes.contains(&c) {
-                    cwes.push(c);
-                }
-            }
-            let cwe = cwes.first().copied();
-            (cwe, cwes.into_iter().skip(1).collect())
+    // `cwe` wins; otherwise the first entry of `cwes` (only the first) is
+    // the primary CWE. The other entries are extra CWEs.
+    let list_cwes: Vec<u32> = obj
+        .array(CWES)
+        .map(|l| l.iter().filter_map(cwe_of).collect())
+        .unwrap_or_default();
+    let cwe = obj
+        .cwe(CWE)
+        .or_else(|| obj.array(CWES).and_then(|l| l.first()).and_then(cwe_of));
+    let mut extra_cwes: Vec<u32> = Vec::new();
+    for c in list_cwes {
+        if Some(c) != cwe && !extra_cwes.contains(&c) {
+            extra_cwes.push(c);
         }
-    };
+    }
 
     let mut vulnerability_ids: Vec<String> = Vec::new();
     let mut push_id = |id: String| {
@@ -811,16 +892,25 @@ fn finding(obj: &mut Fields<'_>) -> Result<Finding, String> {
     if let Some(cve) = obj.string(CVE) {
         push_id(cve);
     }
-    if let Some(ids) = obj.array(VULNERABILITY_IDS) {
-        for id in ids {
-            let id = match id {
-                Value::Object(o) => get_str(o, "vulnerability_id"),
-                other => value_to_string(other),
-            };
-            if let Some(id) = id {
+    match obj.get(VULNERABILITY_IDS) {
+        Some(FieldValue::Json(Value::Array(ids))) => {
+            for id in ids {
+                let id = match id {
+                    Value::Object(o) => get_str(o, "vulnerability_id"),
+                    other => value_to_string(other),
+                };
+                if let Some(id) = id {
+                    push_id(id);
+                }
+            }
+        }
+        // A single string is one id (not a comma-separated list).
+        Some(FieldValue::Str(_) | FieldValue::Json(Value::String(_))) => {
+            if let Some(id) = obj.string(VULNERABILITY_IDS) {
                 push_id(id);
             }
         }
+        _ => {}
     }
 
     let cvssv3 = obj.text(CVSSV3).and_then(|v| match cvss3_from_str(&v) {
@@ -891,7 +981,7 @@ fn finding(obj: &mut Fields<'_>) -> Result<Finding, String> {
         endpoints,
         param: obj.string(PARAM),
         payload: obj.string(PAYLOAD),
-        date: obj.text(DATE).and_then(|d| values::date(&d)),
+        date,
         service: obj.string(SERVICE),
         tags: string_list(obj.get(TAGS)),
         active: obj.boolean(ACTIVE),
@@ -900,7 +990,7 @@ fn finding(obj: &mut Fields<'_>) -> Result<Finding, String> {
         out_of_scope: obj.boolean(OUT_OF_SCOPE),
         risk_accepted: obj.boolean(RISK_ACCEPTED),
         is_mitigated: obj.boolean(IS_MITIGATED),
-        mitigated: obj.text(MITIGATED).and_then(|d| values::date_time(&d)),
+        mitigated,
         nb_occurences: obj.u32(NB_OCCURENCES),
         extra,
     })
@@ -911,11 +1001,15 @@ fn finding(obj: &mut Fields<'_>) -> Result<Finding, String> {
 struct Probe {
     top_keys: Vec<String>,
     findings_is_array: bool,
+    /// The keys of the first finding seen so far (`None`: no finding seen).
     first_finding_keys: Option<Vec<String>>,
+    /// The first finding was read to its end.
+    first_finding_complete: bool,
 }
 
 struct TopSeed<'p>(&'p mut Probe);
 struct FindingsSeed<'p>(&'p mut Probe);
+struct FirstFindingSeed<'p>(&'p mut Probe);
 
 impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
     type Value = ();
@@ -957,20 +1051,51 @@ impl<'de> Visitor<'de> for FindingsSeed<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.0.findings_is_array = true;
-        if let Some(first) = seq.next_element::<Map<String, Value>>()? {
-            self.0.first_finding_keys = Some(first.keys().cloned().collect());
+        if seq
+            .next_element_seed(FirstFindingSeed(&mut *self.0))?
+            .is_some()
+        {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
         }
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for FirstFindingSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstFindingSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a finding object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Keys are recorded as they come, so a head cut inside the first
+        // finding still shows the ones before the cut.
+        self.0.first_finding_keys = Some(Vec::new());
+        while let Some(key) = map.next_key::<String>()? {
+            if let Some(keys) = self.0.first_finding_keys.as_mut() {
+                keys.push(key);
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        self.0.first_finding_complete = true;
         Ok(())
     }
 }
 
 /// Says whether a report head is a Generic Findings Import JSON report.
 ///
-/// Strict: the top level must be an object whose keys are all test-level keys
-/// and include `findings`, an array whose first finding (when the head holds
-/// it whole) has only finding fields, including `title` and `severity`. A
-/// head cut short is judged on what it holds.
+/// Strict: the top level must be an object whose keys are all test-level
+/// keys and include `findings`, an array whose first finding has only
+/// finding fields, including `title` and `severity` (when the head holds
+/// the finding whole) or at least one of `title`, `severity`,
+/// `description` (when the head is cut inside it). A report without a
+/// finding carries no mark of this format and is not claimed.
 pub fn looks_like(head: &[u8]) -> bool {
     if !palisade_plugin_sdk::json::starts_like_json(head) {
         return false;
@@ -986,12 +1111,12 @@ pub fn looks_like(head: &[u8]) -> bool {
     };
     let mut probe = Probe::default();
     let mut de = serde_json::Deserializer::from_str(text);
-    let complete = match TopSeed(&mut probe).deserialize(&mut de) {
-        Ok(()) => true,
-        Err(e) if e.is_eof() => false,
+    match TopSeed(&mut probe).deserialize(&mut de) {
+        Ok(()) => {}
+        Err(e) if e.is_eof() => {}
         Err(_) => return false,
-    };
-    if probe.top_keys.is_empty()
+    }
+    if !probe.findings_is_array
         || !probe
             .top_keys
             .iter()
@@ -999,22 +1124,14 @@ pub fn looks_like(head: &[u8]) -> bool {
     {
         return false;
     }
-    let has_findings = probe.top_keys.iter().any(|k| k == "findings");
-    match &probe.first_finding_keys {
-        Some(keys) => {
-            has_findings
-                && keys.iter().all(|k| ALLOWED_FIELDS.contains(&k.as_str()))
-                && keys.iter().any(|k| k == "title")
-                && keys.iter().any(|k| k == "severity")
+    let Some(keys) = &probe.first_finding_keys else {
+        return false;
+    };
+    let has = |name: &str| keys.iter().any(|k| k == name);
+    keys.iter().all(|k| ALLOWED_FIELDS.contains(&k.as_str()))
+        && if probe.first_finding_complete {
+            has("title") && has("severity")
+        } else {
+            has("title") || has("severity") || has("description")
         }
-        // A head cut inside the first finding; or an empty findings array in
-        // a whole document that also names the test: a bare `{"findings": []}`
-        // is what many scanners write when they find nothing, so it says
-        // nothing about its format.
-        None => {
-            has_findings
-                && probe.findings_is_array
-                && (text.len() > 1024 || (complete && probe.top_keys.len() > 1))
-        }
-    }
 }

@@ -50,20 +50,33 @@ impl Parser for Generic {
     fn parse(
         scan_type: &str,
         report: &[u8],
-        _options: &Options,
+        options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
         if scan_type != SCAN_TYPE {
             return Err(ParseError::new(format!(
                 "the generic plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
             )));
         }
-        if palisade_plugin_sdk::json::starts_like_json(report) {
+        // The reference picks the format by file extension (CSV unless the
+        // name ends in ".json"); without a name, by content.
+        let name = options
+            .get("file-name")
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let json = if name.ends_with(".json") {
+            true
+        } else if name.ends_with(".csv") {
+            false
+        } else {
+            palisade_plugin_sdk::json::starts_like_json(report)
+        };
+        if json {
+            if report.iter().all(u8::is_ascii_whitespace) {
+                return Err(ParseError::new(
+                    "the report is empty: expected a JSON object with a \"findings\" array",
+                ));
+            }
             json_report::parse(report)
-        } else if report.iter().all(u8::is_ascii_whitespace) {
-            Err(ParseError::new(
-                "the report is empty: expected a JSON object with a \"findings\" array, \
-                 or a CSV file with a header row",
-            ))
         } else {
             csv_report::parse(report)
         }
@@ -79,6 +92,11 @@ mod tests {
 
     fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
         Generic::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
+    }
+
+    fn parse_named(name: &str, report: &str) -> Result<Vec<Finding>, ParseError> {
+        let options = Options(vec![("file-name".to_owned(), name.to_owned())]);
+        Generic::parse(SCAN_TYPE, report.as_bytes(), &options)
     }
 
     fn detect(head: &str) -> Option<String> {
@@ -121,24 +139,37 @@ mod tests {
     #[test]
     fn full_json_finding() {
         let report = r#"{"name": "n", "type": "t", "findings": [{
-            "title": " T ", "severity": "Moderate", "description": "D",
+            "title": " T ", "severity": "High", "description": "D",
             "cve": "CVE-2021-1234", "vulnerability_ids": ["GHSA-aaaa-bbbb-cccc", {"vulnerability_id": "cve-2021-1234"}],
-            "cwe": "CWE-79", "cwes": [89, "CWE-79"], "line": "12", "file_path": "a.c",
+            "cwe": "79", "cwes": [89, "CWE-79"], "line": "12", "file_path": "a.c",
+            "component_name": "lib", "component_version": "1.0",
+            "unique_id_from_tool": "u1", "vuln_id_from_tool": "v1",
             "cvssv3": "AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "cvssv3_score": 9.8,
             "cvssv4": "not a vector", "epss_score": "0.5", "known_exploited": "true",
             "endpoints": ["https://Example.com:8443/x", {"host": "h", "port": "22", "protocol": "SSH", "path": "p"}, "not a url !"],
             "tags": "a, b,", "mitigated": "2024-01-24T11:02:11Z", "date": "2021-01-06T10:00:00Z",
-            "kev_date": "2024-05-01", "ransomware_used": true, "nb_occurences": 3
+            "kev_date": "2024-05-01", "ransomware_used": true, "nb_occurences": 3, "thread_id": 7
         }]}"#;
         let f = &parse(report).unwrap()[0];
         assert_eq!(f.title, "T");
-        assert_eq!(f.severity, Severity::Medium);
+        assert_eq!(f.severity, Severity::High);
         assert_eq!(
             f.vulnerability_ids,
             ["CVE-2021-1234", "GHSA-aaaa-bbbb-cccc"]
         );
         assert_eq!((f.cwe, f.extra_cwes.as_slice()), (Some(79), &[89][..]));
         assert_eq!((f.line, f.file_path.as_deref()), (Some(12), Some("a.c")));
+        assert_eq!(
+            (f.component_name.as_deref(), f.component_version.as_deref()),
+            (Some("lib"), Some("1.0"))
+        );
+        assert_eq!(
+            (
+                f.unique_id_from_tool.as_deref(),
+                f.vuln_id_from_tool.as_deref()
+            ),
+            (Some("u1"), Some("v1"))
+        );
         assert_eq!(
             f.cvssv3.as_deref(),
             Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
@@ -157,104 +188,255 @@ mod tests {
             f.extra
                 .contains(&("kev_date".to_owned(), "2024-05-01".to_owned()))
         );
-        assert!(
-            f.extra
-                .contains(&("ransomware_used".to_owned(), "true".to_owned()))
+    }
+
+    #[test]
+    fn json_cwe_rules() {
+        let one = |fields: &str| {
+            let r = format!(
+                r#"{{"findings": [{{"title": "T", "severity": "High", "description": "D", {fields}}}]}}"#
+            );
+            let f = parse(&r).unwrap().remove(0);
+            (f.cwe, f.extra_cwes)
+        };
+        // Only the first `cwes` entry can become the primary CWE.
+        assert_eq!(
+            one(r#""cwes": ["CWE-22", 79, 0, "x"]"#),
+            (Some(22), vec![79])
         );
+        assert_eq!(one(r#""cwes": ["x", 79]"#), (None, vec![79]));
+        // `cwe` must be a number: "CWE-79" is dropped, a float truncated.
+        assert_eq!(one(r#""cwe": "CWE-79""#), (None, vec![]));
+        assert_eq!(one(r#""cwe": 79.9"#), (Some(79), vec![]));
+        assert_eq!(
+            one(r#""cwe": "CWE-79", "cwes": ["CWE-89"]"#),
+            (Some(89), vec![])
+        );
+        assert_eq!(one(r#""cwe": 0"#), (None, vec![]));
     }
 
     #[test]
-    fn cwes_only_makes_the_first_primary() {
-        let f = &parse(r#"{"findings": [{"title": "T", "severity": "High", "description": "D", "cwes": ["CWE-22", 79, 0, "x"]}]}"#).unwrap()[0];
-        assert_eq!((f.cwe, f.extra_cwes.as_slice()), (Some(22), &[79][..]));
+    fn json_numbers_that_are_none_are_dropped() {
+        let f = &parse(
+            r#"{"findings": [{"title": "T", "severity": "High", "description": "D",
+            "line": "N/A", "nb_occurences": "2.5", "epss_score": "n/a", "cvssv3_score": true}]}"#,
+        )
+        .unwrap()[0];
+        assert_eq!((f.line, f.nb_occurences), (None, None));
+        assert_eq!((f.epss_score, f.cvssv3_score), (None, None));
+        let f = &parse(r#"{"findings": [{"title": "T", "severity": "High", "description": "D", "line": 12.7}]}"#)
+            .unwrap()[0];
+        assert_eq!(f.line, Some(12));
     }
 
     #[test]
-    fn unusual_severities() {
+    fn json_vulnerability_id_string_is_one_id() {
+        let f = &parse(
+            r#"{"findings": [{"title": "T", "severity": "High", "description": "D",
+            "vulnerability_ids": "CVE-2020-1, CVE-2020-2", "cve": ""}]}"#,
+        )
+        .unwrap()[0];
+        assert_eq!(f.vulnerability_ids, ["CVE-2020-1, CVE-2020-2"]);
+    }
+
+    #[test]
+    fn json_severity_is_accepted_whatever_it_says() {
         for (word, want) in [
             ("CRITICAL", Severity::Critical),
             ("Informational", Severity::Info),
             ("none", Severity::Info),
-            ("9.1", Severity::Critical),
+            ("Urgent!", Severity::Info),
+            ("", Severity::Info),
         ] {
             let r = format!(
                 r#"{{"findings": [{{"title": "T", "severity": "{word}", "description": "D"}}]}}"#
             );
             assert_eq!(parse(&r).unwrap()[0].severity, want, "{word}");
         }
-        let e =
-            parse(r#"{"findings": [{"title": "T", "severity": "Urgent!", "description": "D"}]}"#)
-                .unwrap_err();
-        assert!(e.message.contains("unknown severity \"Urgent!\""), "{e}");
-        assert_eq!(e.location.unwrap().path.as_deref(), Some("/findings/0"));
+        let f = &parse(r#"{"findings": [{"title": null, "severity": null, "description": null}]}"#)
+            .unwrap()[0];
+        assert_eq!((f.title.as_str(), f.severity), ("", Severity::Info));
     }
 
     #[test]
-    fn empty_reports() {
+    fn json_endpoint_objects() {
+        let f = &parse(
+            r#"{"findings": [{"title": "T", "severity": "Low", "description": "D",
+            "endpoints": [{"port": 1}, {"host": "h", "port": "x"}, null]}]}"#,
+        )
+        .unwrap()[0];
+        assert_eq!(f.endpoints.len(), 1);
+        assert_eq!(
+            (f.endpoints[0].host.as_str(), f.endpoints[0].port),
+            ("h", None)
+        );
+        let e = parse(
+            r#"{"findings": [{"title": "T", "severity": "Low", "description": "D",
+            "endpoints": [{"host": "h", "url": "u"}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("not endpoint fields: url"), "{e}");
+    }
+
+    #[test]
+    fn json_top_level() {
         assert!(parse(r#"{"findings": []}"#).unwrap().is_empty());
+        // No findings key: the reference reads no findings.
         assert!(
-            parse("Date,Title,CweId,Url,Severity,Description\n")
+            parse(r#"{"name": "x", "results": [1]}"#)
                 .unwrap()
                 .is_empty()
         );
-        let e = parse("").unwrap_err();
-        assert!(e.message.contains("empty"), "{e}");
-        let e = parse("   \n").unwrap_err();
-        assert!(e.message.contains("empty"), "{e}");
-    }
-
-    #[test]
-    fn malformed_json() {
-        let e = parse(r#"{"findings": [{"title": "T",}]}"#).unwrap_err();
-        assert!(e.message.starts_with("invalid JSON"), "{e}");
-        assert!(e.location.unwrap().line.is_some());
+        let e = parse(r#"{"findings": null}"#).unwrap_err();
+        assert!(e.message.contains("must be an array"), "{e}");
         let e = parse(r#"{"findings": {"title": "T"}}"#).unwrap_err();
         assert!(e.message.contains("must be an array"), "{e}");
-        let e = parse(r#"{"results": []}"#).unwrap_err();
-        assert!(e.message.contains("no \"findings\""), "{e}");
         let e = parse(r#"[{"title": "T"}]"#).unwrap_err();
         assert!(e.message.contains("top level"), "{e}");
         let e = parse(r#"{"findings": [42]}"#).unwrap_err();
         assert!(e.message.contains("finding 0 is not a JSON object"), "{e}");
-        let e = parse(r#"{"findings": [{"title": "T", "severity": "Low", "description": "D", "bogus": 1, "another": 2}]}"#).unwrap_err();
-        assert!(e.message.contains("another, bogus"), "{e}");
-        let e = parse(r#"{"findings": [{"title": "  ", "severity": "Low"}]}"#).unwrap_err();
-        assert!(
-            e.message
-                .contains("required fields are missing: description, title"),
-            "{e}"
-        );
-        let e = parse(r#"{"findings": [{"title": "T", "severity": "Low", "description": "D", "endpoints": [{"port": 1}]}]}"#).unwrap_err();
-        assert!(e.message.contains("no \"host\""), "{e}");
-        let e = parse(r#"{"findings": [{"title": "T", "severity": "Low", "description": "D", "files": [{"title": "x"}]}]}"#).unwrap_err();
-        assert!(e.message.contains("unsupported extension"), "{e}");
+        let e = parse_named("r.json", "").unwrap_err();
+        assert!(e.message.contains("empty"), "{e}");
+        let e = parse(r#"{"findings": [{"title": "T",}]}"#).unwrap_err();
+        assert!(e.message.starts_with("invalid JSON"), "{e}");
     }
 
     #[test]
-    fn csv_edge_cases() {
-        let ok = "Title,Severity\nOnly title,info\n";
-        let f = &parse(ok).unwrap()[0];
-        assert_eq!(
-            (f.description.as_str(), f.severity),
-            ("Only title", Severity::Info)
+    fn json_rejections() {
+        let bad = |fields: &str| {
+            let r = format!(r#"{{"findings": [{{{fields}}}]}}"#);
+            parse(&r).unwrap_err().message
+        };
+        let m =
+            bad(r#""title": "T", "severity": "Low", "description": "D", "bogus": 1, "another": 2"#);
+        assert!(m.contains("another, bogus"), "{m}");
+        // Fields DefectDojo's model has but its generic parser does not allow.
+        for field in ["url", "duplicate", "hash_code"] {
+            let m = bad(&format!(
+                r#""title": "T", "severity": "Low", "description": "D", "{field}": 1"#
+            ));
+            assert!(m.contains(field), "{m}");
+        }
+        let m = bad(r#""title": "  ", "severity": "Low""#);
+        assert!(
+            m.contains("required fields are missing: description"),
+            "{m}"
         );
-        let e = parse("Title,Description\nT,D\n").unwrap_err();
-        assert!(e.message.contains("Severity"), "{e}");
-        let e = parse("Title,Severity,Active\nT,Low,perhaps\n").unwrap_err();
-        assert!(e.message.contains("perhaps"), "{e}");
-        assert_eq!(e.location.unwrap().line, Some(2));
-        let e = parse("Title,Severity\nT,Low,extra\n").unwrap_err();
-        assert!(e.message.contains("fields"), "{e}");
-        let e = parse("Title,Severity\n,Low\n").unwrap_err();
-        assert!(e.message.contains("no Title"), "{e}");
-        let f = &parse("Title,Severity,CweId,CVE,Url,Line\nT,High,CWE-79,\"CVE-2020-1, CVE-2020-2\",host:8080,0\n").unwrap()[0];
-        assert_eq!(f.cwe, Some(79));
-        assert_eq!(f.vulnerability_ids, ["CVE-2020-1", "CVE-2020-2"]);
+        let m = bad(r#""title": "T", "severity": "Low", "description": "D", "date": """#);
+        assert!(m.contains("not a date"), "{m}");
+        let m = bad(r#""title": "T", "severity": "Low", "description": "D", "mitigated": null"#);
+        assert!(m.contains("not a date"), "{m}");
+        let m = bad(
+            r#""title": "T", "severity": "Low", "description": "D", "files": [{"title": "x", "data": ""}]"#,
+        );
+        assert!(m.contains("unsupported extension"), "{m}");
+        let m = bad(
+            r#""title": "T", "severity": "Low", "description": "D", "files": [{"title": "x.txt"}]"#,
+        );
+        assert!(m.contains("data"), "{m}");
+    }
+
+    #[test]
+    fn csv_columns_and_defaults() {
+        let f = &parse(
+            "Date,Title,Severity,Description,CweId,CVE,Vulnerability Id,Url,ComponentName,FilePath,Line\n\
+             01/30/2018,T,High,D,79,\"CVE-2020-1, CVE-2020-2\",GHSA-x,host:8080,lib,a.c,3\n",
+        )
+        .unwrap()[0];
+        assert_eq!((f.severity, f.cwe), (Severity::High, Some(79)));
+        assert_eq!(f.vulnerability_ids, ["CVE-2020-1, CVE-2020-2", "GHSA-x"]);
         assert_eq!(
             (f.endpoints[0].host.as_str(), f.endpoints[0].port),
             ("host", Some(8080))
         );
-        assert_eq!(f.line, None);
+        // Columns the reference does not read stay unset.
+        assert_eq!(
+            (f.component_name.as_deref(), f.file_path.as_deref(), f.line),
+            (None, None, None)
+        );
+        assert_eq!(f.date.as_deref(), Some("2018-01-30"));
+        assert_eq!(f.nb_occurences, Some(1));
+    }
+
+    #[test]
+    fn csv_severity_is_exact_with_info_default() {
+        let sev = |s: &str| {
+            parse(&format!(
+                "Date,Title,Severity,Description\n2021-01-01,T,{s},D\n"
+            ))
+            .unwrap()[0]
+                .severity
+        };
+        assert_eq!(sev("Critical"), Severity::Critical);
+        assert_eq!(sev("Medium"), Severity::Medium);
+        assert_eq!(sev("high"), Severity::Info);
+        assert_eq!(sev(""), Severity::Info);
+        // A short row (no Severity cell at all) is Info too.
+        let f = parse("Date,Title,Description,Severity\n2021-01-01,T,D\n").unwrap();
+        assert_eq!(f[0].severity, Severity::Info);
+    }
+
+    #[test]
+    fn csv_rows_with_the_same_key_merge() {
+        let f = parse(
+            "Date,Title,Severity,Description,Url,CVE,CweIds\n\
+             2021-01-01,T,Low,D,a.example,CVE-1,79\n\
+             2021-01-01,T,Low,D,b.example,CVE-2,89\n\
+             2021-01-01,T,High,D,c.example,CVE-3,\n",
+        )
+        .unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].nb_occurences, Some(2));
+        assert_eq!(f[0].endpoints.len(), 2);
+        assert_eq!(f[0].vulnerability_ids, ["CVE-1", "CVE-2"]);
+        assert_eq!(
+            (f[0].cwe, f[0].extra_cwes.as_slice()),
+            (Some(79), &[89][..])
+        );
+        assert_eq!(f[1].severity, Severity::High);
+    }
+
+    #[test]
+    fn csv_rejections_and_leniency() {
+        // Header-only files and empty files have no findings, whatever the columns.
+        assert!(parse_named("x.csv", "").unwrap().is_empty());
+        assert!(parse("Foo,Bar\n").unwrap().is_empty());
+        // Column names are exact.
+        let e = parse("date,Title,Severity,Description\n2021-01-01,T,Low,D\n").unwrap_err();
+        assert!(e.message.contains("\"Date\""), "{e}");
+        let e = parse("Date,Title,Severity\n2021-01-01,T,Low\n").unwrap_err();
+        assert!(e.message.contains("Description"), "{e}");
+        let e = parse("Date,Title,Severity,Description\n,T,Low,D\n").unwrap_err();
+        assert!(e.message.contains("Date"), "{e}");
+        let e = parse("Date,Title,Severity,Description,CweId\n2021-01-01,T,Low,D,CWE-79\n")
+            .unwrap_err();
+        assert!(e.message.contains("CweId"), "{e}");
+        let e =
+            parse("Date,Title,Severity,Description,epss_score\n2021-01-01,T,Low,D,\n").unwrap_err();
+        assert!(e.message.contains("epss_score"), "{e}");
+        // Booleans: anything not starting with "t" is false.
+        let f = &parse(
+            "Date,Title,Severity,Description,Active,Verified\n2021-01-01,T,Low,D,perhaps,True\n",
+        )
+        .unwrap()[0];
+        assert_eq!((f.active, f.verified), (Some(false), Some(true)));
+        // Extra cells in a long row are ignored.
+        assert_eq!(
+            parse("Date,Title,Severity,Description\n2021-01-01,T,Low,D,x\n")
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn format_follows_the_file_name() {
+        let csv = "Date,Title,Severity,Description\n2021-01-01,T,Low,D\n";
+        assert_eq!(parse_named("report.CSV", csv).unwrap().len(), 1);
+        assert_eq!(parse_named("report", csv).unwrap().len(), 1);
+        assert!(parse_named("report.json", csv).is_err());
+        let json = r#"{"findings": [{"title": "T", "severity": "Low", "description": "D"}]}"#;
+        assert_eq!(parse_named("report.txt", json).unwrap().len(), 1);
     }
 
     #[test]
@@ -268,10 +450,6 @@ mod tests {
         assert_eq!(
             detect(r#"{"findings": [{"title": "T", "severity": "Low", "description": "D"}]}"#)
                 .as_deref(),
-            Some(SCAN_TYPE)
-        );
-        assert_eq!(
-            detect(r#"{"name": "x", "type": "y", "findings": []}"#).as_deref(),
             Some(SCAN_TYPE)
         );
         assert_eq!(
@@ -289,19 +467,26 @@ mod tests {
             r#"{"findings": [{"title": "T", "severity": "Low", "ruleId": "x"}]}"#,
             r#"{"findings": [{"description": "D"}]}"#,
             r#"{"findings": {}}"#,
-            // Several scanners write this when they find nothing.
+            // No finding, so no mark of the format.
             r#"{"findings": []}"#,
+            r#"{"name": "x", "type": "y", "findings": []}"#,
             "{\n    \"findings\": [\n    ]\n}",
+            "{}",
+            "{\"findings\": [{",
             r#"{"version": "2", "runs": []}"#,
             r#"[{"title": "T"}]"#,
             "Title,Severity\nT,Low\n",
+            "date,title,severity,description\n",
             "<?xml version=\"1.0\"?><findings/>",
             "",
         ] {
             assert_eq!(detect(not_generic), None, "{not_generic}");
         }
         assert_eq!(
-            Generic::detect(&["Trivy Scan".to_owned()], br#"{"findings": []}"#),
+            Generic::detect(
+                &["Trivy Scan".to_owned()],
+                br#"{"findings": [{"title": "T", "severity": "Low", "description": "D"}]}"#
+            ),
             None
         );
     }
