@@ -3,9 +3,8 @@
 //! Audit v7+ Scan" (npm 7 and later, `"auditReportVersion": 2`:
 //! `{"vulnerabilities": {package: {...}}, "metadata"}`).
 
-use palisade_plugin_sdk::json::{
-    get_array, get_f64, get_str, get_string, get_strs, parse_json_value,
-};
+use palisade_plugin_sdk::findings::Collector;
+use palisade_plugin_sdk::json::{get_str, get_string, get_strs, parse_json_value};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
@@ -92,36 +91,9 @@ impl Parser for NpmAudit {
                 "not an npm audit report: expected a JSON object at the top level",
             ));
         }
-        // `npm audit` failures: {"error": {"code": "ENOAUDIT", "summary": "..."}}.
-        if let Some(error) = data.get("error").filter(|e| !e.is_null()) {
-            let code = get_str(error, "code").unwrap_or("unknown");
-            let summary = get_str(error, "summary")
-                .or_else(|| error.as_str())
-                .unwrap_or("no summary");
-            return Err(ParseError::new(format!(
-                "the npm audit report holds an error instead of results: {code}: {summary}"
-            )));
-        }
-        let version = data.get("auditReportVersion").and_then(Value::as_u64);
         match scan_type {
-            NPM_AUDIT => {
-                if version.is_some_and(|v| v >= 2) {
-                    return Err(ParseError::new(
-                        "this is an npm 7+ audit report (auditReportVersion 2); import it as \
-                         \"NPM Audit v7+ Scan\"",
-                    ));
-                }
-                v6(&data)
-            }
-            NPM_AUDIT_V7 => {
-                if version.is_none_or(|v| v < 2) {
-                    return Err(ParseError::new(
-                        "not an npm 7+ audit report: \"auditReportVersion\" 2 is missing \
-                         (npm 6 reports are imported as \"NPM Audit Scan\")",
-                    ));
-                }
-                v7(&data)
-            }
+            NPM_AUDIT => v6(&data),
+            NPM_AUDIT_V7 => v7(&data),
             other => Err(ParseError::new(format!(
                 "the npm-audit plugin parses {NPM_AUDIT:?} and {NPM_AUDIT_V7:?}, not {other:?}"
             ))),
@@ -129,33 +101,111 @@ impl Parser for NpmAudit {
     }
 }
 
-fn npm_severity(word: Option<&str>) -> Severity {
-    // npm says "moderate" for medium and "info" for informational.
-    word.and_then(severity_from_word).unwrap_or(Severity::Info)
+/// A JSON value's truth as Python sees it (the reference tests keys so).
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null | Value::Bool(false)) => false,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(Value::Bool(true)) => true,
+    }
 }
 
-/// The CWE numbers of an advisory: "CWE-79", ["CWE-79", ...], a JSON list
-/// encoded in a string ("[\"CWE-400\"]", newer npm 6 registries) or null.
-fn cwes(v: Option<&Value>) -> Vec<u32> {
+/// A value as Python's `str()` writes it, for keys and ids.
+fn py_str(v: Option<&Value>) -> String {
     match v {
-        Some(Value::String(t)) => {
-            let found = find_cwes(t);
-            if found.is_empty() {
-                parse_cwe(t).into_iter().collect()
+        None | Some(Value::Null) => "None".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(true)) => "True".to_owned(),
+        Some(Value::Bool(false)) => "False".to_owned(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// npm's severities; anything else (other spellings included) is Info.
+fn npm_severity(word: Option<&Value>) -> Severity {
+    match word.and_then(Value::as_str) {
+        Some("low") => Severity::Low,
+        Some("moderate") => Severity::Medium,
+        Some("high") => Severity::High,
+        Some("critical") => Severity::Critical,
+        _ => Severity::Info,
+    }
+}
+
+fn required<'a>(v: &'a Value, key: &str, what: &str) -> Result<&'a Value, ParseError> {
+    v.get(key)
+        .ok_or_else(|| ParseError::new(format!("{what} has no {key:?}")))
+}
+
+fn required_str<'a>(v: &'a Value, key: &str, what: &str) -> Result<&'a str, ParseError> {
+    get_str(v, key).ok_or_else(|| ParseError::new(format!("{what} has no text {key:?}")))
+}
+
+/// The CWE numbers of an npm 6 advisory's `cwe`: a list of "CWE-n", one
+/// "CWE-n", a JSON list inside a string, or null. An entry that is not
+/// CWE-<number> makes the report unreadable (as for the reference).
+fn npm_cwes(v: Option<&Value>) -> Result<Vec<u32>, ParseError> {
+    let number = |c: &str| -> Result<u32, ParseError> {
+        c.get(4..)
+            .unwrap_or("")
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| ParseError::new(format!("advisory CWE {c:?} is not CWE-<number>")))
+    };
+    let list = |items: &[Value]| -> Result<Vec<u32>, ParseError> {
+        items
+            .iter()
+            .filter(|c| truthy(Some(c)))
+            .map(|c| {
+                c.as_str()
+                    .ok_or_else(|| ParseError::new(format!("advisory CWE {c} is not text")))
+                    .and_then(number)
+            })
+            .collect()
+    };
+    match v {
+        None | Some(Value::Null | Value::Bool(false)) => Ok(Vec::new()),
+        Some(Value::Array(items)) => list(items),
+        Some(Value::String(s)) if s.starts_with("CWE-") => {
+            if s.len() > 4 {
+                Ok(vec![number(s)?])
             } else {
-                found
+                Ok(Vec::new())
             }
         }
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .filter_map(parse_cwe)
-            .collect(),
-        _ => Vec::new(),
+        Some(Value::String(s)) if s.starts_with('[') => {
+            let items: Vec<Value> = serde_json::from_str(s).map_err(|e| {
+                ParseError::new(format!("advisory CWE list {s:?} is not JSON: {e}"))
+            })?;
+            list(&items)
+        }
+        Some(Value::String(_)) => Ok(Vec::new()),
+        Some(other) => Err(ParseError::new(format!(
+            "advisory \"cwe\" is {other}, not text or a list"
+        ))),
     }
 }
 
 fn v6(data: &Value) -> Result<Vec<Finding>, ParseError> {
+    if truthy(data.get("auditReportVersion")) {
+        return Err(ParseError::new(
+            "this is an npm 7+ audit report (auditReportVersion 2); import it as \
+             \"NPM Audit v7+ Scan\"",
+        ));
+    }
+    // `npm audit` failures: {"error": {"code": "ENOAUDIT", "summary": "..."}}.
+    if let Some(error) = data.get("error").filter(|e| truthy(Some(e))) {
+        let code = get_str(error, "code").unwrap_or("unknown");
+        let summary = get_str(error, "summary")
+            .or_else(|| error.as_str())
+            .unwrap_or("no summary");
+        return Err(ParseError::new(format!(
+            "the npm audit report holds an error instead of results: {code}: {summary}"
+        )));
+    }
     let advisories = match data.get("advisories") {
         Some(Value::Object(map)) => map,
         Some(_) => {
@@ -169,47 +219,99 @@ fn v6(data: &Value) -> Result<Vec<Finding>, ParseError> {
             ));
         }
     };
-    Ok(advisories
-        .values()
-        .filter(|a| a.is_object())
-        .map(advisory)
-        .collect())
+    // One finding per advisory id and module; a repeat replaces the earlier
+    // one in its place.
+    let mut findings: Collector<String> = Collector::new();
+    for (key, a) in advisories {
+        let what = format!("advisory {key}");
+        if !a.is_object() {
+            return Err(ParseError::new(format!("{what} is not an object")));
+        }
+        let finding = advisory(a, &what)?;
+        let id = py_str(Some(required(a, "id", &what)?)) + &py_str(a.get("module_name"));
+        findings.add_with(id, finding, |kept, last| *kept = last);
+    }
+    Ok(findings.into_findings())
 }
 
-fn advisory(a: &Value) -> Finding {
-    let module = get_str(a, "module_name");
-    let issue = get_str(a, "title").unwrap_or("npm advisory");
-    let range = get_str(a, "vulnerable_versions");
-    let title = match (module, range) {
-        (Some(m), Some(r)) => format!("{issue} - ({m}, {r})"),
-        (Some(m), None) => format!("{issue} - ({m})"),
-        _ => issue.to_owned(),
-    };
-    let first = get_array(a, "findings").first();
-    let version = first.and_then(|f| get_str(f, "version"));
-    let path = first.and_then(|f| get_strs(f, "paths").next());
-    let cwes = cwes(a.get("cwe"));
-
-    let mut description = String::new();
-    if let Some(o) = get_str(a, "overview") {
-        description.push_str(o);
-        description.push_str("\n\n");
+/// Replaces the 64-hex-digit hashes npm writes for git dependencies (they
+/// change on every run) with a fixed word.
+fn censor_path_hashes(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..]
+            .iter()
+            .take(64)
+            .take_while(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            .count();
+        if run == 64 {
+            out.push_str("censored_by_npm_audit");
+            i += 64;
+        } else {
+            let ch = path[i..].chars().next().unwrap_or_default();
+            out.push(ch);
+            i += ch.len_utf8().max(1);
+        }
     }
-    push_field(&mut description, "Advisory", get_str(a, "url"));
-    push_field(&mut description, "Vulnerable module", module);
-    push_field(&mut description, "Vulnerable versions", range);
+    out
+}
+
+fn advisory(a: &Value, what: &str) -> Result<Finding, ParseError> {
+    let issue = required_str(a, "title", what)?;
+    let module = required_str(a, "module_name", what)?;
+    let range = required_str(a, "vulnerable_versions", what)?;
+    let url = required_str(a, "url", what)?;
+    let overview = required_str(a, "overview", what)?;
+    for key in [
+        "severity",
+        "patched_versions",
+        "cwe",
+        "access",
+        "recommendation",
+        "cves",
+    ] {
+        required(a, key, what)?;
+    }
+    let entries = required(a, "findings", what)?
+        .as_array()
+        .ok_or_else(|| ParseError::new(format!("{what}: \"findings\" is not a list")))?;
+    // The first version that is not empty names the component version.
+    let mut version = None;
+    let mut paths: Vec<String> = Vec::new();
+    for f in entries {
+        let v = required(f, "version", what)?;
+        required(f, "paths", what)?;
+        if version.is_none() && truthy(Some(v)) {
+            version = Some(py_str(Some(v)));
+        }
+        let shown = py_str(Some(v));
+        paths.extend(
+            get_strs(f, "paths")
+                .take(25)
+                .map(|p| format!("- {shown}: {p}")),
+        );
+    }
+    let path = entries
+        .first()
+        .and_then(|f| f.get("paths"))
+        .and_then(Value::as_array)
+        .and_then(|p| p.first())
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .map(censor_path_hashes);
+    let cwes = npm_cwes(a.get("cwe"))?;
+
+    let mut description = format!("{overview}\n\n");
+    push_field(&mut description, "Advisory", Some(url));
+    push_field(&mut description, "Vulnerable module", Some(module));
+    push_field(&mut description, "Vulnerable versions", Some(range));
     push_field(
         &mut description,
         "Patched versions",
         get_str(a, "patched_versions"),
     );
-    let paths: Vec<String> = get_array(a, "findings")
-        .iter()
-        .flat_map(|f| {
-            let v = get_str(f, "version").unwrap_or("?");
-            get_strs(f, "paths").map(move |p| format!("- {v}: {p}"))
-        })
-        .collect();
     if !paths.is_empty() {
         description.push_str("**Vulnerable paths:**\n");
         description.push_str(&paths.join("\n"));
@@ -217,14 +319,12 @@ fn advisory(a: &Value) -> Finding {
     }
     push_field(&mut description, "Access", get_str(a, "access"));
 
-    let mut refs: Vec<&str> = get_str(a, "url").into_iter().collect();
-    refs.extend(get_str(a, "references"));
-    Finding {
-        title,
-        severity: npm_severity(get_str(a, "severity")),
+    Ok(Finding {
+        title: format!("{issue} - ({module}, {range})"),
+        severity: npm_severity(a.get("severity")),
         description: clean(&description),
         mitigation: get_string(a, "recommendation"),
-        references: (!refs.is_empty()).then(|| refs.join("\n")),
+        references: Some(url.to_owned()),
         cwe: Some(
             cwes.first()
                 .copied()
@@ -232,18 +332,29 @@ fn advisory(a: &Value) -> Finding {
         ),
         extra_cwes: cwes.iter().skip(1).copied().collect(),
         vulnerability_ids: get_strs(a, "cves").map(str::to_owned).collect(),
-        file_path: path.map(str::to_owned),
-        component_name: module.map(str::to_owned),
-        component_version: version.map(str::to_owned),
-        fix_available: Some(get_str(a, "patched_versions").is_some_and(|p| p != "<0.0.0")),
+        file_path: path,
+        component_name: Some(module.to_owned()),
+        component_version: version,
+        impact: Some("No impact provided".to_owned()),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         ..Finding::default()
-    }
+    })
 }
 
 fn v7(data: &Value) -> Result<Vec<Finding>, ParseError> {
-    let vulns = match data.get("vulnerabilities") {
+    // `npm audit fix --dry-run --json` nests the audit under "audit".
+    let report = match data.get("audit") {
+        Some(audit) if truthy(Some(audit)) => audit,
+        _ => data,
+    };
+    if !truthy(report.get("auditReportVersion")) {
+        return Err(ParseError::new(
+            "not an npm 7+ audit report: \"auditReportVersion\" is missing \
+             (npm 6 reports are imported as \"NPM Audit Scan\")",
+        ));
+    }
+    let vulns = match report.get("vulnerabilities") {
         Some(Value::Object(map)) => map,
         _ => {
             return Err(ParseError::new(
@@ -251,124 +362,160 @@ fn v7(data: &Value) -> Result<Vec<Finding>, ParseError> {
             ));
         }
     };
-    Ok(vulns
-        .iter()
-        .filter(|(_, v)| v.is_object())
-        .map(|(key, v)| package(key, v))
-        .collect())
+    // Packages with the same title and severity are one finding (the last
+    // one's details, in the first one's place).
+    let mut findings: Collector<(String, Severity)> = Collector::new();
+    for (key, v) in vulns {
+        let what = format!("vulnerability {key:?}");
+        if !v.is_object() {
+            return Err(ParseError::new(format!("{what} is not an object")));
+        }
+        let f = package(v, vulns, &what)?;
+        findings.add_with((f.title.clone(), f.severity), f, |kept, last| *kept = last);
+    }
+    Ok(findings.into_findings())
 }
 
-fn package(key: &str, v: &Value) -> Finding {
-    let name = get_str(v, "name").unwrap_or(key);
-    let via = get_array(v, "via");
-    // `via` holds advisories (objects) and names of vulnerable dependencies
-    // this package is only affected through (strings).
-    let advisories: Vec<&Value> = via.iter().filter(|x| x.is_object()).collect();
-    let through: Vec<&str> = via.iter().filter_map(Value::as_str).collect();
-    let first = advisories.first().copied();
-    let title = match first.and_then(|a| get_str(a, "title")) {
-        Some(t) => t.to_owned(),
-        None if !through.is_empty() => format!(
-            "{name} depends on vulnerable versions of {}",
-            through.join(", ")
-        ),
-        None => format!("Vulnerable package {name}"),
-    };
+fn package(
+    v: &Value,
+    tree: &serde_json::Map<String, Value>,
+    what: &str,
+) -> Result<Finding, ParseError> {
+    let name = required_str(v, "name", what)?;
+    let range = required_str(v, "range", what)?;
+    let severity_word = required_str(v, "severity", what)?;
+    let via = required(v, "via", what)?
+        .as_array()
+        .ok_or_else(|| ParseError::new(format!("{what}: \"via\" is not a list")))?;
     let nodes: Vec<&str> = get_strs(v, "nodes").collect();
-    let fix = v.get("fixAvailable");
-    let mitigation = match fix {
-        Some(Value::Object(_)) => {
-            let fname = fix.and_then(|f| get_str(f, "name")).unwrap_or(name);
-            let fver = fix
-                .and_then(|f| get_str(f, "version"))
-                .unwrap_or("a fixed version");
-            let major = fix
-                .and_then(|f| f.get("isSemVerMajor"))
-                .and_then(Value::as_bool)
-                == Some(true);
-            Some(format!(
-                "Update {fname} to version {fver}{}",
-                if major {
-                    " (a semver-major change)"
-                } else {
-                    ""
+    // `via` starts either with the name of a vulnerable dependency (this
+    // package is affected through it) or with an advisory object.
+    let (title, component_name, cwes, cwe, vuln_id, cvss) = match via.first() {
+        Some(Value::String(_)) => (
+            name.to_owned(),
+            name.to_owned(),
+            Vec::new(),
+            Some(KNOWN_VULNERABLE_COMPONENT_CWE),
+            None,
+            None,
+        ),
+        Some(first @ Value::Object(_)) => {
+            let title = required_str(first, "title", what)?.to_owned();
+            let component = nodes.first().ok_or_else(|| {
+                ParseError::new(format!("{what} has an advisory but no \"nodes\""))
+            })?;
+            let listed = required(first, "cwe", what)?.as_array().ok_or_else(|| {
+                ParseError::new(format!("{what}: the advisory's \"cwe\" is not a list"))
+            })?;
+            let cwe_number = |c: &Value| -> Result<Option<u32>, ParseError> {
+                if !truthy(Some(c)) {
+                    return Ok(None);
                 }
-            ))
+                c.as_str()
+                    .and_then(|t| t.split('-').nth(1))
+                    .and_then(|n| n.trim().parse::<u32>().ok())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        ParseError::new(format!("{what}: advisory CWE {c} is not CWE-<number>"))
+                    })
+            };
+            let mut cwes = Vec::new();
+            for c in listed {
+                if let Some(n) = cwe_number(c)? {
+                    cwes.push(n);
+                }
+            }
+            let cwe = match listed.first() {
+                Some(c) => Some(cwe_number(c)?.ok_or_else(|| {
+                    ParseError::new(format!("{what}: advisory CWE {c} is not CWE-<number>"))
+                })?),
+                None => None,
+            };
+            let source = py_str(Some(required(first, "source", what)?));
+            let vector = required(first, "cvss", what)?
+                .get("vectorString")
+                .ok_or_else(|| {
+                    ParseError::new(format!("{what}: the advisory's cvss has no vectorString"))
+                })?;
+            (
+                title,
+                (*component).to_owned(),
+                cwes,
+                cwe,
+                Some(source),
+                vector.as_str().filter(|s| !s.is_empty()),
+            )
         }
-        Some(Value::Bool(true)) => Some("Run `npm audit fix`.".to_owned()),
-        _ => None,
+        _ => {
+            return Err(ParseError::new(format!(
+                "{what} has no advisory or dependency in \"via\""
+            )));
+        }
+    };
+    let fix = required(v, "fixAvailable", what)?;
+    let mitigation = match fix {
+        Value::Object(_) => {
+            let fname = py_str(Some(required(fix, "name", what)?));
+            let fver = py_str(Some(required(fix, "version", what)?));
+            format!("Update {fname} to version {fver}")
+        }
+        _ => "No specific mitigation provided by tool.".to_owned(),
     };
 
-    let mut description = String::new();
-    push_field(&mut description, "Package", Some(name));
-    push_field(&mut description, "Vulnerable range", get_str(v, "range"));
-    push_field(&mut description, "Severity", get_str(v, "severity"));
-    for a in &advisories {
-        let t = get_str(a, "title").unwrap_or("advisory");
-        match get_str(a, "url") {
-            Some(u) => description.push_str(&format!("- {t}: {u}\n")),
-            None => description.push_str(&format!("- {t}\n")),
+    let mut description = format!("{name} {range}\nSeverity: {severity_word}\n");
+    for x in via {
+        match x {
+            Value::String(dep) => {
+                description.push_str(&format!("Depends on vulnerable versions of {dep}\n"));
+            }
+            other => description.push_str(&format!(
+                "{} - {}\n",
+                py_str(other.get("title")),
+                py_str(other.get("url"))
+            )),
         }
     }
-    if !through.is_empty() {
-        push_field(
-            &mut description,
-            "Depends on vulnerable versions of",
-            Some(&through.join(", ")),
-        );
+    description.push_str(&format!("{mitigation}\n"));
+    for n in &nodes {
+        description.push_str(&format!("{n}\n"));
     }
-    let effects: Vec<&str> = get_strs(v, "effects").collect();
-    if !effects.is_empty() {
-        push_field(&mut description, "Affects", Some(&effects.join(", ")));
+    for effect in get_strs(v, "effects") {
+        // Every package named as an effect is a key of the report.
+        let Some(e) = tree.get(effect) else {
+            return Err(ParseError::new(format!(
+                "{what} names the effect {effect:?}, which the report does not list"
+            )));
+        };
+        description.push_str(&format!(
+            "  {} {}\n",
+            py_str(e.get("name")),
+            py_str(e.get("range"))
+        ));
+        for n in get_strs(e, "nodes") {
+            description.push_str(&format!("  {n}\n"));
+        }
     }
-    if !nodes.is_empty() {
-        push_field(&mut description, "Installed at", Some(&nodes.join(", ")));
-    }
-    push_field(&mut description, "Fix", mitigation.as_deref());
 
-    let cwes: Vec<u32> = first.map(|a| cwes(a.get("cwe"))).unwrap_or_default();
-    let cvss = first.and_then(|a| a.get("cvss"));
-    let vector = cvss
-        .and_then(|c| get_str(c, "vectorString"))
-        .and_then(|x| palisade_plugin_sdk::Cvss3::parse(x).ok());
-    let refs: Vec<&str> = advisories
-        .iter()
-        .filter_map(|a| get_str(a, "url"))
-        .collect();
-    Finding {
+    let refs: Vec<&str> = via.iter().filter_map(|a| get_str(a, "url")).collect();
+    let cvss3 = cvss.and_then(|x| palisade_plugin_sdk::Cvss3::parse(x).ok());
+    Ok(Finding {
         title,
-        severity: npm_severity(get_str(v, "severity")),
+        severity: npm_severity(v.get("severity")),
         description: clean(&description),
-        mitigation,
-        references: (!refs.is_empty()).then(|| refs.join("\n")),
-        cwe: cwes.first().copied(),
-        extra_cwes: cwes.iter().skip(1).copied().collect(),
-        // The advisory URLs (GitHub advisories) are in the references; npm
-        // gives no CVE ids here.
-        cvssv3: vector.as_ref().map(palisade_plugin_sdk::Cvss3::vector),
-        cvssv3_score: cvss
-            .and_then(|c| get_f64(c, "score"))
-            .filter(|x| *x > 0.0)
-            .map(|x| x as f32),
-        // The reference importer names the component by its install path
-        // (node_modules/...); kept for compatibility of identity fields.
-        component_name: nodes
-            .first()
-            .map(|n| (*n).to_owned())
-            .or_else(|| Some(name.to_owned())),
-        fix_available: Some(matches!(
-            fix,
-            Some(Value::Object(_)) | Some(Value::Bool(true))
-        )),
-        vuln_id_from_tool: first.and_then(|a| a.get("source")).and_then(|x| match x {
-            Value::Number(n) => Some(n.to_string()),
-            Value::String(t) => Some(t.clone()),
-            _ => None,
-        }),
+        mitigation: Some(mitigation),
+        references: (!refs.is_empty()).then(|| refs.join(", ")),
+        cwe,
+        extra_cwes: cwes.into_iter().filter(|c| Some(*c) != cwe).collect(),
+        cvssv3: cvss3.as_ref().map(palisade_plugin_sdk::Cvss3::vector),
+        cvssv3_score: cvss3.as_ref().map(palisade_plugin_sdk::Cvss3::base_score),
+        component_name: Some(component_name),
+        fix_available: Some(matches!(fix, Value::Object(_) | Value::Bool(true))),
+        vuln_id_from_tool: vuln_id,
+        impact: Some("No impact provided".to_owned()),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         ..Finding::default()
-    }
+    })
 }
 
 palisade_plugin_sdk::export_parser!(NpmAudit);
@@ -380,6 +527,15 @@ mod tests {
 
     fn parse(t: &str, report: &str) -> Result<Vec<Finding>, ParseError> {
         NpmAudit::parse(t, report.as_bytes(), &Options::default())
+    }
+
+    fn v6_advisory(id: u32, module: &str, severity: &str, cwe: &str, findings: &str) -> String {
+        format!(
+            r#""{id}": {{"id": {id}, "title": "T{id}", "module_name": "{module}", "severity": "{severity}",
+               "vulnerable_versions": "<2", "patched_versions": ">=2", "url": "https://npmjs.com/advisories/{id}",
+               "overview": "o", "access": "public", "recommendation": "upgrade", "cwe": {cwe},
+               "cves": ["CVE-2020-{id}"], "findings": {findings}}}"#
+        )
     }
 
     #[test]
@@ -403,38 +559,159 @@ mod tests {
     }
 
     #[test]
-    fn v6_minimal_and_unusual() {
-        let f = parse(
-            NPM_AUDIT,
-            r#"{"advisories": {
-                "1": {"title": "T", "module_name": "m", "severity": "moderate", "cwe": null},
-                "2": {"title": "U", "severity": "info", "cwe": ["CWE-79", "CWE-80"], "cves": ["CVE-2020-1"],
-                      "findings": [{"version": "1.0", "paths": ["a>b"]}]}}}"#,
-        )
-        .unwrap();
-        assert_eq!(f.len(), 2);
+    fn v6_advisories() {
+        let hash = "a".repeat(64);
+        let r = format!(
+            r#"{{"advisories": {{{}, {}, {}}}}}"#,
+            v6_advisory(
+                1,
+                "m",
+                "moderate",
+                "null",
+                r#"[{"version": "", "paths": []}, {"version": "1.2", "paths": ["x"]}]"#
+            ),
+            v6_advisory(
+                2,
+                "n",
+                "Moderate",
+                r#"["CWE-79", "CWE-80"]"#,
+                &format!(r#"[{{"version": "1.0", "paths": ["a>{hash}>b"]}}]"#)
+            ),
+            v6_advisory(3, "o", "critical", r#""[\"CWE-400\"]""#, "[]"),
+        );
+        let f = parse(NPM_AUDIT, &r).unwrap();
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[0].title, "T1 - (m, <2)");
         assert_eq!((f[0].severity, f[0].cwe), (Severity::Medium, Some(1035)));
-        assert_eq!(f[0].title, "T - (m)");
-        assert_eq!((f[1].severity, f[1].cwe), (Severity::Info, Some(79)));
-        assert_eq!(f[1].file_path.as_deref(), Some("a>b"));
-        assert_eq!(f[1].component_version.as_deref(), Some("1.0"));
+        // The first non-empty version; the first path of the first entry.
+        assert_eq!(f[0].component_version.as_deref(), Some("1.2"));
+        assert_eq!(f[0].file_path, None);
+        assert_eq!(
+            (f[1].severity, f[1].cwe, f[1].extra_cwes.as_slice()),
+            (Severity::Info, Some(79), &[80][..])
+        );
+        assert_eq!(f[1].file_path.as_deref(), Some("a>censored_by_npm_audit>b"));
+        assert_eq!(f[1].vulnerability_ids, ["CVE-2020-2"]);
+        assert_eq!(
+            (f[2].cwe, f[2].component_version.as_deref()),
+            (Some(400), None)
+        );
+        assert_eq!(f[2].component_name.as_deref(), Some("o"));
+    }
+
+    #[test]
+    fn v6_rejections() {
+        let bad_cwe = format!(
+            r#"{{"advisories": {{{}}}}}"#,
+            v6_advisory(1, "m", "low", r#"["CWE-x"]"#, "[]")
+        );
+        assert!(
+            parse(NPM_AUDIT, &bad_cwe)
+                .unwrap_err()
+                .message
+                .contains("CWE-x")
+        );
+        let no_id = format!(
+            r#"{{"advisories": {{{}}}}}"#,
+            v6_advisory(1, "m", "low", "null", "[]")
+        )
+        .replace(r#""id": 1,"#, "");
+        assert!(
+            parse(NPM_AUDIT, &no_id)
+                .unwrap_err()
+                .message
+                .contains("\"id\"")
+        );
     }
 
     #[test]
     fn v7_packages_with_and_without_advisories() {
-        let f = parse(
-            NPM_AUDIT_V7,
-            r#"{"auditReportVersion": 2, "vulnerabilities": {
-                "a": {"name": "a", "severity": "critical", "via": [{"source": 12, "title": "Bad", "cwe": ["CWE-400"]}],
-                      "nodes": ["node_modules/a"], "fixAvailable": true},
-                "b": {"name": "b", "severity": "low", "via": ["a"], "nodes": []}}}"#,
-        )
-        .unwrap();
-        assert_eq!(f.len(), 2);
-        assert_eq!((f[0].title.as_str(), f[0].cwe), ("Bad", Some(400)));
+        let r = r#"{"auditReportVersion": 2, "vulnerabilities": {
+            "a": {"name": "a", "severity": "critical", "range": "<1", "isDirect": false,
+                  "via": [{"source": 12, "name": "a", "title": "Bad", "url": "https://github.com/advisories/GHSA-1",
+                           "cwe": ["CWE-400", "CWE-20"], "cvss": {"score": 7.5, "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}},
+                          {"source": 13, "name": "a", "title": "Worse", "url": "u2", "cwe": [], "cvss": {}}],
+                  "effects": ["b"], "nodes": ["node_modules/a"], "fixAvailable": {"name": "b", "version": "2.0.0", "isSemVerMajor": true}},
+            "b": {"name": "b", "severity": "low", "range": "*", "via": ["a"], "effects": [], "nodes": ["node_modules/b"], "fixAvailable": true},
+            "c": {"name": "c", "severity": "high", "range": "*", "via": [{"source": 14, "title": "NoCwe", "url": "u3", "cwe": [], "cvss": {"vectorString": null}}],
+                  "effects": [], "nodes": ["node_modules/x/node_modules/c"], "fixAvailable": false}}}"#;
+        let f = parse(NPM_AUDIT_V7, r).unwrap();
+        assert_eq!(f.len(), 3);
+        assert_eq!(
+            (f[0].title.as_str(), f[0].cwe, f[0].extra_cwes.as_slice()),
+            ("Bad", Some(400), &[20][..])
+        );
         assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some("12"));
-        assert_eq!(f[1].title, "b depends on vulnerable versions of a");
+        // The component is the install path of a package with an advisory...
+        assert_eq!(f[0].component_name.as_deref(), Some("node_modules/a"));
+        assert_eq!(f[0].component_version, None);
+        assert_eq!(f[0].cvssv3_score, Some(7.5));
+        // ...and the package name for one affected through a dependency, CWE-1035.
+        assert_eq!((f[1].title.as_str(), f[1].cwe), ("b", Some(1035)));
+        assert_eq!(f[1].component_name.as_deref(), Some("b"));
+        assert_eq!(
+            (f[1].severity, f[1].vuln_id_from_tool.as_deref()),
+            (Severity::Low, None)
+        );
+        assert_eq!(
+            (f[2].cwe, f[2].component_name.as_deref()),
+            (None, Some("node_modules/x/node_modules/c"))
+        );
+    }
+
+    #[test]
+    fn v7_same_title_and_severity_merge() {
+        let pkg = |name: &str, sev: &str| {
+            format!(
+                r#""{name}": {{"name": "{name}", "severity": "{sev}", "range": "*",
+                "via": [{{"source": 1, "title": "Shared", "url": "u", "cwe": ["CWE-1"], "cvss": {{"vectorString": null}}}}],
+                "effects": [], "nodes": ["node_modules/{name}"], "fixAvailable": false}}"#
+            )
+        };
+        let r = format!(
+            r#"{{"auditReportVersion": 2, "vulnerabilities": {{{}, {}, {}}}}}"#,
+            pkg("p", "high"),
+            pkg("q", "high"),
+            pkg("r", "low")
+        );
+        let f = parse(NPM_AUDIT_V7, &r).unwrap();
+        assert_eq!(f.len(), 2);
+        // The later package replaces the earlier one.
+        assert_eq!(f[0].component_name.as_deref(), Some("node_modules/q"));
         assert_eq!(f[1].severity, Severity::Low);
+    }
+
+    #[test]
+    fn v7_fix_dry_run_layout() {
+        let r = r#"{"added": 0, "audit": {"auditReportVersion": 2, "vulnerabilities": {
+            "b": {"name": "b", "severity": "moderate", "range": "*", "via": ["a"], "effects": [], "nodes": [], "fixAvailable": true}}}}"#;
+        let f = parse(NPM_AUDIT_V7, r).unwrap();
+        assert_eq!((f.len(), f[0].severity), (1, Severity::Medium));
+        assert!(parse(NPM_AUDIT_V7, r#"{"audit": {"vulnerabilities": {}}}"#).is_err());
+    }
+
+    #[test]
+    fn v7_rejections() {
+        let base = |via: &str, effects: &str| {
+            format!(
+                r#"{{"auditReportVersion": 2, "vulnerabilities": {{"a": {{"name": "a", "severity": "low",
+                "range": "*", "via": {via}, "effects": {effects}, "nodes": [], "fixAvailable": false}}}}}}"#
+            )
+        };
+        assert!(parse(NPM_AUDIT_V7, &base(r#"["x"]"#, "[]")).is_ok());
+        assert!(parse(NPM_AUDIT_V7, &base("[]", "[]")).is_err());
+        assert!(parse(NPM_AUDIT_V7, &base(r#"["x"]"#, r#"["missing"]"#)).is_err());
+        // An advisory needs the package's install path.
+        assert!(
+            parse(
+                NPM_AUDIT_V7,
+                &base(
+                    r#"[{"source": 1, "title": "T", "url": "u", "cwe": [], "cvss": {}}]"#,
+                    "[]"
+                )
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -476,6 +753,10 @@ mod tests {
         );
         assert_eq!(
             d(r#"{"auditReportVersion": 2, "vulnerabilities": {"#).as_deref(),
+            Some(NPM_AUDIT_V7)
+        );
+        assert_eq!(
+            d(r#"{"added": 0, "audit": {"auditReportVersion": 2, "vulnerabilities": {"#).as_deref(),
             Some(NPM_AUDIT_V7)
         );
         assert_eq!(
