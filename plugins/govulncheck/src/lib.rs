@@ -5,13 +5,12 @@
 //! (`{"Calls", "Imports", "Requires", "Vulns"}`). One finding per
 //! vulnerability (OSV record) reported.
 
-use palisade_plugin_sdk::json::{get_array, get_str, get_strs, json_stream, utf8_text};
+use palisade_plugin_sdk::json::{get_array, get_str, get_string, utf8_text};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Govulncheck Scanner";
@@ -59,202 +58,191 @@ impl Parser for Govulncheck {
             )));
         }
         let text = utf8_text(report)?;
-        if text.trim().is_empty() {
-            return Err(ParseError::new(
-                "the report is empty: expected govulncheck -json output",
-            ));
-        }
-        let mut messages: Vec<Value> = Vec::new();
-        for item in json_stream::<Value>(text) {
-            match item? {
-                Value::Array(items) => messages.extend(items),
-                other => messages.push(other),
+        match load(text)? {
+            Value::Object(data) => {
+                if data.contains_key("runs") {
+                    return Err(ParseError::new(
+                        "this is a SARIF report (govulncheck -format sarif); import govulncheck's \
+                         JSON output (govulncheck -json) instead, or use the SARIF scan type",
+                    ));
+                }
+                legacy(&data)
             }
-        }
-        if let [single] = messages.as_slice() {
-            if single.get("runs").is_some() {
-                return Err(ParseError::new(
-                    "this is a SARIF report (govulncheck -format sarif); import govulncheck's \
-                     JSON output (govulncheck -json) instead, or use the SARIF scan type",
-                ));
+            Value::Array(messages) => {
+                // The reference looks for "osv" in each message; a number,
+                // boolean or null cannot be searched.
+                if messages
+                    .iter()
+                    .any(|m| matches!(m, Value::Number(_) | Value::Bool(_) | Value::Null))
+                {
+                    return Err(ParseError::new(
+                        "not a govulncheck report: the messages must be JSON objects",
+                    ));
+                }
+                stream(&messages)
             }
-            if single.get("Calls").is_some()
-                || single.get("Imports").is_some()
-                || single.get("Vulns").is_some()
-            {
-                return Ok(legacy(single));
-            }
+            // A lone scalar holds no vulnerabilities.
+            _ => Ok(Vec::new()),
         }
-        if !messages.iter().all(Value::is_object) {
-            return Err(ParseError::new(
-                "not a govulncheck report: expected JSON objects (config, progress, osv, finding)",
-            ));
-        }
-        if !messages.iter().any(|m| {
-            ["config", "progress", "osv", "finding", "SBOM"]
-                .iter()
-                .any(|k| m.get(k).is_some())
-        }) && !messages.is_empty()
-        {
-            return Err(ParseError::new(
-                "not a govulncheck report: no config, progress, osv or finding messages",
-            ));
-        }
-        Ok(stream(&messages))
     }
 }
 
-/// The first finding per OSV id (the one closest to the vulnerable module).
-fn findings_by_osv(messages: &[Value]) -> HashMap<&str, &Value> {
-    let mut out: HashMap<&str, &Value> = HashMap::new();
-    for m in messages {
-        if let Some(f) = m.get("finding")
-            && let Some(id) = get_str(f, "osv")
-        {
-            out.entry(id).or_insert(f);
+/// Reads the report as the reference does: one JSON document, or else a
+/// stream of documents gathered line by line (lines are added to a buffer
+/// until it parses; a tail that never parses is dropped).
+fn load(text: &str) -> Result<Value, ParseError> {
+    if let Ok(whole) = serde_json::from_str::<Value>(text) {
+        return Ok(whole);
+    }
+    let mut messages = Vec::new();
+    let mut buf = String::new();
+    for line in text.split_inclusive('\n') {
+        if line.trim().is_empty() {
+            continue;
+        }
+        buf.push_str(line);
+        if let Ok(v) = serde_json::from_str::<Value>(&buf) {
+            messages.push(v);
+            buf.clear();
         }
     }
-    out
+    if messages.is_empty() {
+        return Err(ParseError::new(
+            "not govulncheck JSON: expected govulncheck -json output (a stream of config, osv \
+             and finding messages)",
+        ));
+    }
+    Ok(Value::Array(messages))
 }
 
-fn stream(messages: &[Value]) -> Vec<Finding> {
-    let findings = findings_by_osv(messages);
+fn missing(what: &str) -> ParseError {
+    ParseError::new(format!("an OSV record has no {what}"))
+}
+
+/// govulncheck 1.x: one finding per `osv` message, in report order (no merging).
+fn stream(messages: &[Value]) -> Result<Vec<Finding>, ParseError> {
     messages
         .iter()
         .filter_map(|m| m.get("osv"))
-        .filter(|o| o.is_object())
-        .map(|osv| {
-            let id = get_str(osv, "id").unwrap_or("");
-            osv_finding(osv, findings.get(id).copied())
-        })
+        .map(|osv| osv_finding(osv, messages))
         .collect()
 }
 
-fn strip_v(version: &str) -> &str {
-    version.strip_prefix('v').unwrap_or(version)
-}
-
-fn osv_finding(osv: &Value, finding: Option<&Value>) -> Finding {
-    let id = get_str(osv, "id").unwrap_or("GO-unknown");
-    let affected = get_array(osv, "affected").first();
-    let frame = finding.and_then(|f| get_array(f, "trace").first());
-    let module = frame.and_then(|t| get_str(t, "module")).or_else(|| {
-        affected
-            .and_then(|a| a.get("package"))
-            .and_then(|p| get_str(p, "name"))
-    });
-    let events = affected
-        .map(|a| get_array(a, "ranges"))
-        .and_then(|r| r.first())
-        .map(|r| get_array(r, "events"))
-        .unwrap_or(&[]);
-    // Without a finding the module version is unknown; the first affected
-    // version of the range stands in, as in the reference importer.
-    let version = frame
-        .and_then(|t| get_str(t, "version"))
-        .or_else(|| events.iter().find_map(|e| get_str(e, "introduced")));
-    let package = frame.and_then(|t| get_str(t, "package")).or_else(|| {
-        affected
-            .and_then(|a| a.get("ecosystem_specific"))
-            .map(|e| get_array(e, "imports"))
-            .and_then(|i| i.first())
-            .and_then(|i| get_str(i, "path"))
-    });
-    let fixed = finding
-        .and_then(|f| get_str(f, "fixed_version"))
-        .map(strip_v)
-        .or_else(|| events.iter().find_map(|e| get_str(e, "fixed")));
-    let title = [Some(id), module, package]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" - ");
-    let aliases: Vec<&str> = get_strs(osv, "aliases").collect();
-    let db_url = osv.get("database_specific").and_then(|d| get_str(d, "url"));
+fn osv_finding(osv: &Value, messages: &[Value]) -> Result<Finding, ParseError> {
+    let id = osv
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing("\"id\""))?;
+    let alias = get_array(osv, "aliases")
+        .first()
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing(&format!("alias ({id}): the first alias is its identifier")))?;
+    let affected = get_array(osv, "affected")
+        .first()
+        .ok_or_else(|| missing(&format!("\"affected\" entry ({id})")))?;
+    let module = affected
+        .get("package")
+        .and_then(|p| get_str(p, "name"))
+        .ok_or_else(|| missing(&format!("affected package name ({id})")))?;
+    let ranges = affected
+        .get("ranges")
+        .and_then(Value::as_array)
+        .ok_or_else(|| missing(&format!("affected ranges ({id})")))?;
+    let db_specific = osv
+        .get("database_specific")
+        .ok_or_else(|| missing(&format!("\"database_specific\" ({id})")))?;
+    let events = || ranges.iter().flat_map(|r| get_array(r, "events"));
+    let fixed = events().find_map(|e| e.get("fixed")).map(value_text);
+    let introduced = events().find_map(|e| e.get("introduced")).map(value_text);
+    // The first import path, when the record names one, is the file path.
+    let path = affected
+        .get("ecosystem_specific")
+        .map(|e| get_array(e, "imports"))
+        .and_then(|i| i.first())
+        .and_then(|i| get_str(i, "path"))
+        .filter(|p| !p.is_empty());
+    // The version: the first traced frame with one among this record's
+    // findings, else the first "introduced" version of its ranges.
+    let traces: Vec<&Value> = messages
+        .iter()
+        .filter_map(|m| m.get("finding"))
+        .filter(|f| f.get("osv").and_then(Value::as_str) == Some(id))
+        .flat_map(|f| get_array(f, "trace"))
+        .collect();
+    let version = traces
+        .iter()
+        .find_map(|t| t.get("version"))
+        .map(value_text)
+        .filter(|v| !v.is_empty())
+        .or(introduced)
+        .filter(|v| !v.is_empty());
+    let title = match path {
+        Some(p) => format!("{id} - {module} - {p}"),
+        None => format!("{id} - {module}"),
+    };
+    let db_url = get_str(db_specific, "url");
 
     let mut description = String::new();
-    if let Some(summary) = get_str(osv, "summary") {
-        description.push_str(summary);
-        description.push_str("\n\n");
-    }
+    push_field(&mut description, "Summary", get_str(osv, "summary"));
     if let Some(details) = get_str(osv, "details") {
         description.push_str(details);
         description.push_str("\n\n");
     }
-    push_field(&mut description, "Module", module);
-    push_field(&mut description, "Version", version);
-    push_field(&mut description, "Package", package);
-    push_field(&mut description, "Fixed version", fixed);
-    if !aliases.is_empty() {
-        push_field(&mut description, "Aliases", Some(&aliases.join(", ")));
-    }
-    if let Some(trace) = finding
-        .map(|f| get_array(f, "trace"))
-        .filter(|t| !t.is_empty())
-    {
-        let frames: Vec<String> = trace
-            .iter()
-            .map(|t| {
-                let func = get_str(t, "function").unwrap_or("");
-                let pkg = get_str(t, "package").unwrap_or("");
-                match t.get("position") {
-                    Some(p) => format!(
-                        "- {pkg}.{func} ({}:{})",
-                        get_str(p, "filename").unwrap_or("?"),
-                        p.get("line").map_or_else(String::new, Value::to_string)
-                    ),
-                    None => format!("- {pkg}.{func}"),
-                }
-            })
-            .collect();
-        description.push_str("**Call trace:**\n");
+    push_field(&mut description, "Module", Some(module));
+    push_field(&mut description, "Version", version.as_deref());
+    push_field(&mut description, "Package", path);
+    push_field(&mut description, "Fixed version", fixed.as_deref());
+    let frames: Vec<String> = traces
+        .iter()
+        .map(|t| {
+            let func = get_str(t, "function").unwrap_or("");
+            let pkg = get_str(t, "package")
+                .or_else(|| get_str(t, "module"))
+                .unwrap_or("");
+            match t.get("position") {
+                Some(p) => format!(
+                    "- {pkg}.{func} ({}:{})",
+                    get_str(p, "filename").unwrap_or("?"),
+                    p.get("line").map_or_else(String::new, Value::to_string)
+                ),
+                None => format!("- {pkg}.{func}"),
+            }
+        })
+        .collect();
+    if !frames.is_empty() {
+        description.push_str("**Traces:**\n");
         description.push_str(&frames.join("\n"));
         description.push('\n');
-    } else {
-        description.push_str(
-            "govulncheck found no call to the vulnerable code; the module is only required.\n",
-        );
     }
     let mut refs: Vec<String> = get_array(osv, "references")
         .iter()
         .filter_map(|r| {
             let url = get_str(r, "url")?;
-            Some(match get_str(r, "type") {
-                Some(t) => format!("{t}: {url}"),
-                None => url.to_owned(),
-            })
+            Some(format!("{}: {url}", get_str(r, "type").unwrap_or("WEB")))
         })
         .collect();
     if let Some(u) = db_url {
         refs.push(format!("Database: {u}"));
     }
-    Finding {
+    Ok(Finding {
         title,
-        // govulncheck itself rates nothing; a "severity" in the OSV record
-        // (added by some pipelines) is honoured.
+        // The Go database rates nothing: Info, unless a pipeline added a
+        // severity word to the record.
         severity: get_str(osv, "severity")
             .and_then(severity_from_word)
             .unwrap_or(Severity::Info),
         description: clean(&description),
-        mitigation: fixed.map(|f| {
-            format!(
-                "Upgrade {} to version {f} or later.",
-                module.unwrap_or("the module")
-            )
-        }),
+        impact: get_string(osv, "details"),
+        mitigation: fixed
+            .as_ref()
+            .map(|f| format!("Upgrade {module} to version {f} or later.")),
         references: (!refs.is_empty()).then(|| refs.join("\n")),
-        // The primary alias (CVE, else GHSA) identifies the vulnerability;
-        // the Go id is the unique id.
-        vulnerability_ids: aliases
-            .first()
-            .map(|a| (*a).to_owned())
-            .into_iter()
-            .collect(),
-        file_path: package.map(str::to_owned),
-        component_name: module.map(str::to_owned),
-        component_version: version.map(str::to_owned),
+        vulnerability_ids: vec![alias.to_owned()],
+        file_path: path.map(str::to_owned),
+        component_name: Some(module.to_owned()),
+        component_version: version,
         fix_available: Some(fixed.is_some()),
-        fix_version: fixed.map(str::to_owned),
+        fix_version: fixed,
         unique_id_from_tool: Some(id.to_owned()),
         static_finding: Some(true),
         dynamic_finding: Some(false),
@@ -262,40 +250,168 @@ fn osv_finding(osv: &Value, finding: Option<&Value>) -> Finding {
             .and_then(iso_date)
             .map(str::to_owned),
         ..Finding::default()
+    })
+}
+
+/// A JSON value as text (strings without quotes).
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
-/// govulncheck before 1.0: `{"Vulns": [{"OSV": {...}, "Modules": [{"Path",
-/// "FoundVersion", "FixedVersion", "Packages": [{"Path"}]}]}]}`.
-fn legacy(data: &Value) -> Vec<Finding> {
+/// govulncheck before 1.0: `{"Calls": {"Functions": {id: {"CallSites":
+/// [{"Parent", "Pos"}]}}}, "Requires": {"Modules": {id: {"Version"}}},
+/// "Vulns": [{"OSV", "RequireSink", "CallSink"}]}`. Consecutive entries with
+/// the same first alias are one finding.
+fn legacy(data: &serde_json::Map<String, Value>) -> Result<Vec<Finding>, ParseError> {
+    let Some(vulns) = data.get("Vulns") else {
+        return Err(ParseError::new(
+            "not a govulncheck report: the object has no \"Vulns\" (nor is it a stream of \
+             govulncheck messages)",
+        ));
+    };
+    let vulns = match vulns {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(v) => v,
+        _ => return Err(ParseError::new("\"Vulns\" is not a list")),
+    };
+    let alias_of = |v: &Value| -> Result<String, ParseError> {
+        v.get("OSV")
+            .map(|o| get_array(o, "aliases"))
+            .and_then(|a| a.first())
+            .map(value_text)
+            .ok_or_else(|| ParseError::new("a Vulns entry has no OSV alias"))
+    };
     let mut out = Vec::new();
-    for vuln in get_array(data, "Vulns") {
-        let Some(osv) = vuln.get("OSV").filter(|o| o.is_object()) else {
-            continue;
-        };
-        let modules = get_array(vuln, "Modules");
-        if modules.is_empty() {
-            out.push(osv_finding(osv, None));
-            continue;
+    let mut i = 0;
+    while i < vulns.len() {
+        let alias = alias_of(&vulns[i])?;
+        let mut end = i + 1;
+        while end < vulns.len() && alias_of(&vulns[end])? == alias {
+            end += 1;
         }
-        for module in modules {
-            let package = get_array(module, "Packages")
-                .first()
-                .and_then(|p| get_str(p, "Path"));
-            let frame = serde_json::json!({
-                "module": get_str(module, "Path"),
-                "version": get_str(module, "FoundVersion"),
-                "package": package,
-            });
-            let finding = serde_json::json!({
-                "osv": get_str(osv, "id"),
-                "fixed_version": get_str(module, "FixedVersion"),
-                "trace": [frame],
-            });
-            out.push(osv_finding(osv, Some(&finding)));
-        }
+        out.push(legacy_group(data, &alias, &vulns[i..end])?);
+        i = end;
     }
-    out
+    Ok(out)
+}
+
+fn legacy_group(
+    data: &serde_json::Map<String, Value>,
+    alias: &str,
+    group: &[Value],
+) -> Result<Finding, ParseError> {
+    let bad = |what: &str| ParseError::new(format!("Vulns entry for {alias}: {what}"));
+    let first = group.first().ok_or_else(|| bad("empty group"))?;
+    let osv = first.get("OSV").ok_or_else(|| bad("no OSV"))?;
+    let id = osv
+        .get("id")
+        .map(value_text)
+        .ok_or_else(|| bad("no OSV id"))?;
+    let affected = get_array(osv, "affected")
+        .first()
+        .ok_or_else(|| bad("no affected entry"))?;
+    let module = affected
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .map(value_text)
+        .ok_or_else(|| bad("no affected package name"))?;
+    let sink = first
+        .get("RequireSink")
+        .map(value_text)
+        .ok_or_else(|| bad("no RequireSink"))?;
+    let version = data
+        .get("Requires")
+        .and_then(|r| r.get("Modules"))
+        .and_then(|m| m.get(&sink))
+        .and_then(|m| m.get("Version"))
+        .map(value_text)
+        .ok_or_else(|| bad(&format!("required module {sink} has no Version")))?;
+    let reference = get_array(osv, "references")
+        .first()
+        .and_then(|r| r.get("url"))
+        .map(value_text)
+        .ok_or_else(|| bad("no reference url"))?;
+    let mut symbols: Vec<String> = Vec::new();
+    let mut places: Vec<String> = Vec::new();
+    for v in group {
+        let osv = v.get("OSV").ok_or_else(|| bad("no OSV"))?;
+        let names = get_array(osv, "affected")
+            .first()
+            .and_then(|a| a.get("ecosystem_specific"))
+            .map(|e| get_array(e, "imports"))
+            .and_then(|i| i.first())
+            .and_then(|i| i.get("symbols"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no imported symbols"))?;
+        symbols.extend(names.iter().map(value_text));
+        let call = v.get("CallSink").ok_or_else(|| bad("no CallSink"))?;
+        places.extend(call_sites(data, call).map_err(|e| bad(&e))?);
+    }
+    symbols.sort();
+    symbols.dedup();
+    places.sort();
+    places.dedup();
+    Ok(Finding {
+        title: id.clone(),
+        severity: Severity::Info,
+        description: format!("Vulnerable functions: {}", symbols.join("; ")),
+        impact: (!places.is_empty()).then(|| places.join("; ")),
+        references: Some(reference),
+        vulnerability_ids: vec![alias.to_owned()],
+        component_name: Some(module),
+        component_version: Some(version),
+        unique_id_from_tool: Some(id),
+        static_finding: Some(true),
+        dynamic_finding: Some(false),
+        ..Finding::default()
+    })
+}
+
+/// The call sites of the function a vulnerable call chain starts from: follow
+/// each function's first call site's parent up to the entry (parent 1).
+fn call_sites(data: &serde_json::Map<String, Value>, node: &Value) -> Result<Vec<String>, String> {
+    let functions = data
+        .get("Calls")
+        .and_then(|c| c.get("Functions"))
+        .ok_or("the report has no Calls.Functions")?;
+    let sites = |n: &str| -> Result<&Vec<Value>, String> {
+        functions
+            .get(n)
+            .and_then(|f| f.get("CallSites"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| format!("function {n} has no CallSites"))
+    };
+    let mut node = value_text(node);
+    // A chain longer than the function table loops; the reference never ends.
+    for _ in 0..=functions.as_object().map_or(0, serde_json::Map::len) {
+        let parent = sites(&node)?
+            .first()
+            .and_then(|c| c.get("Parent"))
+            .ok_or_else(|| format!("function {node} has no call site"))?;
+        if parent.as_i64() == Some(1) {
+            return Ok(sites(&node)?
+                .iter()
+                .map(|c| {
+                    let pos = c.get("Pos");
+                    let field = |k: &str| {
+                        pos.and_then(|p| p.get(k))
+                            .map_or_else(String::new, value_text)
+                    };
+                    format!(
+                        "{}:{}:{}",
+                        field("Filename"),
+                        field("Line"),
+                        field("Column")
+                    )
+                })
+                .collect());
+        }
+        node = value_text(parent);
+    }
+    Err("the call chain loops".to_owned())
 }
 
 palisade_plugin_sdk::export_parser!(Govulncheck);
@@ -317,60 +433,127 @@ mod tests {
                 .is_empty()
         );
         assert!(
-            parse(r#"{"config": {}}{"progress": {}}"#)
+            parse("{\"config\": {}}\n{\"progress\": {}}\n")
                 .unwrap()
                 .is_empty()
         );
-        assert!(parse(r#"{"Calls": {}, "Imports": {}}"#).unwrap().is_empty());
+        assert!(
+            parse(r#"{"Calls": {}, "Imports": {}, "Vulns": null}"#)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(parse("42").unwrap().is_empty());
     }
 
-    #[test]
-    fn stream_with_and_without_findings() {
-        let r = r#"
-{"config": {"scanner_name": "govulncheck"}}
-{"osv": {"id": "GO-2021-0001", "aliases": ["CVE-2021-1234", "GHSA-a"], "severity": "High",
-  "affected": [{"package": {"name": "m"}, "ranges": [{"events": [{"introduced": "0"}, {"fixed": "1.2.0"}]}]}]}}
-{"osv": {"id": "GO-2021-0002", "affected": [{"package": {"name": "n"},
-  "ranges": [{"events": [{"introduced": "1.0.0"}]}], "ecosystem_specific": {"imports": [{"path": "n/sub"}]}}]}}
-{"finding": {"osv": "GO-2021-0001", "fixed_version": "v1.2.0", "trace": [{"module": "m", "version": "v1.1.0", "package": "m/p"}]}}
+    const STREAM: &str = r#"{
+  "config": {"scanner_name": "govulncheck"}
+}
+{
+  "osv": {"id": "GO-2021-0001", "aliases": ["CVE-2021-1234", "GHSA-a"], "severity": "High",
+    "database_specific": {"url": "https://pkg.go.dev/vuln/GO-2021-0001"},
+    "affected": [{"package": {"name": "m"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.0"}]}],
+                  "ecosystem_specific": {"imports": [{"path": "m/p", "symbols": ["F"]}]}}]}
+}
+{"osv": {"id": "GO-2021-0002", "aliases": ["GHSA-b"], "database_specific": {}, "affected": [{"package": {"name": "n"},
+  "ranges": [{"events": [{"introduced": "1.0.0"}]}]}]}}
+{"osv": {"id": "GO-2021-0002", "aliases": ["GHSA-b"], "database_specific": {}, "affected": [{"package": {"name": "n"},
+  "ranges": [{"events": [{"introduced": "1.0.0"}]}]}]}}
+{"finding": {"osv": "GO-2021-0001", "fixed_version": "v1.2.0", "trace": [{"module": "m"}, {"module": "m", "version": "v1.1.0", "package": "m/q"}]}}
+{"finding": {"osv": "GO-2021-0001", "trace": [{"module": "m", "version": "v9"}]}}
+{"truncated": 
 "#;
-        let f = parse(r).unwrap();
-        assert_eq!(f.len(), 2);
+
+    #[test]
+    fn stream_one_finding_per_osv_message() {
+        let f = parse(STREAM).unwrap();
+        // Every osv message is a finding, repeated ones too.
+        assert_eq!(f.len(), 3);
+        // Title and file path from the record's first import path, not the trace.
         assert_eq!(f[0].title, "GO-2021-0001 - m - m/p");
+        assert_eq!(f[0].file_path.as_deref(), Some("m/p"));
+        assert_eq!(f[0].component_name.as_deref(), Some("m"));
+        // The first traced frame with a version.
         assert_eq!(
             (f[0].severity, f[0].component_version.as_deref()),
             (Severity::High, Some("v1.1.0"))
         );
         assert_eq!(f[0].vulnerability_ids, ["CVE-2021-1234"]);
+        assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("GO-2021-0001"));
         assert_eq!(f[0].fix_version.as_deref(), Some("1.2.0"));
-        assert_eq!(f[1].severity, Severity::Info);
-        assert_eq!(f[1].file_path.as_deref(), Some("n/sub"));
+        // No import path, no finding: the first introduced version.
+        assert_eq!(f[1].title, "GO-2021-0002 - n");
+        assert_eq!(
+            (f[1].severity, f[1].file_path.as_deref()),
+            (Severity::Info, None)
+        );
         assert_eq!(f[1].component_version.as_deref(), Some("1.0.0"));
+        assert_eq!(f[1].vulnerability_ids, ["GHSA-b"]);
     }
 
     #[test]
-    fn legacy_object() {
-        let f = parse(r#"{"Calls": {}, "Vulns": [{"OSV": {"id": "GO-2022-0001"},
-            "Modules": [{"Path": "m", "FoundVersion": "v1", "FixedVersion": "v2", "Packages": [{"Path": "m/p"}]}]}]}"#)
-        .unwrap();
-        assert_eq!(f.len(), 1);
+    fn stream_rejections() {
+        // No alias, no affected package or no database_specific: unreadable for the reference.
+        for osv in [
+            r#"{"id": "GO-1", "aliases": [], "database_specific": {}, "affected": [{"package": {"name": "n"}, "ranges": []}]}"#,
+            r#"{"id": "GO-1", "aliases": ["A"], "database_specific": {}, "affected": []}"#,
+            r#"{"id": "GO-1", "aliases": ["A"], "affected": [{"package": {"name": "n"}, "ranges": []}]}"#,
+        ] {
+            assert!(parse(&format!("[{{\"osv\": {osv}}}]")).is_err(), "{osv}");
+        }
+        assert!(parse("[1, 2]").is_err());
+    }
+
+    const LEGACY: &str = r#"{"Calls": {"Functions": {
+        "1": {"CallSites": [{"Parent": 0}]},
+        "2": {"CallSites": [{"Parent": 1, "Pos": {"Filename": "main.go", "Line": 3, "Column": 2}}]},
+        "3": {"CallSites": [{"Parent": 2}]}}},
+      "Requires": {"Modules": {"5": {"Version": "v1.0.0"}}},
+      "Vulns": [
+        {"OSV": {"id": "GO-2022-0001", "aliases": ["CVE-2022-1"], "references": [{"url": "r"}],
+          "affected": [{"package": {"name": "m"}, "ecosystem_specific": {"imports": [{"symbols": ["A"]}]}}]},
+         "RequireSink": 5, "CallSink": 3},
+        {"OSV": {"id": "GO-2022-0001", "aliases": ["CVE-2022-1"], "references": [{"url": "r"}],
+          "affected": [{"package": {"name": "m"}, "ecosystem_specific": {"imports": [{"symbols": ["B"]}]}}]},
+         "RequireSink": 5, "CallSink": 2},
+        {"OSV": {"id": "GO-2022-0002", "aliases": ["CVE-2022-2"], "references": [{"url": "r"}],
+          "affected": [{"package": {"name": "m"}, "ecosystem_specific": {"imports": [{"symbols": ["C"]}]}}]},
+         "RequireSink": 5, "CallSink": 2},
+        {"OSV": {"id": "GO-2022-0001", "aliases": ["CVE-2022-1"], "references": [{"url": "r"}],
+          "affected": [{"package": {"name": "m"}, "ecosystem_specific": {"imports": [{"symbols": ["A"]}]}}]},
+         "RequireSink": 5, "CallSink": 2}]}"#;
+
+    #[test]
+    fn legacy_consecutive_entries_of_an_alias_merge() {
+        let f = parse(LEGACY).unwrap();
+        // The first two entries share an alias; the last one is not next to them.
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[0].title, "GO-2022-0001");
         assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("GO-2022-0001"));
-        assert_eq!(f[0].file_path.as_deref(), Some("m/p"));
+        assert_eq!(f[0].vulnerability_ids, ["CVE-2022-1"]);
+        assert_eq!(
+            (
+                f[0].component_name.as_deref(),
+                f[0].component_version.as_deref()
+            ),
+            (Some("m"), Some("v1.0.0"))
+        );
+        assert_eq!(f[0].description, "Vulnerable functions: A; B");
+        assert_eq!(f[0].impact.as_deref(), Some("main.go:3:2"));
+        assert_eq!(f[0].severity, Severity::Info);
+        assert_eq!(f[1].vulnerability_ids, ["CVE-2022-2"]);
+    }
+
+    #[test]
+    fn legacy_rejections() {
+        assert!(parse(r#"{"Calls": {}, "Imports": {}}"#).is_err());
+        assert!(parse(&LEGACY.replace("\"RequireSink\": 5", "\"RequireSink\": 6")).is_err());
     }
 
     #[test]
     fn sarif_empty_and_garbage_are_rejected() {
         let e = parse(r#"{"version": "2.1.0", "runs": []}"#).unwrap_err();
         assert!(e.message.contains("SARIF"));
-        for r in [
-            "",
-            "  ",
-            "{",
-            "[1, 2]",
-            "42",
-            r#"{"matches": []}"#,
-            r#"{"a": 1}{"b": 2}"#,
-        ] {
+        for r in ["", "  ", "{", r#"{"matches": []}"#, r#"{"a": 1}{"b": 2}"#] {
             assert!(parse(r).is_err(), "{r}");
         }
         assert!(Govulncheck::parse(SCAN_TYPE, b"{\"osv\":\"\xff\"}", &Options::default()).is_err());
