@@ -2,6 +2,7 @@
 //! `{"matches": [{"vulnerability", "relatedVulnerabilities", "matchDetails",
 //! "artifact"}], "source", "distro", "descriptor"}`. One finding per match.
 
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
@@ -15,19 +16,21 @@ pub struct Grype;
 
 #[derive(Deserialize)]
 struct Report {
-    matches: Option<Vec<Match>>,
+    /// Absent: no findings; present, it must be a list.
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    matches: Option<Option<Vec<Match>>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Match {
-    vulnerability: Vuln,
+    vulnerability: Option<Vuln>,
     #[serde(rename = "relatedVulnerabilities")]
     related: Option<Vec<Vuln>>,
     /// A list in current Grype, a single object in old versions.
     #[serde(rename = "matchDetails")]
     match_details: Option<serde_json::Value>,
-    artifact: Artifact,
+    artifact: Option<Artifact>,
 }
 
 #[derive(Deserialize, Default)]
@@ -83,6 +86,7 @@ struct Fix {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Epss {
+    cve: Option<String>,
     epss: Option<f64>,
     percentile: Option<f64>,
 }
@@ -156,31 +160,65 @@ impl Parser for Grype {
                 "the grype plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
             )));
         }
+        if !report.trim_ascii_start().starts_with(b"{") && !report.starts_with(b"\xEF\xBB\xBF{") {
+            return Err(ParseError::new(
+                "not an Anchore Grype report: expected a JSON object with a \"matches\" list",
+            ));
+        }
         let report: Report = parse_json(report)?;
-        let matches = report.matches.ok_or_else(|| {
-            ParseError::new(
-                "not an Anchore Grype report: the top-level \"matches\" array is missing",
-            )
-        })?;
-        Ok(matches.iter().map(finding).collect())
+        let matches = match report.matches {
+            None => return Ok(Vec::new()),
+            Some(None) => {
+                return Err(ParseError::new(
+                    "not an Anchore Grype report: \"matches\" is null, not a list",
+                ));
+            }
+            Some(Some(m)) => m,
+        };
+        // Matches of one vulnerability in one package (name and version) are
+        // one finding, however many locations grype found it in; the first
+        // match is kept and the others counted.
+        let mut findings: Collector<(String, Option<String>, String)> = Collector::new();
+        for (i, m) in matches.iter().enumerate() {
+            let f = finding(m).map_err(|e| ParseError::new(format!("match {i}: {e}")))?;
+            let key = (
+                f.vuln_id_from_tool.clone().unwrap_or_default(),
+                f.component_name.clone(),
+                m.artifact
+                    .as_ref()
+                    .and_then(|a| a.version.clone())
+                    .unwrap_or_default(),
+            );
+            findings.add_with(key, f, |kept, _| count_occurrence(kept));
+        }
+        Ok(findings.into_findings())
     }
 }
 
-/// The first CVSS v3 entry of the vulnerability, else of a related one.
-fn cvss3(m: &Match) -> Option<(&str, Option<f64>)> {
-    std::iter::once(&m.vulnerability)
-        .chain(m.related.iter().flatten())
-        .flat_map(|v| v.cvss.iter().flatten())
-        .find_map(|c| {
-            let v3 = ne(c.version.as_ref()).is_some_and(|v| v.starts_with('3'));
+/// The first CVSS v3 vector of the vulnerability, else of the first
+/// related vulnerability (the reference looks no further).
+fn cvss3<'a>(v: &'a Vuln, related: Option<&'a Vuln>) -> Option<(&'a str, Option<f64>)> {
+    let first_v3 = |x: &'a Vuln| {
+        x.cvss.iter().flatten().find_map(|c| {
             let vector = ne(c.vector.as_ref())?;
-            (v3 || vector.starts_with("CVSS:3"))
+            vector
+                .starts_with("CVSS:3")
                 .then(|| (vector, c.metrics.as_ref().and_then(|m| m.base_score)))
         })
+    };
+    first_v3(v)
+        .or_else(|| related.and_then(first_v3))
         .or_else(|| {
-            let old = m.vulnerability.cvss_v3_old.as_ref()?;
+            let old = v.cvss_v3_old.as_ref()?;
             Some((ne(old.vector.as_ref())?, old.base_score))
         })
+}
+
+/// The EPSS entry for `id` in a list.
+fn epss_for<'a>(id: Option<&str>, list: Option<&'a Vec<Epss>>) -> Option<&'a Epss> {
+    list?
+        .iter()
+        .find(|e| e.cve.as_deref() == id && e.epss.is_some() && e.percentile.is_some())
 }
 
 /// The matcher name of one match detail.
@@ -220,25 +258,31 @@ fn first_key_is(head: &[u8], key: &[u8]) -> bool {
         && rest[key.len() + 1] == b'"'
 }
 
-fn finding(m: &Match) -> Finding {
-    let v = &m.vulnerability;
-    let a = &m.artifact;
-    let id = ne(v.id.as_ref());
-    let name = ne(a.name.as_ref());
-    let version = ne(a.version.as_ref());
-    let title = no_nul(&match (id, name, version) {
-        (Some(id), Some(n), Some(ver)) => format!("{id} in {n}:{ver}"),
-        (Some(id), Some(n), None) => format!("{id} in {n}"),
-        (Some(id), None, _) => id.to_owned(),
-        (None, Some(n), _) => format!("Vulnerability in {n}"),
-        (None, None, _) => "Grype vulnerability".to_owned(),
-    });
+fn finding(m: &Match) -> Result<Finding, String> {
+    let v = m
+        .vulnerability
+        .as_ref()
+        .ok_or("no \"vulnerability\" object")?;
+    let a = m.artifact.as_ref().ok_or("no \"artifact\" object")?;
+    if m.match_details.is_none() {
+        return Err("no \"matchDetails\"".to_owned());
+    }
+    let raw_id = v.id.as_deref().ok_or("the vulnerability has no \"id\"")?;
+    let raw_version = a
+        .version
+        .as_deref()
+        .ok_or("the artifact has no \"version\"")?;
+    let id = Some(raw_id).filter(|x| !x.is_empty());
+    let name = a.name.as_deref();
+    let title = no_nul(&format!(
+        "{raw_id} in {}:{raw_version}",
+        name.unwrap_or("None")
+    ));
+    let first_related = m.related.iter().flatten().next();
 
     let mut ids: Vec<String> = id.map(str::to_owned).into_iter().collect();
     for r in m.related.iter().flatten() {
-        if let Some(rid) = ne(r.id.as_ref())
-            && !ids.iter().any(|x| x == rid)
-        {
+        if let Some(rid) = r.id.as_deref().filter(|x| !x.is_empty()) {
             ids.push(rid.to_owned());
         }
     }
@@ -247,36 +291,32 @@ fn finding(m: &Match) -> Finding {
         .fix
         .iter()
         .flat_map(|f| f.versions.iter().flatten())
-        .map(|x| x.trim())
-        .filter(|x| !x.is_empty())
+        .map(String::as_str)
         .collect();
     let fix_state = v.fix.as_ref().and_then(|f| ne(f.state.as_ref()));
 
     let mut description = String::new();
     let mut line = |label: &str, value: Option<&str>| push_field(&mut description, label, value);
-    line("Vulnerability", id);
-    line("Package", name);
-    line("Installed version", version);
-    line("Package type", ne(a.kind.as_ref()));
-    line("Package URL", ne(a.purl.as_ref()));
     line("Vulnerability namespace", ne(v.namespace.as_ref()));
     line("Description", ne(v.description.as_ref()));
-    for r in m.related.iter().flatten() {
-        if ne(r.description.as_ref()) != ne(v.description.as_ref()) {
-            line(
-                "Related vulnerability description",
-                ne(r.description.as_ref()),
-            );
-        }
+    if let Some(r) = first_related
+        && ne(r.description.as_ref()) != ne(v.description.as_ref())
+    {
+        line(
+            "Related vulnerability description",
+            ne(r.description.as_ref()),
+        );
     }
     let matchers = matchers(m.match_details.as_ref());
     if !matchers.is_empty() {
         line("Matcher", Some(&matchers.join(", ")));
     }
+    line("Package URL", ne(a.purl.as_ref()));
+    line("Package type", ne(a.kind.as_ref()));
     line("Fix state", fix_state);
 
     let mut refs: Vec<&str> = Vec::new();
-    for r in std::iter::once(v).chain(m.related.iter().flatten()) {
+    for r in std::iter::once(v).chain(first_related) {
         let urls = r
             .data_source
             .iter()
@@ -289,7 +329,7 @@ fn finding(m: &Match) -> Finding {
         }
     }
 
-    let (cvssv3, cvssv3_score) = match cvss3(m) {
+    let (cvssv3, cvssv3_score) = match cvss3(v, first_related) {
         Some((vector, score)) => match palisade_plugin_sdk::Cvss3::parse(vector) {
             Ok(parsed) => (
                 Some(parsed.vector()),
@@ -299,10 +339,19 @@ fn finding(m: &Match) -> Finding {
         },
         None => (None, None),
     };
-    let epss = v.epss.iter().flatten().next();
+    let epss = epss_for(id, v.epss.as_ref())
+        .or_else(|| first_related.and_then(|r| epss_for(r.id.as_deref(), r.epss.as_ref())));
 
-    Finding {
+    let mut tags: Vec<String> = Vec::new();
+    for t in matchers.iter().map(|m| m.replace("-matcher", "")) {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+
+    Ok(Finding {
         title,
+        // Grype's words; "Negligible" and "Unknown" are Info.
         severity: ne(v.severity.as_ref())
             .and_then(severity_from_word)
             .unwrap_or(Severity::Info),
@@ -315,22 +364,27 @@ fn finding(m: &Match) -> Finding {
         cvssv3_score,
         epss_score: epss.and_then(|e| e.epss).map(|x| x as f32),
         epss_percentile: epss.and_then(|e| e.percentile).map(|x| x as f32),
+        // Only the first location counts.
         file_path: a
             .locations
             .iter()
             .flatten()
-            .find_map(|l| ne(l.path.as_ref()))
+            .next()
+            .and_then(|l| l.path.as_deref())
+            .filter(|p| !p.is_empty())
             .map(str::to_owned),
-        component_name: name.map(no_nul),
-        component_version: version.map(no_nul),
+        component_name: name.map(str::to_owned),
+        component_version: Some(no_nul(raw_version)),
         fix_available: Some(!fixes.is_empty()),
-        fix_version: fixes.first().map(|x| (*x).to_owned()),
-        vuln_id_from_tool: id.map(str::to_owned),
+        // With several fix versions the reference keeps the last one.
+        fix_version: fixes.last().map(|x| (*x).to_owned()),
+        vuln_id_from_tool: Some(raw_id.to_owned()),
         static_finding: Some(true),
         dynamic_finding: Some(false),
-        tags: ne(a.kind.as_ref()).map(str::to_owned).into_iter().collect(),
+        tags,
+        nb_occurences: Some(1),
         ..Finding::default()
-    }
+    })
 }
 
 palisade_plugin_sdk::export_parser!(Grype);
@@ -347,31 +401,73 @@ mod tests {
     #[test]
     fn empty_report() {
         assert!(parse(r#"{"matches": []}"#).unwrap().is_empty());
+        // No matches key: nothing found (the reference reads an empty list).
+        assert!(parse(r#"{"source": {}}"#).unwrap().is_empty());
+    }
+
+    fn one(id: &str, severity: &str, name: &str, version: &str, path: &str) -> String {
+        format!(
+            r#"{{"vulnerability": {{"id": "{id}", "severity": "{severity}", "fix": {{"versions": ["1.1", "2.1"]}},
+                "epss": [{{"cve": "OTHER", "epss": 0.9, "percentile": 0.9}}, {{"cve": "{id}", "epss": 0.1, "percentile": 0.5}}]}},
+               "relatedVulnerabilities": [{{"id": "CVE-2020-3"}}, {{"id": ""}}],
+               "matchDetails": [{{"matcher": "java-matcher"}}],
+               "artifact": {{"name": "{name}", "version": "{version}", "locations": [{{"path": "{path}"}}, {{"path": "/other"}}]}}}}"#
+        )
     }
 
     #[test]
-    fn minimal_match_and_unusual_severities() {
-        let f = parse(
-            r#"{"matches": [
-                {"vulnerability": {"id": "CVE-2020-1", "severity": "Negligible"}, "artifact": {"name": "a"}},
-                {"vulnerability": {"id": "CVE-2020-2", "severity": "Unknown"}, "artifact": {}},
-                {"vulnerability": {"id": "GHSA-aaaa-bbbb-cccc", "severity": "Critical"},
-                 "relatedVulnerabilities": [{"id": "CVE-2020-3"}, {"id": "GHSA-aaaa-bbbb-cccc"}],
-                 "artifact": {"name": "b", "version": "1", "locations": [{"path": "/x"}]}}]}"#,
-        )
-        .unwrap();
+    fn matches_and_severities() {
+        let r = format!(
+            r#"{{"matches": [{}, {}, {}]}}"#,
+            one("CVE-2020-1", "Negligible", "a", "1", ""),
+            one("GHSA-aaaa-bbbb-cccc", "critical", "b", "1\\u0000", "/x"),
+            one("CVE-2020-2", "Unknown", "c", "2", "/y"),
+        );
+        let f = parse(&r).unwrap();
         assert_eq!(f.len(), 3);
         assert_eq!(
-            (f[0].severity, f[1].severity),
+            (f[0].severity, f[2].severity),
             (Severity::Info, Severity::Info)
         );
-        assert_eq!(f[0].title, "CVE-2020-1 in a");
+        assert_eq!(f[0].title, "CVE-2020-1 in a:1");
+        // Only the first location is the file path.
+        assert_eq!(f[0].file_path, None);
         assert_eq!(
-            f[2].vulnerability_ids,
+            f[1].vulnerability_ids,
             ["GHSA-aaaa-bbbb-cccc", "CVE-2020-3"]
         );
-        assert_eq!(f[2].file_path.as_deref(), Some("/x"));
-        assert_eq!(f[2].severity, Severity::Critical);
+        assert_eq!(f[1].file_path.as_deref(), Some("/x"));
+        assert_eq!(f[1].severity, Severity::Critical);
+        assert_eq!(f[1].component_version.as_deref(), Some("1"));
+        assert_eq!(
+            f[1].vuln_id_from_tool.as_deref(),
+            Some("GHSA-aaaa-bbbb-cccc")
+        );
+        assert_eq!(
+            (f[1].fix_version.as_deref(), f[1].epss_score),
+            (Some("2.1"), Some(0.1))
+        );
+        assert_eq!(f[1].tags, ["java"]);
+    }
+
+    #[test]
+    fn repeated_vulnerability_in_one_package_is_one_finding() {
+        let r = format!(
+            r#"{{"matches": [{}, {}, {}, {}]}}"#,
+            one("CVE-2020-1", "High", "a", "1", "/one"),
+            one("CVE-2020-1", "High", "a", "1", "/two"),
+            one("CVE-2020-1", "High", "a", "2", "/three"),
+            one("CVE-2020-1", "High", "a", "1", "/four"),
+        );
+        let f = parse(&r).unwrap();
+        assert_eq!(f.len(), 2);
+        // The first match is kept, the others counted.
+        assert_eq!(f[0].file_path.as_deref(), Some("/one"));
+        assert_eq!(f[0].nb_occurences, Some(3));
+        assert_eq!(
+            (f[1].component_version.as_deref(), f[1].nb_occurences),
+            (Some("2"), Some(1))
+        );
     }
 
     #[test]
@@ -381,8 +477,13 @@ mod tests {
             "[]",
             "{",
             r#"{"matches": [{"vulnerability": "#,
-            r#"{"Results": []}"#,
+            r#"{"matches": null}"#,
             "null",
+            // The reference needs the id, matchDetails, artifact and its version.
+            r#"{"matches": [{"vulnerability": {"severity": "High"}, "matchDetails": [], "artifact": {"version": "1"}}]}"#,
+            r#"{"matches": [{"vulnerability": {"id": "X"}, "artifact": {"version": "1"}}]}"#,
+            r#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": []}]}"#,
+            r#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": [], "artifact": {"name": "a"}}]}"#,
         ] {
             assert!(parse(r).is_err(), "{r}");
         }
