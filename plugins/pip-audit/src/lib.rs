@@ -4,7 +4,7 @@
 //! `{"name", "version", "vulns": [{"id", "fix_versions", "aliases",
 //! "description"}]}` or `{"name", "skip_reason"}`.
 
-use palisade_plugin_sdk::json::{get_array, get_str, get_strs, parse_json_value};
+use palisade_plugin_sdk::json::{get_str, get_strs, parse_json_value};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
@@ -71,13 +71,24 @@ impl Parser for PipAudit {
             )));
         }
         let data = parse_json_value(report)?;
+        // Two layouts: `{"dependencies": [...], "fixes": [...]}` (pip-audit
+        // 2.5+) and a bare list of dependencies (older).
+        let empty = Vec::new();
         let deps = match &data {
-            Value::Array(d) => d.as_slice(),
+            Value::Array(d) => d,
             Value::Object(m) => match m.get("dependencies") {
-                Some(Value::Array(d)) => d.as_slice(),
-                _ => {
+                Some(Value::Array(d)) => d,
+                Some(_) => {
                     return Err(ParseError::new(
-                        "not a pip-audit report: expected a \"dependencies\" array",
+                        "not a pip-audit report: \"dependencies\" is not a list",
+                    ));
+                }
+                // The reference walks the object's keys as dependencies: an
+                // empty object is an empty report, any key fails.
+                None if m.is_empty() => &empty,
+                None => {
+                    return Err(ParseError::new(
+                        "not a pip-audit report: expected a list of dependencies or an object with \"dependencies\"",
                     ));
                 }
             },
@@ -88,41 +99,65 @@ impl Parser for PipAudit {
             }
         };
         let mut out = Vec::new();
-        for dep in deps {
+        for (i, dep) in deps.iter().enumerate() {
             if !dep.is_object() {
-                return Err(ParseError::new(
-                    "not a pip-audit report: a dependency entry is not an object",
-                ));
+                return Err(ParseError::new(format!(
+                    "not a pip-audit report: dependency {i} is not an object"
+                )));
             }
-            for vuln in get_array(dep, "vulns") {
-                if vuln.is_object() {
-                    out.push(finding(dep, vuln));
+            if dep.get("name").is_none() {
+                return Err(ParseError::new(format!("dependency {i} has no \"name\"")));
+            }
+            let vulns = match dep.get("vulns") {
+                None | Some(Value::Null) => &empty,
+                Some(Value::Array(v)) => v,
+                Some(_) => {
+                    return Err(ParseError::new(format!(
+                        "dependency {i}: \"vulns\" is not a list"
+                    )));
                 }
+            };
+            for vuln in vulns {
+                if !vuln.is_object() {
+                    return Err(ParseError::new(format!(
+                        "dependency {i}: a vulnerability is not an object"
+                    )));
+                }
+                // The reference builds the description from it and fails without it.
+                if !vuln.get("description").is_some_and(Value::is_string) {
+                    return Err(ParseError::new(format!(
+                        "dependency {i}: a vulnerability has no \"description\" (run pip-audit \
+                         with --desc)"
+                    )));
+                }
+                out.push(finding(dep, vuln));
             }
         }
         Ok(out)
     }
 }
 
+/// A value as Python's `str()` writes it, for titles.
+fn py_str(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "None".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
 fn finding(dep: &Value, vuln: &Value) -> Finding {
     let name = get_str(dep, "name");
     let version = get_str(dep, "version");
-    let id = get_str(vuln, "id");
-    let title = match (id, name, version) {
-        (Some(i), Some(n), Some(v)) => format!("{i} in {n}:{v}"),
-        (Some(i), Some(n), None) => format!("{i} in {n}"),
-        (Some(i), None, _) => i.to_owned(),
-        (None, Some(n), _) => format!("Vulnerability in {n}"),
-        (None, None, _) => "pip-audit vulnerability".to_owned(),
-    };
+    let id = get_str(vuln, "id").filter(|i| !i.is_empty());
+    let title = format!(
+        "{} in {}:{}",
+        py_str(vuln.get("id")),
+        py_str(dep.get("name")),
+        py_str(dep.get("version"))
+    );
     let fixes: Vec<&str> = get_strs(vuln, "fix_versions").collect();
     let aliases: Vec<&str> = get_strs(vuln, "aliases").collect();
-    let mut ids: Vec<String> = id.map(str::to_owned).into_iter().collect();
-    for a in &aliases {
-        if !ids.iter().any(|x| x == a) {
-            ids.push((*a).to_owned());
-        }
-    }
     let mut description = String::new();
     if let Some(d) = get_str(vuln, "description") {
         description.push_str(d);
@@ -130,6 +165,8 @@ fn finding(dep: &Value, vuln: &Value) -> Finding {
     }
     push_field(&mut description, "Package", name);
     push_field(&mut description, "Version", version);
+    // Aliases (CVE, GHSA) are shown, not used as ids: the reference's only
+    // id is pip-audit's own.
     if !aliases.is_empty() {
         push_field(&mut description, "Aliases", Some(&aliases.join(", ")));
     }
@@ -138,7 +175,6 @@ fn finding(dep: &Value, vuln: &Value) -> Finding {
     }
     Finding {
         title,
-        // pip-audit gives no severity.
         severity: Severity::Medium,
         description: clean(&description),
         mitigation: (!fixes.is_empty()).then(|| {
@@ -149,7 +185,7 @@ fn finding(dep: &Value, vuln: &Value) -> Finding {
             )
         }),
         cwe: Some(VULNERABLE_DEPENDENCY_CWE),
-        vulnerability_ids: ids,
+        vulnerability_ids: id.map(str::to_owned).into_iter().collect(),
         component_name: name.map(str::to_owned),
         component_version: version.map(str::to_owned),
         fix_available: Some(!fixes.is_empty()),
@@ -197,12 +233,24 @@ mod tests {
             let f = parse(r).unwrap();
             assert_eq!(f.len(), 1);
             assert_eq!(f[0].title, "PYSEC-2021-439 in django:3.2.9");
-            assert_eq!(f[0].vulnerability_ids, ["PYSEC-2021-439", "CVE-2021-44420"]);
+            // Only pip-audit's own id; aliases are in the description.
+            assert_eq!(f[0].vulnerability_ids, ["PYSEC-2021-439"]);
+            assert!(f[0].description.contains("CVE-2021-44420"));
+            assert_eq!(
+                (
+                    f[0].component_name.as_deref(),
+                    f[0].component_version.as_deref()
+                ),
+                (Some("django"), Some("3.2.9"))
+            );
+            assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some("PYSEC-2021-439"));
             assert_eq!(f[0].fix_version.as_deref(), Some("3.2.10"));
             assert_eq!((f[0].severity, f[0].cwe), (Severity::Medium, Some(1395)));
         }
-        let f = parse(r#"[{"name": "x", "vulns": [{}]}]"#).unwrap();
-        assert_eq!(f[0].title, "Vulnerability in x");
+        let f = parse(r#"[{"name": "x", "vulns": [{"description": ""}]}]"#).unwrap();
+        assert_eq!(f[0].title, "None in x:None");
+        assert!(f[0].vulnerability_ids.is_empty());
+        assert!(parse("{}").unwrap().is_empty());
     }
 
     #[test]
@@ -215,6 +263,8 @@ mod tests {
             "[1]",
             r#"{"matches": []}"#,
             r#"{"dependencies": {}}"#,
+            r#"[{"version": "1", "vulns": []}]"#,
+            r#"[{"name": "x", "vulns": [{"id": "PYSEC-1"}]}]"#,
         ] {
             assert!(parse(r).is_err(), "{r}");
         }
