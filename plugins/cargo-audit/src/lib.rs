@@ -3,6 +3,7 @@
 //! "list": [{"advisory", "versions", "package"}]}, "warnings"}`. One finding
 //! per entry of the vulnerability list (RustSec advisory x crate version).
 
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
 use palisade_plugin_sdk::json::{get_str, get_string, get_strs, parse_json_value};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
@@ -56,21 +57,35 @@ impl Parser for CargoAudit {
             )));
         }
         let data = parse_json_value(report)?;
-        let Some(list) = data
-            .get("vulnerabilities")
-            .and_then(|v| v.get("list"))
-            .and_then(Value::as_array)
-        else {
+        if !data.is_object() {
+            return Err(ParseError::new(
+                "not a cargo audit report: expected a JSON object with \"vulnerabilities\"",
+            ));
+        }
+        // No (or an empty) "vulnerabilities" section is an empty report for
+        // the reference.
+        let vulns = match data.get("vulnerabilities") {
+            None | Some(Value::Null | Value::Bool(false)) => return Ok(Vec::new()),
+            Some(Value::Array(a)) if a.is_empty() => return Ok(Vec::new()),
+            Some(Value::Object(o)) if o.is_empty() => return Ok(Vec::new()),
+            Some(v) => v,
+        };
+        let Some(list) = vulns.get("list").and_then(Value::as_array) else {
             return Err(ParseError::new(
                 "not a cargo audit report: \"vulnerabilities\".\"list\" is missing",
             ));
         };
-        Ok(list.iter().filter(|e| e.is_object()).map(finding).collect())
+        // One finding per advisory, date and crate version; repeats are counted.
+        let mut findings: Collector<(String, String, String, String)> = Collector::new();
+        for (i, entry) in list.iter().enumerate() {
+            let (key, f) =
+                finding(entry).map_err(|e| ParseError::new(format!("vulnerability {i}: {e}")))?;
+            findings.add_with(key, f, |kept, _| count_occurrence(kept));
+        }
+        Ok(findings.into_findings())
     }
 }
 
-/// Severity of a CVSS vector: v3 by its base score; v4 (RustSec gives no
-/// score) by the SDK's estimate from the base metrics.
 fn cvss_severity(vector: &str) -> Option<Severity> {
     if let Ok(v3) = palisade_plugin_sdk::Cvss3::parse(vector) {
         return Some(v3.severity());
@@ -80,18 +95,44 @@ fn cvss_severity(vector: &str) -> Option<Severity> {
         .map(|v4| v4.estimated_severity())
 }
 
-fn finding(entry: &Value) -> Finding {
-    let advisory = entry.get("advisory").unwrap_or(&Value::Null);
-    let package = entry.get("package").unwrap_or(&Value::Null);
-    let id = get_str(advisory, "id");
-    let name = get_str(package, "name").or_else(|| get_str(advisory, "package"));
-    let version = get_str(package, "version");
-    let issue = get_str(advisory, "title").unwrap_or("RustSec advisory");
-    let title = match (name, version) {
-        (Some(n), Some(v)) => format!("[{n} {v}] {issue}"),
-        (Some(n), None) => format!("[{n}] {issue}"),
-        _ => issue.to_owned(),
+type Key = (String, String, String, String);
+
+fn finding(entry: &Value) -> Result<(Key, Finding), String> {
+    let advisory = entry
+        .get("advisory")
+        .filter(|a| a.is_object())
+        .ok_or("no \"advisory\" object")?;
+    let package = entry
+        .get("package")
+        .filter(|p| p.is_object())
+        .ok_or("no \"package\" object")?;
+    if entry.get("affected").is_none() {
+        return Err("no \"affected\" key".to_owned());
+    }
+    if !advisory.get("references").is_some_and(Value::is_array) {
+        return Err("the advisory has no \"references\" list".to_owned());
+    }
+    let text = |v: &Value, key: &str, what: &str| -> Result<String, String> {
+        v.get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{what} has no text {key:?}"))
     };
+    // The reference's duplicate key needs all four as text.
+    let raw_id = text(advisory, "id", "the advisory")?;
+    let raw_date = text(advisory, "date", "the advisory")?;
+    let raw_name = text(package, "name", "the package")?;
+    let raw_version = text(package, "version", "the package")?;
+    let id = Some(raw_id.as_str()).filter(|x| !x.is_empty());
+    let name = Some(raw_name.as_str()).filter(|x| !x.is_empty());
+    let version = Some(raw_version.as_str()).filter(|x| !x.is_empty());
+    let title = format!(
+        "[{raw_name} {raw_version}] {}",
+        advisory
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("None")
+    );
     let mut ids: Vec<String> = id.map(str::to_owned).into_iter().collect();
     for alias in get_strs(advisory, "aliases") {
         if !ids.iter().any(|x| x == alias) {
@@ -99,14 +140,8 @@ fn finding(entry: &Value) -> Finding {
         }
     }
     let vector = get_str(advisory, "cvss");
-    // RustSec advisories without a CVSS vector are still vulnerabilities;
-    // informational ones (unmaintained, unsound) are rated Info.
-    let informational = advisory.get("informational").is_some_and(|i| !i.is_null());
-    let severity = vector.and_then(cvss_severity).unwrap_or(if informational {
-        Severity::Info
-    } else {
-        Severity::High
-    });
+    // Severity from the advisory's CVSS vector, else High.
+    let severity = vector.and_then(cvss_severity).unwrap_or(Severity::High);
     let patched: Vec<&str> = entry
         .get("versions")
         .map(|v| get_strs(v, "patched").collect())
@@ -136,7 +171,13 @@ fn finding(entry: &Value) -> Finding {
     refs.extend(get_strs(advisory, "references"));
     let v3 = vector.and_then(|v| palisade_plugin_sdk::Cvss3::parse(v).ok());
     let v4 = vector.filter(|v| palisade_plugin_sdk::Cvss4::parse(v).is_ok());
-    Finding {
+    let key = (
+        raw_id.clone(),
+        raw_date,
+        raw_name.clone(),
+        raw_version.clone(),
+    );
+    let finding = Finding {
         title,
         severity,
         description: clean(&description),
@@ -160,8 +201,10 @@ fn finding(entry: &Value) -> Finding {
         dynamic_finding: Some(false),
         date: get_string(advisory, "date"),
         tags: get_strs(advisory, "keywords").map(str::to_owned).collect(),
+        nb_occurences: Some(1),
         ..Finding::default()
-    }
+    };
+    Ok((key, finding))
 }
 
 palisade_plugin_sdk::export_parser!(CargoAudit);
@@ -184,25 +227,71 @@ mod tests {
         );
     }
 
-    #[test]
-    fn minimal_and_unusual_entries() {
-        let f = parse(
-            r#"{"vulnerabilities": {"list": [
-                {"advisory": {"id": "RUSTSEC-2020-0001", "title": "T", "aliases": ["CVE-2020-1234"]},
-                 "package": {"name": "c", "version": "1.0"}},
-                {"advisory": {"id": "RUSTSEC-2020-0002", "informational": "unmaintained"}},
-                {"advisory": {"id": "RUSTSEC-2020-0003", "cvss": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}}]}}"#,
+    fn entry(id: &str, date: &str, name: &str, version: &str, extra: &str) -> String {
+        format!(
+            r#"{{"advisory": {{"id": "{id}", "title": "T", "date": "{date}", "references": [], "aliases": ["CVE-2020-1234"]{extra}}},
+                "package": {{"name": "{name}", "version": "{version}"}}, "affected": null, "versions": {{"patched": [">=1.1"]}}}}"#
         )
-        .unwrap();
+    }
+
+    #[test]
+    fn entries_ids_severity_and_merging() {
+        let r = format!(
+            r#"{{"vulnerabilities": {{"list": [{}, {}, {}, {}]}}}}"#,
+            entry("RUSTSEC-2020-0001", "2020-01-01", "c", "1.0", ""),
+            entry(
+                "RUSTSEC-2020-0002",
+                "2020-01-02",
+                "d",
+                "2.0",
+                r#", "informational": "unmaintained""#
+            ),
+            entry(
+                "RUSTSEC-2020-0003",
+                "2020-01-03",
+                "e",
+                "3.0",
+                r#", "cvss": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H""#
+            ),
+            // The same advisory, date and crate version again: counted, not repeated.
+            entry("RUSTSEC-2020-0001", "2020-01-01", "c", "1.0", ""),
+        );
+        let f = parse(&r).unwrap();
         assert_eq!(f.len(), 3);
         assert_eq!(f[0].title, "[c 1.0] T");
         assert_eq!(
             f[0].vulnerability_ids,
             ["RUSTSEC-2020-0001", "CVE-2020-1234"]
         );
-        assert_eq!(f[0].severity, Severity::High);
-        assert_eq!(f[1].severity, Severity::Info);
+        assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some("RUSTSEC-2020-0001"));
+        assert_eq!(
+            (
+                f[0].component_name.as_deref(),
+                f[0].component_version.as_deref()
+            ),
+            (Some("c"), Some("1.0"))
+        );
+        assert_eq!(f[0].nb_occurences, Some(2));
+        // Without a CVSS vector the severity is High, informational or not.
+        assert_eq!(
+            (f[0].severity, f[1].severity),
+            (Severity::High, Severity::High)
+        );
         assert_eq!(f[2].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn entries_the_reference_cannot_read_are_refused() {
+        let ok = entry("RUSTSEC-1", "2020-01-01", "c", "1.0", "");
+        for bad in [
+            ok.replace(r#""date": "2020-01-01", "#, ""),
+            ok.replace(r#""references": [], "#, ""),
+            ok.replace(r#""affected": null, "#, ""),
+            ok.replace(r#""version": "1.0""#, r#""version": null"#),
+        ] {
+            let r = format!(r#"{{"vulnerabilities": {{"list": [{bad}]}}}}"#);
+            assert!(parse(&r).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -221,11 +310,13 @@ mod tests {
             "{",
             "[]",
             "null",
-            r#"{"vulnerabilities": []}"#,
-            r#"{"matches": []}"#,
+            r#"{"vulnerabilities": {"found": true}}"#,
         ] {
             assert!(parse(r).is_err(), "{r}");
         }
+        // No vulnerabilities section: nothing found.
+        assert!(parse(r#"{"vulnerabilities": []}"#).unwrap().is_empty());
+        assert!(parse(r#"{"matches": []}"#).unwrap().is_empty());
         assert!(CargoAudit::parse(SCAN_TYPE, b"{\"a\":\"\xff\"}", &Options::default()).is_err());
         assert!(parse(&"[".repeat(5000)).is_err());
         assert!(CargoAudit::parse("X", b"{}", &Options::default()).is_err());
