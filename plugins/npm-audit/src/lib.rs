@@ -387,6 +387,16 @@ fn package(
     let via = required(v, "via", what)?
         .as_array()
         .ok_or_else(|| ParseError::new(format!("{what}: \"via\" is not a list")))?;
+    for key in ["nodes", "effects"] {
+        if !required(v, key, what)?.is_array() {
+            return Err(ParseError::new(format!("{what}: {key:?} is not a list")));
+        }
+    }
+    // Every advisory in `via` is described by its title and URL.
+    for a in via.iter().filter(|a| a.is_object()) {
+        required(a, "title", what)?;
+        required(a, "url", what)?;
+    }
     let nodes: Vec<&str> = get_strs(v, "nodes").collect();
     // `via` starts either with the name of a vulnerable dependency (this
     // package is affected through it) or with an advisory object.
@@ -486,6 +496,10 @@ fn package(
                 "{what} names the effect {effect:?}, which the report does not list"
             )));
         };
+        let effect_what = format!("{what}, effect {effect:?},");
+        for key in ["name", "range", "via", "nodes", "effects"] {
+            required(e, key, &effect_what)?;
+        }
         description.push_str(&format!(
             "  {} {}\n",
             py_str(e.get("name")),
@@ -700,6 +714,14 @@ mod tests {
         };
         assert!(parse(NPM_AUDIT_V7, &base(r#"["x"]"#, "[]")).is_ok());
         assert!(parse(NPM_AUDIT_V7, &base("[]", "[]")).is_err());
+        // `nodes` must be there, and an advisory in `via` needs its url.
+        assert!(
+            parse(
+                NPM_AUDIT_V7,
+                &base(r#"["x"]"#, "[]").replace(r#""nodes": [], "#, "")
+            )
+            .is_err()
+        );
         assert!(parse(NPM_AUDIT_V7, &base(r#"["x"]"#, r#"["missing"]"#)).is_err());
         // An advisory needs the package's install path.
         assert!(
