@@ -176,7 +176,7 @@ impl<'b> Row<'_, 'b> {
             return Ok(None);
         }
         let v = self.cell(name).unwrap_or("");
-        if !v.bytes().any(|b| b.is_ascii_alphanumeric()) {
+        if !values::could_be_date(v) {
             return Err(self
                 .row
                 .error(format!("column {name} has {v:?}; expected a date")));
@@ -211,7 +211,7 @@ fn finding(row: &Row<'_, '_>) -> Result<Finding, ParseError> {
     let title = row.required("Title")?.to_owned();
     let description = row.required("Description")?.to_owned();
     let raw_date = row.required("Date")?;
-    if !raw_date.bytes().any(|b| b.is_ascii_alphanumeric()) {
+    if !values::could_be_date(raw_date) {
         return Err(row
             .row
             .error(format!("column Date has {raw_date:?}; expected a date")));

@@ -789,7 +789,8 @@ fn endpoint(v: &Value) -> Result<Option<Endpoint>, String> {
 }
 
 /// Checks a `date`/`mitigated` value the way the reference's date parser
-/// fails: only text can be a date, and blank text is none. Readable text
+/// fails: only text can be a date, and text without a digit or month name
+/// (blank, "N/A") is none. Readable text
 /// that this parser cannot normalise is kept out rather than refused.
 fn checked_date(
     obj: &Fields<'_>,
@@ -799,8 +800,8 @@ fn checked_date(
 ) -> Result<Option<String>, String> {
     match obj.get(index) {
         None => Ok(None),
-        Some(FieldValue::Str(s)) if !s.trim().is_empty() => Ok(read(s)),
-        Some(FieldValue::Json(Value::String(s))) if !s.trim().is_empty() => Ok(read(s)),
+        Some(FieldValue::Str(s)) if values::could_be_date(s) => Ok(read(s)),
+        Some(FieldValue::Json(Value::String(s))) if values::could_be_date(s) => Ok(read(s)),
         Some(_) => Err(format!("field {name:?} is not a date")),
     }
 }

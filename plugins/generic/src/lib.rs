@@ -324,6 +324,8 @@ mod tests {
         );
         let m = bad(r#""title": "T", "severity": "Low", "description": "D", "date": """#);
         assert!(m.contains("not a date"), "{m}");
+        let m = bad(r#""title": "T", "severity": "Low", "description": "D", "date": "N/A""#);
+        assert!(m.contains("not a date"), "{m}");
         let m = bad(r#""title": "T", "severity": "Low", "description": "D", "mitigated": null"#);
         assert!(m.contains("not a date"), "{m}");
         let m = bad(

@@ -43,6 +43,17 @@ pub fn date(raw: &str) -> Option<String> {
         .then(|| format!("{y:04}-{m:02}-{d:02}"))
 }
 
+/// Says whether text could be a date for a lenient date reader (the
+/// reference's): it holds a digit or a month name. Blank text, "N/A" or
+/// "unknown" cannot.
+pub fn could_be_date(raw: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let lower = raw.to_ascii_lowercase();
+    raw.bytes().any(|b| b.is_ascii_digit()) || MONTHS.iter().any(|m| lower.contains(m))
+}
+
 /// Normalises a date-time: ISO date-times are kept (trimmed), other dates
 /// become "YYYY-MM-DD"; `None` when unreadable.
 pub fn date_time(raw: &str) -> Option<String> {
@@ -83,6 +94,15 @@ mod tests {
             Some("2024-02-24T11:02:11Z")
         );
         assert_eq!(date_time("28/03/2021").as_deref(), Some("2021-03-28"));
+    }
+
+    #[test]
+    fn possible_dates() {
+        assert!(could_be_date("2021-01-06"));
+        assert!(could_be_date("January"));
+        assert!(!could_be_date(""));
+        assert!(!could_be_date("N/A"));
+        assert!(!could_be_date("unknown"));
     }
 
     #[test]
