@@ -3,7 +3,9 @@
 //! `{"config"}`, `{"progress"}`, `{"SBOM"}`, `{"osv": OSV record}`,
 //! `{"finding": {"osv", "fixed_version", "trace"}}`) and the pre-1.0 object
 //! (`{"Calls", "Imports", "Requires", "Vulns"}`). One finding per
-//! vulnerability (OSV record) reported.
+//! vulnerability (OSV record) reported. "Govulncheck Scanner V2" reads the
+//! same stream by its `finding` messages instead: one finding per
+//! vulnerability and module, rated by reachability.
 
 use palisade_plugin_sdk::json::{get_array, get_str, get_string, utf8_text};
 use palisade_plugin_sdk::markdown::push_field;
@@ -12,8 +14,10 @@ use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
 
-/// The one scan type this plugin handles.
+/// The scan type of one finding per OSV record.
 pub const SCAN_TYPE: &str = "Govulncheck Scanner";
+/// The scan type of one finding per reachable vulnerability and module.
+pub const SCAN_TYPE_V2: &str = "Govulncheck Scanner V2";
 
 /// The govulncheck parser.
 pub struct Govulncheck;
@@ -23,28 +27,44 @@ impl Parser for Govulncheck {
         PluginInfo {
             name: "govulncheck".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "govulncheck -json output (Go vulnerability database findings)"
-                    .to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::new(
-                    DedupeAlgorithm::UniqueIdFromTool,
-                    &["title", "cwe", "line", "file_path", "description"],
-                ),
-            }],
+            scan_types: vec![
+                ScanTypeInfo {
+                    name: SCAN_TYPE.to_owned(),
+                    description: "govulncheck -json output (Go vulnerability database findings)"
+                        .to_owned(),
+                    file_kinds: vec!["json".to_owned()],
+                    dedupe: DedupeSetting::new(
+                        DedupeAlgorithm::UniqueIdFromTool,
+                        &["title", "cwe", "line", "file_path", "description"],
+                    ),
+                },
+                ScanTypeInfo {
+                    name: SCAN_TYPE_V2.to_owned(),
+                    description: "govulncheck -json output, one finding per vulnerable module \
+                                  with severity from reachability"
+                        .to_owned(),
+                    file_kinds: vec!["json".to_owned()],
+                    dedupe: DedupeSetting::new(
+                        DedupeAlgorithm::UniqueIdFromTool,
+                        &["title", "cwe", "line", "file_path", "description"],
+                    ),
+                },
+            ],
         }
     }
 
     fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        let yes = candidates.iter().any(|c| c == SCAN_TYPE)
-            && palisade_plugin_sdk::json::starts_like_json(head)
+        // Both scan types read the same reports; the first one is preferred.
+        let scan_type = [SCAN_TYPE, SCAN_TYPE_V2]
+            .into_iter()
+            .find(|t| candidates.iter().any(|c| c == t))?;
+        let yes = palisade_plugin_sdk::json::starts_like_json(head)
             && !contains(head, b"\"runs\"")
             && ((contains(head, b"\"config\"")
                 && (contains(head, b"\"govulncheck\"")
                     || contains(head, b"\"protocol_version\"")))
                 || (contains(head, b"\"Calls\"") && contains(head, b"\"Imports\"")));
-        yes.then(|| SCAN_TYPE.to_owned())
+        yes.then(|| scan_type.to_owned())
     }
 
     fn parse(
@@ -52,13 +72,17 @@ impl Parser for Govulncheck {
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
+        if scan_type != SCAN_TYPE && scan_type != SCAN_TYPE_V2 {
             return Err(ParseError::new(format!(
-                "the govulncheck plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
+                "the govulncheck plugin parses {SCAN_TYPE:?} and {SCAN_TYPE_V2:?}, not {scan_type:?}"
             )));
         }
         let text = utf8_text(report)?;
-        match load(text)? {
+        let data = load(text)?;
+        if scan_type == SCAN_TYPE_V2 {
+            return v2(&data);
+        }
+        match data {
             Value::Object(data) => {
                 if data.contains_key("runs") {
                     return Err(ParseError::new(
@@ -258,6 +282,209 @@ fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// How far govulncheck traced a vulnerability, from least to most reachable.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Module,
+    Package,
+    Symbol,
+}
+
+impl Level {
+    /// The level of a trace's first frame (the vulnerable sink).
+    fn of(sink: &Value) -> Level {
+        if sink.get("function").is_some() {
+            Level::Symbol
+        } else if sink.get("package").is_some() {
+            Level::Package
+        } else {
+            Level::Module
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Level::Module => "module",
+            Level::Package => "package",
+            Level::Symbol => "symbol",
+        }
+    }
+
+    /// Called symbols are High, imported packages Low, required modules Info.
+    fn severity(self) -> Severity {
+        match self {
+            Level::Module => Severity::Info,
+            Level::Package => Severity::Low,
+            Level::Symbol => Severity::High,
+        }
+    }
+}
+
+/// One vulnerable module of one vulnerability, gathered over its findings.
+struct Group<'a> {
+    osv: Option<&'a str>,
+    module: String,
+    version: String,
+    level: Level,
+    fixed: String,
+    traces: Vec<&'a [Value]>,
+}
+
+/// "Govulncheck Scanner V2": one finding per (OSV id, module) among the
+/// `finding` messages, the module and version from each trace's first frame,
+/// severity from the most reachable level seen. Only the streaming format
+/// has findings; an object (SARIF aside) or a scalar holds none.
+fn v2(data: &Value) -> Result<Vec<Finding>, ParseError> {
+    let messages = match data {
+        Value::Array(m) => m,
+        Value::Object(o) if o.contains_key("runs") => {
+            return Err(ParseError::new(
+                "this is a SARIF report (govulncheck -format sarif); import govulncheck's \
+                 JSON output (govulncheck -json) instead, or use the SARIF scan type",
+            ));
+        }
+        _ => return Ok(Vec::new()),
+    };
+    let mut records: std::collections::HashMap<&str, &Value> = std::collections::HashMap::new();
+    for m in messages {
+        if let Some(osv) = m.get("osv") {
+            let id = osv
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| missing("\"id\""))?;
+            records.insert(id, osv);
+        }
+    }
+    let empty_frame = Value::Object(serde_json::Map::new());
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for f in messages.iter().filter_map(|m| m.get("finding")) {
+        let osv = f.get("osv").and_then(Value::as_str);
+        let trace: &[Value] = f
+            .get("trace")
+            .and_then(Value::as_array)
+            .filter(|t| !t.is_empty())
+            .map_or(&[], Vec::as_slice);
+        let sink = trace.first().unwrap_or(&empty_frame);
+        let module = get_str(sink, "module").unwrap_or("Unknown").to_owned();
+        let level = Level::of(sink);
+        let fixed = get_str(f, "fixed_version").unwrap_or("");
+        let at = match groups
+            .iter()
+            .position(|g| g.osv == osv && g.module == module)
+        {
+            Some(at) => at,
+            None => {
+                groups.push(Group {
+                    osv,
+                    module,
+                    version: get_str(sink, "version").unwrap_or("").to_owned(),
+                    level,
+                    fixed: fixed.to_owned(),
+                    traces: Vec::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        if let Some(g) = groups.get_mut(at) {
+            g.level = g.level.max(level);
+            if g.fixed.is_empty() {
+                g.fixed = fixed.to_owned();
+            }
+            if trace.len() > 1 || sink.get("function").is_some() {
+                g.traces.push(trace);
+            }
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|g| v2_finding(&g, g.osv.and_then(|id| records.get(id).copied())))
+        .collect())
+}
+
+fn v2_finding(g: &Group<'_>, osv: Option<&Value>) -> Finding {
+    let id = g.osv.unwrap_or("None");
+    let alias = osv
+        .map(|o| get_array(o, "aliases"))
+        .and_then(|a| a.first())
+        .and_then(Value::as_str);
+    let db_url = osv
+        .and_then(|o| o.get("database_specific"))
+        .and_then(|d| get_str(d, "url"));
+    let version = Some(g.version.as_str()).filter(|v| !v.is_empty());
+    let fixed = Some(g.fixed.as_str()).filter(|v| !v.is_empty());
+    let mut description = String::new();
+    push_field(
+        &mut description,
+        "Summary",
+        Some(osv.and_then(|o| get_str(o, "summary")).unwrap_or("Unknown")),
+    );
+    push_field(&mut description, "Vulnerable module", Some(&g.module));
+    push_field(&mut description, "Version", version);
+    push_field(
+        &mut description,
+        "Reachability",
+        Some(&format!(
+            "{} ({} severity)",
+            g.level.name(),
+            g.level.severity()
+        )),
+    );
+    if let Some(details) = osv.and_then(|o| get_str(o, "details")) {
+        push_field(&mut description, "Details", Some(details));
+    }
+    for trace in &g.traces {
+        let frames: Vec<String> = trace
+            .iter()
+            .map(|t| {
+                let symbol = [get_str(t, "package"), get_str(t, "function")]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(".");
+                match t.get("position") {
+                    Some(p) => format!(
+                        "- {symbol} ({}:{})",
+                        get_str(p, "filename").unwrap_or("?"),
+                        p.get("line").map_or_else(String::new, Value::to_string)
+                    ),
+                    None => format!("- {symbol}"),
+                }
+            })
+            .collect();
+        description.push_str("**Trace:**\n");
+        description.push_str(&frames.join("\n"));
+        description.push('\n');
+    }
+    let mut refs: Vec<String> = osv
+        .map(|o| get_array(o, "references"))
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|r| {
+            let url = get_str(r, "url")?;
+            Some(format!("{}: {url}", get_str(r, "type").unwrap_or("WEB")))
+        })
+        .collect();
+    if let Some(u) = db_url {
+        refs.push(format!("Database: {u}"));
+    }
+    Finding {
+        title: format!("{id} - {}", g.module),
+        severity: g.level.severity(),
+        description: clean(&description),
+        mitigation: fixed.map(|f| format!("Upgrade {} to version {f} or later.", g.module)),
+        references: (!refs.is_empty()).then(|| refs.join("\n")),
+        vulnerability_ids: alias.map(str::to_owned).into_iter().collect(),
+        component_name: Some(g.module.clone()),
+        component_version: version.map(str::to_owned),
+        fix_available: Some(fixed.is_some()),
+        fix_version: fixed.map(str::to_owned),
+        unique_id_from_tool: Some(format!("{id}:{}", g.module)),
+        static_finding: Some(true),
+        dynamic_finding: Some(false),
+        ..Finding::default()
     }
 }
 
@@ -562,7 +789,60 @@ mod tests {
     }
 
     #[test]
+    fn v2_one_finding_per_vulnerability_and_module() {
+        let r = r#"{"osv": {"id": "GO-1", "aliases": ["CVE-1"], "database_specific": {}, "affected": []}}
+{"osv": {"id": "GO-2", "aliases": [], "database_specific": {}, "affected": []}}
+{"finding": {"osv": "GO-1", "trace": [{"module": "m", "version": "v1.0.0"}]}}
+{"finding": {"osv": "GO-1", "fixed_version": "v1.1.0", "trace": [{"module": "m", "version": "v1.0.0", "package": "m/p", "function": "F"}, {"module": "main"}]}}
+{"finding": {"osv": "GO-1", "trace": [{"module": "n", "version": "v2.0.0", "package": "n/p"}]}}
+{"finding": {"osv": "GO-2", "trace": []}}
+{"finding": {"osv": "GO-3", "trace": [{"module": "stdlib", "version": "v1.20.0"}]}}
+"#;
+        let v2 = |r: &str| Govulncheck::parse(SCAN_TYPE_V2, r.as_bytes(), &Options::default());
+        let f = v2(r).unwrap();
+        assert_eq!(f.len(), 4);
+        // The most reachable level of the group rates it.
+        assert_eq!(
+            (f[0].title.as_str(), f[0].severity),
+            ("GO-1 - m", Severity::High)
+        );
+        assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("GO-1:m"));
+        assert_eq!(f[0].vulnerability_ids, ["CVE-1"]);
+        assert_eq!(
+            (
+                f[0].component_name.as_deref(),
+                f[0].component_version.as_deref()
+            ),
+            (Some("m"), Some("v1.0.0"))
+        );
+        assert_eq!(f[0].fix_version.as_deref(), Some("v1.1.0"));
+        assert_eq!(
+            (f[1].title.as_str(), f[1].severity),
+            ("GO-1 - n", Severity::Low)
+        );
+        // No trace: an unknown module; no alias: no id.
+        assert_eq!(
+            (f[2].title.as_str(), f[2].severity),
+            ("GO-2 - Unknown", Severity::Info)
+        );
+        assert!(f[2].vulnerability_ids.is_empty());
+        // A finding without its osv record still counts.
+        assert_eq!(f[3].title, "GO-3 - stdlib");
+        // The old object format has no finding messages.
+        assert!(v2(r#"{"Vulns": []}"#).unwrap().is_empty());
+        assert!(v2(r#"{"runs": []}"#).is_err());
+    }
+
+    #[test]
     fn detect_is_strict() {
+        let both = [SCAN_TYPE_V2.to_owned(), SCAN_TYPE.to_owned()];
+        let head = br#"[{"config": {"protocol_version": "v1.0.0", "scanner_name": "govulncheck""#;
+        assert_eq!(Govulncheck::detect(&both, head).as_deref(), Some(SCAN_TYPE));
+        let v2 = [SCAN_TYPE_V2.to_owned()];
+        assert_eq!(
+            Govulncheck::detect(&v2, head).as_deref(),
+            Some(SCAN_TYPE_V2)
+        );
         let c = [SCAN_TYPE.to_owned()];
         let d = |h: &str| Govulncheck::detect(&c, h.as_bytes());
         assert!(
