@@ -8,8 +8,10 @@ use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
 
-/// The one scan type this plugin handles.
+/// One finding per vulnerability and package version.
 pub const SCAN_TYPE: &str = "Anchore Grype";
+/// One finding per vulnerability, package version and file path.
+pub const SCAN_TYPE_DETAILED: &str = "Anchore Grype detailed";
 
 /// The Anchore Grype parser.
 pub struct Grype;
@@ -123,23 +125,38 @@ impl Parser for Grype {
         PluginInfo {
             name: "grype".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Anchore Grype JSON report (grype -o json)".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
-                    "title",
-                    "severity",
-                    "component_name",
-                    "component_version",
-                ]),
-            }],
+            scan_types: vec![
+                ScanTypeInfo {
+                    name: SCAN_TYPE.to_owned(),
+                    description: "Anchore Grype JSON report (grype -o json)".to_owned(),
+                    file_kinds: vec!["json".to_owned()],
+                    dedupe: DedupeSetting::hash_code(&[
+                        "title",
+                        "severity",
+                        "component_name",
+                        "component_version",
+                    ]),
+                },
+                ScanTypeInfo {
+                    name: SCAN_TYPE_DETAILED.to_owned(),
+                    description: "Anchore Grype JSON report, one finding per vulnerable file path"
+                        .to_owned(),
+                    file_kinds: vec!["json".to_owned()],
+                    dedupe: DedupeSetting::new(
+                        DedupeAlgorithm::UniqueIdFromTool,
+                        &["title", "cwe", "line", "file_path", "description"],
+                    ),
+                },
+            ],
         }
     }
 
     fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        let yes = candidates.iter().any(|c| c == SCAN_TYPE)
-            && palisade_plugin_sdk::json::starts_like_json(head)
+        // Both scan types read the same reports; the aggregated one is preferred.
+        let scan_type = [SCAN_TYPE, SCAN_TYPE_DETAILED]
+            .into_iter()
+            .find(|t| candidates.iter().any(|c| c == t))?;
+        let yes = palisade_plugin_sdk::json::starts_like_json(head)
             && contains(head, b"\"matches\"")
             && ((first_key_is(head, b"matches")
                 && contains(head, b"\"vulnerability\"")
@@ -147,7 +164,7 @@ impl Parser for Grype {
                 || contains(head, b"\"matchDetails\"")
                 || contains(head, b"\"relatedVulnerabilities\"")
                 || (contains(head, b"\"descriptor\"") && contains(head, b"\"grype\"")));
-        yes.then(|| SCAN_TYPE.to_owned())
+        yes.then(|| scan_type.to_owned())
     }
 
     fn parse(
@@ -155,11 +172,12 @@ impl Parser for Grype {
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
+        if scan_type != SCAN_TYPE && scan_type != SCAN_TYPE_DETAILED {
             return Err(ParseError::new(format!(
-                "the grype plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
+                "the grype plugin parses {SCAN_TYPE:?} and {SCAN_TYPE_DETAILED:?}, not {scan_type:?}"
             )));
         }
+        let detailed = scan_type == SCAN_TYPE_DETAILED;
         if !report.trim_ascii_start().starts_with(b"{") && !report.starts_with(b"\xEF\xBB\xBF{") {
             return Err(ParseError::new(
                 "not an Anchore Grype report: expected a JSON object with a \"matches\" list",
@@ -176,19 +194,26 @@ impl Parser for Grype {
             Some(Some(m)) => m,
         };
         // Matches of one vulnerability in one package (name and version) are
-        // one finding, however many locations grype found it in; the first
-        // match is kept and the others counted.
-        let mut findings: Collector<(String, Option<String>, String)> = Collector::new();
+        // one finding, however many locations grype found it in (in the
+        // detailed scan type, one per file path too); the first match is
+        // kept and the others counted.
+        let mut findings: Collector<String> = Collector::new();
         for (i, m) in matches.iter().enumerate() {
-            let f = finding(m).map_err(|e| ParseError::new(format!("match {i}: {e}")))?;
-            let key = (
-                f.vuln_id_from_tool.clone().unwrap_or_default(),
-                f.component_name.clone(),
+            let mut f = finding(m).map_err(|e| ParseError::new(format!("match {i}: {e}")))?;
+            let py = |v: Option<&str>| v.unwrap_or("None").to_owned();
+            let mut key = format!(
+                "{}|{}|{}",
+                f.vuln_id_from_tool.as_deref().unwrap_or_default(),
+                py(f.component_name.as_deref()),
                 m.artifact
                     .as_ref()
-                    .and_then(|a| a.version.clone())
+                    .and_then(|a| a.version.as_deref())
                     .unwrap_or_default(),
             );
+            if detailed {
+                key = format!("{key}|{}", py(f.file_path.as_deref()));
+                f.unique_id_from_tool = Some(key.replace('\0', ""));
+            }
             findings.add_with(key, f, |kept, _| count_occurrence(kept));
         }
         Ok(findings.into_findings())
@@ -468,6 +493,29 @@ mod tests {
             (f[1].component_version.as_deref(), f[1].nb_occurences),
             (Some("2"), Some(1))
         );
+    }
+
+    #[test]
+    fn detailed_keeps_one_finding_per_file_path() {
+        let r = format!(
+            r#"{{"matches": [{}, {}, {}]}}"#,
+            one("CVE-2020-1", "High", "a", "1", "/one"),
+            one("CVE-2020-1", "High", "a", "1", "/two"),
+            one("CVE-2020-1", "High", "a", "1", "/one"),
+        );
+        let f = Grype::parse(SCAN_TYPE_DETAILED, r.as_bytes(), &Options::default()).unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            f[0].unique_id_from_tool.as_deref(),
+            Some("CVE-2020-1|a|1|/one")
+        );
+        assert_eq!(
+            (f[0].nb_occurences, f[1].file_path.as_deref()),
+            (Some(2), Some("/two"))
+        );
+        let both = [SCAN_TYPE_DETAILED.to_owned(), SCAN_TYPE.to_owned()];
+        let head = br#"{"matches": [{"vulnerability": {}, "relatedVulnerabilities": ["#;
+        assert_eq!(Grype::detect(&both, head).as_deref(), Some(SCAN_TYPE));
     }
 
     #[test]
