@@ -7,6 +7,19 @@
 //! field is kept literally; text after a closing quote is appended to the
 //! field; an unterminated quoted field ends at the end of the input.
 
+/// Python's default `csv.field_size_limit()`: a longer field makes its reader fail.
+pub const PY_FIELD_LIMIT: usize = 131_072;
+
+/// The first field longer than [`PY_FIELD_LIMIT`] characters, as (record index,
+/// field index), for parsers whose reference reads with the default limit.
+pub fn field_over_limit(records: &[Vec<String>]) -> Option<(usize, usize)> {
+    records.iter().enumerate().find_map(|(r, rec)| {
+        rec.iter()
+            .position(|f| f.len() > PY_FIELD_LIMIT && f.chars().count() > PY_FIELD_LIMIT)
+            .map(|i| (r, i))
+    })
+}
+
 /// The records of `text`, each a list of fields, as Python's `csv.reader`
 /// with `delimiter` would return them.
 pub fn py_csv_records(text: &str, delimiter: char) -> Vec<Vec<String>> {
@@ -120,5 +133,13 @@ mod tests {
         assert_eq!(recs("a,\n"), vec![vec!["a", ""]]);
         assert_eq!(recs("\"open"), vec![vec!["open"]]);
         assert_eq!(py_csv_records("a;b", ';'), vec![vec!["a", "b"]]);
+    }
+
+    #[test]
+    fn field_limit() {
+        let ok = vec![vec!["x".repeat(PY_FIELD_LIMIT)]];
+        assert_eq!(field_over_limit(&ok), None);
+        let long = vec![vec![], vec!["a".to_owned(), "x".repeat(PY_FIELD_LIMIT + 1)]];
+        assert_eq!(field_over_limit(&long), Some((1, 1)));
     }
 }

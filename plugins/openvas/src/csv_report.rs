@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use palisade_plugin_sdk::prelude::*;
-use palisade_plugin_sdk::pycsv::py_csv_records;
+use palisade_plugin_sdk::pycsv::{PY_FIELD_LIMIT, field_over_limit, py_csv_records};
 
 /// Says whether a report head is an OpenVAS CSV export: its header names the
 /// NVT columns and the host address.
@@ -87,6 +87,12 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = std::str::from_utf8(report)
         .map_err(|e| ParseError::new(format!("the OpenVAS CSV export is not UTF-8 text: {e}")))?;
     let records = py_csv_records(text, ',');
+    if let Some((r, _)) = field_over_limit(&records) {
+        return Err(ParseError::new(format!(
+            "OpenVAS CSV export: record {} has a field longer than {PY_FIELD_LIMIT} characters",
+            r + 1
+        )));
+    }
     let Some((header, rows)) = records.split_first() else {
         return Ok(Vec::new());
     };

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 
 use palisade_plugin_sdk::json::{starts_like_json, string_at, value_to_string};
 use palisade_plugin_sdk::prelude::*;
-use palisade_plugin_sdk::pycsv::py_csv_records;
+use palisade_plugin_sdk::pycsv::{PY_FIELD_LIMIT, field_over_limit, py_csv_records};
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
@@ -348,11 +348,20 @@ fn ocsf_finding(x: &Value, at: &str) -> Result<(Finding, String), ParseError> {
 pub fn parse_csv(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = std::str::from_utf8(report)
         .map_err(|e| ParseError::new(format!("the Prowler CSV report is not UTF-8 text: {e}")))?;
+    // Read as the reference's csv.DictReader does: the first record is the
+    // header, later blank lines are skipped.
     let records = py_csv_records(text, ';');
-    let mut records = records.into_iter().filter(|r| !r.is_empty());
+    if let Some((r, _)) = field_over_limit(&records) {
+        return Err(ParseError::new(format!(
+            "Prowler CSV report: record {} has a field longer than {PY_FIELD_LIMIT} characters",
+            r + 1
+        )));
+    }
+    let mut records = records.into_iter();
     let Some(header) = records.next() else {
         return Ok(Vec::new());
     };
+    let records = records.filter(|r| !r.is_empty());
     let mut out = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for (n, rec) in records.enumerate() {

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use palisade_plugin_sdk::deps::csv as csvlib;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::pycsv::{PY_FIELD_LIMIT, field_over_limit, py_csv_records};
 
 use crate::level_severity;
 
@@ -51,7 +51,7 @@ impl<'a> Row<'a> {
             Ok(self.get(name).unwrap_or(""))
         } else {
             Err(ParseError::new(format!(
-                "Qualys CSV export: the row on line {} has no {name:?} column",
+                "Qualys CSV export: record {} has no {name:?} column",
                 self.line
             )))
         }
@@ -62,32 +62,33 @@ impl<'a> Row<'a> {
 pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = std::str::from_utf8(report)
         .map_err(|e| ParseError::new(format!("the Qualys CSV export is not UTF-8 text: {e}")))?;
-    let mut reader = csvlib::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut records = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| ParseError::new(format!("invalid Qualys CSV export: {e}")))?;
-        let line = rec.position().map_or(0, csvlib::Position::line);
-        records.push((line, rec));
+    // Read as the reference's csv.DictReader does: the first record is the
+    // header (even a blank one), later blank lines are skipped.
+    let records = py_csv_records(text, ',');
+    if let Some((r, _)) = field_over_limit(&records) {
+        return Err(ParseError::new(format!(
+            "Qualys CSV export: record {} has a field longer than {PY_FIELD_LIMIT} characters",
+            r + 1
+        )));
     }
-    let Some(((_, header), body)) = records.split_first() else {
+    let Some((header, body)) = records.split_first() else {
         return Ok(Vec::new());
     };
-    let headers: Vec<&str> = header.iter().collect();
+    let headers: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut out: Vec<Finding> = Vec::new();
     let mut by_qid: HashMap<String, usize> = HashMap::new();
-    for (line, rec) in body {
-        // Blank lines are no records for the reference either.
-        if rec.len() == 1 && rec.get(0).is_some_and(str::is_empty) {
+    for (n, rec) in body.iter().enumerate() {
+        if rec.is_empty() {
             continue;
         }
         let mut cells = HashMap::new();
         for (i, name) in headers.iter().enumerate() {
-            cells.insert(*name, rec.get(i));
+            cells.insert(*name, rec.get(i).map(String::as_str));
         }
-        let row = Row { line: *line, cells };
+        let row = Row {
+            line: n as u64 + 2,
+            cells,
+        };
         let titled = row.truthy("Title").is_some_and(|t| t != "Title");
         let upper = row.truthy("VULN TITLE").is_some();
         if !titled && !upper {
@@ -167,7 +168,7 @@ fn title_row(row: &Row<'_>, qid: &str) -> Result<Finding, ParseError> {
         row.get("CVSS3.1 Base")
     } else {
         return Err(ParseError::new(format!(
-            "Qualys CSV export: line {} has a Title but the export has no \"CVSS3 Base\" \
+            "Qualys CSV export: record {} has a Title but the export has no \"CVSS3 Base\" \
              or \"CVSS3.1 Base\" column",
             row.line
         )));
@@ -183,7 +184,7 @@ fn title_row(row: &Row<'_>, qid: &str) -> Result<Finding, ParseError> {
     } else {
         Some(us_datetime(last_fixed).ok_or_else(|| {
             ParseError::new(format!(
-                "Qualys CSV export: line {}: \"Date Last Fixed\" {last_fixed:?} is not MM/DD/YYYY HH:MM:SS",
+                "Qualys CSV export: record {}: \"Date Last Fixed\" {last_fixed:?} is not MM/DD/YYYY HH:MM:SS",
                 row.line
             ))
         })?)

@@ -145,3 +145,12 @@ fn the_file_name_decides_the_layout() {
     let no_name = Qualys::parse(SCAN_TYPE, report.as_bytes(), &Options::default());
     assert_eq!(no_name.expect("sniffed as CSV").len(), 1);
 }
+
+#[test]
+fn csv_blank_lines_skipped_and_oversized_fields_rejected() {
+    let row = "\"1.1.1.1\",\"\",\"7\",\"A\",\"New\",\"2\",\"\",\"\",\"\",\"\",\"\",\"\",\"t\",\"i\",\"s\"\n";
+    let report = format!("{CSV_HEADER}\n{row}\n");
+    assert_eq!(parse_named("b.csv", &report).expect("parses").len(), 1);
+    let huge = row.replace("\"t\"", &format!("\"{}\"", "x".repeat(131_073)));
+    assert!(parse_named("b.csv", &format!("{CSV_HEADER}{huge}")).is_err());
+}

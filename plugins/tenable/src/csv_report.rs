@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use palisade_plugin_sdk::cpe;
-use palisade_plugin_sdk::deps::csv as csvlib;
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::pycsv::py_csv_records;
 
 /// Says whether a report head is a Tenable CSV export: its first line names a
 /// plugin name column and a host or asset column.
@@ -55,22 +55,16 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .map_err(|e| ParseError::new(format!("the Tenable CSV export is not UTF-8 text: {e}")))?;
     // Only the first line decides: any semicolon there makes it the delimiter.
     let first_line = text.split('\n').next().unwrap_or_default();
-    let delimiter = if first_line.contains(';') { b';' } else { b',' };
-    let mut reader = csvlib::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut records = Vec::new();
-    for rec in reader.records() {
-        records.push(rec.map_err(|e| ParseError::new(format!("invalid Tenable CSV export: {e}")))?);
-    }
+    let delimiter = if first_line.contains(';') { ';' } else { ',' };
+    // Read as the reference's csv.DictReader does: the first record is the
+    // header, later blank lines are skipped.
+    let records = py_csv_records(text, delimiter);
     let Some((header, body)) = records.split_first() else {
         return Err(ParseError::new(
             "Invalid CSV file: missing 'Name', 'Plugin Name' or 'asset.name' field (the file is empty)",
         ));
     };
-    let headers: Vec<&str> = header.iter().collect();
+    let headers: Vec<&str> = header.iter().map(String::as_str).collect();
     if !["Name", "Plugin Name", "asset.name"]
         .iter()
         .any(|n| headers.contains(n))
@@ -84,12 +78,12 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let mut findings: Vec<Finding> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for rec in body {
-        if rec.len() == 1 && rec.get(0).is_some_and(str::is_empty) {
+        if rec.is_empty() {
             continue;
         }
         let mut cells = HashMap::new();
         for (i, name) in headers.iter().enumerate() {
-            cells.insert(*name, rec.get(i).unwrap_or(""));
+            cells.insert(*name, rec.get(i).map_or("", String::as_str));
         }
         let row = Row { cells };
         let title = row.first_or(&["Name", "Plugin Name", "asset.name"], "");

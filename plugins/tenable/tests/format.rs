@@ -159,3 +159,13 @@ fn csv_rejections() {
         [("w.example".to_owned(), Some(8443), Some("https".to_owned()))]
     );
 }
+
+#[test]
+fn csv_quoting_and_blank_lines_read_as_python_does() {
+    let report = "Name,Host,Port\n\"P \"\"quoted\"\"\",h,1\n\n\"Q\"x,h,2\n\"multi\nline\",h,3\n";
+    let f = parse_named("q.csv", report).expect("parses");
+    let titles: Vec<&str> = f.iter().map(|x| x.title.as_str()).collect();
+    assert_eq!(titles, ["P \"quoted\"", "Qx", "multi\nline"]);
+    // A blank first line is the (empty) header: no title column.
+    assert!(parse_named("q.csv", "\nName,Host\nn,h\n").is_err());
+}
