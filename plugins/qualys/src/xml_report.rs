@@ -17,13 +17,9 @@ pub fn looks_like(head: &[u8]) -> bool {
 pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
     let doc = parse_xml(&text)?;
+    // Like the reference, any root counts: without a HOST_LIST child there
+    // are simply no findings.
     let root = doc.root_element();
-    if root.tag_name().name() != "ASSET_DATA_REPORT" {
-        return Err(ParseError::new(format!(
-            "not a Qualys asset data report: the root element is <{}>, expected <ASSET_DATA_REPORT>",
-            root.tag_name().name()
-        )));
-    }
     // The glossary describes each QID once, keyed by its id ("qid_38170").
     let mut glossary: HashMap<&str, Node<'_, '_>> = HashMap::new();
     for d in descendants(root, "VULN_DETAILS") {
