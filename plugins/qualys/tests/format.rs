@@ -56,7 +56,10 @@ fn xml_missing_glossary_or_bad_severity_rejects() {
     assert!(parse_named("r.xml", &bad_level).is_err());
     let no_hosts = "<ASSET_DATA_REPORT><HEADER/></ASSET_DATA_REPORT>";
     assert_eq!(parse_named("r.xml", no_hosts).expect("parses"), vec![]);
-    assert_eq!(parse_named("r.xml", "<WAS_SCAN_REPORT/>").expect("any root"), vec![]);
+    assert_eq!(
+        parse_named("r.xml", "<WAS_SCAN_REPORT/>").expect("any root"),
+        vec![]
+    );
 }
 
 const CSV_HEADER: &str = "\"IP\",\"DNS\",\"QID\",\"Title\",\"Vuln Status\",\"Severity\",\"Port\",\"FQDN\",\"Date Last Fixed\",\"CVE ID\",\"CVSS3 Base\",\"CVSS3 Temporal\",\"Threat\",\"Impact\",\"Solution\"\n";
