@@ -8,8 +8,9 @@ use palisade_plugin_sdk::pycsv::{PY_FIELD_LIMIT, field_over_limit, py_csv_record
 
 use crate::level_severity;
 
-/// Says whether a report head is a Qualys CSV export: its first line names a
-/// QID column and a "Title" or "VULN TITLE" column.
+/// Says whether a report head is a Qualys CSV export: a first line naming IP,
+/// QID, Title and Severity (detection export), or QID, VULN TITLE and SEVERITY
+/// without the HackerGuardian columns (that export is its own scan type).
 pub fn looks_like(head: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
@@ -21,7 +22,11 @@ pub fn looks_like(head: &[u8]) -> bool {
         .map(|c| c.trim().trim_matches('"'))
         .collect();
     let has = |n: &str| cols.contains(&n);
-    has("QID") && (has("Title") || has("VULN TITLE"))
+    let detection = ["IP", "QID", "Title", "Severity"].iter().all(|n| has(n));
+    let upper = ["QID", "VULN TITLE", "SEVERITY"].iter().all(|n| has(n))
+        && !has("Q_SEVERITY")
+        && !has("IS_PCI");
+    detection || upper
 }
 
 /// One CSV record keyed by exact header name; a later duplicate header wins.
@@ -228,9 +233,10 @@ fn upper_row(row: &Row<'_>, qid: &str) -> Result<Finding, ParseError> {
     Ok(Finding {
         title: truncate_chars(&format!("QID-{qid} | {title}"), 511).to_owned(),
         // Taken as written by the reference: a word keeps its meaning, a
-        // Qualys level number is read as one.
+        // Qualys level number is read as one, an initial (H/M/L) as its word.
         severity: severity_from_word(severity)
             .or_else(|| level_severity(severity))
+            .or_else(|| initial_severity(severity))
             .unwrap_or(Severity::Info),
         description: clean(&format!(
             "{}\nResult Evidence: \n{}",
@@ -250,6 +256,18 @@ fn upper_row(row: &Row<'_>, qid: &str) -> Result<Finding, ParseError> {
         dynamic_finding: Some(true),
         ..Finding::default()
     })
+}
+
+/// "C", "H", "M", "L", "I": the initials some Qualys exports write.
+fn initial_severity(s: &str) -> Option<Severity> {
+    match s.trim() {
+        "C" => Some(Severity::Critical),
+        "H" => Some(Severity::High),
+        "M" => Some(Severity::Medium),
+        "L" => Some(Severity::Low),
+        "I" => Some(Severity::Info),
+        _ => None,
+    }
 }
 
 fn iso_like(d: &str) -> bool {

@@ -121,6 +121,44 @@ fn csv_upper_case_layout() {
 }
 
 #[test]
+fn csv_upper_case_initial_severities() {
+    let report = "\"IP\",\"QID\",\"VULN TITLE\",\"SEVERITY\",\"THREAT\",\"IMPACT\",\"SOLUTION\"\n\
+\"10.1.1.1\",\"1\",\"A\",\"M\",\"t\",\"i\",\"s\"\n\
+\"10.1.1.1\",\"2\",\"B\",\"L\",\"t\",\"i\",\"s\"\n";
+    let f = parse_named("hg.csv", report).expect("parses");
+    assert_eq!(f[0].severity, Severity::Medium);
+    assert_eq!(f[1].severity, Severity::Low);
+}
+
+#[test]
+fn detect_claims_both_layouts_but_not_hackerguardian() {
+    let c = [SCAN_TYPE.to_owned()];
+    assert!(Qualys::detect(&c, CSV_HEADER.as_bytes()).is_some());
+    assert!(
+        Qualys::detect(
+            &c,
+            b"\"IP\",\"QID\",\"VULN TITLE\",\"SEVERITY\",\"CVEID\"\n"
+        )
+        .is_some()
+    );
+    assert!(
+        Qualys::detect(
+            &c,
+            b"\"IP\",\"QID\",\"VULN TITLE\",\"SEVERITY\",\"IS_PCI\",\"Q_SEVERITY\"\n"
+        )
+        .is_none()
+    );
+    // VMDR's export has no IP column.
+    assert!(
+        Qualys::detect(
+            &c,
+            b"\"CVE\",\"QID\",\"Title\",\"Severity\",\"Asset IPV4\"\n"
+        )
+        .is_none()
+    );
+}
+
+#[test]
 fn csv_preamble_and_other_rows_give_nothing() {
     let report = "\"Scan Results\",\"x\"\n\"IP\",\"QID\",\"Title\"\n\"1.1.1.1\",\"1\",\"t\"\n";
     assert_eq!(parse_named("s.csv", report).expect("parses"), vec![]);
