@@ -41,6 +41,7 @@ pub mod inflate;
 pub mod json;
 pub mod markdown;
 pub mod purl;
+pub mod pycsv;
 pub mod secret;
 pub mod severity;
 pub mod sniff;

@@ -40,11 +40,24 @@ impl Parser for Acunetix {
     fn parse(
         scan_type: &str,
         report: &[u8],
-        _options: &Options,
+        options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
         if scan_type != SCAN_TYPE {
             return Err(ParseError::new(format!(
                 "the acunetix plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
+            )));
+        }
+        // The reference looks for ".xml", then ".json", anywhere in the file
+        // name; without a name the content decides.
+        if let Some(name) = options.get("file-name") {
+            if name.contains(".xml") {
+                return xml_report::parse(report);
+            }
+            if name.contains(".json") {
+                return json_report::parse(report);
+            }
+            return Err(ParseError::new(format!(
+                "file name {name:?} contains neither .xml nor .json"
             )));
         }
         if palisade_plugin_sdk::json::starts_like_json(report) {
@@ -57,112 +70,10 @@ impl Parser for Acunetix {
 
 palisade_plugin_sdk::export_parser!(Acunetix);
 
-/// Acunetix's severity words ("informational", "Information", "BestPractice", ...).
-pub(crate) fn severity(word: &str) -> Option<Severity> {
-    match word.trim().to_ascii_lowercase().as_str() {
-        "bestpractice" | "best practice" | "information" | "informational" => Some(Severity::Info),
-        other => severity_from_word(other),
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
-        Acunetix::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
-    }
-
-    #[test]
-    fn xml_items_are_grouped_and_joined_to_the_start_url() {
-        let item = |affects: &str| {
-            format!(
-                "<ReportItem><Name>N</Name><Affects>{affects}</Affects><Severity>high</Severity>\
-                 <CWEList><CWE id=\"79\">CWE-79</CWE></CWEList><CVEList><CVE>CVE-2020-1111</CVE></CVEList></ReportItem>"
-            )
-        };
-        let r = format!(
-            "<ScanGroup><Scan><StartURL>https://h.example:8443/</StartURL><ReportItems>{}{}\
-             <ReportItem><Name>Other</Name><Severity>informational</Severity><IsFalsePositive>True</IsFalsePositive></ReportItem>\
-             </ReportItems></Scan></ScanGroup>",
-            item("/a"),
-            item("/b")
-        );
-        let f = parse(&r).unwrap();
-        assert_eq!(f.len(), 2);
-        assert_eq!(f[0].endpoints.len(), 2);
-        assert_eq!(f[0].endpoints[0].port, Some(8443));
-        assert_eq!(f[0].endpoints[0].path.as_deref(), Some("/a"));
-        assert_eq!((f[0].severity, f[0].cwe), (Severity::High, Some(79)));
-        assert_eq!(f[0].vulnerability_ids, ["CVE-2020-1111"]);
-        assert_eq!(f[0].nb_occurences, Some(2));
-        assert_eq!(f[1].severity, Severity::Info);
-        assert_eq!(f[1].false_p, Some(true));
-    }
-
-    #[test]
-    fn xml_bad_severity_and_empty() {
-        let e = parse("<ScanGroup><Scan><ReportItems><ReportItem><Name>N</Name><Severity>x</Severity></ReportItem></ReportItems></Scan></ScanGroup>").unwrap_err();
-        assert!(e.message.contains("severity"), "{e}");
-        assert!(
-            parse("<ScanGroup><Scan><ReportItems/></Scan></ScanGroup>")
-                .unwrap()
-                .is_empty()
-        );
-        assert!(parse("<ScanGroup/>").unwrap().is_empty());
-        assert!(
-            parse("<issues/>")
-                .unwrap_err()
-                .message
-                .contains("not an Acunetix")
-        );
-        assert!(parse("<ScanGroup><Scan>").is_err());
-        assert!(
-            Acunetix::parse(
-                SCAN_TYPE,
-                b"<ScanGroup>\xff</ScanGroup>",
-                &Options::default()
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn json_minimal_and_states() {
-        let r = r#"{"Generated":"x","Target":{"Url":"http://t.example/"},"Vulnerabilities":[
-            {"Name":"A","Severity":"Critical","Url":"https://t.example:444/p","State":"Present, FalsePositive",
-             "Classification":{"Cwe":"89,90","Cvss31":{"Vector":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}},
-             "FirstSeenDate":"16/06/2021 12:30 PM"},
-            {"Name":"B","Severity":"BestPractice","Classification":null,"Url":null}]}"#;
-        let f = parse(r).unwrap();
-        assert_eq!(f.len(), 2);
-        assert_eq!((f[0].severity, f[0].cwe), (Severity::Critical, Some(89)));
-        assert_eq!(f[0].extra_cwes, [90]);
-        assert_eq!(f[0].false_p, Some(true));
-        assert_eq!(f[0].endpoints[0].port, Some(444));
-        assert_eq!(f[0].date.as_deref(), Some("2021-06-16T12:30:00"));
-        assert!(f[0].cvssv3.is_some());
-        assert_eq!(f[1].severity, Severity::Info);
-        assert_eq!(f[1].endpoints[0].host, "t.example");
-    }
-
-    #[test]
-    fn json_rejections() {
-        assert!(parse(r#"{"Vulnerabilities":[]}"#).unwrap().is_empty());
-        assert!(
-            parse(r#"{"Generated":"x","Vulnerabilities":null}"#)
-                .unwrap()
-                .is_empty()
-        );
-        let e = parse(r#"{"results":[]}"#).unwrap_err();
-        assert!(e.message.contains("Vulnerabilities"), "{e}");
-        assert!(parse(r#"{"Vulnerabilities":[{"Severity":"High"}]}"#).is_err());
-        assert!(parse(r#"{"Vulnerabilities":[{"Name":"x","Severity":"weird"}]}"#).is_err());
-        assert!(parse(r#"{"Vulnerabilities":[{"Name":"#).is_err());
-        assert!(parse(&"[".repeat(100_000)).is_err());
-        assert!(parse("").is_err());
-    }
 
     #[test]
     fn dates() {

@@ -1,16 +1,14 @@
 //! Acunetix XML: `<ScanGroup><Scan><StartURL/><ReportItems><ReportItem>...`.
 //!
 //! Acunetix repeats a ReportItem per affected page (and per cookie, form...);
-//! items with the same name, severity and CWE are merged into one finding
-//! whose endpoints are the affected pages.
+//! items with the same name, impact and recommendation are merged into one
+//! finding whose endpoints are the affected pages, as the reference does.
 
 use std::collections::HashMap;
 
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::text::join_non_empty;
 use palisade_plugin_sdk::xml::{Node, child, child_text, children, root_element_is};
-
-use crate::severity;
 
 /// The root element of an Acunetix XML report.
 const ROOT: &str = "ScanGroup";
@@ -20,27 +18,88 @@ pub fn looks_like(head: &[u8]) -> bool {
     root_element_is(head, ROOT)
 }
 
-/// Parses an Acunetix XML report.
+/// Default ports of the URL schemes the reference's URL library knows.
+fn scheme_port(scheme: &str) -> Option<u16> {
+    Some(match scheme {
+        "http" | "ws" => 80,
+        "https" | "wss" => 443,
+        "ftp" => 21,
+        "ssh" | "sftp" => 22,
+        "telnet" => 23,
+        "ldap" => 389,
+        "ldaps" => 636,
+        "imap" => 143,
+        "pop" => 110,
+        _ => return None,
+    })
+}
+
+/// The scan's start URL as scheme, host and port (a URL without "://" is read
+/// as "//<url>", i.e. without scheme).
+fn start_parts(start: &str) -> (Option<String>, String, Option<u16>) {
+    let with_scheme = if start.contains("://") {
+        start.to_owned()
+    } else {
+        format!("//{start}")
+    };
+    match endpoint_from_url(&with_scheme) {
+        Some(e) => {
+            let port = e
+                .port
+                .or_else(|| e.protocol.as_deref().and_then(scheme_port));
+            (e.protocol, e.host, port)
+        }
+        None => (None, String::new(), None),
+    }
+}
+
+/// The reference's severity words, case-sensitive; anything else is Critical.
+fn item_severity(word: Option<&str>) -> Severity {
+    match word {
+        Some("high") => Severity::High,
+        Some("medium") => Severity::Medium,
+        Some("low") => Severity::Low,
+        Some("informational") => Severity::Info,
+        _ => Severity::Critical,
+    }
+}
+
+/// ElementTree's `findtext`: "" for an empty element, `None` when absent.
+fn findtext(node: Node<'_, '_>, name: &str) -> Option<String> {
+    child(node, name).map(|c| c.text().unwrap_or_default().to_owned())
+}
+
+/// Parses an Acunetix XML report: every `Scan` under the root, every
+/// `ReportItems/ReportItem`, merged by (name, impact, recommendation).
 pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
     let doc = parse_xml(&text)?;
     let root = doc.root_element();
-    if root.tag_name().name() != ROOT {
-        return Err(ParseError::new(format!(
-            "not an Acunetix XML report: the root element is <{}>, expected <{ROOT}>",
-            root.tag_name().name()
-        )));
-    }
     let mut findings: Vec<Finding> = Vec::new();
-    let mut index: HashMap<(String, Severity, Option<u32>), usize> = HashMap::new();
+    let mut index: HashMap<(String, Option<String>, Option<String>), usize> = HashMap::new();
     for scan in children(root, "Scan") {
-        let start_url = child_text(scan, "StartURL");
+        let start_url = findtext(scan, "StartURL")
+            .ok_or_else(|| ParseError::new("Acunetix XML report: a <Scan> has no <StartURL>"))?;
+        let (protocol, host, port) = start_parts(&start_url);
+        let date = child_text(scan, "StartTime").and_then(|t| start_date(&t));
         for items in children(scan, "ReportItems") {
             for item in children(items, "ReportItem") {
-                let f = item_finding(item, start_url.as_deref())?;
-                let key = (f.title.clone(), f.severity, f.cwe);
+                let mut f = item_finding(item)?;
+                f.date.clone_from(&date);
+                f.endpoints.push(Endpoint {
+                    protocol: protocol.clone(),
+                    host: host.clone(),
+                    port,
+                    path: findtext(item, "Affects").filter(|a| !a.is_empty()),
+                    ..Endpoint::default()
+                });
+                let key = (f.title.clone(), f.impact.clone(), f.mitigation.clone());
                 match index.get(&key) {
-                    Some(&i) => merge(&mut findings[i], f),
+                    Some(&i) => {
+                        if let Some(kept) = findings.get_mut(i) {
+                            merge(kept, f, child_text(item, "Details"));
+                        }
+                    }
                     None => {
                         index.insert(key, findings.len());
                         findings.push(f);
@@ -52,21 +111,34 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     Ok(findings)
 }
 
-/// How many occurrences' requests are kept in a merged finding: enough to
-/// reproduce it, and it bounds the duplicate check below.
-const MAX_KEPT_REQUESTS: u32 = 10;
+/// "dd/mm/yyyy, hh:mm:ss" (day first) as "yyyy-mm-dd".
+fn start_date(t: &str) -> Option<String> {
+    let d = t.split([',', ' ']).next()?;
+    let parts: Vec<&str> = d.split(['/', '-', '.']).collect();
+    let [a, b, c] = parts.as_slice() else {
+        return None;
+    };
+    let n = |x: &str| x.parse::<u32>().ok();
+    let (day, month, year) = if a.len() == 4 {
+        (n(c)?, n(b)?, n(a)?)
+    } else {
+        (n(a)?, n(b)?, n(c)?)
+    };
+    ((1..=31).contains(&day) && (1..=12).contains(&month))
+        .then(|| format!("{year:04}-{month:02}-{day:02}"))
+}
 
-/// Folds another occurrence into `into`: its endpoint and its details.
-fn merge(into: &mut Finding, other: Finding) {
+/// Folds another occurrence into `into`: its endpoint, request and details.
+fn merge(into: &mut Finding, other: Finding, details: Option<String>) {
     into.endpoints.extend(other.endpoints);
-    let count = into.nb_occurences.unwrap_or(1) + 1;
-    into.nb_occurences = Some(count);
-    if count > MAX_KEPT_REQUESTS {
-        return;
+    into.nb_occurences = Some(into.nb_occurences.unwrap_or(1) + 1);
+    if let Some(d) = details {
+        into.description
+            .push_str(&format!("\n-----\n\n**Details:**\n{}", html_to_text(&d)));
     }
     if let Some(steps) = other.steps_to_reproduce {
         let s = into.steps_to_reproduce.get_or_insert_with(String::new);
-        if !s.contains(&steps) {
+        if s.len() < 100_000 && !s.contains(&steps) {
             if !s.is_empty() {
                 s.push_str("\n\n");
             }
@@ -75,120 +147,79 @@ fn merge(into: &mut Finding, other: Finding) {
     }
 }
 
-/// Joins the scan's start URL and an item's "Affects" path the way Acunetix
-/// means them ("example.com" + "/a" -> "example.com/a").
-fn join_url(start: &str, affects: &str) -> String {
-    if affects.contains("://") {
-        return affects.to_owned();
-    }
-    let start = start.trim_end_matches('/');
-    if affects.starts_with('/') {
-        format!("{start}{affects}")
-    } else {
-        format!("{start}/{affects}")
-    }
-}
-
 /// Reads one `<ReportItem>`.
-fn item_finding(item: Node<'_, '_>, start_url: Option<&str>) -> Result<Finding, ParseError> {
-    let name = child_text(item, "Name").ok_or_else(|| {
-        ParseError::new("an Acunetix <ReportItem> has no <Name>")
-            .at_path(palisade_plugin_sdk::xml::element_path(item))
+fn item_finding(item: Node<'_, '_>) -> Result<Finding, ParseError> {
+    let at = || palisade_plugin_sdk::xml::element_path(item);
+    let name = findtext(item, "Name")
+        .ok_or_else(|| ParseError::new("an Acunetix <ReportItem> has no <Name>").at_path(at()))?;
+    let description = findtext(item, "Description").ok_or_else(|| {
+        ParseError::new(format!("the Acunetix item {name:?} has no <Description>")).at_path(at())
     })?;
-    let word = child_text(item, "Severity").unwrap_or_default();
-    let severity = severity(&word).ok_or_else(|| {
-        ParseError::new(format!(
-            "the Acunetix item {name:?} has an unknown severity {word:?} \
-             (expected high, medium, low or informational)"
-        ))
-    })?;
-    let affects = child_text(item, "Affects");
-    let url = match (start_url, affects.as_deref()) {
-        (Some(s), Some(a)) => Some(join_url(s, a)),
-        (Some(s), None) => Some(s.to_owned()),
-        (None, Some(a)) if a.contains("://") => Some(a.to_owned()),
-        _ => None,
+    let severity = item_severity(child_text(item, "Severity").as_deref());
+    let cwe = match child(item, "CWEList").and_then(|l| child_text(l, "CWE")) {
+        None => None,
+        Some(c) => Some(
+            c.split('-')
+                .nth(1)
+                .and_then(|n| n.trim().parse::<u32>().ok())
+                .ok_or_else(|| {
+                    ParseError::new(format!(
+                        "the Acunetix item {name:?} has CWE {c:?}, expected CWE-<number>"
+                    ))
+                    .at_path(at())
+                })?,
+        ),
     };
-    let endpoints = url
-        .as_deref()
-        .and_then(endpoint_from_url)
-        .into_iter()
-        .collect();
-
-    let cwes: Vec<u32> = child(item, "CWEList")
-        .into_iter()
-        .flat_map(|l| children(l, "CWE"))
-        .filter_map(|c| {
-            c.attribute("id").and_then(parse_cwe).or_else(|| {
-                palisade_plugin_sdk::xml::text(c)
-                    .as_deref()
-                    .and_then(parse_cwe)
-            })
-        })
-        .collect();
-    let vulnerability_ids: Vec<String> = child(item, "CVEList")
-        .into_iter()
-        .flat_map(|l| children(l, "CVE"))
-        .filter_map(palisade_plugin_sdk::xml::text)
-        .flat_map(|t| find_vulnerability_ids(&t))
-        .collect();
-
-    let description = join_non_empty(
-        [
-            child_text(item, "Description").map(|d| html_to_text(&d)),
-            child_text(item, "DetailedInformation").map(|d| html_to_text(&d)),
-            child_text(item, "Details").map(|d| format!("Details: {}", html_to_text(&d))),
-            child_text(item, "Parameter").map(|p| format!("Parameter: {p}")),
-        ]
-        .into_iter()
-        .flatten(),
-        "\n\n",
-    )
-    .unwrap_or_else(|| name.clone());
+    let mut description = html_to_text(&description).trim().to_owned();
+    if let Some(d) = child_text(item, "Details") {
+        description.push_str(&format!("\n\n**Details:**\n{}", html_to_text(&d)));
+    }
+    if let Some(t) = child(item, "TechnicalDetails").and_then(|t| {
+        let s: String = t.children().filter_map(|c| c.text()).collect();
+        non_empty_str(s.trim())
+    }) {
+        description.push_str(&format!("\n\n**TechnicalDetails:**\n\n{t}"));
+    }
     let references = join_non_empty(
         child(item, "References")
             .into_iter()
             .flat_map(|r| children(r, "Reference"))
-            .filter_map(
-                |r| match (child_text(r, "Database"), child_text(r, "URL")) {
-                    (Some(d), Some(u)) => Some(format!("- {d}: {u}")),
-                    (None, Some(u)) => Some(format!("- {u}")),
-                    _ => None,
-                },
-            ),
+            .map(|r| {
+                let url = child_text(r, "URL").unwrap_or_default();
+                let db = child_text(r, "Database").unwrap_or_else(|| url.clone());
+                format!(" * [{db}]({url})")
+            }),
         "\n",
     );
-    let cvss3 = child(item, "CVSS3");
-    let cvssv3 = cvss3
+    let cvssv3 = child(item, "CVSS3")
         .and_then(|c| child_text(c, "Descriptor"))
         .and_then(|d| cvss3_from_str(&d).ok())
         .map(|c| c.vector());
-    let false_p =
-        child_text(item, "IsFalsePositive").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let steps = child(item, "TechnicalDetails")
-        .and_then(|t| child_text(t, "Request"))
-        .map(|r| format!("Request:\n{r}"));
+    let requests: Vec<String> = child(item, "TechnicalDetails")
+        .into_iter()
+        .flat_map(|t| children(t, "Request"))
+        .map(|r| r.text().unwrap_or_default().to_owned())
+        .collect();
+    let dynamic = !requests.is_empty();
+    let steps = requests
+        .iter()
+        .find(|r| !r.is_empty())
+        .map(|r| format!("Request:\n{}", truncate_chars(r, 20_000)));
 
     Ok(Finding {
         title: truncate_chars(&name, 511).to_owned(),
         severity,
         description,
-        mitigation: child_text(item, "Recommendation").map(|r| html_to_text(&r)),
-        impact: child_text(item, "Impact").map(|i| html_to_text(&i)),
+        mitigation: child_text(item, "Recommendation"),
+        impact: child_text(item, "Impact"),
         references,
-        cwe: cwes.first().copied(),
-        extra_cwes: cwes.iter().skip(1).copied().collect(),
-        vulnerability_ids,
+        cwe,
         cvssv3,
-        cvssv3_score: cvss3
-            .and_then(|c| child_text(c, "Score"))
-            .and_then(|s| s.parse().ok()),
-        static_finding: Some(false),
-        dynamic_finding: Some(true),
-        endpoints,
-        param: child_text(item, "Parameter"),
+        static_finding: Some(!dynamic),
+        dynamic_finding: Some(dynamic),
         steps_to_reproduce: steps,
-        false_p: false_p.then_some(true),
+        false_p: child_text(item, "IsFalsePositive").map(|_| true),
+        nb_occurences: Some(1),
         ..Finding::default()
     })
 }

@@ -2,15 +2,14 @@
 //!
 //! The export is `<issues burpVersion=".."><issue><serialNumber/><type/>
 //! <name/><host>https://example.com</host><path/><severity/>...</issue></issues>`
-//! with one `<issue>` per affected URL. Issues of the same type, name and
-//! severity are merged into one finding listing every affected URL as an
-//! endpoint (the first issue's serial number identifies the finding), so a
-//! scan of a site with fifty pages missing a header yields one finding.
+//! with one `<issue>` per affected URL. Issues of the same type are merged
+//! into one finding listing every affected host as an endpoint (the first
+//! issue's serial number identifies it), as the reference does. See FORMAT.md.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use palisade_plugin_sdk::prelude::*;
-use palisade_plugin_sdk::xml::{Node, child_text, children, root_element_is};
+use palisade_plugin_sdk::xml::{Node, children, root_element_is};
 
 /// The scan type this plugin handles (DefectDojo's name).
 pub const SCAN_TYPE: &str = "Burp Scan";
@@ -59,35 +58,25 @@ impl Parser for Burp {
 
 palisade_plugin_sdk::export_parser!(Burp);
 
-/// Parses a whole Burp XML export.
+/// Parses a whole Burp XML export: every `issue` child of the root, merged
+/// by issue type.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
     let doc = parse_xml(&text)?;
     let root = doc.root_element();
-    if root.tag_name().name() != ROOT {
-        return Err(ParseError::new(format!(
-            "not a Burp XML export: the root element is <{}>, expected <{ROOT}>",
-            root.tag_name().name()
-        )));
-    }
     let mut findings: Vec<Finding> = Vec::new();
-    // (type, name, severity) -> index in `findings`.
-    let mut index: HashMap<(String, String, Severity), usize> = HashMap::new();
-    // The endpoints of each finding, as a set: one issue type can cover
-    // thousands of URLs, and a linear "contains" would make merging quadratic.
-    let mut seen: Vec<HashSet<Endpoint>> = Vec::new();
+    // type -> index in `findings`.
+    let mut index: HashMap<Option<String>, usize> = HashMap::new();
     for issue in children(root, "issue") {
         let f = issue_finding(issue)?;
-        let key = (
-            f.vuln_id_from_tool.clone().unwrap_or_default(),
-            f.title.clone(),
-            f.severity,
-        );
-        match index.get(&key) {
-            Some(&i) => merge(&mut findings[i], &mut seen[i], f),
+        match index.get(&f.vuln_id_from_tool) {
+            Some(&i) => {
+                if let Some(kept) = findings.get_mut(i) {
+                    merge(kept, f);
+                }
+            }
             None => {
-                index.insert(key, findings.len());
-                seen.push(f.endpoints.iter().cloned().collect());
+                index.insert(f.vuln_id_from_tool.clone(), findings.len());
                 findings.push(f);
             }
         }
@@ -95,205 +84,143 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     Ok(findings)
 }
 
-/// Folds another occurrence of the same issue into `into`.
-fn merge(into: &mut Finding, seen: &mut HashSet<Endpoint>, other: Finding) {
-    for ep in other.endpoints {
-        if seen.insert(ep.clone()) {
-            into.endpoints.push(ep);
-        }
+/// Folds another issue of the same type into `into`: its endpoint, its
+/// description in front, its parameter in front.
+fn merge(into: &mut Finding, other: Finding) {
+    into.endpoints.extend(other.endpoints);
+    into.description = format!("{}{}", other.description, into.description);
+    if let Some(p) = other.param {
+        let kept = into.param.take().unwrap_or_else(|| "None".to_owned());
+        into.param = Some(format!("{p}, {kept}"));
     }
     if let Some(steps) = other.steps_to_reproduce {
         let s = into.steps_to_reproduce.get_or_insert_with(String::new);
-        if !s.is_empty() {
-            s.push_str("\n\n");
+        if s.len() < 100_000 {
+            if !s.is_empty() {
+                s.push_str("\n\n");
+            }
+            s.push_str(&steps);
         }
-        s.push_str(&steps);
     }
     into.nb_occurences = Some(into.nb_occurences.unwrap_or(1) + 1);
 }
 
-/// Burp's severities: High, Medium, Low, Information (and False positive).
-fn severity(word: &str) -> Option<Severity> {
-    match word.trim().to_ascii_lowercase().as_str() {
-        "information" | "informational" | "info" => Some(Severity::Info),
-        other => severity_from_word(other),
+/// The single `<name>` child an issue must have; its text may be empty.
+fn required<'a, 'i>(issue: Node<'a, 'i>, name: &str) -> Result<Node<'a, 'i>, ParseError> {
+    children(issue, name).next().ok_or_else(|| {
+        ParseError::new(format!("a Burp <issue> has no <{name}>"))
+            .at_path(palisade_plugin_sdk::xml::element_path(issue))
+    })
+}
+
+/// ElementTree's `.text`: the text before the first child element, `None` when empty.
+fn et_text(node: Node<'_, '_>) -> Option<String> {
+    let mut t = String::new();
+    for c in node.children() {
+        if c.is_element() {
+            break;
+        }
+        if let Some(x) = c.text() {
+            t.push_str(x);
+        }
     }
+    (!t.is_empty()).then_some(t)
+}
+
+/// Every "CWE-n" in the text.
+fn cwe_numbers(text: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("CWE-") {
+        rest = &rest[at + 4..];
+        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if let Ok(v) = rest[..n].parse() {
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// Reads one `<issue>`.
 fn issue_finding(issue: Node<'_, '_>) -> Result<Finding, ParseError> {
-    let name = child_text(issue, "name").ok_or_else(|| {
-        ParseError::new("a Burp <issue> has no <name>")
-            .at_path(palisade_plugin_sdk::xml::element_path(issue))
+    let serial = et_text(required(issue, "serialNumber")?);
+    let kind = et_text(required(issue, "type")?);
+    let location = et_text(required(issue, "location")?).unwrap_or_default();
+    let name = et_text(required(issue, "name")?).unwrap_or_default();
+    let severity_word = et_text(required(issue, "severity")?).ok_or_else(|| {
+        ParseError::new(format!("the Burp issue {name:?} has an empty <severity>"))
     })?;
-    let severity_word = child_text(issue, "severity").unwrap_or_default();
-    let false_positive = severity_word.eq_ignore_ascii_case("false positive");
-    let severity = if false_positive {
+    required(issue, "confidence")?;
+    let host = et_text(required(issue, "host")?)
+        .ok_or_else(|| ParseError::new(format!("the Burp issue {name:?} has an empty <host>")))?;
+    let path = et_text(required(issue, "path")?)
+        .ok_or_else(|| ParseError::new(format!("the Burp issue {name:?} has an empty <path>")))?;
+    // Burp writes High, Medium, Low, Information; other words keep their meaning.
+    let severity = if severity_word.eq_ignore_ascii_case("information") {
         Severity::Info
     } else {
-        severity(&severity_word).ok_or_else(|| {
-            ParseError::new(format!(
-                "the Burp issue {name:?} has an unknown <severity> {severity_word:?} \
-                 (expected High, Medium, Low or Information)"
-            ))
-        })?
+        severity_from_word(&severity_word).unwrap_or(Severity::Info)
     };
-    let host = child_text(issue, "host");
-    let path = child_text(issue, "path");
-    let url = match (&host, &path) {
-        (Some(h), Some(p)) => Some(format!("{}{}", h.trim_end_matches('/'), ensure_slash(p))),
-        (Some(h), None) => Some(h.clone()),
-        _ => None,
+    // The parameter is what the location names in brackets.
+    let param = location
+        .find('[')
+        .and_then(|a| {
+            location
+                .rfind(']')
+                .filter(|b| *b > a)
+                .map(|b| &location[a + 1..b])
+        })
+        .map(str::to_owned);
+
+    let cwes: Vec<u32> = children(issue, "vulnerabilityClassifications")
+        .filter_map(et_text)
+        .flat_map(|t| cwe_numbers(&t))
+        .collect();
+    let detail = children(issue, "issueDetail")
+        .filter_map(et_text)
+        .collect::<String>();
+    let description = format!("URL: {host}{path}\n\n{}\n", html_to_text(&detail));
+    let joined = |tag: &str| {
+        let t: String = children(issue, tag).filter_map(et_text).collect();
+        non_empty_str(&html_to_text(&t))
     };
-    let endpoints = url
-        .as_deref()
-        .and_then(endpoint_from_url)
-        .into_iter()
-        .collect();
-
-    let classifications = child_text(issue, "vulnerabilityClassifications").unwrap_or_default();
-    let cwes = find_cwes(&classifications);
-
-    let mut description = String::new();
-    if let Some(u) = &url {
-        description.push_str(&format!("**URL:** {u}\n"));
-    }
-    if let Some(c) = child_text(issue, "confidence") {
-        description.push_str(&format!("**Confidence:** {c}\n"));
-    }
-    for part in ["issueDetail", "issueBackground"] {
-        if let Some(t) = child_text(issue, part).map(|t| html_to_text(&t)) {
-            description.push('\n');
-            description.push_str(&t);
-            description.push('\n');
-        }
-    }
-    let items: Vec<String> = children(issue, "issueDetailItems")
-        .flat_map(|i| children(i, "issueDetailItem"))
-        .filter_map(palisade_plugin_sdk::xml::text)
-        .map(|t| format!("- {}", html_to_text(&t)))
-        .collect();
-    if !items.is_empty() {
-        description.push('\n');
-        description.push_str(&items.join("\n"));
-    }
-    let description = clean(&description);
-
     let mitigation = palisade_plugin_sdk::text::join_non_empty(
-        ["remediationDetail", "remediationBackground"]
-            .iter()
-            .filter_map(|p| child_text(issue, p).map(|t| html_to_text(&t))),
+        [joined("remediationDetail"), joined("remediationBackground")]
+            .into_iter()
+            .flatten(),
         "\n\n",
     );
-    let references = palisade_plugin_sdk::text::join_non_empty(
-        ["references", "vulnerabilityClassifications"]
-            .iter()
-            .filter_map(|p| child_text(issue, p).map(|t| html_to_text(&t))),
-        "\n\n",
-    );
-    let location = child_text(issue, "location");
-    let steps = url.as_ref().map(|u| match &location {
-        Some(l) if !u.ends_with(l.as_str()) => format!("{u} ({l})"),
-        _ => u.clone(),
-    });
+    let steps = format!("{host}{path} ({location})");
+    let mut endpoint = endpoint_from_url(&host).unwrap_or_else(|| Endpoint::from_host(&host, None));
+    endpoint.path = None;
 
     Ok(Finding {
         title: truncate_chars(&name, 511).to_owned(),
         severity,
-        description: if description.is_empty() {
-            name.clone()
-        } else {
-            description
-        },
+        description,
         mitigation,
-        references,
+        impact: joined("issueBackground"),
+        references: joined("references"),
         cwe: cwes.first().copied(),
         extra_cwes: cwes.iter().skip(1).copied().collect(),
-        unique_id_from_tool: child_text(issue, "serialNumber"),
-        vuln_id_from_tool: child_text(issue, "type"),
+        unique_id_from_tool: serial,
+        vuln_id_from_tool: kind,
         static_finding: Some(false),
         dynamic_finding: Some(true),
-        endpoints,
-        steps_to_reproduce: steps,
-        false_p: false_positive.then_some(true),
+        endpoints: vec![endpoint],
+        param,
+        steps_to_reproduce: Some(steps),
+        false_p: severity_word
+            .eq_ignore_ascii_case("false positive")
+            .then_some(true),
         ..Finding::default()
     })
-}
-
-/// "/x" stays, "x" becomes "/x", "" stays empty.
-fn ensure_slash(p: &str) -> String {
-    if p.is_empty() || p.starts_with('/') {
-        p.to_owned()
-    } else {
-        format!("/{p}")
-    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
-        Burp::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
-    }
-
-    fn issue(serial: &str, ty: &str, sev: &str, path: &str) -> String {
-        format!(
-            "<issue><serialNumber>{serial}</serialNumber><type>{ty}</type><name>N{ty}</name>\
-             <host ip=\"1.2.3.4\">https://h.example:8443</host><path><![CDATA[{path}]]></path>\
-             <severity>{sev}</severity><confidence>Firm</confidence>\
-             <vulnerabilityClassifications><![CDATA[<a>CWE-79: x</a> <a>CWE-80</a>]]></vulnerabilityClassifications></issue>"
-        )
-    }
-
-    #[test]
-    fn merges_same_type_and_severity() {
-        let r = format!(
-            "<issues burpVersion=\"2023\">{}{}{}</issues>",
-            issue("1", "10", "High", "/a"),
-            issue("2", "10", "High", "/b"),
-            issue("3", "10", "Low", "/c")
-        );
-        let f = parse(&r).unwrap();
-        assert_eq!(f.len(), 2);
-        assert_eq!(f[0].endpoints.len(), 2);
-        assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("1"));
-        assert_eq!(f[0].endpoints[0].port, Some(8443));
-        assert_eq!((f[0].cwe, f[0].extra_cwes.clone()), (Some(79), vec![80]));
-        assert_eq!(f[1].severity, Severity::Low);
-    }
-
-    #[test]
-    fn severities_and_missing_fields() {
-        let r = "<issues burpVersion=\"1\"><issue><name>X</name><severity>Information</severity></issue>\
-                 <issue><name>Y</name><severity>False positive</severity></issue></issues>";
-        let f = parse(r).unwrap();
-        assert_eq!(f[0].severity, Severity::Info);
-        assert!(f[0].endpoints.is_empty());
-        assert_eq!(f[0].description, "X");
-        assert_eq!(f[1].false_p, Some(true));
-        let e = parse("<issues><issue><name>X</name><severity>Bogus</severity></issue></issues>")
-            .unwrap_err();
-        assert!(e.message.contains("unknown <severity>"), "{e}");
-        assert!(parse("<issues><issue><severity>High</severity></issue></issues>").is_err());
-    }
-
-    #[test]
-    fn empty_and_foreign() {
-        assert!(parse("<issues burpVersion=\"1\"/>").unwrap().is_empty());
-        let e = parse("<OWASPZAPReport/>").unwrap_err();
-        assert!(e.message.contains("not a Burp"), "{e}");
-        assert!(parse("<issues><issue>").is_err());
-        assert!(parse("{\"issues\": []}").is_err());
-        assert!(Burp::parse(SCAN_TYPE, b"<issues>\xff</issues>", &Options::default()).is_err());
-        let deep =
-            "<issues>".to_owned() + &"<a>".repeat(100_000) + &"</a>".repeat(100_000) + "</issues>";
-        let _ = parse(&deep);
-        // Entities are never expanded beyond the SDK's limits.
-        let bomb = "<?xml version=\"1.0\"?><!DOCTYPE issues [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\"><!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\"><!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">]><issues><issue><name>&g;</name><severity>High</severity></issue></issues>";
-        assert!(parse(bomb).is_err());
-    }
 
     #[test]
     fn detect_is_strict() {

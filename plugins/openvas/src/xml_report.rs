@@ -1,13 +1,9 @@
-//! The OpenVAS / Greenbone XML report: `report/report/results/result`, each
-//! with `host`, `port`, `nvt` (`oid` attribute, `name`, `refs`), `threat`,
-//! `severity` and `description`.
+//! The OpenVAS / Greenbone XML report: `<root>/report/results/*`, one finding
+//! per result, read field by field as the reference does. See FORMAT.md.
 
 use palisade_plugin_sdk::deps::roxmltree::Node;
-use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
-use palisade_plugin_sdk::xml::{attr, child, child_text, children, descendants, root_element_is};
-
-use crate::{port_endpoint, threat_severity};
+use palisade_plugin_sdk::xml::{attr, child, root_element_is};
 
 /// Says whether a report head is an OpenVAS XML report: a `<report>` (or
 /// `<get_reports_response>`) root with OpenVAS' report attributes or elements.
@@ -22,123 +18,144 @@ pub fn looks_like(head: &[u8]) -> bool {
             || has(b"<nvt oid="))
 }
 
+/// ElementTree's `.text`: the text before the first child element, `None` when empty.
+fn et_text(node: Node<'_, '_>) -> Option<String> {
+    let mut t = String::new();
+    for c in node.children() {
+        if c.is_element() {
+            break;
+        }
+        if let Some(x) = c.text() {
+            t.push_str(x);
+        }
+    }
+    (!t.is_empty()).then_some(t)
+}
+
 /// Parses an OpenVAS XML report.
 pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
     let doc = parse_xml(&text)?;
     let root = doc.root_element();
     let name = root.tag_name().name();
-    if name != "report" && name != "get_reports_response" {
+    if !name.contains("report") {
         return Err(ParseError::new(format!(
-            "not an OpenVAS XML report: the root element is <{name}>, expected <report>"
+            "not a Greenbone OpenVAS XML report: the root element is <{name}>"
         )));
     }
-    Ok(descendants(root, "result")
-        // Results are the `<result>` elements that name a host; `<result>` also
-        // appears elsewhere (e.g. inside notes and overrides) without one.
-        .filter(|r| child(*r, "host").is_some())
-        .map(result_finding)
-        .collect())
+    let results = child(root, "report")
+        .and_then(|r| child(r, "results"))
+        .ok_or_else(|| {
+            ParseError::new(format!(
+                "OpenVAS XML report: <{name}> has no report/results element"
+            ))
+        })?;
+    // Name and threat carry over from one result to the next when a result
+    // lacks them, as in the reference.
+    let mut state = Carry::default();
+    results
+        .children()
+        .filter(Node::is_element)
+        .map(|r| result_finding(r, &mut state))
+        .collect()
 }
 
-/// The host address: the first text of `<host>` (it may also hold `<asset>`/`<hostname>` children).
-fn host_address(result: Node<'_, '_>) -> Option<String> {
-    let host = child(result, "host")?;
-    host.children()
-        .filter(Node::is_text)
-        .filter_map(|t| t.text())
-        .map(str::trim)
-        .find(|t| !t.is_empty())
-        .map(str::to_owned)
-        .or_else(|| child_text(host, "hostname"))
+#[derive(Default)]
+struct Carry {
+    title: Option<String>,
+    description: Vec<String>,
+    severity: Option<Severity>,
 }
 
-fn result_finding(result: Node<'_, '_>) -> Finding {
-    let nvt = child(result, "nvt");
-    let oid = nvt.and_then(|n| attr(n, "oid")).map(str::to_owned);
-    let nvt_name = nvt.and_then(|n| child_text(n, "name"));
-    let result_name = child_text(result, "name");
-    let title = nvt_name
-        .clone()
-        .or_else(|| result_name.clone())
-        .or_else(|| oid.clone())
-        .unwrap_or_else(|| "OpenVAS result".to_owned());
-    let host = host_address(result);
-    let port = child_text(result, "port");
-    let threat = child_text(result, "threat");
-    let score = child_text(result, "severity").and_then(|s| s.parse::<f32>().ok());
-    let severity = threat
-        .as_deref()
-        .and_then(threat_severity)
-        .or_else(|| score.map(severity_from_cvss))
-        .unwrap_or(Severity::Info);
-
-    let mut description = String::new();
-    let mut line = |label: &str, value: Option<&str>| push_field(&mut description, label, value);
-    line(
-        "Name",
-        result_name
-            .as_deref()
-            .filter(|n| Some(*n) != nvt_name.as_deref()),
-    );
-    line("NVT", nvt_name.as_deref());
-    line("Host", host.as_deref());
-    line("Port", port.as_deref());
-    line("Threat", threat.as_deref());
-    line("Severity", child_text(result, "severity").as_deref());
-    line(
-        "QoD",
-        child(result, "qod")
-            .and_then(|q| child_text(q, "value"))
-            .as_deref(),
-    );
-    if let Some(d) = child_text(result, "description") {
-        description.push_str(&format!("\n{d}\n"));
-    }
-    let tags = nvt.and_then(|n| child_text(n, "tags"));
-    if let Some(t) = &tags {
-        for part in t.split('|') {
-            if let Some((k, v)) = part.split_once('=') {
-                description.push_str(&format!("\n**{k}:** {v}"));
+fn result_finding(result: Node<'_, '_>, st: &mut Carry) -> Result<Finding, ParseError> {
+    let mut script_id = None;
+    let mut host = String::new();
+    let mut port = None;
+    let mut protocol = String::new();
+    let missing = |tag: &str| {
+        ParseError::new(format!(
+            "OpenVAS XML report: a result has an empty <{tag}> or one before its <name>"
+        ))
+    };
+    for field in result.children().filter(Node::is_element) {
+        let text = et_text(field);
+        let shown = text.clone().unwrap_or_else(|| "None".to_owned());
+        match field.tag_name().name() {
+            "name" => {
+                st.title = Some(shown.clone());
+                st.description = vec![format!("**Name**: {shown}")];
             }
+            tag @ ("hostname" | "host" | "port") => {
+                let (Some(t), Some(title)) = (&text, &mut st.title) else {
+                    return Err(missing(tag));
+                };
+                title.push('_');
+                title.push_str(t);
+                let label = match tag {
+                    "hostname" => "Hostname",
+                    "host" => "Host",
+                    _ => "Port",
+                };
+                st.description.push(format!("**{label}**: {t}"));
+                match tag {
+                    "hostname" => host = t.trim().to_owned(),
+                    "host" if host.is_empty() => host = t.trim().to_owned(),
+                    "port" => {
+                        let parts: Vec<&str> = t.split('/').collect();
+                        let [number, proto] = parts.as_slice() else {
+                            return Err(ParseError::new(format!(
+                                "OpenVAS XML report: port {t:?} is not number/protocol"
+                            )));
+                        };
+                        port = number.trim().parse::<u16>().ok();
+                        protocol = (*proto).to_owned();
+                    }
+                    _ => {}
+                }
+            }
+            "nvt" => {
+                st.description.push(format!("**NVT**: {shown}"));
+                script_id = attr(field, "oid")
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .or(text);
+            }
+            "severity" => st.description.push(format!("**Severity**: {shown}")),
+            "threat" => {
+                st.description.push(format!("**Threat**: {shown}"));
+                st.severity = Some(match text.as_deref() {
+                    Some("Critical") => Severity::Critical,
+                    Some("High") => Severity::High,
+                    Some("Medium") => Severity::Medium,
+                    Some("Low") => Severity::Low,
+                    _ => Severity::Info,
+                });
+            }
+            "qod" => st.description.push(format!("**QOD**: {shown}")),
+            "description" => st.description.push(format!("**Description**: {shown}")),
+            _ => {}
         }
     }
-    let solution = nvt.and_then(|n| child_text(n, "solution")).or_else(|| {
-        tags.as_deref().and_then(|t| {
-            t.split('|')
-                .find_map(|p| p.strip_prefix("solution="))
-                .map(str::to_owned)
-        })
-    });
-    let refs: Vec<String> = nvt
-        .and_then(|n| child(n, "refs"))
-        .map(|r| {
-            children(r, "ref")
-                .filter_map(|x| {
-                    attr(x, "id").map(|id| format!("{}: {id}", attr(x, "type").unwrap_or("ref")))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-
-    Finding {
+    let title = st
+        .title
+        .clone()
+        .ok_or_else(|| ParseError::new("OpenVAS XML report: the first result has no <name>"))?;
+    let severity = st
+        .severity
+        .ok_or_else(|| ParseError::new("OpenVAS XML report: the first result has no <threat>"))?;
+    Ok(Finding {
         title: truncate_chars(&title, 511).to_owned(),
         severity,
-        description: clean(&description),
-        mitigation: solution,
-        references: (!refs.is_empty()).then(|| refs.join("\n")),
-        // The reference importer takes no CVE ids from the XML report; the
-        // NVT's references (CVEs included) are listed in `references`.
-        vuln_id_from_tool: oid,
-        cvssv3_score: score,
+        description: st.description.join("\n"),
+        vuln_id_from_tool: script_id,
         static_finding: Some(false),
         dynamic_finding: Some(true),
-        endpoints: host
-            .as_deref()
-            .and_then(|h| port_endpoint(h, port.as_deref(), None))
-            .into_iter()
-            .collect(),
-        date: child_text(result, "creation_time").map(|t| t.chars().take(10).collect()),
+        endpoints: vec![Endpoint {
+            protocol: non_empty_str(&protocol),
+            host,
+            port,
+            ..Endpoint::default()
+        }],
         ..Finding::default()
-    }
+    })
 }

@@ -8,17 +8,19 @@
 //! - CSV (`--output-formats csv`): `;`-separated, with `CHECK_ID`,
 //!   `CHECK_TITLE`, `STATUS`, `STATUS_EXTENDED`, `SEVERITY`, `MUTED`, ... columns.
 //!
-//! Failed and manual checks are findings; passed checks are not. Muted
-//! (allow-listed) results are kept, marked risk-accepted and inactive.
+//! Failed and manual checks are findings; passed checks are not. Repeated
+//! results (same title and description) are one finding. See FORMAT.md.
 //!
 //! The older "AWS Prowler Scan" (Prowler v2 CSV/JSON) and "AWS Prowler V3"
 //! (Prowler 3/4 JSON and OCSF 1.2) formats are other scan types; `detect`
 //! only claims OCSF written by Prowler 5 (OCSF 1.3+ fields such as
 //! `finding_info.created_time_dt`, `metadata.profiles`) and the v4+ CSV header.
 
-use palisade_plugin_sdk::csv::{CsvOptions, CsvRow, read_csv_with};
-use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, value_to_string};
+use std::collections::{HashMap, HashSet};
+
+use palisade_plugin_sdk::json::{starts_like_json, string_at, value_to_string};
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::pycsv::{PY_FIELD_LIMIT, field_over_limit, py_csv_records};
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
@@ -58,19 +60,33 @@ impl Parser for Prowler {
     fn parse(
         scan_type: &str,
         report: &[u8],
-        _options: &Options,
+        options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
         if scan_type != SCAN_TYPE {
             return Err(ParseError::new(format!(
                 "the prowler plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
             )));
         }
+        // The reference picks the layout by the file name (any case) and
+        // returns nothing for other names; without a name the content decides.
+        if let Some(name) = options.get("file-name").map(str::to_lowercase) {
+            if name.ends_with(".csv") {
+                return parse_csv(report);
+            }
+            if name.ends_with(".json") {
+                return parse_ocsf(report);
+            }
+            return Ok(Vec::new());
+        }
         match palisade_plugin_sdk::sniff::first_byte(report) {
             None => Err(ParseError::new(
                 "the report is empty: expected Prowler OCSF JSON (an array) or CSV with a header row",
             )),
             Some(b'[' | b'{') => parse_ocsf(report),
-            Some(_) => parse_csv(report),
+            Some(_) if looks_like_csv(report) => parse_csv(report),
+            Some(_) => Err(ParseError::new(
+                "not a Prowler report: expected OCSF JSON or a ';'-separated CSV with CHECK_ID;CHECK_TITLE                  (Prowler v2 comma-separated CSV is the \"AWS Prowler Scan\" type)",
+            )),
         }
     }
 }
@@ -102,290 +118,337 @@ fn looks_like_csv(head: &[u8]) -> bool {
         && contains(first_line, b"FINDING_UID")
 }
 
+/// The reference's severity rule: critical/high/medium/low in any case, else Info.
 fn severity(word: Option<&str>) -> Severity {
-    word.and_then(severity_from_word).unwrap_or(Severity::Info)
-}
-
-fn section(out: &mut Vec<String>, label: &str, value: Option<&str>) {
-    if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-        out.push(format!("**{label}:** {v}"));
+    match word.map(str::to_lowercase).as_deref() {
+        Some("critical") => Severity::Critical,
+        Some("high") => Severity::High,
+        Some("medium") => Severity::Medium,
+        Some("low") => Severity::Low,
+        _ => Severity::Info,
     }
 }
 
-/// What a check's status means for the finding: `None` = not a finding.
-fn status_flags(status: Option<&str>) -> Option<&'static str> {
-    match status.map(str::to_ascii_uppercase).as_deref() {
-        Some("PASS") => None,
-        Some("MANUAL") => Some("MANUAL"),
-        _ => Some("FAIL"),
+/// A JSON field the reference concatenates: absent = `default`; anything but
+/// a string rejects the report (Python cannot add it to a string).
+fn text_field(obj: &Value, key: &str, default: &str, at: &str) -> Result<String, ParseError> {
+    match obj.get(key) {
+        None => Ok(default.to_owned()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(ParseError::new(format!(
+            "Prowler OCSF finding: \"{key}\" is {other}, expected a string"
+        ))
+        .at_path(at.to_owned())),
     }
 }
 
-/// Parses the OCSF JSON output.
+/// A JSON object the reference reads with `.get(key, {})`: absent = empty;
+/// anything but an object rejects the report.
+fn object_field<'a>(obj: &'a Value, key: &str, at: &str) -> Result<Option<&'a Value>, ParseError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v)),
+        Some(other) => Err(ParseError::new(format!(
+            "Prowler OCSF finding: \"{key}\" is {other}, expected an object"
+        ))
+        .at_path(at.to_owned())),
+    }
+}
+
+static EMPTY: Value = Value::Null;
+
+/// `obj[a][b]...[last]` as text with the reference's defaults and type rules.
+fn nested_text(obj: &Value, path: &[&str], default: &str, at: &str) -> Result<String, ParseError> {
+    let mut cur = obj;
+    let (last, parents) = path.split_last().unwrap_or((&"", &[]));
+    for key in parents {
+        match object_field(cur, key, at)? {
+            Some(v) => cur = v,
+            None => cur = &EMPTY,
+        }
+    }
+    text_field(cur, last, default, at)
+}
+
+/// Parses the OCSF JSON output: failed and manual checks, merged by (description, title).
 pub fn parse_ocsf(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let value = palisade_plugin_sdk::json::parse_json_value(report)?;
-    let Value::Array(items) = &value else {
-        return Err(ParseError::new(
-            "not a Prowler OCSF report: expected a JSON array of OCSF findings",
-        ));
+    let items = match &value {
+        Value::Array(items) => items.as_slice(),
+        // Iterating an empty object yields nothing in the reference.
+        Value::Object(o) if o.is_empty() => &[],
+        _ => {
+            return Err(ParseError::new(
+                "not a Prowler OCSF report: expected a JSON array of OCSF findings",
+            ));
+        }
     };
-    let mut out = Vec::with_capacity(items.len());
+    let mut out: Vec<Finding> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (i, item) in items.iter().enumerate() {
+        let at = format!("/{i}");
         if !item.is_object() {
             return Err(
-                ParseError::new("expected each OCSF finding to be a JSON object")
-                    .at_path(format!("/{i}")),
+                ParseError::new("expected each OCSF finding to be a JSON object").at_path(at),
             );
         }
-        if item.get("finding_info").is_none() && item.get("status_code").is_none() {
-            return Err(ParseError::new(
-                "not a Prowler OCSF finding: it has neither \"finding_info\" nor \"status_code\"",
-            )
-            .at_path(format!("/{i}")));
-        }
-        if status_flags(string_at(item, "status_code").as_deref()).is_none() {
+        if item.get("status_code").and_then(Value::as_str) == Some("PASS") {
             continue;
         }
-        out.push(ocsf_finding(item));
+        let (finding, key) = ocsf_finding(item, &at)?;
+        match index.get(&key) {
+            Some(&k) => {
+                if let Some(kept) = out.get_mut(k) {
+                    kept.description.push('\n');
+                    kept.description.push_str(&finding.description);
+                }
+            }
+            None => {
+                index.insert(key, out.len());
+                out.push(finding);
+            }
+        }
     }
     Ok(out)
 }
 
-fn ocsf_finding(x: &Value) -> Finding {
-    let check_id = non_empty(string_at(x, "metadata/event_code").as_deref());
-    let detail = non_empty(string_at(x, "status_detail").as_deref())
-        .or_else(|| non_empty(string_at(x, "message").as_deref()));
-    let title = non_empty(string_at(x, "finding_info/title").as_deref())
-        .or_else(|| detail.clone())
-        .or_else(|| check_id.clone())
-        .unwrap_or_else(|| "Prowler finding".to_owned());
-    let status = string_at(x, "status_code");
-    let provider = string_at(x, "cloud/provider").map(|p| p.to_ascii_uppercase());
-    let resource = array_at(x, "resources").first();
-
-    let mut d = Vec::new();
-    section(&mut d, "Status", status.as_deref());
-    section(&mut d, "Status Detail", detail.as_deref());
-    section(&mut d, "Check ID", check_id.as_deref());
-    section(&mut d, "Cloud Type", provider.as_deref());
-    section(
-        &mut d,
-        "Account",
-        string_at(x, "cloud/account/uid").as_deref(),
-    );
-    section(&mut d, "Region", string_at(x, "cloud/region").as_deref());
-    if let Some(r) = resource {
-        section(
-            &mut d,
-            "Resource",
-            string_at(r, "uid")
-                .or_else(|| string_at(r, "name"))
-                .as_deref(),
-        );
-        section(&mut d, "Resource Type", string_at(r, "type").as_deref());
-        section(&mut d, "Service", string_at(r, "group/name").as_deref());
-    }
-    section(
-        &mut d,
-        "Description",
-        string_at(x, "finding_info/desc").as_deref(),
-    );
-    section(
-        &mut d,
-        "Finding Created Time",
-        string_at(x, "finding_info/created_time_dt").as_deref(),
-    );
-    section(&mut d, "Notes", string_at(x, "unmapped/notes").as_deref());
-
-    let mut m = Vec::new();
-    section(
-        &mut m,
-        "Remediation",
-        string_at(x, "remediation/desc").as_deref(),
-    );
-    let refs: Vec<String> = array_at(x, "remediation/references")
-        .iter()
-        .filter_map(value_to_string)
-        .filter_map(|s| non_empty_str(&s))
-        .collect();
-    if !refs.is_empty() {
-        section(&mut m, "Remediation References", Some(&refs.join(", ")));
-    }
-
-    let mut references = Vec::new();
-    if let Some(u) = non_empty(string_at(x, "unmapped/related_url").as_deref()) {
-        references.push(u);
-    }
-    for u in array_at(x, "unmapped/additional_urls")
-        .iter()
-        .filter_map(value_to_string)
-    {
-        if let Some(u) = non_empty_str(&u) {
-            references.push(u);
+/// The reference's cloud type: the provider gcp/aws/azure, else KUBERNETES
+/// when a resource has a namespace, else N/A.
+fn cloud_type(x: &Value, at: &str) -> Result<&'static str, ParseError> {
+    if let Some(cloud) = object_field(x, "cloud", at)? {
+        match cloud.get("provider") {
+            Some(Value::String(p)) if p == "gcp" => return Ok("GCP"),
+            Some(Value::String(p)) if p == "aws" => return Ok("AWS"),
+            Some(Value::String(p)) if p == "azure" => return Ok("AZURE"),
+            None | Some(Value::Null | Value::String(_)) => {}
+            Some(Value::Bool(false)) => {}
+            Some(other) => {
+                return Err(ParseError::new(format!(
+                    "Prowler OCSF finding: cloud.provider is {other}, expected a string"
+                ))
+                .at_path(at.to_owned()));
+            }
         }
     }
+    for r in resources(x, at)? {
+        if r.pointer("/data/metadata/namespace")
+            .is_some_and(|n| !n.is_null())
+        {
+            return Ok("KUBERNETES");
+        }
+    }
+    Ok("N/A")
+}
+
+fn resources<'a>(x: &'a Value, at: &str) -> Result<&'a [Value], ParseError> {
+    match x.get("resources") {
+        None => Ok(&[]),
+        Some(Value::Array(a)) => Ok(a),
+        Some(other) => Err(ParseError::new(format!(
+            "Prowler OCSF finding: \"resources\" is {other}, expected an array"
+        ))
+        .at_path(at.to_owned())),
+    }
+}
+
+fn ocsf_finding(x: &Value, at: &str) -> Result<(Finding, String), ParseError> {
+    let cloud = cloud_type(x, at)?;
+    let mut description = format!(
+        "**Cloud Type** : {cloud}\n\n**Finding Description** : {}\n\n**Product Name** : {}\n\n\
+         **Status Detail** : {}\n\n**Finding Created Time** : {}",
+        nested_text(x, &["finding_info", "desc"], "N/A", at)?,
+        nested_text(x, &["metadata", "product", "name"], "N/A", at)?,
+        text_field(x, "status_detail", "N/A", at)?,
+        nested_text(x, &["finding_info", "created_time_dt"], "N/A", at)?,
+    );
+    match cloud {
+        "GCP" | "AWS" | "AZURE" => {
+            let region = nested_text(x, &["cloud", "region"], "N/A", at)?;
+            description.push_str(&format!("\n\n**{cloud} Region** : {region}"));
+        }
+        "KUBERNETES" => {
+            // Only the first resource is described.
+            if let Some(r) = resources(x, at)?.first() {
+                let meta = r.pointer("/data/metadata").unwrap_or(&EMPTY);
+                for (key, label) in [("name", "Pod Name"), ("namespace", "Namespace")] {
+                    match meta.get(key) {
+                        None | Some(Value::Null) => {}
+                        Some(Value::String(v)) => {
+                            description.push_str(&format!("\n\n**{label}** : {v}"));
+                        }
+                        Some(other) => {
+                            return Err(ParseError::new(format!(
+                                "Prowler OCSF finding: resource metadata {key} is {other}, expected a string"
+                            ))
+                            .at_path(at.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    let title = text_field(x, "message", "", at)?;
+    let sev = match x.get("severity") {
+        Some(Value::String(s)) => severity(Some(s)),
+        None | Some(Value::Null) => Severity::Info,
+        Some(other) => {
+            return Err(ParseError::new(format!(
+                "Prowler OCSF finding: \"severity\" is {other}, expected a string"
+            ))
+            .at_path(at.to_owned()));
+        }
+    };
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::Array(a)) => a.iter().filter_map(value_to_string).collect(),
+            Some(other) => value_to_string(other).into_iter().collect(),
+            None => Vec::new(),
+        }
+    };
+    let mitigation = format!(
+        "**Remediation Description** : {}\n\n**Remediation References** : {}",
+        nested_text(x, &["remediation", "desc"], "N/A", at)?,
+        strings(x.pointer("/remediation/references")).join(", ")
+    );
+    let mut references = format!(
+        "**Related URL** : {}",
+        nested_text(x, &["unmapped", "related_url"], "", at)?
+    );
     if let Some(Value::Object(compliance)) = x.pointer("/unmapped/compliance") {
         for (framework, reqs) in compliance {
-            let reqs: Vec<String> = match reqs {
-                Value::Array(a) => a.iter().filter_map(value_to_string).collect(),
-                other => value_to_string(other).into_iter().collect(),
-            };
-            references.push(format!("{framework}: {}", reqs.join(", ")));
+            references.push_str(&format!(
+                "\n\n**{framework}** : {}",
+                strings(Some(reqs)).join(", ")
+            ));
         }
     }
-
-    let muted = x
-        .pointer("/unmapped/muted")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-        || string_at(x, "status").is_some_and(|s| s.eq_ignore_ascii_case("suppressed"));
-    let mut f = Finding {
+    let key = format!("{description}{title}");
+    let f = Finding {
         title: truncate_chars(&title, 511).to_owned(),
-        severity: severity(string_at(x, "severity").as_deref()),
-        description: d.join("\n\n"),
+        severity: sev,
+        description,
         impact: non_empty(string_at(x, "risk_details").as_deref()),
-        mitigation: (!m.is_empty()).then(|| m.join("\n\n")),
-        references: (!references.is_empty()).then(|| references.join("\n")),
-        service: resource.and_then(|r| non_empty(string_at(r, "group/name").as_deref())),
+        mitigation: Some(mitigation),
+        references: Some(references),
         static_finding: Some(false),
         dynamic_finding: Some(true),
-        active: Some(!muted),
-        risk_accepted: Some(muted),
         date: string_at(x, "finding_info/created_time_dt")
             .and_then(|d| iso_date(&d).map(str::to_owned)),
+        extra: string_at(x, "metadata/event_code")
+            .map(|c| vec![("check_id".to_owned(), c)])
+            .unwrap_or_default(),
         ..Finding::default()
     };
-    f.extra.extend(check_id.map(|c| ("check_id".to_owned(), c)));
-    f.extra
-        .extend(string_at(x, "finding_info/uid").map(|c| ("finding_uid".to_owned(), c)));
-    f
+    Ok((f, key))
 }
 
-/// Parses the `;`-separated CSV output.
+/// Parses the `;`-separated CSV output: failed and manual checks; rows with
+/// the same title and description are one finding.
 pub fn parse_csv(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let options = CsvOptions {
-        delimiter: b';',
-        flexible: true,
-        ..CsvOptions::default()
-    };
-    let table = read_csv_with(report, &options)?;
-    if !table.has_column("CHECK_ID") || !table.has_column("STATUS") {
-        return Err(ParseError::new(
-            "not a Prowler CSV report: expected a ';'-separated header with CHECK_ID, CHECK_TITLE, STATUS, SEVERITY columns \
-             (Prowler v2 comma-separated CSV is the \"AWS Prowler Scan\" type)",
-        )
-        .at(1, 1));
+    let text = std::str::from_utf8(report)
+        .map_err(|e| ParseError::new(format!("the Prowler CSV report is not UTF-8 text: {e}")))?;
+    // Read as the reference's csv.DictReader does: the first record is the
+    // header, later blank lines are skipped.
+    let records = py_csv_records(text, ';');
+    if let Some((r, _)) = field_over_limit(&records) {
+        return Err(ParseError::new(format!(
+            "Prowler CSV report: record {} has a field longer than {PY_FIELD_LIMIT} characters",
+            r + 1
+        )));
     }
-    table.require_columns(&["CHECK_ID", "STATUS", "SEVERITY"])?;
-    let mut out = Vec::with_capacity(table.len());
-    for row in table.rows() {
-        if status_flags(row.get("STATUS")).is_none() {
+    let mut records = records.into_iter();
+    let Some(header) = records.next() else {
+        return Ok(Vec::new());
+    };
+    let records = records.filter(|r| !r.is_empty());
+    let mut out = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    for (n, rec) in records.enumerate() {
+        let mut row: HashMap<&str, Option<&str>> = HashMap::new();
+        for (i, name) in header.iter().enumerate() {
+            row.insert(name.as_str(), rec.get(i).map(String::as_str));
+        }
+        if row.get("STATUS").copied().flatten() == Some("PASS") {
             continue;
         }
-        out.push(csv_finding(&row));
+        // A column the header names but this short row lacks cannot be
+        // concatenated by the reference.
+        let get = |name: &str, default: &'static str| -> Result<String, ParseError> {
+            match row.get(name) {
+                None => Ok(default.to_owned()),
+                Some(Some(v)) => Ok((*v).to_owned()),
+                Some(None) => Err(ParseError::new(format!(
+                    "Prowler CSV report: data row {} has no {name} cell",
+                    n + 1
+                ))),
+            }
+        };
+        let mut description = format!(
+            "**Cloud Type** : {}\n\n**Description** : {}\n\n**Service Name** : {}\n\n\
+             **Status Detail** : {}\n\n**Finding Created Time** : {}\n\n**Region** : {}\n\n\
+             **Notes** : {}",
+            get("PROVIDER", "N/A")?.to_uppercase(),
+            get("DESCRIPTION", "N/A")?,
+            get("SERVICE_NAME", "N/A")?,
+            get("STATUS_EXTENDED", "N/A")?,
+            get("TIMESTAMP", "N/A")?,
+            get("REGION", "N/A")?,
+            get("NOTES", "N/A")?,
+        );
+        for (col, label) in [
+            ("RELATED_URL", "Related URL"),
+            ("ADDITIONAL_URLS", "Additional URLs"),
+        ] {
+            if let Some(Some(v)) = row.get(col).filter(|v| v.is_some_and(|v| !v.is_empty())) {
+                description.push_str(&format!("\n\n**{label}** : {v}"));
+            }
+        }
+        let mitigation = format!(
+            "**Remediation Recommendation** : {}\n\n**Remediation Recommendation URL** : {}\n\n\
+             **Remediation Code Native IaC** : {}\n\n**Remediation Code Terraform** : {}\n\n\
+             **Remediation Code CLI** : {}\n\n**Other Remediation Info** : {}",
+            get("REMEDIATION_RECOMMENDATION_TEXT", "N/A")?,
+            get("REMEDIATION_RECOMMENDATION_URL", "N/A")?,
+            get("REMEDIATION_CODE_NATIVEIAC", "N/A")?,
+            get("REMEDIATION_CODE_TERRAFORM", "N/A")?,
+            get("REMEDIATION_CODE_CLI", "N/A")?,
+            get("REMEDIATION_CODE_OTHER", "N/A")?,
+        );
+        let title = get("CHECK_TITLE", "")?;
+        let compliance = get("COMPLIANCE", "N/A")?;
+        let references = if compliance == "N/A" {
+            compliance
+        } else {
+            compliance
+                .split('|')
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let key = format!("{title}|{description}");
+        if !seen.insert(key) {
+            continue;
+        }
+        let cell = |name: &str| row.get(name).copied().flatten();
+        out.push(Finding {
+            title: truncate_chars(&title, 511).to_owned(),
+            severity: severity(cell("SEVERITY").filter(|s| !s.is_empty())),
+            description,
+            impact: cell("RISK").and_then(non_empty_str),
+            mitigation: Some(mitigation),
+            references: Some(references),
+            service: cell("SERVICE_NAME").and_then(non_empty_str),
+            static_finding: Some(false),
+            dynamic_finding: Some(true),
+            date: cell("TIMESTAMP").and_then(|d| iso_date(d).map(str::to_owned)),
+            extra: cell("CHECK_ID")
+                .map(|c| vec![("check_id".to_owned(), c.to_owned())])
+                .unwrap_or_default(),
+            ..Finding::default()
+        });
     }
     Ok(out)
-}
-
-fn csv_finding(row: &CsvRow<'_>) -> Finding {
-    let check_id = row.get("CHECK_ID").map(str::to_owned);
-    let detail = row.get("STATUS_EXTENDED");
-    let title = row
-        .get("CHECK_TITLE")
-        .or(detail)
-        .or(check_id.as_deref())
-        .unwrap_or("Prowler finding")
-        .to_owned();
-
-    let mut d = Vec::new();
-    section(&mut d, "Status", row.get("STATUS"));
-    section(&mut d, "Status Detail", detail);
-    section(&mut d, "Check ID", check_id.as_deref());
-    section(
-        &mut d,
-        "Cloud Type",
-        row.get("PROVIDER").map(str::to_ascii_uppercase).as_deref(),
-    );
-    section(&mut d, "Account", row.get("ACCOUNT_UID"));
-    section(&mut d, "Region", row.get("REGION"));
-    section(
-        &mut d,
-        "Resource",
-        row.get("RESOURCE_UID").or(row.get("RESOURCE_NAME")),
-    );
-    section(&mut d, "Resource Type", row.get("RESOURCE_TYPE"));
-    section(&mut d, "Service", row.get("SERVICE_NAME"));
-    section(&mut d, "Description", row.get("DESCRIPTION"));
-    section(&mut d, "Finding Created Time", row.get("TIMESTAMP"));
-    section(&mut d, "Notes", row.get("NOTES"));
-
-    let mut m = Vec::new();
-    section(
-        &mut m,
-        "Remediation",
-        row.get("REMEDIATION_RECOMMENDATION_TEXT"),
-    );
-    section(
-        &mut m,
-        "Remediation URL",
-        row.get("REMEDIATION_RECOMMENDATION_URL"),
-    );
-    section(
-        &mut m,
-        "Remediation Code (native IaC)",
-        row.get("REMEDIATION_CODE_NATIVEIAC"),
-    );
-    section(
-        &mut m,
-        "Remediation Code (Terraform)",
-        row.get("REMEDIATION_CODE_TERRAFORM"),
-    );
-    section(
-        &mut m,
-        "Remediation Code (CLI)",
-        row.get("REMEDIATION_CODE_CLI"),
-    );
-    section(
-        &mut m,
-        "Other Remediation Info",
-        row.get("REMEDIATION_CODE_OTHER"),
-    );
-
-    let mut references = Vec::new();
-    references.extend(row.get("RELATED_URL").map(str::to_owned));
-    for list in [row.get("ADDITIONAL_URLS"), row.get("COMPLIANCE")]
-        .into_iter()
-        .flatten()
-    {
-        references.extend(list.split(" | ").filter_map(non_empty_str));
-    }
-
-    let muted = row
-        .get("MUTED")
-        .is_some_and(|m| m.eq_ignore_ascii_case("true"));
-    let mut f = Finding {
-        title: truncate_chars(&title, 511).to_owned(),
-        severity: severity(row.get("SEVERITY")),
-        description: d.join("\n\n"),
-        impact: row.get("RISK").map(str::to_owned),
-        mitigation: (!m.is_empty()).then(|| m.join("\n\n")),
-        references: (!references.is_empty()).then(|| references.join("\n")),
-        service: row.get("SERVICE_NAME").map(str::to_owned),
-        static_finding: Some(false),
-        dynamic_finding: Some(true),
-        active: Some(!muted),
-        risk_accepted: Some(muted),
-        date: row
-            .get("TIMESTAMP")
-            .and_then(|d| iso_date(d).map(str::to_owned)),
-        ..Finding::default()
-    };
-    f.extra.extend(check_id.map(|c| ("check_id".to_owned(), c)));
-    f.extra.extend(
-        row.get("FINDING_UID")
-            .map(|c| ("finding_uid".to_owned(), c.to_owned())),
-    );
-    f
 }
 
 #[cfg(test)]
@@ -406,45 +469,12 @@ mod tests {
     }
 
     #[test]
-    fn csv_statuses_and_severities() {
-        let f = parse(&format!(
-            "{HEADER}t;u;aws;c1;Title 1;FAIL;detail;False;s3;critical;CIS: 1 | ENS: 2\n\
-             t;u;aws;c2;Title 2;PASS;ok;False;s3;high;\n\
-             t;u;aws;c3;Title 3;MANUAL;check;True;iam;informational;\n\
-             t;u;aws;c4;;FAIL;only detail;False;iam;weird;\n"
-        ))
-        .unwrap();
-        assert_eq!(f.len(), 3);
-        assert_eq!(f[0].severity, Severity::Critical);
-        assert_eq!(f[0].references.as_deref(), Some("CIS: 1\nENS: 2"));
-        assert_eq!(f[1].severity, Severity::Info);
-        assert_eq!(f[1].risk_accepted, Some(true));
-        assert_eq!(f[2].title, "only detail");
-        assert_eq!(f[2].severity, Severity::Info);
-    }
-
-    #[test]
-    fn ocsf_minimal_and_pass_skipped() {
-        let f = parse(
-            r#"[{"status_code":"FAIL","severity":"High","finding_info":{"title":"T"}},
-                {"status_code":"PASS","severity":"High","finding_info":{"title":"P"}},
-                {"status_code":"FAIL","message":"m"}]"#,
-        )
-        .unwrap();
-        assert_eq!(f.len(), 2);
-        assert_eq!(f[0].title, "T");
-        assert_eq!(f[0].severity, Severity::High);
-        assert_eq!(f[1].title, "m");
-        assert_eq!(f[1].severity, Severity::Info);
-    }
-
-    #[test]
     fn malformed_inputs_are_errors() {
         assert!(parse("").is_err());
         assert!(parse("[{\"status_code\":").is_err());
         assert!(parse(r#"{"findings":[]}"#).is_err());
         assert!(parse("[1]").is_err());
-        assert!(parse(r#"[{"name":"x"}]"#).is_err());
+        assert!(parse(r#"[{"message":1}]"#).is_err());
         assert!(
             parse("PROFILE,ACCOUNT_NUM,REGION,TITLE_ID,CHECK_RESULT\n,1,r,1.1,FAIL\n").is_err()
         );

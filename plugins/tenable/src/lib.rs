@@ -49,14 +49,28 @@ impl Parser for Tenable {
     fn parse(
         scan_type: &str,
         report: &[u8],
-        _options: &Options,
+        options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
         if scan_type != SCAN_TYPE {
             return Err(ParseError::new(format!(
                 "the tenable plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
             )));
         }
+        // The file name's extension decides, as in the reference; without a
+        // name, the content does.
         let start = palisade_plugin_sdk::sniff::first_byte(report);
+        if let Some(name) = options.get("file-name") {
+            let lower = name.to_lowercase();
+            if lower.ends_with(".xml") || lower.ends_with(".nessus") {
+                return xml_report::parse(report);
+            }
+            if lower.ends_with(".csv") {
+                return csv_report::parse(report);
+            }
+            return Err(ParseError::new(format!(
+                "file name {name:?} has no recognised extension: use .xml, .nessus or .csv"
+            )));
+        }
         match start {
             None => Err(ParseError::new(
                 "the report is empty: expected a .nessus XML export or a Tenable CSV export",
@@ -68,42 +82,6 @@ impl Parser for Tenable {
 }
 
 palisade_plugin_sdk::export_parser!(Tenable);
-
-/// Severity from Tenable's words ("None" is informational) or its 0-4 scale.
-pub(crate) fn tenable_severity(value: &str) -> Option<Severity> {
-    match value.trim() {
-        "0" => Some(Severity::Info),
-        "1" => Some(Severity::Low),
-        "2" => Some(Severity::Medium),
-        "3" => Some(Severity::High),
-        "4" => Some(Severity::Critical),
-        v if v.eq_ignore_ascii_case("none") => Some(Severity::Info),
-        v => severity_from_word(v),
-    }
-}
-
-/// An endpoint for a host name or URL and a Nessus port ("0" means "the host as a whole").
-pub(crate) fn host_endpoint(
-    host: &str,
-    protocol: Option<&str>,
-    port: Option<&str>,
-) -> Option<Endpoint> {
-    let mut e = endpoint_from_url(host)?;
-    let port = port
-        .and_then(|p| p.trim().parse::<u16>().ok())
-        .filter(|p| *p != 0);
-    if port.is_some() {
-        e.port = port;
-    }
-    if e.protocol.is_none() {
-        e.protocol = protocol
-            .map(|p| p.trim().trim_end_matches('?').to_lowercase())
-            .filter(|p| !p.is_empty())
-            .map(|p| if p == "www" { "http".to_owned() } else { p });
-    }
-    e.path = None;
-    Some(e)
-}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -137,43 +115,6 @@ mod tests {
             parse(b"Plugin ID,CVE,CVSS,Risk,Host,Protocol,Port,Name,Synopsis\n").unwrap(),
             vec![]
         );
-    }
-
-    #[test]
-    fn xml_items_merge_per_plugin_and_keep_first_cve() {
-        let r = br#"<NessusClientData_v2><Report>
-          <ReportHost name="10.0.0.1"><HostProperties/>
-            <ReportItem port="0" protocol="tcp" severity="4" pluginID="1" pluginName="P">
-              <cve>CVE-2020-1</cve><cve>CVE-2020-2</cve><cwe>79</cwe></ReportItem>
-            <ReportItem port="443" svc_name="https?" protocol="tcp" severity="weird" pluginID="2" pluginName="Q"/>
-          </ReportHost>
-          <ReportHost name="http://b.example/"><ReportItem port="8080" protocol="tcp" severity="4" pluginID="1" pluginName="P"/></ReportHost>
-        </Report></NessusClientData_v2>"#;
-        let f = parse(r).unwrap();
-        assert_eq!(f.len(), 2);
-        assert_eq!(f[0].severity, Severity::Critical);
-        assert_eq!(f[0].vulnerability_ids, ["CVE-2020-1"]);
-        assert!(f[0].description.contains("CVE-2020-2"));
-        assert_eq!(f[0].cwe, Some(79));
-        assert_eq!(f[0].endpoints.len(), 2);
-        assert_eq!(f[0].endpoints[0].port, None);
-        assert_eq!(f[0].endpoints[1].host, "b.example");
-        assert_eq!(f[0].endpoints[1].port, Some(8080));
-        assert_eq!(f[1].severity, Severity::Info);
-        assert_eq!(f[1].endpoints[0].protocol.as_deref(), Some("https"));
-    }
-
-    #[test]
-    fn csv_rows_merge_per_port_and_skip_blank_rows() {
-        let r = b"Plugin,Plugin Name,Severity,IP Address,Protocol,Port,CPE,CVE\n\
-            1,P,Critical,1.1.1.1,TCP,1433,cpe:/a:microsoft:sql_server,CVE-2020-1234\n\
-            1,P,Critical,2.2.2.2,TCP,1433,cpe:/a:microsoft:sql_server,CVE-2020-1234\n\
-            ,,,,,,,\n";
-        let f = parse(r).unwrap();
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].endpoints.len(), 2);
-        assert_eq!(f[0].component_name.as_deref(), Some("sql_server"));
-        assert_eq!(f[0].vulnerability_ids, ["CVE-2020-1234"]);
     }
 
     #[test]
