@@ -47,7 +47,8 @@ fn xml_detailed_mode() {
     assert_eq!(f.len(), 4);
     assert_eq!(
         (f[0].line, f[0].unique_id_from_tool.as_deref()),
-        (Some(3), Some("11"))
+        (Some(3), Some("11None")),
+        "the similarity id and path id run together, a missing one as None"
     );
 }
 
@@ -74,7 +75,8 @@ fn json_engines() {
         (f[0].false_p, f[0].date.as_deref()),
         (Some(true), Some("1970-01-01"))
     );
-    assert_eq!(f[1].component_name.as_deref(), Some("jquery-ui"));
+    // The reference takes the last two dash parts as name and version.
+    assert_eq!(f[1].component_name.as_deref(), Some("ui"));
     assert_eq!(f[1].vulnerability_ids, ["CVE-2021-41184"]);
     assert_eq!((f[1].severity, f[1].cwe), (Severity::Medium, Some(79)));
     assert_eq!(
@@ -154,4 +156,35 @@ fn detect_is_strict() {
     assert!(Checkmarx::detect(&c, b"<?xml version=\"1.0\"?><OWASPZAPReport>").is_none());
     assert!(Checkmarx::detect(&c, br#"{"results": [], "errors": []}"#).is_none());
     assert!(Checkmarx::detect(&["SARIF".to_owned()], XML.as_bytes()).is_none());
+}
+
+#[test]
+fn checkmarx_one_reports_are_not_claimed() {
+    let c = [SCAN_TYPE.to_owned()];
+    let ours = br#"{"reportId": 1, "reportHeader": {}, "executiveSummary": {}, "scanSummary": {}, "scanResults": {"sast": {"#;
+    assert!(Checkmarx::detect(&c, ours).is_some());
+    for head in [
+        &br#"{"reportCreationDate": "x", "reportType": "scan", "reportHeader": {}, "scanResults": {"totalResults": 0}}"#[..],
+        br#"{"reportHeader": {}, "executiveSummary": {}, "scanResults": {"resultsList": []}}"#,
+        br#"{"reportHeader": {}, "executiveSummary": {}, "scanResults": null, "scaScanResults": {"packages": []}}"#,
+        br#"{"reportHeader": {}, "scanSummary": {}, "scanResults": {}, "iacScanResults": {"technology": []}}"#,
+        br#"{"results": [{"type": "sast", "similarityId": "1", "data": {"queryName": "q"}}]}"#,
+        br#"{"scan": {"analyzer": {"id": "CxOne-SAST"}}, "vulnerabilities": []}"#,
+    ] {
+        assert!(Checkmarx::detect(&c, head).is_none(), "{}", String::from_utf8_lossy(head));
+    }
+}
+
+#[test]
+fn json_unique_ids_fall_back_to_the_similarity_id() {
+    let f = parse(
+        r#"{"scanResults": {"kics": {"results": [{"name": "G", "vulnerabilities": [
+            {"id": "", "similarityId": "abc", "severity": "LOW", "fileName": "f", "line": 2},
+            {"severity": "LOW"},
+            {"id": "", "similarityId": "", "severity": "LOW"}]}]}}}"#,
+    )
+    .unwrap();
+    let ids: Vec<Option<&str>> = f.iter().map(|f| f.unique_id_from_tool.as_deref()).collect();
+    assert_eq!(ids, [Some("abc"), Some("None"), None]);
+    assert_eq!((f[0].file_path.as_deref(), f[0].line), (Some("f"), Some(2)));
 }

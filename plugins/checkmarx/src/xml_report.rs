@@ -83,7 +83,9 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
         }
         for result in children(query, "Result") {
             let sev = super::severity(attr(result, "Severity").or_else(|| attr(query, "Severity")));
-            let nodes: Vec<PathNode> = child(result, "Path")
+            // The sink is the last node of the last path (there is normally one path).
+            let last_path = children(result, "Path").last();
+            let nodes: Vec<PathNode> = last_path
                 .map(|p| children(p, "PathNode").map(path_node).collect())
                 .unwrap_or_default();
             let (source, sink) = (nodes.first(), nodes.last());
@@ -119,8 +121,14 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
             // 3 urgent, 4 proposed not exploitable.
             let active = !matches!(state, Some("1"));
             let verified = matches!(state, Some("2" | "3"));
-            let path_id = child(result, "Path")
-                .and_then(|p| attr(p, "SimilarityId").or_else(|| attr(p, "PathId")));
+            // The reference's unique id: similarity id and path id run together.
+            let path_id = last_path.map(|p| {
+                format!(
+                    "{}{}",
+                    attr(p, "SimilarityId").unwrap_or("None"),
+                    attr(p, "PathId").unwrap_or("None")
+                )
+            });
             if detailed {
                 out.push(Finding {
                     title: truncate_chars(&title, 511).to_owned(),
@@ -129,7 +137,7 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
                     cwe,
                     file_path: sink_file,
                     line: sink_line,
-                    unique_id_from_tool: path_id.map(str::to_owned),
+                    unique_id_from_tool: path_id,
                     vuln_id_from_tool: query_id.clone(),
                     static_finding: Some(true),
                     dynamic_finding: Some(false),
