@@ -44,7 +44,21 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                 results_into(list(&data, "Results")?, None, &mut out)?;
             } else if map.get("ClusterName").is_some_and(|c| !c.is_null()) {
                 for key in ["Vulnerabilities", "Misconfigurations", "Resources"] {
+                    // The reference names "Resources" entries with a variable
+                    // only bound by an entry with a namespace: a cluster-scoped
+                    // entry before any namespaced one makes it fail.
+                    let mut named = false;
                     for resource in list(&data, key)? {
+                        if key == "Resources" {
+                            if get_str(resource, "Namespace").is_some() {
+                                named = true;
+                            } else if !named {
+                                return Err(ParseError::new(
+                                    "Trivy cluster report: a resource without a Namespace comes \
+                                     before any namespaced one (the reference cannot name it)",
+                                ));
+                            }
+                        }
                         let service = service_name(resource);
                         results_into(list(resource, "Results")?, service.as_deref(), &mut out)?;
                     }

@@ -53,6 +53,16 @@ fn cluster_report_reads_all_three_lists() {
 }
 
 #[test]
+fn cluster_resources_need_a_namespaced_entry_first() {
+    let ok = r#"{"ClusterName":"c","Resources":[{"Namespace":"n","Kind":"Pod","Results":[]},{"Kind":"Node","Results":[]}]}"#;
+    assert!(parse(TRIVY, ok).unwrap().is_empty());
+    let bad = r#"{"ClusterName":"c","Resources":[{"Kind":"Node","Results":[]},{"Namespace":"n","Results":[]}]}"#;
+    assert!(parse(TRIVY, bad).is_err());
+    let other = r#"{"ClusterName":"c","Vulnerabilities":[{"Kind":"Node","Results":[]}]}"#;
+    assert!(parse(TRIVY, other).unwrap().is_empty());
+}
+
+#[test]
 fn results_without_target_and_bad_vulnerabilities_are_skipped() {
     let f = parse(
         TRIVY,
