@@ -188,3 +188,26 @@ fn json_unique_ids_fall_back_to_the_similarity_id() {
     assert_eq!(ids, [Some("abc"), Some("None"), None]);
     assert_eq!((f[0].file_path.as_deref(), f[0].line), (Some("f"), Some(2)));
 }
+
+#[test]
+fn xml_aggregation_keys_are_the_raw_texts_and_the_last_path_sink() {
+    let xml = r#"<CxXMLResults ScanStart="Sunday, February 25, 2018 11:35:52 AM">
+      <Query id="1" name="Q_A" cweId="79">
+        <Result Severity="Info"><Path SimilarityId="1" PathId="1"><PathNode><FileName>a/x.js</FileName><Line>1</Line><Name>n</Name></PathNode></Path></Result>
+        <Result Severity="Information"><Path SimilarityId="2" PathId="2"><PathNode><FileName>a/x.js</FileName><Line>2</Line><Name>n</Name></PathNode></Path></Result>
+        <Result Severity="Info"><Path SimilarityId="3" PathId="3"><PathNode><FileName>a/y.js</FileName><Line>3</Line><Name>n</Name></PathNode></Path>
+          <Path SimilarityId="4" PathId="4"><PathNode><FileName>a/x.js</FileName><Line>4</Line><Name>n</Name></PathNode></Path></Result>
+      </Query>
+      <Query id="2" name="Q_B" cweId="79">
+        <Result Severity="Info"><Path SimilarityId="5" PathId="5"><PathNode><FileName>a/x.js</FileName><Line>5</Line><Name>n</Name></PathNode></Path></Result>
+      </Query></CxXMLResults>"#;
+    let f = parse(xml).unwrap();
+    assert_eq!(f.len(), 2);
+    assert_eq!(
+        f[0].nb_occurences,
+        Some(3),
+        "the second path's sink x.js counts"
+    );
+    assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some("1,2"));
+    assert_eq!(f[1].file_path.as_deref(), Some("a/x.js"));
+}

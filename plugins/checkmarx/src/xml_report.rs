@@ -65,7 +65,9 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
     let date = attr(root, "ScanStart").and_then(scan_date);
     let mut out: Vec<Finding> = Vec::new();
     // Aggregation key (CWE, severity, sink file) -> index in `out`.
-    let mut groups: HashMap<(Option<u32>, Severity, Option<String>), usize> = HashMap::new();
+    // Keyed by the raw cweId and Severity texts and the sink file, as the reference.
+    type Key = (Option<String>, Option<String>, Option<String>);
+    let mut groups: HashMap<Key, usize> = HashMap::new();
     for query in children(root, "Query") {
         let query_name = attr(query, "name")
             .unwrap_or("Checkmarx query")
@@ -150,7 +152,11 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
                 });
                 continue;
             }
-            let key = (cwe, sev, sink_file.clone());
+            let key = (
+                attr(query, "cweId").map(str::to_owned),
+                attr(result, "Severity").map(str::to_owned),
+                sink_file.clone(),
+            );
             match groups.get(&key) {
                 Some(&i) => {
                     let f = &mut out[i];
@@ -198,6 +204,15 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
                         ..Finding::default()
                     });
                 }
+            }
+        }
+    }
+    if !detailed {
+        // The reference cuts the joined query ids at 500 characters.
+        for f in &mut out {
+            if let Some(ids) = &mut f.vuln_id_from_tool {
+                let cut = truncate_chars(ids, 500).len();
+                ids.truncate(cut);
             }
         }
     }
