@@ -440,6 +440,11 @@ fn compliance_detail(detail: &Value, out: &mut Vec<Finding>) -> Result<(), Parse
         let checks = objects(result, "checks")?
             .ok_or_else(|| ParseError::new("a detailReport result without \"checks\""))?;
         for c in checks {
+            // The reference writes the report's description for every check,
+            // and fails when it is not text.
+            if !detail.get("description").is_some_and(Value::is_string) {
+                return Err(ParseError::new("a detailReport without a \"description\""));
+            }
             if c.get("success") != Some(&Value::Bool(false)) {
                 continue;
             }
@@ -517,6 +522,11 @@ fn compliance_summary(
         let mut ids = Vec::new();
         let mut description = String::new();
         for spec in controls.iter().filter(|c| get_str(c, "id") == Some(id)) {
+            if !spec.get("description").is_some_and(Value::is_string) {
+                return Err(ParseError::new(format!(
+                    "compliance control {id:?} has no \"description\""
+                )));
+            }
             ids.extend(
                 spec.get("checks")
                     .and_then(Value::as_array)

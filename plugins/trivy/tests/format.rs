@@ -306,4 +306,9 @@ fn operator_compliance_detail_and_summary() {
     );
     let no_fail = r.replace(r#""failCount":"2""#, r#""failCount":0"#);
     assert_eq!(parse(TRIVY_OPERATOR, &no_fail).unwrap().len(), 2);
+    // Descriptions the reference concatenates are required.
+    let no_detail_description = r.replace(r#""description":"b","#, "");
+    assert!(parse(TRIVY_OPERATOR, &no_detail_description).is_err());
+    let no_control_description = r.replace(r#""description":"d","#, "");
+    assert!(parse(TRIVY_OPERATOR, &no_control_description).is_err());
 }
