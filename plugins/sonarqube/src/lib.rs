@@ -160,6 +160,12 @@ fn json_object(bytes: &[u8]) -> Result<Value, ParseError> {
 
 /// A JSON file inside a zip archive: always read as a Web API export.
 fn parse_zipped_json(bytes: &[u8]) -> Result<Vec<Finding>, ParseError> {
+    // The reference decodes zipped JSON as ASCII and fails on anything else.
+    if !bytes.is_ascii() {
+        return Err(ParseError::new(
+            "a JSON file in the zip archive is not ASCII (non-ASCII text must be \\u-escaped)",
+        ));
+    }
     web_api(&json_object(bytes)?)
 }
 
@@ -307,6 +313,18 @@ fn dependency_details(f: &mut Finding, message: &str) {
 /// and `hotspots`.
 fn web_api(v: &Value) -> Result<Vec<Finding>, ParseError> {
     let mut out: Vec<Finding> = Vec::new();
+    // Every issue and hotspot is described from the `components` list, which
+    // the reference needs as a list of objects as soon as there is one.
+    let has_items = truthy(v.get("issues")) || truthy(v.get("hotspots"));
+    let components_ok = v
+        .get("components")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().all(Value::is_object));
+    if has_items && !components_ok {
+        return Err(ParseError::new(
+            "SonarQube Web API export without a \"components\" list of objects",
+        ));
+    }
     if truthy(v.get("issues")) {
         for issue in array_at(v, "issues") {
             let kind = issue.get("type").and_then(Value::as_str);

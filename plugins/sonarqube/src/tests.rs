@@ -90,6 +90,15 @@ fn web_api_needs_the_fields_the_reference_reads() {
 }
 
 #[test]
+fn web_api_items_need_a_components_list() {
+    let r = api(&[issue("BUG", "MAJOR", "m")]).replace(
+        r#""components":[{"key":"p"}]"#,
+        r#""components":{"key":"p"}"#,
+    );
+    assert!(parse(r.as_bytes()).is_err());
+}
+
+#[test]
 fn hotspots_use_the_vulnerability_probability() {
     let r = br#"{"paging":{"total":1},"components":[{"key":"p"}],"hotspots":[
         {"key":"h","ruleKey":"r","vulnerabilityProbability":"HIGH","component":"p:a.py","project":"p",
