@@ -252,3 +252,8 @@ fn html_report_rows_are_aggregated() {
             .is_empty()
     );
 }
+
+#[test]
+fn zipped_json_must_be_ascii() {
+    assert!(parse(include_bytes!("../tests/data/non_ascii.zip")).is_err());
+}
