@@ -98,7 +98,7 @@ fn civil_date(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Checkmarx One triage states.
+/// Checkmarx triage states.
 fn status(f: &mut Finding, vuln: &Value) {
     let state = vuln
         .get("state")

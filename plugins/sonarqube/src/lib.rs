@@ -1,14 +1,13 @@
 //! Palisade parser plugin for SonarQube reports, scan type "SonarQube Scan".
 //!
-//! Formats read:
-//! - the Web API issue search (`api/issues/search`: `{"paging", "issues":
-//!   [...], "components"}`), one finding per issue; dependency-check issues
-//!   ("Filename: pkg:1.2 | Reference: CVE-... | Category: CWE-n") give the
-//!   component, CVE and CWE;
-//! - the Web API hotspot search (`api/hotspots/search`: `{"hotspots": [...]}`);
-//! - the sonar-report JSON (`{"sonarComponent", "rules": {...}, "issues":
-//!   [...]}`), aggregated per rule and file;
-//! - a zip archive of such JSON files;
+//! Formats read (see FORMAT.md for every rule):
+//! - a Web API export (`{"paging", "components", "issues": [...],
+//!   "hotspots": [...]}`), one finding per issue or hotspot; dependency-check
+//!   issues ("Filename: pkg:1.2 | Reference: CVE-... | Category: CWE-n") give
+//!   the component, CVE and CWE;
+//! - the sonar-report JSON (`{"date", "projectName", "hotspotKeys", "rules":
+//!   {...}, "issues": [...]}`), aggregated per CWE, title, rule description and file;
+//! - a zip archive of Web API JSON files;
 //! - the sonar-report HTML page (see [`html_report`]).
 
 use palisade_plugin_sdk::json::{array_at, str_at, string_at};
