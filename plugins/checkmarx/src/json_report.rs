@@ -1,4 +1,4 @@
-//! The Checkmarx One JSON report: `{"reportHeader", "executiveSummary",
+//! The Checkmarx JSON report (CxSAST / AST export, not Checkmarx One's): `{"reportHeader", "executiveSummary",
 //! "scanSummary", "scanResults": {"sast": {"languages": [{"queries":
 //! [{"queryName", "vulnerabilities": [...]}]}]}, "sca": {"packages": [{"name",
 //! "vulnerabilities": [...]}]}, "kics": {"results": [{"name",
@@ -11,15 +11,29 @@ use serde_json::Value;
 
 /// Says whether `head` is this JSON report. Checkmarx One's "scan results"
 /// export ("Checkmarx One Scan", not ours) also has a `reportHeader` and
-/// `scanResults`, but no `executiveSummary`, and lists results in `resultsList`.
+/// `scanResults`, but lists results in `resultsList` beside keys of its own.
 pub fn looks_like(head: &[u8]) -> bool {
     palisade_plugin_sdk::json::starts_like_json(head)
         && contains(head, b"\"scanResults\"")
-        && contains(head, b"\"executiveSummary\"")
-        && !contains(head, b"\"resultsList\"")
+        && (contains(head, b"\"executiveSummary\"") || contains(head, b"\"scanSummary\""))
+        && !CX_ONE_MARKERS.iter().any(|m| contains(head, m))
 }
 
-/// Parses a Checkmarx One JSON report.
+/// Keys of Checkmarx One's scan report ("Checkmarx One Scan", another scan
+/// type), which also has `scanResults`: never in a CxSAST JSON report.
+const CX_ONE_MARKERS: [&[u8]; 9] = [
+    b"\"resultsList\"",
+    b"\"reportType\"",
+    b"\"reportCreationDate\"",
+    b"\"iacScanResults\"",
+    b"\"scaScanResults\"",
+    b"\"containerScanResults\"",
+    b"\"apiSecScanResults\"",
+    b"\"scanInformation\"",
+    b"\"vulnerabilityDetails\"",
+];
+
+/// Parses a Checkmarx JSON report.
 pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let v = palisade_plugin_sdk::json::parse_json_value(report).map_err(|mut e| {
         e.message = format!("not a Checkmarx JSON report: {}", e.message);
@@ -44,7 +58,7 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     if let Some(sca) = results.get("sca") {
         for package in array_at(sca, "packages") {
             for vuln in array_at(package, "vulnerabilities") {
-                out.push(sca_finding(package, vuln));
+                out.push(sca_finding(package, vuln)?);
             }
         }
     }
@@ -84,7 +98,7 @@ fn civil_date(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Checkmarx One triage states.
+/// Checkmarx triage states.
 fn status(f: &mut Finding, vuln: &Value) {
     let state = vuln
         .get("state")
@@ -130,10 +144,6 @@ fn sast_finding(query: &Value, vuln: &Value, language: Option<&str>) -> Finding 
     if !compliance.is_empty() {
         line("Compliance", Some(compliance.join(", ")));
     }
-    // Some results have an empty "id"; the similarity id identifies them then.
-    let unique = string_at(vuln, "id")
-        .filter(|s| !s.trim().is_empty())
-        .or_else(|| string_at(vuln, "similarityId"));
     let mut f = Finding {
         title: truncate_chars(&name, 511).to_owned(),
         severity: super::severity(vuln.get("severity").and_then(Value::as_str)),
@@ -148,7 +158,7 @@ fn sast_finding(query: &Value, vuln: &Value, language: Option<&str>) -> Finding 
             .and_then(Value::as_u64)
             .and_then(|l| u32::try_from(l).ok())
             .filter(|l| *l > 0),
-        unique_id_from_tool: unique,
+        unique_id_from_tool: unique_id(vuln),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         date: date_of(vuln.get("firstFoundDate")),
@@ -159,32 +169,39 @@ fn sast_finding(query: &Value, vuln: &Value, language: Option<&str>) -> Finding 
     f
 }
 
-/// The component of an SCA package named "Ecosystem-name-version":
-/// the ecosystem prefix and the version suffix are cut off.
-fn component_name(package: &str, version: Option<&str>) -> String {
-    let rest = package.split_once('-').map_or(package, |(_, r)| r);
-    match version {
-        Some(v) if !v.is_empty() => rest
-            .strip_suffix(v)
-            .and_then(|r| r.strip_suffix('-'))
-            .unwrap_or(rest)
-            .to_owned(),
-        _ => rest.to_owned(),
+/// The unique id: the vulnerability's `id`, else its `similarityId` as text
+/// ("None" when that is missing too, as the reference writes it).
+fn unique_id(vuln: &Value) -> Option<String> {
+    if let Some(id) = string_at(vuln, "id").filter(|s| !s.trim().is_empty()) {
+        return Some(id);
     }
+    let similarity = match vuln.get("similarityId") {
+        None | Some(Value::Null) => "None".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    non_empty_str(&similarity)
 }
 
-fn sca_finding(package: &Value, vuln: &Value) -> Finding {
+/// The component of an SCA package named "Ecosystem-name-version", as the
+/// reference splits it: the last two dash-separated parts are the name and
+/// the version (so "Npm-jquery-ui-1.10.4" is "ui" 1.10.4).
+fn component(package: &str) -> Result<(String, String), ParseError> {
+    let mut parts = package.rsplit('-');
+    let version = parts.next().unwrap_or_default();
+    let name = parts.next().ok_or_else(|| {
+        ParseError::new(format!(
+            "SCA package name {package:?} is not \"Ecosystem-name-version\""
+        ))
+    })?;
+    Ok((name.to_owned(), version.to_owned()))
+}
+
+fn sca_finding(package: &Value, vuln: &Value) -> Result<Finding, ParseError> {
     let package_name = string_at(package, "name").unwrap_or_default();
-    let version = string_at(vuln, "version");
-    let name = component_name(&package_name, version.as_deref());
-    let id = string_at(vuln, "cveId")
-        .or_else(|| string_at(vuln, "cveName"))
-        .or_else(|| string_at(vuln, "similarityId"));
-    let title = match (&version, &id) {
-        (Some(v), Some(id)) => format!("{name}:{v} | {id}"),
-        (None, Some(id)) => format!("{name} | {id}"),
-        _ => format!("Vulnerable component {package_name}"),
-    };
+    let (name, version) = component(&package_name)?;
+    let id = string_at(vuln, "cveId");
+    let title = format!("{name}:{version} | {}", id.as_deref().unwrap_or("None"));
     let mut description = string_at(vuln, "description").unwrap_or_else(|| title.clone());
     description.push_str(&format!("\n\n**Package:** {package_name}"));
     if let Some(r) = string_at(vuln, "riskLevel") {
@@ -198,12 +215,10 @@ fn sca_finding(package: &Value, vuln: &Value) -> Finding {
             .get("cwe")
             .and_then(value_to_string)
             .and_then(|c| parse_cwe(&c)),
-        // Checkmarx's own advisory ids ("Cx0123abcd-ef01") are kept too:
-        // they are the only id some advisories have.
         vulnerability_ids: id.into_iter().collect(),
         component_name: non_empty_str(&name),
-        component_version: version,
-        unique_id_from_tool: string_at(vuln, "id").filter(|s| !s.trim().is_empty()),
+        component_version: non_empty_str(&version),
+        unique_id_from_tool: unique_id(vuln),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         date: date_of(vuln.get("firstFoundDate")),
@@ -211,7 +226,7 @@ fn sca_finding(package: &Value, vuln: &Value) -> Finding {
         ..Finding::default()
     };
     status(&mut f, vuln);
-    f
+    Ok(f)
 }
 
 fn kics_finding(group: &Value, vuln: &Value) -> Finding {
@@ -242,7 +257,7 @@ fn kics_finding(group: &Value, vuln: &Value) -> Finding {
             .and_then(Value::as_u64)
             .and_then(|l| u32::try_from(l).ok())
             .filter(|l| *l > 0),
-        unique_id_from_tool: string_at(vuln, "id").filter(|s| !s.trim().is_empty()),
+        unique_id_from_tool: unique_id(vuln),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         date: date_of(vuln.get("firstFoundDate")),
@@ -259,16 +274,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn component_names_keep_dashes() {
+    fn components_are_the_last_two_dash_parts() {
+        let c = |p: &str| component(p).unwrap();
         assert_eq!(
-            component_name("Npm-jquery-ui-1.10.4", Some("1.10.4")),
-            "jquery-ui"
+            c("Npm-jquery-ui-1.10.4"),
+            ("ui".to_owned(), "1.10.4".to_owned())
         );
         assert_eq!(
-            component_name("Maven-com.google.guava:guava-25.0-jre", Some("25.0-jre")),
-            "com.google.guava:guava"
+            c("Npm-lodash-4.17.4"),
+            ("lodash".to_owned(), "4.17.4".to_owned())
         );
-        assert_eq!(component_name("odd", None), "odd");
+        assert!(component("odd").is_err());
     }
 
     #[test]

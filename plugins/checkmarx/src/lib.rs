@@ -5,7 +5,7 @@
 //!   elements; see [`xml_report`]): results are aggregated per CWE,
 //!   severity and sink file, as the reference does by default, or one finding
 //!   per result with the option `mode=detailed`;
-//! - the Checkmarx One JSON report (`scanResults` with `sast`, `sca` and
+//! - the Checkmarx JSON report (`scanResults` with `sast`, `sca` and
 //!   `kics` engines; see [`json_report`]): one finding per vulnerability.
 
 use palisade_plugin_sdk::prelude::*;
@@ -26,7 +26,7 @@ impl Parser for Checkmarx {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             scan_types: vec![ScanTypeInfo {
                 name: SCAN_TYPE.to_owned(),
-                description: "Checkmarx CxSAST XML report or Checkmarx One JSON report".to_owned(),
+                description: "Checkmarx CxSAST XML report or Checkmarx JSON report".to_owned(),
                 file_kinds: vec!["xml".to_owned(), "json".to_owned()],
                 dedupe: DedupeSetting {
                     algorithm: DedupeAlgorithm::HashCode,
@@ -66,7 +66,7 @@ impl Parser for Checkmarx {
         } else if report.iter().all(u8::is_ascii_whitespace) {
             Err(ParseError::new(
                 "the report is empty: expected a CxSAST XML report (<CxXMLResults>) \
-                 or a Checkmarx One JSON report",
+                 or a Checkmarx JSON report",
             ))
         } else {
             xml_report::parse(report, detailed)
@@ -77,7 +77,7 @@ impl Parser for Checkmarx {
 palisade_plugin_sdk::export_parser!(Checkmarx);
 
 /// Checkmarx severities: High, Medium, Low, Info/Information, and Critical
-/// in Checkmarx One.
+/// in the JSON report.
 pub(crate) fn severity(word: Option<&str>) -> Severity {
     word.and_then(severity_from_word).unwrap_or(Severity::Info)
 }

@@ -47,7 +47,8 @@ fn xml_detailed_mode() {
     assert_eq!(f.len(), 4);
     assert_eq!(
         (f[0].line, f[0].unique_id_from_tool.as_deref()),
-        (Some(3), Some("11"))
+        (Some(3), Some("11None")),
+        "the similarity id and path id run together, a missing one as None"
     );
 }
 
@@ -74,7 +75,8 @@ fn json_engines() {
         (f[0].false_p, f[0].date.as_deref()),
         (Some(true), Some("1970-01-01"))
     );
-    assert_eq!(f[1].component_name.as_deref(), Some("jquery-ui"));
+    // The reference takes the last two dash parts as name and version.
+    assert_eq!(f[1].component_name.as_deref(), Some("ui"));
     assert_eq!(f[1].vulnerability_ids, ["CVE-2021-41184"]);
     assert_eq!((f[1].severity, f[1].cwe), (Severity::Medium, Some(79)));
     assert_eq!(
@@ -154,4 +156,58 @@ fn detect_is_strict() {
     assert!(Checkmarx::detect(&c, b"<?xml version=\"1.0\"?><OWASPZAPReport>").is_none());
     assert!(Checkmarx::detect(&c, br#"{"results": [], "errors": []}"#).is_none());
     assert!(Checkmarx::detect(&["SARIF".to_owned()], XML.as_bytes()).is_none());
+}
+
+#[test]
+fn checkmarx_one_reports_are_not_claimed() {
+    let c = [SCAN_TYPE.to_owned()];
+    let ours = br#"{"reportId": 1, "reportHeader": {}, "executiveSummary": {}, "scanSummary": {}, "scanResults": {"sast": {"#;
+    assert!(Checkmarx::detect(&c, ours).is_some());
+    for head in [
+        &br#"{"reportCreationDate": "x", "reportType": "scan", "reportHeader": {}, "scanResults": {"totalResults": 0}}"#[..],
+        br#"{"reportHeader": {}, "executiveSummary": {}, "scanResults": {"resultsList": []}}"#,
+        br#"{"reportHeader": {}, "executiveSummary": {}, "scanResults": null, "scaScanResults": {"packages": []}}"#,
+        br#"{"reportHeader": {}, "scanSummary": {}, "scanResults": {}, "iacScanResults": {"technology": []}}"#,
+        br#"{"results": [{"type": "sast", "similarityId": "1", "data": {"queryName": "q"}}]}"#,
+        br#"{"scan": {"analyzer": {"id": "CxOne-SAST"}}, "vulnerabilities": []}"#,
+    ] {
+        assert!(Checkmarx::detect(&c, head).is_none(), "{}", String::from_utf8_lossy(head));
+    }
+}
+
+#[test]
+fn json_unique_ids_fall_back_to_the_similarity_id() {
+    let f = parse(
+        r#"{"scanResults": {"kics": {"results": [{"name": "G", "vulnerabilities": [
+            {"id": "", "similarityId": "abc", "severity": "LOW", "fileName": "f", "line": 2},
+            {"severity": "LOW"},
+            {"id": "", "similarityId": "", "severity": "LOW"}]}]}}}"#,
+    )
+    .unwrap();
+    let ids: Vec<Option<&str>> = f.iter().map(|f| f.unique_id_from_tool.as_deref()).collect();
+    assert_eq!(ids, [Some("abc"), Some("None"), None]);
+    assert_eq!((f[0].file_path.as_deref(), f[0].line), (Some("f"), Some(2)));
+}
+
+#[test]
+fn xml_aggregation_keys_are_the_raw_texts_and_the_last_path_sink() {
+    let xml = r#"<CxXMLResults ScanStart="Sunday, February 25, 2018 11:35:52 AM">
+      <Query id="1" name="Q_A" cweId="79">
+        <Result Severity="Info"><Path SimilarityId="1" PathId="1"><PathNode><FileName>a/x.js</FileName><Line>1</Line><Name>n</Name></PathNode></Path></Result>
+        <Result Severity="Information"><Path SimilarityId="2" PathId="2"><PathNode><FileName>a/x.js</FileName><Line>2</Line><Name>n</Name></PathNode></Path></Result>
+        <Result Severity="Info"><Path SimilarityId="3" PathId="3"><PathNode><FileName>a/y.js</FileName><Line>3</Line><Name>n</Name></PathNode></Path>
+          <Path SimilarityId="4" PathId="4"><PathNode><FileName>a/x.js</FileName><Line>4</Line><Name>n</Name></PathNode></Path></Result>
+      </Query>
+      <Query id="2" name="Q_B" cweId="79">
+        <Result Severity="Info"><Path SimilarityId="5" PathId="5"><PathNode><FileName>a/x.js</FileName><Line>5</Line><Name>n</Name></PathNode></Path></Result>
+      </Query></CxXMLResults>"#;
+    let f = parse(xml).unwrap();
+    assert_eq!(f.len(), 2);
+    assert_eq!(
+        f[0].nb_occurences,
+        Some(3),
+        "the second path's sink x.js counts"
+    );
+    assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some("1,2"));
+    assert_eq!(f[1].file_path.as_deref(), Some("a/x.js"));
 }

@@ -65,7 +65,9 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
     let date = attr(root, "ScanStart").and_then(scan_date);
     let mut out: Vec<Finding> = Vec::new();
     // Aggregation key (CWE, severity, sink file) -> index in `out`.
-    let mut groups: HashMap<(Option<u32>, Severity, Option<String>), usize> = HashMap::new();
+    // Keyed by the raw cweId and Severity texts and the sink file, as the reference.
+    type Key = (Option<String>, Option<String>, Option<String>);
+    let mut groups: HashMap<Key, usize> = HashMap::new();
     for query in children(root, "Query") {
         let query_name = attr(query, "name")
             .unwrap_or("Checkmarx query")
@@ -83,7 +85,9 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
         }
         for result in children(query, "Result") {
             let sev = super::severity(attr(result, "Severity").or_else(|| attr(query, "Severity")));
-            let nodes: Vec<PathNode> = child(result, "Path")
+            // The sink is the last node of the last path (there is normally one path).
+            let last_path = children(result, "Path").last();
+            let nodes: Vec<PathNode> = last_path
                 .map(|p| children(p, "PathNode").map(path_node).collect())
                 .unwrap_or_default();
             let (source, sink) = (nodes.first(), nodes.last());
@@ -119,8 +123,14 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
             // 3 urgent, 4 proposed not exploitable.
             let active = !matches!(state, Some("1"));
             let verified = matches!(state, Some("2" | "3"));
-            let path_id = child(result, "Path")
-                .and_then(|p| attr(p, "SimilarityId").or_else(|| attr(p, "PathId")));
+            // The reference's unique id: similarity id and path id run together.
+            let path_id = last_path.map(|p| {
+                format!(
+                    "{}{}",
+                    attr(p, "SimilarityId").unwrap_or("None"),
+                    attr(p, "PathId").unwrap_or("None")
+                )
+            });
             if detailed {
                 out.push(Finding {
                     title: truncate_chars(&title, 511).to_owned(),
@@ -129,7 +139,7 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
                     cwe,
                     file_path: sink_file,
                     line: sink_line,
-                    unique_id_from_tool: path_id.map(str::to_owned),
+                    unique_id_from_tool: path_id,
                     vuln_id_from_tool: query_id.clone(),
                     static_finding: Some(true),
                     dynamic_finding: Some(false),
@@ -142,7 +152,11 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
                 });
                 continue;
             }
-            let key = (cwe, sev, sink_file.clone());
+            let key = (
+                attr(query, "cweId").map(str::to_owned),
+                attr(result, "Severity").map(str::to_owned),
+                sink_file.clone(),
+            );
             match groups.get(&key) {
                 Some(&i) => {
                     let f = &mut out[i];
@@ -190,6 +204,15 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
                         ..Finding::default()
                     });
                 }
+            }
+        }
+    }
+    if !detailed {
+        // The reference cuts the joined query ids at 500 characters.
+        for f in &mut out {
+            if let Some(ids) = &mut f.vuln_id_from_tool {
+                let cut = truncate_chars(ids, 500).len();
+                ids.truncate(cut);
             }
         }
     }

@@ -19,7 +19,6 @@ pub struct GitlabSast;
 
 #[derive(Deserialize)]
 struct Report {
-    version: Option<Value>,
     vulnerabilities: Option<Vec<Vulnerability>>,
     scan: Option<Scan>,
 }
@@ -27,8 +26,6 @@ struct Report {
 #[derive(Deserialize)]
 struct Scan {
     scanner: Option<Scanner>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
     start_time: Option<String>,
 }
 
@@ -40,7 +37,9 @@ struct Scanner {
 
 #[derive(Deserialize)]
 struct Vulnerability {
-    id: Option<String>,
+    /// `None` when the key is missing (then the "cve" key is the id), `Some(None)` when null.
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    id: Option<Option<String>>,
     category: Option<String>,
     name: Option<String>,
     message: Option<String>,
@@ -61,7 +60,10 @@ struct Vulnerability {
 struct Location {
     file: Option<String>,
     start_line: Option<Value>,
-    end_line: Option<Value>,
+    /// Present-but-null differs from missing: the reference takes an
+    /// `end_line` key whatever its value.
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    end_line: Option<Option<Value>>,
     class: Option<String>,
     method: Option<String>,
 }
@@ -143,7 +145,18 @@ pub fn looks_like(head: &[u8]) -> bool {
     }
     // Checkmarx One exports its results in this schema, but they are imported
     // as "Checkmarx One Scan", a scan type of their own.
-    if contains(head, b"\"CxOne-") || contains_compact(head, b"name", b"Checkmarx") {
+    if [
+        &b"\"CxOne"[..],
+        b"cxOneScan",
+        b"\"Checkmarx-",
+        b"\"name\": \"Checkmarx",
+        b"\"name\":\"Checkmarx",
+        b"checkmarx.com/",
+        b".checkmarx.net",
+    ]
+    .iter()
+    .any(|m| contains(head, m))
+    {
         return false;
     }
     if contains_compact(head, b"category", b"sast") || contains_compact(head, b"type", b"sast") {
@@ -196,18 +209,8 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             "not a GitLab SAST report: the \"vulnerabilities\" array is missing",
         ));
     };
-    if report.version.is_none() && report.scan.is_none() {
-        return Err(ParseError::new(
-            "not a GitLab SAST report: neither \"version\" nor \"scan\" is present",
-        ));
-    }
-    if let Some(kind) = report.scan.as_ref().and_then(|s| s.kind.as_deref())
-        && kind != "sast"
-    {
-        return Err(ParseError::new(format!(
-            "not a GitLab SAST report: this is a GitLab {kind:?} report"
-        )));
-    }
+    // Neither the schema version nor the scan type is checked: the reference
+    // reads any report of the shared security schema.
     let scan = report.scan.as_ref();
     let default_scanner = scan
         .and_then(|s| s.scanner.as_ref())
@@ -217,28 +220,29 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .and_then(iso_date)
         .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
         .map(str::to_owned);
-    // Analyzers repeat a vulnerability (same fingerprint) for each place it
-    // matches; one finding per fingerprint, the last report of it winning
-    // (as the reference does), in first-seen order, counting occurrences.
+    // One finding per unique id (the "id", else the "cve" fingerprint, even
+    // when null or empty), the last report of it winning, in first-seen order.
     let mut out: Vec<Finding> = Vec::with_capacity(vulns.len());
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut seen: std::collections::HashMap<Option<String>, usize> =
+        std::collections::HashMap::new();
     for v in &vulns {
+        let key = match &v.id {
+            Some(id) => id.clone(),
+            None => v.cve.clone(),
+        };
         let f = finding(v, default_scanner.as_deref(), date.as_ref());
-        match f.unique_id_from_tool.clone() {
-            Some(key) => match seen.get(&key) {
-                Some(&i) => {
-                    let n = out[i].nb_occurences.unwrap_or(1).saturating_add(1);
-                    out[i] = Finding {
-                        nb_occurences: Some(n),
-                        ..f
-                    };
-                }
-                None => {
-                    seen.insert(key, out.len());
-                    out.push(f);
-                }
-            },
-            None => out.push(f),
+        match seen.get(&key) {
+            Some(&i) => {
+                let n = out[i].nb_occurences.unwrap_or(1).saturating_add(1);
+                out[i] = Finding {
+                    nb_occurences: Some(n),
+                    ..f
+                };
+            }
+            None => {
+                seen.insert(key, out.len());
+                out.push(f);
+            }
         }
     }
     Ok(out)
@@ -269,16 +273,14 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
             _ => None,
         })
         .filter(|c| *c > 0);
-    let mut vulnerability_ids: Vec<String> = Vec::new();
-    for i in identifiers.iter().filter(|i| is(i, "cve")) {
-        if let Some(id) = id_value(i.value.as_ref())
-            .as_deref()
-            .and_then(palisade_plugin_sdk::vuln_ids::normalize_vulnerability_id)
-            && !vulnerability_ids.contains(&id)
-        {
-            vulnerability_ids.push(id);
-        }
-    }
+    // Only the last CVE identifier counts, as written.
+    let vulnerability_ids: Vec<String> = identifiers
+        .iter()
+        .rfind(|i| is(i, "cve"))
+        .and_then(|i| id_value(i.value.as_ref()))
+        .filter(|id| !id.trim().is_empty())
+        .into_iter()
+        .collect();
     let location = v.location.as_ref();
     let file_path = location.and_then(|l| non_empty(l.file.as_deref()));
     let line_at = |v: Option<&Value>| {
@@ -290,10 +292,13 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
         .filter(|l| *l > 0)
     };
     let start_line = location.and_then(|l| line_at(l.start_line.as_ref()));
-    let end_line = location.and_then(|l| line_at(l.end_line.as_ref()));
-    // The reference parser reports the end line of a multi-line match; the
-    // identity scoring follows it, and the full range goes to the description.
-    let line = end_line.or(start_line);
+    let end_line = location.and_then(|l| line_at(l.end_line.clone().flatten().as_ref()));
+    // The reference reports the end line whenever the key is there (even
+    // null); the full range goes to the description.
+    let line = match location.map(|l| l.end_line.is_some()) {
+        Some(true) => end_line,
+        _ => start_line,
+    };
     let title = non_empty(v.name.as_deref())
         .or_else(|| non_empty(v.message.as_deref()))
         .or_else(|| {
@@ -373,7 +378,10 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
         line,
         // Newer reports carry a stable "id"; older ones only the "cve" key
         // (which despite its name is the analyzer's fingerprint).
-        unique_id_from_tool: non_empty(v.id.as_deref()).or_else(|| non_empty(v.cve.as_deref())),
+        unique_id_from_tool: match &v.id {
+            Some(id) => non_empty(id.as_deref()),
+            None => non_empty(v.cve.as_deref()),
+        },
         static_finding: Some(true),
         dynamic_finding: Some(false),
         date: date.cloned(),

@@ -23,7 +23,11 @@ fn vulnerabilities_with_missing_optional_fields() {
         (Severity::High, Some(79), Some(96))
     );
     assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("abc"));
-    assert_eq!(f[0].vulnerability_ids, ["CVE-2021-44228"]);
+    assert_eq!(
+        f[0].vulnerability_ids,
+        ["cve-2021-44228"],
+        "kept as written"
+    );
     assert_eq!(f[1].severity, Severity::Info);
     assert_eq!(f[1].title, "Bandit Test ID B501");
     assert_eq!(f[1].unique_id_from_tool.as_deref(), Some("x.py:1:B501"));
@@ -51,8 +55,6 @@ fn rejects_bad_input() {
         "[]",
         "{\"vulnerabilities\": [",
         r#"{"version": "2.1.0", "runs": []}"#,
-        r#"{"vulnerabilities": []}"#,
-        r#"{"version": "15.0.0", "vulnerabilities": [], "scan": {"type": "dependency_scanning"}}"#,
     ] {
         assert!(parse(bad).is_err(), "{bad}");
     }
@@ -128,4 +130,51 @@ fn repeated_fingerprints_are_merged_and_end_line_is_used() {
     );
     assert_eq!(f[1].line, Some(9));
     assert!(f[1].description.contains("3-9"));
+}
+
+#[test]
+fn reports_of_the_shared_schema_are_read_whatever_their_type() {
+    for r in [
+        r#"{"vulnerabilities": []}"#,
+        r#"{"version": "15.0.0", "vulnerabilities": [], "scan": {"type": "dependency_scanning"}}"#,
+    ] {
+        assert!(parse(r).unwrap().is_empty(), "{r}");
+    }
+}
+
+#[test]
+fn unique_ids_merge_even_when_null_and_the_last_cve_counts() {
+    let f = parse(
+        r#"{"version": "15.0.0", "vulnerabilities": [
+        {"id": null, "severity": "High", "location": {"file": "a", "start_line": 3}},
+        {"id": null, "severity": "Low", "location": {"file": "b", "start_line": 4, "end_line": null}},
+        {"cve": "fp1", "severity": "Unknown", "location": {"file": "c", "start_line": 5, "end_line": 6},
+         "identifiers": [{"type": "cve", "name": "x", "value": "CVE-2020-1"}, {"type": "CVE", "name": "y", "value": "CVE-2020-2"},
+                         {"type": "cwe", "name": "CWE-79", "value": "79"}, {"type": "cwe", "name": "CWE-89", "value": 89}]}]}"#,
+    )
+    .unwrap();
+    assert_eq!(f.len(), 2);
+    assert_eq!(
+        (f[0].severity, f[0].file_path.as_deref(), f[0].line),
+        (Severity::Low, Some("b"), None),
+        "the last of the null ids wins; an end_line key wins even when null"
+    );
+    assert_eq!(f[1].unique_id_from_tool.as_deref(), Some("fp1"));
+    assert_eq!(f[1].vulnerability_ids, ["CVE-2020-2"]);
+    assert_eq!(
+        (f[1].cwe, f[1].line, f[1].severity),
+        (Some(79), Some(6), Severity::Info)
+    );
+}
+
+#[test]
+fn checkmarx_one_exports_in_this_schema_are_not_claimed() {
+    let c = [SCAN_TYPE.to_owned()];
+    for head in [
+        &br#"{"vulnerabilities": [{"id": "Q:/a.ts:4", "category": "Checkmarx-sast", "identifiers": [{"type": "cxOneScan"}], "location": {"file": "/a.ts", "start_line": 4}, "cve": "x"}], "scan": {"type": "sast"}}"#[..],
+        br#"{"scan": {"analyzer": {"id": "CxOne-SAST", "name": "Checkmarx One"}, "type": "sast"}, "vulnerabilities": ["#,
+        br#"{"scan": {"analyzer": {"id": "x", "url": "https://checkmarx.com/"}, "type": "sast"}, "vulnerabilities": ["#,
+    ] {
+        assert!(GitlabSast::detect(&c, head).is_none(), "{}", String::from_utf8_lossy(head));
+    }
 }

@@ -3,7 +3,12 @@
 //! A report has scan statistics (`files_scanned`, `queries_total`,
 //! `severity_counters`, `kics_version` in newer versions) and `queries`: one
 //! entry per query that matched, each with the places it matched in `files`.
-//! Every (query, file entry) pair is a finding.
+//! Every (query, file entry) pair is a finding, except that pairs repeating
+//! the platform, category, issue type, file, expected value and line are
+//! merged (see FORMAT.md).
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use palisade_plugin_sdk::json::{
     Object, optional_objects, parse_json_object, present, starts_like_json,
@@ -81,8 +86,6 @@ struct Query<'a> {
     #[serde(borrow, default)]
     query_name: Text<'a>,
     #[serde(borrow, default)]
-    query_id: Text<'a>,
-    #[serde(borrow, default)]
     query_url: Text<'a>,
     #[serde(borrow, default)]
     severity: Text<'a>,
@@ -92,8 +95,6 @@ struct Query<'a> {
     category: Text<'a>,
     #[serde(borrow, default)]
     description: Text<'a>,
-    #[serde(borrow, default)]
-    cwe: Text<'a>,
     #[serde(borrow, default, deserialize_with = "optional_objects")]
     files: Option<Vec<Location<'a>>>,
 }
@@ -108,123 +109,146 @@ struct Location<'a> {
     #[serde(borrow, default)]
     issue_type: Text<'a>,
     #[serde(borrow, default)]
-    resource_name: Text<'a>,
-    #[serde(borrow, default)]
-    search_key: Text<'a>,
-    #[serde(borrow, default)]
     expected_value: Text<'a>,
     #[serde(borrow, default)]
     actual_value: Text<'a>,
-    #[serde(borrow, default)]
-    similarity_id: Text<'a>,
 }
 
-/// Parses a whole report.
+/// A text field the reference needs (it fails on the report without it).
+/// Kept as written, untrimmed: it is part of the merge key.
+fn required<'t>(t: &'t Text<'_>, what: &str, key: &str) -> Result<&'t str, ParseError> {
+    t.0.as_deref()
+        .ok_or_else(|| ParseError::new(format!("{what} has no \"{key}\"")))
+}
+
+/// KICS severities as written (CRITICAL, HIGH, MEDIUM, LOW, INFO); anything
+/// else, TRACE included, is Medium.
+fn severity(word: Option<&str>) -> Severity {
+    match word {
+        Some("CRITICAL") => Severity::Critical,
+        Some("HIGH") => Severity::High,
+        Some("LOW") => Severity::Low,
+        Some("INFO") => Severity::Info,
+        _ => Severity::Medium,
+    }
+}
+
+/// The merge key: platform, category, issue type, file, expected value and line.
+type Key<'q> = (&'q str, &'q str, &'q str, &'q str, &'q str, &'q str);
+
+/// Parses a whole report: one finding per (platform, category, issue type,
+/// file, expected value, line), counting repeats.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let report: Report<'_> = parse_json_object(report).map_err(|mut e| {
         e.message = format!("not a KICS report: {}", e.message);
         e
     })?;
-    let Some(queries) = report.queries else {
+    let Some(Some(queries)) = report.queries else {
         return Err(ParseError::new(
             "not a KICS report: the JSON object has no \"queries\" array",
         ));
     };
-    let queries = queries.unwrap_or_default();
-    let mut out = Vec::with_capacity(
-        queries
-            .iter()
-            .map(|q| q.0.files.as_ref().map_or(0, Vec::len))
-            .sum(),
-    );
-    for Object(q) in &queries {
-        let query = QueryParts::new(q);
-        for file in q.files.iter().flatten() {
-            out.push(finding(q, &query, file));
+    let total = queries
+        .iter()
+        .map(|q| q.0.files.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut out: Vec<Finding> = Vec::with_capacity(total);
+    let mut seen: HashMap<Key<'_>, usize, FxBuild> =
+        HashMap::with_capacity_and_hasher(total, FxBuild::default());
+    for (qi, Object(q)) in queries.iter().enumerate() {
+        let what = format!("query {qi}");
+        let platform = required(&q.platform, &what, "platform")?;
+        let category = required(&q.category, &what, "category")?;
+        let Some(files) = &q.files else {
+            return Err(ParseError::new(format!("{what} has no \"files\" array")));
+        };
+        let title = format!(
+            "{category}: {}",
+            q.query_name.0.as_deref().unwrap_or("None")
+        );
+        let title = truncate_chars(&title, 511);
+        let severity = severity(q.severity.0.as_deref());
+        for file in files {
+            let key: Key<'_> = (
+                platform,
+                category,
+                required(&file.issue_type, &what, "issue_type")?,
+                required(&file.file_name, &what, "file_name")?,
+                required(&file.expected_value, &what, "expected_value")?,
+                file.line.0.as_deref().unwrap_or("None"),
+            );
+            match seen.entry(key) {
+                Entry::Occupied(at) => {
+                    let f = &mut out[*at.get()];
+                    f.nb_occurences = Some(f.nb_occurences.unwrap_or(1).saturating_add(1));
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(out.len());
+                    out.push(finding(q, file, title, severity));
+                }
+            }
         }
     }
     Ok(out)
 }
 
-/// What every finding of one query shares, worked out once per query.
-struct QueryParts<'q> {
-    title: String,
-    severity: Severity,
-    platform: Option<&'q str>,
-    category: Option<&'q str>,
-    cwe: Option<u32>,
-}
-
-impl<'q> QueryParts<'q> {
-    fn new(q: &'q Query<'_>) -> Self {
-        let name = q.query_name.get().unwrap_or("KICS query");
-        let category = q.category.get();
-        let title = match category {
-            Some(c) => format!("{c}: {name}"),
-            None => name.to_owned(),
-        };
-        // KICS' levels are CRITICAL (v2+), HIGH, MEDIUM, LOW, INFO, TRACE.
-        let severity = q
-            .severity
-            .get()
-            .and_then(|s| {
-                if s.eq_ignore_ascii_case("trace") {
-                    Some(Severity::Info)
-                } else {
-                    severity_from_word(s)
-                }
-            })
-            .unwrap_or(Severity::Info);
-        QueryParts {
-            title: truncate_chars(&title, 511).to_owned(),
-            severity,
-            platform: q.platform.get(),
-            category,
-            cwe: q.cwe.get().and_then(parse_cwe),
-        }
-    }
-}
-
-fn finding(q: &Query<'_>, parts: &QueryParts<'_>, file: &Location<'_>) -> Finding {
-    let mut desc = String::with_capacity(256);
-    if let Some(d) = q.description.get() {
+fn finding(q: &Query<'_>, file: &Location<'_>, title: &str, severity: Severity) -> Finding {
+    let query_description = q.description.get();
+    let mut desc = String::with_capacity(query_description.map_or(0, str::len) + 160);
+    if let Some(d) = query_description {
         desc.push_str(d);
         desc.push('\n');
     }
-    push_field(&mut desc, "Platform", parts.platform);
-    push_field(&mut desc, "Category", parts.category);
+    push_field(&mut desc, "Platform", q.platform.get());
+    push_field(&mut desc, "Category", q.category.get());
     push_field(&mut desc, "Issue type", file.issue_type.get());
-    push_field(&mut desc, "Resource", file.resource_name.get());
-    push_field(&mut desc, "Search key", file.search_key.get());
-    push_field(&mut desc, "Expected", file.expected_value.get());
-    push_field(&mut desc, "Actual", file.actual_value.get());
-    push_field(&mut desc, "Query id", q.query_id.get());
-
-    let mut f = Finding {
-        title: parts.title.clone(),
-        severity: parts.severity,
-        description: clean(&desc),
+    push_field(&mut desc, "Actual value", file.actual_value.get());
+    if desc.ends_with('\n') {
+        desc.pop();
+    }
+    Finding {
+        title: title.to_owned(),
+        severity,
+        description: desc,
         mitigation: file.expected_value.owned(),
         references: q.query_url.owned(),
-        cwe: parts.cwe,
         file_path: file.file_name.owned(),
         line: file.line.positive(),
-        component_name: parts.platform.map(str::to_owned),
+        component_name: q.platform.owned(),
         static_finding: Some(true),
         dynamic_finding: Some(false),
+        active: Some(true),
+        verified: Some(false),
         nb_occurences: Some(1),
         ..Finding::default()
-    };
-    for (k, v) in [
-        ("query_id", &q.query_id),
-        ("similarity_id", &file.similarity_id),
-    ] {
-        if let Some(v) = v.owned() {
-            f.extra.push((k.to_owned(), v));
+    }
+}
+
+/// FxHash (rustc's hasher): the merge keys are long strings hashed once per
+/// finding, where SipHash's DoS resistance buys nothing and costs much.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
         }
     }
-    f
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -235,6 +259,18 @@ mod tests {
         parse_report(report.as_bytes())
     }
 
+    fn query(name: &str, sev: &str, category: &str, files: &str) -> String {
+        format!(
+            r#"{{"query_name":"{name}","severity":"{sev}","platform":"Terraform","category":"{category}","query_url":"https://u","files":[{files}]}}"#
+        )
+    }
+
+    fn file(name: &str, line: u32, expected: &str) -> String {
+        format!(
+            r#"{{"file_name":"{name}","line":{line},"issue_type":"MissingAttribute","expected_value":"{expected}","actual_value":"a"}}"#
+        )
+    }
+
     #[test]
     fn empty_report_has_no_findings() {
         assert!(
@@ -242,27 +278,90 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        assert!(parse(r#"{"queries":null}"#).unwrap().is_empty());
     }
 
     #[test]
-    fn several_files_and_unusual_severities() {
-        let f = parse(
-            r#"{"queries":[
-                {"query_name":"Q1","severity":"CRITICAL","platform":"Terraform","category":"Encryption","files":[{"file_name":"a.tf","line":3},{"file_name":"b.tf","line":0}]},
-                {"query_name":"Q2","severity":"TRACE","files":[{"file_name":"c.tf"}]},
-                {"query_name":"Q3","severity":"weird","files":[{}]},
-                {"query_name":"Q4","severity":"LOW"}]}"#,
-        )
-        .unwrap();
+    fn severities_are_kics_words_else_medium() {
+        let one = file("a.tf", 3, "e");
+        let r = format!(
+            r#"{{"queries":[{},{},{},{},{},{}]}}"#,
+            query("Q1", "CRITICAL", "C1", &one),
+            query("Q2", "INFO", "C2", &one),
+            query("Q3", "TRACE", "C3", &one),
+            query("Q4", "weird", "C4", &one),
+            query("Q5", "high", "C5", &one),
+            query("Q6", "LOW", "C6", &one),
+        );
+        let f = parse(&r).unwrap();
+        let sev: Vec<Severity> = f.iter().map(|f| f.severity).collect();
+        assert_eq!(
+            sev,
+            [
+                Severity::Critical,
+                Severity::Info,
+                Severity::Medium,
+                Severity::Medium,
+                Severity::Medium,
+                Severity::Low
+            ]
+        );
+        assert_eq!(f[0].title, "C1: Q1");
+        assert_eq!(
+            (
+                f[0].file_path.as_deref(),
+                f[0].line,
+                f[0].component_name.as_deref()
+            ),
+            (Some("a.tf"), Some(3), Some("Terraform"))
+        );
+        assert_eq!(f[0].cwe, None, "the reference takes no CWE");
+    }
+
+    #[test]
+    fn matches_are_merged_on_platform_category_issue_file_expected_and_line() {
+        let files = [
+            file("a.tf", 3, "e1"),
+            file("a.tf", 3, "e1"),
+            file("a.tf", 4, "e1"),
+            file("a.tf", 3, "e2"),
+        ]
+        .join(",");
+        let r = format!(
+            r#"{{"queries":[{},{},{}]}}"#,
+            query("Q1", "HIGH", "C", &files),
+            query("Q2 other name", "LOW", "C", &file("a.tf", 3, "e1")),
+            query("Q3", "LOW", "D", &file("a.tf", 3, "e1")),
+        );
+        let f = parse(&r).unwrap();
         assert_eq!(f.len(), 4);
-        assert_eq!(f[0].severity, Severity::Critical);
-        assert_eq!(f[0].title, "Encryption: Q1");
-        assert_eq!(f[0].line, Some(3));
-        assert_eq!(f[1].line, None);
-        assert_eq!(f[2].severity, Severity::Info);
-        assert_eq!(f[2].title, "Q2");
-        assert_eq!(f[3].severity, Severity::Info);
+        assert_eq!(f[0].nb_occurences, Some(3), "same key across queries too");
+        assert_eq!(
+            (f[0].severity, f[0].title.as_str()),
+            (Severity::High, "C: Q1")
+        );
+        assert_eq!(f[3].title, "D: Q3");
+    }
+
+    #[test]
+    fn fields_of_the_merge_key_are_required() {
+        assert!(parse(r#"{"queries":null}"#).is_err());
+        assert!(parse(r#"{"queries":[{"platform":"p","category":"c"}]}"#).is_err());
+        for key in ["issue_type", "file_name", "expected_value"] {
+            let r = format!(
+                r#"{{"queries":[{}]}}"#,
+                query("Q", "HIGH", "C", &file("a", 1, "e"))
+            )
+            .replace(&format!(r#""{key}":"#), r#""x":"#);
+            assert!(parse(&r).is_err(), "{key}");
+        }
+        for key in ["platform", "category"] {
+            let r = format!(
+                r#"{{"queries":[{}]}}"#,
+                query("Q", "HIGH", "C", &file("a", 1, "e"))
+            )
+            .replace(&format!(r#""{key}":"#), r#""x":"#);
+            assert!(parse(&r).is_err(), "{key}");
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Palisade parser plugin for SARIF 2.1.0 reports (the OASIS Static Analysis
 //! Results Interchange Format), scan type "SARIF".
 //!
-//! Every result of every run becomes one finding per location (a result with
-//! no location gives one finding without a file). Results of kind `pass` or
-//! `notApplicable` are not problems and are skipped.
+//! Every result of kind "fail" (the default) of every run becomes one finding
+//! per location (a result with no location gives one finding without a
+//! file). See FORMAT.md for the rules.
 
 use std::fmt;
 
@@ -22,10 +22,8 @@ pub struct Sarif;
 /// The top of a SARIF log.
 #[derive(Deserialize)]
 struct Log {
-    version: Option<Value>,
-    #[serde(rename = "$schema")]
-    schema: Option<Value>,
-    runs: Option<Vec<Run>>,
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    runs: Option<Option<Vec<Run>>>,
 }
 
 #[derive(Deserialize)]
@@ -34,7 +32,7 @@ struct Run {
     #[serde(default)]
     results: Option<Vec<SarifResult>>,
     #[serde(default)]
-    artifacts: Option<Vec<Artifact>>,
+    invocations: Option<Vec<Value>>,
 }
 
 #[derive(Deserialize)]
@@ -46,7 +44,6 @@ struct Tool {
 
 #[derive(Deserialize)]
 struct ToolComponent {
-    name: Option<String>,
     #[serde(default)]
     rules: Option<Vec<Rule>>,
 }
@@ -63,7 +60,7 @@ struct Rule {
     default_configuration: Option<Configuration>,
     message_strings: Option<Ordered>,
     properties: Option<Value>,
-    relationships: Option<Vec<Value>>,
+    relationships: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -84,13 +81,11 @@ struct Message {
 #[serde(rename_all = "camelCase")]
 struct SarifResult {
     rule_id: Option<String>,
-    rule_index: Option<i64>,
-    rule: Option<RuleReference>,
     kind: Option<String>,
     level: Option<String>,
     message: Option<Message>,
-    #[serde(default)]
-    locations: Option<Vec<Location>>,
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    locations: Option<Option<Vec<Location>>>,
     fingerprints: Option<Ordered>,
     partial_fingerprints: Option<Ordered>,
     properties: Option<Value>,
@@ -98,20 +93,14 @@ struct SarifResult {
     suppressions: Option<Vec<Value>>,
     #[serde(default)]
     fixes: Option<Vec<Value>>,
-}
-
-#[derive(Deserialize)]
-struct RuleReference {
-    id: Option<String>,
-    index: Option<i64>,
+    #[serde(default)]
+    taxa: Option<Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Location {
     physical_location: Option<PhysicalLocation>,
-    #[serde(default)]
-    logical_locations: Option<Vec<Value>>,
 }
 
 #[derive(Deserialize)]
@@ -119,25 +108,21 @@ struct Location {
 struct PhysicalLocation {
     artifact_location: Option<ArtifactLocation>,
     region: Option<Region>,
+    context_region: Option<Region>,
 }
 
 #[derive(Deserialize)]
 struct ArtifactLocation {
     uri: Option<String>,
-    index: Option<i64>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Region {
-    start_line: Option<i64>,
-    byte_offset: Option<i64>,
+    start_line: Option<Value>,
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    byte_offset: Option<Option<Value>>,
     snippet: Option<Message>,
-}
-
-#[derive(Deserialize)]
-struct Artifact {
-    location: Option<ArtifactLocation>,
 }
 
 /// A JSON object kept in document order: SARIF tools put their preferred
@@ -162,16 +147,6 @@ impl<'de> Deserialize<'de> for Ordered {
             }
         }
         d.deserialize_map(V)
-    }
-}
-
-/// A fingerprint value: a string, or (some tools) an object with a "value".
-fn fingerprint_value(v: &Value) -> Option<String> {
-    match v {
-        Value::Object(o) => o
-            .get("value")
-            .and_then(palisade_plugin_sdk::json::value_to_string),
-        other => palisade_plugin_sdk::json::value_to_string(other),
     }
 }
 
@@ -229,74 +204,71 @@ pub fn looks_like(head: &[u8]) -> bool {
     (schema || version) && has(b"\"runs\"")
 }
 
-/// Parses a whole SARIF log.
+/// Parses a whole SARIF log (any object with `runs`; the version is not checked).
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     // Straight from the bytes (not via a `Value`), so fingerprint objects keep their order.
-    let log: Log = parse_json(report).map_err(|mut e| {
+    let log: palisade_plugin_sdk::json::Object<Log> = parse_json(report).map_err(|mut e| {
         e.message = format!("not a valid SARIF log: {}", e.message);
         e
     })?;
-    let is_sarif_version = log
-        .version
-        .as_ref()
-        .and_then(Value::as_str)
-        .is_some_and(|v| v.starts_with("2."));
-    if !is_sarif_version && log.schema.is_none() {
-        return Err(ParseError::new(
-            "not a SARIF log: no \"version\" \"2.1.0\" and no \"$schema\"",
-        ));
-    }
-    let Some(runs) = log.runs else {
-        return Err(ParseError::new(
-            "not a SARIF log: the \"runs\" array is missing",
-        ));
+    let runs = match log.0.runs {
+        None => return Ok(Vec::new()),
+        Some(None) => return Err(ParseError::new("SARIF log: \"runs\" is null")),
+        Some(Some(runs)) => runs,
     };
     let mut out = Vec::new();
-    for run in &runs {
-        parse_run(run, &mut out);
+    for (i, run) in runs.iter().enumerate() {
+        parse_run(run, &mut out).map_err(|e| e.at_path(format!("/runs/{i}")))?;
     }
     Ok(out)
 }
 
-fn parse_run(run: &Run, out: &mut Vec<Finding>) {
-    let driver = run.tool.as_ref().and_then(|t| t.driver.as_ref());
-    let tool_name = driver.and_then(|d| d.name.clone());
-    // Rules live on the driver; some tools put them on the first extension.
-    let empty: Vec<Rule> = Vec::new();
-    let mut rules = driver.and_then(|d| d.rules.as_ref()).unwrap_or(&empty);
-    if rules.is_empty()
-        && let Some(ext) = run
-            .tool
-            .as_ref()
-            .and_then(|t| t.extensions.as_ref())
-            .and_then(|e| e.first())
-    {
-        rules = ext.rules.as_ref().unwrap_or(&empty);
+fn parse_run(run: &Run, out: &mut Vec<Finding>) -> Result<(), ParseError> {
+    let tool = run
+        .tool
+        .as_ref()
+        .ok_or_else(|| ParseError::new("a SARIF run without \"tool\""))?;
+    let driver = tool
+        .driver
+        .as_ref()
+        .ok_or_else(|| ParseError::new("a SARIF run without \"tool.driver\""))?;
+    // Rules live on the driver; when it has none, on all the extensions.
+    let mut rules: Vec<&Rule> = driver.rules.iter().flatten().collect();
+    if rules.is_empty() {
+        rules = tool
+            .extensions
+            .iter()
+            .flatten()
+            .flat_map(|e| e.rules.iter().flatten())
+            .collect();
     }
-    let by_id: std::collections::HashMap<&str, &Rule> = rules
-        .iter()
-        .filter_map(|r| r.id.as_deref().map(|id| (id, r)))
-        .collect();
-    let artifacts = run.artifacts.as_deref().unwrap_or(&[]);
+    let mut by_id: std::collections::HashMap<&str, &Rule> = std::collections::HashMap::new();
+    for r in rules {
+        let id =
+            r.id.as_deref()
+                .ok_or_else(|| ParseError::new("a SARIF rule without \"id\""))?;
+        by_id.insert(id, r);
+    }
+    let date = run
+        .invocations
+        .as_deref()
+        .and_then(<[Value]>::last)
+        .and_then(|i| i.get("endTimeUtc"))
+        .and_then(Value::as_str)
+        .and_then(palisade_plugin_sdk::text::iso_date)
+        .map(str::to_owned);
     for result in run.results.as_deref().unwrap_or(&[]) {
-        if matches!(result.kind.as_deref(), Some("pass" | "notApplicable")) {
+        // Only failures are findings ("fail" is the default kind).
+        if result.kind.as_deref().is_some_and(|k| k != "fail") {
             continue;
         }
-        let rule_id = result
+        let rule = result
             .rule_id
             .as_deref()
-            .or_else(|| result.rule.as_ref().and_then(|r| r.id.as_deref()));
-        let index = result
-            .rule_index
-            .or_else(|| result.rule.as_ref().and_then(|r| r.index));
-        let rule = rule_id.and_then(|id| by_id.get(id).copied()).or_else(|| {
-            index
-                .and_then(|i| usize::try_from(i).ok())
-                .and_then(|i| rules.get(i))
-        });
-        let rule_id = rule_id.or_else(|| rule.and_then(|r| r.id.as_deref()));
-        result_findings(result, rule, rule_id, artifacts, tool_name.as_deref(), out);
+            .and_then(|id| by_id.get(id).copied());
+        result_findings(result, rule, date.as_deref(), out)?;
     }
+    Ok(())
 }
 
 fn msg_text(m: Option<&Message>) -> Option<String> {
@@ -304,15 +276,13 @@ fn msg_text(m: Option<&Message>) -> Option<String> {
     non_empty(m.text.as_deref()).or_else(|| non_empty(m.markdown.as_deref()))
 }
 
-/// The result's message, resolving a message-string id on the rule and
-/// substituting its `{n}` placeholders with the arguments.
-fn result_message(result: &SarifResult, rule: Option<&Rule>) -> Option<String> {
-    let m = result.message.as_ref()?;
-    if let Some(t) = msg_text(Some(m)) {
-        return Some(t);
-    }
-    let id = m.id.as_deref()?;
-    let template = rule?
+/// A multiformat message's text, resolving a message-string id on the rule
+/// and substituting its `{n}` placeholders with the arguments.
+fn message_text(m: &Message, rule: Option<&Rule>) -> Option<String> {
+    let (Some(rule), Some(id)) = (rule, m.id.as_deref()) else {
+        return non_empty(m.text.as_deref());
+    };
+    let template = rule
         .message_strings
         .as_ref()?
         .0
@@ -320,252 +290,335 @@ fn result_message(result: &SarifResult, rule: Option<&Rule>) -> Option<String> {
         .find(|(k, _)| k == id)
         .and_then(|(_, v)| v.get("text").and_then(Value::as_str))?;
     let args = m.arguments.as_deref().unwrap_or(&[]);
-    let mut s = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        s.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) if after[..close].chars().all(|c| c.is_ascii_digit()) && close > 0 => {
-                let n: usize = after[..close].parse().unwrap_or(usize::MAX);
-                match args
-                    .get(n)
-                    .and_then(palisade_plugin_sdk::json::value_to_string)
-                {
-                    Some(a) => s.push_str(&a),
-                    None => s.push_str(&rest[open..open + close + 2]),
-                }
-                rest = &after[close + 1..];
-            }
-            _ => {
-                s.push('{');
-                rest = after;
-            }
+    let mut s = template.to_owned();
+    for (i, arg) in args.iter().enumerate().take(6) {
+        let placeholder = format!("{{{i}}}");
+        if !s.contains(&placeholder) {
+            break;
         }
+        s = s.replace(
+            &placeholder,
+            &palisade_plugin_sdk::json::value_to_string(arg).unwrap_or_default(),
+        );
     }
-    s.push_str(rest);
     non_empty_str(&s)
 }
 
-/// SARIF levels, or a "security-severity" property (a CVSS-like score or a
-/// word) that code-scanning tools add to rules and results.
-fn severity(result: &SarifResult, rule: Option<&Rule>) -> Severity {
-    let security = result
-        .properties
-        .as_ref()
-        .and_then(|p| p.get("security-severity"))
-        .or_else(|| {
-            rule.and_then(|r| r.properties.as_ref())
-                .and_then(|p| p.get("security-severity"))
-        });
-    if let Some(s) = security {
-        let from_number = match s {
-            Value::Number(n) => n.as_f64(),
-            Value::String(t) => t.trim().parse::<f64>().ok(),
-            _ => None,
-        };
-        if let Some(score) = from_number {
-            return severity_from_cvss(score as f32);
-        }
-        if let Some(sev) = s.as_str().and_then(severity_from_word) {
-            return sev;
-        }
+/// The CVSS bands the reference uses for a "security-severity" score.
+fn severity_of_score(score: f64) -> Severity {
+    if score >= 9.0 {
+        Severity::Critical
+    } else if score >= 7.0 {
+        Severity::High
+    } else if score >= 4.0 {
+        Severity::Medium
+    } else if score > 0.0 {
+        Severity::Low
+    } else {
+        Severity::Info
     }
+}
+
+/// The result's level (else the rule's default level): note Info, warning
+/// Medium, error High, anything else Medium; a "security-severity" property
+/// on the rule (a score, or a severity word) overrides it.
+fn severity(result: &SarifResult, rule: Option<&Rule>) -> (Severity, Option<f32>) {
     let level = result.level.as_deref().or_else(|| {
         rule.and_then(|r| r.default_configuration.as_ref())
             .and_then(|c| c.level.as_deref())
     });
-    match level {
+    let from_level = match level {
         Some("note") => Severity::Info,
         Some("error") => Severity::High,
-        Some("none") => Severity::Info,
         _ => Severity::Medium,
+    };
+    let Some(security) = rule
+        .and_then(|r| r.properties.as_ref())
+        .and_then(|p| p.get("security-severity"))
+    else {
+        return (from_level, None);
+    };
+    let score = match security {
+        Value::Number(n) => n.as_f64(),
+        Value::String(t) => t.trim().parse::<f64>().ok(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
+    if let Some(score) = score {
+        return (severity_of_score(score), Some(score as f32));
     }
+    let word = security.as_str().map(str::to_ascii_lowercase);
+    let sev = match word.as_deref() {
+        Some("info") => Severity::Info,
+        Some("low") => Severity::Low,
+        Some("medium") => Severity::Medium,
+        Some("high") => Severity::High,
+        Some("critical") => Severity::Critical,
+        _ => Severity::Info,
+    };
+    (sev, None)
 }
 
+/// The first "cwe-<digits>" (any case) in `text`.
 fn cwe_in(text: &str) -> Option<u32> {
-    // "external/cwe/cwe-79", "CWE-79", "cwe-079: ..."
     let lower = text.to_ascii_lowercase();
-    let pos = lower.rfind("cwe-")?;
-    let digits: String = lower[pos + 4..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok().filter(|n| *n > 0)
+    lower.match_indices("cwe-").find_map(|(i, _)| {
+        let digits: String = lower[i + 4..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    })
 }
 
-/// The CWE of a result: the rule's relationships to the CWE taxonomy, else
-/// its tags; a "cwe" property on the result (njsscan, mobsfscan) wins.
-fn cwes(result: &SarifResult, rule: Option<&Rule>) -> Vec<u32> {
-    let mut found = Vec::new();
-    if let Some(rule) = rule {
-        if let Some(rels) = rule.relationships.as_ref().filter(|r| !r.is_empty()) {
-            for rel in rels {
-                if let Some(id) = rel.pointer("/target/id").and_then(Value::as_str)
-                    && let Some(c) = cwe_in(id)
-                {
-                    found.push(c);
-                }
-            }
-        } else if let Some(props) = &rule.properties {
-            for tag in props
-                .get("tags")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-            {
-                if let Some(c) = tag.as_str().and_then(cwe_in) {
-                    found.push(c);
-                }
-            }
+fn tags(v: Option<&Value>) -> impl Iterator<Item = &str> {
+    v.and_then(|p| p.get("tags"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(Value::as_str)
+}
+
+/// CWEs of a rule: its relationships when it has a list of them, else its
+/// "cwe" property (a string or a list), else its tags.
+fn rule_cwes(rule: &Rule) -> Vec<u32> {
+    if let Some(Value::Array(rels)) = &rule.relationships {
+        return rels
+            .iter()
+            .filter_map(|r| r.pointer("/target/id").and_then(Value::as_str))
+            .filter_map(cwe_in)
+            .collect();
+    }
+    if let Some(cwe) = rule.properties.as_ref().and_then(|p| p.get("cwe")) {
+        return match cwe {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(cwe_in)
+                .collect(),
+            other => other.as_str().and_then(cwe_in).into_iter().collect(),
+        };
+    }
+    tags(rule.properties.as_ref()).filter_map(cwe_in).collect()
+}
+
+/// CWEs from the result's taxa of the "CWE" taxonomy.
+fn taxa_cwes(result: &SarifResult) -> Vec<u32> {
+    let Some(Value::Array(taxa)) = &result.taxa else {
+        return Vec::new();
+    };
+    taxa.iter()
+        .filter(|t| t.pointer("/toolComponent/name").and_then(Value::as_str) == Some("CWE"))
+        .filter_map(|t| match t.get("id")? {
+            Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Value::String(s) if !s.is_empty() => s
+                .trim()
+                .parse()
+                .ok()
+                .or_else(|| cwe_in(&format!("CWE-{s}"))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The CWEs of a finding, with the primary one: the last CWE of the last
+/// non-empty source among the rule, the result's "cwe" property and its taxa.
+fn cwes(result: &SarifResult, rule: Option<&Rule>) -> (Option<u32>, Vec<u32>) {
+    let sources = [
+        rule.map(rule_cwes).unwrap_or_default(),
+        result
+            .properties
+            .as_ref()
+            .and_then(|p| p.get("cwe"))
+            .and_then(Value::as_str)
+            .and_then(cwe_in)
+            .into_iter()
+            .collect(),
+        taxa_cwes(result),
+    ];
+    let primary = sources.iter().rev().find_map(|s| s.last().copied());
+    let mut all: Vec<u32> = Vec::new();
+    for c in sources.iter().flatten() {
+        if !all.contains(c) {
+            all.push(*c);
         }
     }
-    if let Some(c) = result
-        .properties
-        .as_ref()
-        .and_then(|p| p.get("cwe"))
-        .and_then(Value::as_str)
-        .and_then(cwe_in)
-    {
-        found.push(c);
-    }
-    found
+    (primary, all)
 }
 
-/// CVE ids written in a rule id (dependency scanners name rules after them).
-fn cves_in(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i + 4 <= bytes.len() {
-        if bytes[i..i + 4].eq_ignore_ascii_case(b"cve-") {
-            let start = i;
-            let mut j = i + 4;
-            let year = bytes[j..].iter().take_while(|b| b.is_ascii_digit()).count();
-            j += year;
-            if year == 4 && bytes.get(j) == Some(&b'-') {
-                let n = bytes[j + 1..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
-                if n >= 4 {
-                    let id = text[start..j + 1 + n].to_ascii_uppercase();
-                    if !out.contains(&id) {
-                        out.push(id);
-                    }
-                    i = j + 1 + n;
-                    continue;
+/// The first CVE id in a rule id, upper-cased.
+fn cve_in(text: &str) -> Option<String> {
+    let upper = text.to_ascii_uppercase();
+    upper.match_indices("CVE-").find_map(|(i, _)| {
+        let rest = &upper.as_bytes()[i + 4..];
+        let year = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if year == 0 || rest.get(year) != Some(&b'-') {
+            return None;
+        }
+        let n = rest[year + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        (n > 0).then(|| upper[i..i + 4 + year + 1 + n].to_owned())
+    })
+}
+
+/// Fingerprints grouped by method ("name/v2" is version 2 of "name"), each
+/// method keeping its highest version, in first-seen order.
+fn fingerprint_methods(fp: &Ordered) -> Vec<(String, i64, String)> {
+    let mut methods: Vec<(String, i64, String)> = Vec::new();
+    for (key, value) in &fp.0 {
+        let (method, version) = match key.rsplit_once('/') {
+            Some((head, v)) => (
+                head.rsplit('/').next().unwrap_or(head).to_owned(),
+                v.replace('v', "").trim().parse().unwrap_or(0),
+            ),
+            None => (key.clone(), 0),
+        };
+        let value = match value {
+            Value::Object(o) => o
+                .get("value")
+                .and_then(palisade_plugin_sdk::json::value_to_string)
+                .unwrap_or_default(),
+            other => palisade_plugin_sdk::json::value_to_string(other).unwrap_or_default(),
+        };
+        match methods.iter_mut().find(|(m, _, _)| *m == method) {
+            Some(slot) => {
+                if slot.1 < version {
+                    slot.1 = version;
+                    slot.2 = value;
                 }
             }
+            None => methods.push((method, version, value)),
         }
-        i += 1;
     }
-    out
+    methods
 }
 
+/// `fingerprints`: the first method's value; else `partialFingerprints`:
+/// "method:value" for every method, sorted, joined by "|".
 fn unique_id(result: &SarifResult) -> Option<String> {
     if let Some(fp) = result.fingerprints.as_ref().filter(|f| !f.0.is_empty()) {
-        // The first fingerprint is the tool's preferred one.
-        return fp.0.first().and_then(|(_, v)| fingerprint_value(v));
+        return fingerprint_methods(fp)
+            .into_iter()
+            .next()
+            .and_then(|(_, _, v)| non_empty_str(&v));
     }
     let partial = result
         .partial_fingerprints
         .as_ref()
         .filter(|f| !f.0.is_empty())?;
-    let mut parts: Vec<(&str, String)> = partial
-        .0
-        .iter()
-        .filter_map(|(k, v)| fingerprint_value(v).map(|v| (k.as_str(), v)))
-        .collect();
-    parts.sort();
-    let joined: Vec<String> = parts.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    let mut parts = fingerprint_methods(partial);
+    parts.sort_by(|a, b| a.0.cmp(&b.0));
+    let joined: Vec<String> = parts.iter().map(|(k, _, v)| format!("{k}:{v}")).collect();
     non_empty_str(&joined.join("|"))
 }
 
-fn location_file_line(
-    loc: &Location,
-    artifacts: &[Artifact],
-) -> (Option<String>, Option<u32>, Option<String>) {
+/// A location's file, line and snippet: the artifact URI is required, the
+/// line is the region's start line unless the region is given in bytes.
+/// Where a finding is: file, line and code snippet.
+type Place = (Option<String>, Option<u32>, Option<String>);
+
+fn location_file_line(loc: &Location) -> Result<Place, ParseError> {
     let Some(phys) = &loc.physical_location else {
-        // A logical location (a function or type) is the best "where" there is.
-        let logical = loc
-            .logical_locations
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
-            .find_map(|l| {
-                l.get("fullyQualifiedName")
-                    .or_else(|| l.get("name"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            });
-        return (None, None, logical);
+        return Ok((None, None, None));
     };
-    let file = phys.artifact_location.as_ref().and_then(|a| {
-        non_empty(a.uri.as_deref()).or_else(|| {
-            let i = usize::try_from(a.index?).ok()?;
-            non_empty(artifacts.get(i)?.location.as_ref()?.uri.as_deref())
-        })
-    });
+    let file = phys
+        .artifact_location
+        .as_ref()
+        .and_then(|a| a.uri.clone())
+        .ok_or_else(|| {
+            ParseError::new("a SARIF physical location without \"artifactLocation.uri\"")
+        })?;
     let region = phys.region.as_ref();
-    let line = region
-        .filter(|r| r.byte_offset.is_none())
-        .and_then(|r| r.start_line)
-        .and_then(|l| u32::try_from(l).ok())
-        .filter(|l| *l > 0);
-    let snippet = region.and_then(|r| msg_text(r.snippet.as_ref()));
-    (file, line, snippet)
+    let line = match region {
+        Some(r) if r.byte_offset.is_none() => {
+            let start = r.start_line.as_ref().ok_or_else(|| {
+                ParseError::new("a SARIF region without \"startLine\" (nor \"byteOffset\")")
+            })?;
+            start
+                .as_u64()
+                .or_else(|| start.as_str().and_then(|s| s.trim().parse().ok()))
+                .and_then(|l| u32::try_from(l).ok())
+                .filter(|l| *l > 0)
+        }
+        _ => None,
+    };
+    let snippet = region
+        .and_then(|r| r.snippet.as_ref())
+        .and_then(|s| s.text.clone())
+        .or_else(|| {
+            phys.context_region
+                .as_ref()
+                .and_then(|r| r.snippet.as_ref())
+                .and_then(|s| s.text.clone())
+        });
+    Ok((non_empty_str(&file), line, snippet))
 }
 
 fn result_findings(
     result: &SarifResult,
     rule: Option<&Rule>,
-    rule_id: Option<&str>,
-    artifacts: &[Artifact],
-    tool: Option<&str>,
+    date: Option<&str>,
     out: &mut Vec<Finding>,
-) {
-    let message = result_message(result, rule);
+) -> Result<(), ParseError> {
+    let message = result.message.as_ref().and_then(|m| message_text(m, rule));
+    let title_source = message
+        .clone()
+        .or_else(|| {
+            let r = rule?;
+            if let Some(m) = &r.short_description {
+                return message_text(m, Some(r));
+            }
+            if let Some(m) = &r.full_description {
+                return message_text(m, Some(r));
+            }
+            r.name.clone().or_else(|| r.id.clone())
+        })
+        .ok_or_else(|| ParseError::new("No information found to create a title"))?;
+    let collapsed = title_source
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let title = palisade_plugin_sdk::text::truncate_with_ellipsis(&collapsed, 150);
+    let (sev, score) = severity(result, rule);
+    let (cwe, all_cwes) = cwes(result, rule);
+    let rule_id = result.rule_id.as_deref();
+    let vulnerability_ids: Vec<String> = rule_id.and_then(cve_in).into_iter().collect();
+    let unique = unique_id(result);
     let rule_text = rule.and_then(|r| {
         msg_text(r.full_description.as_ref()).or_else(|| msg_text(r.short_description.as_ref()))
     });
-    let title_source = message
-        .clone()
-        .or_else(|| rule.and_then(|r| msg_text(r.short_description.as_ref())))
-        .or_else(|| rule.and_then(|r| r.name.clone()))
-        .or_else(|| rule_id.map(str::to_owned))
-        .unwrap_or_else(|| "SARIF result".to_owned());
-    let title_line = title_source.lines().next().unwrap_or_default().trim();
-    let title = palisade_plugin_sdk::text::truncate_with_ellipsis(title_line, 250);
-    let sev = severity(result, rule);
-    let cwes = cwes(result, rule);
-    let vulnerability_ids = rule_id.map(cves_in).unwrap_or_default();
-    let unique = unique_id(result);
-    let help = rule.and_then(|r| msg_text(r.help.as_ref()));
-    let mitigation = palisade_plugin_sdk::text::join_non_empty(
-        result
-            .fixes
-            .as_deref()
-            .unwrap_or(&[])
+    let mitigation = result.fixes.as_ref().map(|fixes| {
+        fixes
             .iter()
-            .filter_map(|f| f.pointer("/description/text").and_then(Value::as_str)),
-        "\n",
-    );
-    let references = rule.and_then(|r| non_empty(r.help_uri.as_deref()));
-    let suppressed = result.suppressions.as_ref().is_some_and(|s| {
-        s.iter().any(|x| {
-            !matches!(
-                x.get("status").and_then(Value::as_str),
-                Some("underReview" | "rejected")
-            )
+            .map(|f| {
+                f.pointer("/description/text")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let references = rule.and_then(|r| {
+        r.help_uri.clone().or_else(|| {
+            r.help
+                .as_ref()
+                .and_then(|h| message_text(h, Some(r)))
+                .filter(|t| t.starts_with("http"))
         })
     });
-    let no_loc = [];
-    let locations: &[Location] = result.locations.as_deref().unwrap_or(&no_loc);
-    let mut per_loc: Vec<(Option<String>, Option<u32>, Option<String>)> = locations
-        .iter()
-        .map(|l| location_file_line(l, artifacts))
-        .collect();
+    let suppressed = result.suppressions.as_ref().is_some_and(|s| !s.is_empty());
+    let mut per_loc: Vec<Place> = Vec::new();
+    if let Some(locations) = &result.locations {
+        let locations = locations
+            .as_deref()
+            .ok_or_else(|| ParseError::new("SARIF result \"locations\" is null"))?;
+        for l in locations {
+            per_loc.push(location_file_line(l)?);
+        }
+    }
     if per_loc.is_empty() {
         per_loc.push((None, None, None));
     }
@@ -583,31 +636,22 @@ fn result_findings(
         if let Some(id) = rule_id {
             description.push_str(&format!("\n\n**Rule:** {id}"));
         }
-        if let Some(t) = tool {
-            description.push_str(&format!("\n**Tool:** {t}"));
-        }
-        match (&snippet, &file_path) {
-            (Some(s), Some(_)) => {
-                description.push_str(&format!("\n\n**Snippet:**\n```\n{s}\n```"));
-            }
-            // Without a file, the "snippet" is a logical location (function, type).
-            (Some(s), None) => description.push_str(&format!("\n\n**Location:** {s}")),
-            _ => {}
-        }
-        if let Some(h) = &help
-            && rule_text.as_deref() != Some(h.as_str())
-        {
-            description.push_str("\n\n**Help:**\n");
-            description.push_str(h);
+        if let Some(s) = &snippet {
+            description.push_str(&format!("\n\n**Snippet:**\n```\n{s}\n```"));
         }
         out.push(Finding {
             title: title.clone(),
             severity: sev,
             description: clean(&description),
-            mitigation: mitigation.clone(),
+            mitigation: mitigation.clone().filter(|m| !m.trim().is_empty()),
             references: references.clone(),
-            cwe: cwes.last().copied(),
-            extra_cwes: cwes.iter().rev().skip(1).copied().collect(),
+            cwe,
+            extra_cwes: all_cwes
+                .iter()
+                .copied()
+                .filter(|c| Some(*c) != cwe)
+                .collect(),
+            cvssv3_score: score,
             vulnerability_ids: vulnerability_ids.clone(),
             file_path,
             line,
@@ -615,11 +659,13 @@ fn result_findings(
             vuln_id_from_tool: rule_id.map(str::to_owned),
             static_finding: Some(true),
             dynamic_finding: Some(false),
-            active: suppressed.then_some(false),
-            false_p: suppressed.then_some(true),
+            active: Some(!suppressed),
+            false_p: Some(suppressed),
+            date: date.map(str::to_owned),
             ..Finding::default()
         });
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -24,8 +24,10 @@ pub struct Semgrep;
 
 #[derive(Deserialize)]
 struct Report {
-    results: Option<Vec<CliResult>>,
-    vulns: Option<Vec<ScaVuln>>,
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    results: Option<Option<Vec<CliResult>>>,
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    vulns: Option<Option<Vec<ScaVuln>>>,
 }
 
 #[derive(Deserialize)]
@@ -146,30 +148,48 @@ pub fn looks_like(head: &[u8]) -> bool {
     false
 }
 
-/// Parses a whole Semgrep report.
+/// Parses a whole Semgrep report: `results` when that key is there, else
+/// `vulns`, else nothing (an object with neither has no findings).
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let report: Report = parse_json(report).map_err(|mut e| {
-        e.message = format!("not a Semgrep JSON report: {}", e.message);
-        e
-    })?;
-    match (report.results, report.vulns) {
-        (Some(results), _) => Ok(merge(results.iter().map(cli_finding))),
-        (None, Some(vulns)) => Ok(merge(vulns.iter().map(sca_finding))),
-        (None, None) => Err(ParseError::new(
-            "not a Semgrep JSON report: expected a \"results\" array (semgrep --json) \
-             or a \"vulns\" array (Supply Chain findings)",
-        )),
+    let report: palisade_plugin_sdk::json::Object<Report> =
+        parse_json(report).map_err(|mut e| {
+            e.message = format!("not a Semgrep JSON report: {}", e.message);
+            e
+        })?;
+    let report = report.0;
+    if let Some(results) = report.results {
+        let results = results.ok_or_else(|| ParseError::new("\"results\" is null"))?;
+        let findings = results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| cli_finding(r).map_err(|e| e.at_path(format!("/results/{i}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(merge(findings));
     }
+    if let Some(vulns) = report.vulns {
+        let vulns = vulns.ok_or_else(|| ParseError::new("\"vulns\" is null"))?;
+        let findings = vulns
+            .iter()
+            .enumerate()
+            .map(|(i, v)| sca_finding(v).map_err(|e| e.at_path(format!("/vulns/{i}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(merge(findings));
+    }
+    Ok(Vec::new())
 }
 
 /// Merges findings with the same title, file and line, counting occurrences.
-fn merge(findings: impl Iterator<Item = Finding>) -> Vec<Finding> {
+fn merge(findings: Vec<Finding>) -> Vec<Finding> {
     let mut out = Collector::new();
     for f in findings {
         let key = (f.title.clone(), f.file_path.clone(), f.line);
         out.add_with(key, f, |kept, _| count_occurrence(kept));
     }
     out.into_findings()
+}
+
+fn missing(what: &str) -> ParseError {
+    ParseError::new(format!("a Semgrep result without {what}"))
 }
 
 fn line_of(v: Option<&Value>) -> Option<u32> {
@@ -182,24 +202,38 @@ fn line_of(v: Option<&Value>) -> Option<u32> {
 }
 
 /// Semgrep's rule severities (ERROR/WARNING/INFO) and the newer
-/// CRITICAL/HIGH/MEDIUM/LOW words.
-fn severity(word: Option<&str>) -> Severity {
-    match word.map(|w| w.trim().to_ascii_uppercase()).as_deref() {
-        Some("CRITICAL") => Severity::Critical,
-        Some("ERROR" | "HIGH") => Severity::High,
-        Some("WARNING" | "MEDIUM") => Severity::Medium,
-        Some("INFO" | "LOW") => Severity::Low,
-        _ => Severity::Info,
+/// CRITICAL/HIGH/MEDIUM/LOW words, any case; anything else rejects the report.
+fn severity(word: Option<&str>) -> Result<Severity, ParseError> {
+    let word = word.ok_or_else(|| missing("a severity"))?;
+    match word.to_uppercase().as_str() {
+        "CRITICAL" => Ok(Severity::Critical),
+        "ERROR" | "HIGH" => Ok(Severity::High),
+        "WARNING" | "MEDIUM" => Ok(Severity::Medium),
+        "INFO" | "LOW" => Ok(Severity::Low),
+        _ => Err(ParseError::new(format!(
+            "Unknown value for severity: {word}"
+        ))),
     }
 }
 
-/// The first CWE of a metadata "cwe" entry (a string or a list of strings).
-fn first_cwe(v: Option<&Value>) -> Option<u32> {
-    match v? {
-        Value::String(s) => parse_cwe(s),
-        Value::Array(a) => a.iter().filter_map(Value::as_str).find_map(parse_cwe),
-        _ => None,
-    }
+/// The CWE of a metadata "cwe" entry ("CWE-79: ...", or a list whose first
+/// item counts): the number between the first "-" and the first ":".
+fn first_cwe(v: Option<&Value>) -> Result<Option<u32>, ParseError> {
+    let text = match v {
+        None => return Ok(None),
+        Some(Value::Array(a)) => a.first().and_then(Value::as_str),
+        Some(other) => other.as_str(),
+    };
+    let Some(text) = text else {
+        return Err(ParseError::new("a Semgrep \"cwe\" that is not text"));
+    };
+    let number = text.split(':').next().unwrap_or("");
+    let number = number.split_once('-').map_or("", |(_, n)| n);
+    number
+        .trim()
+        .parse::<u32>()
+        .map(Some)
+        .map_err(|_| ParseError::new(format!("Semgrep CWE {text:?} has no number")))
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
@@ -213,15 +247,29 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-fn cli_finding(r: &CliResult) -> Finding {
-    let empty = Extra::default();
-    let extra = r.extra.as_ref().unwrap_or(&empty);
-    let meta = extra.metadata.as_ref();
-    let check_id = non_empty(r.check_id.as_deref());
-    let title = check_id
-        .clone()
-        .unwrap_or_else(|| "Semgrep finding".to_owned());
-    let mut description = non_empty(extra.message.as_deref()).unwrap_or_else(|| title.clone());
+fn cli_finding(r: &CliResult) -> Result<Finding, ParseError> {
+    let extra = r.extra.as_ref().ok_or_else(|| missing("\"extra\""))?;
+    let meta = Some(
+        extra
+            .metadata
+            .as_ref()
+            .filter(|m| m.is_object())
+            .ok_or_else(|| missing("\"extra.metadata\""))?,
+    );
+    let check_id = r.check_id.clone().ok_or_else(|| missing("\"check_id\""))?;
+    let path = r.path.clone().ok_or_else(|| missing("\"path\""))?;
+    let line = r
+        .start
+        .as_ref()
+        .and_then(|s| s.line.as_ref())
+        .ok_or_else(|| missing("\"start.line\""))?;
+    let message = extra
+        .message
+        .as_deref()
+        .ok_or_else(|| missing("\"extra.message\""))?;
+    let severity = severity(extra.severity.as_deref())?;
+    let title = check_id.clone();
+    let mut description = message.to_owned();
     if let Some(lines) = non_empty(extra.lines.as_deref()).filter(|l| l != "requires login") {
         description.push_str(&format!("\n\n**Snippet:**\n```\n{lines}\n```"));
     }
@@ -246,32 +294,52 @@ fn cli_finding(r: &CliResult) -> Finding {
         .map(str::to_owned);
     let references: Vec<String> = references.into_iter().chain(source).collect();
     let fingerprint = non_empty(extra.fingerprint.as_deref()).filter(|f| f != "requires login");
-    Finding {
+    Ok(Finding {
         title: truncate_chars(&title, 511).to_owned(),
-        severity: severity(extra.severity.as_deref()),
+        severity,
         description: clean(&description),
-        mitigation: non_empty(extra.fix.as_deref())
-            .map(|f| format!("Suggested fix:\n```\n{f}\n```")),
+        mitigation: non_empty(extra.fix.as_deref()),
         references: (!references.is_empty()).then(|| references.join("\n")),
-        cwe: first_cwe(meta.and_then(|m| m.get("cwe"))),
-        file_path: non_empty(r.path.as_deref()),
-        line: line_of(r.start.as_ref().and_then(|s| s.line.as_ref())),
+        cwe: first_cwe(meta.and_then(|m| m.get("cwe")))?,
+        file_path: non_empty_str(&path),
+        line: line_of(Some(line)),
         unique_id_from_tool: fingerprint,
-        vuln_id_from_tool: check_id,
+        vuln_id_from_tool: non_empty_str(&check_id),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         false_p: extra.is_ignored.filter(|i| *i),
         ..Finding::default()
-    }
+    })
 }
 
-fn sca_finding(v: &ScaVuln) -> Finding {
-    let null = Value::Null;
-    let adv = v.advisory.as_ref().unwrap_or(&null);
-    let loc = v.dependency_file_location.as_ref().unwrap_or(&null);
-    let title = non_empty(v.title.as_deref())
-        .or_else(|| string_at(adv, "/title"))
-        .unwrap_or_else(|| "Semgrep Supply Chain finding".to_owned());
+fn sca_finding(v: &ScaVuln) -> Result<Finding, ParseError> {
+    let adv = v
+        .advisory
+        .as_ref()
+        .filter(|a| a.is_object())
+        .ok_or_else(|| missing("\"advisory\""))?;
+    let loc = v
+        .dependency_file_location
+        .as_ref()
+        .filter(|l| l.is_object())
+        .ok_or_else(|| missing("\"dependencyFileLocation\""))?;
+    let title = v.title.clone().ok_or_else(|| missing("\"title\""))?;
+    let path = loc
+        .get("path")
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing("\"dependencyFileLocation.path\""))?;
+    let line = loc
+        .get("startLine")
+        .ok_or_else(|| missing("\"dependencyFileLocation.startLine\""))?;
+    let repository = v
+        .repository_id
+        .as_ref()
+        .ok_or_else(|| missing("\"repositoryId\""))?;
+    let refs = adv
+        .get("references")
+        .filter(|r| r.is_object())
+        .ok_or_else(|| missing("\"advisory.references\""))?;
+    let severity = severity(str_at(adv, "/severity"))?;
     let mut description = string_at(adv, "/description").unwrap_or_else(|| title.clone());
     let dep = |d: Option<&Value>| {
         d.and_then(|d| {
@@ -298,20 +366,17 @@ fn sca_finding(v: &ScaVuln) -> Finding {
         description.push_str(&format!("\n**Reachability:** {reach}"));
     }
     let urls = strings(adv.pointer("/references/urls"));
-    Finding {
+    Ok(Finding {
         title: truncate_chars(&title, 511).to_owned(),
-        severity: severity(str_at(adv, "/severity")),
+        severity,
         description: clean(&description),
         mitigation: dep(v.closest_safe_dependency.as_ref()).map(|d| format!("Upgrade to {d}.")),
         references: (!urls.is_empty()).then(|| urls.join("\n")),
-        cwe: first_cwe(adv.pointer("/references/cweIds")),
-        file_path: string_at(loc, "/path"),
-        line: line_of(loc.get("startLine")),
+        cwe: first_cwe(refs.get("cweIds"))?,
+        file_path: non_empty_str(path),
+        line: line_of(Some(line)),
         // The reference uses the listing's repository id as the tool's id.
-        vuln_id_from_tool: v
-            .repository_id
-            .as_ref()
-            .and_then(palisade_plugin_sdk::json::value_to_string),
+        vuln_id_from_tool: palisade_plugin_sdk::json::value_to_string(repository),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         active: v
@@ -320,7 +385,7 @@ fn sca_finding(v: &ScaVuln) -> Finding {
             .and_then(|t| str_at(t, "/status"))
             .map(|s| !matches!(s, "FIXED" | "IGNORED")),
         ..Finding::default()
-    }
+    })
 }
 
 #[cfg(test)]

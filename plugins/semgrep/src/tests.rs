@@ -5,14 +5,14 @@ fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
 }
 
 #[test]
-fn cli_results_with_missing_optional_fields() {
+fn cli_results_are_merged_per_rule_file_and_line() {
     let f = parse(
         r#"{"results": [
         {"check_id": "a.b", "path": "x.py", "start": {"line": 3}, "extra": {"message": "m", "severity": "ERROR",
           "fingerprint": "requires login", "metadata": {"cwe": ["CWE-78: OS", "CWE-77"], "references": ["https://r"]}}},
-        {"check_id": "a.b", "path": "x.py", "start": {"line": 3}, "extra": {"message": "m", "severity": "ERROR"}},
-        {"check_id": "c", "extra": {"severity": "weird", "fingerprint": "fp"}},
-        {"check_id": "d", "path": "y", "start": {"line": 1}, "extra": {"severity": "INFO", "metadata": {"cwe": "CWE-352: CSRF"}}}
+        {"check_id": "a.b", "path": "x.py", "start": {"line": 3}, "extra": {"message": "m2", "severity": "INFO", "metadata": {}}},
+        {"check_id": "a.b", "path": "x.py", "start": {"line": 4}, "extra": {"message": "m", "severity": "warning", "fingerprint": "fp", "metadata": {}}},
+        {"check_id": "d", "path": "y", "start": {"line": 1}, "extra": {"message": "m", "severity": "low", "metadata": {"cwe": "CWE-352: CSRF"}}}
     ], "errors": []}"#,
     )
     .unwrap();
@@ -23,10 +23,44 @@ fn cli_results_with_missing_optional_fields() {
     assert_eq!(f[0].references.as_deref(), Some("https://r"));
     assert_eq!(
         (f[1].severity, f[1].file_path.as_deref(), f[1].line),
-        (Severity::Info, None, None)
+        (Severity::Medium, Some("x.py"), Some(4))
     );
     assert_eq!(f[1].unique_id_from_tool.as_deref(), Some("fp"));
     assert_eq!((f[2].severity, f[2].cwe), (Severity::Low, Some(352)));
+}
+
+#[test]
+fn fields_the_reference_needs_are_required() {
+    let good = r#"{"check_id": "c", "path": "p", "start": {"line": 1}, "extra": {"message": "m", "severity": "ERROR", "metadata": {}}}"#;
+    assert_eq!(
+        parse(&format!(r#"{{"results": [{good}]}}"#)).unwrap().len(),
+        1
+    );
+    for (from, to) in [
+        (r#""severity": "ERROR""#, r#""severity": "weird""#),
+        (r#""severity": "ERROR""#, r#""sev": "ERROR""#),
+        (r#", "metadata": {}"#, ""),
+        (r#""message": "m""#, r#""msg": "m""#),
+        (r#""path": "p""#, r#""file": "p""#),
+        (r#""check_id": "c""#, r#""rule": "c""#),
+        (r#""start": {"line": 1}"#, r#""start": {}"#),
+    ] {
+        let bad = good.replace(from, to);
+        assert!(
+            parse(&format!(r#"{{"results": [{bad}]}}"#)).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn objects_with_neither_list_have_no_findings() {
+    assert!(
+        parse(r#"{"version": "2.1.0", "runs": []}"#)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(parse(r#"{"results": null}"#).is_err());
 }
 
 #[test]
@@ -59,13 +93,7 @@ fn empty_report() {
 
 #[test]
 fn rejects_bad_input() {
-    for bad in [
-        "",
-        "[]",
-        "{\"results\": [",
-        r#"{"version": "2.1.0", "runs": []}"#,
-        r#"{"results": {"a": 1}}"#,
-    ] {
+    for bad in ["", "[]", "{\"results\": [", r#"{"results": {"a": 1}}"#] {
         assert!(parse(bad).is_err(), "{bad}");
     }
     let e =

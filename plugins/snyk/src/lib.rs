@@ -78,94 +78,150 @@ impl Parser for Snyk {
             )));
         }
         let data = parse_json_value(report)?;
-        if data.get("runs").is_some() {
-            return code::parse(&data);
-        }
-        let projects: Vec<&Value> = match &data {
-            Value::Array(items) => items.iter().collect(),
-            Value::Object(_) => vec![&data],
-            _ => {
-                return Err(ParseError::new(
-                    "not a Snyk report: expected a project object, an array of projects or \
-                     Snyk Code SARIF",
-                ));
-            }
-        };
         let mut out = Vec::new();
-        for (i, project) in projects.iter().enumerate() {
-            if !project.is_object() {
-                return Err(ParseError::new(format!(
-                    "not a Snyk report: item {i} of the project array is not an object"
-                )));
-            }
-            match project.get("vulnerabilities") {
-                Some(Value::Array(vulns)) => {
-                    for v in vulns {
-                        out.push(vulnerability(project, v));
-                    }
-                }
-                Some(Value::Null) | None => {
-                    // `snyk test` failures come as `{"ok": false, "error": "..."}`.
-                    if let Some(error) = get_str(project, "error") {
-                        return Err(ParseError::new(format!(
-                            "the Snyk report holds an error instead of results: {error}"
-                        )));
-                    }
-                    return Err(ParseError::new(
-                        "not a Snyk report: a project has no \"vulnerabilities\" array",
-                    ));
-                }
-                Some(_) => {
-                    return Err(ParseError::new(
-                        "not a Snyk report: \"vulnerabilities\" is not an array",
-                    ));
+        match &data {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    project(item, &mut out)
+                        .map_err(|e| ParseError::new(format!("project {i}: {}", e.message)))?;
                 }
             }
+            other => project(other, &mut out)?,
         }
         Ok(out)
     }
 }
 
-/// Strips the "@version" of one `from` element ("@scope/name@1.0" -> "@scope/name").
+/// Says whether a JSON value is "empty" as the reference tests a project.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// One `snyk test --json` project: its `vulnerabilities`; else Snyk Code
+/// SARIF when the first run has results; else (errors such as `{"ok":
+/// false, "error": ...}`, empty values) nothing.
+fn project(p: &Value, out: &mut Vec<Finding>) -> Result<(), ParseError> {
+    if is_empty(p) {
+        return Ok(());
+    }
+    let Value::Object(map) = p else {
+        return Err(ParseError::new(
+            "not a Snyk report: expected a project object, an array of projects or Snyk Code SARIF",
+        ));
+    };
+    if let Some(vulns) = map.get("vulnerabilities") {
+        let Value::Array(vulns) = vulns else {
+            return Err(ParseError::new(
+                "not a Snyk report: \"vulnerabilities\" is not an array",
+            ));
+        };
+        for (i, v) in vulns.iter().enumerate() {
+            out.push(
+                vulnerability(p, v)
+                    .map_err(|e| ParseError::new(format!("vulnerability {i}: {}", e.message)))?,
+            );
+        }
+        return Ok(());
+    }
+    if let Some(runs) = map.get("runs") {
+        let first = runs
+            .as_array()
+            .and_then(|r| r.first())
+            .ok_or_else(|| ParseError::new("Snyk Code SARIF without any run"))?;
+        if first.get("results").is_some_and(|r| !is_empty(r)) {
+            out.extend(code::parse(p)?);
+        }
+    }
+    Ok(())
+}
+
+/// One `from` element without its version, as the reference cuts it: the
+/// text before the last "@" ("@scope/name@1.0" -> "@scope/name", "a" -> "").
 fn without_version(dep: &str) -> &str {
-    match dep.rfind('@') {
-        Some(0) | None => dep,
-        Some(i) => &dep[..i],
-    }
+    dep.rfind('@').map_or("", |i| &dep[..i])
 }
 
-fn severity(v: &Value) -> Severity {
-    // A CVSS score, when Snyk gives one, decides (Snyk Container's own
-    // severity follows the distribution, which often rates lower).
-    if let Some(score) = get_f64(v, "cvssScore") {
-        return severity_from_cvss(score as f32);
+/// A CVSS score decides when the key is there (bands <= 3.9 Low, 4.0-6.9
+/// Medium, 7.0-8.9 High, anything else Critical); a null score or no score
+/// falls back to the `severity` word.
+fn severity(v: &Value) -> Result<Severity, ParseError> {
+    if let Some(score) = v.get("cvssScore").filter(|s| !s.is_null()) {
+        let s = score
+            .as_f64()
+            .ok_or_else(|| ParseError::new(format!("cvssScore {score} is not a number")))?;
+        return Ok(if s <= 3.9 {
+            Severity::Low
+        } else if (4.0..=6.9).contains(&s) {
+            Severity::Medium
+        } else if (7.0..=8.9).contains(&s) {
+            Severity::High
+        } else {
+            Severity::Critical
+        });
     }
-    get_str(v, "severityWithCritical")
-        .or_else(|| get_str(v, "severity"))
-        .and_then(severity_from_word)
-        .unwrap_or(Severity::Info)
+    let word = v
+        .get("severity")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ParseError::new("a vulnerability without a \"severity\""))?;
+    Ok(severity_from_word(word).unwrap_or(Severity::Info))
 }
 
-fn vulnerability(project: &Value, v: &Value) -> Finding {
-    let from: Vec<&str> = get_strs(v, "from").collect();
-    let root = from
-        .first()
-        .copied()
-        .or_else(|| get_str(project, "projectName"));
+/// A field the reference needs (it fails on the report without it).
+fn required<'a>(v: &'a Value, key: &str) -> Result<&'a Value, ParseError> {
+    v.get(key)
+        .ok_or_else(|| ParseError::new(format!("a vulnerability without \"{key}\"")))
+}
+
+fn vulnerability(project: &Value, v: &Value) -> Result<Finding, ParseError> {
+    for key in ["title", "packageName", "version", "description", "id"] {
+        required(v, key)?;
+    }
+    required(v, "semver").and_then(|s| required(s, "vulnerable"))?;
+    let from: Vec<&str> = required(v, "from")?
+        .as_array()
+        .ok_or_else(|| ParseError::new("\"from\" is not a list"))?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let severity = severity(v)?;
+    let root = from.first().copied();
     let issue = get_str(v, "title").unwrap_or("Snyk issue");
     let title = match root {
         Some(r) => format!("{r}: {issue}"),
         None => issue.to_owned(),
     };
     let ids = v.get("identifiers");
-    let cwes: Vec<u32> = ids
-        .map(|i| get_strs(i, "CWE").filter_map(parse_cwe).collect())
+    // The first CWE is the finding's; a CWE list that is there but empty
+    // means Snyk's generic known-vulnerable-component CWE.
+    let cwe_list = ids.and_then(|i| i.get("CWE"));
+    let cwes: Vec<u32> = cwe_list
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .filter_map(parse_cwe)
+                .collect()
+        })
         .unwrap_or_default();
+    let cwe = match cwe_list {
+        None => None,
+        Some(_) if cwes.is_empty() => Some(KNOWN_VULNERABLE_COMPONENT_CWE),
+        Some(_) => cwes.first().copied(),
+    };
     let cves: Vec<String> = ids
         .map(|i| get_strs(i, "CVE").map(str::to_owned).collect())
         .unwrap_or_default();
-    let package = get_str(v, "packageName").or_else(|| get_str(v, "name"));
-    let version = get_str(v, "version");
+    let package = get_str(v, "packageName");
+    let version = v
+        .get("version")
+        .and_then(palisade_plugin_sdk::json::value_to_string);
     let fixed: Vec<&str> = get_strs(v, "fixedIn").collect();
     let upgrade: Vec<&str> = get_array(v, "upgradePath")
         .iter()
@@ -179,7 +235,7 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
     }
     push_field(&mut description, "Snyk ID", get_str(v, "id"));
     push_field(&mut description, "Package", package);
-    push_field(&mut description, "Version", version);
+    push_field(&mut description, "Version", version.as_deref());
     push_field(
         &mut description,
         "Package manager",
@@ -229,18 +285,19 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
         .collect();
     let cvss = get_str(v, "CVSSv3").and_then(|x| palisade_plugin_sdk::Cvss3::parse(x).ok());
     let epss = v.get("epssDetails");
+    let path = from
+        .iter()
+        .map(|d| without_version(d))
+        .collect::<Vec<_>>()
+        .join(" > ");
 
-    Finding {
+    Ok(Finding {
         title,
-        severity: severity(v),
+        severity,
         description: clean(&description),
         mitigation,
         references: (!references.is_empty()).then(|| references.join("\n")),
-        cwe: Some(
-            cwes.first()
-                .copied()
-                .unwrap_or(KNOWN_VULNERABLE_COMPONENT_CWE),
-        ),
+        cwe,
         extra_cwes: cwes.iter().skip(1).copied().collect(),
         vulnerability_ids: cves,
         cvssv3: cvss.as_ref().map(palisade_plugin_sdk::Cvss3::vector),
@@ -251,14 +308,9 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
         epss_percentile: epss
             .and_then(|e| get_f64(e, "percentile"))
             .map(|x| x as f32),
-        file_path: (!from.is_empty()).then(|| {
-            from.iter()
-                .map(|d| without_version(d))
-                .collect::<Vec<_>>()
-                .join(" > ")
-        }),
+        file_path: non_empty_str(&path),
         component_name: package.map(str::to_owned),
-        component_version: version.map(str::to_owned),
+        component_version: version,
         fix_available: Some(!fixed.is_empty() || v.get("isUpgradable") == Some(&Value::Bool(true))),
         fix_version: fixed.first().map(|x| (*x).to_owned()),
         vuln_id_from_tool: get_string(v, "id"),
@@ -268,7 +320,7 @@ fn vulnerability(project: &Value, v: &Value) -> Finding {
             .and_then(iso_date)
             .map(str::to_owned),
         ..Finding::default()
-    }
+    })
 }
 
 palisade_plugin_sdk::export_parser!(Snyk);
@@ -285,47 +337,102 @@ mod tests {
     #[test]
     fn versions_are_stripped_from_paths() {
         assert_eq!(without_version("@angular/core@1.0"), "@angular/core");
-        assert_eq!(without_version("@angular/core"), "@angular/core");
+        assert_eq!(without_version("@angular/core"), "");
         assert_eq!(without_version("a@1"), "a");
-        assert_eq!(without_version("a"), "a");
+        assert_eq!(without_version("a"), "");
     }
 
     #[test]
     fn empty_reports() {
-        assert!(
-            parse(r#"{"vulnerabilities": [], "ok": true}"#)
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            parse(r#"[{"vulnerabilities": []}, {"vulnerabilities": []}]"#)
-                .unwrap()
-                .is_empty()
-        );
-        assert!(parse(r#"{"runs": []}"#).unwrap().is_empty());
+        for r in [
+            r#"{"vulnerabilities": [], "ok": true}"#,
+            r#"[{"vulnerabilities": []}, {"vulnerabilities": []}, {}, null]"#,
+            r#"{"ok": false, "error": "Could not detect supported target files"}"#,
+            r#"{"matches": []}"#,
+            r#"{"runs": [{"tool": {"driver": {}}, "results": []}]}"#,
+        ] {
+            assert!(parse(r).unwrap().is_empty(), "{r}");
+        }
+    }
+
+    fn vuln(id: &str, extra: &str) -> String {
+        format!(
+            r#"{{"id": "{id}", "title": "T", "severity": "high", "packageName": "@s/dep", "version": "2",
+                "description": "d", "semver": {{"vulnerable": ["<3"]}}, "from": ["root@1", "@s/dep@2"]{extra}}}"#
+        )
     }
 
     #[test]
-    fn minimal_and_unusual_vulnerabilities() {
-        let f = parse(
-            r#"[{"vulnerabilities": [
-                {"id": "SNYK-1", "title": "T", "severity": "critical"},
-                {"id": "SNYK-2", "title": "U", "severity": "low", "cvssScore": 7.5,
-                 "identifiers": {"CVE": ["CVE-2020-1"], "CWE": ["CWE-79", "CWE-80"]},
-                 "from": ["root@1", "@s/dep@2"], "packageName": "@s/dep", "version": "2"}]},
-               {"vulnerabilities": [{"id": "SNYK-3", "severity": "bogus"}]}]"#,
-        )
-        .unwrap();
-        assert_eq!(f.len(), 3);
-        assert_eq!((f[0].severity, f[0].cwe), (Severity::Critical, Some(1035)));
-        assert_eq!(f[1].severity, Severity::High);
+    fn severity_cwe_and_path_rules() {
+        let r = format!(
+            r#"[{{"vulnerabilities": [{}, {}, {}, {}, {}, {}]}}]"#,
+            vuln(
+                "S1",
+                r#", "cvssScore": 7.5, "identifiers": {"CVE": ["CVE-2020-1"], "CWE": ["CWE-79", "CWE-80"]}"#
+            ),
+            vuln("S2", r#", "cvssScore": null, "identifiers": {"CWE": []}"#),
+            vuln("S3", r#", "cvssScore": 0, "identifiers": {}"#),
+            vuln("S4", r#", "cvssScore": 3.95"#),
+            vuln("S5", r#", "severity": "critical""#),
+            vuln("S6", r#", "cvssScore": 6.9"#),
+        );
+        let f = parse(&r).unwrap();
+        let sev: Vec<Severity> = f.iter().map(|f| f.severity).collect();
         assert_eq!(
-            (f[1].cwe, f[1].extra_cwes.as_slice()),
+            sev,
+            [
+                Severity::High,
+                Severity::High,
+                Severity::Low,
+                Severity::Critical,
+                Severity::Critical,
+                Severity::Medium
+            ]
+        );
+        assert_eq!(
+            (f[0].cwe, f[0].extra_cwes.as_slice()),
             (Some(79), &[80][..])
         );
-        assert_eq!(f[1].file_path.as_deref(), Some("root > @s/dep"));
-        assert_eq!(f[1].title, "root@1: U");
-        assert_eq!(f[2].severity, Severity::Info);
+        assert_eq!(f[0].vulnerability_ids, ["CVE-2020-1"]);
+        assert_eq!(f[1].cwe, Some(1035), "an empty CWE list");
+        assert_eq!(f[2].cwe, None, "no CWE list");
+        assert_eq!(f[0].file_path.as_deref(), Some("root > @s/dep"));
+        assert_eq!(
+            (
+                f[0].component_name.as_deref(),
+                f[0].component_version.as_deref()
+            ),
+            (Some("@s/dep"), Some("2"))
+        );
+        assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some("S1"));
+    }
+
+    #[test]
+    fn snyk_code_sarif_follows_the_sarif_rules() {
+        let f = parse(
+            r#"{"runs": [{"tool": {"driver": {"name": "SnykCode", "rules": [
+              {"id": "js/Sqli", "properties": {"cwe": ["CWE-89", "CWE-564"]}}]}},
+              "results": [
+              {"ruleId": "js/Sqli", "message": {"text": "m"}, "properties": {"priorityScore": 750},
+               "fingerprints": {"0": "a", "1": "b"},
+               "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a.js"}, "region": {"startLine": 3}}},
+                             {"physicalLocation": {"artifactLocation": {"uri": "b.js"}, "region": {"startLine": 4}}}]},
+              {"ruleId": "js/Sqli", "message": {"text": "m"}, "kind": "pass"},
+              {"ruleId": "js/Other", "message": {"text": "m"}}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(f.len(), 3, "one per location, passes skipped");
+        assert_eq!((f[0].severity, f[0].cwe), (Severity::High, Some(564)));
+        assert_eq!(
+            (f[1].file_path.as_deref(), f[1].line),
+            (Some("b.js"), Some(4))
+        );
+        assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("a"));
+        assert_eq!(f[0].title, "js/Sqli_a.js");
+        assert_eq!(
+            (f[2].severity, f[2].file_path.as_deref()),
+            (Severity::Low, None)
+        );
     }
 
     #[test]
@@ -334,10 +441,10 @@ mod tests {
             "",
             "{",
             "42",
-            r#"{"ok": false, "error": "Could not detect supported target files"}"#,
-            r#"{"matches": []}"#,
             r#"[1]"#,
             r#"{"vulnerabilities": {}}"#,
+            r#"{"vulnerabilities": [{"id": "S", "severity": "high"}]}"#,
+            r#"{"runs": []}"#,
         ] {
             assert!(parse(r).is_err(), "{r}");
         }

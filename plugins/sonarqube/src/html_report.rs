@@ -19,7 +19,7 @@ pub fn looks_like(head: &[u8]) -> bool {
 
 /// The inner HTML of each `<tag ...>...</tag>` directly in `s`, in order
 /// (no nesting of the same tag is expected in the generated rows).
-fn elements<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
+pub(crate) fn elements<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
     let open = format!("<{tag}");
     let close = format!("</{tag}>");
     let mut out = Vec::new();
@@ -40,72 +40,51 @@ fn elements<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
     out
 }
 
-/// Parses a sonar-report HTML page.
+/// Parses a sonar-report HTML page; a page without the details table (no
+/// vulnerabilities) has no findings.
 pub fn parse(text: &str) -> Result<Vec<Finding>, ParseError> {
     let Some(start) = text.find(DETAIL) else {
-        return Err(ParseError::new(format!(
-            "not a SonarQube HTML report: no {DETAIL:?} table"
-        )));
+        return Ok(Vec::new());
     };
     let detail = &text[start..];
-    let tbody = detail
-        .find("<tbody")
-        .and_then(|i| {
-            let b = &detail[i..];
-            b.find("</tbody>").map(|e| &b[..e])
-        })
-        .ok_or_else(|| ParseError::new("SonarQube HTML report: the details table has no body"))?;
+    let Some(tbody) = detail.find("<tbody").and_then(|i| {
+        let b = &detail[i..];
+        b.find("</tbody>").map(|e| &b[..e])
+    }) else {
+        return Ok(Vec::new());
+    };
     let rules_section = text.find(RULES).map(|i| &text[i..]);
-    let mut rule_docs: HashMap<String, Option<String>> = HashMap::new();
-    let mut out: Vec<Finding> = Vec::new();
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    let mut docs: HashMap<String, crate::RuleDoc> = HashMap::new();
+    let mut agg = crate::Aggregator::new();
     for row in elements(tbody, "tr") {
         let cells: Vec<String> = elements(row, "td")
             .iter()
             .map(|c| html_to_text(c))
             .collect();
         if cells.len() < 6 {
-            continue;
+            return Err(ParseError::new(format!(
+                "SonarQube HTML report: a vulnerability row has {} cells, expected 7",
+                cells.len()
+            )));
         }
         let (rule, severity, component, line, title, message) = (
             &cells[0], &cells[1], &cells[2], &cells[3], &cells[4], &cells[5],
         );
-        let key = (rule.clone(), component.clone());
-        if let Some(&at) = seen.get(&key) {
-            let f = &mut out[at];
-            f.nb_occurences = Some(f.nb_occurences.unwrap_or(1).saturating_add(1));
-            let m = f.mitigation.get_or_insert_with(String::new);
-            m.push_str("\n______\n");
-            m.push_str(message);
-            continue;
-        }
-        let doc = rule_docs
-            .entry(rule.clone())
-            .or_insert_with(|| rules_section.and_then(|s| rule_doc(s, rule)))
-            .clone();
-        let cwes = doc.as_deref().map(find_cwes).unwrap_or_default();
-        let mut description = doc.as_deref().map(html_to_text).unwrap_or_default();
-        if description.is_empty() {
-            description = title.clone();
-        }
-        description.push_str(&format!("\n\n**Rule:** {rule}\n**First line:** {line}"));
-        seen.insert(key, out.len());
-        out.push(Finding {
-            title: truncate_chars(if title.is_empty() { rule } else { title }, 511).to_owned(),
-            severity: crate::report_severity(Some(severity)),
-            description: clean(&description),
-            mitigation: non_empty_str(message),
-            references: non_empty_str(rule),
-            cwe: cwes.first().copied(),
-            extra_cwes: cwes.iter().skip(1).copied().collect(),
-            file_path: non_empty_str(component),
-            static_finding: Some(true),
-            dynamic_finding: Some(false),
-            nb_occurences: Some(1),
-            ..Finding::default()
+        let doc = docs.entry(rule.clone()).or_insert_with(|| {
+            let html = rules_section.and_then(|s| rule_doc(s, rule));
+            crate::RuleDoc::of(rule, html.as_deref())
         });
+        agg.add(
+            rule,
+            doc,
+            title,
+            component,
+            line,
+            crate::report_severity(severity),
+            message,
+        );
     }
-    Ok(out)
+    Ok(agg.into_findings())
 }
 
 /// The documentation HTML of `rule` in the "Known Security Rules" table:

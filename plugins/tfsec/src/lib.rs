@@ -7,9 +7,9 @@
 //! versions, `links` in v1) and a severity: legacy `ERROR`/`WARNING`/`INFO`,
 //! v1 `CRITICAL`/`HIGH`/`MEDIUM`/`LOW`. Results that passed are not findings.
 
-use palisade_plugin_sdk::json::{
-    array_at, bool_at, starts_like_json, string_at, u64_at, value_to_string,
-};
+use std::collections::HashMap;
+
+use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, u64_at, value_to_string};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
@@ -73,7 +73,8 @@ fn looks_like(head: &[u8]) -> bool {
         && contains(head, b"\"start_line\"")
 }
 
-/// Parses a whole report.
+/// Parses a whole report: one finding per (provider, rule, file, start line,
+/// end line), counting repeats.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let value = palisade_plugin_sdk::json::parse_json_value(report)?;
     if !value.is_object() {
@@ -89,11 +90,12 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         }
         None => {
             return Err(ParseError::new(
-                "not a tfsec report: the JSON object has no \"results\" key",
+                "Incorrect TFSec scan, missing attribute 'results'",
             ));
         }
     };
-    let mut out = Vec::with_capacity(results.len());
+    let mut out: Vec<Finding> = Vec::with_capacity(results.len());
+    let mut seen: HashMap<(String, String, String, String, String), usize> = HashMap::new();
     for (i, r) in results.iter().enumerate() {
         if !r.is_object() {
             return Err(
@@ -101,69 +103,86 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                     .at_path(format!("/results/{i}")),
             );
         }
-        if r.get("rule_id").is_none() && r.get("long_id").is_none() {
-            return Err(ParseError::new(
-                "not a tfsec result: it has no \"rule_id\" (is this another scanner's report?)",
-            )
-            .at_path(format!("/results/{i}")));
-        }
-        if passed(r) {
+        if truthy(r.get("passed")) {
             continue;
         }
-        out.push(finding(r));
+        let at = |e: ParseError| e.at_path(format!("/results/{i}"));
+        let rule_id = required(r, "rule_id").map_err(at)?;
+        let provider = required(r, "rule_provider").map_err(at)?;
+        let location = r
+            .get("location")
+            .filter(|l| l.is_object())
+            .ok_or_else(|| at(ParseError::new("a tfsec result without a \"location\"")))?;
+        let file = required(location, "filename").map_err(at)?;
+        let key = (
+            provider.to_owned(),
+            rule_id.to_owned(),
+            file.to_owned(),
+            python_str(location.get("start_line")),
+            python_str(location.get("end_line")),
+        );
+        if let Some(&k) = seen.get(&key) {
+            let f = &mut out[k];
+            f.nb_occurences = Some(f.nb_occurences.unwrap_or(1).saturating_add(1));
+            continue;
+        }
+        let f = finding(r, rule_id, file).map_err(at)?;
+        seen.insert(key, out.len());
+        out.push(f);
     }
     Ok(out)
 }
 
-/// Legacy reports say `"passed": true`, v1 may carry a `status` word.
-fn passed(r: &Value) -> bool {
-    if bool_at(r, "passed") == Some(true) {
-        return true;
-    }
-    matches!(
-        string_at(r, "status")
-            .map(|s| s.to_ascii_lowercase())
-            .as_deref(),
-        Some("passed" | "ignored")
-    )
-}
-
-fn severity(word: Option<&str>) -> Severity {
-    match word.map(str::to_ascii_uppercase).as_deref() {
-        // Legacy levels.
-        Some("ERROR") => Severity::High,
-        Some("WARNING") => Severity::Medium,
-        Some("INFO") => Severity::Low,
-        Some(other) => severity_from_word(other).unwrap_or(Severity::Info),
-        None => Severity::Info,
+/// Whether a JSON value counts as set, as the reference tests `passed`.
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
     }
 }
 
-/// "See https://... for more information." -> the URL.
-fn link_url(text: &str) -> String {
-    text.split_whitespace()
-        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
-        .unwrap_or(text)
-        .to_owned()
+/// A string field the reference needs (it fails on the report without it).
+fn required<'a>(v: &'a Value, key: &str) -> Result<&'a str, ParseError> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ParseError::new(format!("a tfsec result without a \"{key}\" string")))
 }
 
-fn finding(r: &Value) -> Finding {
-    let rule_id = non_empty(string_at(r, "rule_id").as_deref())
-        .or_else(|| non_empty(string_at(r, "long_id").as_deref()));
-    let rule_description = non_empty(string_at(r, "rule_description").as_deref());
-    let description = non_empty(string_at(r, "description").as_deref());
-    let title = rule_description
-        .or_else(|| description.clone())
-        .or_else(|| rule_id.clone())
-        .unwrap_or_else(|| "tfsec result".to_owned());
-    let file_path = non_empty(string_at(r, "location/filename").as_deref());
+/// A line number as the reference writes it into its merge key ("None" when missing).
+fn python_str(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "None".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// tfsec severities: v1 CRITICAL/HIGH/MEDIUM/LOW, legacy ERROR (High),
+/// WARNING (Medium) and INFO (Info); anything else is Low.
+fn severity(word: &str) -> Severity {
+    match word.to_uppercase().as_str() {
+        "CRITICAL" => Severity::Critical,
+        "HIGH" | "ERROR" => Severity::High,
+        "MEDIUM" | "WARNING" => Severity::Medium,
+        "INFO" => Severity::Info,
+        _ => Severity::Low,
+    }
+}
+
+fn finding(r: &Value, rule_id: &str, file: &str) -> Result<Finding, ParseError> {
+    let description = required(r, "description")?;
+    let severity = severity(required(r, "severity")?);
     let line = u64_at(r, "location/start_line")
         .and_then(|n| u32::try_from(n).ok())
         .filter(|&n| n > 0);
     let end_line = u64_at(r, "location/end_line");
 
     let mut desc = String::new();
-    push_field(&mut desc, "Rule ID", rule_id.as_deref());
+    push_field(&mut desc, "Rule ID", Some(rule_id));
     push_field(&mut desc, "Long ID", string_at(r, "long_id").as_deref());
     push_field(
         &mut desc,
@@ -176,44 +195,49 @@ fn finding(r: &Value) -> Finding {
         string_at(r, "rule_service").as_deref(),
     );
     push_field(&mut desc, "Resource", string_at(r, "resource").as_deref());
-    if let (Some(f), Some(s)) = (&file_path, line) {
+    if let Some(s) = line {
         match end_line {
             Some(e) if e != u64::from(s) => {
-                desc.push_str(&format!("**Location:** {f}, lines {s}-{e}\n"))
+                desc.push_str(&format!("**Location:** {file}, lines {s}-{e}\n"))
             }
-            _ => desc.push_str(&format!("**Location:** {f}, line {s}\n")),
+            _ => desc.push_str(&format!("**Location:** {file}, line {s}\n")),
         }
     }
-    if let Some(d) = &description {
-        desc.push('\n');
-        desc.push_str(d);
-        desc.push('\n');
-    }
+    desc.push('\n');
+    desc.push_str(description);
+    desc.push('\n');
 
-    let mut links: Vec<String> = array_at(r, "links")
-        .iter()
-        .filter_map(value_to_string)
-        .filter_map(|s| non_empty_str(&s))
-        .collect();
-    if let Some(l) = non_empty(string_at(r, "link").as_deref()) {
-        links.insert(0, link_url(&l));
-    }
-
-    Finding {
-        title: truncate_chars(&title, 511).to_owned(),
-        severity: severity(string_at(r, "severity").as_deref()),
+    // v1 lists `links`; legacy reports have one `link` sentence.
+    let references = if r.get("links").is_some_and(|l| !l.is_null()) {
+        let links: Vec<String> = array_at(r, "links")
+            .iter()
+            .filter_map(value_to_string)
+            .collect();
+        Some(links.join("\n"))
+    } else {
+        string_at(r, "link")
+    };
+    Ok(Finding {
+        title: truncate_chars(
+            r.get("rule_description")
+                .and_then(Value::as_str)
+                .unwrap_or("None"),
+            511,
+        )
+        .to_owned(),
+        severity,
         description: clean(&desc),
         impact: non_empty(string_at(r, "impact").as_deref()),
         mitigation: non_empty(string_at(r, "resolution").as_deref()),
-        references: (!links.is_empty()).then(|| links.join("\n")),
-        file_path,
+        references: references.filter(|r| !r.trim().is_empty()),
+        file_path: non_empty_str(file),
         line,
-        vuln_id_from_tool: rule_id,
+        vuln_id_from_tool: non_empty_str(rule_id),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         nb_occurences: Some(1),
         ..Finding::default()
-    }
+    })
 }
 
 #[cfg(test)]
@@ -231,27 +255,83 @@ mod tests {
         assert!(parse(r#"{"results":[]}"#).unwrap().is_empty());
     }
 
+    fn result(rule: &str, sev: &str, file: &str, start: u32, end: u32, extra: &str) -> String {
+        format!(
+            r#"{{"rule_id":"{rule}","rule_provider":"aws","rule_description":"d {rule}","description":"x","severity":"{sev}",
+                "location":{{"filename":"{file}","start_line":{start},"end_line":{end}}}{extra}}}"#
+        )
+    }
+
     #[test]
     fn legacy_and_v1_results() {
-        let f = parse(
-            r#"{"results":[
-              {"rule_id":"GEN003","rule_description":"d","severity":"WARNING","passed":false,"link":"See https://x/y for more information.","location":{"filename":"a.tf","start_line":3,"end_line":4}},
-              {"rule_id":"AWS001","severity":"ERROR","passed":true,"location":{"filename":"b.tf","start_line":1}},
-              {"rule_id":"AVD-AWS-0088","long_id":"aws-s3-enable-bucket-encryption","severity":"CRITICAL","links":["https://a"],"location":{"filename":"c.tf","start_line":0}},
-              {"rule_id":"X","severity":"INFO"},
-              {"long_id":"y","severity":"strange"}]}"#,
-        )
-        .unwrap();
+        let r = format!(
+            r#"{{"results":[{},{},{},{},{}]}}"#,
+            result(
+                "GEN003",
+                "WARNING",
+                "a.tf",
+                3,
+                4,
+                r#","passed":false,"link":"See https://x/y for more information.""#
+            ),
+            result("AWS001", "ERROR", "b.tf", 1, 1, r#","passed":true"#),
+            result(
+                "AVD-AWS-0088",
+                "CRITICAL",
+                "c.tf",
+                0,
+                0,
+                r#","links":["https://a","https://b"]"#
+            ),
+            result("X", "INFO", "d.tf", 1, 1, ""),
+            result("Y", "strange", "d.tf", 1, 1, ""),
+        );
+        let f = parse(&r).unwrap();
         assert_eq!(f.len(), 4);
         assert_eq!(f[0].severity, Severity::Medium);
-        assert_eq!(f[0].references.as_deref(), Some("https://x/y"));
-        assert_eq!(f[0].line, Some(3));
+        assert_eq!(
+            f[0].references.as_deref(),
+            Some("See https://x/y for more information.")
+        );
+        assert_eq!(
+            (f[0].line, f[0].file_path.as_deref()),
+            (Some(3), Some("a.tf"))
+        );
         assert_eq!(f[1].severity, Severity::Critical);
         assert_eq!(f[1].vuln_id_from_tool.as_deref(), Some("AVD-AWS-0088"));
+        assert_eq!(f[1].references.as_deref(), Some("https://a\nhttps://b"));
         assert_eq!(f[1].line, None);
-        assert_eq!(f[2].severity, Severity::Low);
-        assert_eq!(f[3].severity, Severity::Info);
-        assert_eq!(f[3].vuln_id_from_tool.as_deref(), Some("y"));
+        assert_eq!(f[2].severity, Severity::Info);
+        assert_eq!(f[3].severity, Severity::Low);
+    }
+
+    #[test]
+    fn results_are_merged_per_provider_rule_file_and_line_range() {
+        let r = format!(
+            r#"{{"results":[{},{},{},{}]}}"#,
+            result("A1", "HIGH", "a.tf", 3, 4, ""),
+            result("A1", "LOW", "a.tf", 3, 4, ""),
+            result("A1", "HIGH", "a.tf", 3, 5, ""),
+            result("A1", "HIGH", "b.tf", 3, 4, ""),
+        );
+        let f = parse(&r).unwrap();
+        assert_eq!(f.len(), 3);
+        assert_eq!(
+            (f[0].nb_occurences, f[0].severity),
+            (Some(2), Severity::High)
+        );
+    }
+
+    #[test]
+    fn fields_the_reference_needs_are_required() {
+        for missing in ["rule_id", "rule_provider", "description", "severity"] {
+            let r = format!(
+                r#"{{"results":[{}]}}"#,
+                result("A1", "HIGH", "a.tf", 1, 1, "")
+            )
+            .replace(&format!(r#""{missing}":"#), r#""other":"#);
+            assert!(parse(&r).is_err(), "{missing}");
+        }
     }
 
     #[test]
@@ -261,6 +341,7 @@ mod tests {
         assert!(parse(r#"{"results":{}}"#).is_err());
         assert!(parse(r#"{"results":[1]}"#).is_err());
         assert!(parse(r#"{"results":[{"Target":"x"}]}"#).is_err());
+        assert!(parse(r#"{"results":[{"rule_id":"x","rule_provider":"p"}]}"#).is_err());
         assert!(parse("[]").is_err());
         assert!(parse_report(b"{\"results\":\"\xff\"}").is_err());
         assert!(parse(&format!("{{\"results\":{}", "[".repeat(10_000))).is_err());

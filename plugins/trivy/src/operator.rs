@@ -1,24 +1,23 @@
 //! "Trivy Operator Scan": the custom resources the Trivy Operator writes in a
 //! cluster (`apiVersion: aquasecurity.github.io/v1alpha1`), as exported with
-//! `kubectl get ... -o json`: one resource object or an array of them, of kind
-//! `VulnerabilityReport`, `ConfigAuditReport` (and the other check-based
-//! assessment reports), `ExposedSecretReport` or `ClusterComplianceReport`.
+//! `kubectl get ... -o json`. See `FORMAT.md` for the layouts and rules.
+//!
+//! Findings come from what a resource holds, not from its `kind`: any
+//! resource with `metadata.labels` yields its `report.vulnerabilities`,
+//! `report.checks` and `report.secrets`, and its `status.detailReport` /
+//! `status.summaryReport` compliance results. A resource without labels (a
+//! kubectl `List` wrapper, an SBOM report without labels, ...) yields nothing.
 
-use palisade_plugin_sdk::json::{
-    TextList, get_array, get_f64, get_str, get_string, get_strs, optional_objects,
-    parse_json_borrowed, parse_json_object, parse_json_objects,
-};
+use palisade_plugin_sdk::json::{get_str, get_strs, parse_json_value};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Recognises a Trivy Operator resource head.
 pub fn looks_like(head: &[u8]) -> bool {
     palisade_plugin_sdk::json::starts_like_json(head)
-        && contains(head, b"aquasecurity.github.io/")
+        && contains(head, b"aquasecurity.github.io")
         && [
             &b"VulnerabilityReport"[..],
             b"ConfigAuditReport",
@@ -26,508 +25,554 @@ pub fn looks_like(head: &[u8]) -> bool {
             b"ClusterComplianceReport",
             b"RbacAssessmentReport",
             b"InfraAssessmentReport",
+            b"vulnerabilityreports.",
+            b"configauditreports.",
+            b"exposedsecretreports.",
+            b"clustercompliancereports.",
+            b"rbacassessmentreports.",
+            b"infraassessmentreports.",
         ]
         .iter()
         .any(|k| contains(head, k))
 }
 
-/// One resource, with only what the findings need; compliance reports keep
-/// their `spec` and `status` as trees (few, small, and deeply varied).
-#[derive(Deserialize)]
-struct Resource<'a> {
-    #[serde(borrow, default)]
-    kind: Text<'a>,
-    #[serde(borrow, default)]
-    metadata: Option<Metadata<'a>>,
-    #[serde(borrow, default)]
-    report: Option<Body<'a>>,
-    #[serde(default)]
-    spec: Option<Value>,
-    #[serde(default)]
-    status: Option<Value>,
-}
+/// The keys of a "resources by kind" export (`{"vulnerabilityreports.aquasecurity.github.io": [...], ...}`)
+/// whose presence marks that layout.
+const KIND_KEYS: [&str; 9] = [
+    "clustercompliancereports.aquasecurity.github.io",
+    "clusterconfigauditreports.aquasecurity.github.io",
+    "clusterinfraassessmentreports.aquasecurity.github.io",
+    "clusterrbacassessmentreports.aquasecurity.github.io",
+    "configauditreports.aquasecurity.github.io",
+    "exposedsecretreports.aquasecurity.github.io",
+    "infraassessmentreports.aquasecurity.github.io",
+    "rbacassessmentreports.aquasecurity.github.io",
+    "vulnerabilityreports.aquasecurity.github.io",
+];
 
-#[derive(Deserialize)]
-struct Metadata<'a> {
-    #[serde(borrow, default)]
-    namespace: Text<'a>,
-    #[serde(borrow, default)]
-    labels: Option<Labels<'a>>,
-}
+/// Keys of that layout holding SBOMs, which carry no findings.
+const SBOM_KEYS: [&str; 2] = [
+    "clustersbomreports.aquasecurity.github.io",
+    "sbomreports.aquasecurity.github.io",
+];
 
-/// The labels naming the scanned workload.
-#[derive(Deserialize)]
-struct Labels<'a> {
-    #[serde(rename = "trivy-operator.resource.namespace", borrow, default)]
-    namespace: Text<'a>,
-    #[serde(rename = "trivy-operator.resource.kind", borrow, default)]
-    kind: Text<'a>,
-    #[serde(rename = "trivy-operator.resource.name", borrow, default)]
-    name: Text<'a>,
-    #[serde(rename = "trivy-operator.container.name", borrow, default)]
-    container: Text<'a>,
-}
-
-#[derive(Deserialize)]
-struct Body<'a> {
-    #[serde(borrow, default, deserialize_with = "optional_objects")]
-    vulnerabilities: Option<Vec<Vuln<'a>>>,
-    #[serde(borrow, default, deserialize_with = "optional_objects")]
-    checks: Option<Vec<Check<'a>>>,
-    #[serde(borrow, default, deserialize_with = "optional_objects")]
-    secrets: Option<Vec<Secret<'a>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Vuln<'a> {
-    #[serde(rename = "vulnerabilityID", borrow, default)]
-    vulnerability_id: Text<'a>,
-    #[serde(borrow, default)]
-    resource: Text<'a>,
-    #[serde(borrow, default)]
-    installed_version: Text<'a>,
-    #[serde(borrow, default)]
-    fixed_version: Text<'a>,
-    #[serde(borrow, default)]
-    title: Text<'a>,
-    #[serde(borrow, default)]
-    target: Text<'a>,
-    #[serde(borrow, default)]
-    primary_link: Text<'a>,
-    #[serde(borrow, default)]
-    links: TextList<'a>,
-    #[serde(borrow, default)]
-    package_type: Text<'a>,
-    #[serde(borrow, default)]
-    class: Text<'a>,
-    #[serde(borrow, default)]
-    severity: Text<'a>,
-    #[serde(borrow, default)]
-    score: Text<'a>,
-}
-
-#[derive(Deserialize)]
-struct Check<'a> {
-    #[serde(rename = "checkID", borrow, default)]
-    check_id: Text<'a>,
-    #[serde(borrow, default)]
-    title: Text<'a>,
-    #[serde(borrow, default)]
-    description: Text<'a>,
-    #[serde(borrow, default)]
-    category: Text<'a>,
-    #[serde(borrow, default)]
-    messages: TextList<'a>,
-    #[serde(borrow, default)]
-    severity: Text<'a>,
-    #[serde(borrow, default)]
-    remediation: Text<'a>,
-    #[serde(borrow, default)]
-    success: Text<'a>,
-}
-
-#[derive(Deserialize)]
-struct Secret<'a> {
-    #[serde(borrow, default)]
-    target: Text<'a>,
-    #[serde(borrow, default)]
-    title: Text<'a>,
-    #[serde(rename = "ruleID", borrow, default)]
-    rule_id: Text<'a>,
-    #[serde(borrow, default)]
-    category: Text<'a>,
-    #[serde(rename = "match", borrow, default)]
-    matched: Text<'a>,
-    #[serde(borrow, default)]
-    severity: Text<'a>,
-}
-
-/// Parses one Trivy Operator resource or an array of them.
+/// Parses one Trivy Operator resource, an array of them, or an object of
+/// resource arrays keyed by plural resource name.
 pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
+    let data = parse_json_value(report)?;
     let mut out = Vec::new();
-    match palisade_plugin_sdk::sniff::first_byte(report) {
-        Some(b'[') => {
-            let items: Vec<Resource<'_>> = parse_json_objects(report)?;
+    match &data {
+        Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 resource(item, &mut out)
                     .map_err(|e| ParseError::new(format!("item {i}: {}", e.message)))?;
             }
         }
-        Some(b'{') => resource(&parse_json_object(report)?, &mut out)?,
-        _ => {
-            let _: IgnoredAny = parse_json_borrowed(report)?;
-            return Err(ParseError::new(
-                "not a Trivy Operator report: expected a resource object or an array of them",
-            ));
+        Value::Object(map) if KIND_KEYS.iter().any(|k| map.contains_key(*k)) => {
+            for (key, items) in map {
+                if SBOM_KEYS.contains(&key.as_str()) {
+                    continue;
+                }
+                let Value::Array(items) = items else {
+                    return Err(ParseError::new(format!(
+                        "{key:?}: expected an array of Trivy Operator resources"
+                    )));
+                };
+                for (i, item) in items.iter().enumerate() {
+                    resource(item, &mut out)
+                        .map_err(|e| ParseError::new(format!("{key} item {i}: {}", e.message)))?;
+                }
+            }
         }
+        _ => resource(&data, &mut out)?,
     }
     Ok(out)
 }
 
-fn resource(r: &Resource<'_>, out: &mut Vec<Finding>) -> Result<(), ParseError> {
-    let kind = r.kind.get().unwrap_or("");
-    let metadata = r.metadata.as_ref();
-    let labels = metadata.and_then(|m| m.labels.as_ref());
-    let namespace = labels
-        .and_then(|l| l.namespace.get())
-        .or_else(|| metadata.and_then(|m| m.namespace.get()));
-    let workload: Vec<&str> = [
-        namespace,
-        labels.and_then(|l| l.kind.get()),
-        labels.and_then(|l| l.name.get()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let container = labels.and_then(|l| l.container.get());
-    let with_container = {
-        let mut parts = workload.clone();
-        parts.extend(container);
-        join_slash(&parts)
-    };
-    let ctx = Ctx {
-        namespace,
-        service_workload: join_slash(&workload),
-        service_container: with_container,
-    };
-    let body = r.report.as_ref();
-    match kind {
-        "VulnerabilityReport" => {
-            let vulns = body
-                .and_then(|b| b.vulnerabilities.as_deref())
-                .unwrap_or_default();
-            out.extend(vulns.iter().map(|v| vulnerability(&ctx, v)));
+/// The severity words Trivy writes; anything else is an error, as for the reference.
+fn trivy_severity(word: Option<&Value>, what: &str) -> Result<Severity, ParseError> {
+    match word.and_then(Value::as_str) {
+        Some("CRITICAL") => Ok(Severity::Critical),
+        Some("HIGH") => Ok(Severity::High),
+        Some("MEDIUM") => Ok(Severity::Medium),
+        Some("LOW") => Ok(Severity::Low),
+        Some("UNKNOWN") => Ok(Severity::Info),
+        other => Err(ParseError::new(format!(
+            "{what}: unknown severity {}: expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN",
+            other.map_or_else(|| "(missing)".to_owned(), |s| format!("{s:?}"))
+        ))),
+    }
+}
+
+/// A list field that must be an array of objects when present and not null.
+fn objects<'a>(v: &'a Value, key: &str) -> Result<Option<&'a [Value]>, ParseError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => {
+            if items.iter().any(|i| !i.is_object()) {
+                return Err(ParseError::new(format!(
+                    "\"{key}\" holds an entry that is not an object"
+                )));
+            }
+            Ok(Some(items))
         }
-        "ConfigAuditReport"
-        | "ClusterConfigAuditReport"
-        | "RbacAssessmentReport"
-        | "ClusterRbacAssessmentReport"
-        | "InfraAssessmentReport"
-        | "ClusterInfraAssessmentReport" => {
-            let checks = body.and_then(|b| b.checks.as_deref()).unwrap_or_default();
-            // Passed checks are part of the resource but are not findings.
-            out.extend(
-                checks
-                    .iter()
-                    .filter(|c| c.success.get() != Some("true"))
-                    .map(|c| check(&ctx, c)),
-            );
-        }
-        "ExposedSecretReport" => {
-            let secrets = body.and_then(|b| b.secrets.as_deref()).unwrap_or_default();
-            out.extend(secrets.iter().map(|s| secret_finding(&ctx, s)));
-        }
-        "ClusterComplianceReport" => compliance(
-            r.spec.as_ref().unwrap_or(&Value::Null),
-            r.status.as_ref().unwrap_or(&Value::Null),
-            out,
-        ),
-        "" => {
+        Some(_) => Err(ParseError::new(format!("\"{key}\" is not an array"))),
+    }
+}
+
+fn object<'a>(v: &'a Value, key: &str) -> Result<Option<&'a Map<String, Value>>, ParseError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(_) => Err(ParseError::new(format!("\"{key}\" is not an object"))),
+    }
+}
+
+/// A label, or "" when missing.
+fn label<'a>(labels: &'a Map<String, Value>, key: &str) -> &'a str {
+    labels.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn resource(r: &Value, out: &mut Vec<Finding>) -> Result<(), ParseError> {
+    match r {
+        Value::Null => return Ok(()),
+        Value::Object(_) => {}
+        _ => {
             return Err(ParseError::new(
-                "not a Trivy Operator resource: the object has no \"kind\"",
+                "not a Trivy Operator resource: expected a JSON object",
             ));
         }
-        other => {
-            return Err(ParseError::new(format!(
-                "unsupported Trivy Operator resource kind {other:?}: expected \
-                 VulnerabilityReport, ConfigAuditReport, ExposedSecretReport or \
-                 ClusterComplianceReport"
-            )));
+    }
+    // Without labels the reference takes nothing from a resource, not even
+    // its compliance status.
+    let Some(metadata) = object(r, "metadata")? else {
+        return Ok(());
+    };
+    let Some(labels) = metadata.get("labels").filter(|l| !l.is_null()) else {
+        return Ok(());
+    };
+    let Value::Object(labels) = labels else {
+        return Err(ParseError::new("\"metadata.labels\" is not an object"));
+    };
+    let namespace = label(labels, "trivy-operator.resource.namespace");
+    let kind = label(labels, "trivy-operator.resource.kind");
+    let name = label(labels, "trivy-operator.resource.name");
+    let container = label(labels, "trivy-operator.container.name");
+    let mut service = format!("{namespace}/{kind}/{name}");
+    if !container.is_empty() {
+        service.push('/');
+        service.push_str(container);
+    }
+    let ctx = Ctx {
+        namespace,
+        kind,
+        name,
+        container,
+        service,
+    };
+    if let Some(body) = r.get("report").filter(|b| !b.is_null()) {
+        if let Some(vulns) = objects(body, "vulnerabilities")? {
+            for v in vulns {
+                out.push(vulnerability(&ctx, v)?);
+            }
+        }
+        if let Some(checks) = objects(body, "checks")? {
+            for c in checks {
+                out.push(check(&ctx, c)?);
+            }
+        }
+        if let Some(secrets) = objects(body, "secrets")? {
+            for s in secrets {
+                out.push(secret_finding(&ctx, s)?);
+            }
+        }
+    }
+    if object(r, "status")?.is_some() {
+        let status = &r["status"];
+        if let Some(detail) = status.get("detailReport").filter(|d| !d.is_null()) {
+            compliance_detail(detail, out)?;
+        }
+        if let Some(summary) = status.get("summaryReport").filter(|d| !d.is_null()) {
+            let fails = status
+                .get("summary")
+                .filter(|s| s.is_object())
+                .ok_or_else(|| ParseError::new("a summaryReport without \"status.summary\""))?;
+            if int_of(fails.get("failCount"))? > 0 {
+                let controls = r
+                    .pointer("/spec/compliance/controls")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| {
+                        ParseError::new("a summaryReport without \"spec.compliance.controls\"")
+                    })?;
+                compliance_summary(controls, summary, out)?;
+            }
         }
     }
     Ok(())
 }
 
-fn join_slash(parts: &[&str]) -> Option<String> {
-    (!parts.is_empty()).then(|| parts.join("/"))
+/// A count written as a number or a numeric string; missing is 0.
+fn int_of(v: Option<&Value>) -> Result<i64, ParseError> {
+    match v {
+        None => Ok(0),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f.trunc() as i64))
+            .ok_or_else(|| ParseError::new(format!("count {n} is not a number"))),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map_err(|_| ParseError::new(format!("count {s:?} is not a number"))),
+        Some(other) => Err(ParseError::new(format!("count {other} is not a number"))),
+    }
 }
 
 struct Ctx<'a> {
-    namespace: Option<&'a str>,
-    service_workload: Option<String>,
-    service_container: Option<String>,
+    namespace: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    container: &'a str,
+    service: String,
 }
 
-fn severity(v: &Value, key: &str) -> Option<Severity> {
-    get_str(v, key).and_then(severity_from_word)
-}
-
-/// "Upgrade to version {fixed} or later."
-fn upgrade_to(fixed: &str) -> String {
-    let mut m = String::with_capacity(fixed.len() + 32);
-    m.push_str("Upgrade to version ");
-    m.push_str(fixed);
-    m.push_str(" or later.");
-    m
-}
-
-fn vulnerability(ctx: &Ctx<'_>, v: &Vuln<'_>) -> Finding {
-    let id = v.vulnerability_id.get();
-    let pkg = v.resource.get();
-    let version = v.installed_version.get();
-    let fixed = v.fixed_version.get();
-    let mut title = String::with_capacity(64);
-    for part in [id, pkg, version].into_iter().flatten() {
-        if !title.is_empty() {
-            title.push(' ');
+impl Ctx<'_> {
+    fn push_workload(&self, description: &mut String) {
+        for (label, value) in [
+            ("Container", self.container),
+            ("Resource kind", self.kind),
+            ("Resource name", self.name),
+            ("Namespace", self.namespace),
+        ] {
+            push_field(description, label, Some(value).filter(|v| !v.is_empty()));
         }
-        title.push_str(part);
     }
-    let target = v.target.get();
-    let link = v.primary_link.get();
+}
+
+/// Aqua's ids for a check or vulnerability: Kubernetes checks ("KSV014",
+/// "KCV0001") become "AVD-KSV-0014", kube-hunter ids ("KHV2") "KHV002";
+/// anything else (CVE, GHSA, AVD-DS-...) is kept.
+pub fn uniform_id(id: &str) -> Result<String, ParseError> {
+    let lower = id.to_ascii_lowercase();
+    if lower.contains("cve") {
+        return Ok(id.to_owned());
+    }
+    let split = |s: &str| -> Option<(String, String)> {
+        let letters = s
+            .find(|c: char| !(c.is_ascii_alphabetic() || c == '-' || c == '_'))
+            .unwrap_or(s.len());
+        let digits = s[letters..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(s.len(), |e| letters + e);
+        (letters > 0 && digits > letters)
+            .then(|| (s[..letters].to_owned(), s[letters..digits].to_owned()))
+    };
+    let bad = || ParseError::new(format!("check id {id:?} is not letters followed by digits"));
+    if lower.contains("khv") {
+        let (_, number) = split(id).ok_or_else(bad)?;
+        let (category, _) = split(&lower).ok_or_else(bad)?;
+        return Ok(format!("{}{number:0>3}", category.to_ascii_uppercase()));
+    }
+    if lower.contains("ksv") || lower.contains("kcv") {
+        let (_, number) = split(id).ok_or_else(bad)?;
+        let (category, _) = split(&lower.replace(['_', '-'], "")).ok_or_else(bad)?;
+        let category = category.replace("avd", "").to_ascii_uppercase();
+        return Ok(format!("AVD-{category}-{number:0>4}"));
+    }
+    Ok(id.to_owned())
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    get_str(v, key).map(str::to_owned)
+}
+
+fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Result<Finding, ParseError> {
+    // A missing id reads as "0" (and is kept as one); null means none.
+    let id = match v.get("vulnerabilityID") {
+        None => Some("0"),
+        Some(x) => x.as_str().filter(|s| !s.is_empty()),
+    };
+    let severity = trivy_severity(v.get("severity"), &format!("vulnerability {id:?}"))?;
+    let pkg = get_str(v, "resource");
+    let version = get_str(v, "installedVersion");
+    let fixed = get_str(v, "fixedVersion");
+    let class = get_str(v, "class");
+    // Only package findings have a path: the package's own, else the scanned target.
+    let file_path = if matches!(class, Some("os-pkgs" | "lang-pkgs")) {
+        text(v, "packagePath").or_else(|| text(v, "target"))
+    } else {
+        None
+    };
+    let title = format!(
+        "{} {} {}",
+        id.unwrap_or("None"),
+        pkg.unwrap_or("None"),
+        version.unwrap_or("None")
+    );
     let mut description = String::with_capacity(256);
-    if let Some(t) = v.title.get() {
+    if let Some(t) = get_str(v, "title") {
         description.push_str(t);
         description.push_str("\n\n");
     }
-    push_field(&mut description, "Package", pkg);
-    push_field(&mut description, "Installed version", version);
     push_field(&mut description, "Fixed version", fixed);
-    push_field(&mut description, "Target", target);
-    push_field(
-        &mut description,
-        "Workload",
-        ctx.service_container.as_deref(),
-    );
-    push_field(&mut description, "More information", link);
-    let references =
-        palisade_plugin_sdk::text::join_non_empty(link.into_iter().chain(v.links.texts()), "\n");
-    let tags = [ctx.namespace, v.package_type.get(), v.class.get()]
+    push_field(&mut description, "Target", get_str(v, "target"));
+    ctx.push_workload(&mut description);
+    let tags = [Some(ctx.namespace), get_str(v, "packageType"), class]
         .into_iter()
         .flatten()
+        .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .collect();
-    Finding {
-        title: if title.is_empty() {
-            "Trivy Operator vulnerability".to_owned()
-        } else {
-            title
-        },
-        severity: v
-            .severity
-            .get()
-            .and_then(severity_from_word)
-            .unwrap_or(Severity::Info),
+    Ok(Finding {
+        title,
+        severity,
         description: clean(&description),
-        mitigation: fixed.map(upgrade_to),
-        references,
-        vulnerability_ids: id.map(str::to_owned).into_iter().collect(),
-        cvssv3_score: v.score.number().map(|x| x as f32),
-        file_path: target.map(str::to_owned),
+        mitigation: fixed.map(str::to_owned),
+        references: text(v, "primaryLink"),
+        vulnerability_ids: id.map(uniform_id).transpose()?.into_iter().collect(),
+        cvssv3_score: v.get("score").and_then(Value::as_f64).map(|x| x as f32),
+        file_path,
         component_name: pkg.map(str::to_owned),
         component_version: version.map(str::to_owned),
         fix_available: Some(fixed.is_some()),
         fix_version: fixed.map(str::to_owned),
-        service: ctx.service_container.clone(),
+        date: get_str(v, "publishedDate")
+            .and_then(palisade_plugin_sdk::text::iso_date)
+            .map(str::to_owned),
+        service: Some(ctx.service.clone()),
         tags,
         static_finding: Some(true),
         dynamic_finding: Some(false),
         ..Finding::default()
-    }
+    })
 }
 
-/// "KSV014" -> "AVD-KSV-0014", the id Aqua's vulnerability database uses;
-/// ids already in that form are kept.
-fn avd_id(check_id: &str) -> String {
-    if check_id.starts_with("AVD-") {
-        return check_id.to_owned();
-    }
-    let split = check_id
-        .find(|c: char| c.is_ascii_digit())
-        .unwrap_or(check_id.len());
-    let (prefix, digits) = check_id.split_at(split);
-    if prefix.is_empty() || digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return check_id.to_owned();
-    }
-    format!("AVD-{prefix}-{digits:0>4}")
-}
-
-fn check(ctx: &Ctx<'_>, c: &Check<'_>) -> Finding {
-    let id = c.check_id.get();
-    let title = match (id, c.title.get()) {
-        (Some(id), Some(t)) => format!("{id} - {t}"),
-        (Some(x), None) | (None, Some(x)) => x.to_owned(),
-        (None, None) => "Trivy Operator check".to_owned(),
-    };
-    let category = c.category.get();
+fn check(ctx: &Ctx<'_>, c: &Value) -> Result<Finding, ParseError> {
+    let id = get_str(c, "checkID").filter(|i| *i != "0");
+    let severity = trivy_severity(c.get("severity"), &format!("check {id:?}"))?;
+    let category = get_str(c, "category");
     let mut description = String::with_capacity(256);
-    if let Some(d) = c.description.get() {
+    if let Some(d) = get_str(c, "description") {
         description.push_str(d);
         description.push_str("\n\n");
     }
     push_field(&mut description, "Category", category);
-    push_field(
-        &mut description,
-        "Workload",
-        ctx.service_workload.as_deref(),
+    ctx.push_workload(&mut description);
+    let messages = palisade_plugin_sdk::text::join_non_empty(get_strs(c, "messages"), "\n");
+    let mitigation = palisade_plugin_sdk::text::join_non_empty(
+        [get_str(c, "remediation"), messages.as_deref()]
+            .into_iter()
+            .flatten(),
+        "\n\n",
     );
-    let messages = palisade_plugin_sdk::text::join_non_empty(c.messages.texts(), "\n");
-    push_field(&mut description, "Messages", messages.as_deref());
-    let tags = [ctx.namespace, category]
+    let tags = [Some(ctx.namespace), category]
         .into_iter()
         .flatten()
+        .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .collect();
-    Finding {
-        title,
-        severity: c
-            .severity
-            .get()
-            .and_then(severity_from_word)
-            .unwrap_or(Severity::Info),
-        description: clean(&description),
-        mitigation: c.remediation.owned(),
-        vulnerability_ids: id.map(avd_id).into_iter().collect(),
-        service: ctx.service_workload.clone(),
-        tags,
-        static_finding: Some(true),
-        dynamic_finding: Some(false),
-        ..Finding::default()
-    }
-}
-
-fn secret_finding(ctx: &Ctx<'_>, secret: &Secret<'_>) -> Finding {
-    let target = secret.target.get();
-    let rule = secret.rule_id.get();
-    let name = secret.title.get().or(rule).unwrap_or("secret");
-    let mut description = String::with_capacity(256);
-    push_field(&mut description, "Target", target);
-    push_field(&mut description, "Category", secret.category.get());
-    push_field(&mut description, "Rule", rule);
-    push_field(&mut description, "Match", secret.matched.get());
-    push_field(
-        &mut description,
-        "Workload",
-        ctx.service_container.as_deref(),
-    );
-    Finding {
+    Ok(Finding {
         title: format!(
-            "Secret detected in {} - {name}",
-            target.unwrap_or("container")
+            "{} - {}",
+            id.unwrap_or("0"),
+            get_str(c, "title").unwrap_or("None")
         ),
-        severity: secret
-            .severity
-            .get()
-            .and_then(severity_from_word)
-            .unwrap_or(Severity::Info),
+        severity,
         description: clean(&description),
-        mitigation: Some(
-            "Remove the secret from the image and rotate it: it must be considered compromised."
-                .to_owned(),
-        ),
-        file_path: target.map(str::to_owned),
-        service: ctx.service_container.clone(),
-        tags: ctx.namespace.map(str::to_owned).into_iter().collect(),
+        mitigation,
+        references: id.map(|i| {
+            format!(
+                "https://avd.aquasec.com/misconfig/kubernetes/{}",
+                i.to_lowercase()
+            )
+        }),
+        vulnerability_ids: id.map(uniform_id).transpose()?.into_iter().collect(),
+        service: Some(ctx.service.clone()),
+        tags,
+        fix_available: Some(true),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         ..Finding::default()
-    }
+    })
 }
 
-fn compliance(spec: &Value, status: &Value, out: &mut Vec<Finding>) {
-    let report_title = spec
-        .pointer("/compliance/title")
-        .and_then(Value::as_str)
-        .unwrap_or("compliance");
-    // Summary reports only give failure counts per control; the check ids
-    // live in the spec's control list.
-    if let Some(summary) = status.get("summaryReport") {
-        let controls = spec
-            .pointer("/compliance/controls")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
-        for control in get_array(summary, "controlCheck") {
-            let fails = get_f64(control, "totalFail").unwrap_or(0.0);
-            if fails <= 0.0 {
+fn secret_finding(ctx: &Ctx<'_>, s: &Value) -> Result<Finding, ParseError> {
+    let title = get_str(s, "title");
+    let severity = trivy_severity(s.get("severity"), &format!("secret {title:?}"))?;
+    let target = get_str(s, "target");
+    let mut description = String::with_capacity(256);
+    if let Some(t) = title {
+        description.push_str(t);
+        description.push_str("\n\n");
+    }
+    push_field(&mut description, "Category", get_str(s, "category"));
+    push_field(&mut description, "Match", get_str(s, "match"));
+    push_field(&mut description, "Rule", get_str(s, "ruleID"));
+    ctx.push_workload(&mut description);
+    Ok(Finding {
+        title: format!(
+            "Secret detected in {} - {}",
+            target.unwrap_or(""),
+            title.unwrap_or("None")
+        ),
+        severity,
+        description: clean(&description),
+        references: text(s, "ruleID"),
+        file_path: target.map(str::to_owned),
+        service: Some(ctx.service.clone()),
+        tags: Some(ctx.namespace)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        fix_available: Some(true),
+        static_finding: Some(true),
+        dynamic_finding: Some(false),
+        ..Finding::default()
+    })
+}
+
+/// `status.detailReport` (ClusterComplianceReport with detail, or the older
+/// compliance reports): one finding per check that explicitly failed.
+fn compliance_detail(detail: &Value, out: &mut Vec<Finding>) -> Result<(), ParseError> {
+    let results = objects(detail, "results")?
+        .ok_or_else(|| ParseError::new("a detailReport without \"results\""))?;
+    for result in results {
+        let checks = objects(result, "checks")?
+            .ok_or_else(|| ParseError::new("a detailReport result without \"checks\""))?;
+        for c in checks {
+            // The reference writes the report's description for every check,
+            // and fails when it is not text.
+            if !detail.get("description").is_some_and(Value::is_string) {
+                return Err(ParseError::new("a detailReport without a \"description\""));
+            }
+            if c.get("success") != Some(&Value::Bool(false)) {
                 continue;
             }
-            let id = get_str(control, "id").unwrap_or("?");
-            let spec = controls.iter().find(|c| get_str(c, "id") == Some(id));
+            let result_id = get_str(result, "id").unwrap_or("");
+            let check_id = get_str(c, "checkID").unwrap_or("");
+            let target = get_str(c, "target").unwrap_or("");
+            // A check without its own severity inherits its control's.
+            let severity = match c.get("severity").and_then(Value::as_str) {
+                Some(s) if !s.is_empty() => trivy_severity(c.get("severity"), check_id)?,
+                _ => trivy_severity(result.get("severity"), result_id)?,
+            };
             let mut description = String::new();
-            push_field(&mut description, "Benchmark", Some(report_title));
-            push_field(&mut description, "Control", Some(id));
-            push_field(&mut description, "Name", get_str(control, "name"));
             push_field(
                 &mut description,
-                "Description",
-                spec.and_then(|c| get_str(c, "description")),
+                "Benchmark",
+                get_str(detail, "description"),
             );
-            push_field(&mut description, "Failures", Some(&fails.to_string()));
+            push_field(&mut description, "Control", Some(result_id));
+            push_field(&mut description, "Control name", get_str(result, "name"));
+            push_field(
+                &mut description,
+                "Control description",
+                get_str(result, "description"),
+            );
+            push_field(&mut description, "Category", get_str(c, "category"));
+            push_field(&mut description, "Check", get_str(c, "title"));
+            push_field(
+                &mut description,
+                "Check description",
+                get_str(c, "description"),
+            );
+            push_field(
+                &mut description,
+                "Target",
+                Some(target).filter(|t| !t.is_empty()),
+            );
+            let messages = palisade_plugin_sdk::text::join_non_empty(get_strs(c, "messages"), "\n");
+            push_field(&mut description, "Messages", messages.as_deref());
             out.push(Finding {
-                title: format!("TrivyClusterCompliance {id} totalFail: {fails}"),
-                severity: severity(control, "severity")
-                    .or_else(|| spec.and_then(|c| severity(c, "severity")))
-                    .unwrap_or(Severity::Info),
+                title: format!("{result_id} {check_id} {target}"),
+                severity,
                 description: clean(&description),
-                vulnerability_ids: spec
-                    .map(|c| {
-                        get_array(c, "checks")
-                            .iter()
-                            .filter_map(|x| get_string(x, "id"))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                static_finding: Some(true),
-                dynamic_finding: Some(false),
+                mitigation: text(c, "remediation"),
+                vulnerability_ids: Some(check_id)
+                    .filter(|i| !i.is_empty())
+                    .map(uniform_id)
+                    .transpose()?
+                    .into_iter()
+                    .collect(),
+                fix_available: Some(true),
+                static_finding: Some(false),
+                dynamic_finding: Some(true),
                 ..Finding::default()
             });
         }
     }
-    if let Some(detail) = status.get("detailReport") {
-        for result in get_array(detail, "results") {
-            let result_id = get_str(result, "id").unwrap_or("?");
-            for c in get_array(result, "checks") {
-                if c.get("success").and_then(Value::as_bool) == Some(true) {
-                    continue;
-                }
-                let check_id = get_str(c, "checkID").unwrap_or("?");
-                let target = get_str(c, "target");
-                let mut description = String::new();
-                if let Some(d) = get_str(c, "description") {
-                    description.push_str(d);
-                    description.push_str("\n\n");
-                }
-                push_field(&mut description, "Benchmark", get_str(detail, "title"));
-                push_field(&mut description, "Control", Some(result_id));
-                push_field(&mut description, "Control name", get_str(result, "name"));
-                push_field(&mut description, "Category", get_str(c, "category"));
-                push_field(&mut description, "Target", target);
-                let messages: Vec<&str> = get_strs(c, "messages").collect();
-                if !messages.is_empty() {
-                    push_field(&mut description, "Messages", Some(&messages.join("\n")));
-                }
-                let title = match target {
-                    Some(t) => format!("{result_id} {check_id} {t}"),
-                    None => format!("{result_id} {check_id}"),
-                };
-                out.push(Finding {
-                    title,
-                    // A check without its own severity inherits the control's.
-                    severity: severity(c, "severity")
-                        .or_else(|| severity(result, "severity"))
-                        .unwrap_or(Severity::Info),
-                    description: clean(&description),
-                    mitigation: get_string(c, "remediation"),
-                    vulnerability_ids: vec![check_id.to_owned()],
-                    static_finding: Some(true),
-                    dynamic_finding: Some(false),
-                    ..Finding::default()
-                });
-            }
+    Ok(())
+}
+
+/// `status.summaryReport` of a ClusterComplianceReport: one finding per
+/// control with failures, its check ids taken from the spec's control list.
+fn compliance_summary(
+    controls: &[Value],
+    summary: &Value,
+    out: &mut Vec<Finding>,
+) -> Result<(), ParseError> {
+    let checks = objects(summary, "controlCheck")?
+        .ok_or_else(|| ParseError::new("a summaryReport without \"controlCheck\""))?;
+    for control in checks {
+        let fails = int_of(control.get("totalFail"))?;
+        if fails <= 0 {
+            continue;
         }
+        let id = get_str(control, "id").unwrap_or("");
+        let mut ids = Vec::new();
+        let mut description = String::new();
+        for spec in controls.iter().filter(|c| get_str(c, "id") == Some(id)) {
+            if !spec.get("description").is_some_and(Value::is_string) {
+                return Err(ParseError::new(format!(
+                    "compliance control {id:?} has no \"description\""
+                )));
+            }
+            ids.extend(
+                spec.get("checks")
+                    .and_then(Value::as_array)
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .filter_map(|x| get_str(x, "id").map(str::to_owned)),
+            );
+            push_field(
+                &mut description,
+                "Description",
+                get_str(spec, "description"),
+            );
+        }
+        push_field(&mut description, "Control", Some(id));
+        push_field(&mut description, "Name", get_str(control, "name"));
+        push_field(&mut description, "Failures", Some(&fails.to_string()));
+        out.push(Finding {
+            title: format!("TrivyClusterCompliance {id} totalFail: {fails}"),
+            severity: trivy_severity(control.get("severity"), id)?,
+            description: clean(&description),
+            vulnerability_ids: ids,
+            fix_available: Some(true),
+            static_finding: Some(false),
+            dynamic_finding: Some(true),
+            ..Finding::default()
+        });
     }
+    Ok(())
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::avd_id;
+    use super::uniform_id;
 
     #[test]
-    fn avd_ids() {
-        assert_eq!(avd_id("KSV014"), "AVD-KSV-0014");
-        assert_eq!(avd_id("KSV110"), "AVD-KSV-0110");
-        assert_eq!(avd_id("AVD-KSV-0001"), "AVD-KSV-0001");
-        assert_eq!(avd_id("custom"), "custom");
+    fn uniform_ids() {
+        let u = |s: &str| uniform_id(s).unwrap();
+        assert_eq!(u("KSV014"), "AVD-KSV-0014");
+        assert_eq!(u("KSV110"), "AVD-KSV-0110");
+        assert_eq!(u("AVD-KSV-0001"), "AVD-KSV-0001");
+        assert_eq!(u("KCV0048"), "AVD-KCV-0048");
+        assert_eq!(u("KHV2"), "KHV002");
+        assert_eq!(u("CVE-2020-1"), "CVE-2020-1");
+        assert_eq!(u("GHSA-xxxx"), "GHSA-xxxx");
+        assert_eq!(u("custom"), "custom");
+        assert!(uniform_id("123ksv").is_err());
     }
 }

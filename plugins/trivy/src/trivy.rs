@@ -7,9 +7,7 @@
 //! "Results": [...]}]}`). Every result (`Target`, `Class`, `Type`) may carry
 //! `Vulnerabilities`, `Misconfigurations`, `Secrets` and `Licenses`.
 
-use palisade_plugin_sdk::json::{
-    get_array, get_f64, get_str, get_string, get_strs, parse_json_value,
-};
+use palisade_plugin_sdk::json::{get_f64, get_str, get_string, get_strs, parse_json_value};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
@@ -40,28 +38,36 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     match &data {
         // `trivy --format json` writes `null` for an image without findings (legacy).
         Value::Null => {}
-        Value::Array(results) => results_into(results, None, &mut out),
-        Value::Object(map) if map.is_empty() => {}
+        Value::Array(results) => results_into(results, None, &mut out)?,
         Value::Object(map) => {
-            if let Some(version) = map.get("SchemaVersion") {
-                if version.as_u64() != Some(2) {
-                    return Err(ParseError::new(format!(
-                        "unsupported Trivy SchemaVersion {version}: only schema version 2 \
-                         (and the legacy array layout) are understood"
-                    )));
-                }
-                results_into(get_array(&data, "Results"), None, &mut out);
-            } else if map.contains_key("ClusterName") {
+            if map.get("SchemaVersion").and_then(Value::as_f64) == Some(2.0) {
+                results_into(list(&data, "Results")?, None, &mut out)?;
+            } else if map.get("ClusterName").is_some_and(|c| !c.is_null()) {
                 for key in ["Vulnerabilities", "Misconfigurations", "Resources"] {
-                    for resource in get_array(&data, key) {
+                    // The reference names "Resources" entries with a variable
+                    // only bound by an entry with a namespace: a cluster-scoped
+                    // entry before any namespaced one makes it fail.
+                    let mut named = false;
+                    for resource in list(&data, key)? {
+                        if key == "Resources" {
+                            if get_str(resource, "Namespace").is_some() {
+                                named = true;
+                            } else if !named {
+                                return Err(ParseError::new(
+                                    "Trivy cluster report: a resource without a Namespace comes \
+                                     before any namespaced one (the reference cannot name it)",
+                                ));
+                            }
+                        }
                         let service = service_name(resource);
-                        results_into(get_array(resource, "Results"), service.as_deref(), &mut out);
+                        results_into(list(resource, "Results")?, service.as_deref(), &mut out)?;
                     }
                 }
             } else {
                 return Err(ParseError::new(
-                    "not a Trivy report: expected a JSON array of results, an object with \
-                     \"SchemaVersion\": 2 and \"Results\", or a cluster report with \"ClusterName\"",
+                    "Schema of Trivy json report is not supported: expected a JSON array of \
+                     results, an object with \"SchemaVersion\": 2 and \"Results\", or a cluster \
+                     report with \"ClusterName\"",
                 ));
             }
         }
@@ -74,6 +80,15 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     Ok(out)
 }
 
+/// The array under `key`: missing is empty, anything but an array an error.
+fn list<'a>(v: &'a Value, key: &str) -> Result<&'a [Value], ParseError> {
+    match v.get(key) {
+        None => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(ParseError::new(format!("\"{key}\" is not an array"))),
+    }
+}
+
 /// "namespace / Kind / name" of a cluster resource.
 fn service_name(resource: &Value) -> Option<String> {
     let parts: Vec<&str> = ["Namespace", "Kind", "Name"]
@@ -83,17 +98,41 @@ fn service_name(resource: &Value) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" / "))
 }
 
-fn severity(v: &Value) -> Severity {
-    get_str(v, "Severity")
-        .and_then(severity_from_word)
-        .unwrap_or(Severity::Info)
+/// Trivy's severity words, exactly as it writes them.
+fn trivy_word(word: &str) -> Option<Severity> {
+    match word {
+        "CRITICAL" => Some(Severity::Critical),
+        "HIGH" => Some(Severity::High),
+        "MEDIUM" => Some(Severity::Medium),
+        "LOW" => Some(Severity::Low),
+        "UNKNOWN" => Some(Severity::Info),
+        _ => None,
+    }
 }
 
-fn results_into(results: &[Value], service: Option<&str>, out: &mut Vec<Finding>) {
+/// A severity that must be one of Trivy's words (secrets, licenses): anything
+/// else rejects the report, as the reference does.
+fn strict_severity(v: &Value, what: &str) -> Result<Severity, ParseError> {
+    let word = v.get("Severity").and_then(Value::as_str);
+    word.and_then(trivy_word).ok_or_else(|| {
+        ParseError::new(format!(
+            "{what}: unknown Severity {}: expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN",
+            word.map_or_else(|| "(missing)".to_owned(), |w| format!("{w:?}"))
+        ))
+    })
+}
+
+fn results_into(
+    results: &[Value],
+    service: Option<&str>,
+    out: &mut Vec<Finding>,
+) -> Result<(), ParseError> {
     for result in results {
-        let Some(target) = get_str(result, "Target") else {
+        // Results without a "Target" are not results (e.g. summaries).
+        let Some(target_value) = result.get("Target") else {
             continue;
         };
+        let target = target_value.as_str().unwrap_or("");
         let class = get_str(result, "Class");
         let kind = get_str(result, "Type");
         let tags: Vec<String> = [kind, class]
@@ -107,27 +146,20 @@ fn results_into(results: &[Value], service: Option<&str>, out: &mut Vec<Finding>
             service,
             tags: &tags,
         };
-        for vuln in get_array(result, "Vulnerabilities") {
-            if let Some(f) = vulnerability(&ctx, vuln) {
-                out.push(f);
-            }
+        if let Some(Value::Array(vulns)) = result.get("Vulnerabilities") {
+            out.extend(vulns.iter().filter_map(|v| vulnerability(&ctx, v)));
         }
-        for misconf in get_array(result, "Misconfigurations") {
-            if misconf.is_object() {
-                out.push(misconfiguration(&ctx, misconf));
-            }
+        for misconf in list(result, "Misconfigurations")? {
+            out.push(misconfiguration(&ctx, misconf));
         }
-        for secret in get_array(result, "Secrets") {
-            if secret.is_object() {
-                out.push(secret_finding(&ctx, secret));
-            }
+        for secret in list(result, "Secrets")? {
+            out.push(secret_finding(&ctx, secret)?);
         }
-        for license in get_array(result, "Licenses") {
-            if license.is_object() {
-                out.push(license_finding(&ctx, license));
-            }
+        for license in list(result, "Licenses")? {
+            out.push(license_finding(&ctx, license)?);
         }
     }
+    Ok(())
 }
 
 struct Ctx<'a> {
@@ -147,6 +179,10 @@ impl Ctx<'_> {
             ..Finding::default()
         }
     }
+
+    fn target(&self) -> Option<String> {
+        (!self.target.trim().is_empty()).then(|| self.target.to_owned())
+    }
 }
 
 fn references(v: &Value) -> Option<String> {
@@ -162,24 +198,94 @@ fn references(v: &Value) -> Option<String> {
     (!refs.is_empty()).then(|| refs.join("\n"))
 }
 
-fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
-    let vuln_id = get_str(v, "VulnerabilityID");
-    let pkg = get_str(v, "PkgName");
-    if vuln_id.is_none() && pkg.is_none() {
-        return None;
+/// Severity from a CVSS score as the reference bands it (any score above 0 is at least Low).
+fn severity_of_score(score: f64) -> Severity {
+    if score == 0.0 {
+        Severity::Info
+    } else if score < 4.0 {
+        Severity::Low
+    } else if score < 7.0 {
+        Severity::Medium
+    } else if score < 9.0 {
+        Severity::High
+    } else {
+        Severity::Critical
     }
+}
+
+/// The sources whose CVSS entry is used, after the vulnerability's own `SeveritySource`.
+const CVSS_SOURCES: [&str; 4] = ["nvd", "ghsa", "redhat", "bitnami"];
+
+/// Fills the CVSS fields from the first CVSS entry found (the severity
+/// source's, else nvd, ghsa, redhat, bitnami) and returns the severity those
+/// imply: a v4 vector, else a v4 score, else a v3 vector, v3 score, v2 score.
+fn apply_cvss(f: &mut Finding, v: &Value) -> Option<Severity> {
+    let cvss = v.get("CVSS").filter(|c| c.is_object())?;
+    let entry = get_str(v, "SeveritySource")
+        .into_iter()
+        .chain(CVSS_SOURCES)
+        .find_map(|src| cvss.get(src).filter(|e| !e.is_null()))?;
+    if let Some(vector) = get_str(entry, "V40Vector")
+        && let Ok(parsed) = palisade_plugin_sdk::Cvss4::parse(vector)
+    {
+        f.cvssv4 = Some(parsed.vector());
+        let score = get_f64(entry, "V40Score");
+        f.cvssv4_score = score.map(|x| x as f32);
+        return Some(score.map_or_else(|| parsed.estimated_severity(), severity_of_score));
+    }
+    if let Some(score) = entry.get("V4Score").filter(|s| !s.is_null()) {
+        let score = score.as_f64()?;
+        f.cvssv4_score = Some(score as f32);
+        return Some(severity_of_score(score));
+    }
+    if let Some(vector) = get_str(entry, "V3Vector")
+        && let Ok(parsed) = palisade_plugin_sdk::Cvss3::parse(vector)
+    {
+        f.cvssv3 = Some(parsed.vector());
+        f.cvssv3_score = Some(parsed.base_score());
+        return Some(parsed.severity());
+    }
+    if let Some(score) = entry.get("V3Score").filter(|s| !s.is_null()) {
+        let score = score.as_f64()?;
+        f.cvssv3_score = Some(score as f32);
+        return Some(severity_of_score(score));
+    }
+    let score = entry.get("V2Score").and_then(Value::as_f64)?;
+    Some(severity_of_score(score))
+}
+
+/// One vulnerability; `None` for what the reference skips: non-objects,
+/// entries without a "PkgName" key, and severities that are not Trivy's words.
+fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
+    let pkg_value = v.as_object()?.get("PkgName")?;
+    let pkg = pkg_value.as_str().map(str::trim).filter(|p| !p.is_empty());
+    // A missing id reads as "0", and is kept as one.
+    let vuln_id = match v.get("VulnerabilityID") {
+        None => Some("0"),
+        Some(id) => id.as_str().filter(|i| !i.is_empty()),
+    };
+    let stated = match v.get("Severity") {
+        Some(Value::String(w)) if !w.is_empty() => Some(trivy_word(w)?),
+        _ => None,
+    };
     let version = get_str(v, "InstalledVersion");
     let fixed = get_str(v, "FixedVersion");
-    let title = [vuln_id, pkg, version]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    // Packages of an OS or a language ecosystem live at the target unless
-    // Trivy names a more precise path (jars inside an image, etc.).
-    let file_path = get_string(v, "PkgPath").or_else(|| {
-        matches!(ctx.class, Some("os-pkgs" | "lang-pkgs")).then(|| ctx.target.to_owned())
-    });
+    let title = format!(
+        "{} {} {}",
+        vuln_id.unwrap_or("None"),
+        pkg.unwrap_or("None"),
+        version.unwrap_or("")
+    );
+    // Packages of an OS or a language ecosystem live at Trivy's package path,
+    // else at the target; config results at the target; others nowhere.
+    let file_path = match ctx.class {
+        Some("os-pkgs" | "lang-pkgs") => match v.get("PkgPath") {
+            None | Some(Value::Null) => ctx.target(),
+            Some(p) => p.as_str().map(str::to_owned),
+        },
+        Some("config") => ctx.target(),
+        _ => None,
+    };
 
     let mut description = String::new();
     if let Some(t) = get_str(v, "Title") {
@@ -200,26 +306,17 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
         "Severity source",
         get_str(v, "SeveritySource"),
     );
-    push_field(
-        &mut description,
-        "More information",
-        get_str(v, "PrimaryURL"),
-    );
 
+    let cwes: Vec<u32> = get_strs(v, "CweIDs").filter_map(parse_cwe).collect();
     let mut f = Finding {
-        title: if title.is_empty() {
-            "Trivy vulnerability".to_owned()
-        } else {
-            title
-        },
-        severity: severity(v),
+        title,
+        severity: Severity::Info,
         description: clean(&description),
-        mitigation: fixed.map(|x| match pkg {
-            Some(p) => format!("Upgrade {p} to version {x} or later."),
-            None => format!("Upgrade to version {x} or later."),
-        }),
+        mitigation: fixed.map(str::to_owned),
+        impact: get_string(v, "Status"),
         references: references(v),
-        cwe: get_strs(v, "CweIDs").find_map(parse_cwe),
+        cwe: cwes.first().copied(),
+        extra_cwes: cwes.iter().skip(1).copied().collect(),
         vulnerability_ids: vuln_id.map(str::to_owned).into_iter().collect(),
         file_path,
         component_name: pkg.map(str::to_owned),
@@ -231,42 +328,18 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
             .map(str::to_owned),
         ..ctx.base()
     };
-    set_cvss(&mut f, v);
+    let from_cvss = apply_cvss(&mut f, v);
+    f.severity = stated.or(from_cvss).unwrap_or(Severity::Info);
     Some(f)
-}
-
-/// Takes the CVSS data of the source Trivy took the severity from, else NVD's.
-fn set_cvss(f: &mut Finding, v: &Value) {
-    let Some(cvss) = v.get("CVSS").filter(|c| c.is_object()) else {
-        return;
-    };
-    let entry = get_str(v, "SeveritySource")
-        .and_then(|src| cvss.get(src))
-        .or_else(|| cvss.get("nvd"));
-    let Some(entry) = entry else { return };
-    if let Some(vector) = get_str(entry, "V3Vector")
-        && let Ok(parsed) = palisade_plugin_sdk::Cvss3::parse(vector)
-    {
-        f.cvssv3 = Some(parsed.vector());
-        f.cvssv3_score = get_f64(entry, "V3Score")
-            .map(|x| x as f32)
-            .or_else(|| Some(parsed.base_score()));
-    }
-    if let Some(vector) = get_str(entry, "V40Vector")
-        && palisade_plugin_sdk::Cvss4::parse(vector).is_ok()
-    {
-        f.cvssv4 = Some(vector.to_owned());
-        f.cvssv4_score = get_f64(entry, "V40Score").map(|x| x as f32);
-    }
 }
 
 fn misconfiguration(ctx: &Ctx<'_>, m: &Value) -> Finding {
     let id = get_str(m, "ID");
-    let title = match (id, get_str(m, "Title")) {
-        (Some(id), Some(t)) => format!("{id} - {t}"),
-        (Some(x), None) | (None, Some(x)) => x.to_owned(),
-        (None, None) => "Trivy misconfiguration".to_owned(),
-    };
+    let title = format!(
+        "{} - {}",
+        id.unwrap_or("None"),
+        get_str(m, "Title").unwrap_or("Unknown Misconfiguration")
+    );
     let mut description = String::new();
     if let Some(d) = get_str(m, "Description") {
         description.push_str(d);
@@ -275,68 +348,78 @@ fn misconfiguration(ctx: &Ctx<'_>, m: &Value) -> Finding {
     push_field(&mut description, "Target", Some(ctx.target));
     push_field(&mut description, "Type", get_str(m, "Type"));
     push_field(&mut description, "Message", get_str(m, "Message"));
-    push_field(&mut description, "Status", get_str(m, "Status"));
     let cause = m.get("CauseMetadata");
     let start = cause.and_then(|c| get_f64(c, "StartLine"));
     let end = cause.and_then(|c| get_f64(c, "EndLine"));
     if let (Some(a), Some(b)) = (start, end) {
         push_field(&mut description, "Lines", Some(&format!("{a}-{b}")));
     }
+    // A missing severity is Low, an unknown word Info.
+    let severity = match m.get("Severity") {
+        None => Severity::Low,
+        Some(w) => w.as_str().and_then(trivy_word).unwrap_or(Severity::Info),
+    };
+    // "AVDID" wins when present at all, even null; else the "ID".
+    let avd = match m.get("AVDID") {
+        Some(a) => a.as_str().filter(|a| !a.is_empty()),
+        None => id,
+    };
     Finding {
         title,
-        severity: severity(m),
+        severity,
         description: clean(&description),
         mitigation: get_string(m, "Resolution"),
+        impact: get_string(m, "Description"),
         references: references(m),
-        vulnerability_ids: get_str(m, "AVDID")
-            .or(id)
-            .map(str::to_owned)
-            .into_iter()
-            .collect(),
-        file_path: Some(ctx.target.to_owned()),
+        vulnerability_ids: avd.map(str::to_owned).into_iter().collect(),
+        file_path: ctx.target(),
+        fix_available: Some(true),
         ..ctx.base()
     }
 }
 
-fn secret_finding(ctx: &Ctx<'_>, secret: &Value) -> Finding {
-    let name = get_str(secret, "Title")
-        .or_else(|| get_str(secret, "RuleID"))
-        .unwrap_or("secret");
+fn secret_finding(ctx: &Ctx<'_>, secret: &Value) -> Result<Finding, ParseError> {
+    let name = get_str(secret, "Title");
+    let severity = strict_severity(secret, &format!("secret {:?}", name.unwrap_or("")))?;
     let mut description = String::new();
     push_field(&mut description, "Target", Some(ctx.target));
     push_field(&mut description, "Category", get_str(secret, "Category"));
     push_field(&mut description, "Rule", get_str(secret, "RuleID"));
     push_field(&mut description, "Match", get_str(secret, "Match"));
-    Finding {
-        title: format!("Secret detected in {} - {name}", ctx.target),
-        severity: severity(secret),
-        description: clean(&description),
-        mitigation: Some(
-            "Remove the secret from the artifact and rotate it: it must be considered compromised."
-                .to_owned(),
+    Ok(Finding {
+        title: format!(
+            "Secret detected in {} - {}",
+            ctx.target,
+            name.unwrap_or("None")
         ),
-        file_path: Some(ctx.target.to_owned()),
+        severity,
+        description: clean(&description),
+        file_path: ctx.target(),
         line: get_f64(secret, "StartLine")
             .filter(|l| *l >= 1.0 && *l <= f64::from(u32::MAX))
             .map(|l| l as u32),
+        fix_available: Some(true),
+        tags: ctx.class.map(str::to_owned).into_iter().collect(),
         ..ctx.base()
-    }
+    })
 }
 
-fn license_finding(ctx: &Ctx<'_>, license: &Value) -> Finding {
-    let name = get_str(license, "Name").unwrap_or("unknown license");
+fn license_finding(ctx: &Ctx<'_>, license: &Value) -> Result<Finding, ParseError> {
+    let name = get_str(license, "Name").unwrap_or("None");
+    let severity = strict_severity(license, &format!("license {name:?}"))?;
     let mut description = format!("License {name} detected.\n\n");
     push_field(&mut description, "Category", get_str(license, "Category"));
     push_field(&mut description, "Package", get_str(license, "PkgName"));
     push_field(&mut description, "File", get_str(license, "FilePath"));
     push_field(&mut description, "Link", get_str(license, "Link"));
-    Finding {
+    Ok(Finding {
         title: format!("License detected in {} - {name}", ctx.target),
-        severity: severity(license),
+        severity,
         description: clean(&description),
         references: get_string(license, "Link"),
         file_path: get_string(license, "FilePath"),
-        tags: vec!["license".to_owned()],
+        fix_available: Some(true),
+        tags: ctx.class.map(str::to_owned).into_iter().collect(),
         ..ctx.base()
-    }
+    })
 }
