@@ -139,13 +139,74 @@ impl Component {
                     ))
                     .at_path(element_path(package)));
                 };
+                // packageurl-python 0.17's normalisation, which the reference
+                // applies when it reads the purl.
+                let name_folds = matches!(
+                    p.kind.as_str(),
+                    "bitbucket"
+                        | "github"
+                        | "pypi"
+                        | "gitlab"
+                        | "composer"
+                        | "luarocks"
+                        | "oci"
+                        | "npm"
+                        | "alpm"
+                        | "apk"
+                        | "bitnami"
+                        | "hex"
+                        | "pub"
+                );
+                let namespace_folds = matches!(
+                    p.kind.as_str(),
+                    "bitbucket"
+                        | "github"
+                        | "pypi"
+                        | "gitlab"
+                        | "composer"
+                        | "luarocks"
+                        | "qpkg"
+                        | "alpm"
+                        | "apk"
+                        | "hex"
+                );
+                let mut base = if name_folds {
+                    p.name.to_lowercase()
+                } else {
+                    p.name
+                };
+                match p.kind.as_str() {
+                    "pypi" | "hackage" => base = base.replace('_', "-"),
+                    "pub" => {
+                        base = base
+                            .chars()
+                            .map(|c| {
+                                if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                                    c
+                                } else {
+                                    '_'
+                                }
+                            })
+                            .collect();
+                    }
+                    _ => {}
+                }
+                let fold_ns = |ns: String| match p.kind.as_str() {
+                    "cpan" => ns.to_uppercase(),
+                    _ if namespace_folds => ns.to_lowercase(),
+                    _ => ns,
+                };
+                let version = match p.kind.as_str() {
+                    "huggingface" | "oci" => p.version.map(|v| v.to_lowercase()),
+                    _ => p.version,
+                };
                 let name = match p.namespace {
-                    Some(ns) => format!("{ns}:{}", p.name),
-                    None => p.name,
+                    Some(ns) => format!("{}:{base}", fold_ns(ns)),
+                    None => base,
                 };
                 return Ok(Component {
                     name,
-                    version: p.version,
+                    version,
                     purl: Some(id),
                 });
             }
@@ -495,6 +556,23 @@ mod tests {
         assert_eq!(
             one("<identifiers><package><id>pkg:pypi/req</id></package></identifiers>"),
             (s("req"), None)
+        );
+        assert_eq!(
+            one("<identifiers><package><id>pkg:pypi/Django_Rest@3.1</id></package></identifiers>"),
+            (s("django-rest"), s("3.1"))
+        );
+        assert_eq!(
+            one(
+                "<identifiers><package><id>pkg:composer/Symfony/Http_Kernel@5.0</id></package></identifiers>"
+            ),
+            (s("symfony:http_kernel"), s("5.0"))
+        );
+        // npm names fold, npm scopes do not.
+        assert_eq!(
+            one(
+                "<identifiers><package><id>pkg:npm/%40MyScope/Left-Pad@1.0.0</id></package></identifiers>"
+            ),
+            (s("@MyScope:left-pad"), s("1.0.0"))
         );
         assert_eq!(
             one(
