@@ -11,7 +11,6 @@
 use palisade_plugin_sdk::prelude::*;
 use std::collections::HashSet;
 
-use palisade_plugin_sdk::cpe::Cpe;
 use palisade_plugin_sdk::cvss::Cvss3;
 use palisade_plugin_sdk::purl;
 use palisade_plugin_sdk::xml::{
@@ -217,21 +216,15 @@ impl Component {
             // element truthiness in the reference).
             if let Some(cpe) = identifier("cpe").filter(|n| n.children().any(|c| c.is_element())) {
                 let text = child(cpe, "name").map(raw_text).unwrap_or_default();
-                let parsed = Cpe::parse(&text);
-                let vendor = parsed.and_then(|c| c.vendor);
-                let product = parsed.and_then(|c| c.product);
-                let mut name = vendor.map(|v| format!("{v}:")).unwrap_or_default();
-                name.push_str(product.unwrap_or(""));
-                if !name.is_empty() {
-                    return Ok(Component {
-                        name,
-                        version: parsed.and_then(|c| c.version).map(str::to_owned),
-                        purl: None,
-                    });
-                }
+                let Some([vendor, product, version]) = cpe_fields(text.trim()) else {
+                    return Err(ParseError::new(format!("{text:?} is not a CPE name"))
+                        .at_path(element_path(cpe)));
+                };
+                // The reference keeps the CPE's values as written ("*", "-" included).
+                let name = format!("{vendor}:{product}");
                 return Ok(Component {
-                    name: file_name.to_owned(),
-                    version: parsed.and_then(|c| c.version).map(str::to_owned),
+                    name,
+                    version: Some(version),
                     purl: None,
                 });
             }
@@ -268,6 +261,33 @@ impl Component {
             purl: None,
         })
     }
+}
+
+/// The vendor, product and version of a CPE 2.2 URI (`cpe:/a:v:p:1.0`) or
+/// CPE 2.3 string (`cpe:2.3:a:v:p:1.0:*:...`), as written; backslash-escaped
+/// colons stay inside a field. Missing trailing fields are empty.
+fn cpe_fields(cpe: &str) -> Option<[String; 3]> {
+    let rest = cpe
+        .strip_prefix("cpe:2.3:")
+        .or_else(|| cpe.strip_prefix("cpe:/"))?;
+    let mut fields = Vec::new();
+    let mut current = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                current.push(c);
+                if let Some(n) = chars.next() {
+                    current.push(n);
+                }
+            }
+            ':' => fields.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    fields.push(current);
+    let field = |i: usize| fields.get(i).cloned().unwrap_or_default();
+    Some([field(1), field(2), field(3)])
 }
 
 /// Maps a spelled-out CVSS v3 metric value to its letter, as the reference's table does.
@@ -581,6 +601,13 @@ mod tests {
             ),
             (s("apache:struts"), s("2.3.1"))
         );
+        assert_eq!(
+            one(
+                "<identifiers><identifier type=\"cpe\"><name>cpe:2.3:a:jquery:jquery:*:*:*:*:*:*:*:*</name></identifier></identifiers>"
+            ),
+            (s("jquery:jquery"), s("*"))
+        );
+        assert!(cpe_fields("cpe:2.3:a:foo\\:bar:baz:1.0").is_some_and(|f| f[0] == "foo\\:bar"));
         assert_eq!(
             one(
                 "<identifiers><identifier type=\"maven\"><name>org.g:art:9.1</name></identifier></identifiers>"
