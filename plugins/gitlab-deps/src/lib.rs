@@ -153,6 +153,16 @@ fn object<'a>(v: &'a Value, at: &str) -> Result<&'a Value, ParseError> {
     }
 }
 
+/// A CWE identifier value as the reference stores it: the value itself, so
+/// only a number (or a string holding one) is a CWE; "CWE-79" is not.
+fn int_of(v: &Value) -> Option<u32> {
+    match v {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 /// A value as the reference prints it in a string.
 fn text_of(v: &Value) -> Option<String> {
     palisade_plugin_sdk::json::value_to_string(v)
@@ -228,7 +238,7 @@ fn dependency_finding(v: &Value, scanner: &str, at: &str) -> Result<Finding, Par
         let kind = get_str(ident, "type").ok_or_else(|| missing("type", &iat))?;
         let value = ident.get("value").ok_or_else(|| missing("value", &iat))?;
         match kind.to_lowercase().as_str() {
-            "cwe" => cwes.extend(text_of(value).as_deref().and_then(parse_cwe)),
+            "cwe" => cwes.extend(int_of(value)),
             // The last CVE identifier is the one kept.
             "cve" => cve = text_of(value),
             _ => {
@@ -291,9 +301,7 @@ fn shorten(text: &str, width: usize) -> String {
         }
         out.push_str(word);
     }
-    if out.is_empty() {
-        out = collapsed.chars().take(width.saturating_sub(3)).collect();
-    }
+    // A first word too long for the width leaves only the placeholder.
     out.push_str("...");
     out
 }
@@ -337,7 +345,12 @@ fn container_finding(v: &Value, date: Option<&str>, at: &str) -> Result<Finding,
             .collect()
     };
     let ids = typed("cve");
-    let cwes: Vec<u32> = typed("cwe").iter().filter_map(|c| parse_cwe(c)).collect();
+    let cwes: Vec<u32> = identifiers
+        .iter()
+        .filter(|i| get_str(i, "type") == Some("cwe"))
+        .filter_map(|i| i.get("value"))
+        .filter_map(int_of)
+        .collect();
     let name = dependency
         .get("package")
         .and_then(|p| get_string(p, "name"))
@@ -498,6 +511,7 @@ mod tests {
         );
         assert_eq!(shorten("a  b", 190), "a b");
         assert_eq!(shorten("aaaa bbbb cccc", 10), "aaaa...");
+        assert_eq!(shorten(&"v".repeat(100), 90), "...");
         for r in [
             r#"{"vulnerabilities": [{"id": "x", "description": "d", "severity": "Low", "identifiers": [], "location": {}}]}"#,
             r#"{"vulnerabilities": [{"id": "x", "severity": "Low", "identifiers": [], "location": {"dependency": {}}}]}"#,
