@@ -190,7 +190,8 @@ fn read_finding(f: &Value) -> Result<Finding, ParseError> {
     let cwe = match v.get("cweId") {
         None | Some(Value::Null) => KNOWN_VULNERABLE_COMPONENT_CWE,
         Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
-        Some(Value::String(s)) => parse_cwe(s).unwrap_or(0),
+        // Kept as is by the reference: only a number names a CWE.
+        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
         Some(_) => 0,
     };
 
