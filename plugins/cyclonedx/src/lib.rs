@@ -328,6 +328,7 @@ mod tests {
             1
         );
         assert!(parse(r#"{"bomFormat":"CycloneDX","vulnerabilities":null}"#).is_err());
+        assert!(parse(r#"{"components":{"a":1},"vulnerabilities":[]}"#).is_err());
         assert!(parse(r#"[]"#).is_err());
         assert!(parse(&json_bom(r#"{"id":"X","affects":[{}]}"#)).is_err());
         let nameless = r#"{"components":[{"bom-ref":"a"}],"vulnerabilities":[{"id":"X","affects":[{"ref":"a"}]}]}"#;
@@ -384,6 +385,13 @@ mod tests {
         assert_eq!(f[2].severity, Severity::Info);
         assert_eq!(f[2].is_mitigated, Some(true));
         assert_eq!(f[0].date.as_deref(), Some("2023-01-02"));
+        // Extension-namespace CWEs are read before the BOM namespace's ones.
+        let mixed = XML14.replace(
+            "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.4\">",
+            "<bom xmlns=\"http://cyclonedx.org/schema/bom/1.4\" xmlns:v=\"http://cyclonedx.org/schema/ext/vulnerability/1.0\">",
+        )
+        .replace("<cwes><cwe>79</cwe>", "<v:cwes><v:cwe>22</v:cwe></v:cwes><cwes><cwe>79</cwe>");
+        assert_eq!(parse(&mixed).unwrap()[0].cwe, Some(22));
     }
 
     #[test]
