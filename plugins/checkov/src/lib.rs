@@ -111,8 +111,11 @@ struct Check<'a> {
     severity: Text<'a>,
     #[serde(borrow, default)]
     file_path: Text<'a>,
-    #[serde(borrow, default)]
-    file_line_range: TextList<'a>,
+    // A present `file_line_range` must hold a first line (the reference reads [0]).
+    #[serde(borrow, default, deserialize_with = "present")]
+    file_line_range: Option<Option<TextList<'a>>>,
+    #[serde(default)]
+    benchmarks: Option<serde_json::Value>,
     #[serde(borrow, default)]
     resource: Text<'a>,
     #[serde(borrow, default)]
@@ -176,12 +179,62 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         };
         let check_type = r.check_type.get();
         out.reserve(checks.len());
-        out.extend(checks.iter().map(|c| failed_check(&c.0, check_type)));
+        for (n, c) in checks.iter().enumerate() {
+            out.push(
+                failed_check(&c.0, check_type)
+                    .map_err(|e| e.at_path(format!("{}/results/failed_checks/{n}", at())))?,
+            );
+        }
     }
     Ok(out)
 }
 
-fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Finding {
+/// Checks the shapes the reference relies on: a present `file_line_range`
+/// has a first element; `benchmarks` maps names to lists of
+/// `{"name", "description"}` objects.
+fn validate(c: &Check<'_>) -> Result<(), ParseError> {
+    match &c.file_line_range {
+        Some(None) => {
+            return Err(ParseError::new(
+                "a failed check's \"file_line_range\" is null",
+            ));
+        }
+        Some(Some(list)) if list.0.is_empty() => {
+            return Err(ParseError::new(
+                "a failed check's \"file_line_range\" is empty",
+            ));
+        }
+        _ => {}
+    }
+    match &c.benchmarks {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(map)) => {
+            for list in map.values() {
+                let ok = match list {
+                    serde_json::Value::Null => true,
+                    serde_json::Value::Array(items) => items
+                        .iter()
+                        .all(|g| g.get("name").is_some() && g.get("description").is_some()),
+                    _ => false,
+                };
+                if !ok {
+                    return Err(ParseError::new(
+                        "a failed check's \"benchmarks\" entries must be lists of {name, description}",
+                    ));
+                }
+            }
+        }
+        Some(_) => {
+            return Err(ParseError::new(
+                "a failed check's \"benchmarks\" must be an object",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Result<Finding, ParseError> {
+    validate(c)?;
     let check_id = c.check_id.get();
     let check_name = c.check_name.get();
     let title = check_name.unwrap_or("check_name not found");
@@ -193,7 +246,7 @@ fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Finding {
         .and_then(severity_from_word)
         .unwrap_or(Severity::Medium);
     let file_path = c.file_path.get();
-    let mut range = c.file_line_range.0.iter();
+    let mut range = c.file_line_range.iter().flatten().flat_map(|l| l.0.iter());
     let line = range.next().and_then(Text::positive);
     let end = range.next().and_then(Text::get);
     let resource = c.resource.get();
@@ -284,7 +337,7 @@ fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Finding {
     if let Some(v) = c.bc_check_id.0.as_deref() {
         f.extra.push(("bc_check_id".to_owned(), v.to_owned()));
     }
-    f
+    Ok(f)
 }
 
 #[cfg(test)]
@@ -355,6 +408,17 @@ mod tests {
         assert!(parse(r#"{"check_type":"t","results":{"failed_checks":[1]}}"#).is_err());
         assert!(parse(r#"{"check_type":"t","results":[]}"#).is_err());
         assert!(parse("[1]").is_err());
+        for bad in [
+            r#"{"file_line_range":[]}"#,
+            r#"{"file_line_range":null}"#,
+            r#"{"benchmarks":{"CIS":[{"name":"1"}]}}"#,
+            r#"{"benchmarks":[]}"#,
+        ] {
+            let r = format!(r#"{{"check_type":"t","results":{{"failed_checks":[{bad}]}}}}"#);
+            assert!(parse(&r).is_err(), "{bad}");
+        }
+        let ok = r#"{"check_type":"t","results":{"failed_checks":[{"benchmarks":{"CIS":[{"name":"1","description":"d"}],"X":null}}]}}"#;
+        assert_eq!(parse(ok).unwrap().len(), 1);
         assert!(parse(r#"[["terraform", {"failed_checks": [{}]}]]"#).is_err());
         assert!(parse(r#"{"check_type":"t","results":{"failed_checks":[["CKV_1"]]}}"#).is_err());
         assert!(parse("null").is_err());
