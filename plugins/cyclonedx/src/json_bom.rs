@@ -52,7 +52,28 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let mut findings = Vec::new();
     for (i, v) in vulns.iter().enumerate() {
         let vuln = read_vuln(v, i)?;
-        for (j, a) in array_at(v, "/affects").iter().enumerate() {
+        // Lists the reference iterates must not be null: advisories always,
+        // the others once a vulnerability affects something.
+        let null = |key: &str| v.get(key).is_some_and(Value::is_null);
+        let affects = array_at(v, "/affects");
+        let iterated_null = if null("advisories") || null("affects") {
+            Some(if null("affects") {
+                "affects"
+            } else {
+                "advisories"
+            })
+        } else if !affects.is_empty() {
+            ["ratings", "references"].into_iter().find(|k| null(k))
+        } else {
+            None
+        };
+        if let Some(key) = iterated_null {
+            return Err(
+                ParseError::new(format!("\"{key}\" is null where a list is expected"))
+                    .at_path(format!("/vulnerabilities/{i}/{key}")),
+            );
+        }
+        for (j, a) in affects.iter().enumerate() {
             let Some(r) = a.get("ref") else {
                 return Err(ParseError::new("an \"affects\" entry has no \"ref\"")
                     .at_path(format!("/vulnerabilities/{i}/affects/{j}")));

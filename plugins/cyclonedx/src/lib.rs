@@ -329,6 +329,18 @@ mod tests {
         );
         assert!(parse(r#"{"bomFormat":"CycloneDX","vulnerabilities":null}"#).is_err());
         assert!(parse(r#"{"components":{"a":1},"vulnerabilities":[]}"#).is_err());
+        for key in ["affects", "advisories", "ratings", "references"] {
+            let r = format!(
+                r#"{{"components":[{{"bom-ref":"a","name":"n"}}],"vulnerabilities":[{{"id":"X","affects":[{{"ref":"a"}}],"{key}":null}}]}}"#
+            );
+            assert!(parse(&r).is_err(), "{key}");
+        }
+        // Without affects, null ratings/references are never read.
+        assert!(
+            parse(r#"{"vulnerabilities":[{"id":"X","ratings":null,"references":null}]}"#)
+                .unwrap()
+                .is_empty()
+        );
         assert!(parse(r#"[]"#).is_err());
         assert!(parse(&json_bom(r#"{"id":"X","affects":[{}]}"#)).is_err());
         let nameless = r#"{"components":[{"bom-ref":"a"}],"vulnerabilities":[{"id":"X","affects":[{"ref":"a"}]}]}"#;
