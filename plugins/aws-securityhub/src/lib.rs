@@ -147,6 +147,63 @@ fn object_or_empty<'a>(
     }
 }
 
+/// Rejects the null values the reference's readers fail on (AWS's own exports
+/// omit absent fields, but other ASFF producers write nulls).
+fn check_nulls(f: &Value, kind: Kind, at: &str) -> Result<(), ParseError> {
+    let is_null = |pointer: &str| f.pointer(pointer).is_some_and(Value::is_null);
+    let mut pointers = vec!["/Severity", "/Remediation", "/Remediation/Recommendation"];
+    match kind {
+        Kind::Compliance => pointers.extend([
+            "/Description",
+            "/Compliance",
+            "/Remediation/Recommendation/Text",
+            "/Remediation/Recommendation/Url",
+        ]),
+        Kind::Inspector => pointers.push("/Vulnerabilities"),
+        Kind::GuardDuty => {}
+    }
+    if let Some(p) = pointers.into_iter().find(|p| is_null(p)) {
+        return Err(
+            ParseError::new(format!("{p} is null (the reference fails on it)"))
+                .at_path(format!("{at}{p}")),
+        );
+    }
+    if kind == Kind::Inspector {
+        for (i, v) in array_at(f, "Vulnerabilities").iter().enumerate() {
+            for key in ["RelatedVulnerabilities", "VulnerablePackages", "Cvss"] {
+                if v.get(key).is_some_and(Value::is_null) {
+                    return Err(ParseError::new(format!(
+                        "{key} is null (the reference fails on it)"
+                    ))
+                    .at_path(format!("{at}/Vulnerabilities/{i}/{key}")));
+                }
+            }
+        }
+    }
+    for (i, r) in array_at(f, "Resources").iter().enumerate() {
+        let rat = format!("{at}/Resources/{i}");
+        if r.get("Id").is_some_and(|id| !id.is_string()) {
+            return Err(ParseError::new("a resource \"Id\" must be a string").at_path(rat));
+        }
+        if r.get("Type").and_then(Value::as_str) == Some("AwsEcrContainerImage") {
+            let details = r.get("Details");
+            if details.is_some_and(Value::is_null) {
+                return Err(ParseError::new("an ECR image's \"Details\" is null").at_path(rat));
+            }
+            let image = details.and_then(|d| d.get("AwsEcrContainerImage"));
+            let has_image = image.is_some_and(|i| i.as_object().is_some_and(|o| !o.is_empty()));
+            if has_image
+                && image
+                    .and_then(|i| i.get("ImageTags"))
+                    .is_some_and(Value::is_null)
+            {
+                return Err(ParseError::new("an ECR image's \"ImageTags\" is null").at_path(rat));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// ASFF severity label, upper-case as AWS writes it; anything else is Info.
 fn severity(f: &Value) -> Severity {
     match f
@@ -180,6 +237,7 @@ fn finding(f: &Value, at: &str) -> Result<Finding, ParseError> {
         Some("GuardDuty") => Kind::GuardDuty,
         _ => Kind::Compliance,
     };
+    check_nulls(f, kind, at)?;
     let id = string_at(f, "Id");
     let title = string_at(f, "Title").unwrap_or_default();
     let resources = match f.get("Resources") {
@@ -469,6 +527,28 @@ mod tests {
         let no_types = r#"{"Findings":[{"Id":"g","ProductFields":{"aws/securityhub/ProductName":"GuardDuty"},
                "Resources":[{"Type":"AwsEc2Instance","Id":"i"}]}]}"#;
         assert!(parse(no_types).is_err());
+    }
+
+    #[test]
+    fn nulls_the_reference_fails_on() {
+        for extra in [
+            r#""Severity":null"#,
+            r#""Remediation":null"#,
+            r#""Remediation":{"Recommendation":null}"#,
+            r#""Description":null"#,
+            r#""Compliance":null"#,
+            r#""Remediation":{"Recommendation":{"Text":null}}"#,
+        ] {
+            let r = format!(r#"{{"Findings":[{{"Id":"x",{RES},{extra}}}]}}"#);
+            assert!(parse(&r).is_err(), "{extra}");
+        }
+        let inspector = r#"{"Findings":[{"Id":"x","ProductFields":{"aws/securityhub/ProductName":"Inspector"},"Resources":[{"Type":"T","Id":"i"}],"Description":null,"Vulnerabilities":[{"Id":"CVE-1","Cvss":CVSS}]}]}"#;
+        // Inspector findings print a null description without failing, but not a null Cvss list.
+        assert!(parse(&inspector.replace("CVSS", "[]")).is_ok());
+        assert!(parse(&inspector.replace("CVSS", "null")).is_err());
+        assert!(
+            parse(r#"{"Findings":[{"Id":"x","Resources":[{"Type":"T","Id":null}]}]}"#).is_err()
+        );
     }
 
     #[test]
