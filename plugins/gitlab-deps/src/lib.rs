@@ -175,6 +175,13 @@ fn dependency_report(data: &Value) -> Result<Vec<Finding>, ParseError> {
         return Ok(Vec::new());
     }
     let vulns = vulnerabilities(data)?;
+    for p in ["/scan", "/scan/scanner"] {
+        if data.pointer(p).is_some_and(Value::is_null) {
+            return Err(ParseError::new(format!(
+                "{p} is null (the reference fails on it)"
+            )));
+        }
+    }
     let scanner = data
         .pointer("/scan/scanner/name")
         .and_then(Value::as_str)
@@ -203,6 +210,17 @@ fn dependency_finding(v: &Value, scanner: &str, at: &str) -> Result<Finding, Par
         None => v.get("cve").ok_or_else(|| missing("id", at))?,
     };
     let unique = text_of(unique);
+    // Nulls the reference fails on.
+    for p in [
+        "/identifiers",
+        "/location",
+        "/location/dependency",
+        "/location/dependency/package",
+    ] {
+        if v.pointer(p).is_some_and(Value::is_null) {
+            return Err(ParseError::new(format!("{p} is null")).at_path(format!("{at}{p}")));
+        }
+    }
     let mut title = ["name", "message", "description"]
         .iter()
         .find_map(|k| v.get(*k))
@@ -309,6 +327,15 @@ fn shorten(text: &str, width: usize) -> String {
 /// GitLab container scanning: see FORMAT.md.
 fn container_report(data: &Value) -> Result<Vec<Finding>, ParseError> {
     let vulns = vulnerabilities(data)?;
+    // The reference parses scan.end_time whenever it is present.
+    if data.get("scan").is_some_and(Value::is_null) {
+        return Err(ParseError::new("\"scan\" is null"));
+    }
+    if let Some(end) = data.pointer("/scan/end_time")
+        && !end.as_str().is_some_and(|e| !e.trim().is_empty())
+    {
+        return Err(ParseError::new("scan.end_time is not a date").at_path("/scan/end_time"));
+    }
     let date = data.pointer("/scan/end_time").and_then(Value::as_str);
     let mut out = Vec::with_capacity(vulns.len());
     for (i, v) in vulns.iter().enumerate() {
@@ -319,6 +346,11 @@ fn container_report(data: &Value) -> Result<Vec<Finding>, ParseError> {
 }
 
 fn container_finding(v: &Value, date: Option<&str>, at: &str) -> Result<Finding, ParseError> {
+    for p in ["/location/dependency", "/location/dependency/package"] {
+        if v.pointer(p).is_some_and(Value::is_null) {
+            return Err(ParseError::new(format!("{p} is null")).at_path(format!("{at}{p}")));
+        }
+    }
     let location = v.get("location").ok_or_else(|| missing("location", at))?;
     let dependency = location
         .get("dependency")
@@ -335,6 +367,13 @@ fn container_finding(v: &Value, date: Option<&str>, at: &str) -> Result<Finding,
         .ok_or_else(|| missing("description", at))?;
     let severity_word = v.get("severity").ok_or_else(|| missing("severity", at))?;
     let unique = v.get("id").ok_or_else(|| missing("id", at))?;
+    // A cve or cwe identifier needs a value (the reference reads it by key).
+    if identifiers
+        .iter()
+        .any(|i| matches!(get_str(i, "type"), Some("cve" | "cwe")) && i.get("value").is_none())
+    {
+        return Err(missing("value", &format!("{at}/identifiers")));
+    }
     // Identifier types are matched exactly ("cve", "cwe").
     let typed = |kind: &str| -> Vec<String> {
         identifiers
@@ -474,6 +513,10 @@ mod tests {
             r#"{"vulnerabilities": [{"id": "1", "location": {}}]}"#,
             r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {}, "identifiers": [{"type": "x", "value": "v"}]}]}"#,
             r#"{"version": "15.0.0"}"#,
+            r#"{"scan": null, "vulnerabilities": []}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": null}]}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {"dependency": {"package": null}}}]}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {}, "identifiers": null}]}"#,
         ] {
             assert!(parse(DEPENDENCY, r).is_err(), "{r}");
         }
@@ -518,6 +561,10 @@ mod tests {
             r#"{"vulnerabilities": [{"description": "d", "severity": "Low", "identifiers": [], "location": {"dependency": {}}}]}"#,
             r#"{"vulnerabilities": [{"id": "x", "description": "d", "severity": "Low", "location": {"dependency": {}}}]}"#,
             "{}",
+            r#"{"scan": {"end_time": ""}, "vulnerabilities": []}"#,
+            r#"{"scan": null, "vulnerabilities": []}"#,
+            r#"{"vulnerabilities": [{"id": "x", "description": "d", "severity": "Low", "identifiers": [{"type": "cve"}], "location": {"dependency": {}}}]}"#,
+            r#"{"vulnerabilities": [{"id": "x", "description": "d", "severity": "Low", "identifiers": [], "location": {"dependency": {"package": null}}}]}"#,
         ] {
             assert!(parse(CONTAINER, r).is_err(), "{r}");
         }
