@@ -332,7 +332,7 @@ fn container_report(data: &Value) -> Result<Vec<Finding>, ParseError> {
         return Err(ParseError::new("\"scan\" is null"));
     }
     if let Some(end) = data.pointer("/scan/end_time")
-        && !end.as_str().is_some_and(|e| !e.trim().is_empty())
+        && end.as_str().is_none_or(|e| e.trim().is_empty())
     {
         return Err(ParseError::new("scan.end_time is not a date").at_path("/scan/end_time"));
     }
