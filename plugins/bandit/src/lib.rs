@@ -30,8 +30,11 @@ struct Issue {
     filename: Option<String>,
     issue_confidence: Option<String>,
     issue_severity: Option<String>,
-    issue_text: Option<String>,
-    line_number: Option<Value>,
+    // Required keys whose value may be null (the reference only stores them).
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    issue_text: Option<Option<String>>,
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    line_number: Option<Option<Value>>,
     more_info: Option<String>,
     test_id: Option<String>,
     test_name: Option<String>,
@@ -131,11 +134,15 @@ fn finding(i: &Issue, date: Option<&String>) -> Result<Finding, ParseError> {
     let test_id = required(i.test_id.as_ref(), "test_id")?;
     let filename = required(i.filename.as_ref(), "filename")?;
     let confidence = required(i.issue_confidence.as_ref(), "issue_confidence")?;
-    let title = required(i.issue_text.as_ref(), "issue_text")?;
+    let Some(title) = &i.issue_text else {
+        return Err(ParseError::new("a result has no \"issue_text\""));
+    };
+    let title = title.as_deref().unwrap_or("None");
     let severity_word = required(i.issue_severity.as_ref(), "issue_severity")?;
     let Some(line_value) = &i.line_number else {
         return Err(ParseError::new("a result has no \"line_number\""));
     };
+    let line_value = line_value.as_ref().unwrap_or(&Value::Null);
     let line = match line_value {
         Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
         Value::String(s) => s.trim().parse().ok(),
@@ -150,7 +157,11 @@ fn finding(i: &Issue, date: Option<&String>) -> Result<Finding, ParseError> {
     let description = format!(
         "**Test Name:** `{test_name}`\n**Test ID:** `{test_id}`\n**Filename:** `{filename}`\n\
          **Line number:** `{}`\n**Issue Confidence:** `{confidence}`\n**Code:**\n```\n{code}\n```",
-        line.map_or_else(|| line_value.to_string(), |l| l.to_string())
+        match (line, line_value) {
+            (Some(l), _) => l.to_string(),
+            (None, Value::Null) => "None".to_owned(),
+            (None, other) => other.to_string(),
+        }
     );
     Ok(Finding {
         title: truncate_chars(title, 511).to_owned(),

@@ -53,6 +53,15 @@ fn required_fields() {
         );
         assert!(parse(&r).is_err(), "{key}");
     }
+    // issue_text and line_number must be there, but may be null.
+    let nulls = ONE
+        .replace(r#""issue_text": "t""#, r#""issue_text": null"#)
+        .replace(r#""line_number": 2"#, r#""line_number": null"#);
+    let f = parse(&format!(
+        r#"{{"generated_at": "2020-12-30T10:03:39Z", "results": [{nulls}]}}"#
+    ))
+    .unwrap();
+    assert_eq!(f[0].line, None);
     // generated_at is needed as soon as there is a result.
     assert!(parse(&format!(r#"{{"results": [{ONE}]}}"#)).is_err());
     assert!(parse(r#"{"results": []}"#).unwrap().is_empty());
