@@ -206,8 +206,15 @@ fn result_finding(item: &Value, position: usize) -> Result<(MergeKey, Finding), 
             "result {position} is not a JSON object"
         )));
     }
-    // templateID is read first, then template-id; neither is required.
-    let template_id = as_text(first_present(item, &["templateID", "template-id"]));
+    // templateID is read first, then template-id; neither is required, but
+    // a null one cannot go into the merge key (the reference fails).
+    let template_value = first_present(item, &["templateID", "template-id"]);
+    if template_value.is_some_and(Value::is_null) {
+        return Err(ParseError::new(format!(
+            "result {position} has a null template id"
+        )));
+    }
+    let template_id = as_text(template_value);
     let Some(info) = item.get("info").filter(|i| i.is_object()) else {
         return Err(ParseError::new(format!(
             "result {position} is not a Nuclei result: it has no \"info\" object"
@@ -391,6 +398,7 @@ mod tests {
         assert_eq!(f[0].endpoints[0].host, "h.example");
         assert_eq!(f[0].endpoints[0].port, Some(3306));
         assert_eq!(f[0].component_name.as_deref(), Some("old"));
+        assert!(parse(r#"{"template-id":null,"info":{"name":"N","severity":"low"}}"#).is_err());
         // No template id at all is allowed.
         let f = parse(r#"{"info":{"name":"N","severity":"low"}}"#).unwrap();
         assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some(""));
