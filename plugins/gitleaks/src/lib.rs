@@ -214,6 +214,20 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                         .at_path(format!("/{i}")),
                 );
             }
+            // The reference joins these as text: they must be strings when present.
+            let textual = V7_REQUIRED
+                .iter()
+                .filter(|k| **k != "rule")
+                .chain(&["leakURL", "tags"]);
+            if let Some(key) = textual
+                .into_iter()
+                .find(|k| item.get(**k).is_some_and(|v| !v.is_string()))
+            {
+                return Err(ParseError::new(format!(
+                    "a Gitleaks v7 leak whose \"{key}\" is not a string"
+                ))
+                .at_path(format!("/{i}")));
+            }
             let (key, finding) = leak_v7(leak);
             // The first leak of an offender at a file and line is kept as is.
             out.add_with(key, finding, |_, _| {});
@@ -457,6 +471,20 @@ mod tests {
         // The reference's words are case-sensitive: "github" is not "Github".
         assert_eq!(f[2].severity, Severity::High);
         assert!(!f[0].description.contains("AKIAXXXXXXXXXXXXXXXX"));
+        assert!(
+            parse(&format!(
+                "[{}]",
+                V7.replace(r#""commit":"c""#, r#""commit":null"#)
+            ))
+            .is_err()
+        );
+        assert!(
+            parse(&format!(
+                "[{}]",
+                V7.replace(r#""tags":"key, AWS""#, r#""tags":null"#)
+            ))
+            .is_err()
+        );
         for key in V7_REQUIRED {
             let v: serde_json::Value = serde_json::from_str(V7).unwrap();
             let mut o = v.as_object().unwrap().clone();

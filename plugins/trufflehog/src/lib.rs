@@ -227,6 +227,36 @@ fn secret_v2(v: &Value) -> Result<(Key, Finding), ParseError> {
 
 /// The first source's location object in `SourceMetadata.Data`, e.g. `Git`,
 /// `Github`, `Filesystem`, whichever source Trufflehog scanned.
+/// The shapes the reference relies on: `SourceMetadata` and the source's
+/// data are objects, and the text it joins into its merge key is text.
+fn check_v3_shapes(v: &Value) -> Result<(), ParseError> {
+    let bad = |what: &str| {
+        Err(ParseError::new(format!(
+            "a Trufflehog v3 line whose {what}"
+        )))
+    };
+    match v.get("SourceMetadata") {
+        None | Some(Value::Object(_)) => {}
+        Some(_) => return bad("SourceMetadata is not an object"),
+    }
+    if let Some(Value::Object(data)) = v.pointer("/SourceMetadata/Data")
+        && let Some(source) = data.values().next()
+    {
+        let Value::Object(source) = source else {
+            return bad("source data is not an object");
+        };
+        for key in ["file", "commit"] {
+            if source.get(key).is_some_and(|x| !x.is_string()) {
+                return bad(&format!("source \"{key}\" is not a string"));
+            }
+        }
+    }
+    if v.get("DetectorName").is_some_and(|d| !d.is_string()) {
+        return bad("\"DetectorName\" is not a string");
+    }
+    Ok(())
+}
+
 fn source_location(v: &Value) -> Option<(&str, &serde_json::Map<String, Value>)> {
     let data = v.get("SourceMetadata")?.get("Data")?.as_object()?;
     data.iter()
@@ -251,6 +281,7 @@ fn key_values(v: Option<&Value>) -> Option<String> {
 
 /// Trufflehog v3: detector hits, possibly verified against the live service.
 fn secret_v3(v: &Value) -> Result<(Key, Finding), ParseError> {
+    check_v3_shapes(v)?;
     let detector = v
         .get("DetectorName")
         .and_then(Value::as_str)
@@ -416,6 +447,15 @@ mod tests {
         assert_eq!((f[0].file_path.clone(), f[0].line), (None, None));
         assert!(!f[0].description.contains("xoxb-123456789012345"));
         assert!(parse(r#"{"SourceMetadata":{},"DetectorName":"S","RawV2":null}"#).is_err());
+        for bad in [
+            r#"{"SourceMetadata":null,"DetectorName":"S"}"#,
+            r#"{"SourceMetadata":{"Data":{"Git":null}},"DetectorName":"S"}"#,
+            r#"{"SourceMetadata":{"Data":{"Git":{"file":null}}},"DetectorName":"S"}"#,
+            r#"{"SourceMetadata":{"Data":{"Git":{"commit":null}}},"DetectorName":"S"}"#,
+            r#"{"SourceMetadata":{},"DetectorName":null}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     const V2: &str = r#"{"reason":"Generic Secret","path":"a.py","branch":"main","commit":"m","commitHash":"h","date":"d","stringsFound":["secret = 'abcdefabcdefabcdefabcdef'"]}"#;
