@@ -98,8 +98,14 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             );
         };
         let component = Component::of(dep, &file_name)?;
+        // The reference appends a list of related files (those with a name) to
+        // every description of the dependency.
+        let has_related = child(dep, "relatedDependencies").is_some_and(|r| {
+            children(r, "relatedDependency")
+                .any(|d| child(d, "fileName").is_some_and(|f| !raw_text(f).is_empty()))
+        });
         for v in list {
-            let mut f = vulnerability_finding(v, &component, &file_name, ns)?;
+            let mut f = vulnerability_finding(v, &component, &file_name, ns, has_related)?;
             f.date.clone_from(&date);
             // The reference merges on (title, cwe, file path), keeping the first.
             let key = (f.title.clone(), f.cwe, file_name.to_lowercase());
@@ -403,6 +409,7 @@ fn vulnerability_finding(
     component: &Component,
     file_name: &str,
     root_ns: Option<&str>,
+    has_related: bool,
 ) -> Result<Finding, ParseError> {
     let suppressed = v.tag_name().name() == "suppressedVulnerability";
     let Some(name) = child(v, "name").map(raw_text) else {
@@ -411,7 +418,10 @@ fn vulnerability_finding(
     let source = v.attribute("source");
     let description = child(v, "description").map(raw_text);
     let Some(mut description) = description.or_else(|| {
-        (suppressed && source.is_none()).then(|| "No description provided.".to_owned())
+        // Without a description, only a suppressed vulnerability with nothing
+        // appended to it survives in the reference.
+        (suppressed && source.is_none() && !has_related)
+            .then(|| "No description provided.".to_owned())
     }) else {
         return Err(
             ParseError::new(format!("vulnerability {name:?} has no <description>"))
@@ -639,7 +649,7 @@ mod tests {
                 vuln("CVE-2020-1", "<severity>low</severity>"),
                 vuln("CVE-2020-1", "<severity>high</severity>"),
                 vuln("CVE-2020-1", "<severity>high</severity><cwe>CWE-20</cwe>"),
-                "<suppressedVulnerability><name>CVE-2020-9</name><severity>high</severity></suppressedVulnerability>"
+                "<suppressedVulnerability><name>CVE-2020-9</name><description>d</description><severity>high</severity></suppressedVulnerability>"
                     .to_owned(),
             ]
             .concat(),
@@ -676,6 +686,12 @@ mod tests {
         // A dependency without vulnerabilities needs no file name.
         let quiet = format!("{HEAD}<dependencies><dependency/></dependencies></analysis>");
         assert!(parse(&quiet).unwrap().is_empty());
+        // A suppressed vulnerability may lack a description, unless related
+        // files are listed after it.
+        let suppressed = "<suppressedVulnerability><name>CVE-1</name></suppressedVulnerability>";
+        assert_eq!(parse(&dep("", suppressed)).unwrap().len(), 1);
+        let related = "<relatedDependencies><relatedDependency><fileName>y.jar</fileName></relatedDependency></relatedDependencies>";
+        assert!(parse(&dep(related, suppressed)).is_err());
     }
 
     #[test]
