@@ -429,6 +429,7 @@ mod tests {
         assert!(parse(&with_rec).is_ok());
         assert!(parse("<bom xmlns=\"http://example.com/bom\"/>").is_err());
         assert!(parse(&XML14[..100]).is_err());
+        assert!(parse(&XML14.replace("<cwe>79</cwe>", "<cwe/>")).is_err());
     }
 
     const EXT: &str = r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.2" xmlns:v="http://cyclonedx.org/schema/ext/vulnerability/1.0">

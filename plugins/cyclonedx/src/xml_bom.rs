@@ -158,19 +158,26 @@ fn ratings_of(
     Ok((ratings, severity))
 }
 
-/// Digit-only `<cwe>` texts under `<cwes>` in the namespace `same_ns` accepts.
-fn cwes_of(v: Node<'_, '_>, same_ns: &dyn Fn(&Node<'_, '_>) -> bool) -> Vec<u32> {
-    children(v, "cwes")
+/// Digit-only `<cwe>` texts under `<cwes>` in the namespace `same_ns` accepts;
+/// an empty `<cwe/>` is an error, as the reference fails on it.
+fn cwes_of(
+    v: Node<'_, '_>,
+    same_ns: &dyn Fn(&Node<'_, '_>) -> bool,
+) -> Result<Vec<u32>, ParseError> {
+    let mut out = Vec::new();
+    for c in children(v, "cwes")
         .filter(|n| same_ns(n))
         .flat_map(|c| children(c, "cwe"))
         .filter(|n| same_ns(n))
-        .filter_map(|c| {
-            let t = c.text().unwrap_or("");
-            (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| t.parse().ok())
-                .flatten()
-        })
-        .collect()
+    {
+        let Some(t) = c.text() else {
+            return Err(ParseError::new("an empty <cwe> element").at_path(element_path(c)));
+        };
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            out.extend(t.parse::<u32>().ok());
+        }
+    }
+    Ok(out)
 }
 
 /// Reads one vulnerability of the pre-1.4 extension.
@@ -197,7 +204,7 @@ fn read_ext_vuln(v: Node<'_, '_>) -> Result<Vuln, ParseError> {
         severity,
         cvssv3,
         cvssv3_score,
-        cwes: cwes_of(v, &in_ext),
+        cwes: cwes_of(v, &in_ext)?,
         description: child_text(v, "description"),
         recommendation: (!recommendation.is_empty()).then_some(recommendation),
         references: (!references.is_empty()).then_some(references),
@@ -237,9 +244,9 @@ fn read_vuln(
         }
         references.push('\n');
     }
-    let mut cwes = cwes_of(v, in_ext);
+    let mut cwes = cwes_of(v, in_ext)?;
     if cwes.is_empty() {
-        cwes = cwes_of(v, in_bom);
+        cwes = cwes_of(v, in_bom)?;
     }
     let description = match (child_text(v, "description"), child_text(v, "detail")) {
         (Some(d), Some(x)) => Some(format!("{d}\n{x}")),
