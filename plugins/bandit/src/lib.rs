@@ -105,6 +105,14 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             "a Bandit report with results but no \"generated_at\"",
         ));
     }
+    // The reference parses generated_at whenever it is present.
+    if report
+        .generated_at
+        .as_deref()
+        .is_some_and(|g| g.trim().is_empty())
+    {
+        return Err(ParseError::new("\"generated_at\" is not a date"));
+    }
     let date = report
         .generated_at
         .as_deref()

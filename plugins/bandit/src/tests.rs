@@ -65,6 +65,7 @@ fn required_fields() {
     // generated_at is needed as soon as there is a result.
     assert!(parse(&format!(r#"{{"results": [{ONE}]}}"#)).is_err());
     assert!(parse(r#"{"results": []}"#).unwrap().is_empty());
+    assert!(parse(r#"{"generated_at": "", "results": []}"#).is_err());
 }
 
 #[test]

@@ -253,7 +253,11 @@ fn dependency_finding(v: &Value, scanner: &str, at: &str) -> Result<Finding, Par
     let mut references = String::new();
     for (j, ident) in get_array(v, "identifiers").iter().enumerate() {
         let iat = format!("{at}/identifiers/{j}");
-        let kind = get_str(ident, "type").ok_or_else(|| missing("type", &iat))?;
+        // The type as written (an empty one is just another kind).
+        let kind = ident
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| missing("type", &iat))?;
         let value = ident.get("value").ok_or_else(|| missing("value", &iat))?;
         match kind.to_lowercase().as_str() {
             "cwe" => cwes.extend(int_of(value)),
@@ -517,6 +521,7 @@ mod tests {
             r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": null}]}"#,
             r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {"dependency": {"package": null}}}]}"#,
             r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {}, "identifiers": null}]}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {}, "identifiers": [{"type": "", "value": "v"}]}]}"#,
         ] {
             assert!(parse(DEPENDENCY, r).is_err(), "{r}");
         }
