@@ -10,15 +10,14 @@
 //! same resource groups its findings.
 //!
 //! A bare JSON array of ASFF findings is the separate "AWS Security Finding
-//! Format (ASFF) Scan" type: `detect` leaves it alone, `parse` still reads it.
+//! Format (ASFF) Scan" type: `detect` leaves it alone and `parse` rejects it,
+//! as the reference does. Every rule is listed in `FORMAT.md`.
 
-use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, u64_at, value_to_string};
-use palisade_plugin_sdk::markdown::push_field;
+use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, value_to_string};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
-use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "AWS Security Hub Scan";
@@ -82,299 +81,350 @@ fn looks_like(head: &[u8]) -> bool {
 /// Parses a whole export.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let value = palisade_plugin_sdk::json::parse_json_value(report)?;
-    let (findings, base) = match &value {
-        Value::Object(o) => match o.get("Findings").or_else(|| o.get("findings")) {
-            Some(Value::Array(a)) => (
-                a.as_slice(),
-                if o.contains_key("Findings") {
-                    "/Findings"
-                } else {
-                    "/findings"
-                },
-            ),
-            Some(Value::Null) => return Ok(Vec::new()),
-            Some(_) => {
-                return Err(
-                    ParseError::new("expected \"Findings\" to be an array").at_path("/Findings")
-                );
-            }
-            None => {
-                return Err(ParseError::new(
-                    "not an AWS Security Hub export: the JSON object has no \"Findings\" array",
-                ));
-            }
-        },
-        Value::Array(a) => (a.as_slice(), ""),
-        _ => {
-            return Err(ParseError::new(
-                "not an AWS Security Hub export: expected a JSON object with a \"Findings\" array",
-            ));
-        }
+    let Value::Object(o) = &value else {
+        return Err(ParseError::new(
+            "incorrect Security Hub report format: expected a JSON object with a \"Findings\" list",
+        ));
     };
-    let mut out = Vec::with_capacity(findings.len());
-    // Exports often repeat a finding (one page per query); the Id is unique per finding.
-    let mut seen: HashSet<&str> = HashSet::new();
+    // "Findings" wins over "findings" even when it is null (then it is no list).
+    let list = if o.contains_key("Findings") {
+        o.get("Findings")
+    } else {
+        o.get("findings")
+    };
+    let Some(Value::Array(findings)) = list else {
+        return Err(ParseError::new(
+            "incorrect Security Hub report format: \"Findings\" is missing or not a list",
+        ));
+    };
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    // Findings with the same Id: the last one wins, at the first one's place.
+    let mut at_id: HashMap<String, usize> = HashMap::new();
     for (i, f) in findings.iter().enumerate() {
+        let at = format!("/Findings/{i}");
         if !f.is_object() {
-            return Err(ParseError::new("expected each finding to be a JSON object")
-                .at_path(format!("{base}/{i}")));
+            return Err(ParseError::new("expected each finding to be a JSON object").at_path(at));
         }
-        if f.get("Id").is_none() && f.get("Title").is_none() {
-            return Err(ParseError::new(
-                "not an ASFF finding: it has neither \"Id\" nor \"Title\" (is this another scanner's report?)",
-            )
-            .at_path(format!("{base}/{i}")));
+        let item = finding(f, &at)?;
+        let Some(Value::String(id)) = f.get("Id") else {
+            return Err(
+                ParseError::new("a finding's \"Id\" is missing or not a string").at_path(at),
+            );
+        };
+        match at_id.get(id) {
+            Some(&k) => out[k] = item,
+            None => {
+                at_id.insert(id.clone(), out.len());
+                out.push(item);
+            }
         }
-        if let Some(id) = f.get("Id").and_then(Value::as_str)
-            && !seen.insert(id)
-        {
-            continue;
-        }
-        out.push(finding(f));
     }
     Ok(out)
 }
 
-/// Which service produced the finding, from `ProductArn` ("…/product/aws/inspector").
-fn product(f: &Value) -> String {
-    string_at(f, "ProductArn")
-        .and_then(|arn| arn.rsplit('/').next().map(str::to_ascii_lowercase))
-        .or_else(|| string_at(f, "ProductName").map(|p| p.to_ascii_lowercase()))
-        .unwrap_or_default()
+/// Which reader the reference uses: `ProductFields."aws/securityhub/ProductName"`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Inspector,
+    GuardDuty,
+    Compliance,
 }
 
-fn severity(f: &Value) -> Severity {
-    let label = string_at(f, "Severity/Label")
-        .or_else(|| string_at(f, "FindingProviderFields/Severity/Label"));
-    if let Some(s) = label.as_deref().and_then(severity_from_word) {
-        return s;
+/// `obj.get(key, {})`: a missing key is an empty object, null or another
+/// type is an error (the reference fails on it).
+fn object_or_empty<'a>(
+    obj: &'a Value,
+    key: &str,
+    at: &str,
+) -> Result<Option<&'a Value>, ParseError> {
+    match obj.get(key) {
+        None => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v)),
+        Some(_) => {
+            Err(ParseError::new(format!("\"{key}\" must be an object"))
+                .at_path(format!("{at}/{key}")))
+        }
     }
-    // ASFF's normalized score: 0 informational, 1-39 low, 40-69 medium, 70-89 high, 90-100 critical.
-    match u64_at(f, "Severity/Normalized") {
-        Some(90..) => Severity::Critical,
-        Some(70..=89) => Severity::High,
-        Some(40..=69) => Severity::Medium,
-        Some(1..=39) => Severity::Low,
+}
+
+/// Rejects the null values the reference's readers fail on (AWS's own exports
+/// omit absent fields, but other ASFF producers write nulls).
+fn check_nulls(f: &Value, kind: Kind, at: &str) -> Result<(), ParseError> {
+    let is_null = |pointer: &str| f.pointer(pointer).is_some_and(Value::is_null);
+    let mut pointers = vec!["/Severity", "/Remediation", "/Remediation/Recommendation"];
+    match kind {
+        Kind::Compliance => pointers.extend([
+            "/Description",
+            "/Compliance",
+            "/Remediation/Recommendation/Text",
+            "/Remediation/Recommendation/Url",
+        ]),
+        Kind::Inspector => pointers.push("/Vulnerabilities"),
+        Kind::GuardDuty => {}
+    }
+    if let Some(p) = pointers.into_iter().find(|p| is_null(p)) {
+        return Err(
+            ParseError::new(format!("{p} is null (the reference fails on it)"))
+                .at_path(format!("{at}{p}")),
+        );
+    }
+    if kind == Kind::Inspector {
+        for (i, v) in array_at(f, "Vulnerabilities").iter().enumerate() {
+            for key in ["RelatedVulnerabilities", "VulnerablePackages", "Cvss"] {
+                if v.get(key).is_some_and(Value::is_null) {
+                    return Err(ParseError::new(format!(
+                        "{key} is null (the reference fails on it)"
+                    ))
+                    .at_path(format!("{at}/Vulnerabilities/{i}/{key}")));
+                }
+            }
+        }
+    }
+    for (i, r) in array_at(f, "Resources").iter().enumerate() {
+        let rat = format!("{at}/Resources/{i}");
+        if r.get("Id").is_some_and(|id| !id.is_string()) {
+            return Err(ParseError::new("a resource \"Id\" must be a string").at_path(rat));
+        }
+        if r.get("Type").and_then(Value::as_str) == Some("AwsEcrContainerImage") {
+            let details = r.get("Details");
+            if details.is_some_and(Value::is_null) {
+                return Err(ParseError::new("an ECR image's \"Details\" is null").at_path(rat));
+            }
+            let image = details.and_then(|d| d.get("AwsEcrContainerImage"));
+            let has_image = image.is_some_and(|i| i.as_object().is_some_and(|o| !o.is_empty()));
+            if has_image
+                && image
+                    .and_then(|i| i.get("ImageTags"))
+                    .is_some_and(Value::is_null)
+            {
+                return Err(ParseError::new("an ECR image's \"ImageTags\" is null").at_path(rat));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// ASFF severity label, upper-case as AWS writes it; anything else is Info.
+fn severity(f: &Value) -> Severity {
+    match f
+        .pointer("/Severity/Label")
+        .and_then(Value::as_str)
+        .unwrap_or("INFORMATIONAL")
+    {
+        "CRITICAL" => Severity::Critical,
+        "HIGH" => Severity::High,
+        "MEDIUM" => Severity::Medium,
+        "LOW" => Severity::Low,
         _ => Severity::Info,
     }
 }
 
-/// A readable name for a resource id: the ARN's resource part, or the
-/// image path for ECR images.
-fn resource_name(rtype: &str, id: &str) -> String {
-    if rtype == "AwsEcrContainerImage"
-        && let Some((_, rest)) = id.split_once("repository/")
-    {
-        return rest.to_owned();
+/// A value as Python prints it in an f-string.
+fn py_text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "None".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
     }
-    if id.starts_with("arn:")
-        && let Some(rest) = id.splitn(6, ':').nth(5)
-    {
-        return rest.to_owned();
-    }
-    id.rsplit(':').next().unwrap_or(id).to_owned()
 }
 
-fn finding(f: &Value) -> Finding {
-    let product = product(f);
-    let id = non_empty(string_at(f, "Id").as_deref());
-    let resources = array_at(f, "Resources");
-    let last = resources.last();
-    let rtype = last.and_then(|r| string_at(r, "Type"));
-    let rname = last.and_then(|r| {
-        let id = string_at(r, "Id")?;
-        Some(resource_name(rtype.as_deref().unwrap_or(""), &id))
-    });
-    let base_title = non_empty(string_at(f, "Title").as_deref())
-        .unwrap_or_else(|| "AWS Security Hub finding".to_owned());
-    let title = match (&rname, rtype.as_deref()) {
-        (Some(n), Some("AwsEcrContainerImage")) => format!("{base_title} - Image: {n}"),
-        (Some(n), _) => format!("{base_title} - Resource: {n}"),
-        (None, _) => base_title,
+fn finding(f: &Value, at: &str) -> Result<Finding, ParseError> {
+    let kind = match object_or_empty(f, "ProductFields", at)?
+        .and_then(|p| p.get("aws/securityhub/ProductName"))
+        .and_then(Value::as_str)
+    {
+        Some("Inspector") => Kind::Inspector,
+        Some("GuardDuty") => Kind::GuardDuty,
+        _ => Kind::Compliance,
     };
-
-    // Vulnerabilities (Inspector): ids, packages, CVSS, references.
-    let mut vuln_ids: Vec<String> = Vec::new();
-    let mut packages: Vec<String> = Vec::new();
-    let mut references: Vec<String> = Vec::new();
-    let mut cvssv3: Option<String> = None;
-    let mut fix_version: Option<String> = None;
-    for v in array_at(f, "Vulnerabilities") {
-        let ids = std::iter::once(v.get("Id"))
-            .chain(array_at(v, "RelatedVulnerabilities").iter().map(Some));
-        for vid in ids
-            .flatten()
-            .filter_map(Value::as_str)
-            .filter_map(non_empty_str)
-        {
-            if !vuln_ids.contains(&vid) {
-                vuln_ids.push(vid);
-            }
+    check_nulls(f, kind, at)?;
+    let id = string_at(f, "Id");
+    let title = string_at(f, "Title").unwrap_or_default();
+    let resources = match f.get("Resources") {
+        None => &[][..],
+        Some(Value::Array(r)) => r.as_slice(),
+        Some(_) => {
+            return Err(
+                ParseError::new("\"Resources\" must be a list").at_path(format!("{at}/Resources"))
+            );
         }
-        for p in array_at(v, "VulnerablePackages") {
-            let name = string_at(p, "Name").unwrap_or_default();
-            let version = string_at(p, "Version").unwrap_or_default();
-            let fixed = string_at(p, "FixedInVersion");
-            let path = string_at(p, "FilePath");
-            let mut line = format!("- {name} {version}");
-            if let Some(fx) = &fixed {
-                line.push_str(&format!(" (fixed in {fx})"));
-                fix_version.get_or_insert_with(|| fx.clone());
-            }
-            if let Some(p) = path {
-                line.push_str(&format!(" at {p}"));
-            }
-            packages.push(line);
-        }
-        for c in array_at(v, "Cvss") {
-            if cvssv3.is_none()
-                && let Some(vec) = string_at(c, "BaseVector")
-                    .as_deref()
-                    .and_then(|s| cvss3_from_str(s).ok())
-            {
-                cvssv3 = Some(vec.vector());
-            }
-        }
-        if let Some(u) = non_empty(string_at(v, "Vendor/Url").as_deref()) {
-            references.push(u);
-        }
-        references.extend(
-            array_at(v, "ReferenceUrls")
-                .iter()
-                .filter_map(value_to_string),
+    };
+    // The reference names the component after the last resource and fails without one.
+    if resources.is_empty() {
+        return Err(
+            ParseError::new("a finding without \"Resources\" (the reference fails on it)")
+                .at_path(at.to_owned()),
         );
     }
-    if let Some(u) = non_empty(string_at(f, "Remediation/Recommendation/Url").as_deref()) {
-        references.insert(0, u);
-    }
-    references.dedup();
-
-    let mut desc = String::new();
-    if let Some(d) = non_empty(string_at(f, "Description").as_deref()) {
-        desc.push_str(&d);
-        desc.push_str("\n\n");
-    }
-    push_field(
-        &mut desc,
-        "Product",
-        string_at(f, "ProductName")
-            .as_deref()
-            .or(Some(product.as_str())),
-    );
-    push_field(
-        &mut desc,
-        "Generator",
-        string_at(f, "GeneratorId").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Account",
-        string_at(f, "AwsAccountId").as_deref(),
-    );
-    push_field(&mut desc, "Region", string_at(f, "Region").as_deref());
-    let types: Vec<String> = array_at(f, "Types")
-        .iter()
-        .filter_map(value_to_string)
-        .collect();
-    if !types.is_empty() {
-        push_field(&mut desc, "Types", Some(&types.join(", ")));
-    }
-    push_field(
-        &mut desc,
-        "Compliance",
-        string_at(f, "Compliance/Status").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Workflow",
-        string_at(f, "Workflow/Status").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "First observed",
-        string_at(f, "FirstObservedAt").as_deref(),
-    );
-    push_field(
-        &mut desc,
-        "Last observed",
-        string_at(f, "LastObservedAt").as_deref(),
-    );
-    if !resources.is_empty() {
-        desc.push_str("**Resources:**\n");
-        for r in resources {
-            desc.push_str(&format!(
-                "- {}: {}\n",
-                string_at(r, "Type").unwrap_or_default(),
-                string_at(r, "Id").unwrap_or_default()
-            ));
+    let mut title_suffix = String::new();
+    let mut impact: Vec<String> = Vec::new();
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    let mut component_name = None;
+    for (j, r) in resources.iter().enumerate() {
+        let rtype = r.get("Type").and_then(Value::as_str);
+        component_name = rtype.map(str::to_owned);
+        let with_endpoint = match kind {
+            Kind::Inspector => true,
+            Kind::GuardDuty => matches!(rtype, Some("AwsEcrContainerImage" | "AwsEc2Instance")),
+            Kind::Compliance => false,
+        };
+        if with_endpoint {
+            let host = format!("{}_{}", py_text(r.get("Type")), py_text(r.get("Id")))
+                .replace([':', '/'], "_");
+            endpoints.push(Endpoint {
+                host,
+                ..Endpoint::default()
+            });
+        }
+        if rtype == Some("AwsEcrContainerImage") {
+            let arn = py_text(r.get("Id"));
+            let Some((_, image)) = arn.split_once('/') else {
+                return Err(
+                    ParseError::new(format!("the ECR image id {arn:?} has no '/'"))
+                        .at_path(format!("{at}/Resources/{j}/Id")),
+                );
+            };
+            impact.push(format!("Image ARN: {arn}"));
+            title_suffix = format!(" - Image: {image}");
+        } else {
+            let Some(rid) = r.get("Id") else {
+                return Err(ParseError::new("a resource has no \"Id\"")
+                    .at_path(format!("{at}/Resources/{j}")));
+            };
+            let rid = py_text(Some(rid));
+            let last = rid.rsplit(':').next().unwrap_or(&rid).to_owned();
+            impact.push(format!("Resource: {last}"));
+            title_suffix = format!(" - Resource: {last}");
         }
     }
-    if !packages.is_empty() {
-        desc.push_str("**Vulnerable packages:**\n");
-        desc.push_str(&packages.join("\n"));
-        desc.push('\n');
+
+    let mut vuln_ids: Vec<String> = Vec::new();
+    let mut cvssv3 = None;
+    let mut mitigation = String::new();
+    let mut references: Vec<String> = Vec::new();
+    if kind == Kind::Inspector {
+        for v in array_at(f, "Vulnerabilities") {
+            let cve = string_at(v, "Id").filter(|c| !c.is_empty());
+            vuln_ids.extend(cve.clone());
+            vuln_ids.extend(
+                array_at(v, "RelatedVulnerabilities")
+                    .iter()
+                    .filter_map(value_to_string)
+                    .filter(|a| Some(a) != cve.as_ref()),
+            );
+            for p in array_at(v, "VulnerablePackages") {
+                mitigation.push_str(&format!(
+                    "- Update {}-{}\n",
+                    string_at(p, "Name").unwrap_or_default(),
+                    string_at(p, "Version").unwrap_or_default()
+                ));
+                if let Some(r) = string_at(p, "Remediation") {
+                    mitigation.push_str(&format!("\t- {r}\n"));
+                }
+            }
+            if let Some(u) = string_at(v, "Vendor/Url") {
+                references.push(u);
+            }
+            for c in array_at(v, "Cvss") {
+                if cvssv3.is_none()
+                    && let Some(vec) = string_at(c, "BaseVector")
+                        .as_deref()
+                        .and_then(|s| cvss3_from_str(s).ok())
+                {
+                    cvssv3 = Some(vec.vector());
+                }
+            }
+        }
+    }
+    if kind == Kind::GuardDuty {
+        let types = f.pointer("/FindingProviderFields/Types");
+        let Some(Value::Array(types)) = types else {
+            return Err(ParseError::new(
+                "a GuardDuty finding without FindingProviderFields.Types (the reference fails on it)",
+            )
+            .at_path(at.to_owned()));
+        };
+        for t in types {
+            mitigation.push_str(&py_text(Some(t)));
+            mitigation.push('\n');
+        }
+        mitigation.push_str(
+            "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_finding-types-active.html",
+        );
+    }
+    if kind == Kind::Compliance {
+        mitigation = string_at(f, "Remediation/Recommendation/Text").unwrap_or_default();
+        mitigation.push('\n');
+        mitigation.push_str(&string_at(f, "Remediation/Recommendation/Url").unwrap_or_default());
+    }
+    if let Some(u) = string_at(f, "Remediation/Recommendation/Url") {
+        references.push(u);
     }
 
-    // Resources as endpoints: Inspector for every resource, GuardDuty for
-    // EC2 instances (what DefectDojo does; it keeps findings on the same
-    // resource together). The "host" is the resource type and id with
-    // ':' and '/' made '_' so it is a valid host-like name.
-    let endpoints: Vec<Endpoint> = match product.as_str() {
-        "inspector" | "guardduty" => resources
-            .iter()
-            .filter_map(|r| {
-                let t = string_at(r, "Type")?;
-                if product == "guardduty" && t != "AwsEc2Instance" {
-                    return None;
-                }
-                let rid = string_at(r, "Id")?;
-                let host: String = format!("{t}_{rid}")
-                    .chars()
-                    .map(|c| if c == ':' || c == '/' { '_' } else { c })
-                    .collect();
-                Some(Endpoint {
-                    host,
-                    ..Endpoint::default()
-                })
-            })
-            .collect(),
-        _ => Vec::new(),
+    let origin = match kind {
+        Kind::Inspector => "This is an Inspector Finding",
+        Kind::GuardDuty => "This is a GuardDuty Finding",
+        Kind::Compliance => "This is a Security Hub Finding",
+    };
+    let mut desc = format!(
+        "{origin}\n{}\n",
+        string_at(f, "Description").unwrap_or_default()
+    );
+    desc.push_str(&format!(
+        "**AWS Finding ARN:** {}\n",
+        id.as_deref().unwrap_or("")
+    ));
+    let mut resource_ids: Vec<String> = resources
+        .iter()
+        .filter_map(|r| string_at(r, "Id"))
+        .collect();
+    resource_ids.sort();
+    resource_ids.dedup();
+    desc.push_str(&format!("**Resource IDs:** {}\n", resource_ids.join(", ")));
+    desc.push_str(&format!(
+        "**AwsAccountId:** {}\n",
+        string_at(f, "AwsAccountId").unwrap_or_default()
+    ));
+    if let Some(r) = string_at(f, "Region") {
+        desc.push_str(&format!("**Region:** {r}\n"));
+    }
+    desc.push_str(&format!(
+        "**Generator ID:** {}\n",
+        string_at(f, "GeneratorId").unwrap_or_default()
+    ));
+
+    // Whether the reference closes the finding, per reader.
+    let mitigated = match kind {
+        Kind::Inspector => string_at(f, "ProductFields/aws~1inspector~1FindingStatus")
+            .is_some_and(|s| s != "ACTIVE"),
+        Kind::GuardDuty => string_at(f, "RecordState").as_deref() != Some("ACTIVE"),
+        Kind::Compliance => string_at(f, "Compliance/Status").is_none_or(|s| s == "PASSED"),
+    };
+    let active = match kind {
+        Kind::GuardDuty => true,
+        _ => !mitigated,
     };
 
-    // A passed control, a resolved or suppressed workflow, or an archived
-    // record is not an open problem any more.
-    let passed =
-        string_at(f, "Compliance/Status").is_some_and(|s| s.eq_ignore_ascii_case("PASSED"));
-    let resolved = string_at(f, "Workflow/Status").is_some_and(|s| {
-        s.eq_ignore_ascii_case("RESOLVED") || s.eq_ignore_ascii_case("SUPPRESSED")
-    });
-    let archived = string_at(f, "RecordState").is_some_and(|s| s.eq_ignore_ascii_case("ARCHIVED"));
-    let mitigated = passed || resolved || archived;
-
-    let mut out = Finding {
-        title: truncate_chars(&title, 511).to_owned(),
+    Ok(Finding {
+        title: truncate_chars(&format!("{title}{title_suffix}"), 511).to_owned(),
         severity: severity(f),
-        description: clean(&desc),
-        mitigation: non_empty(string_at(f, "Remediation/Recommendation/Text").as_deref()),
+        description: desc,
+        mitigation: Some(mitigation),
+        impact: (!impact.is_empty()).then(|| impact.join("\n")),
         references: (!references.is_empty()).then(|| references.join("\n")),
         vulnerability_ids: vuln_ids,
         cvssv3,
-        component_name: rtype,
-        fix_version,
+        epss_score: f.get("EpssScore").and_then(Value::as_f64).map(|x| x as f32),
+        component_name,
         unique_id_from_tool: id,
         endpoints,
         static_finding: Some(true),
         dynamic_finding: Some(false),
-        active: Some(!mitigated),
+        active: Some(active),
         is_mitigated: Some(mitigated),
-        mitigated: mitigated.then(|| string_at(f, "UpdatedAt")).flatten(),
-        date: string_at(f, "CreatedAt").and_then(|d| iso_date(&d).map(str::to_owned)),
+        mitigated: mitigated.then(|| string_at(f, "LastObservedAt")).flatten(),
         ..Finding::default()
-    };
-    if let Some(g) = non_empty(string_at(f, "GeneratorId").as_deref()) {
-        out.extra.push(("generator_id".to_owned(), g));
-    }
-    out
+    })
 }
 
 #[cfg(test)]
@@ -386,35 +436,49 @@ mod tests {
         parse_report(report.as_bytes())
     }
 
+    const RES: &str = r#""Resources":[{"Type":"AwsAccount","Id":"AWS::::Account:1"}]"#;
+
     #[test]
     fn empty_exports_have_no_findings() {
         assert!(parse(r#"{"Findings":[]}"#).unwrap().is_empty());
-        assert!(parse(r#"{"findings":null}"#).unwrap().is_empty());
+        assert!(parse(r#"{"findings":[]}"#).unwrap().is_empty());
     }
 
     #[test]
-    fn minimal_finding_and_severities() {
-        let f = parse(
-            r#"{"Findings":[{"Id":"a","Title":"T"},{"Id":"b","Title":"U","Severity":{"Normalized":95}},
-                {"Id":"c","Title":"V","Severity":{"Label":"INFORMATIONAL"},"Compliance":{"Status":"PASSED"}},
-                {"Id":"a","Title":"T"}]}"#,
-        )
+    fn compliance_findings_severity_and_merge() {
+        let f = parse(&format!(
+            r#"{{"Findings":[{{"Id":"a","Title":"T",{RES}}},
+                {{"Id":"b","Title":"U","Severity":{{"Label":"CRITICAL","Normalized":10}},{RES}}},
+                {{"Id":"c","Title":"V","Severity":{{"Label":"high"}},"Compliance":{{"Status":"FAILED"}},{RES}}},
+                {{"Id":"a","Title":"T2","Severity":{{"Label":"LOW"}},{RES}}}]}}"#
+        ))
         .unwrap();
         assert_eq!(f.len(), 3);
-        assert_eq!(f[0].severity, Severity::Info);
-        assert_eq!(f[0].title, "T");
+        // The later "a" replaces the first, in its place.
+        assert_eq!(
+            (f[0].severity, f[0].title.as_str()),
+            (Severity::Low, "T2 - Resource: 1")
+        );
+        assert_eq!(f[0].unique_id_from_tool.as_deref(), Some("a"));
+        assert_eq!(f[0].component_name.as_deref(), Some("AwsAccount"));
+        assert!(f[0].endpoints.is_empty());
         assert_eq!(f[1].severity, Severity::Critical);
-        assert_eq!(f[2].is_mitigated, Some(true));
-        assert_eq!(f[2].active, Some(false));
+        // Labels are matched as AWS writes them.
+        assert_eq!(f[2].severity, Severity::Info);
+        assert_eq!(
+            (f[0].is_mitigated, f[2].is_mitigated),
+            (Some(true), Some(false))
+        );
     }
 
     #[test]
     fn inspector_resources_and_vulnerabilities() {
         let f = parse(
-            r#"{"Findings":[{"Id":"x","Title":"CVE-1","ProductArn":"arn:aws:securityhub:eu-west-1::product/aws/inspector",
+            r#"{"Findings":[{"Id":"x","Title":"CVE-1","ProductFields":{"aws/securityhub/ProductName":"Inspector"},
                "Severity":{"Label":"HIGH"},
-               "Resources":[{"Type":"AwsEc2Instance","Id":"arn:aws:ec2:eu-west-1:1:instance/i-1"}],
-               "Vulnerabilities":[{"Id":"CVE-2023-0001","RelatedVulnerabilities":["GHSA-aaaa-bbbb-cccc"],
+               "Resources":[{"Type":"AwsEcrContainerImage","Id":"arn:aws:ecr:eu-west-1:1:repository/app/sha256:ab"},
+                            {"Type":"AwsEc2Instance","Id":"arn:aws:ec2:eu-west-1:1:instance/i-1"}],
+               "Vulnerabilities":[{"Id":"CVE-2023-0001","RelatedVulnerabilities":["CVE-2023-0001","GHSA-aaaa-bbbb-cccc"],
                  "VulnerablePackages":[{"Name":"openssl","Version":"1.0","FixedInVersion":"1.1"}],
                  "Cvss":[{"BaseVector":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}]}]}"#,
         )
@@ -422,24 +486,84 @@ mod tests {
         assert_eq!(f[0].title, "CVE-1 - Resource: instance/i-1");
         assert_eq!(
             f[0].vulnerability_ids,
-            vec!["CVE-2023-0001".to_owned(), "GHSA-aaaa-bbbb-cccc".to_owned()]
+            ["CVE-2023-0001", "GHSA-aaaa-bbbb-cccc"]
         );
+        let hosts: Vec<&str> = f[0].endpoints.iter().map(|e| e.host.as_str()).collect();
         assert_eq!(
-            f[0].endpoints[0].host,
-            "AwsEc2Instance_arn_aws_ec2_eu-west-1_1_instance_i-1"
+            hosts,
+            [
+                "AwsEcrContainerImage_arn_aws_ecr_eu-west-1_1_repository_app_sha256_ab",
+                "AwsEc2Instance_arn_aws_ec2_eu-west-1_1_instance_i-1"
+            ]
         );
         assert_eq!(f[0].component_name.as_deref(), Some("AwsEc2Instance"));
-        assert_eq!(f[0].fix_version.as_deref(), Some("1.1"));
         assert!(f[0].cvssv3.is_some());
+        // Without the ProductFields marker the same finding is a compliance one.
+        let plain = parse(
+            r#"{"Findings":[{"Id":"x","ProductArn":"arn:aws:securityhub:eu-west-1::product/aws/inspector",
+               "Resources":[{"Type":"AwsEc2Instance","Id":"i-1"}],"Vulnerabilities":[{"Id":"CVE-2023-0001"}]}]}"#,
+        )
+        .unwrap();
+        assert!(plain[0].vulnerability_ids.is_empty() && plain[0].endpoints.is_empty());
+    }
+
+    #[test]
+    fn guardduty_endpoints() {
+        let f = parse(
+            r#"{"Findings":[{"Id":"g","Title":"G","ProductFields":{"aws/securityhub/ProductName":"GuardDuty"},
+               "FindingProviderFields":{"Types":["TTPs/x"]},"Severity":{"Label":"MEDIUM"},
+               "Resources":[{"Type":"AwsEc2Instance","Id":"arn:aws:ec2:r:1:instance/i-9"},{"Type":"AwsS3Bucket","Id":"arn:aws:s3:::b"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(f[0].endpoints.len(), 1);
+        assert_eq!(
+            f[0].endpoints[0].host,
+            "AwsEc2Instance_arn_aws_ec2_r_1_instance_i-9"
+        );
+        assert_eq!(
+            (f[0].severity, f[0].component_name.as_deref()),
+            (Severity::Medium, Some("AwsS3Bucket"))
+        );
+        let no_types = r#"{"Findings":[{"Id":"g","ProductFields":{"aws/securityhub/ProductName":"GuardDuty"},
+               "Resources":[{"Type":"AwsEc2Instance","Id":"i"}]}]}"#;
+        assert!(parse(no_types).is_err());
+    }
+
+    #[test]
+    fn nulls_the_reference_fails_on() {
+        for extra in [
+            r#""Severity":null"#,
+            r#""Remediation":null"#,
+            r#""Remediation":{"Recommendation":null}"#,
+            r#""Description":null"#,
+            r#""Compliance":null"#,
+            r#""Remediation":{"Recommendation":{"Text":null}}"#,
+        ] {
+            let r = format!(r#"{{"Findings":[{{"Id":"x",{RES},{extra}}}]}}"#);
+            assert!(parse(&r).is_err(), "{extra}");
+        }
+        let inspector = r#"{"Findings":[{"Id":"x","ProductFields":{"aws/securityhub/ProductName":"Inspector"},"Resources":[{"Type":"T","Id":"i"}],"Description":null,"Vulnerabilities":[{"Id":"CVE-1","Cvss":CVSS}]}]}"#;
+        // Inspector findings print a null description without failing, but not a null Cvss list.
+        assert!(parse(&inspector.replace("CVSS", "[]")).is_ok());
+        assert!(parse(&inspector.replace("CVSS", "null")).is_err());
+        assert!(
+            parse(r#"{"Findings":[{"Id":"x","Resources":[{"Type":"T","Id":null}]}]}"#).is_err()
+        );
     }
 
     #[test]
     fn malformed_inputs_are_errors() {
         assert!(parse("{\"Findings\":[").is_err());
         assert!(parse(r#"{"vulnerabilities":[]}"#).is_err());
+        assert!(parse(r#"{"Findings":null,"findings":[]}"#).is_err());
         assert!(parse(r#"{"Findings":{}}"#).is_err());
         assert!(parse(r#"{"Findings":[1]}"#).is_err());
-        assert!(parse(r#"{"Findings":[{"name":"x"}]}"#).is_err());
+        assert!(parse("[]").is_err());
+        // Id and Resources are required; Id must be a string.
+        assert!(parse(&format!(r#"{{"Findings":[{{"Title":"x",{RES}}}]}}"#)).is_err());
+        assert!(parse(&format!(r#"{{"Findings":[{{"Id":5,{RES}}}]}}"#)).is_err());
+        assert!(parse(r#"{"Findings":[{"Id":"x"}]}"#).is_err());
+        assert!(parse(r#"{"Findings":[{"Id":"x","Resources":[{"Type":"T"}]}]}"#).is_err());
         assert!(parse("\"x\"").is_err());
         assert!(parse("AWS Security Hub consolidates findings").is_err());
         assert!(parse_report(b"{\"Findings\":\"\xff\"}").is_err());

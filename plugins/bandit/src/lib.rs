@@ -3,7 +3,8 @@
 //!
 //! A report is `{"errors", "generated_at", "metrics", "results": [...]}`;
 //! each result names the test (`test_id`, `test_name`), the file and line,
-//! the issue text, severity and confidence, and the offending code.
+//! the issue text, severity and confidence, and the offending code. Every
+//! rule is listed in `FORMAT.md`.
 
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
@@ -29,9 +30,11 @@ struct Issue {
     filename: Option<String>,
     issue_confidence: Option<String>,
     issue_severity: Option<String>,
-    issue_text: Option<String>,
-    issue_cwe: Option<Value>,
-    line_number: Option<Value>,
+    // Required keys whose value may be null (the reference only stores them).
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    issue_text: Option<Option<String>>,
+    #[serde(default, deserialize_with = "palisade_plugin_sdk::json::present")]
+    line_number: Option<Option<Value>>,
     more_info: Option<String>,
     test_id: Option<String>,
     test_name: Option<String>,
@@ -96,85 +99,94 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             "not a Bandit JSON report: the \"results\" array is missing",
         ));
     };
+    // The reference dates every result with generated_at and fails without it.
+    if !results.is_empty() && report.generated_at.is_none() {
+        return Err(ParseError::new(
+            "a Bandit report with results but no \"generated_at\"",
+        ));
+    }
+    // The reference parses generated_at whenever it is present.
+    if report
+        .generated_at
+        .as_deref()
+        .is_some_and(|g| g.trim().is_empty())
+    {
+        return Err(ParseError::new("\"generated_at\" is not a date"));
+    }
     let date = report
         .generated_at
         .as_deref()
         .and_then(iso_date)
-        .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
         .map(str::to_owned);
-    Ok(results.iter().map(|i| finding(i, date.as_ref())).collect())
+    results
+        .iter()
+        .enumerate()
+        .map(|(n, i)| finding(i, date.as_ref()).map_err(|e| e.at_path(format!("/results/{n}"))))
+        .collect()
 }
 
 /// Bandit's severities are LOW/MEDIUM/HIGH (UNDEFINED for unrated tests).
-fn severity(word: Option<&str>) -> Severity {
-    word.and_then(severity_from_word).unwrap_or(Severity::Info)
+fn severity(word: &str) -> Severity {
+    severity_from_word(word).unwrap_or(Severity::Info)
 }
 
-fn finding(i: &Issue, date: Option<&String>) -> Finding {
-    let test_name = non_empty(i.test_name.as_deref());
-    let test_id = non_empty(i.test_id.as_deref());
-    let line = match &i.line_number {
-        Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Some(Value::String(s)) => s.trim().parse().ok(),
+/// A field every result must have (the reference fails without it).
+fn required<'a>(value: Option<&'a String>, key: &str) -> Result<&'a str, ParseError> {
+    value
+        .map(String::as_str)
+        .ok_or_else(|| ParseError::new(format!("a result has no \"{key}\"")))
+}
+
+fn finding(i: &Issue, date: Option<&String>) -> Result<Finding, ParseError> {
+    let test_name = required(i.test_name.as_ref(), "test_name")?;
+    let test_id = required(i.test_id.as_ref(), "test_id")?;
+    let filename = required(i.filename.as_ref(), "filename")?;
+    let confidence = required(i.issue_confidence.as_ref(), "issue_confidence")?;
+    let Some(title) = &i.issue_text else {
+        return Err(ParseError::new("a result has no \"issue_text\""));
+    };
+    let title = title.as_deref().unwrap_or("None");
+    let severity_word = required(i.issue_severity.as_ref(), "issue_severity")?;
+    let Some(line_value) = &i.line_number else {
+        return Err(ParseError::new("a result has no \"line_number\""));
+    };
+    let line_value = line_value.as_ref().unwrap_or(&Value::Null);
+    let line = match line_value {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
     .filter(|n| *n > 0);
-    let title = non_empty(i.issue_text.as_deref())
-        .or_else(|| test_name.clone())
-        .unwrap_or_else(|| "Bandit issue".to_owned());
-    let mut description = String::new();
-    description.push_str(&title);
-    let mut field = |label: &str, value: Option<String>| {
-        if let Some(v) = value {
-            description.push_str(&format!("\n**{label}:** `{v}`"));
+    let code = i
+        .code
+        .as_deref()
+        .unwrap_or("None")
+        .replace("```", "\\`\\`\\`");
+    let description = format!(
+        "**Test Name:** `{test_name}`\n**Test ID:** `{test_id}`\n**Filename:** `{filename}`\n\
+         **Line number:** `{}`\n**Issue Confidence:** `{confidence}`\n**Code:**\n```\n{code}\n```",
+        match (line, line_value) {
+            (Some(l), _) => l.to_string(),
+            (None, Value::Null) => "None".to_owned(),
+            (None, other) => other.to_string(),
         }
-    };
-    field("Test Name", test_name.clone());
-    field("Test ID", test_id.clone());
-    field("Filename", non_empty(i.filename.as_deref()));
-    field("Line number", line.map(|l| l.to_string()));
-    field("Issue Confidence", non_empty(i.issue_confidence.as_deref()));
-    if let Some(code) = non_empty(i.code.as_deref()) {
-        description.push_str(&format!("\n**Code:**\n```\n{code}\n```"));
-    }
-    // Bandit ≥ 1.7.5 names the CWE as {"id": 78, "link": "..."}.
-    let cwe = match &i.issue_cwe {
-        Some(Value::Object(o)) => o.get("id").and_then(|v| match v {
-            Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-            Value::String(s) => parse_cwe(s),
-            _ => None,
-        }),
-        Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Some(Value::String(s)) => parse_cwe(s),
-        _ => None,
-    }
-    .filter(|c| *c > 0);
-    let vuln_id = match (&test_name, &test_id) {
-        (Some(n), Some(id)) => Some(format!("{n}:{id}")),
-        (Some(x), None) | (None, Some(x)) => Some(x.clone()),
-        (None, None) => None,
-    };
-    Finding {
-        title: truncate_chars(&title, 511).to_owned(),
-        severity: severity(i.issue_severity.as_deref()),
-        description: clean(&description),
+    );
+    Ok(Finding {
+        title: truncate_chars(title, 511).to_owned(),
+        severity: severity(severity_word),
+        description,
         references: non_empty(i.more_info.as_deref()),
-        cwe,
-        file_path: non_empty(i.filename.as_deref()),
+        // The reference sets no CWE (issue_cwe is ignored).
+        file_path: non_empty(Some(filename)),
         line,
-        vuln_id_from_tool: vuln_id,
+        vuln_id_from_tool: Some(format!("{test_name}:{test_id}")),
+        nb_occurences: Some(1),
         static_finding: Some(true),
         dynamic_finding: Some(false),
         date: date.cloned(),
-        extra: i
-            .issue_confidence
-            .as_deref()
-            .and_then(non_empty_str)
-            .map(|c| ("confidence".to_owned(), c))
-            .into_iter()
-            .collect(),
+        extra: vec![("confidence".to_owned(), confidence.to_owned())],
         ..Finding::default()
-    }
+    })
 }
 
 #[cfg(test)]

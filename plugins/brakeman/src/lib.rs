@@ -3,43 +3,20 @@
 //!
 //! A report is `{"scan_info": {...}, "warnings": [...], "ignored_warnings",
 //! "errors", "obsolete"}`; each warning has a type, check name, message,
-//! file, line, code, link, confidence and fingerprint.
+//! file, line, code, link, confidence and fingerprint. Every rule is listed
+//! in `FORMAT.md`.
 
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
-use serde::Deserialize;
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// The scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Brakeman Scan";
 
 /// The Brakeman parser.
 pub struct Brakeman;
-
-#[derive(Deserialize)]
-struct Report {
-    scan_info: Option<Value>,
-    warnings: Option<Vec<Warning>>,
-}
-
-#[derive(Deserialize)]
-struct Warning {
-    warning_type: Option<String>,
-    warning_code: Option<Value>,
-    fingerprint: Option<String>,
-    check_name: Option<String>,
-    message: Option<String>,
-    file: Option<String>,
-    line: Option<Value>,
-    link: Option<String>,
-    code: Option<String>,
-    render_path: Option<Value>,
-    location: Option<Value>,
-    user_input: Option<String>,
-    confidence: Option<String>,
-    cwe_id: Option<Value>,
-}
 
 impl Parser for Brakeman {
     fn info() -> PluginInfo {
@@ -96,102 +73,130 @@ pub fn looks_like(head: &[u8]) -> bool {
 
 /// Parses a whole Brakeman report.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let report: Report = parse_json(report).map_err(|mut e| {
+    let data = palisade_plugin_sdk::json::parse_json_value(report).map_err(|mut e| {
         e.message = format!("not a Brakeman JSON report: {}", e.message);
         e
     })?;
-    let Some(warnings) = report.warnings else {
+    if !data.is_object() {
+        return Err(ParseError::new(
+            "not a Brakeman JSON report: expected a JSON object",
+        ));
+    }
+    // The reference reads scan_info.end_time before anything else and fails without it.
+    let Some(end_time) = data.pointer("/scan_info/end_time").and_then(Value::as_str) else {
+        return Err(ParseError::new(
+            "not a Brakeman JSON report: \"scan_info.end_time\" is missing",
+        ));
+    };
+    let Some(Value::Array(warnings)) = data.get("warnings") else {
         return Err(ParseError::new(
             "not a Brakeman JSON report: the \"warnings\" array is missing",
         ));
     };
-    let date = report
-        .scan_info
-        .as_ref()
-        .and_then(|s| s.get("end_time").or_else(|| s.get("start_time")))
-        .and_then(Value::as_str)
-        .and_then(iso_date)
-        .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
-        .map(str::to_owned);
-    Ok(warnings.iter().map(|w| finding(w, date.as_ref())).collect())
+    let date = iso_date(end_time).map(str::to_owned);
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, w) in warnings.iter().enumerate() {
+        let f = finding(w, date.as_ref()).map_err(|e| e.at_path(format!("/warnings/{i}")))?;
+        // Warnings with the same fingerprint are one finding, the first kept.
+        let fingerprint = w
+            .get("fingerprint")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        if seen.insert(fingerprint) {
+            out.push(f);
+        }
+    }
+    Ok(out)
 }
 
-fn finding(w: &Warning, date: Option<&String>) -> Finding {
-    let kind = non_empty(w.warning_type.as_deref());
-    let message = non_empty(w.message.as_deref());
-    let title = match (&kind, &message) {
-        (Some(k), Some(m)) => format!("{k}. {m}"),
-        (Some(x), None) | (None, Some(x)) => x.clone(),
-        (None, None) => "Brakeman warning".to_owned(),
+/// Every key the reference reads from a warning (it fails without one).
+const REQUIRED: [&str; 10] = [
+    "warning_type",
+    "message",
+    "file",
+    "line",
+    "confidence",
+    "code",
+    "user_input",
+    "render_path",
+    "link",
+    "fingerprint",
+];
+
+fn finding(w: &Value, date: Option<&String>) -> Result<Finding, ParseError> {
+    if let Some(key) = REQUIRED.iter().find(|k| w.get(**k).is_none()) {
+        return Err(ParseError::new(format!("a warning has no \"{key}\"")));
+    }
+    let text = |key: &str| -> Result<&str, ParseError> {
+        w.get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| ParseError::new(format!("a warning's \"{key}\" must be a string")))
     };
-    let line = match &w.line {
-        Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Some(Value::String(s)) => s.trim().parse().ok(),
+    let optional_text = |key: &str| -> Result<Option<&str>, ParseError> {
+        match w.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ParseError::new(format!(
+                "a warning's \"{key}\" must be a string"
+            ))),
+        }
+    };
+    let title = format!("{}. {}", text("warning_type")?, text("message")?);
+    let file = text("file")?;
+    let confidence = text("confidence")?;
+    let line_value = w.get("line").unwrap_or(&Value::Null);
+    let line = match line_value {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
     .filter(|l| *l > 0);
-    let mut description = message.unwrap_or_else(|| title.clone());
-    let mut field = |label: &str, value: Option<String>| {
-        if let Some(v) = value {
-            description.push_str(&format!("\n**{label}:** {v}"));
-        }
-    };
-    field("Check", non_empty(w.check_name.as_deref()));
-    field("Filename", non_empty(w.file.as_deref()));
-    field("Line number", line.map(|l| l.to_string()));
-    field("Confidence", non_empty(w.confidence.as_deref()));
-    field("User input", non_empty(w.user_input.as_deref()));
-    field(
-        "Location",
-        w.location
-            .as_ref()
-            .filter(|l| !l.is_null())
-            .map(Value::to_string),
-    );
-    field(
-        "Render path",
-        w.render_path
-            .as_ref()
-            .filter(|l| !l.is_null())
-            .map(Value::to_string),
-    );
-    if let Some(code) = non_empty(w.code.as_deref()) {
-        description.push_str(&format!("\n**Code:**\n```\n{code}\n```"));
+    let mut description = format!("Filename: {file}\n");
+    if !line_value.is_null() {
+        description.push_str(&format!("Line number: {line_value}\n"));
+    }
+    description.push_str(&format!("Issue Confidence: {confidence}\n\n"));
+    if let Some(code) = optional_text("code")? {
+        description.push_str(&format!("Code:\n{code}\n"));
+    }
+    if let Some(input) = optional_text("user_input")? {
+        description.push_str(&format!("User input:\n{input}\n"));
+    }
+    if let Some(path) = w.get("render_path").filter(|p| !p.is_null()) {
+        description.push_str("Render path details:\n");
+        description.push_str(&serde_json::to_string_pretty(path).unwrap_or_default());
     }
     let mut extra = Vec::new();
-    if let Some(fp) = non_empty(w.fingerprint.as_deref()) {
+    if let Some(fp) = w
+        .get("fingerprint")
+        .and_then(palisade_plugin_sdk::json::value_to_string)
+    {
         extra.push(("fingerprint".to_owned(), fp));
     }
     if let Some(code) = w
-        .warning_code
-        .as_ref()
+        .get("warning_code")
         .and_then(palisade_plugin_sdk::json::value_to_string)
     {
         extra.push(("warning_code".to_owned(), code));
     }
-    Finding {
+    Ok(Finding {
         title: truncate_chars(&title, 511).to_owned(),
         // Brakeman rates its confidence, not a severity; like the reference
         // parser, every warning is Medium and the confidence is described.
         severity: Severity::Medium,
-        description: clean(&description),
-        references: non_empty(w.link.as_deref()),
-        // Brakeman 6+ names a CWE per warning ("cwe_id": [89]).
-        cwe: match &w.cwe_id {
-            Some(Value::Array(a)) => a.first().and_then(Value::as_u64),
-            Some(Value::Number(n)) => n.as_u64(),
-            _ => None,
-        }
-        .and_then(|c| u32::try_from(c).ok())
-        .filter(|c| *c > 0),
-        file_path: non_empty(w.file.as_deref()),
+        description,
+        references: w
+            .get("link")
+            .and_then(palisade_plugin_sdk::json::value_to_string),
+        // The reference sets no CWE (cwe_id is not read).
+        file_path: non_empty(Some(file)),
         line,
         static_finding: Some(true),
-        dynamic_finding: Some(false),
         date: date.cloned(),
         extra,
         ..Finding::default()
-    }
+    })
 }
 
 #[cfg(test)]
@@ -203,33 +208,53 @@ mod tests {
         Brakeman::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
     }
 
-    #[test]
-    fn warnings_with_missing_optional_fields() {
-        let f = parse(
-            r#"{"scan_info": {"end_time": "2020-04-11T20:15:42-07:00"}, "warnings": [
-            {"warning_type": "SQL Injection", "check_name": "SQL", "message": "m", "file": "a.rb", "line": 3,
-             "confidence": "High", "fingerprint": "fp", "cwe_id": [89], "code": "x", "user_input": "params[:id]"},
-            {"confidence": "Weak", "line": null},
-            {"warning_type": "T", "line": "12", "location": {"type": "method"}}
-        ]}"#,
+    const W: &str = r#"{"warning_type": "SQL Injection", "check_name": "SQL", "message": "m", "file": "a.rb",
+        "line": 3, "confidence": "High", "fingerprint": "fp", "cwe_id": [89], "code": "x",
+        "user_input": "params[:id]", "render_path": null, "link": "https://brakemanscanner.org"}"#;
+
+    fn report(warnings: &[String]) -> String {
+        format!(
+            r#"{{"scan_info": {{"end_time": "2020-04-11T20:15:42-07:00"}}, "warnings": [{}]}}"#,
+            warnings.join(",")
         )
-        .unwrap();
-        assert_eq!(f.len(), 3);
-        assert_eq!(f[0].title, "SQL Injection. m");
-        assert_eq!(
-            (f[0].severity, f[0].cwe, f[0].line),
-            (Severity::Medium, Some(89), Some(3))
-        );
-        assert_eq!(f[0].date.as_deref(), Some("2020-04-11"));
-        assert_eq!((f[1].file_path.as_deref(), f[1].line), (None, None));
-        assert!(!f[1].title.is_empty());
-        assert_eq!(f[2].line, Some(12));
     }
 
     #[test]
-    fn empty_report() {
+    fn warnings_and_fingerprint_merge() {
+        let f = parse(&report(&[
+            W.to_owned(),
+            W.replace(r#""line": 3"#, r#""line": null"#)
+                .replace(r#""fp""#, r#""fp2""#)
+                .replace("\"code\": \"x\"", "\"code\": null"),
+            W.replace(r#""message": "m""#, r#""message": "dup""#),
+        ]))
+        .unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].title, "SQL Injection. m");
+        // Every warning is Medium; cwe_id is not read.
+        assert_eq!(
+            (f[0].severity, f[0].cwe, f[0].line),
+            (Severity::Medium, None, Some(3))
+        );
+        assert_eq!(f[0].file_path.as_deref(), Some("a.rb"));
+        assert_eq!(f[0].date.as_deref(), Some("2020-04-11"));
+        assert_eq!(f[1].line, None);
+    }
+
+    #[test]
+    fn required_keys() {
+        for key in REQUIRED {
+            let v: Value = serde_json::from_str(W).unwrap();
+            let mut o = v.as_object().unwrap().clone();
+            o.remove(key);
+            assert!(
+                parse(&report(&[Value::Object(o).to_string()])).is_err(),
+                "{key}"
+            );
+        }
+        assert!(parse(r#"{"scan_info": {}, "warnings": []}"#).is_err());
         assert!(
-            parse(r#"{"scan_info": {}, "warnings": [], "errors": []}"#)
+            parse(r#"{"scan_info": {"end_time": "2020-04-11"}, "warnings": [], "errors": []}"#)
                 .unwrap()
                 .is_empty()
         );

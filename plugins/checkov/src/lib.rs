@@ -6,9 +6,10 @@
 //! When nothing was scanned Checkov writes only a summary
 //! (`{"passed": 0, "failed": 0, ..., "checkov_version": "..."}`), which has no findings.
 //! Each failed check becomes a finding; passed and skipped checks are not findings.
+//! Every rule is listed in `FORMAT.md`.
 
 use palisade_plugin_sdk::json::{
-    TextList, optional_objects, parse_json_borrowed, parse_json_object, parse_json_objects,
+    Object, TextList, parse_json_borrowed, parse_json_object, parse_json_objects, present,
     starts_like_json,
 };
 use palisade_plugin_sdk::prelude::*;
@@ -80,24 +81,22 @@ fn looks_like(head: &[u8]) -> bool {
     framework || summary_only
 }
 
-/// One framework's report, or Checkov's summary when it scanned nothing.
+/// One framework's report (any object: the reference reads
+/// `results.failed_checks` with empty defaults).
 #[derive(Deserialize)]
 struct FrameworkReport<'a> {
     #[serde(borrow, default)]
     check_type: Text<'a>,
-    #[serde(borrow, default)]
-    results: Option<Results<'a>>,
-    #[serde(default)]
-    checkov_version: Option<IgnoredAny>,
-    #[serde(default)]
-    resourcecount: Option<IgnoredAny>,
+    // A present `results: null` is an error (the reference fails on it).
+    #[serde(borrow, default, deserialize_with = "present")]
+    results: Option<Option<Object<Results<'a>>>>,
 }
 
 #[derive(Deserialize)]
 struct Results<'a> {
     // Passed and skipped checks are skipped unread: only failures are findings.
-    #[serde(borrow, default, deserialize_with = "optional_objects")]
-    failed_checks: Option<Vec<Check<'a>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    failed_checks: Option<Option<Vec<Object<Check<'a>>>>>,
 }
 
 #[derive(Deserialize)]
@@ -112,10 +111,11 @@ struct Check<'a> {
     severity: Text<'a>,
     #[serde(borrow, default)]
     file_path: Text<'a>,
-    #[serde(borrow, default)]
-    repo_file_path: Text<'a>,
-    #[serde(borrow, default)]
-    file_line_range: TextList<'a>,
+    // A present `file_line_range` must hold a first line (the reference reads [0]).
+    #[serde(borrow, default, deserialize_with = "present")]
+    file_line_range: Option<Option<TextList<'a>>>,
+    #[serde(default)]
+    benchmarks: Option<serde_json::Value>,
     #[serde(borrow, default)]
     resource: Text<'a>,
     #[serde(borrow, default)]
@@ -139,12 +139,10 @@ struct CheckResult<'a> {
 #[derive(Deserialize)]
 struct VulnerabilityDetails<'a> {
     #[serde(borrow, default)]
-    id: Text<'a>,
-    #[serde(borrow, default)]
     link: Text<'a>,
 }
 
-/// Parses a whole report.
+/// Parses a whole report: one framework object, or an array of them.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let reports: Vec<FrameworkReport<'_>> = match palisade_plugin_sdk::sniff::first_byte(report) {
         Some(b'[') => parse_json_objects(report)?,
@@ -153,34 +151,93 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             // Still read it, for the JSON error (invalid UTF-8, empty...).
             let _: IgnoredAny = parse_json_borrowed(report)?;
             return Err(ParseError::new(
-                "not a Checkov report: expected a JSON object (or an array of them) with \"check_type\" and \"results\"",
+                "not a Checkov report: expected a JSON object (or an array of them)",
             ));
         }
     };
     let mut out = Vec::new();
     for (i, r) in reports.iter().enumerate() {
-        let Some(results) = &r.results else {
-            // The summary Checkov prints when it found nothing to scan.
-            if r.checkov_version.is_some() || r.resourcecount.is_some() {
-                continue;
+        let at = || {
+            if reports.len() > 1 {
+                format!("/{i}")
+            } else {
+                String::new()
             }
-            return Err(ParseError::new(
-                "not a Checkov report: no \"results\" object (and not Checkov's summary-only report either)",
-            )
-            .at_path(if reports.len() > 1 { format!("/{i}") } else { String::new() }));
+        };
+        let checks = match &r.results {
+            None => continue,
+            Some(None) => {
+                return Err(ParseError::new("\"results\" is null").at_path(at()));
+            }
+            Some(Some(results)) => match &results.0.failed_checks {
+                None => continue,
+                Some(None) => {
+                    return Err(ParseError::new("\"results.failed_checks\" is null").at_path(at()));
+                }
+                Some(Some(list)) => list,
+            },
         };
         let check_type = r.check_type.get();
-        let checks = results.failed_checks.as_deref().unwrap_or_default();
         out.reserve(checks.len());
-        out.extend(checks.iter().map(|c| failed_check(c, check_type)));
+        for (n, c) in checks.iter().enumerate() {
+            out.push(
+                failed_check(&c.0, check_type)
+                    .map_err(|e| e.at_path(format!("{}/results/failed_checks/{n}", at())))?,
+            );
+        }
     }
     Ok(out)
 }
 
-fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Finding {
+/// Checks the shapes the reference relies on: a present `file_line_range`
+/// has a first element; `benchmarks` maps names to lists of
+/// `{"name", "description"}` objects.
+fn validate(c: &Check<'_>) -> Result<(), ParseError> {
+    match &c.file_line_range {
+        Some(None) => {
+            return Err(ParseError::new(
+                "a failed check's \"file_line_range\" is null",
+            ));
+        }
+        Some(Some(list)) if list.0.is_empty() => {
+            return Err(ParseError::new(
+                "a failed check's \"file_line_range\" is empty",
+            ));
+        }
+        _ => {}
+    }
+    match &c.benchmarks {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(map)) => {
+            for list in map.values() {
+                let ok = match list {
+                    serde_json::Value::Null => true,
+                    serde_json::Value::Array(items) => items
+                        .iter()
+                        .all(|g| g.get("name").is_some() && g.get("description").is_some()),
+                    _ => false,
+                };
+                if !ok {
+                    return Err(ParseError::new(
+                        "a failed check's \"benchmarks\" entries must be lists of {name, description}",
+                    ));
+                }
+            }
+        }
+        Some(_) => {
+            return Err(ParseError::new(
+                "a failed check's \"benchmarks\" must be an object",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Result<Finding, ParseError> {
+    validate(c)?;
     let check_id = c.check_id.get();
     let check_name = c.check_name.get();
-    let title = check_name.or(check_id).unwrap_or("Checkov check failed");
+    let title = check_name.unwrap_or("check_name not found");
     // Checkov reports a severity only when connected to the Bridgecrew
     // platform; otherwise a failed policy is a Medium misconfiguration.
     let severity = c
@@ -188,8 +245,8 @@ fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Finding {
         .get()
         .and_then(severity_from_word)
         .unwrap_or(Severity::Medium);
-    let file_path = c.file_path.get().or_else(|| c.repo_file_path.get());
-    let mut range = c.file_line_range.0.iter();
+    let file_path = c.file_path.get();
+    let mut range = c.file_line_range.iter().flatten().flat_map(|l| l.0.iter());
     let line = range.next().and_then(Text::positive);
     let end = range.next().and_then(Text::get);
     let resource = c.resource.get();
@@ -255,12 +312,6 @@ fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Finding {
     }
 
     let details = c.vulnerability_details.as_ref();
-    let vuln_ids: Vec<String> = details
-        .and_then(|d| d.id.get())
-        .filter(|id| palisade_plugin_sdk::is_vulnerability_id(id))
-        .map(str::to_owned)
-        .into_iter()
-        .collect();
     let references = palisade_plugin_sdk::text::join_non_empty(
         [c.guideline.get(), details.and_then(|d| d.link.get())]
             .into_iter()
@@ -276,7 +327,6 @@ fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Finding {
         file_path: file_path.map(str::to_owned),
         line,
         component_name: resource.map(str::to_owned),
-        vulnerability_ids: vuln_ids,
         static_finding: Some(true),
         dynamic_finding: Some(false),
         ..Finding::default()
@@ -287,7 +337,7 @@ fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Finding {
     if let Some(v) = c.bc_check_id.0.as_deref() {
         f.extra.push(("bc_check_id".to_owned(), v.to_owned()));
     }
-    f
+    Ok(f)
 }
 
 #[cfg(test)]
@@ -318,36 +368,57 @@ mod tests {
     fn several_frameworks_and_optional_fields() {
         let f = parse(
             r#"[{"check_type":"terraform","results":{"failed_checks":[{"check_id":"CKV_1","check_name":"n1","severity":"HIGH","file_path":"/a.tf","file_line_range":[3,9],"resource":"r.a","code_block":[[3,"x = 1\n"]]}]}},
-                {"check_type":"dockerfile","results":{"failed_checks":[{"check_id":"CKV_2"}]}}]"#,
+                {"check_type":"dockerfile","results":{"failed_checks":[{"check_id":"CKV_2","repo_file_path":"/b"}]}},
+                {"check_type":"secrets","results":{"passed_checks":[]}},
+                {"summary":{}}]"#,
         )
         .unwrap();
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].severity, Severity::High);
-        assert_eq!(f[0].line, Some(3));
+        assert_eq!(
+            (f[0].file_path.as_deref(), f[0].line),
+            (Some("/a.tf"), Some(3))
+        );
         assert_eq!(f[0].component_name.as_deref(), Some("r.a"));
         assert!(f[0].description.contains("3: x = 1"));
-        assert_eq!(f[1].title, "CKV_2");
+        // No check_name: the reference's placeholder title; no severity: Medium.
+        assert_eq!(f[1].title, "check_name not found");
         assert_eq!(f[1].severity, Severity::Medium);
-        assert_eq!(f[1].line, None);
+        assert_eq!((f[1].file_path.clone(), f[1].line), (None, None));
     }
 
     #[test]
-    fn sca_vulnerability_ids() {
+    fn sca_checks_carry_no_vulnerability_ids() {
         let f = parse(
             r#"{"check_type":"sca_package","results":{"failed_checks":[{"check_id":"CKV_CVE_2021_1","check_name":"n","severity":"critical","vulnerability_details":{"id":"CVE-2021-1234"}}]}}"#,
         )
         .unwrap();
-        assert_eq!(f[0].vulnerability_ids, vec!["CVE-2021-1234".to_owned()]);
+        assert!(f[0].vulnerability_ids.is_empty());
         assert_eq!(f[0].severity, Severity::Critical);
     }
 
     #[test]
     fn malformed_inputs_are_errors() {
         assert!(parse("{\"check_type\":").is_err());
-        assert!(parse(r#"{"vulnerabilities":[]}"#).is_err());
+        // Any object without results is simply empty, as in the reference.
+        assert!(parse(r#"{"vulnerabilities":[]}"#).unwrap().is_empty());
+        assert!(parse(r#"{"check_type":"t","results":null}"#).is_err());
+        assert!(parse(r#"{"check_type":"t","results":{"failed_checks":null}}"#).is_err());
         assert!(parse(r#"{"check_type":"t","results":{"failed_checks":{}}}"#).is_err());
         assert!(parse(r#"{"check_type":"t","results":{"failed_checks":[1]}}"#).is_err());
+        assert!(parse(r#"{"check_type":"t","results":[]}"#).is_err());
         assert!(parse("[1]").is_err());
+        for bad in [
+            r#"{"file_line_range":[]}"#,
+            r#"{"file_line_range":null}"#,
+            r#"{"benchmarks":{"CIS":[{"name":"1"}]}}"#,
+            r#"{"benchmarks":[]}"#,
+        ] {
+            let r = format!(r#"{{"check_type":"t","results":{{"failed_checks":[{bad}]}}}}"#);
+            assert!(parse(&r).is_err(), "{bad}");
+        }
+        let ok = r#"{"check_type":"t","results":{"failed_checks":[{"benchmarks":{"CIS":[{"name":"1","description":"d"}],"X":null}}]}}"#;
+        assert_eq!(parse(ok).unwrap().len(), 1);
         assert!(parse(r#"[["terraform", {"failed_checks": [{}]}]]"#).is_err());
         assert!(parse(r#"{"check_type":"t","results":{"failed_checks":[["CKV_1"]]}}"#).is_err());
         assert!(parse("null").is_err());

@@ -1,13 +1,13 @@
 //! CycloneDX JSON (1.4+): `{"bomFormat": "CycloneDX", "components": [...],
 //! "vulnerabilities": [...]}`.
 
-use palisade_plugin_sdk::json::{array_at, f64_at, parse_json_value, str_at, string_at};
+use palisade_plugin_sdk::json::{array_at, parse_json_value, str_at, string_at, value_to_string};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff;
 use serde_json::Value;
 use std::collections::HashMap;
 
-use crate::{Component, Rating, Vuln, finding};
+use crate::{Component, Rating, Vuln, apply_cvss, finding, fix_severity};
 
 /// Says whether a report head is CycloneDX JSON: it must carry the
 /// `"bomFormat": "CycloneDX"` marker the specification requires.
@@ -30,13 +30,8 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             "not a CycloneDX JSON BOM: expected a JSON object at the top level",
         ));
     };
-    if obj.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
-        return Err(ParseError::new(
-            "not a CycloneDX JSON BOM: the \"bomFormat\": \"CycloneDX\" marker is missing",
-        ));
-    }
     let vulns = match obj.get("vulnerabilities") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
+        None => return Ok(Vec::new()),
         Some(Value::Array(a)) => a,
         Some(_) => {
             return Err(
@@ -44,67 +39,114 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             );
         }
     };
-
     let mut components = HashMap::new();
-    if let Some(meta) = doc.pointer("/metadata/component") {
-        collect_components(meta, &mut components);
+    match obj.get("components") {
+        None => {}
+        Some(Value::Array(list)) => collect_components(list, &mut components),
+        Some(_) => {
+            return Err(ParseError::new("\"components\" must be a list").at_path("/components"));
+        }
     }
-    for c in array_at(&doc, "/components") {
-        collect_components(c, &mut components);
-    }
+    let date = str_at(&doc, "/metadata/timestamp");
 
     let mut findings = Vec::new();
-    for v in vulns {
-        let vuln = read_vuln(v);
+    for (i, v) in vulns.iter().enumerate() {
+        let vuln = read_vuln(v, i)?;
+        // Lists the reference iterates must not be null: advisories always,
+        // the others once a vulnerability affects something.
+        let null = |key: &str| v.get(key).is_some_and(Value::is_null);
         let affects = array_at(v, "/affects");
-        if affects.is_empty() {
-            findings.push(finding(&vuln, &Component::default()));
+        let iterated_null = if null("advisories") || null("affects") {
+            Some(if null("affects") {
+                "affects"
+            } else {
+                "advisories"
+            })
+        } else if !affects.is_empty() {
+            ["ratings", "references"].into_iter().find(|k| null(k))
+        } else {
+            None
+        };
+        if let Some(key) = iterated_null {
+            return Err(
+                ParseError::new(format!("\"{key}\" is null where a list is expected"))
+                    .at_path(format!("/vulnerabilities/{i}/{key}")),
+            );
         }
-        for a in affects {
-            let component = str_at(a, "/ref")
-                .and_then(|r| components.get(r))
-                .cloned()
-                .unwrap_or_else(|| Component {
-                    // An unknown ref still identifies the package when it is a purl.
-                    purl: str_at(a, "/ref").map(str::to_owned),
-                    ..Component::default()
-                });
-            findings.push(finding(&vuln, &component));
+        for (j, a) in affects.iter().enumerate() {
+            let Some(r) = a.get("ref") else {
+                return Err(ParseError::new("an \"affects\" entry has no \"ref\"")
+                    .at_path(format!("/vulnerabilities/{i}/affects/{j}")));
+            };
+            let component = match r.as_str().and_then(|r| components.get(r)) {
+                Some(c) => component_of(c).ok_or_else(|| {
+                    ParseError::new(format!(
+                        "component {} has no \"name\"",
+                        value_to_string(r).unwrap_or_default()
+                    ))
+                    .at_path("/components")
+                })?,
+                None => Component::default(),
+            };
+            findings.push(finding(&vuln, &component, date));
         }
     }
     Ok(findings)
 }
 
-/// Indexes a component and its nested components by `bom-ref` (iteratively:
-/// nesting depth is bounded by the JSON parser, and this keeps the stack flat).
-fn collect_components(root: &Value, out: &mut HashMap<String, Component>) {
-    let mut stack = vec![root];
-    while let Some(c) = stack.pop() {
-        if let Some(r) = str_at(c, "/bom-ref") {
-            out.insert(
-                r.to_owned(),
-                Component {
-                    name: string_at(c, "/name"),
-                    version: string_at(c, "/version"),
-                    purl: string_at(c, "/purl"),
-                },
-            );
+/// Indexes components and their nested components by `bom-ref`; a parent
+/// is recorded after its children (so it wins a shared bom-ref).
+fn collect_components<'a>(list: &'a [Value], out: &mut HashMap<String, &'a Value>) {
+    // Iterative post-order walk: nesting depth is bounded by the JSON parser,
+    // and this keeps the stack flat.
+    let mut stack: Vec<(&'a Value, bool)> = list.iter().rev().map(|c| (c, false)).collect();
+    while let Some((c, expanded)) = stack.pop() {
+        if expanded {
+            if let Some(r) = c.get("bom-ref").and_then(value_to_string) {
+                out.insert(r, c);
+            }
+            continue;
         }
-        stack.extend(array_at(c, "/components"));
+        stack.push((c, true));
+        stack.extend(array_at(c, "/components").iter().rev().map(|n| (n, false)));
     }
 }
 
-/// Reads one entry of `vulnerabilities`.
-fn read_vuln(v: &Value) -> Vuln {
-    let ratings = array_at(v, "/ratings")
+/// A referenced component's identity; `None` when it has no `name` key.
+fn component_of(c: &Value) -> Option<Component> {
+    let name = c.get("name")?;
+    Some(Component {
+        name: value_to_string(name),
+        version: c.get("version").and_then(value_to_string),
+        purl: string_at(c, "/purl"),
+    })
+}
+
+/// Reads one entry of `vulnerabilities` (number `i`).
+fn read_vuln(v: &Value, i: usize) -> Result<Vuln, ParseError> {
+    let raw_ratings = array_at(v, "/ratings");
+    let ratings: Vec<Rating> = raw_ratings
         .iter()
         .map(|r| Rating {
             severity: string_at(r, "/severity"),
-            score: f64_at(r, "/score").map(|s| s as f32),
             method: string_at(r, "/method"),
             vector: string_at(r, "/vector"),
         })
         .collect();
+    let mut severity = match raw_ratings.first() {
+        None => Severity::Medium,
+        Some(first) => match first.get("severity") {
+            None => Severity::Medium,
+            Some(Value::String(s)) => fix_severity(s),
+            Some(other) => {
+                return Err(ParseError::new(format!(
+                    "the first rating's severity must be a string, not {other}"
+                ))
+                .at_path(format!("/vulnerabilities/{i}/ratings/0/severity")));
+            }
+        },
+    };
+    let (cvssv3, cvssv3_score) = apply_cvss(&ratings, &["CVSSv3", "CVSSv31"], &mut severity);
     let cwes = array_at(v, "/cwes")
         .iter()
         .filter_map(|c| match c {
@@ -114,29 +156,38 @@ fn read_vuln(v: &Value) -> Vuln {
         })
         .filter(|&c| c > 0)
         .collect();
-    let advisories = array_at(v, "/advisories")
-        .iter()
-        .filter_map(|a| match (str_at(a, "/title"), str_at(a, "/url")) {
-            (Some(t), Some(u)) => Some(format!("{t}: {u}")),
-            (None, Some(u)) => Some(u.to_owned()),
-            _ => None,
-        })
-        .collect();
-    Vuln {
-        id: string_at(v, "/id"),
-        source: str_at(v, "/source/name").map(str::to_owned),
-        aliases: array_at(v, "/references")
+    let mut references = String::new();
+    for a in array_at(v, "/advisories") {
+        if let Some(t) = str_at(a, "/title") {
+            references.push_str(&format!("**Title:** {t}\n"));
+        }
+        if let Some(u) = str_at(a, "/url") {
+            references.push_str(&format!("**URL:** {u}\n"));
+        }
+        references.push('\n');
+    }
+    let id = string_at(v, "/id");
+    let mut vulnerability_ids: Vec<String> = id.iter().cloned().collect();
+    vulnerability_ids.extend(
+        array_at(v, "/references")
             .iter()
-            .filter_map(|r| string_at(r, "/id"))
-            .collect(),
-        ratings,
+            .filter_map(|r| string_at(r, "/id")),
+    );
+    let description = match (string_at(v, "/description"), string_at(v, "/detail")) {
+        (Some(d), Some(x)) => Some(format!("{d}\n{x}")),
+        (d, x) => d.or(x),
+    };
+    Ok(Vuln {
+        id,
+        vulnerability_ids,
+        severity,
+        cvssv3,
+        cvssv3_score,
         cwes,
-        description: string_at(v, "/description"),
-        detail: string_at(v, "/detail"),
+        description,
         recommendation: string_at(v, "/recommendation"),
-        advisories,
+        references: (!references.is_empty()).then_some(references),
         state: string_at(v, "/analysis/state"),
         analysis_detail: string_at(v, "/analysis/detail"),
-        published: string_at(v, "/published"),
-    }
+    })
 }

@@ -3,13 +3,14 @@
 //! `gl-container-scanning-report.json`; report schema 2.x to 15.x):
 //! `{"version", "vulnerabilities": [...], "remediations", "scan"}`.
 //! GitLab SAST reports share the envelope but belong to another plugin.
+//! Every rule is listed in `FORMAT.md`.
 
 use palisade_plugin_sdk::json::{get_array, get_str, get_string, parse_json_value};
-use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// GitLab dependency scanning (Gemnasium and friends).
 pub const DEPENDENCY: &str = "GitLab Dependency Scanning Report";
@@ -102,169 +103,348 @@ impl Parser for GitlabDeps {
             }
         };
         let data = parse_json_value(report)?;
-        if !data.is_object() {
-            return Err(ParseError::new(
-                "not a GitLab security report: expected a JSON object with \"vulnerabilities\"",
-            ));
+        if container {
+            container_report(&data)
+        } else {
+            dependency_report(&data)
         }
-        let vulns = match data.get("vulnerabilities") {
-            Some(Value::Array(v)) => v,
-            Some(_) => {
-                return Err(ParseError::new(
-                    "not a GitLab security report: \"vulnerabilities\" is not an array",
-                ));
-            }
-            None => {
-                return Err(ParseError::new(
-                    "not a GitLab security report: the \"vulnerabilities\" array is missing",
-                ));
-            }
-        };
-        let scan_type_in_report = data.pointer("/scan/type").and_then(Value::as_str);
-        let wrong = match scan_type_in_report {
-            Some("sast" | "secret_detection" | "dast" | "api_fuzzing" | "coverage_fuzzing") => {
-                scan_type_in_report
-            }
-            Some("dependency_scanning") if container => scan_type_in_report,
-            Some("container_scanning") if !container => scan_type_in_report,
-            _ => None,
-        };
-        if let Some(kind) = wrong {
+    }
+}
+
+/// An error for a key the reference requires.
+fn missing(key: &str, at: &str) -> ParseError {
+    ParseError::new(format!("missing required \"{key}\"")).at_path(at.to_owned())
+}
+
+/// Python truthiness of a JSON value (the reference skips falsy reports).
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// The report's `vulnerabilities` list (required).
+fn vulnerabilities(data: &Value) -> Result<&[Value], ParseError> {
+    if !data.is_object() {
+        return Err(ParseError::new(
+            "not a GitLab security report: expected a JSON object with \"vulnerabilities\"",
+        ));
+    }
+    match data.get("vulnerabilities") {
+        Some(Value::Array(v)) => Ok(v),
+        Some(_) => Err(ParseError::new(
+            "not a GitLab security report: \"vulnerabilities\" is not an array",
+        )),
+        None => Err(missing("vulnerabilities", "/")),
+    }
+}
+
+/// A vulnerability must be an object.
+fn object<'a>(v: &'a Value, at: &str) -> Result<&'a Value, ParseError> {
+    if v.is_object() {
+        Ok(v)
+    } else {
+        Err(ParseError::new("a vulnerability must be an object").at_path(at.to_owned()))
+    }
+}
+
+/// A CWE identifier value as the reference stores it: the value itself, so
+/// only a number (or a string holding one) is a CWE; "CWE-79" is not.
+fn int_of(v: &Value) -> Option<u32> {
+    match v {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A value as the reference prints it in a string.
+fn text_of(v: &Value) -> Option<String> {
+    palisade_plugin_sdk::json::value_to_string(v)
+}
+
+/// GitLab dependency scanning: see FORMAT.md.
+fn dependency_report(data: &Value) -> Result<Vec<Finding>, ParseError> {
+    // An empty report (`{}`, `[]`, `null`) gives no findings, as in the reference.
+    if !truthy(data) {
+        return Ok(Vec::new());
+    }
+    let vulns = vulnerabilities(data)?;
+    for p in ["/scan", "/scan/scanner"] {
+        if data.pointer(p).is_some_and(Value::is_null) {
             return Err(ParseError::new(format!(
-                "this GitLab report is a {kind} report (scan.type), not a {} report",
-                if container {
-                    "container scanning"
-                } else {
-                    "dependency scanning"
-                }
+                "{p} is null (the reference fails on it)"
             )));
         }
-        let end_time = data.pointer("/scan/end_time").and_then(Value::as_str);
-        Ok(vulns
-            .iter()
-            .filter(|v| v.is_object())
-            .map(|v| finding(v, container, end_time))
-            .collect())
     }
+    let scanner = data
+        .pointer("/scan/scanner/name")
+        .and_then(Value::as_str)
+        .unwrap_or("could not be determined");
+    // Vulnerabilities with the same unique id: the last one wins, in the first one's place.
+    let mut out: Vec<Finding> = Vec::new();
+    let mut at_id: HashMap<Option<String>, usize> = HashMap::new();
+    for (i, v) in vulns.iter().enumerate() {
+        let at = format!("/vulnerabilities/{i}");
+        let f = dependency_finding(object(v, &at)?, scanner, &at)?;
+        match at_id.get(&f.unique_id_from_tool) {
+            Some(&k) => out[k] = f,
+            None => {
+                at_id.insert(f.unique_id_from_tool.clone(), out.len());
+                out.push(f);
+            }
+        }
+    }
+    Ok(out)
 }
 
-/// GitLab severities: Critical, High, Medium, Low, Info, Unknown.
-fn severity(v: &Value) -> Severity {
-    get_str(v, "severity")
-        .and_then(severity_from_word)
-        .unwrap_or(Severity::Info)
+fn dependency_finding(v: &Value, scanner: &str, at: &str) -> Result<Finding, ParseError> {
+    // The old format has no "id"; its "cve" field is the fingerprint.
+    let unique = match v.get("id") {
+        Some(id) => id,
+        None => v.get("cve").ok_or_else(|| missing("id", at))?,
+    };
+    let unique = text_of(unique);
+    // Nulls the reference fails on.
+    for p in [
+        "/identifiers",
+        "/location",
+        "/location/dependency",
+        "/location/dependency/package",
+    ] {
+        if v.pointer(p).is_some_and(Value::is_null) {
+            return Err(ParseError::new(format!("{p} is null")).at_path(format!("{at}{p}")));
+        }
+    }
+    let mut title = ["name", "message", "description"]
+        .iter()
+        .find_map(|k| v.get(*k))
+        .and_then(text_of)
+        .or_else(|| unique.clone())
+        .unwrap_or_default();
+    let mut description = format!("Scanner: {scanner}\n");
+    for k in ["message", "description"] {
+        if let Some(t) = v.get(k).and_then(text_of) {
+            description.push_str(&t);
+            description.push('\n');
+        }
+    }
+    let location = v.get("location").ok_or_else(|| missing("location", at))?;
+    let dependency = location.get("dependency");
+    let severity_word = v
+        .get("severity")
+        .ok_or_else(|| missing("severity", at))?
+        .as_str()
+        .unwrap_or("");
+    let severity = match severity_word {
+        "Undefined" | "Unknown" => {
+            title = format!("[{severity_word} severity] {title}");
+            Severity::Info
+        }
+        w => severity_from_word(w).unwrap_or(Severity::Info),
+    };
+    let mut cwes = Vec::new();
+    let mut cve = None;
+    let mut references = String::new();
+    for (j, ident) in get_array(v, "identifiers").iter().enumerate() {
+        let iat = format!("{at}/identifiers/{j}");
+        // The type as written (an empty one is just another kind).
+        let kind = ident
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| missing("type", &iat))?;
+        let value = ident.get("value").ok_or_else(|| missing("value", &iat))?;
+        match kind.to_lowercase().as_str() {
+            "cwe" => cwes.extend(int_of(value)),
+            // The last CVE identifier is the one kept.
+            "cve" => cve = text_of(value),
+            _ => {
+                let name = ident.get("name").ok_or_else(|| missing("name", &iat))?;
+                references.push_str(&format!(
+                    "Identifier type: {kind}\nName: {}\nValue: {}\n",
+                    text_of(name).unwrap_or_default(),
+                    text_of(value).unwrap_or_default()
+                ));
+                if let Some(u) = ident.get("url").and_then(text_of) {
+                    references.push_str(&format!("URL: {u}\n"));
+                }
+                references.push('\n');
+            }
+        }
+    }
+    Ok(Finding {
+        title: match &cve {
+            Some(c) if !c.is_empty() => format!("{c}: {title}"),
+            _ => title,
+        },
+        severity,
+        description,
+        mitigation: get_string(v, "solution"),
+        references: (!references.is_empty()).then_some(references),
+        cwe: cwes.first().copied(),
+        extra_cwes: cwes.iter().skip(1).copied().collect(),
+        vulnerability_ids: cve.into_iter().filter(|c| !c.is_empty()).collect(),
+        file_path: get_string(location, "file"),
+        component_name: dependency
+            .and_then(|d| d.get("package"))
+            .and_then(|p| get_string(p, "name")),
+        component_version: dependency.and_then(|d| get_string(d, "version")),
+        unique_id_from_tool: unique,
+        static_finding: Some(true),
+        dynamic_finding: Some(false),
+        ..Finding::default()
+    })
 }
 
-fn finding(v: &Value, container: bool, end_time: Option<&str>) -> Finding {
-    let identifiers = get_array(v, "identifiers");
-    let typed = |kind: &str| -> Vec<&str> {
+/// Python's `textwrap.shorten(text, width, placeholder="...")` for the
+/// component fields: whitespace runs collapse, and long text is cut.
+fn shorten(text: &str, width: usize) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= width {
+        return collapsed;
+    }
+    let mut out = String::new();
+    for word in collapsed.split(' ') {
+        let next = if out.is_empty() {
+            word.chars().count()
+        } else {
+            out.chars().count() + 1 + word.chars().count()
+        };
+        if next + 3 > width {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    // A first word too long for the width leaves only the placeholder.
+    out.push_str("...");
+    out
+}
+
+/// GitLab container scanning: see FORMAT.md.
+fn container_report(data: &Value) -> Result<Vec<Finding>, ParseError> {
+    let vulns = vulnerabilities(data)?;
+    // The reference parses scan.end_time whenever it is present.
+    if data.get("scan").is_some_and(Value::is_null) {
+        return Err(ParseError::new("\"scan\" is null"));
+    }
+    if let Some(end) = data.pointer("/scan/end_time")
+        && end.as_str().is_none_or(|e| e.trim().is_empty())
+    {
+        return Err(ParseError::new("scan.end_time is not a date").at_path("/scan/end_time"));
+    }
+    let date = data.pointer("/scan/end_time").and_then(Value::as_str);
+    let mut out = Vec::with_capacity(vulns.len());
+    for (i, v) in vulns.iter().enumerate() {
+        let at = format!("/vulnerabilities/{i}");
+        out.push(container_finding(object(v, &at)?, date, &at)?);
+    }
+    Ok(out)
+}
+
+fn container_finding(v: &Value, date: Option<&str>, at: &str) -> Result<Finding, ParseError> {
+    for p in ["/location/dependency", "/location/dependency/package"] {
+        if v.pointer(p).is_some_and(Value::is_null) {
+            return Err(ParseError::new(format!("{p} is null")).at_path(format!("{at}{p}")));
+        }
+    }
+    let location = v.get("location").ok_or_else(|| missing("location", at))?;
+    let dependency = location
+        .get("dependency")
+        .ok_or_else(|| missing("location.dependency", at))?;
+    let identifiers = match v.get("identifiers") {
+        Some(Value::Array(list)) => list.as_slice(),
+        Some(_) => {
+            return Err(ParseError::new("\"identifiers\" must be a list").at_path(at.to_owned()));
+        }
+        None => return Err(missing("identifiers", at)),
+    };
+    let description = v
+        .get("description")
+        .ok_or_else(|| missing("description", at))?;
+    let severity_word = v.get("severity").ok_or_else(|| missing("severity", at))?;
+    let unique = v.get("id").ok_or_else(|| missing("id", at))?;
+    // A cve or cwe identifier needs a value (the reference reads it by key).
+    if identifiers
+        .iter()
+        .any(|i| matches!(get_str(i, "type"), Some("cve" | "cwe")) && i.get("value").is_none())
+    {
+        return Err(missing("value", &format!("{at}/identifiers")));
+    }
+    // Identifier types are matched exactly ("cve", "cwe").
+    let typed = |kind: &str| -> Vec<String> {
         identifiers
             .iter()
-            .filter(|i| get_str(i, "type").is_some_and(|t| t.eq_ignore_ascii_case(kind)))
-            .filter_map(|i| get_str(i, "value").or_else(|| get_str(i, "name")))
+            .filter(|i| get_str(i, "type") == Some(kind))
+            .filter_map(|i| i.get("value").and_then(text_of))
+            .filter(|x| !x.is_empty())
             .collect()
     };
-    let mut ids: Vec<String> = typed("cve").into_iter().map(str::to_owned).collect();
-    for g in typed("ghsa") {
-        if !ids.iter().any(|x| x == g) {
-            ids.push(g.to_owned());
-        }
-    }
-    // Old container reports name the CVE only in the "cve" field.
-    if ids.is_empty()
-        && let Some(cve) = get_str(v, "cve").filter(|c| palisade_plugin_sdk::is_vulnerability_id(c))
-    {
-        ids.push(cve.to_owned());
-    }
-    let cwes: Vec<u32> = typed("cwe").into_iter().filter_map(parse_cwe).collect();
-    let location = v.get("location").unwrap_or(&Value::Null);
-    let dependency = location.get("dependency");
-    let package = dependency
-        .and_then(|d| d.get("package"))
-        .and_then(|p| get_str(p, "name"));
-    let version = dependency.and_then(|d| get_str(d, "version"));
-    let name = get_str(v, "name");
-    let message = get_str(v, "message");
-
-    let title = if container {
-        match (message, ids.first(), package, version) {
-            (Some(m), ..) => m.to_owned(),
-            (None, Some(id), Some(p), Some(ver)) => format!("{id} in {p}-{ver}"),
-            (None, Some(id), Some(p), None) => format!("{id} in {p}"),
-            (None, Some(id), None, _) => id.clone(),
-            (None, None, ..) => name
-                .unwrap_or("GitLab container scanning finding")
-                .to_owned(),
-        }
-    } else {
-        let what = name
-            .or(message)
-            .unwrap_or("GitLab dependency scanning finding");
-        match ids.first() {
-            Some(id) if !what.contains(id.as_str()) => format!("{id}: {what}"),
-            _ if get_str(v, "severity") == Some("Unknown") => format!("[Unknown severity] {what}"),
-            _ => what.to_owned(),
+    let ids = typed("cve");
+    let cwes: Vec<u32> = identifiers
+        .iter()
+        .filter(|i| get_str(i, "type") == Some("cwe"))
+        .filter_map(|i| i.get("value"))
+        .filter_map(int_of)
+        .collect();
+    let name = dependency
+        .get("package")
+        .and_then(|p| get_string(p, "name"))
+        .filter(|n| !n.is_empty());
+    let version = get_string(dependency, "version").filter(|n| !n.is_empty());
+    let title = match get_str(v, "message").filter(|m| !m.is_empty()) {
+        Some(m) => m.to_owned(),
+        None => {
+            let issue = ids.first().cloned().or_else(|| {
+                // The CWE of the last identifier is the fallback.
+                identifiers
+                    .last()
+                    .filter(|i| get_str(i, "type") == Some("cwe"))
+                    .and_then(|i| i.get("value").and_then(text_of))
+                    .filter(|c| !c.is_empty())
+                    .map(|c| format!("CWE-{c}"))
+            });
+            let package = match (&name, &version) {
+                (Some(n), Some(ver)) => Some(format!("{n}-{ver}")),
+                (Some(n), None) => Some(n.clone()),
+                (None, Some(ver)) => Some(format!("unknown-package-{ver}")),
+                (None, None) => None,
+            };
+            format!(
+                "{} in {}",
+                issue.as_deref().unwrap_or("None"),
+                package.as_deref().unwrap_or("None")
+            )
         }
     };
-
-    let mut description = String::new();
-    if let Some(d) = get_str(v, "description") {
-        description.push_str(d);
-        description.push_str("\n\n");
-    }
-    push_field(&mut description, "Message", message);
-    push_field(&mut description, "Package", package);
-    push_field(&mut description, "Version", version);
-    push_field(&mut description, "File", get_str(location, "file"));
-    push_field(&mut description, "Image", get_str(location, "image"));
-    push_field(
-        &mut description,
-        "Operating system",
-        get_str(location, "operating_system"),
-    );
-    push_field(
-        &mut description,
-        "Scanner",
-        v.get("scanner").and_then(|sc| get_str(sc, "name")),
-    );
-    let identifier_lines: Vec<String> = identifiers
-        .iter()
-        .filter_map(|i| {
-            let n = get_str(i, "name").or_else(|| get_str(i, "value"))?;
-            Some(match get_str(i, "url") {
-                Some(u) => format!("- {n}: {u}"),
-                None => format!("- {n}"),
-            })
-        })
-        .collect();
-    if !identifier_lines.is_empty() {
-        description.push_str("**Identifiers:**\n");
-        description.push_str(&identifier_lines.join("\n"));
-        description.push('\n');
-    }
-    let links: Vec<&str> = get_array(v, "links")
-        .iter()
-        .filter_map(|l| get_str(l, "url"))
-        .collect();
-
-    Finding {
+    let severity = match severity_word.as_str() {
+        Some("Unknown") => Severity::Info,
+        Some(w) => severity_from_word(w).unwrap_or(Severity::Info),
+        None => Severity::Info,
+    };
+    Ok(Finding {
         title,
-        severity: severity(v),
-        description: clean(&description),
+        severity,
+        description: text_of(description).unwrap_or_default(),
         mitigation: get_string(v, "solution"),
-        references: (!links.is_empty()).then(|| links.join("\n")),
         cwe: cwes.first().copied(),
         extra_cwes: cwes.iter().skip(1).copied().collect(),
         vulnerability_ids: ids,
-        file_path: get_string(location, "file"),
-        component_name: package.map(str::to_owned),
-        component_version: version.map(str::to_owned),
-        unique_id_from_tool: get_string(v, "id"),
+        component_name: name.map(|n| shorten(&n, 190)),
+        component_version: version.map(|n| shorten(&n, 90)),
+        unique_id_from_tool: text_of(unique),
         static_finding: Some(true),
         dynamic_finding: Some(false),
-        date: end_time.and_then(iso_date).map(str::to_owned),
+        date: date.and_then(iso_date).map(str::to_owned),
         ..Finding::default()
-    }
+    })
 }
 
 palisade_plugin_sdk::export_parser!(GitlabDeps);
@@ -290,63 +470,123 @@ mod tests {
     }
 
     #[test]
-    fn minimal_and_unusual_findings() {
+    fn dependency_fields_and_merge() {
         let f = parse(
             DEPENDENCY,
-            r#"{"vulnerabilities": [
+            r#"{"scan": {"scanner": {"name": "gemnasium"}}, "vulnerabilities": [
                 {"id": "1", "name": "N", "severity": "Unknown", "location": {"file": "go.sum", "dependency": {"package": {}}}},
                 {"id": "2", "name": "M", "severity": "Critical",
-                 "identifiers": [{"type": "cve", "value": "CVE-2020-1"}, {"type": "cwe", "value": "79"}],
+                 "identifiers": [{"type": "CVE", "value": "CVE-2020-1"}, {"type": "cwe", "value": "79"},
+                                 {"type": "cve", "value": "CVE-2020-2"}, {"type": "ghsa", "name": "G", "value": "GHSA-x"}],
                  "location": {"file": "a", "dependency": {"package": {"name": "p"}, "version": "1"}}},
-                {}]}"#,
+                {"cve": "old:fingerprint", "message": "old style", "severity": "High", "location": {}},
+                {"id": "1", "name": "N2", "severity": "Low", "location": {"file": "go.mod"}}]}"#,
         )
         .unwrap();
         assert_eq!(f.len(), 3);
-        assert_eq!(
-            (f[0].severity, f[0].title.as_str()),
-            (Severity::Info, "[Unknown severity] N")
-        );
-        assert_eq!(f[0].component_name, None);
-        assert_eq!(f[1].title, "CVE-2020-1: M");
+        // The later duplicate of id 1 replaces the first, in its place.
+        assert_eq!((f[0].severity, f[0].title.as_str()), (Severity::Low, "N2"));
+        assert_eq!(f[0].file_path.as_deref(), Some("go.mod"));
+        assert_eq!(f[1].title, "CVE-2020-2: M");
+        assert_eq!(f[1].vulnerability_ids, ["CVE-2020-2"]);
         assert_eq!((f[1].cwe, f[1].severity), (Some(79), Severity::Critical));
-        assert_eq!(f[1].unique_id_from_tool.as_deref(), Some("2"));
-        let c = parse(
-            CONTAINER,
-            r#"{"vulnerabilities": [{"id": "x", "cve": "CVE-2021-2000", "severity": "Low",
-                "location": {"dependency": {"package": {"name": "apt"}, "version": "1.4"}, "image": "i"}}]}"#,
+        assert_eq!(
+            (
+                f[1].component_name.as_deref(),
+                f[1].component_version.as_deref()
+            ),
+            (Some("p"), Some("1"))
+        );
+        assert_eq!(f[2].unique_id_from_tool.as_deref(), Some("old:fingerprint"));
+        let unknown = parse(
+            DEPENDENCY,
+            r#"{"vulnerabilities": [{"id": "1", "name": "N", "severity": "Undefined", "location": {}}]}"#,
         )
         .unwrap();
-        assert_eq!(c[0].title, "CVE-2021-2000 in apt-1.4");
-        assert_eq!(c[0].vulnerability_ids, ["CVE-2021-2000"]);
+        assert_eq!(
+            (unknown[0].severity, unknown[0].title.as_str()),
+            (Severity::Info, "[Undefined severity] N")
+        );
     }
 
     #[test]
-    fn garbage_and_other_gitlab_reports_are_rejected() {
+    fn dependency_requirements() {
+        for r in [
+            r#"{"vulnerabilities": [{"name": "N", "severity": "Low", "location": {}}]}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low"}]}"#,
+            r#"{"vulnerabilities": [{"id": "1", "location": {}}]}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {}, "identifiers": [{"type": "x", "value": "v"}]}]}"#,
+            r#"{"version": "15.0.0"}"#,
+            r#"{"scan": null, "vulnerabilities": []}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": null}]}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {"dependency": {"package": null}}}]}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {}, "identifiers": null}]}"#,
+            r#"{"vulnerabilities": [{"id": "1", "severity": "Low", "location": {}, "identifiers": [{"type": "", "value": "v"}]}]}"#,
+        ] {
+            assert!(parse(DEPENDENCY, r).is_err(), "{r}");
+        }
+        // Falsy reports give nothing.
+        for r in ["{}", "[]", "null"] {
+            assert!(parse(DEPENDENCY, r).unwrap().is_empty(), "{r}");
+        }
+    }
+
+    #[test]
+    fn container_fields() {
+        let c = parse(
+            CONTAINER,
+            r#"{"scan": {"end_time": "2024-05-06T07:08:09"}, "vulnerabilities": [
+                {"id": "x", "description": "d", "severity": "Unknown",
+                 "identifiers": [{"type": "cve", "value": "CVE-2021-2000"}, {"type": "CVE", "value": "CVE-2021-9"},
+                                 {"type": "cve", "value": "CVE-2021-3"}, {"type": "cwe", "value": "400"}],
+                 "location": {"dependency": {"package": {"name": "apt"}, "version": "1.4"}, "image": "i"}},
+                {"id": "y", "description": "d", "severity": "High", "identifiers": [{"type": "cwe", "value": "79"}],
+                 "location": {"dependency": {"version": "2"}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].title, "CVE-2021-2000 in apt-1.4");
+        assert_eq!(c[0].vulnerability_ids, ["CVE-2021-2000", "CVE-2021-3"]);
+        assert_eq!((c[0].severity, c[0].cwe), (Severity::Info, Some(400)));
+        assert_eq!(c[0].date.as_deref(), Some("2024-05-06"));
+        assert_eq!(c[1].title, "CWE-79 in unknown-package-2");
+        assert_eq!(
+            (
+                c[1].component_name.clone(),
+                c[1].component_version.as_deref()
+            ),
+            (None, Some("2"))
+        );
+        assert_eq!(shorten("a  b", 190), "a b");
+        assert_eq!(shorten("aaaa bbbb cccc", 10), "aaaa...");
+        assert_eq!(shorten(&"v".repeat(100), 90), "...");
+        for r in [
+            r#"{"vulnerabilities": [{"id": "x", "description": "d", "severity": "Low", "identifiers": [], "location": {}}]}"#,
+            r#"{"vulnerabilities": [{"id": "x", "severity": "Low", "identifiers": [], "location": {"dependency": {}}}]}"#,
+            r#"{"vulnerabilities": [{"description": "d", "severity": "Low", "identifiers": [], "location": {"dependency": {}}}]}"#,
+            r#"{"vulnerabilities": [{"id": "x", "description": "d", "severity": "Low", "location": {"dependency": {}}}]}"#,
+            "{}",
+            r#"{"scan": {"end_time": ""}, "vulnerabilities": []}"#,
+            r#"{"scan": null, "vulnerabilities": []}"#,
+            r#"{"vulnerabilities": [{"id": "x", "description": "d", "severity": "Low", "identifiers": [{"type": "cve"}], "location": {"dependency": {}}}]}"#,
+            r#"{"vulnerabilities": [{"id": "x", "description": "d", "severity": "Low", "identifiers": [], "location": {"dependency": {"package": null}}}]}"#,
+        ] {
+            assert!(parse(CONTAINER, r).is_err(), "{r}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
         for t in [DEPENDENCY, CONTAINER] {
-            for r in [
-                "",
-                "{",
-                "[]",
-                "null",
-                r#"{"matches": []}"#,
-                r#"{"vulnerabilities": {}}"#,
-            ] {
+            for r in ["", "{", r#"{"matches": []}"#, r#"{"vulnerabilities": {}}"#] {
                 assert!(parse(t, r).is_err(), "{r}");
             }
-            assert!(parse(t, r#"{"vulnerabilities": [], "scan": {"type": "sast"}}"#).is_err());
             assert!(
                 GitlabDeps::parse(t, b"{\"vulnerabilities\":\"\xff\"}", &Options::default())
                     .is_err()
             );
             assert!(parse(t, &"[".repeat(5000)).is_err());
         }
-        assert!(
-            parse(
-                CONTAINER,
-                r#"{"vulnerabilities": [], "scan": {"type": "dependency_scanning"}}"#
-            )
-            .is_err()
-        );
         assert!(parse("Other", "{}").is_err());
     }
 

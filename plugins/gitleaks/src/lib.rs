@@ -8,7 +8,8 @@
 //!   `StartLine`, `Commit`, `Tags` as an array).
 //!
 //! The same secret found on the same line of the same file in several commits
-//! is one finding with an occurrence count: it is one leak to rotate.
+//! is one finding with an occurrence count: it is one leak to rotate. Every
+//! rule is listed in `FORMAT.md`.
 //! Secret values never reach titles; descriptions show them masked.
 
 use palisade_plugin_sdk::findings::Collector;
@@ -153,7 +154,33 @@ struct Leak<'a> {
     tags_v7: Text<'a>,
 }
 
-type Key = (String, String, u32, String);
+type Key = (String, String, String);
+
+/// The keys a v7 leak must have (the reference fails without them).
+const V7_REQUIRED: [&str; 9] = [
+    "file",
+    "rule",
+    "commitMessage",
+    "commit",
+    "date",
+    "author",
+    "email",
+    "line",
+    "offender",
+];
+
+/// Python truthiness of a JSON value.
+fn truthy(v: Option<&serde_json::Value>) -> bool {
+    use serde_json::Value;
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
 
 /// Parses a whole report.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
@@ -171,19 +198,55 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         );
         err
     })?;
+    // The same items untyped, to tell missing keys from null ones as the reference does.
+    let raw: Vec<serde_json::Value> = match palisade_plugin_sdk::json::parse_json_value(report)? {
+        serde_json::Value::Array(items) => items,
+        _ => Vec::new(),
+    };
     let mut out: Collector<Key> = Collector::new();
     for (i, Object(leak)) in leaks.iter().flatten().enumerate() {
-        let (key, finding) = if leak.rule_id.is_some() {
-            leak_v8(leak)
-        } else if leak.rule.is_some() || leak.offender.is_some() {
-            leak_v7(leak)
+        let item = raw.get(i).unwrap_or(&serde_json::Value::Null);
+        // A truthy "rule" is the old format; else a truthy "Description" the current one.
+        if truthy(item.get("rule")) {
+            if let Some(key) = V7_REQUIRED.iter().find(|k| item.get(**k).is_none()) {
+                return Err(
+                    ParseError::new(format!("a Gitleaks v7 leak without \"{key}\""))
+                        .at_path(format!("/{i}")),
+                );
+            }
+            // The reference joins these as text: they must be strings when present.
+            let textual = V7_REQUIRED
+                .iter()
+                .filter(|k| **k != "rule")
+                .chain(&["leakURL", "tags"]);
+            if let Some(key) = textual
+                .into_iter()
+                .find(|k| item.get(**k).is_some_and(|v| !v.is_string()))
+            {
+                return Err(ParseError::new(format!(
+                    "a Gitleaks v7 leak whose \"{key}\" is not a string"
+                ))
+                .at_path(format!("/{i}")));
+            }
+            let (key, finding) = leak_v7(leak);
+            // The first leak of an offender at a file and line is kept as is.
+            out.add_with(key, finding, |_, _| {});
+        } else if truthy(item.get("Description")) {
+            if !item.get("Secret").is_some_and(serde_json::Value::is_string) {
+                return Err(ParseError::new(
+                    "a Gitleaks leak without a \"Secret\" string (the reference fails on it)",
+                )
+                .at_path(format!("/{i}")));
+            }
+            let (key, finding) = leak_v8(leak);
+            out.add(key, finding, "\n\n***\n\n");
         } else {
             return Err(ParseError::new(
-                "not a Gitleaks leak: it has neither \"RuleID\" (v8) nor \"rule\"/\"offender\" (v7)",
+                "format not recognised for Gitleaks: a leak has neither a \"rule\" (v7) nor a \
+                 \"Description\" (v8)",
             )
             .at_path(format!("/{i}")));
-        };
-        out.add(key, finding, "\n\n***\n\n");
+        }
     }
     Ok(out.into_findings())
 }
@@ -209,12 +272,9 @@ fn author(name: &Text<'_>, email: &Text<'_>) -> Option<String> {
     }
 }
 
-/// "Hard coded {what} found in {file}".
+/// "Hard coded {what} found in {file}" (a missing file is written "None").
 fn title_of(what: &str, file: Option<&str>) -> String {
-    match file {
-        Some(f) => format!("Hard coded {what} found in {f}"),
-        None => format!("Hard coded {what}"),
-    }
+    format!("Hard coded {what} found in {}", file.unwrap_or("None"))
 }
 
 /// Gitleaks v8: capitalised keys.
@@ -226,6 +286,7 @@ fn leak_v8(leak: &Leak<'_>) -> (Key, Finding) {
         .unwrap_or_default();
     let what = leak.description.get().unwrap_or(rule);
     let file = leak.file.get();
+    // A missing or zero StartLine is line 0, i.e. none.
     let line = leak.start_line.positive();
     let secret = leak.secret.get().unwrap_or_default();
     let title = title_of(what, file);
@@ -266,12 +327,7 @@ fn leak_v8(leak: &Leak<'_>) -> (Key, Finding) {
     f.line = line;
     f.tags = leak.tags.texts().map(str::to_owned).collect();
     f.extra.push(("rule_id".to_owned(), rule.to_owned()));
-    let key = (
-        title,
-        file.unwrap_or_default().to_owned(),
-        line.unwrap_or(0),
-        secret.to_owned(),
-    );
+    let key = (title, secret.to_owned(), line.unwrap_or(0).to_string());
     (key, f)
 }
 
@@ -286,17 +342,14 @@ fn leak_v7(leak: &Leak<'_>) -> (Key, Finding) {
         .and_then(Text::get)
         .unwrap_or_default();
     // These rules leak credentials to cloud and code-hosting accounts, whose
-    // abuse is immediate; Gitleaks v7 itself gives no severity.
-    let lower = rule.to_ascii_lowercase();
-    let severity = if ["github", "aws", "heroku"]
-        .iter()
-        .any(|k| lower.contains(k))
-    {
+    // abuse is immediate; Gitleaks v7 itself gives no severity. The words are
+    // matched as the reference matches them, case-sensitively.
+    let severity = if ["Github", "AWS", "Heroku"].iter().any(|k| rule.contains(k)) {
         Severity::Critical
     } else {
         Severity::High
     };
-    let title = title_of(rule, file);
+    let title = format!("Hard Coded {rule}");
     let mut desc = String::with_capacity(256);
     push_block_field(&mut desc, "Commit message", leak.commit_message.get());
     push_block_field(&mut desc, "Commit hash", leak.commit_v7.get());
@@ -330,10 +383,9 @@ fn leak_v7(leak: &Leak<'_>) -> (Key, Finding) {
         .map(|t| t.split(',').filter_map(non_empty_str).collect())
         .unwrap_or_default();
     let key = (
-        title,
-        file.unwrap_or_default().to_owned(),
-        line.unwrap_or(0),
         offender.to_owned(),
+        file.unwrap_or_default().to_owned(),
+        line.map_or_else(|| "None".to_owned(), |l| l.to_string()),
     );
     (key, f)
 }
@@ -355,59 +407,109 @@ mod tests {
 
     #[test]
     fn v8_minimal_leak_without_optional_fields() {
-        let f = parse(r#"[{"RuleID":"generic-api-key","Secret":"abcdefghijklmnopqrstuvwxyz"}]"#)
+        let f = parse(r#"[{"RuleID":"generic-api-key","Description":"Generic API Key","Secret":"abcdefghijklmnopqrstuvwxyz"}]"#)
             .unwrap();
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].title, "Hard coded generic-api-key");
+        assert_eq!(f[0].title, "Hard coded Generic API Key found in None");
         assert_eq!(f[0].severity, Severity::High);
         assert_eq!(f[0].cwe, Some(798));
-        assert_eq!(f[0].line, None);
+        assert_eq!((f[0].file_path.clone(), f[0].line), (None, None));
         assert!(!f[0].description.contains("abcdefghijklmnopqrstuvwxyz"));
         assert!(f[0].description.contains("abcd****"));
     }
 
     #[test]
-    fn v8_same_secret_in_several_commits_is_one_finding() {
-        let leak = |c: &str| {
+    fn v8_same_secret_title_and_line_is_one_finding() {
+        let leak = |c: &str, line: u32| {
             format!(
-                r#"{{"RuleID":"r","Description":"AWS","Secret":"s3cr3t","Match":"k=s3cr3t","File":"a.tf","StartLine":2,"Commit":"{c}","Tags":["t"]}}"#
+                r#"{{"RuleID":"r","Description":"AWS","Secret":"s3cr3t","Match":"k=s3cr3t","File":"a.tf","StartLine":{line},"Commit":"{c}","Tags":["t"]}}"#
             )
         };
-        let f = parse(&format!("[{},{},{}]", leak("a"), leak("b"), leak("c"))).unwrap();
-        assert_eq!(f.len(), 1);
+        let f = parse(&format!(
+            "[{},{},{},{}]",
+            leak("a", 2),
+            leak("b", 2),
+            leak("c", 2),
+            leak("d", 3)
+        ))
+        .unwrap();
+        assert_eq!(f.len(), 2);
         assert_eq!(f[0].nb_occurences, Some(3));
+        assert_eq!(
+            (f[0].file_path.as_deref(), f[0].line),
+            (Some("a.tf"), Some(2))
+        );
         assert_eq!(f[0].tags, vec!["t".to_owned()]);
         assert!(!f[0].title.contains("s3cr3t"));
         assert!(!f[0].description.contains("s3cr3t"));
     }
 
+    const V7: &str = r#"{"rule":"AWS Access Key","offender":"AKIAXXXXXXXXXXXXXXXX","file":"x.yml","lineNumber":3,
+        "commitMessage":"m","commit":"c","date":"d","author":"a","email":"e","line":"k=AKIAXXXXXXXXXXXXXXXX","tags":"key, AWS"}"#;
+
     #[test]
-    fn v7_severity_and_tags() {
-        let f = parse(
-            r#"[{"rule":"AWS Access Key","offender":"AKIAXXXXXXXXXXXXXXXX","file":"x.yml","lineNumber":3,"commitMessage":"m","tags":"key, AWS"},
-                {"rule":"Slack","offender":"xoxb","file":"y"}]"#,
-        )
+    fn v7_severity_merge_and_tags() {
+        let f = parse(&format!(
+            "[{V7},{},{},{}]",
+            V7.replace("commit\":\"c\"", "commit\":\"c2\""),
+            V7.replace("AWS Access Key", "Slack")
+                .replace("AKIAXXXXXXXXXXXXXXXX", "xoxb"),
+            V7.replace("AWS Access Key", "github token")
+                .replace("AKIAXXXXXXXXXXXXXXXX", "ghp"),
+        ))
         .unwrap();
-        assert_eq!(f.len(), 2);
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[0].title, "Hard Coded AWS Access Key");
         assert_eq!(f[0].severity, Severity::Critical);
-        assert_eq!(f[0].line, Some(3));
+        assert_eq!(f[0].nb_occurences, Some(1));
+        assert_eq!(
+            (f[0].file_path.as_deref(), f[0].line),
+            (Some("x.yml"), Some(3))
+        );
         assert_eq!(f[0].tags, vec!["key".to_owned(), "AWS".to_owned()]);
         assert_eq!(f[1].severity, Severity::High);
+        // The reference's words are case-sensitive: "github" is not "Github".
+        assert_eq!(f[2].severity, Severity::High);
         assert!(!f[0].description.contains("AKIAXXXXXXXXXXXXXXXX"));
+        assert!(
+            parse(&format!(
+                "[{}]",
+                V7.replace(r#""commit":"c""#, r#""commit":null"#)
+            ))
+            .is_err()
+        );
+        assert!(
+            parse(&format!(
+                "[{}]",
+                V7.replace(r#""tags":"key, AWS""#, r#""tags":null"#)
+            ))
+            .is_err()
+        );
+        for key in V7_REQUIRED {
+            let v: serde_json::Value = serde_json::from_str(V7).unwrap();
+            let mut o = v.as_object().unwrap().clone();
+            o.remove(key);
+            if key == "rule" {
+                continue;
+            }
+            assert!(
+                parse(&format!("[{}]", serde_json::Value::Object(o))).is_err(),
+                "{key}"
+            );
+        }
     }
 
     #[test]
-    fn loosely_typed_fields() {
-        let f = parse(
-            r#"[{"RuleID":"r","StartLine":"12","Tags":"solo","Entropy":3.5,"File":"f","Secret":"s"},
-                {"RuleID":"r","StartLine":-1,"Tags":null,"File":"g","Secret":"s"}]"#,
-        )
-        .unwrap();
+    fn format_choice() {
+        // RuleID alone is not enough: the reference needs a Description.
+        assert!(parse(r#"[{"RuleID":"r","Secret":"s","File":"f"}]"#).is_err());
+        assert!(parse(r#"[{"RuleID":"r","Description":"D","File":"f"}]"#).is_err());
+        assert!(parse(r#"[{"RuleID":"r","Description":"D","Secret":null}]"#).is_err());
+        let f = parse(r#"[{"RuleID":"r","Description":"D","StartLine":"12","Tags":"solo","Entropy":3.5,"File":"f","Secret":"s"}]"#)
+            .unwrap();
         assert_eq!(f[0].line, Some(12));
         assert_eq!(f[0].tags, ["solo"]);
         assert!(f[0].description.contains("**Entropy:** 3.5"));
-        assert_eq!(f[1].line, None);
-        assert!(f[1].tags.is_empty());
     }
 
     #[test]

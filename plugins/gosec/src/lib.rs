@@ -4,134 +4,20 @@
 //! A report is `{"Golang errors": {...}, "Issues": [...], "Stats": {...}}`;
 //! each issue has a rule id (G101...), details, severity, confidence, an
 //! optional CWE `{"id", "url"}`, the file, the line (or "36-39" range) and
-//! the code.
+//! the code. Every rule is listed in `FORMAT.md`.
 
-use palisade_plugin_sdk::json::{optional_objects, parse_json_object};
+use palisade_plugin_sdk::json::parse_json_value;
 use palisade_plugin_sdk::markdown::{push_block_field, push_field};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
-use serde::Deserialize;
+use serde_json::Value;
+use std::collections::HashSet;
 
 /// The scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Gosec Scanner";
 
 /// The gosec parser.
 pub struct Gosec;
-
-#[derive(Deserialize)]
-struct Report<'a> {
-    #[serde(
-        rename = "Issues",
-        borrow,
-        default,
-        deserialize_with = "optional_objects"
-    )]
-    issues: Option<Vec<Issue<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct Issue<'a> {
-    #[serde(borrow, default)]
-    severity: Text<'a>,
-    #[serde(borrow, default)]
-    confidence: Text<'a>,
-    #[serde(borrow, default)]
-    cwe: Cwe<'a>,
-    #[serde(borrow, default)]
-    rule_id: Text<'a>,
-    #[serde(borrow, default)]
-    details: Text<'a>,
-    #[serde(borrow, default)]
-    file: Text<'a>,
-    #[serde(borrow, default)]
-    code: Text<'a>,
-    #[serde(borrow, default)]
-    line: Text<'a>,
-    #[serde(borrow, default)]
-    column: Text<'a>,
-}
-
-/// gosec's CWE: `{"id": "89", "url": "..."}` in current versions, a bare
-/// id in old ones.
-#[derive(Default)]
-struct Cwe<'a> {
-    id: Text<'a>,
-    url: Text<'a>,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Cwe<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CweVisitor)
-    }
-}
-
-struct CweVisitor;
-
-impl<'de> serde::de::Visitor<'de> for CweVisitor {
-    type Value = Cwe<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a CWE object or id")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut cwe = Cwe::default();
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            match key.0.as_deref() {
-                Some("id") => cwe.id = map.next_value()?,
-                Some("url") => cwe.url = map.next_value()?,
-                _ => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(cwe)
-    }
-
-    // Old versions: the id alone.
-    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cwe {
-            id: Text(Some(v.into())),
-            url: Text::default(),
-        })
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cwe {
-            id: Text(Some(v.to_owned().into())),
-            url: Text::default(),
-        })
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Cwe {
-            id: Text(Some(v.to_string().into())),
-            url: Text::default(),
-        })
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Cwe::default())
-    }
-
-    // Anything else names no CWE.
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Cwe::default())
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Cwe::default())
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Cwe::default())
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Cwe::default())
-    }
-}
 
 impl Parser for Gosec {
     fn info() -> PluginInfo {
@@ -183,67 +69,111 @@ pub fn looks_like(head: &[u8]) -> bool {
 
 /// Parses a whole gosec report.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let report: Report<'_> = parse_json_object(report).map_err(|mut e| {
+    let data = parse_json_value(report).map_err(|mut e| {
         e.message = format!("not a gosec JSON report: {}", e.message);
         e
     })?;
-    let Some(issues) = report.issues else {
+    let Some(Value::Array(issues)) = data.get("Issues") else {
         return Err(ParseError::new(
             "not a gosec JSON report: the \"Issues\" array is missing",
         ));
     };
-    Ok(issues.iter().map(finding).collect())
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (n, item) in issues.iter().enumerate() {
+        let (key, f) = finding(item).map_err(|e| e.at_path(format!("/Issues/{n}")))?;
+        // Issues with the same title, file and line are one finding, the first kept.
+        if seen.insert(key) {
+            out.push(f);
+        }
+    }
+    Ok(out)
 }
 
-/// The first line of "79" or of a range "36-39".
-fn first_line(line: &Text<'_>) -> Option<u32> {
-    line.get()?
-        .split('-')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
-        .filter(|l| *l > 0)
+/// The first line of "79" or of a range "36-39"; `None` when not digits.
+fn first_line(line: &str) -> Option<u32> {
+    let first = line.split('-').next().unwrap_or(line);
+    (!first.is_empty() && first.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| first.parse().ok())
+        .flatten()
 }
 
-fn finding(i: &Issue<'_>) -> Finding {
-    let details = i.details.get().unwrap_or("gosec issue");
-    let rule = i.rule_id.get();
-    let title = match rule {
-        Some(r) => format!("{details} - rule {r}"),
-        None => details.to_owned(),
+fn finding(item: &Value) -> Result<(String, Finding), ParseError> {
+    let text = |key: &str| -> Result<&str, ParseError> {
+        match item.get(key) {
+            Some(Value::String(s)) => Ok(s),
+            Some(_) => Err(ParseError::new(format!(
+                "an issue's \"{key}\" must be a string"
+            ))),
+            None => Err(ParseError::new(format!("an issue has no \"{key}\""))),
+        }
+    };
+    let details = text("details")?;
+    let rule = text("rule_id")?;
+    let severity_word = text("severity")?;
+    let file = text("file")?;
+    let line_text = text("line")?;
+    let Some(code) = item.get("code") else {
+        return Err(ParseError::new("an issue has no \"code\""));
+    };
+    let title = format!("{details} - rule {rule}");
+    // gosec's CWE is {"id": "89", "url": "..."}; an id that is not all digits names none.
+    let (cwe, cwe_url) = match item.get("cwe") {
+        None | Some(Value::Null) => (None, None),
+        Some(Value::Object(o)) if o.is_empty() => (None, None),
+        Some(Value::Object(o)) => {
+            let id = match o.get("id") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if s.is_empty() => None,
+                Some(Value::String(s)) => (s.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| s.parse().ok())
+                    .flatten(),
+                Some(_) => return Err(ParseError::new("an issue's cwe.id must be a string")),
+            };
+            (
+                id,
+                o.get("url")
+                    .and_then(Value::as_str)
+                    .filter(|u| !u.is_empty()),
+            )
+        }
+        Some(_) => return Err(ParseError::new("an issue's \"cwe\" must be an object")),
+    };
+    let line = first_line(line_text);
+    let key = format!(
+        "{title}{file}{}",
+        line.map_or_else(|| "None".to_owned(), |l| l.to_string())
+    );
+    let confidence = item.get("confidence").and_then(Value::as_str);
+    let code_text = match code {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     };
     let mut description = String::with_capacity(details.len() + 256);
     description.push_str(details);
     description.push('\n');
-    push_field(&mut description, "Rule", rule);
-    push_field(&mut description, "Filename", i.file.get());
-    push_field(&mut description, "Line", i.line.get());
-    push_field(&mut description, "Column", i.column.get());
-    push_field(&mut description, "Confidence", i.confidence.get());
-    push_block_field(&mut description, "Code", i.code.get());
-    Finding {
+    push_field(&mut description, "Rule", Some(rule));
+    push_field(&mut description, "Filename", Some(file));
+    push_field(&mut description, "Line", Some(line_text));
+    push_field(&mut description, "Confidence", confidence);
+    push_block_field(&mut description, "Code", Some(&code_text));
+    let references = cwe_url
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("https://securego.io/docs/rules/{rule}.html").to_lowercase());
+    let f = Finding {
         title: truncate_chars(&title, 511).to_owned(),
-        severity: i
-            .severity
-            .get()
-            .and_then(severity_from_word)
-            .unwrap_or(Severity::Info),
+        severity: severity_from_word(severity_word).unwrap_or(Severity::Info),
         description: clean(&description),
-        references: i.cwe.url.owned(),
-        cwe: i.cwe.id.get().and_then(parse_cwe),
-        file_path: i.file.owned(),
-        line: first_line(&i.line),
+        references: Some(references),
+        cwe,
+        file_path: non_empty(Some(file)),
+        line,
         static_finding: Some(true),
-        dynamic_finding: Some(false),
-        // The rule id is in the title; it is not reported as the tool's
-        // vulnerability id, to stay comparable with the reference parser.
-        extra: rule
-            .map(|r| ("rule_id".to_owned(), r.to_owned()))
-            .into_iter()
-            .collect(),
+        // The rule id is in the title; the reference reports no tool id.
+        extra: vec![("rule_id".to_owned(), rule.to_owned())],
         ..Finding::default()
-    }
+    };
+    Ok((key, f))
 }
 
 #[cfg(test)]
@@ -255,42 +185,67 @@ mod tests {
         Gosec::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
     }
 
+    const I: &str = r#"{"severity": "HIGH", "confidence": "LOW", "cwe": {"id": "89", "url": "https://cwe"},
+        "rule_id": "G201", "details": "SQL string formatting", "file": "a.go", "code": "x", "line": "36-39"}"#;
+
     #[test]
-    fn issues_with_missing_optional_fields() {
-        let f = parse(
-            r#"{"Golang errors": {}, "Issues": [
-            {"severity": "HIGH", "confidence": "LOW", "cwe": {"id": "89", "url": "https://cwe"}, "rule_id": "G201",
-             "details": "SQL string formatting", "file": "a.go", "code": "x", "line": "36-39"},
-            {"severity": "WEIRD", "line": 7},
-            {"cwe": {"id": ""}, "line": "x"}
-        ], "Stats": {}}"#,
-        )
+    fn issues_lines_cwes_and_merge() {
+        let f = parse(&format!(
+            r#"{{"Golang errors": {{}}, "Issues": [{I}, {}, {}, {}, {I}], "Stats": {{}}}}"#,
+            I.replace("36-39", "7").replace("HIGH", "medium"),
+            I.replace(r#""id": "89""#, r#""id": "CWE-1""#)
+                .replace("36-39", "x")
+                .replace("a.go", "b.go"),
+            I.replace(r#", "url": "https://cwe""#, "")
+                .replace("a.go", "c.go"),
+        ))
         .unwrap();
-        assert_eq!(f.len(), 3);
+        assert_eq!(f.len(), 4);
         assert_eq!(
             (f[0].severity, f[0].cwe, f[0].line),
             (Severity::High, Some(89), Some(36))
         );
         assert_eq!(f[0].title, "SQL string formatting - rule G201");
+        assert_eq!(f[0].file_path.as_deref(), Some("a.go"));
         assert_eq!(f[0].references.as_deref(), Some("https://cwe"));
-        assert_eq!(
-            (f[1].severity, f[1].line, f[1].file_path.as_deref()),
-            (Severity::Info, Some(7), None)
-        );
+        assert_eq!((f[1].severity, f[1].line), (Severity::Medium, Some(7)));
         assert_eq!((f[2].cwe, f[2].line), (None, None));
-        assert!(!f[2].title.is_empty());
+        assert_eq!(
+            f[3].references.as_deref(),
+            Some("https://securego.io/docs/rules/g201.html")
+        );
     }
 
     #[test]
-    fn cwe_shapes_of_old_and_new_versions() {
-        let f = parse(
-            r#"{"Issues": [{"cwe": "22"}, {"cwe": 78}, {"cwe": null}, {"cwe": [1]},
-                {"cwe": {"id": "89", "url": "u", "extra": {}}}]}"#,
-        )
-        .unwrap();
-        let cwes: Vec<Option<u32>> = f.iter().map(|f| f.cwe).collect();
-        assert_eq!(cwes, [Some(22), Some(78), None, None, Some(89)]);
-        assert_eq!(f[4].references.as_deref(), Some("u"));
+    fn required_fields_and_shapes() {
+        for key in ["details", "rule_id", "severity", "file", "line", "code"] {
+            let v: Value = serde_json::from_str(I).unwrap();
+            let mut o = v.as_object().unwrap().clone();
+            o.remove(key);
+            assert!(
+                parse(&format!(r#"{{"Issues": [{}]}}"#, Value::Object(o))).is_err(),
+                "{key}"
+            );
+        }
+        let no_cwe = I.replace(
+            r#""cwe": {"id": "89", "url": "https://cwe"}"#,
+            r#""cwe": null"#,
+        );
+        assert_eq!(
+            parse(&format!(r#"{{"Issues": [{no_cwe}]}}"#)).unwrap()[0].cwe,
+            None
+        );
+        for bad in [
+            no_cwe.replace(r#""cwe": null"#, r#""cwe": "22""#),
+            no_cwe.replace(r#""cwe": null"#, r#""cwe": {"id": 22}"#),
+            no_cwe.replace(r#""line": "36-39""#, r#""line": 7"#),
+        ] {
+            assert!(
+                parse(&format!(r#"{{"Issues": [{bad}]}}"#)).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(parse(r#"{"Issues": null}"#).is_err());
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! Palisade parser plugin for Nuclei JSON results, scan type "Nuclei Scan".
 //!
 //! Nuclei writes one JSON object per result, either as JSON lines (`-jsonl`,
-//! older `-json`) or as one JSON array (`-json-export`); both are read, as is a
-//! single pretty-printed object. Old keys (`templateID`, `matched`,
+//! older `-json`) or as one JSON array (`-json-export`); both are read, framed
+//! as DefectDojo frames them (see `FORMAT.md`). Old keys (`templateID`, `matched`,
 //! `matcher_name`) and new ones (`template-id`, `matched-at`, `matcher-name`)
 //! are both understood.
 
 use palisade_plugin_sdk::deps::serde_json::Value;
 use palisade_plugin_sdk::findings::{Collector, count_occurrence};
-use palisade_plugin_sdk::json::{json_stream, utf8_text};
+use palisade_plugin_sdk::json::utf8_text;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::join_non_empty;
@@ -68,31 +68,48 @@ fn looks_like(head: &[u8]) -> bool {
         && contains(first, b"\"info\"")
 }
 
-/// Parses a whole report: JSON lines, a JSON array, or concatenated objects.
+/// Parses a whole report, framed as the reference reads it: a JSON array
+/// when the text starts with `[`, JSON lines when it starts with `{`, and
+/// nothing otherwise.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = utf8_text(report)?;
-    let mut findings: Collector<MergeKey> = Collector::new();
-    let mut position = 0usize;
-    for value in json_stream::<Value>(text) {
-        let value = value?;
-        let items: Vec<&Value> = match &value {
-            Value::Array(a) => a.iter().collect(),
-            other => vec![other],
-        };
-        for item in items {
-            position += 1;
-            let (key, finding) = result_finding(item, position)?;
-            // The same template and matcher firing again on the same host:
-            // one finding with every matched endpoint, as DefectDojo does.
-            findings.add_with(key, finding, |kept, new| {
-                count_occurrence(kept);
-                for e in new.endpoints {
-                    if !kept.endpoints.contains(&e) {
-                        kept.endpoints.push(e);
-                    }
-                }
-            });
+    let items: Vec<Value> = if text.starts_with('[') {
+        match palisade_plugin_sdk::json::parse_json_value(text.as_bytes())? {
+            Value::Array(a) => a,
+            _ => return Err(ParseError::new("expected a JSON array of Nuclei results")),
         }
+    } else if text.starts_with('{') {
+        let mut out = Vec::new();
+        for (n, line) in text.split('\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let v = palisade_plugin_sdk::json::parse_json_value(line.as_bytes()).map_err(|e| {
+                ParseError::new(format!(
+                    "line {} is not one JSON result (Nuclei JSON lines hold one object per line): {}",
+                    n + 1,
+                    e.message
+                ))
+            })?;
+            out.push(v);
+        }
+        out
+    } else {
+        Vec::new()
+    };
+    let mut findings: Collector<MergeKey> = Collector::new();
+    for (i, item) in items.iter().enumerate() {
+        let (key, finding) = result_finding(item, i + 1)?;
+        // The same template, type and matcher on the same host: one finding
+        // with every matched endpoint, as DefectDojo does.
+        findings.add_with(key, finding, |kept, new| {
+            count_occurrence(kept);
+            for e in new.endpoints {
+                if !kept.endpoints.contains(&e) {
+                    kept.endpoints.push(e);
+                }
+            }
+        });
     }
     Ok(findings.into_findings())
 }
@@ -159,41 +176,107 @@ fn matched_endpoint(matched: &str) -> Option<Endpoint> {
     Some(e)
 }
 
+/// The first key present (even when null or blank), as Python's nested `get` defaults read.
+fn first_present<'a>(item: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    keys.iter().find_map(|k| item.get(*k))
+}
+
+/// A present value as text ("" for null).
+fn as_text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A classification list as the reference iterates it: a list's string
+/// items, or a bare string's characters.
+fn id_items(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().map(|x| as_text(Some(x))).collect(),
+        Some(Value::String(s)) => s.chars().map(String::from).collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn result_finding(item: &Value, position: usize) -> Result<(MergeKey, Finding), ParseError> {
-    let not_nuclei = || {
-        ParseError::new(format!(
-            "result {position} is not a Nuclei result: expected an object with \
-             \"template-id\" (or \"templateID\") and an \"info\" object"
-        ))
+    if !item.is_object() {
+        return Err(ParseError::new(format!(
+            "result {position} is not a JSON object"
+        )));
+    }
+    // templateID is read first, then template-id; neither is required, but
+    // a null one cannot go into the merge key (the reference fails).
+    let template_value = first_present(item, &["templateID", "template-id"]);
+    if template_value.is_some_and(Value::is_null) {
+        return Err(ParseError::new(format!(
+            "result {position} has a null template id"
+        )));
+    }
+    let template_id = as_text(template_value);
+    let Some(info) = item.get("info").filter(|i| i.is_object()) else {
+        return Err(ParseError::new(format!(
+            "result {position} is not a Nuclei result: it has no \"info\" object"
+        )));
     };
-    let template_id = get_str(item, &["template-id", "templateID"]).ok_or_else(not_nuclei)?;
-    let info = item
-        .get("info")
-        .filter(|i| i.is_object())
-        .ok_or_else(not_nuclei)?;
-    let name = get_str(info, &["name"]).unwrap_or(template_id);
-    let severity = get_str(info, &["severity"])
-        .and_then(severity_from_word)
-        .unwrap_or(Severity::Info);
-    let matcher = get_str(item, &["matcher-name", "matcher_name"]);
-    let kind = get_str(item, &["type"]).unwrap_or_default();
-    let matched = get_str(item, &["matched-at", "matched"]);
+    let Some(Value::String(severity_word)) = info.get("severity") else {
+        return Err(ParseError::new(format!(
+            "result {position} has no info.severity (the reference fails on it)"
+        )));
+    };
+    // Title-cased, anything outside DefectDojo's five words is Low.
+    let severity = match severity_word.to_lowercase().as_str() {
+        "critical" => Severity::Critical,
+        "high" => Severity::High,
+        "medium" => Severity::Medium,
+        "low" => Severity::Low,
+        "info" => Severity::Info,
+        _ => Severity::Low,
+    };
+    let name = match info.get("name") {
+        None | Some(Value::Null) => "None".to_owned(),
+        v => as_text(v),
+    };
+    let name = name.as_str();
+    let matcher = get_str(item, &["matcher-name"]).or_else(|| {
+        item.get("matcher-name")
+            .is_none()
+            .then(|| get_str(item, &["matcher_name"]))
+            .flatten()
+    });
+    let kind = item
+        .get("type")
+        .map(|t| as_text(Some(t)))
+        .unwrap_or_default();
+    let kind = kind.as_str();
+    let matched = get_str(item, &["matched"]).or_else(|| {
+        item.get("matched")
+            .is_none()
+            .then(|| get_str(item, &["matched-at"]))
+            .flatten()
+    });
     let endpoint = matched.and_then(matched_endpoint);
 
-    let class = info.get("classification");
-    let cwes: Vec<u32> = class
-        .map(|c| strings(c.get("cwe-id")))
+    let class = info.get("classification").filter(|c| c.is_object());
+    // cve-id: each upper-cased; cwe-id: the digits after "CWE-" of the first
+    // item (a bare string's first item is its first character, so none).
+    let vulnerability_ids: Vec<String> = class
+        .map(|c| id_items(c.get("cve-id")))
         .unwrap_or_default()
         .iter()
+        .map(|x| x.to_uppercase())
+        .collect();
+    let cwe_items = class.map(|c| id_items(c.get("cwe-id"))).unwrap_or_default();
+    let cwe = cwe_items
+        .first()
+        .and_then(|c| c.get(4..))
+        .and_then(|d| d.trim().parse::<u32>().ok());
+    let extra_cwes: Vec<u32> = cwe_items
+        .iter()
+        .skip(1)
         .filter_map(|c| parse_cwe(c))
         .collect();
-    let mut vulnerability_ids = Vec::new();
-    for id in class.map(|c| strings(c.get("cve-id"))).unwrap_or_default() {
-        let id = id.to_uppercase();
-        if !vulnerability_ids.contains(&id) {
-            vulnerability_ids.push(id);
-        }
-    }
     let cvssv3 = class
         .and_then(|c| get_str(c, &["cvss-metrics"]))
         .and_then(|v| cvss3_from_str(v).ok())
@@ -230,7 +313,7 @@ fn result_finding(item: &Value, position: usize) -> Result<(MergeKey, Finding), 
         .map(|e| e.host.clone())
         .unwrap_or_default();
     let key = (
-        template_id.to_owned(),
+        template_id.clone(),
         kind.to_owned(),
         matcher.unwrap_or_default().to_owned(),
         host_key,
@@ -242,13 +325,13 @@ fn result_finding(item: &Value, position: usize) -> Result<(MergeKey, Finding), 
         mitigation: get_str(info, &["remediation"]).map(str::to_owned),
         references,
         steps_to_reproduce,
-        cwe: cwes.first().copied(),
-        extra_cwes: cwes.iter().skip(1).copied().collect(),
+        cwe,
+        extra_cwes,
         vulnerability_ids,
         cvssv3,
         cvssv3_score,
         component_name: matcher.map(str::to_owned),
-        vuln_id_from_tool: Some(template_id.to_owned()),
+        vuln_id_from_tool: Some(template_id),
         nb_occurences: Some(1),
         static_finding: Some(false),
         dynamic_finding: Some(true),
@@ -270,34 +353,76 @@ mod tests {
     }
 
     #[test]
-    fn empty_inputs_have_no_findings() {
+    fn framing() {
         assert_eq!(parse("").unwrap(), vec![]);
-        assert_eq!(parse("  \n").unwrap(), vec![]);
         assert_eq!(parse("[]").unwrap(), vec![]);
+        // Text not starting with '[' or '{' holds no results for the reference.
+        assert_eq!(parse("  \n").unwrap(), vec![]);
+        let line =
+            r#"{"template-id":"x","info":{"name":"X","severity":"high"},"type":"dns","host":"a"}"#;
+        assert_eq!(parse(&format!(" {line}")).unwrap(), vec![]);
+        assert_eq!(
+            parse(&format!("{line}\n\n{}\n", line.replace("dns", "http")))
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(parse(&format!("[{line},{line}]")).unwrap().len(), 1);
+        // A pretty-printed object is not JSON lines.
+        assert!(parse("{\n\"template-id\": \"x\"\n}").is_err());
     }
 
     #[test]
-    fn minimal_result_and_unusual_severity() {
-        let f = parse(r#"{"template-id":"x","info":{"severity":"unknown"},"type":"dns"}"#).unwrap();
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, Severity::Info);
-        assert_eq!(f[0].title, "x");
-        assert!(f[0].endpoints.is_empty());
-        let f = parse(r#"{"templateID":"y","info":{"name":"Y","severity":"critical"},"matched":"h.example:3306"}"#).unwrap();
-        assert_eq!(f[0].severity, Severity::Critical);
+    fn severity_words() {
+        let sev = |w: &str| {
+            parse(&format!(
+                r#"{{"template-id":"x","info":{{"name":"X","severity":"{w}"}}}}"#
+            ))
+            .unwrap()[0]
+                .severity
+        };
+        assert_eq!(sev("critical"), Severity::Critical);
+        assert_eq!(sev("HIGH"), Severity::High);
+        assert_eq!(sev("info"), Severity::Info);
+        // Anything outside the five words is Low.
+        assert_eq!(sev("unknown"), Severity::Low);
+        assert_eq!(sev("informational"), Severity::Low);
+        assert!(parse(r#"{"template-id":"x","info":{"name":"X"}}"#).is_err());
+        assert!(parse(r#"{"template-id":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn keys_old_and_new() {
+        let f = parse(r#"{"templateID":"y","template-id":"z","info":{"name":"Y","severity":"critical"},"matched":"h.example:3306","matched-at":"other.example","matcher_name":"old"}"#).unwrap();
+        assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some("y"));
+        assert_eq!(f[0].endpoints[0].host, "h.example");
         assert_eq!(f[0].endpoints[0].port, Some(3306));
+        assert_eq!(f[0].component_name.as_deref(), Some("old"));
+        assert!(parse(r#"{"template-id":null,"info":{"name":"N","severity":"low"}}"#).is_err());
+        // No template id at all is allowed.
+        let f = parse(r#"{"info":{"name":"N","severity":"low"}}"#).unwrap();
+        assert_eq!(f[0].vuln_id_from_tool.as_deref(), Some(""));
     }
 
     #[test]
     fn classification_and_merging() {
-        let line = r#"{"template-id":"t","info":{"name":"T","severity":"high","classification":{"cve-id":["cve-2021-1"],"cwe-id":["nvd-cve-other","cwe-89"]}},"matcher-name":"m","type":"http","matched-at":"https://a.example/x"}"#;
+        let line = r#"{"template-id":"t","info":{"name":"T","severity":"high","classification":{"cve-id":["cve-2021-1"],"cwe-id":["cwe-89","cwe-90"]}},"matcher-name":"m","type":"http","matched-at":"https://a.example/x"}"#;
         let other = line.replace("/x", "/y");
-        let f = parse(&format!("{line}\n{other}\n")).unwrap();
-        assert_eq!(f.len(), 1);
+        let elsewhere = line.replace("a.example", "b.example");
+        let f = parse(&format!("{line}\n{other}\n{elsewhere}\n")).unwrap();
+        assert_eq!(f.len(), 2);
         assert_eq!(f[0].cwe, Some(89));
         assert_eq!(f[0].vulnerability_ids, ["CVE-2021-1"]);
         assert_eq!(f[0].nb_occurences, Some(2));
+        assert_eq!(f[0].endpoints.len(), 2);
         assert_eq!(f[0].component_name.as_deref(), Some("m"));
+        // Only the first cwe-id counts; a bare string is read character by character.
+        let odd = r#"{"template-id":"t","info":{"name":"T","severity":"high","classification":{"cve-id":"cve-1","cwe-id":"CWE-79"}}}"#;
+        let f = parse(odd).unwrap();
+        assert_eq!(f[0].cwe, None);
+        assert_eq!(f[0].vulnerability_ids, ["C", "V", "E", "-", "1"]);
+        let first_bad = line.replace(r#"["cwe-89","cwe-90"]"#, r#"["nvd-cwe-other","cwe-90"]"#);
+        assert_eq!(parse(&first_bad).unwrap()[0].cwe, None);
     }
 
     #[test]

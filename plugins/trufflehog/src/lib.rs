@@ -10,13 +10,12 @@
 //!
 //! Repeats of one secret are merged into one finding with an occurrence
 //! count: in v2 the same rule in the same file (v2 has no line numbers), in
-//! v3 the same detector and secret at the same file and line.
+//! v3 the same detector and secret at the same file, line and commit. The
+//! first line decides the layout; every rule is listed in `FORMAT.md`.
 //! Raw secret values never reach titles or descriptions.
 
 use palisade_plugin_sdk::findings::Collector;
-use palisade_plugin_sdk::json::{
-    json_stream, starts_like_json, string_at, u64_at, value_to_string,
-};
+use palisade_plugin_sdk::json::{starts_like_json, string_at, u64_at, value_to_string};
 use palisade_plugin_sdk::markdown::push_block_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::secret::mask;
@@ -88,41 +87,68 @@ fn looks_like(head: &[u8]) -> bool {
     v3 || v2
 }
 
-type Key = (String, String, u32, String);
+type Key = (String, String, String, String);
 
-/// Parses a whole report (JSON lines; blank lines ignored).
+/// Splits like Python's `bytes.splitlines`: on `\n`, `\r\n` and `\r`, with no
+/// empty piece after a final line break.
+fn split_lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        match rest.find(['\n', '\r']) {
+            None => {
+                out.push(rest);
+                break;
+            }
+            Some(i) => {
+                out.push(&rest[..i]);
+                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = &rest[i + skip..];
+            }
+        }
+    }
+    out
+}
+
+/// Parses a whole report (JSON lines). The first line decides the version for
+/// every line: `SourceMetadata` -> v3, `path` -> v2, anything else -> no findings.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = palisade_plugin_sdk::json::utf8_text(report)?;
-    let mut out: Collector<Key> = Collector::new();
-    // A stream of JSON values: one per line as Trufflehog writes them, but
-    // pretty-printed objects (e.g. piped through `jq`) read just as well.
-    for (n, item) in json_stream::<Value>(text).enumerate() {
-        let value = item.map_err(|mut e| {
-            e.message = format!(
-                "not a readable Trufflehog report (one JSON object per line): {}",
+    let lines = split_lines(text);
+    let parse_line = |n: usize, line: &str| -> Result<Value, ParseError> {
+        palisade_plugin_sdk::json::parse_json_value(line.as_bytes()).map_err(|e| {
+            ParseError::new(format!(
+                "not a readable Trufflehog report (one JSON object per line): line {}: {}",
+                n + 1,
                 e.message
-            );
-            e
-        })?;
-        let nth = n + 1;
+            ))
+            .at(u32::try_from(n + 1).unwrap_or(u32::MAX), 1)
+        })
+    };
+    let Some(first) = lines.first() else {
+        return Ok(Vec::new());
+    };
+    let first = parse_line(0, first)?;
+    let v3 = first.get("SourceMetadata").is_some();
+    if !v3 && first.get("path").is_none() {
+        return Ok(Vec::new());
+    }
+    let mut out: Collector<Key> = Collector::new();
+    for (n, line) in lines.iter().enumerate() {
+        let value = parse_line(n, line)?;
         if !value.is_object() {
             return Err(ParseError::new(format!(
-                "not a Trufflehog report: JSON value #{nth} is not an object \
-                 (Trufflehog writes one object per line; a JSON array is another scanner's format)"
+                "line {} is not a JSON object",
+                n + 1
             )));
         }
-        let (key, finding) = if value.get("SourceMetadata").is_some()
-            || value.get("DetectorName").is_some()
-        {
+        let (key, finding) = if v3 {
             secret_v3(&value)
-        } else if value.get("stringsFound").is_some() || value.get("reason").is_some() {
-            secret_v2(&value)
         } else {
-            return Err(ParseError::new(format!(
-                "not a Trufflehog report: object #{nth} has neither \"DetectorName\"/\"SourceMetadata\" (v3) \
-                 nor \"reason\"/\"stringsFound\" (v2)"
-            )));
-        };
+            secret_v2(&value)
+        }
+        .map_err(|e| e.at(u32::try_from(n + 1).unwrap_or(u32::MAX), 1))?;
+        // Repeats are one finding: descriptions joined, occurrences counted.
         out.add(key, finding, "\n\n***\n\n");
     }
     Ok(out.into_findings())
@@ -142,57 +168,95 @@ fn base_finding(title: &str, severity: Severity, description: &str) -> Finding {
 }
 
 /// Trufflehog v2: regex or entropy hits in a commit's diff.
-fn secret_v2(v: &Value) -> (Key, Finding) {
-    let reason =
-        non_empty(string_at(v, "reason").as_deref()).unwrap_or_else(|| "secret".to_owned());
-    let path = non_empty(string_at(v, "path").as_deref());
-    let lower = reason.to_ascii_lowercase();
-    // Cloud and OAuth credentials give immediate account access; generic and
-    // entropy hits are often noise, so they rank lower than named key types.
-    let severity = if ["aws", "heroku", "oauth"].iter().any(|k| lower.contains(k)) {
+fn secret_v2(v: &Value) -> Result<(Key, Finding), ParseError> {
+    let text = |key: &str| -> Result<&str, ParseError> {
+        v.get(key).and_then(Value::as_str).ok_or_else(|| {
+            ParseError::new(format!("a Trufflehog v2 line without a \"{key}\" string"))
+        })
+    };
+    let reason = text("reason")?;
+    let path = text("path")?;
+    let commit_hash = text("commitHash")?;
+    let date = text("date")?;
+    let branch = text("branch")?;
+    let Some(Value::Array(strings)) = v.get("stringsFound") else {
+        return Err(ParseError::new(
+            "a Trufflehog v2 line without a \"stringsFound\" list",
+        ));
+    };
+    // The reference's words, matched exactly and case-sensitively.
+    let severity = if reason == "High Entropy" {
+        Severity::Info
+    } else if ["Oauth", "AWS", "Heroku"]
+        .iter()
+        .any(|k| reason.contains(k))
+    {
         Severity::Critical
-    } else if lower.contains("generic") || lower.contains("entropy") {
+    } else if reason == "Generic Secret" {
         Severity::Medium
     } else {
         Severity::High
     };
-    let title = match &path {
-        Some(p) => format!("Hard Coded {reason} in: {p}"),
-        None => format!("Hard Coded {reason}"),
-    };
+    let title = format!("Hard Coded {reason} in: {path}");
     let mut desc = String::new();
     push_block_field(&mut desc, "Commit", string_at(v, "commit").as_deref());
-    push_block_field(
-        &mut desc,
-        "Commit Hash",
-        string_at(v, "commitHash").as_deref(),
-    );
-    push_block_field(&mut desc, "Commit Date", string_at(v, "date").as_deref());
-    push_block_field(&mut desc, "Branch", string_at(v, "branch").as_deref());
-    push_block_field(&mut desc, "Reason", Some(&reason));
-    push_block_field(&mut desc, "Path", path.as_deref());
-    let found: Vec<String> = match v.get("stringsFound") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(value_to_string)
-            .map(|s| mask(&s))
-            .collect(),
-        Some(other) => value_to_string(other)
-            .map(|s| vec![mask(&s)])
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
+    push_block_field(&mut desc, "Commit Hash", Some(commit_hash));
+    push_block_field(&mut desc, "Commit Date", Some(date));
+    push_block_field(&mut desc, "Branch", Some(branch));
+    push_block_field(&mut desc, "Reason", Some(reason));
+    push_block_field(&mut desc, "Path", Some(path));
+    let found: Vec<String> = strings
+        .iter()
+        .filter_map(value_to_string)
+        .map(|s| mask(&s))
+        .collect();
     if !found.is_empty() {
         push_block_field(&mut desc, "Strings Found (masked)", Some(&found.join("\n")));
     }
     let mut f = base_finding(&title, severity, &desc);
-    f.file_path = path.clone();
-    let key = (title, path.unwrap_or_default(), 0, String::new());
-    (key, f)
+    f.file_path = non_empty(Some(path));
+    // The merge key: path and reason.
+    let key = (
+        path.to_owned(),
+        reason.to_owned(),
+        String::new(),
+        String::new(),
+    );
+    Ok((key, f))
 }
 
 /// The first source's location object in `SourceMetadata.Data`, e.g. `Git`,
 /// `Github`, `Filesystem`, whichever source Trufflehog scanned.
+/// The shapes the reference relies on: `SourceMetadata` and the source's
+/// data are objects, and the text it joins into its merge key is text.
+fn check_v3_shapes(v: &Value) -> Result<(), ParseError> {
+    let bad = |what: &str| {
+        Err(ParseError::new(format!(
+            "a Trufflehog v3 line whose {what}"
+        )))
+    };
+    match v.get("SourceMetadata") {
+        None | Some(Value::Object(_)) => {}
+        Some(_) => return bad("SourceMetadata is not an object"),
+    }
+    if let Some(Value::Object(data)) = v.pointer("/SourceMetadata/Data")
+        && let Some(source) = data.values().next()
+    {
+        let Value::Object(source) = source else {
+            return bad("source data is not an object");
+        };
+        for key in ["file", "commit"] {
+            if source.get(key).is_some_and(|x| !x.is_string()) {
+                return bad(&format!("source \"{key}\" is not a string"));
+            }
+        }
+    }
+    if v.get("DetectorName").is_some_and(|d| !d.is_string()) {
+        return bad("\"DetectorName\" is not a string");
+    }
+    Ok(())
+}
+
 fn source_location(v: &Value) -> Option<(&str, &serde_json::Map<String, Value>)> {
     let data = v.get("SourceMetadata")?.get("Data")?.as_object()?;
     data.iter()
@@ -216,10 +280,24 @@ fn key_values(v: Option<&Value>) -> Option<String> {
 }
 
 /// Trufflehog v3: detector hits, possibly verified against the live service.
-fn secret_v3(v: &Value) -> (Key, Finding) {
-    let detector =
-        non_empty(string_at(v, "DetectorName").as_deref()).unwrap_or_else(|| "Unknown".to_owned());
+fn secret_v3(v: &Value) -> Result<(Key, Finding), ParseError> {
+    check_v3_shapes(v)?;
+    let detector = v
+        .get("DetectorName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let verified = v.get("Verified").and_then(Value::as_bool).unwrap_or(false);
+    let text_or_empty = |key: &str| -> Result<String, ParseError> {
+        match v.get(key) {
+            None => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(ParseError::new(format!(
+                "a Trufflehog v3 line whose \"{key}\" is not a string"
+            ))),
+        }
+    };
+    let raw_all = text_or_empty("Raw")? + &text_or_empty("RawV2")?;
     let (source, loc) = match source_location(v) {
         Some((s, o)) => (Some(s), Some(o)),
         None => (None, None),
@@ -229,7 +307,7 @@ fn secret_v3(v: &Value) -> (Key, Finding) {
             .and_then(value_to_string)
             .and_then(|s| non_empty_str(&s))
     };
-    let file = loc_str("file").or_else(|| loc_str("path"));
+    let file = loc_str("file");
     let line = loc
         .and_then(|o| o.get("line"))
         .and_then(|l| u64_at(l, ""))
@@ -237,16 +315,21 @@ fn secret_v3(v: &Value) -> (Key, Finding) {
         .filter(|&n| n > 0);
     let raw = string_at(v, "Raw").unwrap_or_default();
     let redacted = non_empty(string_at(v, "Redacted").as_deref());
-    // A verified secret works right now: anyone holding it has access.
+    // The reference's rule: verified or cloud/OAuth detectors are Critical,
+    // PrivateKey High, Generic Secret Medium, and every other detector Critical.
     let severity = if verified {
         Severity::Critical
-    } else {
+    } else if detector == "PrivateKey" {
         Severity::High
+    } else if detector == "Generic Secret" {
+        Severity::Medium
+    } else {
+        Severity::Critical
     };
-    let title = match &file {
-        Some(f) => format!("Hard Coded {detector} secret in: {f}"),
-        None => format!("Hard Coded {detector} secret"),
-    };
+    let title = format!(
+        "Hard Coded {detector} secret in: {}",
+        file.as_deref().unwrap_or("")
+    );
     let mut desc = String::new();
     push_block_field(
         &mut desc,
@@ -290,9 +373,14 @@ fn secret_v3(v: &Value) -> (Key, Finding) {
     f.file_path = file.clone();
     f.line = line;
     f.verified = Some(verified);
-    f.extra.push(("detector".to_owned(), detector));
-    let key = (title, file.unwrap_or_default(), line.unwrap_or(0), raw);
-    (key, f)
+    f.extra.push(("detector".to_owned(), detector.clone()));
+    let key = (
+        format!("{}{detector}", file.unwrap_or_default()),
+        line.unwrap_or(0).to_string(),
+        loc_str("commit").unwrap_or_default(),
+        raw_all,
+    );
+    Ok((key, f))
 }
 
 #[cfg(test)]
@@ -305,65 +393,121 @@ mod tests {
     }
 
     #[test]
-    fn empty_report_has_no_findings() {
+    fn empty_and_foreign_first_lines_have_no_findings() {
         assert!(parse("").unwrap().is_empty());
-        assert!(parse("\n\n").unwrap().is_empty());
+        // The first line decides: neither SourceMetadata nor path -> nothing.
+        assert!(parse(r#"{"vulnerabilities":[]}"#).unwrap().is_empty());
+        assert!(parse(r#"[{"rule":{}}]"#).unwrap().is_empty());
+        assert!(parse("{\"reason\":").is_err());
+        // Every line is JSON, blank ones included.
+        let v3 = r#"{"SourceMetadata":{"Data":{}},"DetectorName":"AWS"}"#;
+        assert!(parse(&format!("{v3}\n\n{v3}")).is_err());
+        assert_eq!(
+            parse(&format!("{v3}\r\n{v3}\r\n")).unwrap()[0].nb_occurences,
+            Some(2)
+        );
     }
 
     #[test]
-    fn v3_minimal_and_unverified() {
-        let f = parse(r#"{"DetectorName":"Slack","Verified":false,"Raw":"xoxb-123456789012345"}"#)
-            .unwrap();
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, Severity::High);
-        assert_eq!(f[0].file_path, None);
-        assert!(!f[0].description.contains("xoxb-123456789012345"));
+    fn v3_severity_rules() {
+        let sev = |detector: &str, verified: bool| {
+            parse(&format!(
+                r#"{{"SourceMetadata":{{"Data":{{"Git":{{"file":"f","line":3,"commit":"c"}}}}}},"DetectorName":"{detector}","Verified":{verified},"Raw":"r"}}"#
+            ))
+            .unwrap()[0]
+                .severity
+        };
+        assert_eq!(sev("Slack", true), Severity::Critical);
+        assert_eq!(sev("Slack", false), Severity::Critical);
+        assert_eq!(sev("PrivateKey", false), Severity::High);
+        assert_eq!(sev("Generic Secret", false), Severity::Medium);
+        assert_eq!(sev("PrivateKey", true), Severity::Critical);
     }
 
     #[test]
-    fn v3_filesystem_source_and_repeats() {
-        let l = r#"{"SourceMetadata":{"Data":{"Filesystem":{"file":"a.env","line":7}}},"DetectorName":"AWS","Verified":true,"Raw":"AKIAXXXX","Redacted":"AKIAXXXX"}"#;
-        let f = parse(&format!("{l}\n{l}\n")).unwrap();
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].nb_occurences, Some(2));
-        assert_eq!(f[0].file_path.as_deref(), Some("a.env"));
-        assert_eq!(f[0].line, Some(7));
-        assert_eq!(f[0].severity, Severity::Critical);
-        assert!(!f[0].description.contains("AKIAXXXX"));
-    }
-
-    #[test]
-    fn v2_severity_and_merge() {
-        let f = parse(
-            "{\"reason\":\"Generic Secret\",\"path\":\"a.py\",\"stringsFound\":[\"secret = 'abcdefabcdefabcdefabcdef'\"]}\n\
-             {\"reason\":\"Generic Secret\",\"path\":\"a.py\",\"stringsFound\":[\"x\"]}\n\
-             {\"reason\":\"RSA private key\",\"path\":\"k\",\"stringsFound\":[\"-----BEGIN RSA PRIVATE KEY-----\"]}",
-        )
-        .unwrap();
+    fn v3_location_and_merge_key() {
+        let l = |commit: &str| {
+            format!(
+                r#"{{"SourceMetadata":{{"Data":{{"Filesystem":{{"file":"a.env","line":7,"commit":"{commit}"}}}}}},"DetectorName":"AWS","Verified":true,"Raw":"AKIAXXXX","RawV2":"","Redacted":"AKIAXXXX"}}"#
+            )
+        };
+        let f = parse(&format!("{}\n{}\n{}\n", l("c1"), l("c1"), l("c2"))).unwrap();
         assert_eq!(f.len(), 2);
-        assert_eq!(f[0].severity, Severity::Medium);
         assert_eq!(f[0].nb_occurences, Some(2));
+        assert_eq!(
+            (f[0].file_path.as_deref(), f[0].line),
+            (Some("a.env"), Some(7))
+        );
+        assert_eq!(f[0].title, "Hard Coded AWS secret in: a.env");
+        assert!(!f[0].description.contains("AKIAXXXX"));
+        // Without source data there is no file or line.
+        let f =
+            parse(r#"{"SourceMetadata":{},"DetectorName":"Slack","Raw":"xoxb-123456789012345"}"#)
+                .unwrap();
+        assert_eq!((f[0].file_path.clone(), f[0].line), (None, None));
+        assert!(!f[0].description.contains("xoxb-123456789012345"));
+        assert!(parse(r#"{"SourceMetadata":{},"DetectorName":"S","RawV2":null}"#).is_err());
+        for bad in [
+            r#"{"SourceMetadata":null,"DetectorName":"S"}"#,
+            r#"{"SourceMetadata":{"Data":{"Git":null}},"DetectorName":"S"}"#,
+            r#"{"SourceMetadata":{"Data":{"Git":{"file":null}}},"DetectorName":"S"}"#,
+            r#"{"SourceMetadata":{"Data":{"Git":{"commit":null}}},"DetectorName":"S"}"#,
+            r#"{"SourceMetadata":{},"DetectorName":null}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    const V2: &str = r#"{"reason":"Generic Secret","path":"a.py","branch":"main","commit":"m","commitHash":"h","date":"d","stringsFound":["secret = 'abcdefabcdefabcdefabcdef'"]}"#;
+
+    #[test]
+    fn v2_severity_merge_and_required_keys() {
+        let f = parse(&format!(
+            "{V2}\n{}\n{}\n{}\n{}\n{}",
+            V2.replace("\"h\"", "\"h2\""),
+            V2.replace("Generic Secret", "RSA private key").replace(
+                "secret = 'abcdefabcdefabcdefabcdef'",
+                "-----BEGIN RSA PRIVATE KEY-----"
+            ),
+            V2.replace("Generic Secret", "High Entropy"),
+            V2.replace("Generic Secret", "AWS API Key"),
+            V2.replace("Generic Secret", "generic secret"),
+        ))
+        .unwrap();
+        assert_eq!(f.len(), 5);
+        assert_eq!(
+            (f[0].severity, f[0].nb_occurences),
+            (Severity::Medium, Some(2))
+        );
+        assert_eq!(f[0].title, "Hard Coded Generic Secret in: a.py");
+        assert_eq!((f[0].file_path.as_deref(), f[0].line), (Some("a.py"), None));
         assert!(!f[0].description.contains("abcdefabcdefabcdefabcdef"));
         assert_eq!(f[1].severity, Severity::High);
         assert!(f[1].description.contains("-----BEGIN RSA PRIVATE KEY-----"));
-    }
-
-    #[test]
-    fn pretty_printed_objects_are_read_too() {
-        let f = parse("{\n  \"DetectorName\": \"AWS\",\n  \"Raw\": \"x\"\n}\n{\n  \"DetectorName\": \"Slack\"\n}\n").unwrap();
-        assert_eq!(f.len(), 2);
+        assert_eq!(f[2].severity, Severity::Info);
+        assert_eq!(f[3].severity, Severity::Critical);
+        // Exact words only.
+        assert_eq!(f[4].severity, Severity::High);
+        for key in ["reason", "commitHash", "date", "branch", "stringsFound"] {
+            let v: Value = serde_json::from_str(V2).unwrap();
+            let mut o = v.as_object().unwrap().clone();
+            o.remove(key);
+            assert!(
+                parse(&format!("{V2}\n{}", Value::Object(o))).is_err(),
+                "{key}"
+            );
+        }
     }
 
     #[test]
     fn malformed_inputs_are_errors() {
-        assert!(parse("{\"reason\":").is_err());
-        assert!(parse("[{\"rule\":{}}]").is_err());
-        assert!(parse("{\"vulnerabilities\":[]}").is_err());
         assert!(parse_report(b"{\"reason\":\"\xff\"}").is_err());
         let deep = format!("{{\"a\":{}", "[".repeat(10_000));
         assert!(parse(&deep).is_err());
-        let e = parse("{\"reason\":\"r\"}\n{oops").unwrap_err();
+        let e = parse(&format!("{V2}\n{{oops")).unwrap_err();
         assert_eq!(e.location.unwrap().line, Some(2));
+        // A pretty-printed object is not JSON lines.
+        assert!(parse("{\n  \"DetectorName\": \"AWS\"\n}").is_err());
     }
 
     #[test]
