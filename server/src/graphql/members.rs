@@ -385,7 +385,12 @@ impl MemberQuery {
         let rows = if cx.can(Permission::Group_View, AuthzObject::Global) {
             GroupRow::list(&mut conn, None).await?
         } else {
-            let ids = GroupRow::ids_of_member(&mut conn, cx.principal().user_id).await?;
+            // Membership alone is not enough: an API_Importer member holds no Group_View.
+            let ids: Vec<i64> = GroupRow::ids_of_member(&mut conn, cx.principal().user_id)
+                .await?
+                .into_iter()
+                .filter(|id| cx.can(Permission::Group_View, AuthzObject::Group(*id)))
+                .collect();
             GroupRow::list(&mut conn, Some(&ids)).await?
         };
         Ok(rows.into_iter().map(Group).collect())

@@ -222,6 +222,21 @@ impl Gql {
         GqlResponse { status, body }
     }
 
+    /// POSTs a GraphQL multipart request (operations, map and file parts).
+    pub async fn multipart(&self, form: reqwest::multipart::Form) -> GqlResponse {
+        let r = self
+            .http
+            .post(&self.url)
+            .header("accept", "application/graphql-response+json")
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.expect("json body");
+        GqlResponse { status, body }
+    }
+
     /// POSTs and returns `data`, asserting success.
     pub async fn ok(&self, query: &str, variables: Value) -> Value {
         let r = self.query(query, variables).await;
