@@ -100,7 +100,6 @@ pub fn merge_occurrence(kept: &mut Finding, other: Finding, separator: &str) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::Endpoint;
