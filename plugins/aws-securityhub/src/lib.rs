@@ -27,39 +27,30 @@ pub struct AwsSecurityHub;
 
 impl Parser for AwsSecurityHub {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "aws-securityhub".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "AWS Security Hub findings export ({\"Findings\": [ASFF ...]})"
-                    .to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "aws-securityhub",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "AWS Security Hub findings export ({\"Findings\": [ASFF ...]})",
+                &["json"],
+                DedupeSetting::new(
                     DedupeAlgorithm::UniqueIdFromTool,
                     &["title", "cwe", "line", "file_path", "description"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the aws-securityhub plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -428,7 +419,6 @@ fn finding(f: &Value, at: &str) -> Result<Finding, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -42,35 +42,27 @@ struct Issue {
 
 impl Parser for Bandit {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "bandit".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Bandit (Python security linter) JSON report".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["file_path", "line", "vuln_id_from_tool"]),
-            }],
-        }
+        PluginInfo::single(
+            "bandit",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Bandit (Python security linter) JSON report",
+                &["json"],
+                DedupeSetting::hash_code(&["file_path", "line", "vuln_id_from_tool"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the bandit plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -190,5 +182,4 @@ fn finding(i: &Issue, date: Option<&String>) -> Result<Finding, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

@@ -22,36 +22,30 @@ pub struct Burp;
 
 impl Parser for Burp {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "burp".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Burp Suite XML issue export".to_owned(),
-                file_kinds: vec!["xml".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["title", "severity", "vuln_id_from_tool"]),
-            }],
-        }
+        PluginInfo::single(
+            "burp",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Burp Suite XML issue export",
+                &["xml"],
+                DedupeSetting::hash_code(&["title", "severity", "vuln_id_from_tool"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         // <issues> is a common word: also require Burp's burpVersion attribute.
-        let ours = candidates.iter().any(|c| c == SCAN_TYPE)
-            && root_element_is(head, ROOT)
+        let ours = root_element_is(head, ROOT)
             && palisade_plugin_sdk::sniff::contains(head, b"burpVersion");
         ours.then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the burp plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -218,7 +212,6 @@ fn issue_finding(issue: Node<'_, '_>) -> Result<Finding, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -269,7 +269,6 @@ fn kics_finding(group: &Value, vuln: &Value) -> Finding {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -249,7 +249,6 @@ fn scan_date(s: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn scan_dates() {

@@ -79,41 +79,27 @@ struct Identifier {
 
 impl Parser for GitlabSast {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "gitlab-sast".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "GitLab SAST security report (gl-sast-report.json)".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
-                    "title",
-                    "cwe",
-                    "line",
-                    "file_path",
-                    "description",
-                ]),
-            }],
-        }
+        PluginInfo::single(
+            "gitlab-sast",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "GitLab SAST security report (gl-sast-report.json)",
+                &["json"],
+                DedupeSetting::hash_code(&["title", "cwe", "line", "file_path", "description"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the gitlab-sast plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -397,5 +383,4 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

@@ -26,41 +26,33 @@ pub struct Kics;
 
 impl Parser for Kics {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "kics".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "KICS (Keeping Infrastructure as Code Secure) JSON report".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
+        PluginInfo::single(
+            "kics",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "KICS (Keeping Infrastructure as Code Secure) JSON report",
+                &["json"],
+                DedupeSetting::hash_code(&[
                     "file_path",
                     "line",
                     "severity",
                     "description",
                     "title",
                 ]),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the kics plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -251,7 +243,6 @@ impl std::hash::Hasher for FxHasher {
 type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

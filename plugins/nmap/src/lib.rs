@@ -18,37 +18,30 @@ pub struct Nmap;
 
 impl Parser for Nmap {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "nmap".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Nmap XML output (-oX): open ports and vulners script results"
-                    .to_owned(),
-                file_kinds: vec!["xml".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "nmap",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Nmap XML output (-oX): open ports and vulners script results",
+                &["xml"],
+                DedupeSetting::new(
                     DedupeAlgorithm::Legacy,
                     &["title", "cwe", "line", "file_path", "description"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        (candidates.iter().any(|c| c == SCAN_TYPE) && root_element_is(head, "nmaprun"))
-            .then(|| SCAN_TYPE.to_owned())
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
+        (root_element_is(head, "nmaprun")).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the nmap plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -281,7 +274,6 @@ fn vulners(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -322,6 +314,5 @@ mod tests {
             .is_some()
         );
         assert!(Nmap::detect(&c, b"<NessusClientData_v2>").is_none());
-        assert!(Nmap::detect(&[], b"<nmaprun>").is_none());
     }
 }

@@ -21,35 +21,27 @@ pub struct Nuclei;
 
 impl Parser for Nuclei {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "nuclei".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Nuclei results as JSON lines or a JSON array".to_owned(),
-                file_kinds: vec!["json".to_owned(), "jsonl".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["title", "cwe", "severity", "component_name"]),
-            }],
-        }
+        PluginInfo::single(
+            "nuclei",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Nuclei results as JSON lines or a JSON array",
+                &["json", "jsonl"],
+                DedupeSetting::hash_code(&["title", "cwe", "severity", "component_name"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the nuclei plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -344,7 +336,6 @@ fn result_finding(item: &Value, position: usize) -> Result<(MergeKey, Finding), 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -433,7 +424,6 @@ mod tests {
         assert!(Nuclei::parse(SCAN_TYPE, b"{\"a\":\"\xff\"}", &Options::default()).is_err());
         let deep = "[".repeat(10_000);
         assert!(parse(&deep).is_err());
-        assert!(Nuclei::parse("Other", b"[]", &Options::default()).is_err());
     }
 
     #[test]

@@ -29,44 +29,27 @@ pub struct SonarQube;
 
 impl Parser for SonarQube {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "sonarqube".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description:
-                    "SonarQube issues and hotspots (Web API JSON, sonar-report JSON, zipped)"
-                        .to_owned(),
-                file_kinds: vec!["json".to_owned(), "zip".to_owned(), "html".to_owned()],
-                dedupe: DedupeSetting {
-                    algorithm: DedupeAlgorithm::HashCode,
-                    hash_fields: ["cwe", "severity", "file_path"]
-                        .iter()
-                        .map(|s| (*s).to_owned())
-                        .collect(),
-                    allows_null_cwe: false,
-                },
-            }],
-        }
+        PluginInfo::single(
+            "sonarqube",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "SonarQube issues and hotspots (Web API JSON, sonar-report JSON, zipped)",
+                &["json", "zip", "html"],
+                DedupeSetting::hash_code(&["cwe", "severity", "file_path"]).requiring_cwe(),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the sonarqube plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         if zip::is_zip(report) {
             let mut out = Vec::new();
             for (name, contents) in zip::entries(report)? {
@@ -615,5 +598,4 @@ fn sonar_report(v: &Value) -> Result<Vec<Finding>, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

@@ -23,40 +23,27 @@ pub struct Tfsec;
 
 impl Parser for Tfsec {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "tfsec".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "tfsec Terraform static analysis, JSON output".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
-                    "severity",
-                    "vuln_id_from_tool",
-                    "file_path",
-                    "line",
-                ]),
-            }],
-        }
+        PluginInfo::single(
+            "tfsec",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "tfsec Terraform static analysis, JSON output",
+                &["json"],
+                DedupeSetting::hash_code(&["severity", "vuln_id_from_tool", "file_path", "line"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the tfsec plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -241,7 +228,6 @@ fn finding(r: &Value, rule_id: &str, file: &str) -> Result<Finding, ParseError> 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
