@@ -117,10 +117,6 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .collect()
 }
 
-/// Bandit's severities are LOW/MEDIUM/HIGH (UNDEFINED for unrated tests).
-fn severity(word: &str) -> Severity {
-    severity_from_word(word).unwrap_or(Severity::Info)
-}
 
 /// A field every result must have (the reference fails without it).
 fn required<'a>(value: Option<&'a String>, key: &str) -> Result<&'a str, ParseError> {
@@ -165,7 +161,7 @@ fn finding(i: &Issue, date: Option<&String>) -> Result<Finding, ParseError> {
     );
     Ok(Finding {
         title: truncate_chars(title, 511).to_owned(),
-        severity: severity(severity_word),
+        severity: severity_or_info(Some(severity_word)),
         description,
         references: non_empty(i.more_info.as_deref()),
         // The reference sets no CWE (issue_cwe is ignored).

@@ -150,11 +150,7 @@ fn issue_finding(issue: Node<'_, '_>) -> Result<Finding, ParseError> {
     let path = et_text(required(issue, "path")?)
         .ok_or_else(|| ParseError::new(format!("the Burp issue {name:?} has an empty <path>")))?;
     // Burp writes High, Medium, Low, Information; other words keep their meaning.
-    let severity = if severity_word.eq_ignore_ascii_case("information") {
-        Severity::Info
-    } else {
-        severity_from_word(&severity_word).unwrap_or(Severity::Info)
-    };
+    let severity = severity_or_info(Some(&severity_word));
     // The parameter is what the location names in brackets.
     let param = location
         .find('[')

@@ -61,11 +61,6 @@ impl Parser for Checkmarx {
 
 palisade_plugin_sdk::export_parser!(Checkmarx);
 
-/// Checkmarx severities: High, Medium, Low, Info/Information, and Critical
-/// in the JSON report.
-pub(crate) fn severity(word: Option<&str>) -> Severity {
-    word.and_then(severity_from_word).unwrap_or(Severity::Info)
-}
 
 #[cfg(test)]
 mod tests;

@@ -84,7 +84,7 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
             push_field(&mut detail, label, attr(query, a));
         }
         for result in children(query, "Result") {
-            let sev = super::severity(attr(result, "Severity").or_else(|| attr(query, "Severity")));
+            let sev = severity_or_info(attr(result, "Severity").or_else(|| attr(query, "Severity")));
             // The sink is the last node of the last path (there is normally one path).
             let last_path = children(result, "Path").last();
             let nodes: Vec<PathNode> = last_path

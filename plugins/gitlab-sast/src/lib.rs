@@ -234,11 +234,6 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     Ok(out)
 }
 
-/// GitLab severities: Critical, High, Medium, Low, Info, Unknown (and "None"
-/// from some analyzers); unknown ones are Info.
-fn severity(word: Option<&str>) -> Severity {
-    word.and_then(severity_from_word).unwrap_or(Severity::Info)
-}
 
 fn id_value(v: Option<&Value>) -> Option<String> {
     v.and_then(palisade_plugin_sdk::json::value_to_string)
@@ -354,7 +349,7 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
     }
     Finding {
         title: truncate_chars(&title, 511).to_owned(),
-        severity: severity(v.severity.as_deref()),
+        severity: severity_or_info(v.severity.as_deref()),
         description: clean(&description),
         mitigation: non_empty(v.solution.as_deref()),
         references: (!references.is_empty()).then(|| references.join("\n")),

@@ -154,7 +154,7 @@ fn finding(item: &Value) -> Result<(String, Finding), ParseError> {
         .unwrap_or_else(|| format!("https://securego.io/docs/rules/{rule}.html").to_lowercase());
     let f = Finding {
         title: truncate_chars(&title, 511).to_owned(),
-        severity: severity_from_word(severity_word).unwrap_or(Severity::Info),
+        severity: severity_or_info(Some(severity_word)),
         description: clean(&description),
         references: Some(references),
         cwe,

@@ -411,6 +411,7 @@ palisade_plugin_sdk::export_parser!(Grype);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use palisade_plugin_sdk::testing::assert_rejects_foreign;
 
     fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
         Grype::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
@@ -513,23 +514,25 @@ mod tests {
 
     #[test]
     fn malformed_and_foreign_input_is_rejected() {
-        for r in [
-            "",
-            "[]",
-            "{",
-            r#"{"matches": [{"vulnerability": "#,
-            r#"{"matches": null}"#,
-            "null",
-            // The reference needs the id, matchDetails, artifact and its version.
-            r#"{"matches": [{"vulnerability": {"severity": "High"}, "matchDetails": [], "artifact": {"version": "1"}}]}"#,
-            r#"{"matches": [{"vulnerability": {"id": "X"}, "artifact": {"version": "1"}}]}"#,
-            r#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": []}]}"#,
-            r#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": [], "artifact": {"name": "a"}}]}"#,
-        ] {
-            assert!(parse(r).is_err(), "{r}");
-        }
-        assert!(Grype::parse(SCAN_TYPE, b"{\"matches\":[\"\xff\"]}", &Options::default()).is_err());
-        assert!(parse(&"[".repeat(5000)).is_err());
+        let deep = "[".repeat(5000);
+        assert_rejects_foreign::<Grype>(
+            SCAN_TYPE,
+            &[
+                b"",
+                b"[]",
+                b"{",
+                br#"{"matches": [{"vulnerability": "#,
+                br#"{"matches": null}"#,
+                b"null",
+                // The reference needs the id, matchDetails, artifact and its version.
+                br#"{"matches": [{"vulnerability": {"severity": "High"}, "matchDetails": [], "artifact": {"version": "1"}}]}"#,
+                br#"{"matches": [{"vulnerability": {"id": "X"}, "artifact": {"version": "1"}}]}"#,
+                br#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": []}]}"#,
+                br#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": [], "artifact": {"name": "a"}}]}"#,
+                b"{\"matches\":[\"\xff\"]}",
+                deep.as_bytes(),
+            ],
+        );
     }
 
     #[test]

@@ -76,6 +76,7 @@ palisade_plugin_sdk::export_parser!(OpenVas);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use palisade_plugin_sdk::testing::assert_rejects_foreign;
 
     fn parse(s: &[u8]) -> Result<Vec<Finding>, ParseError> {
         OpenVas::parse(SCAN_TYPE, s, &Options::default())
@@ -83,14 +84,19 @@ mod tests {
 
     #[test]
     fn empty_and_foreign_inputs() {
-        assert!(parse(b"").is_err());
-        assert!(parse(b"<nmaprun/>").is_err());
-        assert!(parse(b"{\"a\":1}").is_err());
-        assert!(parse(b"<report><report><results>").is_err());
-        assert!(parse(b"IP,Port,Severity,NVT Name,NVT OID\n\xff,1,Low,n,o\n").is_err());
-        assert!(parse(b"IP,Port\n1,2,3\n").is_err());
         let deep = "<report>".to_owned() + &"<a>".repeat(5000);
-        assert!(parse(deep.as_bytes()).is_err());
+        assert_rejects_foreign::<OpenVas>(
+            SCAN_TYPE,
+            &[
+                b"",
+                b"<nmaprun/>",
+                b"{\"a\":1}",
+                b"<report><report><results>",
+                b"IP,Port,Severity,NVT Name,NVT OID\n\xff,1,Low,n,o\n",
+                b"IP,Port\n1,2,3\n",
+                deep.as_bytes(),
+            ],
+        );
     }
 
     #[test]

@@ -162,7 +162,7 @@ fn severity(v: &Value) -> Result<Severity, ParseError> {
         .get("severity")
         .and_then(Value::as_str)
         .ok_or_else(|| ParseError::new("a vulnerability without a \"severity\""))?;
-    Ok(severity_from_word(word).unwrap_or(Severity::Info))
+    Ok(severity_or_info(Some(word)))
 }
 
 /// A field the reference needs (it fails on the report without it).

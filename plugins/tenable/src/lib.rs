@@ -77,6 +77,7 @@ palisade_plugin_sdk::export_parser!(Tenable);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use palisade_plugin_sdk::testing::assert_rejects_foreign;
 
     fn parse(s: &[u8]) -> Result<Vec<Finding>, ParseError> {
         Tenable::parse(SCAN_TYPE, s, &Options::default())
@@ -84,14 +85,19 @@ mod tests {
 
     #[test]
     fn empty_and_foreign_inputs() {
-        assert!(parse(b"").is_err());
-        assert!(parse(b"<nmaprun/>").is_err());
-        assert!(parse(b"{\"a\":1}").is_err());
-        assert!(parse(b"a,b\n1,2\n").is_err());
-        assert!(parse(b"<NessusClientData_v2><Report>").is_err());
-        assert!(parse(b"Plugin ID,Risk,Host,Port,Name\n1,\xff,h,1,n\n").is_err());
         let deep = "<NessusClientData_v2>".to_owned() + &"<a>".repeat(5000);
-        assert!(parse(deep.as_bytes()).is_err());
+        assert_rejects_foreign::<Tenable>(
+            SCAN_TYPE,
+            &[
+                b"",
+                b"<nmaprun/>",
+                b"{\"a\":1}",
+                b"a,b\n1,2\n",
+                b"<NessusClientData_v2><Report>",
+                b"Plugin ID,Risk,Host,Port,Name\n1,\xff,h,1,n\n",
+                deep.as_bytes(),
+            ],
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! least 98 % identity-field agreement, rejected files rejected; and detect
 //! recognises them.
 
-use palisade_plugin_tenable::{SCAN_TYPE, Tenable};
 use palisade_plugin_sdk::testing::DetectCheck;
+use palisade_plugin_tenable::{SCAN_TYPE, Tenable};
 
 palisade_plugin_sdk::conformance_tests!(Tenable, 0.98, DetectCheck {
     skip_blank: true,
