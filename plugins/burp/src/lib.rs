@@ -6,8 +6,7 @@
 //! into one finding listing every affected host as an endpoint (the first
 //! issue's serial number identifies it), as the reference does. See FORMAT.md.
 
-use std::collections::HashMap;
-
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{Node, children, root_element_is};
 
@@ -58,24 +57,13 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
     let doc = parse_xml(&text)?;
     let root = doc.root_element();
-    let mut findings: Vec<Finding> = Vec::new();
-    // type -> index in `findings`.
-    let mut index: HashMap<Option<String>, usize> = HashMap::new();
+    // Keyed by issue type.
+    let mut findings: Collector<Option<String>> = Collector::new();
     for issue in children(root, "issue") {
         let f = issue_finding(issue)?;
-        match index.get(&f.vuln_id_from_tool) {
-            Some(&i) => {
-                if let Some(kept) = findings.get_mut(i) {
-                    merge(kept, f);
-                }
-            }
-            None => {
-                index.insert(f.vuln_id_from_tool.clone(), findings.len());
-                findings.push(f);
-            }
-        }
+        findings.add_with(f.vuln_id_from_tool.clone(), f, merge);
     }
-    Ok(findings)
+    Ok(findings.into_findings())
 }
 
 /// Folds another issue of the same type into `into`: its endpoint, its
@@ -96,7 +84,7 @@ fn merge(into: &mut Finding, other: Finding) {
             s.push_str(&steps);
         }
     }
-    into.nb_occurences = Some(into.nb_occurences.unwrap_or(1) + 1);
+    count_occurrence(into);
 }
 
 /// The single `<name>` child an issue must have; its text may be empty.

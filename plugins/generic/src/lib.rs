@@ -426,7 +426,6 @@ mod tests {
         assert_eq!(parse_named("report.txt", json).unwrap().len(), 1);
     }
 
-
     #[test]
     fn detection_is_strict() {
         assert_eq!(

@@ -5,6 +5,7 @@
 //! vulnerability has a name/message/description, a severity, a location
 //! (file and lines) and identifiers (scanner rule ids, CWE, CVE, ...).
 
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
@@ -208,32 +209,24 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .map(str::to_owned);
     // One finding per unique id (the "id", else the "cve" fingerprint, even
     // when null or empty), the last report of it winning, in first-seen order.
-    let mut out: Vec<Finding> = Vec::with_capacity(vulns.len());
-    let mut seen: std::collections::HashMap<Option<String>, usize> =
-        std::collections::HashMap::new();
+    let mut out: Collector<Option<String>> = Collector::new();
     for v in &vulns {
         let key = match &v.id {
             Some(id) => id.clone(),
             None => v.cve.clone(),
         };
         let f = finding(v, default_scanner.as_deref(), date.as_ref());
-        match seen.get(&key) {
-            Some(&i) => {
-                let n = out[i].nb_occurences.unwrap_or(1).saturating_add(1);
-                out[i] = Finding {
-                    nb_occurences: Some(n),
-                    ..f
-                };
-            }
-            None => {
-                seen.insert(key, out.len());
-                out.push(f);
-            }
-        }
+        out.add_with(key, f, |kept, new| {
+            let seen = kept.nb_occurences;
+            *kept = Finding {
+                nb_occurences: seen,
+                ..new
+            };
+            count_occurrence(kept);
+        });
     }
-    Ok(out)
+    Ok(out.into_findings())
 }
-
 
 fn id_value(v: Option<&Value>) -> Option<String> {
     v.and_then(palisade_plugin_sdk::json::value_to_string)

@@ -10,6 +10,7 @@
 //! - a zip archive of Web API JSON files;
 //! - the sonar-report HTML page (see [`html_report`]).
 
+use palisade_plugin_sdk::findings::Collector;
 use palisade_plugin_sdk::json::{array_at, str_at, string_at};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
@@ -479,15 +480,13 @@ impl RuleDoc {
 /// title, rule description and file; later issues add their line to the
 /// description and their message to the mitigation.
 pub(crate) struct Aggregator {
-    out: Vec<Finding>,
-    seen: HashMap<(Option<u32>, String, String, String), usize>,
+    out: Collector<(Option<u32>, String, String, String)>,
 }
 
 impl Aggregator {
     pub(crate) fn new() -> Self {
         Aggregator {
-            out: Vec::new(),
-            seen: HashMap::new(),
+            out: Collector::new(),
         }
     }
 
@@ -508,17 +507,7 @@ impl Aggregator {
             doc.description.clone(),
             file_path.to_owned(),
         );
-        if let Some(&at) = self.seen.get(&key) {
-            let f = &mut self.out[at];
-            f.description.push_str(&format!("\nLine: {line}"));
-            let m = f.mitigation.get_or_insert_with(String::new);
-            m.push_str("\n______\n");
-            m.push_str(mitigation);
-            f.nb_occurences = Some(f.nb_occurences.unwrap_or(1).saturating_add(1));
-            return;
-        }
-        self.seen.insert(key, self.out.len());
-        self.out.push(Finding {
+        let new = || Finding {
             title: truncate_chars(title, 511).to_owned(),
             severity,
             description: format!("{}\n\n-----\nOccurences:\nLine: {line}", doc.description),
@@ -531,11 +520,17 @@ impl Aggregator {
             dynamic_finding: Some(false),
             nb_occurences: Some(1),
             ..Finding::default()
-        });
+        };
+        if let Some(f) = self.out.count_or_insert_with(key, new) {
+            f.description.push_str(&format!("\nLine: {line}"));
+            let m = f.mitigation.get_or_insert_with(String::new);
+            m.push_str("\n______\n");
+            m.push_str(mitigation);
+        }
     }
 
     pub(crate) fn into_findings(self) -> Vec<Finding> {
-        self.out
+        self.out.into_findings()
     }
 }
 

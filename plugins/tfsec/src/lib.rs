@@ -7,8 +7,7 @@
 //! versions, `links` in v1) and a severity: legacy `ERROR`/`WARNING`/`INFO`,
 //! v1 `CRITICAL`/`HIGH`/`MEDIUM`/`LOW`. Results that passed are not findings.
 
-use std::collections::HashMap;
-
+use palisade_plugin_sdk::findings::Collector;
 use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, u64_at, value_to_string};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
@@ -81,8 +80,7 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             ));
         }
     };
-    let mut out: Vec<Finding> = Vec::with_capacity(results.len());
-    let mut seen: HashMap<(String, String, String, String, String), usize> = HashMap::new();
+    let mut out: Collector<(String, String, String, String, String)> = Collector::new();
     for (i, r) in results.iter().enumerate() {
         if !r.is_object() {
             return Err(
@@ -108,16 +106,9 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             python_str(location.get("start_line")),
             python_str(location.get("end_line")),
         );
-        if let Some(&k) = seen.get(&key) {
-            let f = &mut out[k];
-            f.nb_occurences = Some(f.nb_occurences.unwrap_or(1).saturating_add(1));
-            continue;
-        }
-        let f = finding(r, rule_id, file).map_err(at)?;
-        seen.insert(key, out.len());
-        out.push(f);
+        out.try_count_or_insert_with(key, || finding(r, rule_id, file).map_err(at))?;
     }
-    Ok(out)
+    Ok(out.into_findings())
 }
 
 /// Whether a JSON value counts as set, as the reference tests `passed`.

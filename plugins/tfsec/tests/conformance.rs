@@ -2,8 +2,8 @@
 //! least 98 % identity-field agreement, rejected files rejected; and detect
 //! recognises them.
 
-use palisade_plugin_tfsec::{SCAN_TYPE, Tfsec};
 use palisade_plugin_sdk::testing::DetectCheck;
+use palisade_plugin_tfsec::{SCAN_TYPE, Tfsec};
 
 palisade_plugin_sdk::conformance_tests!(Tfsec, 0.98, DetectCheck {
     skip_without_findings: true,
