@@ -200,7 +200,7 @@ mod tests {
                 .is_none()
         );
         let kept = c.count_or_insert_with("k", || unreachable!()).unwrap();
-        kept.description.push_str("+");
+        kept.description.push('+');
         let r: Result<_, &str> = c.try_count_or_insert_with("bad", || Err("no"));
         assert!(r.is_err());
         assert!(
