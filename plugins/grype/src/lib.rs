@@ -261,7 +261,7 @@ fn matchers(details: Option<&serde_json::Value>) -> Vec<&str> {
 /// Whether the first key of the top-level object is `key` (Grype writes
 /// "matches" first).
 fn first_key_is(head: &[u8], key: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let head = palisade_plugin_sdk::sniff::without_bom(head);
     let mut rest = head.iter().skip_while(|b| b.is_ascii_whitespace());
     if rest.next() != Some(&b'{') {
         return false;

@@ -101,7 +101,7 @@ fn looks_like_ocsf(head: &[u8]) -> bool {
 
 /// The Prowler v4+ CSV header: `;`-separated, with its own column names.
 fn looks_like_csv(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let head = palisade_plugin_sdk::sniff::without_bom(head);
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
     contains(first_line, b"CHECK_ID;CHECK_TITLE")
         && contains(first_line, b"STATUS_EXTENDED")
