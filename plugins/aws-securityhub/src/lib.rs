@@ -14,6 +14,7 @@
 //! as the reference does. Every rule is listed in `FORMAT.md`.
 
 use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, value_to_string};
+use palisade_plugin_sdk::markdown::push_field_display;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
@@ -376,9 +377,7 @@ fn finding(f: &Value, at: &str) -> Result<Finding, ParseError> {
         "**AwsAccountId:** {}\n",
         string_at(f, "AwsAccountId").unwrap_or_default()
     ));
-    if let Some(r) = string_at(f, "Region") {
-        desc.push_str(&format!("**Region:** {r}\n"));
-    }
+    push_field_display(&mut desc, "Region", string_at(f, "Region"));
     desc.push_str(&format!(
         "**Generator ID:** {}\n",
         string_at(f, "GeneratorId").unwrap_or_default()

@@ -61,6 +61,5 @@ impl Parser for Checkmarx {
 
 palisade_plugin_sdk::export_parser!(Checkmarx);
 
-
 #[cfg(test)]
 mod tests;

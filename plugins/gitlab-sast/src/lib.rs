@@ -6,6 +6,7 @@
 //! (file and lines) and identifiers (scanner rule ids, CWE, CVE, ...).
 
 use palisade_plugin_sdk::findings::{Collector, count_occurrence};
+use palisade_plugin_sdk::markdown::push_field_display;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
@@ -288,9 +289,7 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
         .and_then(|s| non_empty(s.name.as_deref()).or_else(|| non_empty(s.id.as_deref())))
         .or_else(|| default_scanner.map(str::to_owned));
     let mut description = String::new();
-    if let Some(s) = &scanner {
-        description.push_str(&format!("**Scanner:** {s}\n"));
-    }
+    push_field_display(&mut description, "Scanner", scanner.as_deref());
     if let Some(m) = non_empty(v.message.as_deref())
         && v.description.as_deref().map(str::trim) != Some(m.as_str())
     {

@@ -7,6 +7,7 @@
 
 use palisade_plugin_sdk::deps::roxmltree::Node;
 use palisade_plugin_sdk::findings::Collector;
+use palisade_plugin_sdk::markdown::push_field_display;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{attr, child, children, root_element_is};
 
@@ -95,9 +96,7 @@ fn parse_host(host: Node<'_, '_>, out: &mut Collector<String>) -> Result<(), Par
     host_info.push_str("\n\n");
     for os in host.descendants().filter(|n| n.has_tag_name("os")) {
         for m in os.descendants().filter(|n| n.has_tag_name("osmatch")) {
-            if let Some(n) = attr(m, "name") {
-                host_info.push_str(&format!("**Host OS:** {n}\n"));
-            }
+            push_field_display(&mut host_info, "Host OS", attr(m, "name"));
             if let Some(a) = attr(m, "accuracy") {
                 host_info.push_str(&format!("**Accuracy:** {a}%\n"));
             }
@@ -155,9 +154,7 @@ fn parse_port(
     let script_id = first_script
         .and_then(|s| attr(s, "id"))
         .filter(|s| !s.is_empty());
-    if let Some(id) = script_id {
-        description.push_str(&format!("**Script ID:** {id}\n"));
-    }
+    push_field_display(&mut description, "Script ID", script_id);
     if let Some(o) = first_script
         .and_then(|s| attr(s, "output"))
         .filter(|s| !s.is_empty())
