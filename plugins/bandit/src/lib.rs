@@ -117,7 +117,6 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .collect()
 }
 
-
 /// A field every result must have (the reference fails without it).
 fn required<'a>(value: Option<&'a String>, key: &str) -> Result<&'a str, ParseError> {
     value

@@ -2,8 +2,8 @@
 //! least 98 % identity-field agreement, rejected files rejected; and detect
 //! recognises them.
 
-use palisade_plugin_snyk::{SCAN_TYPE, Snyk};
 use palisade_plugin_sdk::testing::DetectCheck;
+use palisade_plugin_snyk::{SCAN_TYPE, Snyk};
 
 palisade_plugin_sdk::conformance_tests!(Snyk, 0.98, DetectCheck {
     skip_rejected: false,

@@ -2,8 +2,8 @@
 //! least 98 % identity-field agreement, rejected files rejected; and detect
 //! recognises them.
 
-use palisade_plugin_trivy::{TRIVY, TRIVY_OPERATOR, Trivy};
 use palisade_plugin_sdk::testing::DetectCheck;
+use palisade_plugin_trivy::{TRIVY, TRIVY_OPERATOR, Trivy};
 
 palisade_plugin_sdk::conformance_tests!(Trivy, 0.98, DetectCheck {
     skip_rejected: false,

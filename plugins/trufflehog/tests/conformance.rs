@@ -2,8 +2,8 @@
 //! least 98 % identity-field agreement, rejected files rejected; and detect
 //! recognises them.
 
-use palisade_plugin_trufflehog::{SCAN_TYPE, Trufflehog};
 use palisade_plugin_sdk::testing::DetectCheck;
+use palisade_plugin_trufflehog::{SCAN_TYPE, Trufflehog};
 
 palisade_plugin_sdk::conformance_tests!(Trufflehog, 0.98, DetectCheck {
     skip_without_findings: true,

@@ -2,8 +2,8 @@
 //! least 98 % identity-field agreement, rejected files rejected; and detect
 //! recognises them.
 
-use palisade_plugin_yarn_audit::{SCAN_TYPE, YarnAudit};
 use palisade_plugin_sdk::testing::DetectCheck;
+use palisade_plugin_yarn_audit::{SCAN_TYPE, YarnAudit};
 
 palisade_plugin_sdk::conformance_tests!(YarnAudit, 0.98, DetectCheck {
     min_len: 16,

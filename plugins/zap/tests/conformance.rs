@@ -2,7 +2,7 @@
 //! least 98 % identity-field agreement, rejected files rejected; and detect
 //! recognises them.
 
-use palisade_plugin_zap::{SCAN_TYPE, Zap};
 use palisade_plugin_sdk::testing::DetectCheck;
+use palisade_plugin_zap::{SCAN_TYPE, Zap};
 
 palisade_plugin_sdk::conformance_tests!(Zap, 0.98, DetectCheck::ACCEPTED, SCAN_TYPE => "zap-scan");
