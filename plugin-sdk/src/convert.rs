@@ -1,7 +1,9 @@
 //! Conversions between the SDK's types and the generated bindings.
 
 use crate::bindings::palisade::parser::types as wit;
-use crate::{DedupeAlgorithm, Endpoint, Finding, LogLevel, Options, Parser, PluginInfo, Severity};
+use crate::{
+    DedupeAlgorithm, Endpoint, Finding, LogLevel, Options, ParseError, Parser, PluginInfo, Severity,
+};
 
 /// Entry point behind the exported `info`.
 pub fn info<P: Parser>() -> wit::PluginInfo {
@@ -43,7 +45,31 @@ pub fn info<P: Parser>() -> wit::PluginInfo {
     reason = "mirrors the generated Guest signature"
 )]
 pub fn detect<P: Parser>(candidates: Vec<String>, head: Vec<u8>) -> Option<String> {
+    // The host asks every plugin; one that handles none of the candidates
+    // need not look at the head.
+    let info = P::info();
+    if !candidates.iter().any(|c| info.handles(c)) {
+        return None;
+    }
     P::detect(&candidates, &head)
+}
+
+/// Refuses a scan type `P` does not declare, so no plugin checks it itself.
+pub(crate) fn check_scan_type<P: Parser>(scan_type: &str) -> Result<(), ParseError> {
+    let info = P::info();
+    if info.handles(scan_type) {
+        return Ok(());
+    }
+    let declared: Vec<String> = info
+        .scan_types
+        .iter()
+        .map(|s| format!("{:?}", s.name))
+        .collect();
+    Err(ParseError::new(format!(
+        "the {} plugin parses only {}, not {scan_type:?}",
+        info.name,
+        declared.join(" or ")
+    )))
 }
 
 /// Entry point behind the exported `parse`.
@@ -57,7 +83,7 @@ pub fn parse<P: Parser>(
     options: Vec<(String, String)>,
 ) -> Result<Vec<wit::Finding>, wit::ParseError> {
     let options = Options(options);
-    match P::parse(&scan_type, &report, &options) {
+    match check_scan_type::<P>(&scan_type).and_then(|()| P::parse(&scan_type, &report, &options)) {
         Ok(findings) => {
             drop(report);
             Ok(findings.into_iter().map(finding).collect())
@@ -152,5 +178,59 @@ impl From<LogLevel> for wit::LogLevel {
             LogLevel::Warn => wit::LogLevel::Warn,
             LogLevel::Error => wit::LogLevel::Error,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DedupeSetting, ScanTypeInfo};
+
+    struct Two;
+
+    impl Parser for Two {
+        fn info() -> PluginInfo {
+            let st = |n: &str| ScanTypeInfo::new(n, "", &["json"], DedupeSetting::default());
+            PluginInfo::new("two", "1", vec![st("A Scan"), st("B Scan")])
+        }
+        fn detect(_: &[String], _: &[u8]) -> Option<String> {
+            Some("A Scan".to_owned())
+        }
+        fn parse(_: &str, _: &[u8], _: &Options) -> Result<Vec<Finding>, ParseError> {
+            Ok(vec![Finding::default()])
+        }
+    }
+
+    #[test]
+    fn scan_types_not_declared_are_refused() {
+        assert!(check_scan_type::<Two>("B Scan").is_ok());
+        let e = check_scan_type::<Two>("Other").unwrap_err();
+        assert_eq!(
+            e.message,
+            r#"the two plugin parses only "A Scan" or "B Scan", not "Other""#
+        );
+        assert!(parse::<Two>("Other".to_owned(), vec![], vec![]).is_err());
+        assert_eq!(
+            parse::<Two>("A Scan".to_owned(), vec![], vec![])
+                .map(|f| f.len())
+                .ok(),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn detect_skips_plugins_of_other_scan_types() {
+        assert_eq!(
+            detect::<Two>(vec!["Other".to_owned()], b"{}".to_vec()),
+            None
+        );
+        assert_eq!(
+            detect::<Two>(
+                vec!["Other".to_owned(), "B Scan".to_owned()],
+                b"{}".to_vec()
+            )
+            .as_deref(),
+            Some("A Scan")
+        );
     }
 }

@@ -45,7 +45,6 @@ pub fn product_and_version(cpe: &str) -> (Option<String>, Option<String>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -236,7 +236,6 @@ impl<'a> CsvRow<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -487,7 +487,6 @@ pub fn cvss4_from_str(text: &str) -> Result<Cvss4, CvssError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -87,7 +87,6 @@ fn take_digits(s: &str) -> (&str, &str) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

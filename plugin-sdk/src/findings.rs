@@ -3,24 +3,25 @@
 //! with several endpoints and an occurrence count.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::Hash;
+use std::collections::hash_map::{Entry, RandomState};
+use std::hash::{BuildHasher, Hash};
 
 use crate::Finding;
 
 /// Findings in first-seen order; a finding added under a key already seen is
-/// merged into the first one instead of being kept.
+/// merged into the first one instead of being kept. `S` lets a hot parser
+/// pick a faster hasher.
 #[derive(Debug)]
-pub struct Collector<K> {
+pub struct Collector<K, S = RandomState> {
     findings: Vec<Finding>,
-    index: HashMap<K, usize>,
+    index: HashMap<K, usize, S>,
 }
 
-impl<K> Default for Collector<K> {
+impl<K, S: Default> Default for Collector<K, S> {
     fn default() -> Self {
         Self {
             findings: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
         }
     }
 }
@@ -29,6 +30,56 @@ impl<K: Eq + Hash> Collector<K> {
     /// An empty collector.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl<K: Eq + Hash, S: BuildHasher> Collector<K, S> {
+    /// An empty collector sized for `capacity` findings, so large reports
+    /// do not rehash.
+    pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
+        Self {
+            findings: Vec::with_capacity(capacity),
+            index: HashMap::with_capacity_and_hasher(capacity, hasher),
+        }
+    }
+
+    /// Counts one more occurrence of the finding kept under `key` and
+    /// returns it (to fold in more), or keeps `make()`'s finding and returns
+    /// `None`. `make` runs only for new keys: repeats cost no finding.
+    pub fn count_or_insert_with(
+        &mut self,
+        key: K,
+        make: impl FnOnce() -> Finding,
+    ) -> Option<&mut Finding> {
+        match self.try_count_or_insert_with(key, || Ok::<_, std::convert::Infallible>(make())) {
+            Ok(kept) => kept,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`Collector::count_or_insert_with`] for a finding that may fail to
+    /// build; a repeat never fails.
+    pub fn try_count_or_insert_with<E>(
+        &mut self,
+        key: K,
+        make: impl FnOnce() -> Result<Finding, E>,
+    ) -> Result<Option<&mut Finding>, E> {
+        match self.index.entry(key) {
+            Entry::Occupied(seen) => {
+                let kept = self.findings.get_mut(*seen.get());
+                if let Some(kept) = kept {
+                    count_occurrence(kept);
+                    return Ok(Some(kept));
+                }
+                Ok(None)
+            }
+            Entry::Vacant(slot) => {
+                let finding = make()?;
+                slot.insert(self.findings.len());
+                self.findings.push(finding);
+                Ok(None)
+            }
+        }
     }
 
     /// Adds `finding` under `key`; when the key was seen, hands the finding
@@ -100,7 +151,6 @@ pub fn merge_occurrence(kept: &mut Finding, other: Finding, separator: &str) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::Endpoint;
@@ -140,5 +190,27 @@ mod tests {
             kept.title.push_str(&new.title);
         });
         assert_eq!(c.into_findings()[0].title, "AA2");
+    }
+
+    #[test]
+    fn repeats_are_counted_without_building() {
+        let mut c = Collector::new();
+        assert!(
+            c.count_or_insert_with("k", || finding("A", "h", "d"))
+                .is_none()
+        );
+        let kept = c.count_or_insert_with("k", || unreachable!()).unwrap();
+        kept.description.push('+');
+        let r: Result<_, &str> = c.try_count_or_insert_with("bad", || Err("no"));
+        assert!(r.is_err());
+        assert!(
+            c.try_count_or_insert_with("k", || Err("no"))
+                .unwrap()
+                .is_some()
+        );
+        let f = c.into_findings();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].nb_occurences, Some(3));
+        assert_eq!(f[0].description, "d+");
     }
 }

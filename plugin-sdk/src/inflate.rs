@@ -238,7 +238,6 @@ fn dynamic_tables(b: &mut Bits<'_>) -> Result<(Huffman, Huffman), ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -58,7 +58,7 @@ pub use cvss::{Cvss3, Cvss4, CvssError, cvss3_base_score, cvss3_from_str, cvss4_
 pub use cwe::{find_cwes, parse_cwe};
 pub use endpoint::endpoint_from_url;
 pub use json::parse_json;
-pub use severity::{severity_from_cvss, severity_from_word};
+pub use severity::{severity_from_cvss, severity_from_word, severity_or_info};
 pub use text::{clean, html_to_text, non_empty, non_empty_str, truncate_chars};
 pub use vuln_ids::{find_vulnerability_ids, is_vulnerability_id};
 pub use xml::{parse_xml, xml_text};
@@ -81,7 +81,7 @@ pub mod prelude {
         DedupeAlgorithm, DedupeSetting, Endpoint, Finding, LogLevel, Options, ParseError, Parser,
         PluginInfo, ReportLocation, ScanTypeInfo, Severity, cvss3_from_str, endpoint_from_url,
         export_parser, find_cwes, find_vulnerability_ids, log, parse_cwe, severity_from_cvss,
-        severity_from_word,
+        severity_from_word, severity_or_info,
     };
 }
 
@@ -96,12 +96,15 @@ pub trait Parser {
 
     /// Returns the scan type (one of `candidates`) this report is, judged
     /// from its first bytes, or `None`. The default recognises nothing.
+    /// The SDK calls it only when one of the plugin's scan types is among
+    /// the candidates.
     fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
         let _ = (candidates, head);
         None
     }
 
-    /// Parses one report of `scan_type`.
+    /// Parses one report of `scan_type`. Through the host, `scan_type` is
+    /// always one the plugin declares: the SDK refuses the others.
     fn parse(scan_type: &str, report: &[u8], options: &Options)
     -> Result<Vec<Finding>, ParseError>;
 }
@@ -165,7 +168,6 @@ macro_rules! export_parser {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod robustness {
     //! Every helper survives arbitrary input without panicking.
 

@@ -39,6 +39,11 @@ pub fn severity_from_word(word: &str) -> Option<Severity> {
     Some(s)
 }
 
+/// [`severity_from_word`] with DefectDojo's fallback: a missing or unknown word is Info.
+pub fn severity_or_info(word: Option<&str>) -> Severity {
+    word.and_then(severity_from_word).unwrap_or(Severity::Info)
+}
+
 /// Maps a CVSS v3 (or v4) base score to its qualitative severity band.
 ///
 /// 9.0-10.0 Critical, 7.0-8.9 High, 4.0-6.9 Medium, 0.1-3.9 Low, 0.0 Info.
@@ -71,7 +76,6 @@ impl std::str::FromStr for Severity {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

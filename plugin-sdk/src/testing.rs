@@ -10,12 +10,12 @@
 //! A golden is `{"findings": [{...}, ...]}` with the reference field names,
 //! or `{"error": "..."}` when the parser must reject the report.
 //!
+//! A plugin's `tests/conformance.rs` is usually one line (see
+//! [`conformance_tests!`](crate::conformance_tests)):
+//!
 //! ```ignore
-//! #[test]
-//! fn fixtures_conform() {
-//!     palisade_plugin_sdk::testing::assert_dir_conforms::<MyParser>(
-//!         "tests/fixtures/my-scan", 0.98);
-//! }
+//! palisade_plugin_sdk::conformance_tests!(MyParser, 0.98, DetectCheck::ACCEPTED,
+//!     "My Scan" => "my-scan");
 //! ```
 
 use std::collections::BTreeSet;
@@ -675,6 +675,173 @@ pub fn assert_dir_conforms<P: Parser>(
     );
 }
 
+/// Which fixtures [`assert_dir_detected`] leaves out, and which cut heads it
+/// also tries: some reports carry no signature (rejected, empty, `null`), and
+/// large ones must still be recognised from a head cut mid-token.
+#[derive(Debug, Clone, Copy)]
+pub struct DetectCheck {
+    /// Skip reports whose golden is `{"error": ...}`.
+    pub skip_rejected: bool,
+    /// Skip reports whose golden has no findings.
+    pub skip_without_findings: bool,
+    /// Skip reports shorter than this many bytes.
+    pub min_len: usize,
+    /// Skip reports that are only white space.
+    pub skip_blank: bool,
+    /// Skip reports this returns true for (file name, bytes).
+    pub skip: fn(&str, &[u8]) -> bool,
+    /// `(longer_than, cut)`: a report longer than `longer_than` bytes is also
+    /// detected from its first `cut` bytes.
+    pub cut: Option<(usize, usize)>,
+}
+
+impl DetectCheck {
+    /// Every accepted report (golden not an error), whole 256 KiB head only.
+    pub const ACCEPTED: DetectCheck = DetectCheck {
+        skip_rejected: true,
+        skip_without_findings: false,
+        min_len: 0,
+        skip_blank: false,
+        skip: |_, _| false,
+        cut: None,
+    };
+}
+
+impl Default for DetectCheck {
+    fn default() -> Self {
+        Self::ACCEPTED
+    }
+}
+
+/// The head the host hands `detect`: the first 256 KiB.
+pub const HEAD_LEN: usize = 256 * 1024;
+
+/// Panics unless `P::detect` (asked with all of `P`'s scan types) answers
+/// `scan_type` for every report in `dir` that `check` keeps.
+///
+/// # Panics
+/// When a report or golden cannot be read, or a report is not recognised.
+pub fn assert_dir_detected<P: Parser>(scan_type: &str, dir: impl AsRef<Path>, check: &DetectCheck) {
+    let candidates: Vec<String> = P::info().scan_types.into_iter().map(|s| s.name).collect();
+    for (report, golden_path) in golden_pairs(dir) {
+        let golden = read_json(&golden_path);
+        let bytes = std::fs::read(&report)
+            .unwrap_or_else(|e| panic!("cannot read report {}: {e}", report.display()));
+        let name = report
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let without_findings = golden
+            .get("findings")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty);
+        if (check.skip_rejected && golden.get("error").is_some())
+            || (check.skip_without_findings && without_findings)
+            || bytes.len() < check.min_len
+            || (check.skip_blank && bytes.iter().all(u8::is_ascii_whitespace))
+            || (check.skip)(name, &bytes)
+        {
+            continue;
+        }
+        let mut cuts = vec![HEAD_LEN];
+        if let Some((longer_than, cut)) = check.cut
+            && bytes.len() > longer_than
+        {
+            cuts.push(cut);
+        }
+        for cut in cuts {
+            let head = &bytes[..bytes.len().min(cut)];
+            assert_eq!(
+                P::detect(&candidates, head).as_deref(),
+                Some(scan_type),
+                "{} cut at {cut}",
+                report.display()
+            );
+        }
+    }
+}
+
+/// Prints each report's agreement with its golden (run with `--nocapture`);
+/// a diagnostic, it asserts nothing.
+pub fn print_dir_agreement<P: Parser>(default_scan_type: &str, dir: impl AsRef<Path>) {
+    for (report, golden_path) in golden_pairs(dir) {
+        let golden = read_json(&golden_path);
+        let scan_type = golden
+            .get("scan_type")
+            .and_then(Value::as_str)
+            .unwrap_or(default_scan_type)
+            .to_owned();
+        let c = compare_value(&report, &golden, parse_file::<P>(&scan_type, &report));
+        eprintln!(
+            "AGREEMENT {} golden={} ours={} count_equal={} agreement={:.4} rejected={}",
+            report.display(),
+            c.golden_count,
+            c.our_count,
+            c.count_equal(),
+            c.agreement(),
+            c.expected_error.is_some()
+        );
+    }
+}
+
+/// Panics unless `P` rejects every one of `inputs` as `scan_type`: foreign
+/// formats, truncated or hostile reports must be errors, not empty results.
+pub fn assert_rejects_foreign<P: Parser>(scan_type: &str, inputs: &[&[u8]]) {
+    for input in inputs {
+        assert!(
+            P::parse(scan_type, input, &Options::default()).is_err(),
+            "accepted {:?}",
+            String::from_utf8_lossy(&input[..input.len().min(200)])
+        );
+    }
+}
+
+/// The conformance tests every plugin has, over `tests/fixtures/<slug>/` of
+/// the repository: each report conforms to its golden with `min_agreement`,
+/// detection (see [`DetectCheck`]) recognises it, and `agreement_summary`
+/// prints per-file figures.
+///
+/// ```ignore
+/// palisade_plugin_sdk::conformance_tests!(Nikto, 0.98, DetectCheck::ACCEPTED,
+///     "Nikto Scan" => "nikto-scan");
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($parser:ty, $min:expr, $check:expr, $($scan_type:expr => $slug:literal),+ $(,)?) => {
+        #[test]
+        fn fixtures_conform() {
+            $(
+                $crate::testing::assert_dir_conforms::<$parser>(
+                    $scan_type,
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/", $slug),
+                    $min,
+                );
+            )+
+        }
+
+        #[test]
+        fn fixtures_detected() {
+            $(
+                $crate::testing::assert_dir_detected::<$parser>(
+                    $scan_type,
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/", $slug),
+                    &$check,
+                );
+            )+
+        }
+
+        #[test]
+        fn agreement_summary() {
+            $(
+                $crate::testing::print_dir_agreement::<$parser>(
+                    $scan_type,
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/", $slug),
+                );
+            )+
+        }
+    };
+}
+
 /// Our findings as `{"findings": [...]}`, the shape `palisade parse` prints; handy for writing goldens.
 pub fn findings_to_json(findings: &[Finding]) -> Value {
     let mut m = Map::new();
@@ -686,7 +853,6 @@ pub fn findings_to_json(findings: &[Finding]) -> Value {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::{PluginInfo, Severity};

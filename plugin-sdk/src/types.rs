@@ -73,6 +73,13 @@ impl DedupeSetting {
         }
     }
 
+    /// The same setting, but findings without a CWE are not hashed on
+    /// `hash_fields` (DefectDojo's `HASHCODE_ALLOWS_NULL_CWE = False`).
+    pub fn requiring_cwe(mut self) -> Self {
+        self.allows_null_cwe = false;
+        self
+    }
+
     /// A setting with the given algorithm and hash fields.
     pub fn new(algorithm: DedupeAlgorithm, fields: &[&str]) -> Self {
         DedupeSetting {
@@ -105,6 +112,40 @@ pub struct PluginInfo {
     pub version: String,
     /// Scan types handled.
     pub scan_types: Vec<ScanTypeInfo>,
+}
+
+impl ScanTypeInfo {
+    /// Saves a plugin the `to_owned` noise of building the struct by hand.
+    pub fn new(name: &str, description: &str, file_kinds: &[&str], dedupe: DedupeSetting) -> Self {
+        ScanTypeInfo {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            file_kinds: file_kinds.iter().map(|k| (*k).to_owned()).collect(),
+            dedupe,
+        }
+    }
+}
+
+impl PluginInfo {
+    /// A plugin with several scan types. Pass `env!("CARGO_PKG_VERSION")` as
+    /// `version`: expanded in the plugin, it is the plugin's own version.
+    pub fn new(name: &str, version: &str, scan_types: Vec<ScanTypeInfo>) -> Self {
+        PluginInfo {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            scan_types,
+        }
+    }
+
+    /// A plugin with one scan type, which is most of them.
+    pub fn single(name: &str, version: &str, scan_type: ScanTypeInfo) -> Self {
+        Self::new(name, version, vec![scan_type])
+    }
+
+    /// Whether `scan_type` is one this plugin declares; the SDK refuses the others.
+    pub fn handles(&self, scan_type: &str) -> bool {
+        self.scan_types.iter().any(|s| s.name == scan_type)
+    }
 }
 
 /// A network location of a dynamic finding.

@@ -501,7 +501,6 @@ pub fn root_element_is(head: &[u8], root: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

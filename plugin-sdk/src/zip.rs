@@ -91,7 +91,6 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

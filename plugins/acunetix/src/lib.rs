@@ -17,36 +17,28 @@ pub struct Acunetix;
 
 impl Parser for Acunetix {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "acunetix".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Acunetix XML report or Acunetix 360 JSON report".to_owned(),
-                file_kinds: vec!["xml".to_owned(), "json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["title", "description"]),
-            }],
-        }
+        PluginInfo::single(
+            "acunetix",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Acunetix XML report or Acunetix 360 JSON report",
+                &["xml", "json"],
+                DedupeSetting::hash_code(&["title", "description"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         (json_report::looks_like(head) || xml_report::looks_like(head))
             .then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the acunetix plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         // The reference looks for ".xml", then ".json", anywhere in the file
         // name; without a name the content decides.
         if let Some(name) = options.get("file-name") {
@@ -71,7 +63,6 @@ impl Parser for Acunetix {
 palisade_plugin_sdk::export_parser!(Acunetix);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

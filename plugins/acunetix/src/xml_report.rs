@@ -4,8 +4,7 @@
 //! items with the same name, impact and recommendation are merged into one
 //! finding whose endpoints are the affected pages, as the reference does.
 
-use std::collections::HashMap;
-
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::text::join_non_empty;
 use palisade_plugin_sdk::xml::{Node, child, child_text, children, root_element_is};
@@ -75,8 +74,7 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
     let doc = parse_xml(&text)?;
     let root = doc.root_element();
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut index: HashMap<(String, Option<String>, Option<String>), usize> = HashMap::new();
+    let mut findings: Collector<(String, Option<String>, Option<String>)> = Collector::new();
     for scan in children(root, "Scan") {
         let start_url = findtext(scan, "StartURL")
             .ok_or_else(|| ParseError::new("Acunetix XML report: a <Scan> has no <StartURL>"))?;
@@ -94,21 +92,13 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                     ..Endpoint::default()
                 });
                 let key = (f.title.clone(), f.impact.clone(), f.mitigation.clone());
-                match index.get(&key) {
-                    Some(&i) => {
-                        if let Some(kept) = findings.get_mut(i) {
-                            merge(kept, f, child_text(item, "Details"));
-                        }
-                    }
-                    None => {
-                        index.insert(key, findings.len());
-                        findings.push(f);
-                    }
-                }
+                findings.add_with(key, f, |kept, f| {
+                    merge(kept, f, child_text(item, "Details"));
+                });
             }
         }
     }
-    Ok(findings)
+    Ok(findings.into_findings())
 }
 
 /// "dd/mm/yyyy, hh:mm:ss" (day first) as "yyyy-mm-dd".
@@ -131,7 +121,7 @@ fn start_date(t: &str) -> Option<String> {
 /// Folds another occurrence into `into`: its endpoint, request and details.
 fn merge(into: &mut Finding, other: Finding, details: Option<String>) {
     into.endpoints.extend(other.endpoints);
-    into.nb_occurences = Some(into.nb_occurences.unwrap_or(1) + 1);
+    count_occurrence(into);
     if let Some(d) = details {
         into.description
             .push_str(&format!("\n-----\n\n**Details:**\n{}", html_to_text(&d)));

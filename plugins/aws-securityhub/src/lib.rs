@@ -14,6 +14,7 @@
 //! as the reference does. Every rule is listed in `FORMAT.md`.
 
 use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, value_to_string};
+use palisade_plugin_sdk::markdown::push_field_display;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use serde_json::Value;
@@ -27,39 +28,30 @@ pub struct AwsSecurityHub;
 
 impl Parser for AwsSecurityHub {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "aws-securityhub".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "AWS Security Hub findings export ({\"Findings\": [ASFF ...]})"
-                    .to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "aws-securityhub",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "AWS Security Hub findings export ({\"Findings\": [ASFF ...]})",
+                &["json"],
+                DedupeSetting::new(
                     DedupeAlgorithm::UniqueIdFromTool,
                     &["title", "cwe", "line", "file_path", "description"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the aws-securityhub plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -385,9 +377,7 @@ fn finding(f: &Value, at: &str) -> Result<Finding, ParseError> {
         "**AwsAccountId:** {}\n",
         string_at(f, "AwsAccountId").unwrap_or_default()
     ));
-    if let Some(r) = string_at(f, "Region") {
-        desc.push_str(&format!("**Region:** {r}\n"));
-    }
+    push_field_display(&mut desc, "Region", string_at(f, "Region"));
     desc.push_str(&format!(
         "**Generator ID:** {}\n",
         string_at(f, "GeneratorId").unwrap_or_default()
@@ -428,7 +418,6 @@ fn finding(f: &Value, at: &str) -> Result<Finding, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -42,35 +42,27 @@ struct Issue {
 
 impl Parser for Bandit {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "bandit".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Bandit (Python security linter) JSON report".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["file_path", "line", "vuln_id_from_tool"]),
-            }],
-        }
+        PluginInfo::single(
+            "bandit",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Bandit (Python security linter) JSON report",
+                &["json"],
+                DedupeSetting::hash_code(&["file_path", "line", "vuln_id_from_tool"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the bandit plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -125,11 +117,6 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .collect()
 }
 
-/// Bandit's severities are LOW/MEDIUM/HIGH (UNDEFINED for unrated tests).
-fn severity(word: &str) -> Severity {
-    severity_from_word(word).unwrap_or(Severity::Info)
-}
-
 /// A field every result must have (the reference fails without it).
 fn required<'a>(value: Option<&'a String>, key: &str) -> Result<&'a str, ParseError> {
     value
@@ -173,7 +160,7 @@ fn finding(i: &Issue, date: Option<&String>) -> Result<Finding, ParseError> {
     );
     Ok(Finding {
         title: truncate_chars(title, 511).to_owned(),
-        severity: severity(severity_word),
+        severity: severity_or_info(Some(severity_word)),
         description,
         references: non_empty(i.more_info.as_deref()),
         // The reference sets no CWE (issue_cwe is ignored).
@@ -190,5 +177,4 @@ fn finding(i: &Issue, date: Option<&String>) -> Result<Finding, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

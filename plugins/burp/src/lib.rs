@@ -6,8 +6,7 @@
 //! into one finding listing every affected host as an endpoint (the first
 //! issue's serial number identifies it), as the reference does. See FORMAT.md.
 
-use std::collections::HashMap;
-
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{Node, children, root_element_is};
 
@@ -22,36 +21,30 @@ pub struct Burp;
 
 impl Parser for Burp {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "burp".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Burp Suite XML issue export".to_owned(),
-                file_kinds: vec!["xml".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["title", "severity", "vuln_id_from_tool"]),
-            }],
-        }
+        PluginInfo::single(
+            "burp",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Burp Suite XML issue export",
+                &["xml"],
+                DedupeSetting::hash_code(&["title", "severity", "vuln_id_from_tool"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         // <issues> is a common word: also require Burp's burpVersion attribute.
-        let ours = candidates.iter().any(|c| c == SCAN_TYPE)
-            && root_element_is(head, ROOT)
+        let ours = root_element_is(head, ROOT)
             && palisade_plugin_sdk::sniff::contains(head, b"burpVersion");
         ours.then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the burp plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -64,24 +57,13 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let text = xml_text(report)?;
     let doc = parse_xml(&text)?;
     let root = doc.root_element();
-    let mut findings: Vec<Finding> = Vec::new();
-    // type -> index in `findings`.
-    let mut index: HashMap<Option<String>, usize> = HashMap::new();
+    // Keyed by issue type.
+    let mut findings: Collector<Option<String>> = Collector::new();
     for issue in children(root, "issue") {
         let f = issue_finding(issue)?;
-        match index.get(&f.vuln_id_from_tool) {
-            Some(&i) => {
-                if let Some(kept) = findings.get_mut(i) {
-                    merge(kept, f);
-                }
-            }
-            None => {
-                index.insert(f.vuln_id_from_tool.clone(), findings.len());
-                findings.push(f);
-            }
-        }
+        findings.add_with(f.vuln_id_from_tool.clone(), f, merge);
     }
-    Ok(findings)
+    Ok(findings.into_findings())
 }
 
 /// Folds another issue of the same type into `into`: its endpoint, its
@@ -102,7 +84,7 @@ fn merge(into: &mut Finding, other: Finding) {
             s.push_str(&steps);
         }
     }
-    into.nb_occurences = Some(into.nb_occurences.unwrap_or(1) + 1);
+    count_occurrence(into);
 }
 
 /// The single `<name>` child an issue must have; its text may be empty.
@@ -156,11 +138,7 @@ fn issue_finding(issue: Node<'_, '_>) -> Result<Finding, ParseError> {
     let path = et_text(required(issue, "path")?)
         .ok_or_else(|| ParseError::new(format!("the Burp issue {name:?} has an empty <path>")))?;
     // Burp writes High, Medium, Low, Information; other words keep their meaning.
-    let severity = if severity_word.eq_ignore_ascii_case("information") {
-        Severity::Info
-    } else {
-        severity_from_word(&severity_word).unwrap_or(Severity::Info)
-    };
+    let severity = severity_or_info(Some(&severity_word));
     // The parameter is what the location names in brackets.
     let param = location
         .find('[')
@@ -218,7 +196,6 @@ fn issue_finding(issue: Node<'_, '_>) -> Result<Finding, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -146,7 +146,7 @@ fn sast_finding(query: &Value, vuln: &Value, language: Option<&str>) -> Finding 
     }
     let mut f = Finding {
         title: truncate_chars(&name, 511).to_owned(),
-        severity: super::severity(vuln.get("severity").and_then(Value::as_str)),
+        severity: severity_or_info(vuln.get("severity").and_then(Value::as_str)),
         description: clean(&description),
         cwe: vuln
             .get("cweId")
@@ -209,7 +209,7 @@ fn sca_finding(package: &Value, vuln: &Value) -> Result<Finding, ParseError> {
     }
     let mut f = Finding {
         title: truncate_chars(&title, 511).to_owned(),
-        severity: super::severity(vuln.get("severity").and_then(Value::as_str)),
+        severity: severity_or_info(vuln.get("severity").and_then(Value::as_str)),
         description: clean(&description),
         cwe: vuln
             .get("cwe")
@@ -249,7 +249,7 @@ fn kics_finding(group: &Value, vuln: &Value) -> Finding {
     }
     let mut f = Finding {
         title: truncate_chars(&title, 511).to_owned(),
-        severity: super::severity(vuln.get("severity").and_then(Value::as_str)),
+        severity: severity_or_info(vuln.get("severity").and_then(Value::as_str)),
         description: clean(&description),
         file_path: string_at(vuln, "fileName").filter(|s| !s.trim().is_empty()),
         line: vuln
@@ -269,7 +269,6 @@ fn kics_finding(group: &Value, vuln: &Value) -> Finding {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

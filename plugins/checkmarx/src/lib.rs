@@ -21,43 +21,28 @@ pub struct Checkmarx;
 
 impl Parser for Checkmarx {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "checkmarx".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Checkmarx CxSAST XML report or Checkmarx JSON report".to_owned(),
-                file_kinds: vec!["xml".to_owned(), "json".to_owned()],
-                dedupe: DedupeSetting {
-                    algorithm: DedupeAlgorithm::HashCode,
-                    hash_fields: ["cwe", "severity", "file_path"]
-                        .iter()
-                        .map(|s| (*s).to_owned())
-                        .collect(),
-                    allows_null_cwe: false,
-                },
-            }],
-        }
+        PluginInfo::single(
+            "checkmarx",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Checkmarx CxSAST XML report or Checkmarx JSON report",
+                &["xml", "json"],
+                DedupeSetting::hash_code(&["cwe", "severity", "file_path"]).requiring_cwe(),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         (xml_report::looks_like(head) || json_report::looks_like(head))
             .then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the checkmarx plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         let detailed = options
             .get("mode")
             .is_some_and(|m| m.eq_ignore_ascii_case("detailed"));
@@ -76,12 +61,5 @@ impl Parser for Checkmarx {
 
 palisade_plugin_sdk::export_parser!(Checkmarx);
 
-/// Checkmarx severities: High, Medium, Low, Info/Information, and Critical
-/// in the JSON report.
-pub(crate) fn severity(word: Option<&str>) -> Severity {
-    word.and_then(severity_from_word).unwrap_or(Severity::Info)
-}
-
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use palisade_plugin_sdk::deps::roxmltree::Node;
-use palisade_plugin_sdk::markdown::push_field;
+use palisade_plugin_sdk::markdown::{push_field, push_field_display};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{attr, child, child_text, children};
 
@@ -84,7 +84,8 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
             push_field(&mut detail, label, attr(query, a));
         }
         for result in children(query, "Result") {
-            let sev = super::severity(attr(result, "Severity").or_else(|| attr(query, "Severity")));
+            let sev =
+                severity_or_info(attr(result, "Severity").or_else(|| attr(query, "Severity")));
             // The sink is the last node of the last path (there is normally one path).
             let last_path = children(result, "Path").last();
             let nodes: Vec<PathNode> = last_path
@@ -113,9 +114,7 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
             {
                 describe_node("Sink", s, &mut description);
             }
-            if let Some(link) = attr(result, "DeepLink") {
-                description.push_str(&format!("**Link:** {link}\n"));
-            }
+            push_field_display(&mut description, "Link", attr(result, "DeepLink"));
             let false_p =
                 attr(result, "FalsePositive").is_some_and(|f| f.eq_ignore_ascii_case("true"));
             let state = attr(result, "state");
@@ -249,7 +248,6 @@ fn scan_date(s: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn scan_dates() {

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use palisade_plugin_checkmarx::{Checkmarx, SCAN_TYPE};
-use palisade_plugin_sdk::{Parser, testing};
+use palisade_plugin_sdk::testing::{self, DetectCheck};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/checkmarx-scan")
@@ -77,42 +77,12 @@ fn the_other_fixtures_pass_the_standard_harness() {
 
 #[test]
 fn detect_recognises_every_accepted_fixture() {
-    let candidates = [SCAN_TYPE.to_owned()];
-    for (report, golden) in testing::golden_pairs(fixtures()) {
-        let golden_text = std::fs::read_to_string(&golden).expect("golden");
-        if golden_text.contains("\"error\"") {
-            continue;
-        }
-        let bytes = std::fs::read(&report).expect("report");
-        let head = &bytes[..bytes.len().min(256 * 1024)];
-        assert_eq!(
-            Checkmarx::detect(&candidates, head).as_deref(),
-            Some(SCAN_TYPE),
-            "{}",
-            report.display()
-        );
-    }
+    testing::assert_dir_detected::<Checkmarx>(SCAN_TYPE, fixtures(), &DetectCheck::ACCEPTED);
 }
 
 #[test]
 fn summary() {
-    for (report, golden) in testing::golden_pairs(fixtures()) {
-        let c = testing::compare_with_golden::<Checkmarx>(SCAN_TYPE, &report, &golden);
-        eprintln!(
-            "SUMMARY {} count_equal={} ours={} golden={} agreement={:.4} same={} total={} rejected={}",
-            report
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default(),
-            c.count_equal(),
-            c.our_count,
-            c.golden_count,
-            c.agreement(),
-            c.same,
-            c.total,
-            c.parse_error.is_some()
-        );
-    }
+    testing::print_dir_agreement::<Checkmarx>(SCAN_TYPE, fixtures());
 }
 
 #[test]

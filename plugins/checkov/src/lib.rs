@@ -25,41 +25,27 @@ pub struct Checkov;
 
 impl Parser for Checkov {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "checkov".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Checkov infrastructure-as-code scan, JSON output".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
-                    "title",
-                    "cwe",
-                    "line",
-                    "file_path",
-                    "description",
-                ]),
-            }],
-        }
+        PluginInfo::single(
+            "checkov",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Checkov infrastructure-as-code scan, JSON output",
+                &["json"],
+                DedupeSetting::hash_code(&["title", "cwe", "line", "file_path", "description"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the checkov plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -341,7 +327,6 @@ fn failed_check(c: &Check<'_>, check_type: Option<&str>) -> Result<Finding, Pars
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

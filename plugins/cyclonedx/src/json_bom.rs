@@ -2,6 +2,7 @@
 //! "vulnerabilities": [...]}`.
 
 use palisade_plugin_sdk::json::{array_at, parse_json_value, str_at, string_at, value_to_string};
+use palisade_plugin_sdk::markdown::push_field_display;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff;
 use serde_json::Value;
@@ -158,12 +159,8 @@ fn read_vuln(v: &Value, i: usize) -> Result<Vuln, ParseError> {
         .collect();
     let mut references = String::new();
     for a in array_at(v, "/advisories") {
-        if let Some(t) = str_at(a, "/title") {
-            references.push_str(&format!("**Title:** {t}\n"));
-        }
-        if let Some(u) = str_at(a, "/url") {
-            references.push_str(&format!("**URL:** {u}\n"));
-        }
+        push_field_display(&mut references, "Title", str_at(a, "/title"));
+        push_field_display(&mut references, "URL", str_at(a, "/url"));
         references.push('\n');
     }
     let id = string_at(v, "/id");

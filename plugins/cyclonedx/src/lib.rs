@@ -26,39 +26,31 @@ pub struct CycloneDx;
 
 impl Parser for CycloneDx {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "cyclonedx".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "CycloneDX SBOM with vulnerabilities (JSON or XML)".to_owned(),
-                file_kinds: vec!["json".to_owned(), "xml".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
+        PluginInfo::single(
+            "cyclonedx",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "CycloneDX SBOM with vulnerabilities (JSON or XML)",
+                &["json", "xml"],
+                DedupeSetting::hash_code(&[
                     "vuln_id_from_tool",
                     "component_name",
                     "component_version",
                 ]),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         (json_bom::looks_like(head) || xml_bom::looks_like(head)).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the cyclonedx plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         if palisade_plugin_sdk::json::starts_like_json(report) {
             json_bom::parse(report)
         } else {
@@ -206,7 +198,6 @@ pub(crate) fn finding(v: &Vuln, c: &Component, date: Option<&str>) -> Finding {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

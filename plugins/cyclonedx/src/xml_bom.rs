@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use palisade_plugin_sdk::markdown::push_field_display;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{Node, child, child_text, children, element_path, root_element_is};
 
@@ -236,12 +237,8 @@ fn read_vuln(
         .into_iter()
         .flat_map(|a| children(a, "advisory"))
     {
-        if let Some(t) = child_text(a, "title") {
-            references.push_str(&format!("**Title:** {t}\n"));
-        }
-        if let Some(u) = child_text(a, "url") {
-            references.push_str(&format!("**URL:** {u}\n"));
-        }
+        push_field_display(&mut references, "Title", child_text(a, "title"));
+        push_field_display(&mut references, "URL", child_text(a, "url"));
         references.push('\n');
     }
     let mut cwes = cwes_of(v, in_ext)?;

@@ -32,37 +32,31 @@ pub struct DependencyCheck;
 
 impl Parser for DependencyCheck {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "dependency-check".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "OWASP Dependency-Check XML report".to_owned(),
-                file_kinds: vec!["xml".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["title", "cwe", "file_path"]),
-            }],
-        }
+        PluginInfo::single(
+            "dependency-check",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "OWASP Dependency-Check XML report",
+                &["xml"],
+                DedupeSetting::hash_code(&["title", "cwe", "file_path"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         // The root is a generic <analysis>: require Dependency-Check's schema
         // namespace too.
-        let ours = candidates.iter().any(|c| c == SCAN_TYPE)
-            && root_element_is(head, ROOT)
+        let ours = root_element_is(head, ROOT)
             && palisade_plugin_sdk::sniff::contains_ignore_ascii_case(head, b"DependencyCheck");
         ours.then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the dependency-check plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -504,7 +498,6 @@ fn vulnerability_finding(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

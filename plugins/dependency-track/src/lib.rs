@@ -34,37 +34,31 @@ pub struct DependencyTrack;
 
 impl Parser for DependencyTrack {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "dependency-track".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Dependency-Track Finding Packaging Format (FPF) JSON export"
-                    .to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "dependency-track",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Dependency-Track Finding Packaging Format (FPF) JSON export",
+                &["json"],
+                DedupeSetting::new(
                     DedupeAlgorithm::UniqueIdFromToolOrHashCode,
                     &["component_name", "component_version", "vulnerability_ids"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        let ours = candidates.iter().any(|c| c == SCAN_TYPE) && looks_like(head);
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
+        let ours = looks_like(head);
         ours.then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the dependency-track plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -276,7 +270,6 @@ fn read_finding(f: &Value) -> Result<Finding, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

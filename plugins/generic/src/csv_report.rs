@@ -30,6 +30,7 @@
 use std::collections::HashMap;
 
 use palisade_plugin_sdk::csv::{CsvOptions, CsvRow, read_csv_with};
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::{cvss3_from_str, cvss4_from_str};
 
@@ -75,8 +76,7 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         };
         columns.insert(name, i);
     }
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut by_key: HashMap<(Severity, String, String), usize> = HashMap::new();
+    let mut findings: Collector<(Severity, String, String)> = Collector::new();
     for row in table.rows() {
         let row = Row {
             columns: &columns,
@@ -84,15 +84,9 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         };
         let f = finding(&row)?;
         let key = (f.severity, f.title.clone(), f.description.clone());
-        match by_key.get(&key).and_then(|&i| findings.get_mut(i)) {
-            Some(first) => merge(first, f),
-            None => {
-                by_key.insert(key, findings.len());
-                findings.push(f);
-            }
-        }
+        findings.add_with(key, f, merge);
     }
-    Ok(findings)
+    Ok(findings.into_findings())
 }
 
 /// Folds a repeated row into the first finding with its key.
@@ -109,7 +103,7 @@ fn merge(first: &mut Finding, other: Finding) {
             first.extra_cwes.push(c);
         }
     }
-    first.nb_occurences = Some(first.nb_occurences.unwrap_or(1) + 1);
+    count_occurrence(first);
 }
 
 /// A data row addressed by exact column name.

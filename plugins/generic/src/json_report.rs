@@ -1101,7 +1101,7 @@ pub fn looks_like(head: &[u8]) -> bool {
     if !palisade_plugin_sdk::json::starts_like_json(head) {
         return false;
     }
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let head = palisade_plugin_sdk::sniff::without_bom(head);
     // A head cut inside a multi-byte character is still worth probing.
     let text = match std::str::from_utf8(head) {
         Ok(t) => t,

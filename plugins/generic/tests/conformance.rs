@@ -4,16 +4,17 @@
 use std::path::PathBuf;
 
 use palisade_plugin_generic::{Generic, SCAN_TYPE};
-use palisade_plugin_sdk::testing;
+use palisade_plugin_sdk::testing::{self, DetectCheck};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/generic-findings-import")
 }
 
-#[test]
-fn every_fixture_conforms() {
-    testing::assert_dir_conforms::<Generic>(SCAN_TYPE, fixtures(), 0.98);
-}
+palisade_plugin_sdk::conformance_tests!(Generic, 0.98, DetectCheck {
+    // A head cut inside the report (past the first finding) is still recognised.
+    cut: Some((2048, 2000)),
+    ..DetectCheck::ACCEPTED
+}, SCAN_TYPE => "generic-findings-import");
 
 #[test]
 fn fixtures_cover_both_formats_and_rejections() {
@@ -55,33 +56,4 @@ fn one_fixture_in_detail() {
         dir.join("generic_report3.csv.golden.json"),
         1.0,
     );
-}
-
-#[test]
-fn detect_recognises_every_accepted_fixture() {
-    use palisade_plugin_sdk::Parser;
-    let candidates = [SCAN_TYPE.to_owned()];
-    for (report, golden) in testing::golden_pairs(fixtures()) {
-        let golden_text = std::fs::read_to_string(&golden).expect("golden");
-        if golden_text.contains("\"error\"") {
-            continue;
-        }
-        let bytes = std::fs::read(&report).expect("report");
-        let head = &bytes[..bytes.len().min(256 * 1024)];
-        assert_eq!(
-            Generic::detect(&candidates, head).as_deref(),
-            Some(SCAN_TYPE),
-            "{}",
-            report.display()
-        );
-        // A head cut inside the report (past the first finding) is still recognised.
-        if bytes.len() > 2048 {
-            assert_eq!(
-                Generic::detect(&candidates, &bytes[..2000]).as_deref(),
-                Some(SCAN_TYPE),
-                "{} cut at 2000 bytes",
-                report.display()
-            );
-        }
-    }
 }

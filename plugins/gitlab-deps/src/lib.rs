@@ -22,40 +22,30 @@ pub struct GitlabDeps;
 
 impl Parser for GitlabDeps {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "gitlab-deps".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![
-                ScanTypeInfo {
-                    name: DEPENDENCY.to_owned(),
-                    description:
-                        "GitLab dependency scanning report (gl-dependency-scanning-report.json)"
-                            .to_owned(),
-                    file_kinds: vec!["json".to_owned()],
-                    dedupe: DedupeSetting::hash_code(&[
+        PluginInfo::new(
+            "gitlab-deps",
+            env!("CARGO_PKG_VERSION"),
+            vec![
+                ScanTypeInfo::new(
+                    DEPENDENCY,
+                    "GitLab dependency scanning report (gl-dependency-scanning-report.json)",
+                    &["json"],
+                    DedupeSetting::hash_code(&[
                         "title",
                         "vulnerability_ids",
                         "file_path",
                         "component_name",
                         "component_version",
                     ]),
-                },
-                ScanTypeInfo {
-                    name: CONTAINER.to_owned(),
-                    description:
-                        "GitLab container scanning report (gl-container-scanning-report.json)"
-                            .to_owned(),
-                    file_kinds: vec!["json".to_owned()],
-                    dedupe: DedupeSetting::hash_code(&[
-                        "title",
-                        "cwe",
-                        "line",
-                        "file_path",
-                        "description",
-                    ]),
-                },
+                ),
+                ScanTypeInfo::new(
+                    CONTAINER,
+                    "GitLab container scanning report (gl-container-scanning-report.json)",
+                    &["json"],
+                    DedupeSetting::hash_code(&["title", "cwe", "line", "file_path", "description"]),
+                ),
             ],
-        }
+        )
     }
 
     fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
@@ -450,7 +440,6 @@ fn container_finding(v: &Value, date: Option<&str>, at: &str) -> Result<Finding,
 palisade_plugin_sdk::export_parser!(GitlabDeps);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -5,6 +5,8 @@
 //! vulnerability has a name/message/description, a severity, a location
 //! (file and lines) and identifiers (scanner rule ids, CWE, CVE, ...).
 
+use palisade_plugin_sdk::findings::{Collector, count_occurrence};
+use palisade_plugin_sdk::markdown::push_field_display;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
@@ -79,41 +81,27 @@ struct Identifier {
 
 impl Parser for GitlabSast {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "gitlab-sast".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "GitLab SAST security report (gl-sast-report.json)".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
-                    "title",
-                    "cwe",
-                    "line",
-                    "file_path",
-                    "description",
-                ]),
-            }],
-        }
+        PluginInfo::single(
+            "gitlab-sast",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "GitLab SAST security report (gl-sast-report.json)",
+                &["json"],
+                DedupeSetting::hash_code(&["title", "cwe", "line", "file_path", "description"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the gitlab-sast plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -222,36 +210,23 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .map(str::to_owned);
     // One finding per unique id (the "id", else the "cve" fingerprint, even
     // when null or empty), the last report of it winning, in first-seen order.
-    let mut out: Vec<Finding> = Vec::with_capacity(vulns.len());
-    let mut seen: std::collections::HashMap<Option<String>, usize> =
-        std::collections::HashMap::new();
+    let mut out: Collector<Option<String>> = Collector::new();
     for v in &vulns {
         let key = match &v.id {
             Some(id) => id.clone(),
             None => v.cve.clone(),
         };
         let f = finding(v, default_scanner.as_deref(), date.as_ref());
-        match seen.get(&key) {
-            Some(&i) => {
-                let n = out[i].nb_occurences.unwrap_or(1).saturating_add(1);
-                out[i] = Finding {
-                    nb_occurences: Some(n),
-                    ..f
-                };
-            }
-            None => {
-                seen.insert(key, out.len());
-                out.push(f);
-            }
-        }
+        out.add_with(key, f, |kept, new| {
+            let seen = kept.nb_occurences;
+            *kept = Finding {
+                nb_occurences: seen,
+                ..new
+            };
+            count_occurrence(kept);
+        });
     }
-    Ok(out)
-}
-
-/// GitLab severities: Critical, High, Medium, Low, Info, Unknown (and "None"
-/// from some analyzers); unknown ones are Info.
-fn severity(word: Option<&str>) -> Severity {
-    word.and_then(severity_from_word).unwrap_or(Severity::Info)
+    Ok(out.into_findings())
 }
 
 fn id_value(v: Option<&Value>) -> Option<String> {
@@ -314,9 +289,7 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
         .and_then(|s| non_empty(s.name.as_deref()).or_else(|| non_empty(s.id.as_deref())))
         .or_else(|| default_scanner.map(str::to_owned));
     let mut description = String::new();
-    if let Some(s) = &scanner {
-        description.push_str(&format!("**Scanner:** {s}\n"));
-    }
+    push_field_display(&mut description, "Scanner", scanner.as_deref());
     if let Some(m) = non_empty(v.message.as_deref())
         && v.description.as_deref().map(str::trim) != Some(m.as_str())
     {
@@ -368,7 +341,7 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
     }
     Finding {
         title: truncate_chars(&title, 511).to_owned(),
-        severity: severity(v.severity.as_deref()),
+        severity: severity_or_info(v.severity.as_deref()),
         description: clean(&description),
         mitigation: non_empty(v.solution.as_deref()),
         references: (!references.is_empty()).then(|| references.join("\n")),
@@ -397,5 +370,4 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

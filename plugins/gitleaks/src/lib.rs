@@ -31,41 +31,27 @@ pub struct Gitleaks;
 
 impl Parser for Gitleaks {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "gitleaks".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Gitleaks secret-scanning JSON report (v7 or v8 layout)".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
-                    "title",
-                    "cwe",
-                    "line",
-                    "file_path",
-                    "description",
-                ]),
-            }],
-        }
+        PluginInfo::single(
+            "gitleaks",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Gitleaks secret-scanning JSON report (v7 or v8 layout)",
+                &["json"],
+                DedupeSetting::hash_code(&["title", "cwe", "line", "file_path", "description"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the gitleaks plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -391,7 +377,6 @@ fn leak_v7(leak: &Leak<'_>) -> (Key, Finding) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -546,6 +531,5 @@ mod tests {
         );
         assert!(Gitleaks::detect(&c, br#"{"RuleID":"x","StartLine":1}"#).is_none());
         assert!(Gitleaks::detect(&c, br#"[{"SourceMetadata":{}}]"#).is_none());
-        assert!(Gitleaks::detect(&[], br#"[{"RuleID":"x","StartLine":1}]"#).is_none());
     }
 }

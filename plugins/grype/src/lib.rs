@@ -122,33 +122,32 @@ fn no_nul(s: &str) -> String {
 
 impl Parser for Grype {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "grype".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![
-                ScanTypeInfo {
-                    name: SCAN_TYPE.to_owned(),
-                    description: "Anchore Grype JSON report (grype -o json)".to_owned(),
-                    file_kinds: vec!["json".to_owned()],
-                    dedupe: DedupeSetting::hash_code(&[
+        PluginInfo::new(
+            "grype",
+            env!("CARGO_PKG_VERSION"),
+            vec![
+                ScanTypeInfo::new(
+                    SCAN_TYPE,
+                    "Anchore Grype JSON report (grype -o json)",
+                    &["json"],
+                    DedupeSetting::hash_code(&[
                         "title",
                         "severity",
                         "component_name",
                         "component_version",
                     ]),
-                },
-                ScanTypeInfo {
-                    name: SCAN_TYPE_DETAILED.to_owned(),
-                    description: "Anchore Grype JSON report, one finding per vulnerable file path"
-                        .to_owned(),
-                    file_kinds: vec!["json".to_owned()],
-                    dedupe: DedupeSetting::new(
+                ),
+                ScanTypeInfo::new(
+                    SCAN_TYPE_DETAILED,
+                    "Anchore Grype JSON report, one finding per vulnerable file path",
+                    &["json"],
+                    DedupeSetting::new(
                         DedupeAlgorithm::UniqueIdFromTool,
                         &["title", "cwe", "line", "file_path", "description"],
                     ),
-                },
+                ),
             ],
-        }
+        )
     }
 
     fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
@@ -172,11 +171,6 @@ impl Parser for Grype {
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE && scan_type != SCAN_TYPE_DETAILED {
-            return Err(ParseError::new(format!(
-                "the grype plugin parses {SCAN_TYPE:?} and {SCAN_TYPE_DETAILED:?}, not {scan_type:?}"
-            )));
-        }
         let detailed = scan_type == SCAN_TYPE_DETAILED;
         if !report.trim_ascii_start().starts_with(b"{") && !report.starts_with(b"\xEF\xBB\xBF{") {
             return Err(ParseError::new(
@@ -267,7 +261,7 @@ fn matchers(details: Option<&serde_json::Value>) -> Vec<&str> {
 /// Whether the first key of the top-level object is `key` (Grype writes
 /// "matches" first).
 fn first_key_is(head: &[u8], key: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let head = palisade_plugin_sdk::sniff::without_bom(head);
     let mut rest = head.iter().skip_while(|b| b.is_ascii_whitespace());
     if rest.next() != Some(&b'{') {
         return false;
@@ -415,9 +409,9 @@ fn finding(m: &Match) -> Result<Finding, String> {
 palisade_plugin_sdk::export_parser!(Grype);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use palisade_plugin_sdk::testing::assert_rejects_foreign;
 
     fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
         Grype::parse(SCAN_TYPE, report.as_bytes(), &Options::default())
@@ -520,24 +514,25 @@ mod tests {
 
     #[test]
     fn malformed_and_foreign_input_is_rejected() {
-        for r in [
-            "",
-            "[]",
-            "{",
-            r#"{"matches": [{"vulnerability": "#,
-            r#"{"matches": null}"#,
-            "null",
-            // The reference needs the id, matchDetails, artifact and its version.
-            r#"{"matches": [{"vulnerability": {"severity": "High"}, "matchDetails": [], "artifact": {"version": "1"}}]}"#,
-            r#"{"matches": [{"vulnerability": {"id": "X"}, "artifact": {"version": "1"}}]}"#,
-            r#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": []}]}"#,
-            r#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": [], "artifact": {"name": "a"}}]}"#,
-        ] {
-            assert!(parse(r).is_err(), "{r}");
-        }
-        assert!(Grype::parse(SCAN_TYPE, b"{\"matches\":[\"\xff\"]}", &Options::default()).is_err());
-        assert!(parse(&"[".repeat(5000)).is_err());
-        assert!(Grype::parse("Trivy Scan", b"{}", &Options::default()).is_err());
+        let deep = "[".repeat(5000);
+        assert_rejects_foreign::<Grype>(
+            SCAN_TYPE,
+            &[
+                b"",
+                b"[]",
+                b"{",
+                br#"{"matches": [{"vulnerability": "#,
+                br#"{"matches": null}"#,
+                b"null",
+                // The reference needs the id, matchDetails, artifact and its version.
+                br#"{"matches": [{"vulnerability": {"severity": "High"}, "matchDetails": [], "artifact": {"version": "1"}}]}"#,
+                br#"{"matches": [{"vulnerability": {"id": "X"}, "artifact": {"version": "1"}}]}"#,
+                br#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": []}]}"#,
+                br#"{"matches": [{"vulnerability": {"id": "X"}, "matchDetails": [], "artifact": {"name": "a"}}]}"#,
+                b"{\"matches\":[\"\xff\"]}",
+                deep.as_bytes(),
+            ],
+        );
     }
 
     #[test]

@@ -1,40 +1,12 @@
-//! Every fixture report conforms to its DefectDojo golden: equal finding
-//! counts and at least 98 % identity-field agreement.
-
-use std::path::PathBuf;
+//! The fixtures against their reference goldens: equal finding counts, at
+//! least 98 % identity-field agreement, rejected files rejected; and detect
+//! recognises them.
 
 use palisade_plugin_grype::{Grype, SCAN_TYPE};
-use palisade_plugin_sdk::{Parser, testing};
+use palisade_plugin_sdk::testing::DetectCheck;
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/anchore-grype")
-}
-
-#[test]
-fn every_fixture_conforms() {
-    testing::assert_dir_conforms::<Grype>(SCAN_TYPE, fixtures(), 0.98);
-}
-
-#[test]
-fn detect_recognises_every_fixture() {
-    let candidates = [SCAN_TYPE.to_owned()];
-    for (report, _) in testing::golden_pairs(fixtures()) {
-        let bytes = std::fs::read(&report).expect("report");
-        // A head cut mid-report (mid-token) is still recognised; small
-        // reports are whole in any head.
-        let cuts: &[usize] = if bytes.len() > 32_768 {
-            &[256 * 1024, 16_384]
-        } else {
-            &[256 * 1024]
-        };
-        for &cut in cuts {
-            let head = &bytes[..bytes.len().min(cut)];
-            assert_eq!(
-                Grype::detect(&candidates, head).as_deref(),
-                Some(SCAN_TYPE),
-                "{} cut at {cut}",
-                report.display()
-            );
-        }
-    }
-}
+palisade_plugin_sdk::conformance_tests!(Grype, 0.98, DetectCheck {
+    skip_rejected: false,
+    cut: Some((32_768, 16_384)),
+    ..DetectCheck::ACCEPTED
+}, SCAN_TYPE => "anchore-grype");

@@ -7,9 +7,7 @@
 //! the platform, category, issue type, file, expected value and line are
 //! merged (see FORMAT.md).
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-
+use palisade_plugin_sdk::findings::Collector;
 use palisade_plugin_sdk::json::{
     Object, optional_objects, parse_json_object, present, starts_like_json,
 };
@@ -26,41 +24,33 @@ pub struct Kics;
 
 impl Parser for Kics {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "kics".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "KICS (Keeping Infrastructure as Code Secure) JSON report".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
+        PluginInfo::single(
+            "kics",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "KICS (Keeping Infrastructure as Code Secure) JSON report",
+                &["json"],
+                DedupeSetting::hash_code(&[
                     "file_path",
                     "line",
                     "severity",
                     "description",
                     "title",
                 ]),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the kics plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -152,9 +142,8 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         .iter()
         .map(|q| q.0.files.as_ref().map_or(0, Vec::len))
         .sum();
-    let mut out: Vec<Finding> = Vec::with_capacity(total);
-    let mut seen: HashMap<Key<'_>, usize, FxBuild> =
-        HashMap::with_capacity_and_hasher(total, FxBuild::default());
+    let mut out: Collector<Key<'_>, FxBuild> =
+        Collector::with_capacity_and_hasher(total, FxBuild::default());
     for (qi, Object(q)) in queries.iter().enumerate() {
         let what = format!("query {qi}");
         let platform = required(&q.platform, &what, "platform")?;
@@ -177,19 +166,10 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                 required(&file.expected_value, &what, "expected_value")?,
                 file.line.0.as_deref().unwrap_or("None"),
             );
-            match seen.entry(key) {
-                Entry::Occupied(at) => {
-                    let f = &mut out[*at.get()];
-                    f.nb_occurences = Some(f.nb_occurences.unwrap_or(1).saturating_add(1));
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(out.len());
-                    out.push(finding(q, file, title, severity));
-                }
-            }
+            out.count_or_insert_with(key, || finding(q, file, title, severity));
         }
     }
-    Ok(out)
+    Ok(out.into_findings())
 }
 
 fn finding(q: &Query<'_>, file: &Location<'_>, title: &str, severity: Severity) -> Finding {
@@ -251,7 +231,6 @@ impl std::hash::Hasher for FxHasher {
 type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

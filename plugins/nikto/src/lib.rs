@@ -27,38 +27,30 @@ pub struct Nikto;
 
 impl Parser for Nikto {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "nikto".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Nikto web server scanner, JSON or XML output".to_owned(),
-                file_kinds: vec!["json".to_owned(), "xml".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "nikto",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Nikto web server scanner, JSON or XML output",
+                &["json", "xml"],
+                DedupeSetting::new(
                     DedupeAlgorithm::Legacy,
                     &["title", "cwe", "line", "file_path", "description"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         (root_element_is(head, "niktoscan") || json_looks_like(head)).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the nikto plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         // The reference picks the layout by the file name's extension.
         if let Some(name) = options.get("file-name").map(str::to_lowercase) {
             if name.ends_with(".xml") {
@@ -303,7 +295,6 @@ pub fn parse_xml_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -7,6 +7,7 @@
 
 use palisade_plugin_sdk::deps::roxmltree::Node;
 use palisade_plugin_sdk::findings::Collector;
+use palisade_plugin_sdk::markdown::push_field_display;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::xml::{attr, child, children, root_element_is};
 
@@ -18,37 +19,30 @@ pub struct Nmap;
 
 impl Parser for Nmap {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "nmap".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Nmap XML output (-oX): open ports and vulners script results"
-                    .to_owned(),
-                file_kinds: vec!["xml".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "nmap",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Nmap XML output (-oX): open ports and vulners script results",
+                &["xml"],
+                DedupeSetting::new(
                     DedupeAlgorithm::Legacy,
                     &["title", "cwe", "line", "file_path", "description"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        (candidates.iter().any(|c| c == SCAN_TYPE) && root_element_is(head, "nmaprun"))
-            .then(|| SCAN_TYPE.to_owned())
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
+        (root_element_is(head, "nmaprun")).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the nmap plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -102,9 +96,7 @@ fn parse_host(host: Node<'_, '_>, out: &mut Collector<String>) -> Result<(), Par
     host_info.push_str("\n\n");
     for os in host.descendants().filter(|n| n.has_tag_name("os")) {
         for m in os.descendants().filter(|n| n.has_tag_name("osmatch")) {
-            if let Some(n) = attr(m, "name") {
-                host_info.push_str(&format!("**Host OS:** {n}\n"));
-            }
+            push_field_display(&mut host_info, "Host OS", attr(m, "name"));
             if let Some(a) = attr(m, "accuracy") {
                 host_info.push_str(&format!("**Accuracy:** {a}%\n"));
             }
@@ -162,9 +154,7 @@ fn parse_port(
     let script_id = first_script
         .and_then(|s| attr(s, "id"))
         .filter(|s| !s.is_empty());
-    if let Some(id) = script_id {
-        description.push_str(&format!("**Script ID:** {id}\n"));
-    }
+    push_field_display(&mut description, "Script ID", script_id);
     if let Some(o) = first_script
         .and_then(|s| attr(s, "output"))
         .filter(|s| !s.is_empty())
@@ -281,7 +271,6 @@ fn vulners(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -322,6 +311,5 @@ mod tests {
             .is_some()
         );
         assert!(Nmap::detect(&c, b"<NessusClientData_v2>").is_none());
-        assert!(Nmap::detect(&[], b"<nmaprun>").is_none());
     }
 }

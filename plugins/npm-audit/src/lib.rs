@@ -24,38 +24,30 @@ pub struct NpmAudit;
 
 impl Parser for NpmAudit {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "npm-audit".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![
-                ScanTypeInfo {
-                    name: NPM_AUDIT.to_owned(),
-                    description: "npm audit --json report of npm 6 and older (advisories)"
-                        .to_owned(),
-                    file_kinds: vec!["json".to_owned()],
-                    dedupe: DedupeSetting::hash_code(&[
+        PluginInfo::new(
+            "npm-audit",
+            env!("CARGO_PKG_VERSION"),
+            vec![
+                ScanTypeInfo::new(
+                    NPM_AUDIT,
+                    "npm audit --json report of npm 6 and older (advisories)",
+                    &["json"],
+                    DedupeSetting::hash_code(&[
                         "title",
                         "severity",
                         "file_path",
                         "vulnerability_ids",
                         "cwe",
                     ]),
-                },
-                ScanTypeInfo {
-                    name: NPM_AUDIT_V7.to_owned(),
-                    description:
-                        "npm audit --json report of npm 7 and later (auditReportVersion 2)"
-                            .to_owned(),
-                    file_kinds: vec!["json".to_owned()],
-                    dedupe: DedupeSetting::hash_code(&[
-                        "title",
-                        "severity",
-                        "cwe",
-                        "vuln_id_from_tool",
-                    ]),
-                },
+                ),
+                ScanTypeInfo::new(
+                    NPM_AUDIT_V7,
+                    "npm audit --json report of npm 7 and later (auditReportVersion 2)",
+                    &["json"],
+                    DedupeSetting::hash_code(&["title", "severity", "cwe", "vuln_id_from_tool"]),
+                ),
             ],
-        }
+        )
     }
 
     fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
@@ -535,7 +527,6 @@ fn package(
 palisade_plugin_sdk::export_parser!(NpmAudit);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

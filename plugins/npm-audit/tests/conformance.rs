@@ -1,51 +1,11 @@
-//! Every fixture report conforms to its DefectDojo golden: equal finding
-//! counts and at least 98 % identity-field agreement.
-
-use std::path::PathBuf;
+//! The fixtures against their reference goldens: equal finding counts, at
+//! least 98 % identity-field agreement, rejected files rejected; and detect
+//! recognises them.
 
 use palisade_plugin_npm_audit::{NPM_AUDIT, NPM_AUDIT_V7, NpmAudit};
-use palisade_plugin_sdk::{Parser, testing};
+use palisade_plugin_sdk::testing::DetectCheck;
 
-fn fixtures(slug: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(slug)
-}
-
-#[test]
-fn npm6_fixtures_conform() {
-    testing::assert_dir_conforms::<NpmAudit>(NPM_AUDIT, fixtures("npm-audit-scan"), 0.98);
-}
-
-#[test]
-fn npm7_fixtures_conform() {
-    testing::assert_dir_conforms::<NpmAudit>(NPM_AUDIT_V7, fixtures("npm-audit-v7-scan"), 0.98);
-}
-
-#[test]
-fn detect_recognises_every_fixture_as_its_own_type() {
-    let candidates = [NPM_AUDIT.to_owned(), NPM_AUDIT_V7.to_owned()];
-    for (slug, scan_type) in [
-        ("npm-audit-scan", NPM_AUDIT),
-        ("npm-audit-v7-scan", NPM_AUDIT_V7),
-    ] {
-        for (report, golden) in testing::golden_pairs(fixtures(slug)) {
-            let golden: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&golden).expect("golden")).expect("json");
-            if golden.get("error").is_some() {
-                continue; // reports the reference rejects need not be recognised
-            }
-            let bytes = std::fs::read(&report).expect("report");
-            if bytes.len() < 16 {
-                continue; // `null` and friends carry no signature
-            }
-            let head = &bytes[..bytes.len().min(256 * 1024)];
-            assert_eq!(
-                NpmAudit::detect(&candidates, head).as_deref(),
-                Some(scan_type),
-                "{}",
-                report.display()
-            );
-        }
-    }
-}
+palisade_plugin_sdk::conformance_tests!(NpmAudit, 0.98, DetectCheck {
+    min_len: 16,
+    ..DetectCheck::ACCEPTED
+}, NPM_AUDIT => "npm-audit-scan", NPM_AUDIT_V7 => "npm-audit-v7-scan");

@@ -21,35 +21,27 @@ pub struct Nuclei;
 
 impl Parser for Nuclei {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "nuclei".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Nuclei results as JSON lines or a JSON array".to_owned(),
-                file_kinds: vec!["json".to_owned(), "jsonl".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["title", "cwe", "severity", "component_name"]),
-            }],
-        }
+        PluginInfo::single(
+            "nuclei",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Nuclei results as JSON lines or a JSON array",
+                &["json", "jsonl"],
+                DedupeSetting::hash_code(&["title", "cwe", "severity", "component_name"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the nuclei plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -259,14 +251,16 @@ fn result_finding(item: &Value, position: usize) -> Result<(MergeKey, Finding), 
     let endpoint = matched.and_then(matched_endpoint);
 
     let class = info.get("classification").filter(|c| c.is_object());
-    // cve-id: each upper-cased; cwe-id: the digits after "CWE-" of the first
-    // item (a bare string's first item is its first character, so none).
-    let vulnerability_ids: Vec<String> = class
-        .map(|c| id_items(c.get("cve-id")))
-        .unwrap_or_default()
-        .iter()
-        .map(|x| x.to_uppercase())
-        .collect();
+    // cve-id: each upper-cased, a bare string being one id (the reference
+    // reads it character by character: "C", "V", "E"... are no ids);
+    // cwe-id: the digits after "CWE-" of the first item (a bare string's
+    // first item is its first character, so none).
+    let cve_items = match class.and_then(|c| c.get("cve-id")) {
+        Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        other => id_items(other),
+    };
+    let vulnerability_ids: Vec<String> = cve_items.iter().map(|x| x.to_uppercase()).collect();
     let cwe_items = class.map(|c| id_items(c.get("cwe-id"))).unwrap_or_default();
     let cwe = cwe_items
         .first()
@@ -344,7 +338,6 @@ fn result_finding(item: &Value, position: usize) -> Result<(MergeKey, Finding), 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -416,11 +409,12 @@ mod tests {
         assert_eq!(f[0].nb_occurences, Some(2));
         assert_eq!(f[0].endpoints.len(), 2);
         assert_eq!(f[0].component_name.as_deref(), Some("m"));
-        // Only the first cwe-id counts; a bare string is read character by character.
+        // Only the first cwe-id counts, and a bare cwe-id string is read
+        // character by character; a bare cve-id string is one id.
         let odd = r#"{"template-id":"t","info":{"name":"T","severity":"high","classification":{"cve-id":"cve-1","cwe-id":"CWE-79"}}}"#;
         let f = parse(odd).unwrap();
         assert_eq!(f[0].cwe, None);
-        assert_eq!(f[0].vulnerability_ids, ["C", "V", "E", "-", "1"]);
+        assert_eq!(f[0].vulnerability_ids, ["CVE-1"]);
         let first_bad = line.replace(r#"["cwe-89","cwe-90"]"#, r#"["nvd-cwe-other","cwe-90"]"#);
         assert_eq!(parse(&first_bad).unwrap()[0].cwe, None);
     }
@@ -433,7 +427,6 @@ mod tests {
         assert!(Nuclei::parse(SCAN_TYPE, b"{\"a\":\"\xff\"}", &Options::default()).is_err());
         let deep = "[".repeat(10_000);
         assert!(parse(&deep).is_err());
-        assert!(Nuclei::parse("Other", b"[]", &Options::default()).is_err());
     }
 
     #[test]

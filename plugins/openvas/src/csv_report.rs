@@ -11,7 +11,7 @@ use palisade_plugin_sdk::pycsv::{PY_FIELD_LIMIT, field_over_limit, py_csv_record
 /// Says whether a report head is an OpenVAS CSV export: its header names the
 /// NVT columns and the host address.
 pub fn looks_like(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let head = palisade_plugin_sdk::sniff::without_bom(head);
     let end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
     let Ok(line) = std::str::from_utf8(&head[..end]) else {
         return false;

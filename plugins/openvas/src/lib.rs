@@ -20,38 +20,30 @@ pub struct OpenVas;
 
 impl Parser for OpenVas {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "openvas".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "OpenVAS / Greenbone results, XML report or CSV export".to_owned(),
-                file_kinds: vec!["xml".to_owned(), "csv".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "openvas",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "OpenVAS / Greenbone results, XML report or CSV export",
+                &["xml", "csv"],
+                DedupeSetting::new(
                     DedupeAlgorithm::Legacy,
                     &["title", "cwe", "line", "file_path", "description"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         (xml_report::looks_like(head) || csv_report::looks_like(head)).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the openvas plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         // The reference picks the layout by the file name's (case-sensitive)
         // extension and reads nothing else; without a name the content decides.
         if let Some(name) = options.get("file-name") {
@@ -82,9 +74,9 @@ impl Parser for OpenVas {
 palisade_plugin_sdk::export_parser!(OpenVas);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use palisade_plugin_sdk::testing::assert_rejects_foreign;
 
     fn parse(s: &[u8]) -> Result<Vec<Finding>, ParseError> {
         OpenVas::parse(SCAN_TYPE, s, &Options::default())
@@ -92,15 +84,19 @@ mod tests {
 
     #[test]
     fn empty_and_foreign_inputs() {
-        assert!(parse(b"").is_err());
-        assert!(parse(b"<nmaprun/>").is_err());
-        assert!(parse(b"{\"a\":1}").is_err());
-        assert!(parse(b"<report><report><results>").is_err());
-        assert!(parse(b"IP,Port,Severity,NVT Name,NVT OID\n\xff,1,Low,n,o\n").is_err());
-        assert!(parse(b"IP,Port\n1,2,3\n").is_err());
-        assert!(OpenVas::parse("Other", b"<x/>", &Options::default()).is_err());
         let deep = "<report>".to_owned() + &"<a>".repeat(5000);
-        assert!(parse(deep.as_bytes()).is_err());
+        assert_rejects_foreign::<OpenVas>(
+            SCAN_TYPE,
+            &[
+                b"",
+                b"<nmaprun/>",
+                b"{\"a\":1}",
+                b"<report><report><results>",
+                b"IP,Port,Severity,NVT Name,NVT OID\n\xff,1,Low,n,o\n",
+                b"IP,Port\n1,2,3\n",
+                deep.as_bytes(),
+            ],
+        );
     }
 
     #[test]

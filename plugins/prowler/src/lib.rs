@@ -33,40 +33,30 @@ pub struct Prowler;
 
 impl Parser for Prowler {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "prowler".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description:
-                    "Prowler cloud security scan (AWS, Azure, GCP, Kubernetes), OCSF JSON or CSV"
-                        .to_owned(),
-                file_kinds: vec!["json".to_owned(), "csv".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "prowler",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Prowler cloud security scan (AWS, Azure, GCP, Kubernetes), OCSF JSON or CSV",
+                &["json", "csv"],
+                DedupeSetting::new(
                     DedupeAlgorithm::Legacy,
                     &["title", "cwe", "line", "file_path", "description"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         (looks_like_ocsf(head) || looks_like_csv(head)).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the prowler plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         // The reference picks the layout by the file name (any case) and
         // returns nothing for other names; without a name the content decides.
         if let Some(name) = options.get("file-name").map(str::to_lowercase) {
@@ -111,7 +101,7 @@ fn looks_like_ocsf(head: &[u8]) -> bool {
 
 /// The Prowler v4+ CSV header: `;`-separated, with its own column names.
 fn looks_like_csv(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let head = palisade_plugin_sdk::sniff::without_bom(head);
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or(head);
     contains(first_line, b"CHECK_ID;CHECK_TITLE")
         && contains(first_line, b"STATUS_EXTENDED")
@@ -452,7 +442,6 @@ pub fn parse_csv(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

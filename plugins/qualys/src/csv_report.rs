@@ -12,7 +12,7 @@ use crate::level_severity;
 /// QID, Title and Severity (detection export), or QID, VULN TITLE and SEVERITY
 /// without the HackerGuardian columns (that export is its own scan type).
 pub fn looks_like(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let head = palisade_plugin_sdk::sniff::without_bom(head);
     let end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
     let Ok(line) = std::str::from_utf8(&head[..end]) else {
         return false;
@@ -320,7 +320,6 @@ fn us_datetime(s: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -24,36 +24,27 @@ pub struct Qualys;
 
 impl Parser for Qualys {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "qualys".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Qualys VM asset data report (XML) or detection export (CSV)"
-                    .to_owned(),
-                file_kinds: vec!["xml".to_owned(), "csv".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["title", "severity", "endpoints"]),
-            }],
-        }
+        PluginInfo::single(
+            "qualys",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Qualys VM asset data report (XML) or detection export (CSV)",
+                &["xml", "csv"],
+                DedupeSetting::hash_code(&["title", "severity", "endpoints"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         (xml_report::looks_like(head) || csv_report::looks_like(head)).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the qualys plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         let start = palisade_plugin_sdk::sniff::first_byte(report);
         let csv = match options.get("file-name") {
             Some(name) => name.to_lowercase().ends_with(".csv"),
@@ -86,9 +77,9 @@ pub(crate) fn level_severity(level: &str) -> Option<Severity> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use palisade_plugin_sdk::testing::assert_rejects_foreign;
 
     fn parse(s: &[u8]) -> Result<Vec<Finding>, ParseError> {
         Qualys::parse(SCAN_TYPE, s, &Options::default())
@@ -96,14 +87,18 @@ mod tests {
 
     #[test]
     fn empty_and_foreign_inputs() {
-        assert!(parse(b"").is_err());
         assert!(parse(b"<nmaprun/>").unwrap().is_empty());
-        assert!(parse(b"{\"a\":1}").is_err());
-        assert!(parse(b"<ASSET_DATA_REPORT><HOST_LIST>").is_err());
-        assert!(parse(b"\"IP\",\"QID\",\"Title\",\"Severity\"\n\xff,1,t,2\n").is_err());
-        assert!(Qualys::parse("Other", b"<x/>", &Options::default()).is_err());
         let deep = "<ASSET_DATA_REPORT>".to_owned() + &"<a>".repeat(5000);
-        assert!(parse(deep.as_bytes()).is_err());
+        assert_rejects_foreign::<Qualys>(
+            SCAN_TYPE,
+            &[
+                b"",
+                b"{\"a\":1}",
+                b"<ASSET_DATA_REPORT><HOST_LIST>",
+                b"\"IP\",\"QID\",\"Title\",\"Severity\"\n\xff,1,t,2\n",
+                deep.as_bytes(),
+            ],
+        );
     }
 
     #[test]

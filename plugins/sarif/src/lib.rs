@@ -152,40 +152,32 @@ impl<'de> Deserialize<'de> for Ordered {
 
 impl Parser for Sarif {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "sarif".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "SARIF 2.1.0 static-analysis results (any tool)".to_owned(),
-                file_kinds: vec!["sarif".to_owned(), "json".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "sarif",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "SARIF 2.1.0 static-analysis results (any tool)",
+                &["sarif", "json"],
+                DedupeSetting::new(
                     DedupeAlgorithm::UniqueIdFromToolOrHashCode,
                     &["title", "cwe", "line", "file_path", "description"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         // SARIF written by Snyk Code is imported as `Snyk Scan`, its own scan type.
         let snyk_code = contains(head, b"\"SnykCode\"");
         (looks_like(head) && !snyk_code).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the sarif plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -669,5 +661,4 @@ fn result_findings(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

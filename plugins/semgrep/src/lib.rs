@@ -68,39 +68,30 @@ struct ScaVuln {
 
 impl Parser for Semgrep {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "semgrep".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Semgrep JSON output (semgrep --json) or Supply Chain findings"
-                    .to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::new(
+        PluginInfo::single(
+            "semgrep",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Semgrep JSON output (semgrep --json) or Supply Chain findings",
+                &["json"],
+                DedupeSetting::new(
                     DedupeAlgorithm::UniqueIdFromToolOrHashCode,
                     &["title", "cwe", "line", "file_path", "description"],
                 ),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the semgrep plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -389,5 +380,4 @@ fn sca_finding(v: &ScaVuln) -> Result<Finding, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

@@ -27,29 +27,26 @@ pub struct Snyk;
 
 impl Parser for Snyk {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "snyk".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Snyk Open Source / Container JSON (snyk test --json) and \
-                              Snyk Code SARIF"
-                    .to_owned(),
-                file_kinds: vec!["json".to_owned(), "sarif".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
+        PluginInfo::single(
+            "snyk",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Snyk Open Source / Container JSON (snyk test --json) and \
+                              Snyk Code SARIF",
+                &["json", "sarif"],
+                DedupeSetting::hash_code(&[
                     "vuln_id_from_tool",
                     "file_path",
                     "component_name",
                     "component_version",
                 ]),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE)
-            || !palisade_plugin_sdk::json::starts_like_json(head)
-        {
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
+        if !palisade_plugin_sdk::json::starts_like_json(head) {
             return None;
         }
         // Project metadata comes after the vulnerability list, so a head cut
@@ -68,15 +65,10 @@ impl Parser for Snyk {
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the snyk plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         let data = parse_json_value(report)?;
         let mut out = Vec::new();
         match &data {
@@ -170,7 +162,7 @@ fn severity(v: &Value) -> Result<Severity, ParseError> {
         .get("severity")
         .and_then(Value::as_str)
         .ok_or_else(|| ParseError::new("a vulnerability without a \"severity\""))?;
-    Ok(severity_from_word(word).unwrap_or(Severity::Info))
+    Ok(severity_or_info(Some(word)))
 }
 
 /// A field the reference needs (it fails on the report without it).
@@ -326,7 +318,6 @@ fn vulnerability(project: &Value, v: &Value) -> Result<Finding, ParseError> {
 palisade_plugin_sdk::export_parser!(Snyk);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -457,7 +448,6 @@ mod tests {
             .is_err()
         );
         assert!(parse(&"[".repeat(5000)).is_err());
-        assert!(Snyk::parse("X", b"{}", &Options::default()).is_err());
     }
 
     #[test]

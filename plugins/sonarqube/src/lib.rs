@@ -10,6 +10,7 @@
 //! - a zip archive of Web API JSON files;
 //! - the sonar-report HTML page (see [`html_report`]).
 
+use palisade_plugin_sdk::findings::Collector;
 use palisade_plugin_sdk::json::{array_at, str_at, string_at};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
@@ -29,44 +30,27 @@ pub struct SonarQube;
 
 impl Parser for SonarQube {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "sonarqube".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description:
-                    "SonarQube issues and hotspots (Web API JSON, sonar-report JSON, zipped)"
-                        .to_owned(),
-                file_kinds: vec!["json".to_owned(), "zip".to_owned(), "html".to_owned()],
-                dedupe: DedupeSetting {
-                    algorithm: DedupeAlgorithm::HashCode,
-                    hash_fields: ["cwe", "severity", "file_path"]
-                        .iter()
-                        .map(|s| (*s).to_owned())
-                        .collect(),
-                    allows_null_cwe: false,
-                },
-            }],
-        }
+        PluginInfo::single(
+            "sonarqube",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "SonarQube issues and hotspots (Web API JSON, sonar-report JSON, zipped)",
+                &["json", "zip", "html"],
+                DedupeSetting::hash_code(&["cwe", "severity", "file_path"]).requiring_cwe(),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the sonarqube plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         if zip::is_zip(report) {
             let mut out = Vec::new();
             for (name, contents) in zip::entries(report)? {
@@ -496,15 +480,13 @@ impl RuleDoc {
 /// title, rule description and file; later issues add their line to the
 /// description and their message to the mitigation.
 pub(crate) struct Aggregator {
-    out: Vec<Finding>,
-    seen: HashMap<(Option<u32>, String, String, String), usize>,
+    out: Collector<(Option<u32>, String, String, String)>,
 }
 
 impl Aggregator {
     pub(crate) fn new() -> Self {
         Aggregator {
-            out: Vec::new(),
-            seen: HashMap::new(),
+            out: Collector::new(),
         }
     }
 
@@ -525,17 +507,7 @@ impl Aggregator {
             doc.description.clone(),
             file_path.to_owned(),
         );
-        if let Some(&at) = self.seen.get(&key) {
-            let f = &mut self.out[at];
-            f.description.push_str(&format!("\nLine: {line}"));
-            let m = f.mitigation.get_or_insert_with(String::new);
-            m.push_str("\n______\n");
-            m.push_str(mitigation);
-            f.nb_occurences = Some(f.nb_occurences.unwrap_or(1).saturating_add(1));
-            return;
-        }
-        self.seen.insert(key, self.out.len());
-        self.out.push(Finding {
+        let new = || Finding {
             title: truncate_chars(title, 511).to_owned(),
             severity,
             description: format!("{}\n\n-----\nOccurences:\nLine: {line}", doc.description),
@@ -548,11 +520,17 @@ impl Aggregator {
             dynamic_finding: Some(false),
             nb_occurences: Some(1),
             ..Finding::default()
-        });
+        };
+        if let Some(f) = self.out.count_or_insert_with(key, new) {
+            f.description.push_str(&format!("\nLine: {line}"));
+            let m = f.mitigation.get_or_insert_with(String::new);
+            m.push_str("\n______\n");
+            m.push_str(mitigation);
+        }
     }
 
     pub(crate) fn into_findings(self) -> Vec<Finding> {
-        self.out
+        self.out.into_findings()
     }
 }
 
@@ -615,5 +593,4 @@ fn sonar_report(v: &Value) -> Result<Vec<Finding>, ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;

@@ -14,7 +14,7 @@ use palisade_plugin_sdk::pycsv::py_csv_records;
 /// Says whether a report head is a Tenable CSV export: its first line names a
 /// plugin name column and a host or asset column.
 pub fn looks_like(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let head = palisade_plugin_sdk::sniff::without_bom(head);
     let line_end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
     let Ok(line) = std::str::from_utf8(&head[..line_end]) else {
         return false;

@@ -20,42 +20,33 @@ pub struct Tenable;
 
 impl Parser for Tenable {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "tenable".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Tenable Nessus / WAS / Tenable.sc exports (.nessus XML or CSV)"
-                    .to_owned(),
-                file_kinds: vec!["nessus".to_owned(), "xml".to_owned(), "csv".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
+        PluginInfo::single(
+            "tenable",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Tenable Nessus / WAS / Tenable.sc exports (.nessus XML or CSV)",
+                &["nessus", "xml", "csv"],
+                DedupeSetting::hash_code(&[
                     "title",
                     "severity",
                     "vulnerability_ids",
                     "cwe",
                     "description",
                 ]),
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         (xml_report::looks_like(head) || csv_report::looks_like(head)).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the tenable plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         // The file name's extension decides, as in the reference; without a
         // name, the content does.
         let start = palisade_plugin_sdk::sniff::first_byte(report);
@@ -84,9 +75,9 @@ impl Parser for Tenable {
 palisade_plugin_sdk::export_parser!(Tenable);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use palisade_plugin_sdk::testing::assert_rejects_foreign;
 
     fn parse(s: &[u8]) -> Result<Vec<Finding>, ParseError> {
         Tenable::parse(SCAN_TYPE, s, &Options::default())
@@ -94,15 +85,19 @@ mod tests {
 
     #[test]
     fn empty_and_foreign_inputs() {
-        assert!(parse(b"").is_err());
-        assert!(parse(b"<nmaprun/>").is_err());
-        assert!(parse(b"{\"a\":1}").is_err());
-        assert!(parse(b"a,b\n1,2\n").is_err());
-        assert!(parse(b"<NessusClientData_v2><Report>").is_err());
-        assert!(parse(b"Plugin ID,Risk,Host,Port,Name\n1,\xff,h,1,n\n").is_err());
-        assert!(Tenable::parse("Other", b"<x/>", &Options::default()).is_err());
         let deep = "<NessusClientData_v2>".to_owned() + &"<a>".repeat(5000);
-        assert!(parse(deep.as_bytes()).is_err());
+        assert_rejects_foreign::<Tenable>(
+            SCAN_TYPE,
+            &[
+                b"",
+                b"<nmaprun/>",
+                b"{\"a\":1}",
+                b"a,b\n1,2\n",
+                b"<NessusClientData_v2><Report>",
+                b"Plugin ID,Risk,Host,Port,Name\n1,\xff,h,1,n\n",
+                deep.as_bytes(),
+            ],
+        );
     }
 
     #[test]

@@ -7,8 +7,7 @@
 //! versions, `links` in v1) and a severity: legacy `ERROR`/`WARNING`/`INFO`,
 //! v1 `CRITICAL`/`HIGH`/`MEDIUM`/`LOW`. Results that passed are not findings.
 
-use std::collections::HashMap;
-
+use palisade_plugin_sdk::findings::Collector;
 use palisade_plugin_sdk::json::{array_at, starts_like_json, string_at, u64_at, value_to_string};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
@@ -23,40 +22,27 @@ pub struct Tfsec;
 
 impl Parser for Tfsec {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "tfsec".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "tfsec Terraform static analysis, JSON output".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&[
-                    "severity",
-                    "vuln_id_from_tool",
-                    "file_path",
-                    "line",
-                ]),
-            }],
-        }
+        PluginInfo::single(
+            "tfsec",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "tfsec Terraform static analysis, JSON output",
+                &["json"],
+                DedupeSetting::hash_code(&["severity", "vuln_id_from_tool", "file_path", "line"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the tfsec plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -94,8 +80,7 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             ));
         }
     };
-    let mut out: Vec<Finding> = Vec::with_capacity(results.len());
-    let mut seen: HashMap<(String, String, String, String, String), usize> = HashMap::new();
+    let mut out: Collector<(String, String, String, String, String)> = Collector::new();
     for (i, r) in results.iter().enumerate() {
         if !r.is_object() {
             return Err(
@@ -121,16 +106,9 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
             python_str(location.get("start_line")),
             python_str(location.get("end_line")),
         );
-        if let Some(&k) = seen.get(&key) {
-            let f = &mut out[k];
-            f.nb_occurences = Some(f.nb_occurences.unwrap_or(1).saturating_add(1));
-            continue;
-        }
-        let f = finding(r, rule_id, file).map_err(at)?;
-        seen.insert(key, out.len());
-        out.push(f);
+        out.try_count_or_insert_with(key, || finding(r, rule_id, file).map_err(at))?;
     }
-    Ok(out)
+    Ok(out.into_findings())
 }
 
 /// Whether a JSON value counts as set, as the reference tests `passed`.
@@ -241,7 +219,6 @@ fn finding(r: &Value, rule_id: &str, file: &str) -> Result<Finding, ParseError> 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -17,40 +17,38 @@ pub struct Trivy;
 
 impl Parser for Trivy {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "trivy".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![
-                ScanTypeInfo {
-                    name: TRIVY.to_owned(),
-                    description: "Trivy JSON report (vulnerabilities, misconfigurations, \
-                                  secrets, licenses; image, fs, repo and k8s modes)"
-                        .to_owned(),
-                    file_kinds: vec!["json".to_owned()],
-                    dedupe: DedupeSetting::hash_code(&[
+        PluginInfo::new(
+            "trivy",
+            env!("CARGO_PKG_VERSION"),
+            vec![
+                ScanTypeInfo::new(
+                    TRIVY,
+                    "Trivy JSON report (vulnerabilities, misconfigurations, \
+                                  secrets, licenses; image, fs, repo and k8s modes)",
+                    &["json"],
+                    DedupeSetting::hash_code(&[
                         "title",
                         "severity",
                         "vulnerability_ids",
                         "cwe",
                         "description",
                     ]),
-                },
-                ScanTypeInfo {
-                    name: TRIVY_OPERATOR.to_owned(),
-                    description: "Trivy Operator resources (VulnerabilityReport, \
+                ),
+                ScanTypeInfo::new(
+                    TRIVY_OPERATOR,
+                    "Trivy Operator resources (VulnerabilityReport, \
                                   ConfigAuditReport, ExposedSecretReport, \
-                                  ClusterComplianceReport) as JSON"
-                        .to_owned(),
-                    file_kinds: vec!["json".to_owned()],
-                    dedupe: DedupeSetting::hash_code(&[
+                                  ClusterComplianceReport) as JSON",
+                    &["json"],
+                    DedupeSetting::hash_code(&[
                         "title",
                         "severity",
                         "vulnerability_ids",
                         "description",
                     ]),
-                },
+                ),
             ],
-        }
+        )
     }
 
     fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
@@ -84,7 +82,6 @@ impl Parser for Trivy {
 palisade_plugin_sdk::export_parser!(Trivy);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -558,7 +558,6 @@ fn compliance_summary(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::uniform_id;
 

@@ -1,8 +1,6 @@
 //! One small synthetic report per FORMAT.md rule, asserting the identity
 //! fields the reference gives.
 
-#![allow(clippy::unwrap_used)]
-
 use palisade_plugin_sdk::{Finding, Options, ParseError, Parser, Severity};
 use palisade_plugin_trivy::{TRIVY, TRIVY_OPERATOR, Trivy};
 

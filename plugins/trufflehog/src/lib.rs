@@ -33,35 +33,27 @@ pub struct Trufflehog;
 
 impl Parser for Trufflehog {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "trufflehog".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Trufflehog v2 or v3 secret-scanning report (JSON lines)".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["title", "description", "line"]),
-            }],
-        }
+        PluginInfo::single(
+            "trufflehog",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Trufflehog v2 or v3 secret-scanning report (JSON lines)",
+                &["json"],
+                DedupeSetting::hash_code(&["title", "description", "line"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        if !candidates.iter().any(|c| c == SCAN_TYPE) {
-            return None;
-        }
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
         looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         _options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the trufflehog plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         parse_report(report)
     }
 }
@@ -384,7 +376,6 @@ fn secret_v3(v: &Value) -> Result<(Key, Finding), ParseError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

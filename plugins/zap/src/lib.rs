@@ -26,36 +26,30 @@ pub struct Zap;
 
 impl Parser for Zap {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "zap".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "OWASP ZAP XML report (traditional and xml-plus)".to_owned(),
-                file_kinds: vec!["xml".to_owned()],
-                dedupe: DedupeSetting {
+        PluginInfo::single(
+            "zap",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "OWASP ZAP XML report (traditional and xml-plus)",
+                &["xml"],
+                DedupeSetting {
                     allows_null_cwe: false,
                     ..DedupeSetting::hash_code(&["title", "cwe", "severity"])
                 },
-            }],
-        }
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        (candidates.iter().any(|c| c == SCAN_TYPE) && root_element_is(head, ROOT))
-            .then(|| SCAN_TYPE.to_owned())
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
+        (root_element_is(head, ROOT)).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(
-        scan_type: &str,
+        _scan_type: &str,
         report: &[u8],
         options: &Options,
     ) -> Result<Vec<Finding>, ParseError> {
-        if scan_type != SCAN_TYPE {
-            return Err(ParseError::new(format!(
-                "the zap plugin parses only {SCAN_TYPE:?}, not {scan_type:?}"
-            )));
-        }
         // The reference accepts only file names ending in ".xml".
         if let Some(name) = options.get("file-name")
             && !name.ends_with(".xml")
@@ -228,7 +222,6 @@ fn instance_line(inst: Node<'_, '_>, uri: Option<&str>, param: Option<&str>) -> 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -286,6 +279,5 @@ mod tests {
         );
         assert_eq!(Zap::detect(&c, b"<issues><issue/></issues>"), None);
         assert_eq!(Zap::detect(&c, b"{\"OWASPZAPReport\":1}"), None);
-        assert_eq!(Zap::detect(&["Other".to_owned()], ONE.as_bytes()), None);
     }
 }
