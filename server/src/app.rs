@@ -57,7 +57,12 @@ impl AppState {
     /// Connects to the database, loads the parser plugins (built-in, directory
     /// and uploaded ones) and builds the schema.
     pub async fn new(config: Config) -> Result<AppState, StartError> {
-        let db = Db::connect(&config.database.url, config.database.pool_size).await?;
+        let db = Db::connect_with_timeout(
+            &config.database.url,
+            config.database.pool_size,
+            config.database.statement_timeout_ms,
+        )
+        .await?;
         let plugin_config = config.plugins.clone();
         let plugins = tokio::task::spawn_blocking(move || PluginRegistry::new(plugin_config))
             .await

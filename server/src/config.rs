@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, ValueEnum};
 
 /// Everything the server and the database subcommands need.
@@ -76,6 +77,27 @@ pub struct ImportConfig {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub event_retention_secs: u64,
+
+    /// Background imports one user may have queued or running at once.
+    #[arg(
+        long = "import-max-queued-jobs-per-user",
+        env = "PALISADE_IMPORT_MAX_QUEUED_JOBS_PER_USER",
+        value_name = "PALISADE_IMPORT_MAX_QUEUED_JOBS_PER_USER",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_queued_jobs_per_user: u64,
+
+    /// Report bytes one user may have queued or running at once, e.g.
+    /// `1073741824` or `1GiB`.
+    #[arg(
+        long = "import-max-queued-bytes-per-user",
+        env = "PALISADE_IMPORT_MAX_QUEUED_BYTES_PER_USER",
+        value_name = "PALISADE_IMPORT_MAX_QUEUED_BYTES_PER_USER",
+        default_value = "1GiB",
+        value_parser = parse_positive_bytes
+    )]
+    pub max_queued_bytes_per_user: u64,
 }
 
 /// Parsed `PALISADE_DEDUPE_OVERRIDES`.
@@ -121,6 +143,14 @@ fn parse_dedupe_overrides(text: &str) -> Result<DedupeOverrides, String> {
 }
 
 impl ImportConfig {
+    /// The per-user limits of the background import queue.
+    pub fn queue_caps(&self) -> crate::import::QueueCaps {
+        crate::import::QueueCaps {
+            max_jobs: self.max_queued_jobs_per_user,
+            max_bytes: self.max_queued_bytes_per_user,
+        }
+    }
+
     /// The engine's deduplication settings.
     pub fn dedupe_settings(&self) -> crate::import::DedupeSettings {
         crate::import::DedupeSettings {
@@ -213,6 +243,16 @@ pub struct DatabaseConfig {
     #[arg(long = "database-pool-size", env = "PALISADE_DATABASE_POOL_SIZE", value_name = "PALISADE_DATABASE_POOL_SIZE", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub pool_size: u32,
+    /// Longest a statement of a request may run, in milliseconds (0: no
+    /// limit). Imports and migrations run without it.
+    #[arg(
+        long = "database-statement-timeout-ms",
+        env = "PALISADE_DATABASE_STATEMENT_TIMEOUT_MS",
+        value_name = "PALISADE_DATABASE_STATEMENT_TIMEOUT_MS",
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(0..=2_147_483_647)
+    )]
+    pub statement_timeout_ms: u64,
 }
 
 /// The HTTP side.
@@ -271,6 +311,47 @@ pub struct GraphqlConfig {
     #[arg(long = "ws-reauth-secs", env = "PALISADE_WS_REAUTH_SECS", value_name = "PALISADE_WS_REAUTH_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub ws_reauth_secs: u64,
+    /// Largest JSON request body on `POST /graphql`, e.g. `1048576` or
+    /// `1MiB` (multipart uploads are bounded by `PALISADE_MAX_UPLOAD_BYTES`
+    /// and accepted only with valid credentials).
+    #[arg(
+        long = "graphql-max-body-bytes",
+        env = "PALISADE_GRAPHQL_MAX_BODY_BYTES",
+        value_name = "PALISADE_GRAPHQL_MAX_BODY_BYTES",
+        default_value = "1MiB",
+        value_parser = parse_positive_bytes
+    )]
+    pub max_body_bytes: u64,
+    /// Most field selections (aliases included) in one document.
+    #[arg(long = "graphql-max-fields", env = "PALISADE_GRAPHQL_MAX_FIELDS", value_name = "PALISADE_GRAPHQL_MAX_FIELDS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|v| v as usize))]
+    pub max_fields: usize,
+    /// Most directives on one field.
+    #[arg(long = "graphql-max-directives", env = "PALISADE_GRAPHQL_MAX_DIRECTIVES", value_name = "PALISADE_GRAPHQL_MAX_DIRECTIVES", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=1000).map(|v| v as usize))]
+    pub max_directives: usize,
+    /// Deepest nesting of selection sets the parser output may have
+    /// (checked before validation; `PALISADE_GRAPHQL_MAX_DEPTH` is the
+    /// limit on executed fields).
+    #[arg(long = "graphql-max-recursive-depth", env = "PALISADE_GRAPHQL_MAX_RECURSIVE_DEPTH", value_name = "PALISADE_GRAPHQL_MAX_RECURSIVE_DEPTH", default_value_t = 32,
+          value_parser = clap::value_parser!(u64).range(1..=256).map(|v| v as usize))]
+    pub max_recursive_depth: usize,
+    /// Subscriptions one WebSocket connection may hold at once.
+    #[arg(long = "ws-max-subscriptions-per-connection", env = "PALISADE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", value_name = "PALISADE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = 50,
+          value_parser = clap::value_parser!(u64).range(1..=100_000).map(|v| v as usize))]
+    pub ws_max_subscriptions_per_connection: usize,
+    /// Subscriptions one user may hold at once over all connections (all
+    /// anonymous connections share one count).
+    #[arg(long = "ws-max-subscriptions-per-user", env = "PALISADE_WS_MAX_SUBSCRIPTIONS_PER_USER", value_name = "PALISADE_WS_MAX_SUBSCRIPTIONS_PER_USER", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|v| v as usize))]
+    pub ws_max_subscriptions_per_user: usize,
+}
+
+fn parse_positive_bytes(text: &str) -> Result<u64, String> {
+    match crate::plugins::parse_bytes(text)? {
+        0 => Err("must be more than 0 bytes".to_owned()),
+        n => Ok(n),
+    }
 }
 
 /// Log output.
@@ -305,6 +386,7 @@ impl Config {
             database: DatabaseConfig {
                 url: url.to_owned(),
                 pool_size: 8,
+                statement_timeout_ms: 30_000,
             },
             http: HttpConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -317,6 +399,12 @@ impl Config {
                 max_page_size: 100,
                 expose_query_count: true,
                 ws_reauth_secs: 30,
+                max_body_bytes: 1024 * 1024,
+                max_fields: 1000,
+                max_directives: 10,
+                max_recursive_depth: 32,
+                ws_max_subscriptions_per_connection: 50,
+                ws_max_subscriptions_per_user: 200,
             },
             log: LogConfig {
                 format: LogFormat::Human,
@@ -328,6 +416,8 @@ impl Config {
                 dedupe_overrides: None,
                 webhook_poll_ms: 500,
                 event_retention_secs: 7 * 24 * 3600,
+                max_queued_jobs_per_user: 10,
+                max_queued_bytes_per_user: 1024 * 1024 * 1024,
             },
             auth: AuthConfig {
                 admin_password: None,

@@ -57,6 +57,75 @@ pub struct MutationRoot(
 /// The server's schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, events::SubscriptionRoot>;
 
+/// The complexity factor of a list field without paging arguments: such a
+/// list is counted as if it held this many items, so nesting lists of lists
+/// is held to the complexity limit like nested connections are.
+pub const LIST_WEIGHT: usize = 20;
+
+/// Refuses documents with more field selections (aliases included) than the
+/// limit, counted as written, before validation and execution look at them.
+struct FieldLimit(usize);
+
+impl async_graphql::extensions::ExtensionFactory for FieldLimit {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(FieldLimitCheck(self.0))
+    }
+}
+
+struct FieldLimitCheck(usize);
+
+#[async_graphql::async_trait::async_trait]
+impl async_graphql::extensions::Extension for FieldLimitCheck {
+    async fn parse_query(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        query: &str,
+        variables: &async_graphql::Variables,
+        next: async_graphql::extensions::NextParseQuery<'_>,
+    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let fields = count_fields(&doc);
+        if fields > self.0 {
+            return Err(async_graphql::ServerError::new(
+                format!(
+                    "the document selects {fields} fields (aliases included); at most {} are \
+                     allowed (PALISADE_GRAPHQL_MAX_FIELDS)",
+                    self.0
+                ),
+                None,
+            ));
+        }
+        Ok(doc)
+    }
+}
+
+/// Field selections in the document as written (fragments counted once).
+fn count_fields(doc: &async_graphql::parser::types::ExecutableDocument) -> usize {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    // An explicit stack: the document's nesting is the client's choice.
+    let mut stack: Vec<&SelectionSet> = Vec::new();
+    for (_, op) in doc.operations.iter() {
+        stack.push(&op.node.selection_set.node);
+    }
+    for fragment in doc.fragments.values() {
+        stack.push(&fragment.node.selection_set.node);
+    }
+    let mut n = 0usize;
+    while let Some(set) = stack.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    n += 1;
+                    stack.push(&f.node.selection_set.node);
+                }
+                Selection::InlineFragment(f) => stack.push(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    n
+}
+
 fn builder(
     config: &GraphqlConfig,
 ) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, events::SubscriptionRoot> {
@@ -67,6 +136,9 @@ fn builder(
     )
     .limit_depth(config.max_depth)
     .limit_complexity(config.max_complexity)
+    .limit_recursive_depth(config.max_recursive_depth)
+    .limit_directives(config.max_directives)
+    .extension(FieldLimit(config.max_fields))
     .data(connection::PageLimits {
         max_page_size: config.max_page_size,
     })

@@ -38,14 +38,14 @@ pub use config::{
 };
 pub use dedupe::{CandidatePool, DedupeItem, Rejection, find_original};
 pub use engine::{
-    Progress, import_findings, import_scan, parse_report, read_report, reimport_findings,
-    reimport_scan,
+    Progress, check_target, import_findings, import_scan, parse_report, read_report,
+    reimport_findings, reimport_scan,
 };
 pub use explain::{DedupeExplanation, dedupe_explain, explain};
 pub use hash::{HashComputation, HashPart, HashSubject, compute as compute_hash};
 pub use jobs::{
-    GuardFactory, IMPORT_JOB_KIND, JobStatus, REIMPORT_JOB_KIND, WorkerConfig, WorkerHandle,
-    enqueue_import, job_status, reclaim_stale, spawn_workers,
+    GuardFactory, IMPORT_JOB_KIND, JobStatus, QueueCaps, REIMPORT_JOB_KIND, WorkerConfig,
+    WorkerHandle, enqueue_import, enqueue_import_checked, job_status, reclaim_stale, spawn_workers,
 };
 pub use request::{
     ActionCounts, AllowAll, GroupBy, GuardDenied, ImportError, ImportGuard, ImportKind,

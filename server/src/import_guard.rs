@@ -71,9 +71,11 @@ impl ImportGuard for AuthzGuard {
             .authz
             .can(self.subject, Permission::Product_View, product)
         {
-            return Err(GuardDenied(format!(
-                "product `{product_name}` does not exist or is not visible to you"
-            )));
+            // Target resolution answers this case as "not found" first; this
+            // is the backstop, and it must not name what the caller cannot see.
+            return Err(GuardDenied(
+                "the target product does not exist or is not visible to you".to_owned(),
+            ));
         }
         if let TargetPart::New { name } = &t.engagement {
             self.need(
@@ -84,11 +86,33 @@ impl ImportGuard for AuthzGuard {
         }
         let what = match t.kind {
             ImportKind::Import => format!("product `{product_name}`"),
-            ImportKind::Reimport => format!(
-                "product `{product_name}` to reimport into test `{}`",
-                t.test.as_ref().map(name).unwrap_or("")
-            ),
+            ImportKind::Reimport => match t.test.as_ref() {
+                Some(test) => format!(
+                    "product `{product_name}` to reimport into test `{}`",
+                    name(test)
+                ),
+                None => format!("product `{product_name}` to reimport"),
+            },
         };
         self.need(Permission::Import_Scan_Result, product, &what)
+    }
+
+    fn product_visible(&self, product_type_id: i64, product_id: i64) -> bool {
+        self.authz.can(
+            self.subject,
+            Permission::Product_View,
+            Object::Product {
+                id: product_id,
+                product_type_id,
+            },
+        )
+    }
+
+    fn product_type_visible(&self, product_type_id: i64) -> bool {
+        self.authz.can(
+            self.subject,
+            Permission::Product_Type_View,
+            Object::ProductType(product_type_id),
+        )
     }
 }

@@ -82,6 +82,13 @@ async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, R
     }
 }
 
+/// The largest text field of a form: every field DefectDojo defines is a
+/// short value, so anything bigger is a mistake or an attempt to fill memory.
+const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
+
+/// The most text all fields of one form may hold together.
+const MAX_TEXT_BYTES: usize = 1024 * 1024;
+
 /// The form as received: text fields (repeatable) and the report on disk.
 struct Form {
     fields: HashMap<String, Vec<String>>,
@@ -162,6 +169,7 @@ async fn read_form(mut multipart: Multipart, limit: u64) -> Result<Form, Rejecti
         fields: HashMap::new(),
         file: None,
     };
+    let mut text_total = 0usize;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
@@ -211,10 +219,37 @@ async fn read_form(mut multipart: Multipart, limit: u64) -> Result<Form, Rejecti
             }
             form.file = Some((tmp, file_name));
         } else {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| field_error(&name, e.body_text()))?;
+            let mut field = field;
+            let mut bytes = Vec::new();
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if bytes.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
+                            return Err(field_error(
+                                &name,
+                                format!(
+                                    "Ensure this field has no more than {MAX_TEXT_FIELD_BYTES} bytes."
+                                ),
+                            ));
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return Err(too_large(limit));
+                    }
+                    Err(e) => return Err(field_error(&name, e.body_text())),
+                }
+            }
+            text_total += bytes.len();
+            if text_total > MAX_TEXT_BYTES {
+                return Err(field_error(
+                    "non_field_errors",
+                    format!("The form's text fields exceed {MAX_TEXT_BYTES} bytes in total."),
+                ));
+            }
+            let text = String::from_utf8(bytes)
+                .map_err(|_| field_error(&name, "The value is not valid UTF-8 text."))?;
             form.fields.entry(name).or_default().push(text);
         }
     }
@@ -334,6 +369,7 @@ fn error_response(e: ImportError, kind: ImportKind) -> Rejection {
                 "The import failed; nothing was stored.",
             )
         }
+        ImportError::Busy(m) => detail(StatusCode::TOO_MANY_REQUESTS, &m),
         ImportError::Unavailable(m) => {
             tracing::error!(error = %m, "import failed: database unavailable");
             detail(
@@ -398,8 +434,22 @@ async fn handle(
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };
+    let guard = AuthzGuard {
+        authz: state.authz.clone(),
+        subject: p.subject(),
+    };
     if run_async {
-        return match crate::import::enqueue_import(&state.db, kind, Some(p.user_id), &req).await {
+        let caps = state.config.import.queue_caps();
+        return match crate::import::enqueue_import_checked(
+            &state.db,
+            kind,
+            Some(p.user_id),
+            &req,
+            &guard,
+            caps,
+        )
+        .await
+        {
             Ok(id) => (
                 StatusCode::ACCEPTED,
                 Json(json!({"job_id": id, "status": "queued", "status_url": format!("/api/v2/jobs/{id}/")})),
@@ -408,10 +458,6 @@ async fn handle(
             Err(e) => error_response(e, kind).into_response(),
         };
     }
-    let guard = AuthzGuard {
-        authz: state.authz.clone(),
-        subject: p.subject(),
-    };
     let result = match kind {
         ImportKind::Import => {
             crate::import::import_scan(

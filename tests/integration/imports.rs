@@ -127,7 +127,7 @@ async fn a_defectdojo_ci_step_imports_and_reimports_unchanged() {
     let d = s
         .gql()
         .ok(
-            "{ tests { edges { node { tags version testImports { importType actions { action finding { title } } } } } } }",
+            "{ tests { edges { node { tags version testImports { importType actions(first: 10) { action finding { title } } } } } } }",
             json!({}),
         )
         .await;

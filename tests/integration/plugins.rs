@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::support::{TestDb, TestServer};
 
 /// The test guests of `tests/components`, built once per test process.
-fn component(name: &str) -> Vec<u8> {
+pub(crate) fn component(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,4 +1,7 @@
 //! The threat model as tests: each module answers one class of attack from
-//! the December 2026 security review.
+//! the December 2026 security review, and each test names the attack it
+//! shows failing, against the real server over HTTP and WebSocket.
 
+mod import_target;
+mod limits;
 mod matrix;

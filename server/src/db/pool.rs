@@ -76,13 +76,36 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Builds a pool of at most `size` connections to `url`.
     pub async fn connect(url: &str, size: u32) -> Result<Db, DbError> {
+        Self::connect_with_timeout(url, size, 0).await
+    }
+
+    /// Builds a pool whose connections stop any statement running longer
+    /// than `statement_timeout_ms` (0: no limit). Work that may legitimately
+    /// run longer (imports) lifts it for its own transaction with
+    /// [`Db::LIFT_STATEMENT_TIMEOUT`].
+    pub async fn connect_with_timeout(
+        url: &str,
+        size: u32,
+        statement_timeout_ms: u64,
+    ) -> Result<Db, DbError> {
         let mut config = ManagerConfig::default();
         // A broken connection shows itself on first use; a ping per checkout
         // would be one more round trip on every request.
         config.recycling_method = RecyclingMethod::Fast;
-        config.custom_setup = Box::new(|url| {
+        config.custom_setup = Box::new(move |url| {
             async move {
                 let mut conn = AsyncPgConnection::establish(url).await?;
+                if statement_timeout_ms > 0 {
+                    // Set once per connection, so no request pays a round trip for it.
+                    diesel_async::RunQueryDsl::execute(
+                        diesel::sql_query(format!(
+                            "SET statement_timeout = {statement_timeout_ms}"
+                        )),
+                        &mut conn,
+                    )
+                    .await
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                }
                 conn.set_instrumentation(CountStatements);
                 Ok(conn)
             }
@@ -97,6 +120,10 @@ impl Db {
             .map_err(|e| DbError::Pool(e.to_string()))?;
         Ok(Db { pool })
     }
+
+    /// Run first inside a transaction, this lifts the pool's statement
+    /// timeout until the transaction ends.
+    pub const LIFT_STATEMENT_TIMEOUT: &'static str = "SET LOCAL statement_timeout = 0";
 
     /// A connection from the pool.
     pub async fn conn(&self) -> Result<DbConn, DbError> {

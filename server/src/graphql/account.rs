@@ -145,6 +145,7 @@ impl AccountQuery {
     }
 
     /// The caller's API tokens, newest first, revoked ones included.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn api_tokens(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiTokenInfo>> {
         let cx = Cx::of(ctx)?;
         let mut conn = cx.conn().await?;
@@ -158,6 +159,7 @@ impl AccountQuery {
     }
 
     /// Every user (superusers only), by username.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn users(
         &self,
         ctx: &Context<'_>,

@@ -327,6 +327,7 @@ impl Finding {
         readable_product(&cx, self.0.product_id).await.map(Product)
     }
     /// Where on the network the finding was seen, with each location's status.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn locations(&self, ctx: &Context<'_>) -> ApiResult<Vec<FindingLocation>> {
         let cx = Cx::of(ctx)?;
         let rows = cx
@@ -339,6 +340,7 @@ impl Finding {
         Ok(rows.into_iter().map(FindingLocation).collect())
     }
     /// Notes.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Note>> {
         let cx = Cx::of(ctx)?;
         super::note::notes_of(&cx, NoteParent::Finding(self.0.id)).await

@@ -150,11 +150,13 @@ impl ProductType {
         self.0.updated_at
     }
     /// Users holding roles on this product type.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::Member>> {
         let cx = Cx::of(ctx)?;
         super::members::product_type_members(&cx, self.0.id).await
     }
     /// Groups holding roles on this product type (needs `Product_Type_Group_View`).
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::GroupRole>> {
         let cx = Cx::of(ctx)?;
         super::members::product_type_groups(&cx, self.0.id).await
@@ -277,11 +279,13 @@ impl Product {
     }
     /// Users holding roles on this product itself (roles on its product type
     /// apply too; see the product type's members).
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::Member>> {
         let cx = Cx::of(ctx)?;
         super::members::product_members(&cx, self.0.id).await
     }
     /// Groups holding roles on this product (needs `Product_Group_View`).
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::GroupRole>> {
         let cx = Cx::of(ctx)?;
         super::members::product_groups(&cx, self.0.id).await
@@ -453,6 +457,7 @@ impl Engagement {
         .await
     }
     /// Notes on the engagement.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Note>> {
         let cx = Cx::of(ctx)?;
         super::note::notes_of(&cx, NoteParent::Engagement(self.0.id)).await
@@ -581,11 +586,13 @@ impl Test {
         .await
     }
     /// The test's import history, newest first.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn test_imports(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::import::TestImport>> {
         let cx = Cx::of(ctx)?;
         super::import::test_imports_of(&cx, self.0.id).await
     }
     /// Notes.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Note>> {
         let cx = Cx::of(ctx)?;
         super::note::notes_of(&cx, NoteParent::Test(self.0.id)).await

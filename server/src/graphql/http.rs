@@ -136,6 +136,38 @@ fn unauthenticated(media: MediaType, e: &AuthError) -> Response {
     r
 }
 
+/// The caller of a request, from its `Authorization` header.
+///
+/// Credentials that are present but wrong fail the whole request; none at
+/// all leave resolvers to answer UNAUTHENTICATED (sign-in needs none).
+async fn authenticate(
+    state: &AppState,
+    media: MediaType,
+    headers: &HeaderMap,
+    counter: &QueryCounter,
+) -> Result<Option<crate::auth::Principal>, Response> {
+    match authorization(headers) {
+        Ok(value) => match counter
+            .clone()
+            .scope(crate::auth::authenticate_header(&state.db, value))
+            .await
+        {
+            Ok(p) => Ok(p),
+            Err(AuthError::Db(e)) => {
+                tracing::error!(error = %e, "authentication lookup failed");
+                Err(request_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    media,
+                    "the credential store is unavailable",
+                    "INTERNAL",
+                ))
+            }
+            Err(e) => Err(unauthenticated(media, &e)),
+        },
+        Err(e) => Err(unauthenticated(media, &e)),
+    }
+}
+
 async fn execute(
     state: &AppState,
     media: MediaType,
@@ -144,28 +176,21 @@ async fn execute(
     addr: SocketAddr,
 ) -> Response {
     let counter = QueryCounter::default();
-    // Credentials that are present but wrong fail the whole request; none at
-    // all leave resolvers to answer UNAUTHENTICATED (sign-in needs none).
-    let principal = match authorization(headers) {
-        Ok(value) => match counter
-            .clone()
-            .scope(crate::auth::authenticate_header(&state.db, value))
-            .await
-        {
-            Ok(p) => p,
-            Err(AuthError::Db(e)) => {
-                tracing::error!(error = %e, "authentication lookup failed");
-                return request_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    media,
-                    "the credential store is unavailable",
-                    "INTERNAL",
-                );
-            }
-            Err(e) => return unauthenticated(media, &e),
-        },
-        Err(e) => return unauthenticated(media, &e),
+    let principal = match authenticate(state, media, headers, &counter).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
+    execute_as(state, media, request, principal, counter, addr).await
+}
+
+async fn execute_as(
+    state: &AppState,
+    media: MediaType,
+    request: async_graphql::Request,
+    principal: Option<crate::auth::Principal>,
+    counter: QueryCounter,
+    addr: SocketAddr,
+) -> Response {
     let ctx = RequestContext::new(
         state.db.clone(),
         Loaders::new(&state.db, Some(&counter)),
@@ -192,7 +217,12 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    let body = serde_json::to_value(&response).unwrap_or_else(|_| serde_json::json!({}));
+    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| serde_json::json!({}));
+    if is_request_error && let Some(obj) = body.as_object_mut() {
+        // The document was refused before execution began (it did not parse
+        // or validate): GraphQL over HTTP answers without a `data` entry.
+        obj.remove("data");
+    }
     json_response(status, media, &body)
 }
 
@@ -262,24 +292,15 @@ pub async fn graphql_post(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let limit = usize::try_from(state.config.http.max_upload_bytes).unwrap_or(usize::MAX);
-    if let Some(len) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && len > state.config.http.max_upload_bytes
-    {
-        return too_large(media, state.config.http.max_upload_bytes);
-    }
-    match content_type.as_deref().map(|c| {
+    let multipart = match content_type.as_deref().map(|c| {
         c.split(';')
             .next()
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase()
     }) {
-        Some(ct) if ct == JSON || ct == "application/graphql+json" => {}
-        Some(ct) if ct == "multipart/form-data" => {}
+        Some(ct) if ct == JSON || ct == "application/graphql+json" => false,
+        Some(ct) if ct == "multipart/form-data" => true,
         Some(other) => {
             return request_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -298,12 +319,38 @@ pub async fn graphql_post(
                 "BAD_USER_INPUT",
             );
         }
+    };
+    // A JSON document needs little room; only uploads get the large limit,
+    // and only once the caller is known, so nobody without credentials makes
+    // the server receive, spool or parse a large body.
+    let upload = state.config.http.max_upload_bytes;
+    let json_max = state.config.graphql.max_body_bytes;
+    let (max, setting) = if multipart || upload <= json_max {
+        (upload, "PALISADE_MAX_UPLOAD_BYTES")
+    } else {
+        (json_max, "PALISADE_GRAPHQL_MAX_BODY_BYTES")
+    };
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > max
+    {
+        return too_large(media, max, setting);
     }
+    let counter = QueryCounter::default();
+    let principal = match authenticate(&state, media, &headers, &counter).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if multipart && principal.is_none() {
+        return unauthenticated_upload(media);
+    }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
     // Bodies without a Content-Length are counted as they stream in.
     let exceeded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = exceeded.clone();
     let mut seen: u64 = 0;
-    let max = state.config.http.max_upload_bytes;
     let stream = body
         .into_data_stream()
         .map_err(std::io::Error::other)
@@ -327,10 +374,10 @@ pub async fn graphql_post(
         match async_graphql::http::receive_body(content_type.as_deref(), reader, options).await {
             Ok(r) => r,
             Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
-                return too_large(media, state.config.http.max_upload_bytes);
+                return too_large(media, max, setting);
             }
             Err(_) if exceeded.load(std::sync::atomic::Ordering::Relaxed) => {
-                return too_large(media, state.config.http.max_upload_bytes);
+                return too_large(media, max, setting);
             }
             Err(e) => {
                 return request_error(
@@ -341,18 +388,34 @@ pub async fn graphql_post(
                 );
             }
         };
-    execute(&state, media, request, &headers, addr).await
+    execute_as(&state, media, request, principal, counter, addr).await
 }
 
-fn too_large(media: MediaType, limit: u64) -> Response {
+fn too_large(media: MediaType, limit: u64, setting: &str) -> Response {
     request_error(
         StatusCode::PAYLOAD_TOO_LARGE,
         media,
-        &format!(
-            "the request body is larger than the limit of {limit} bytes (PALISADE_MAX_UPLOAD_BYTES)"
-        ),
+        &format!("the request body is larger than the limit of {limit} bytes ({setting})"),
         "BAD_USER_INPUT",
     )
+}
+
+/// 401 for a multipart body sent without credentials (not read at all).
+fn unauthenticated_upload(media: MediaType) -> Response {
+    let mut r = request_error(
+        StatusCode::UNAUTHORIZED,
+        media,
+        "multipart requests (uploads) need credentials: send an Authorization header",
+        "UNAUTHENTICATED",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer, Token"),
+    );
+    // The body was not read; the connection cannot carry another request.
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 /// The GraphiQL page.

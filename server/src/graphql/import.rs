@@ -383,6 +383,7 @@ impl TestImport {
     }
 
     /// Per-finding actions, optionally only one kind.
+    #[graphql(complexity = "first.max(1) as usize * child_complexity")]
     async fn actions(
         &self,
         ctx: &Context<'_>,
@@ -529,6 +530,7 @@ pub fn import_error(e: ImportError) -> ApiError {
         ImportError::Database(e) => ApiError::Internal(e.to_string()),
         ImportError::Unavailable(m) => ApiError::Internal(m),
         ImportError::TargetNotFound { kind, what } => ApiError::NotFound(format!("{kind} {what}")),
+        ImportError::Busy(m) => ApiError::RateLimited(m),
         other => ApiError::BadUserInput(other.to_string()),
     }
 }
@@ -637,19 +639,25 @@ async fn run_import(
     let cx = Cx::of(ctx)?;
     let (plugins, dedupe) = services(ctx)?;
     let (req, run_async) = build_request(ctx, &cx, input, kind).await?;
+    let guard = AuthzGuard {
+        authz: cx.authz().clone(),
+        subject: cx.subject(),
+    };
     if run_async {
-        let id = crate::import::enqueue_import(cx.db(), kind, cx.actor_id(), &req)
-            .await
-            .map_err(import_error)?;
+        let caps = ctx
+            .data::<Arc<crate::config::Config>>()
+            .map_err(|_| ApiError::Internal("configuration missing".to_owned()))?
+            .import
+            .queue_caps();
+        let id =
+            crate::import::enqueue_import_checked(cx.db(), kind, cx.actor_id(), &req, &guard, caps)
+                .await
+                .map_err(import_error)?;
         let job = crate::import::job_status(cx.db(), id)
             .await
             .map_err(import_error)?;
         return Ok(ImportPayload { outcome: None, job });
     }
-    let guard = AuthzGuard {
-        authz: cx.authz().clone(),
-        subject: cx.subject(),
-    };
     let outcome = match kind {
         ImportKind::Import => {
             crate::import::import_scan(cx.db(), plugins, dedupe, cx.actor_id(), &guard, req).await

@@ -101,6 +101,7 @@ impl Group {
     }
 
     /// The members and their roles in administering the group.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<Member>> {
         let cx = Cx::of(ctx)?;
         let mut conn = cx.conn().await?;
@@ -379,6 +380,7 @@ pub struct MemberQuery;
 #[Object]
 impl MemberQuery {
     /// Groups the caller may see (all of them for superusers and global roles).
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn groups(&self, ctx: &Context<'_>) -> ApiResult<Vec<Group>> {
         let cx = Cx::of(ctx)?;
         let mut conn = cx.conn().await?;

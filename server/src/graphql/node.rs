@@ -84,6 +84,7 @@ impl NodeQuery {
     }
 
     /// The objects with these global ids, in order; missing or unreadable ones are null.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
         let cx = Cx::of(ctx)?;
         if ids.len() > MAX_NODES {

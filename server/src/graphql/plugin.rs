@@ -183,6 +183,7 @@ fn plugin_error(e: PluginError) -> ApiError {
     match e {
         PluginError::NotFound { .. } => ApiError::NotFound(e.to_string()),
         PluginError::Internal(m) => ApiError::Internal(m),
+        PluginError::Busy { .. } => ApiError::RateLimited(e.to_string()),
         other => ApiError::BadUserInput(other.to_string()),
     }
 }
@@ -491,7 +492,12 @@ impl PreviewMutation {
     ) -> ApiResult<PreviewReportPayload> {
         let _cx = Cx::of(ctx)?;
         let registry = registry(ctx)?.clone();
-        let max = registry.config().limits.max_report_bytes;
+        // A preview is a look, not an import: it gets a smaller budget.
+        let max = registry
+            .config()
+            .limits
+            .max_report_bytes
+            .min(registry.config().preview_max_bytes);
         let value = input
             .file
             .value(ctx)
@@ -506,7 +512,10 @@ impl PreviewMutation {
         if bytes.len() as u64 > max {
             return Err(ApiError::invalid(
                 "file",
-                format!("the report is larger than {max} bytes (PALISADE_PLUGIN_MAX_REPORT_BYTES)"),
+                format!(
+                    "the report is larger than {max} bytes, the preview limit \
+                     (PALISADE_PLUGIN_PREVIEW_MAX_BYTES)"
+                ),
             ));
         }
         let options = crate::plugins::ParseOptions::default()

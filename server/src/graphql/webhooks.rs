@@ -183,6 +183,7 @@ pub struct WebhookQuery;
 #[Object]
 impl WebhookQuery {
     /// The webhooks you manage.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn webhooks(&self, ctx: &Context<'_>) -> ApiResult<Vec<Webhook>> {
         let cx = Cx::of(ctx)?;
         let mut conn = cx.conn().await?;

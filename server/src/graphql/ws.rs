@@ -74,6 +74,40 @@ struct Out {
     end: bool,
 }
 
+/// Subscriptions held per user (`None`: anonymous) over every connection of
+/// this process, so opening more connections does not escape the per-user cap.
+static PER_USER: std::sync::LazyLock<std::sync::Mutex<HashMap<Option<i64>, usize>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// One subscription's place in its user's count, given back on drop.
+struct Ticket(Option<i64>);
+
+impl Ticket {
+    /// A place for `user`, or `None` when the user holds `max` already.
+    fn take(user: Option<i64>, max: usize) -> Option<Ticket> {
+        // A poisoned lock only means a panic while counting; the counts stay usable.
+        let mut counts = PER_USER.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(user).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Ticket(user))
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut counts = PER_USER.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.0) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.0);
+            }
+        }
+    }
+}
+
 /// One WebSocket connection.
 pub struct Connection {
     state: AppState,
@@ -85,7 +119,9 @@ pub struct Connection {
     /// The credentials in use, re-checked every `reauth` period.
     credentials: Option<String>,
     session: Option<Arc<Data>>,
-    subscriptions: HashMap<Arc<str>, (u64, AbortHandle)>,
+    subscriptions: HashMap<Arc<str>, (u64, AbortHandle, Ticket)>,
+    /// The signed-in user, for the per-user subscription cap.
+    user: Option<i64>,
     generation: u64,
     reauth: Duration,
 }
@@ -116,6 +152,7 @@ impl Connection {
             credentials: None,
             session: None,
             subscriptions: HashMap::new(),
+            user: None,
             generation: 0,
             reauth,
         }
@@ -183,7 +220,7 @@ impl Connection {
                 Step::End => break,
             }
         }
-        for (_, (_, handle)) in self.subscriptions.drain() {
+        for (_, (_, handle, _)) in self.subscriptions.drain() {
             handle.abort();
         }
     }
@@ -202,7 +239,7 @@ impl Connection {
                 && self
                     .subscriptions
                     .get(&out.id)
-                    .is_some_and(|(g, _)| *g == out.generation)
+                    .is_some_and(|(g, _, _)| *g == out.generation)
             {
                 self.subscriptions.remove(&out.id);
             }
@@ -232,7 +269,7 @@ impl Connection {
             }
             ClientMessage::Subscribe { id, payload } => self.subscribe(id, *payload, streams),
             ClientMessage::Complete { id } => match self.subscriptions.remove(id.as_str()) {
-                Some((_, handle)) => {
+                Some((_, handle, _)) => {
                     handle.abort();
                     Step::Send(complete_message(&id))
                 }
@@ -262,6 +299,7 @@ impl Connection {
             super::http::init_payload_authorization(&payload).or_else(|| self.header.clone());
         match crate::auth::authenticate_header(&self.state.db, value.as_deref()).await {
             Ok(principal) => {
+                self.user = principal.as_ref().map(|p| p.user_id);
                 let mut data = Data::default();
                 data.insert(RequestContext::new(
                     self.state.db.clone(),
@@ -314,6 +352,27 @@ impl Connection {
         if self.subscriptions.contains_key(&id) {
             return Step::Close(4409, format!("Subscriber for {id} already exists"));
         }
+        let limits = &self.state.config.graphql;
+        if self.subscriptions.len() >= limits.ws_max_subscriptions_per_connection {
+            return Step::Send(self.limit_error(
+                &id,
+                &format!(
+                    "this connection holds {} subscriptions, the most allowed \
+                     (PALISADE_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION); complete one first",
+                    self.subscriptions.len()
+                ),
+            ));
+        }
+        let Some(ticket) = Ticket::take(self.user, limits.ws_max_subscriptions_per_user) else {
+            return Step::Send(self.limit_error(
+                &id,
+                &format!(
+                    "you hold {} subscriptions over all connections, the most allowed \
+                     (PALISADE_WS_MAX_SUBSCRIPTIONS_PER_USER); complete one first",
+                    limits.ws_max_subscriptions_per_user
+                ),
+            ));
+        };
         let plan = Plan::of(&request);
         let slot = plan.as_ref().map(|_| Slot::default());
         let request = match &slot {
@@ -339,7 +398,7 @@ impl Connection {
         self.generation += 1;
         let generation = self.generation;
         self.subscriptions
-            .insert(Arc::clone(&id), (generation, handle));
+            .insert(Arc::clone(&id), (generation, handle, ticket));
         let end_id = Arc::clone(&id);
         streams.push(
             messages
@@ -360,6 +419,19 @@ impl Connection {
                 .boxed(),
         );
         Step::Continue
+    }
+}
+
+impl Connection {
+    /// The `error` message refusing subscription `id` over a cap; the
+    /// connection and its other subscriptions go on.
+    fn limit_error(&self, id: &str, message: &str) -> String {
+        let error = serde_json::json!({"message": message, "extensions": {"code": "RATE_LIMITED"}});
+        let payload = match self.protocol {
+            Protocols::GraphQLWS => serde_json::json!([error]),
+            Protocols::SubscriptionsTransportWS => error,
+        };
+        serde_json::json!({"type": "error", "id": id, "payload": payload}).to_string()
     }
 }
 

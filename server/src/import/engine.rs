@@ -114,6 +114,19 @@ pub async fn parse_report(
         .await?)
 }
 
+/// Resolves the target and asks `guard` without writing anything: run
+/// before a report is parsed or queued, so a caller without the right to
+/// import spends no parser time and no queue space.
+pub async fn check_target(
+    db: &Db,
+    kind: ImportKind,
+    req: &ImportRequest,
+    guard: &dyn ImportGuard,
+) -> Result<(), ImportError> {
+    let mut conn = db.conn().await?;
+    target::preflight(&mut conn, kind, req, guard).await
+}
+
 /// Imports a report into a new test (domain.md §5.3).
 ///
 /// Parses first, then writes everything in one transaction; on any error
@@ -127,6 +140,7 @@ pub async fn import_scan(
     guard: &dyn ImportGuard,
     req: ImportRequest,
 ) -> Result<ImportOutcome, ImportError> {
+    check_target(db, ImportKind::Import, &req, guard).await?;
     let parsed = parse_report(plugins, &req).await?;
     run(
         db,
@@ -157,6 +171,7 @@ pub async fn reimport_scan(
     guard: &dyn ImportGuard,
     req: ImportRequest,
 ) -> Result<ImportOutcome, ImportError> {
+    check_target(db, ImportKind::Reimport, &req, guard).await?;
     let parsed = parse_report(plugins, &req).await?;
     run(
         db,
@@ -277,7 +292,11 @@ pub(crate) async fn run(
     let mut conn = db.conn().await?;
     let started = std::time::Instant::now();
     let outcome = conn
-        .transaction(async |c| execute(c, &r, kind, findings).await)
+        .transaction(async |c| {
+            // A large import runs longer than any request statement may.
+            sql_query(Db::LIFT_STATEMENT_TIMEOUT).execute(c).await?;
+            execute(c, &r, kind, findings).await
+        })
         .await?;
     tracing::info!(
         test.id = outcome.test_id,

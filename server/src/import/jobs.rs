@@ -41,6 +41,23 @@ struct IdRow {
     id: i64,
 }
 
+/// Per-user limits on what waits in the queue (queued or running jobs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCaps {
+    /// Jobs one user may have waiting or running.
+    pub max_jobs: u64,
+    /// Report bytes one user may have waiting or running.
+    pub max_bytes: u64,
+}
+
+#[derive(QueryableByName)]
+struct Usage {
+    #[diesel(sql_type = BigInt)]
+    jobs: i64,
+    #[diesel(sql_type = BigInt)]
+    bytes: i64,
+}
+
 /// Queues an import (or reimport) and returns the job id.
 ///
 /// The report is read now (a path may not exist on the worker's machine) and
@@ -51,7 +68,39 @@ pub async fn enqueue_import(
     actor_user_id: Option<i64>,
     req: &ImportRequest,
 ) -> Result<i64, ImportError> {
+    insert_job(db, kind, actor_user_id, req, None).await
+}
+
+/// Queues an import for a caller: the target is resolved and `guard` asked
+/// first (reading only), so a refused import is answered now and takes no
+/// queue space; then the caller's queued jobs and bytes are held to `caps`
+/// ([`ImportError::Busy`] beyond them).
+pub async fn enqueue_import_checked(
+    db: &Db,
+    kind: ImportKind,
+    actor_user_id: Option<i64>,
+    req: &ImportRequest,
+    guard: &dyn ImportGuard,
+    caps: QueueCaps,
+) -> Result<i64, ImportError> {
+    super::engine::check_target(db, kind, req, guard).await?;
+    insert_job(db, kind, actor_user_id, req, Some(caps)).await
+}
+
+async fn insert_job(
+    db: &Db,
+    kind: ImportKind,
+    actor_user_id: Option<i64>,
+    req: &ImportRequest,
+    caps: Option<QueueCaps>,
+) -> Result<i64, ImportError> {
     let report = super::engine::read_report(&req.report).await?;
+    let size = u64::try_from(report.len()).unwrap_or(u64::MAX);
+    if let Some(caps) = caps
+        && size > caps.max_bytes
+    {
+        return Err(queue_full(caps));
+    }
     let payload = serde_json::to_string(&Payload {
         actor: actor_user_id,
         request: req.clone(),
@@ -71,6 +120,33 @@ pub async fn enqueue_import(
     let mut conn = db.conn().await?;
     let id = conn
         .transaction(async |c| {
+            // Storing a report of hundreds of MiB may take longer than a request statement.
+            sql_query(Db::LIFT_STATEMENT_TIMEOUT).execute(c).await?;
+            if let (Some(caps), Some(user)) = (caps, actor_user_id) {
+                // One user's concurrent enqueues count one after the other.
+                sql_query("SELECT pg_advisory_xact_lock(727305, hashtext($1::text))")
+                    .bind::<BigInt, _>(user)
+                    .execute(c)
+                    .await?;
+                // octet_length reads the stored size without detoasting the data.
+                let usage: Usage = sql_query(
+                    "SELECT count(*)::bigint AS jobs, \
+                     coalesce(sum(octet_length(f.data)), 0)::bigint AS bytes \
+                     FROM jobs j LEFT JOIN job_files f ON f.job_id = j.id \
+                     WHERE j.created_by_id = $1 AND j.status IN ('queued', 'running') \
+                     AND j.kind IN ($2, $3)",
+                )
+                .bind::<BigInt, _>(user)
+                .bind::<Text, _>(IMPORT_JOB_KIND)
+                .bind::<Text, _>(REIMPORT_JOB_KIND)
+                .get_result(c)
+                .await?;
+                let jobs = u64::try_from(usage.jobs).unwrap_or(0);
+                let bytes = u64::try_from(usage.bytes).unwrap_or(0);
+                if jobs >= caps.max_jobs || bytes.saturating_add(size) > caps.max_bytes {
+                    return Err(queue_full(caps));
+                }
+            }
             let row: IdRow = sql_query(
                 "INSERT INTO jobs (kind, payload, created_by_id) VALUES ($1, $2::jsonb, $3) \
                  RETURNING id",
@@ -90,6 +166,15 @@ pub async fn enqueue_import(
         })
         .await?;
     Ok(id)
+}
+
+fn queue_full(caps: QueueCaps) -> ImportError {
+    ImportError::Busy(format!(
+        "too many background imports waiting: at most {} jobs and {} bytes of reports per \
+         user (PALISADE_IMPORT_MAX_QUEUED_JOBS_PER_USER, PALISADE_IMPORT_MAX_QUEUED_BYTES_PER_USER); \
+         retry when some have finished",
+        caps.max_jobs, caps.max_bytes
+    ))
 }
 
 /// A job's state as clients poll it.
@@ -384,6 +469,15 @@ async fn execute_job(
 ) -> Result<super::ImportOutcome, ImportError> {
     let payload: Payload = serde_json::from_str(&job.payload)
         .map_err(|e| ImportError::invalid("job payload", e.to_string()))?;
+    let kind = if job.kind == REIMPORT_JOB_KIND {
+        ImportKind::Reimport
+    } else {
+        ImportKind::Import
+    };
+    // The creator's rights may have changed since the job was queued: ask
+    // again before spending parser time on it.
+    let guard = (shared.guards)(payload.actor);
+    super::engine::check_target(&shared.db, kind, &payload.request, guard.as_ref()).await?;
     let file: FileRow = {
         let mut conn = shared.db.conn().await?;
         let rows: Vec<FileRow> =
@@ -407,14 +501,8 @@ async fn execute_job(
     };
     let parsed = shared
         .plugins
-        .parse(req.scan_type.as_deref(), report, options)
+        .parse_waiting(req.scan_type.as_deref(), report, options)
         .await?;
-    let kind = if job.kind == REIMPORT_JOB_KIND {
-        ImportKind::Reimport
-    } else {
-        ImportKind::Import
-    };
-    let guard = (shared.guards)(payload.actor);
     run(
         &shared.db,
         Some(&shared.plugins),

@@ -183,6 +183,18 @@ pub struct GuardDenied(pub String);
 pub trait ImportGuard: Send + Sync {
     /// Allows or refuses the import into `target`.
     fn authorize(&self, target: &ResolvedTarget) -> Result<(), GuardDenied>;
+
+    /// Whether the caller may see the product: one it may not see is
+    /// answered exactly like a missing one, before any name is compared.
+    fn product_visible(&self, _product_type_id: i64, _product_id: i64) -> bool {
+        true
+    }
+
+    /// Whether the caller may see the product type (found by name for an
+    /// auto-created product).
+    fn product_type_visible(&self, _product_type_id: i64) -> bool {
+        true
+    }
 }
 
 /// A guard that allows everything (the CLI run by an operator, tests).
@@ -333,6 +345,10 @@ pub enum ImportError {
     /// No connection.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A per-user or server-wide limit on queued or concurrent work is
+    /// reached; the message names it. Nothing was stored.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl From<crate::db::DbError> for ImportError {
@@ -350,6 +366,7 @@ impl From<PluginError> for ImportError {
             PluginError::UnknownScanType { .. }
             | PluginError::NotRecognised
             | PluginError::Ambiguous { .. } => ImportError::UnknownScanType(e.to_string()),
+            PluginError::Busy { .. } => ImportError::Busy(e.to_string()),
             other => ImportError::Parse(other.to_string()),
         }
     }

@@ -122,51 +122,55 @@ fn nonblank(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Resolves the target, asks the guard, then creates what is missing.
+/// What the target resolution found, before anything is created.
+struct Plan {
+    product_type: TargetPart,
+    product: TargetPart,
+    engagement: TargetPart,
+    test_id: Option<i64>,
+    /// Names that exist but that the caller may not see: they cannot be
+    /// created, and the answer must not tell them apart from free names.
+    hidden_product_type: bool,
+    hidden_product: bool,
+}
+
+/// Finds the target and asks the guard, reading only.
 ///
-/// Returns `None` for a reimport whose test does not exist while
-/// `auto_create_context` is set: the caller falls back to an import.
-pub async fn resolve(
+/// Every object found is checked for visibility (`guard`) before any message
+/// can mention it, and an invisible one answers exactly like a missing one.
+/// `scan_type` is `None` when it is not known yet (before parsing): a
+/// reimport's test is then not looked up by scan type.
+async fn plan(
     conn: &mut AsyncPgConnection,
     kind: ImportKind,
     req: &ImportRequest,
-    scan_type: &str,
-    actor: Option<i64>,
+    scan_type: Option<&str>,
     guard: &dyn super::ImportGuard,
-    today: NaiveDate,
-) -> Result<Option<Target>, ImportError> {
-    if req.auto_create_context
-        && let Some(name) = nonblank(&req.product_name)
-    {
-        // Two imports auto-creating one product (or engagement) must not both create it.
-        sql_query("SELECT pg_advisory_xact_lock(727301, hashtext($1))")
-            .bind::<Text, _>(name)
-            .execute(conn)
-            .await?;
-        if let Some(pt) = nonblank(&req.product_type_name) {
-            // Nor one product type (a lock in its own key space, taken second,
-            // so the order is the same in every import).
-            sql_query("SELECT pg_advisory_xact_lock(727303, hashtext($1))")
-                .bind::<Text, _>(pt)
-                .execute(conn)
-                .await?;
-        }
-    }
+) -> Result<Option<Plan>, ImportError> {
     let mut test: Option<TargetPart> = None;
     let mut test_id = None;
     let mut row: Option<EngagementRow> = None;
+    let mut hidden_product_type = false;
+    let mut hidden_product = false;
     if kind == ImportKind::Reimport
         && let Some(tid) = req.test_id
     {
+        let missing = || ImportError::TargetNotFound {
+            kind: "Test",
+            what: tid.to_string(),
+        };
         let rows: Vec<TestRow> =
             sql_query("SELECT id, engagement_id, title FROM tests WHERE id = $1")
                 .bind::<BigInt, _>(tid)
                 .load(conn)
                 .await?;
-        let t = rows.into_iter().next().ok_or(ImportError::TargetNotFound {
-            kind: "Test",
-            what: tid.to_string(),
-        })?;
+        let t = rows.into_iter().next().ok_or_else(missing)?;
+        let r = engagement_by_id(conn, t.engagement_id)
+            .await?
+            .ok_or_else(missing)?;
+        if !guard.product_visible(r.product_type_id, r.product_id) {
+            return Err(missing());
+        }
         if let Some(e) = req.engagement_id
             && e != t.engagement_id
         {
@@ -174,9 +178,6 @@ pub async fn resolve(
                 "test {tid} is not in engagement {e}"
             )));
         }
-        let r = engagement_by_id(conn, t.engagement_id)
-            .await?
-            .ok_or(diesel::result::Error::NotFound)?;
         check_names(req, &r)?;
         test = Some(existing(t.id, t.title.unwrap_or_default()));
         test_id = Some(t.id);
@@ -184,6 +185,7 @@ pub async fn resolve(
     } else if let Some(eid) = req.engagement_id {
         let r = engagement_by_id(conn, eid)
             .await?
+            .filter(|r| guard.product_visible(r.product_type_id, r.product_id))
             .ok_or(ImportError::TargetNotFound {
                 kind: "Engagement",
                 what: eid.to_string(),
@@ -222,7 +224,14 @@ pub async fn resolve(
         .bind::<Text, _>(pname)
         .load(conn)
         .await?;
-        match rows.into_iter().next() {
+        let found = rows.into_iter().next();
+        if found
+            .as_ref()
+            .is_some_and(|p| !guard.product_visible(p.product_type_id, p.product_id))
+        {
+            hidden_product = true;
+        }
+        match found.filter(|_| !hidden_product) {
             Some(p) => {
                 if let Some(n) = nonblank(&req.product_type_name)
                     && n != p.product_type_name
@@ -268,10 +277,16 @@ pub async fn resolve(
                         .load(conn)
                         .await?;
                 let pt = match pts.into_iter().next() {
-                    Some(pt) => existing(pt.id, ptname),
-                    None => TargetPart::New {
-                        name: ptname.to_owned(),
-                    },
+                    Some(pt) if guard.product_type_visible(pt.id) => existing(pt.id, ptname),
+                    found => {
+                        // A product type the caller cannot see is presented to
+                        // the guard as one to create, so the answer is the
+                        // same as for a free name.
+                        hidden_product_type = found.is_some();
+                        TargetPart::New {
+                            name: ptname.to_owned(),
+                        }
+                    }
                 };
                 (
                     pt,
@@ -292,7 +307,10 @@ pub async fn resolve(
         }
     };
 
-    if kind == ImportKind::Reimport && test.is_none() {
+    if kind == ImportKind::Reimport
+        && test.is_none()
+        && let Some(scan_type) = scan_type
+    {
         if let Some(eid) = engagement.id() {
             let mut sql = String::from(
                 "SELECT id, engagement_id, title FROM tests WHERE engagement_id = $1 AND scan_type = $2",
@@ -335,6 +353,86 @@ pub async fn resolve(
     guard
         .authorize(&resolved)
         .map_err(|d| ImportError::PermissionDenied(d.0))?;
+    Ok(Some(Plan {
+        product_type,
+        product,
+        engagement,
+        test_id,
+        hidden_product_type,
+        hidden_product,
+    }))
+}
+
+/// Resolves the target and asks the guard without writing or locking
+/// anything: the check run before a report is parsed or queued.
+///
+/// A reimport's test is only looked up by id here: finding it by scan type
+/// needs the plugin's spelling of the scan type, known after parsing, and
+/// the permissions asked do not depend on which test of the engagement it is.
+pub async fn preflight(
+    conn: &mut AsyncPgConnection,
+    kind: ImportKind,
+    req: &ImportRequest,
+    guard: &dyn super::ImportGuard,
+) -> Result<(), ImportError> {
+    plan(conn, kind, req, None, guard).await.map(drop)
+}
+
+/// Resolves the target, asks the guard, then creates what is missing.
+///
+/// Returns `None` for a reimport whose test does not exist while
+/// `auto_create_context` is set: the caller falls back to an import.
+pub async fn resolve(
+    conn: &mut AsyncPgConnection,
+    kind: ImportKind,
+    req: &ImportRequest,
+    scan_type: &str,
+    actor: Option<i64>,
+    guard: &dyn super::ImportGuard,
+    today: NaiveDate,
+) -> Result<Option<Target>, ImportError> {
+    if req.auto_create_context
+        && let Some(name) = nonblank(&req.product_name)
+    {
+        // Two imports auto-creating one product (or engagement) must not both create it.
+        sql_query("SELECT pg_advisory_xact_lock(727301, hashtext($1))")
+            .bind::<Text, _>(name)
+            .execute(conn)
+            .await?;
+        if let Some(pt) = nonblank(&req.product_type_name) {
+            // Nor one product type (a lock in its own key space, taken second,
+            // so the order is the same in every import).
+            sql_query("SELECT pg_advisory_xact_lock(727303, hashtext($1))")
+                .bind::<Text, _>(pt)
+                .execute(conn)
+                .await?;
+        }
+    }
+    let Some(Plan {
+        product_type,
+        product,
+        engagement,
+        test_id,
+        hidden_product_type,
+        hidden_product,
+    }) = plan(conn, kind, req, Some(scan_type), guard).await?
+    else {
+        return Ok(None);
+    };
+    // Only a caller who could create the name gets here; the name is taken
+    // by something they cannot see, which must not be written into.
+    if hidden_product_type {
+        return Err(ImportError::invalid(
+            "product_type_name",
+            "this name cannot be used; choose another one",
+        ));
+    }
+    if hidden_product {
+        return Err(ImportError::invalid(
+            "product_name",
+            "this name cannot be used; choose another one",
+        ));
+    }
 
     // Nothing was written so far; create what is missing.
     let product_type_id = match &product_type {

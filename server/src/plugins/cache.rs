@@ -69,5 +69,57 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     std::fs::create_dir_all(dir)?;
     // Probe writability now rather than failing on every load.
-    tempfile::NamedTempFile::new_in(dir).map(drop)
+    let probe = tempfile::NamedTempFile::new_in(dir)?;
+    #[cfg(unix)]
+    check_private(dir, probe.path())?;
+    drop(probe);
+    Ok(())
+}
+
+/// Refuses a directory (one that already existed, typically) that someone
+/// other than this process's user owns or may write into: a file planted
+/// there would be run as native code. The owner of `probe`, a file this
+/// process just created, is its effective user.
+#[cfg(unix)]
+fn check_private(dir: &Path, probe: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir)?;
+    let me = std::fs::metadata(probe)?.uid();
+    if meta.uid() != me {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "it is owned by uid {}, not by this process's user (uid {me})",
+                meta.uid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "its mode {:o} lets other users write into it; make it 0700 (chmod 700)",
+                meta.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_world_writable_cache_dir_is_refused() {
+        let base = tempfile::tempdir().expect("tempdir");
+        let dir = base.path().join("cache");
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let e = create_private_dir(&dir).expect_err("refused");
+        assert!(e.to_string().contains("0700"), "{e}");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        create_private_dir(&dir).expect("a private directory is used");
+    }
 }

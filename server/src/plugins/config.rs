@@ -38,6 +38,21 @@ pub struct PluginConfig {
     )]
     pub watch_interval_ms: u64,
 
+    /// Parse calls that may wait for a free slot (`PALISADE_PLUGIN_CONCURRENCY`)
+    /// before further requests are refused as busy (GraphQL `RATE_LIMITED`,
+    /// REST 429). Background import workers always wait.
+    #[arg(
+        long = "plugin-queue",
+        env = "PALISADE_PLUGIN_QUEUE",
+        default_value_t = 16,
+        value_name = "PALISADE_PLUGIN_QUEUE"
+    )]
+    pub parse_queue: usize,
+
+    /// Largest report `previewReport` accepts, in bytes (suffixes accepted).
+    #[arg(long = "plugin-preview-max-bytes", env = "PALISADE_PLUGIN_PREVIEW_MAX_BYTES", default_value = "16MiB", value_parser = parse_bytes, value_name = "PALISADE_PLUGIN_PREVIEW_MAX_BYTES")]
+    pub preview_max_bytes: u64,
+
     /// Limits of each plugin call.
     #[command(flatten)]
     pub limits: PluginLimits,
@@ -50,6 +65,8 @@ impl Default for PluginConfig {
             cache_dir: None,
             builtins: true,
             watch_interval_ms: 1000,
+            parse_queue: 16,
+            preview_max_bytes: 16 * 1024 * 1024,
             limits: PluginLimits::default(),
         }
     }

@@ -124,6 +124,14 @@ pub enum PluginError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Every parse slot is taken and the queue of waiting calls is full.
+    #[error(
+        "the server is busy parsing other reports ({waiting} are waiting); retry shortly (PALISADE_PLUGIN_QUEUE)"
+    )]
+    Busy {
+        /// Calls already waiting.
+        waiting: usize,
+    },
     /// The host itself failed (engine set-up, a panicked worker thread).
     #[error("plugin host error: {0}")]
     Internal(String),

@@ -163,6 +163,56 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// Admission to the parse slots for async callers: a permit is taken before
+/// the call goes to the blocking pool, so waiting callers park as futures,
+/// not as blocked threads, and at most `max_waiting` of them wait.
+#[derive(Debug)]
+pub(crate) struct ParseSlots {
+    permits: Arc<tokio::sync::Semaphore>,
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    max_waiting: usize,
+}
+
+/// Counts one waiting caller until dropped.
+struct Waiting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl ParseSlots {
+    /// `permits` calls at once, `max_waiting` more waiting.
+    pub(crate) fn new(permits: usize, max_waiting: usize) -> Self {
+        ParseSlots {
+            permits: Arc::new(tokio::sync::Semaphore::new(permits.max(1))),
+            waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            max_waiting,
+        }
+    }
+
+    /// A slot; with `bounded`, [`super::PluginError::Busy`] instead of
+    /// waiting when the queue is full.
+    pub(crate) async fn acquire(
+        &self,
+        bounded: bool,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, super::PluginError> {
+        if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
+            return Ok(p);
+        }
+        let before = self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(Arc::clone(&self.waiting));
+        if bounded && before >= self.max_waiting {
+            return Err(super::PluginError::Busy { waiting: before });
+        }
+        Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| super::PluginError::Internal(format!("parse slots closed: {e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +226,22 @@ mod tests {
         assert!(limiter.memory_growing(60, 80, None).is_ok_and(|ok| !ok));
         assert!(limiter.hit());
         assert_eq!(limiter.peak(), 90);
+    }
+
+    #[tokio::test]
+    async fn parse_slots_refuse_beyond_the_queue() {
+        let slots = Arc::new(ParseSlots::new(1, 1));
+        let held = slots.acquire(true).await.expect("free slot");
+        let s2 = Arc::clone(&slots);
+        let waiter = tokio::spawn(async move { s2.acquire(true).await.map(drop) });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(matches!(
+            slots.acquire(true).await,
+            Err(super::super::PluginError::Busy { waiting: 1 })
+        ));
+        drop(held);
+        assert!(waiter.await.expect("join").is_ok());
+        assert!(slots.acquire(true).await.is_ok());
     }
 
     #[test]

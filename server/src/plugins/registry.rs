@@ -193,6 +193,8 @@ struct Inner {
     /// Serialises directory passes (the watcher and explicit rescans).
     rescan: Mutex<()>,
     watching: AtomicBool,
+    /// Admission of async parse and detect calls to the blocking pool.
+    slots: super::limits::ParseSlots,
 }
 
 /// All plugins of the server; cheap to clone and safe to share between threads.
@@ -240,6 +242,10 @@ impl PluginRegistry {
         builtins: &[(&str, &[u8])],
     ) -> Result<Self, PluginError> {
         let engine = PluginEngine::new(&config)?;
+        let slots = super::limits::ParseSlots::new(
+            config.limits.effective_concurrency(),
+            config.parse_queue,
+        );
         let registry = PluginRegistry {
             inner: Arc::new(Inner {
                 engine,
@@ -247,6 +253,7 @@ impl PluginRegistry {
                 state: RwLock::new(State::default()),
                 rescan: Mutex::new(()),
                 watching: AtomicBool::new(false),
+                slots,
             }),
         };
         let items: Vec<(String, &[u8])> = builtins
@@ -702,10 +709,14 @@ impl PluginRegistry {
     where
         R: AsRef<[u8]> + Send + 'static,
     {
+        let permit = self.inner.slots.acquire(true).await?;
         let registry = self.clone();
-        tokio::task::spawn_blocking(move || registry.detect_blocking(report.as_ref()))
-            .await
-            .map_err(|e| PluginError::Internal(format!("detection worker failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            registry.detect_blocking(report.as_ref())
+        })
+        .await
+        .map_err(|e| PluginError::Internal(format!("detection worker failed: {e}")))?
     }
 
     /// Parses a report (blocking): by `scan_type`, or detected when `None`.
@@ -739,6 +750,10 @@ impl PluginRegistry {
 
     /// Parses a report on the blocking pool, so the async executor never waits on a plugin.
     ///
+    /// A parse slot is taken first (waiting as a future, not a thread); when
+    /// all are busy and `PALISADE_PLUGIN_QUEUE` calls already wait, the call
+    /// fails with [`PluginError::Busy`].
+    ///
     /// `report` may be an `Arc<[u8]>`, `bytes::Bytes` or `Vec<u8>`.
     pub async fn parse<R>(
         &self,
@@ -749,9 +764,38 @@ impl PluginRegistry {
     where
         R: AsRef<[u8]> + Send + 'static,
     {
+        self.parse_admitted(true, scan_type, report, options).await
+    }
+
+    /// Like [`PluginRegistry::parse`], but waits for a slot however long the
+    /// queue: for background workers, whose number is bounded already.
+    pub async fn parse_waiting<R>(
+        &self,
+        scan_type: Option<&str>,
+        report: R,
+        options: ParseOptions,
+    ) -> Result<ParseOutput, PluginError>
+    where
+        R: AsRef<[u8]> + Send + 'static,
+    {
+        self.parse_admitted(false, scan_type, report, options).await
+    }
+
+    async fn parse_admitted<R>(
+        &self,
+        bounded: bool,
+        scan_type: Option<&str>,
+        report: R,
+        options: ParseOptions,
+    ) -> Result<ParseOutput, PluginError>
+    where
+        R: AsRef<[u8]> + Send + 'static,
+    {
+        let permit = self.inner.slots.acquire(bounded).await?;
         let registry = self.clone();
         let scan_type = scan_type.map(str::to_owned);
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             registry.parse_blocking(scan_type.as_deref(), report.as_ref(), &options)
         })
         .await
