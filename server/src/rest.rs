@@ -412,6 +412,87 @@ fn outcome_body(req: &ImportRequest, o: &ImportOutcome) -> Value {
     })
 }
 
+/// The answer to a `lead` that names no user the import may use: the same
+/// for a missing user, an inactive one and one who cannot read the product.
+fn unknown_lead(id: i64) -> Rejection {
+    field_error(
+        "lead",
+        format!("Invalid pk \"{id}\" - object does not exist."),
+    )
+}
+
+/// The lead named by the form, when it is not the importer: an active user,
+/// else [`unknown_lead`]. Whether they may read the product is checked once
+/// the target is resolved, by [`LeadGuard`].
+async fn lead_subject(
+    state: &AppState,
+    req: &ImportRequest,
+    actor: i64,
+) -> Result<Option<crate::authz::Subject>, Rejection> {
+    let Some(id) = req.lead_id.filter(|id| *id != actor) else {
+        return Ok(None);
+    };
+    let unavailable = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "looking up an import's lead failed");
+        detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The database is unavailable; nothing was stored.",
+        )
+    };
+    let mut conn = state.db.conn().await.map_err(|e| unavailable(&e))?;
+    match crate::db::models::user::User::by_id(&mut conn, id).await {
+        Ok(Some(u)) if u.is_active => Ok(Some(crate::authz::Subject {
+            user_id: u.id,
+            is_superuser: u.is_superuser,
+        })),
+        Ok(_) => Err(unknown_lead(id)),
+        Err(e) => Err(unavailable(&e)),
+    }
+}
+
+/// The importer's guard, plus: the lead (when not the importer) must be able
+/// to read the product the import goes into, so `lead` cannot attach any
+/// account to a product or tell which user ids exist.
+struct LeadGuard<'a> {
+    inner: &'a AuthzGuard,
+    lead: Option<crate::authz::Subject>,
+    refused: std::sync::atomic::AtomicBool,
+}
+
+impl crate::import::ImportGuard for LeadGuard<'_> {
+    fn authorize(
+        &self,
+        t: &crate::import::ResolvedTarget,
+    ) -> Result<(), crate::import::GuardDenied> {
+        use crate::authz::{Object, Permission};
+        use crate::import::TargetPart;
+        self.inner.authorize(t)?;
+        let Some(lead) = self.lead else {
+            return Ok(());
+        };
+        // A product about to be created is readable by whoever reads its
+        // product type (or, for a new type, holds a global role).
+        let object = match (&t.product_type, &t.product) {
+            (TargetPart::Existing { id: pt, .. }, TargetPart::Existing { id, .. }) => {
+                Object::Product {
+                    id: *id,
+                    product_type_id: *pt,
+                }
+            }
+            (TargetPart::Existing { id: pt, .. }, TargetPart::New { .. }) => {
+                Object::ProductType(*pt)
+            }
+            (TargetPart::New { .. }, _) => Object::Global,
+        };
+        if self.inner.authz.can(lead, Permission::Product_View, object) {
+            return Ok(());
+        }
+        self.refused
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Err(crate::import::GuardDenied("lead".to_owned()))
+    }
+}
+
 async fn handle(
     state: AppState,
     headers: HeaderMap,
@@ -434,7 +515,21 @@ async fn handle(
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };
-    let guard = AuthzGuard {
+    // A background job runs later under its creator's guard alone, which
+    // cannot vouch for another lead: such a lead needs a synchronous import.
+    // Refused before any lookup so it tells nothing about the user.
+    if run_async && req.lead_id.is_some_and(|l| l != p.user_id) {
+        return field_error(
+            "lead",
+            "a lead other than yourself is accepted only with async=false",
+        )
+        .into_response();
+    }
+    let lead = match lead_subject(&state, &req, p.user_id).await {
+        Ok(l) => l,
+        Err(r) => return r.into_response(),
+    };
+    let authz_guard = AuthzGuard {
         authz: state.authz.clone(),
         subject: p.subject(),
     };
@@ -445,7 +540,7 @@ async fn handle(
             kind,
             Some(p.user_id),
             &req,
-            &guard,
+            &authz_guard,
             caps,
         )
         .await
@@ -458,6 +553,11 @@ async fn handle(
             Err(e) => error_response(e, kind).into_response(),
         };
     }
+    let guard = LeadGuard {
+        inner: &authz_guard,
+        lead,
+        refused: std::sync::atomic::AtomicBool::new(false),
+    };
     let result = match kind {
         ImportKind::Import => {
             crate::import::import_scan(
@@ -489,6 +589,11 @@ async fn handle(
                 tracing::warn!(error = %e, "policy reload after an import failed");
             }
             (StatusCode::CREATED, Json(outcome_body(&req, &o))).into_response()
+        }
+        Err(ImportError::PermissionDenied(_))
+            if guard.refused.load(std::sync::atomic::Ordering::SeqCst) =>
+        {
+            unknown_lead(req.lead_id.unwrap_or_default()).into_response()
         }
         Err(e) => error_response(e, kind).into_response(),
     }

@@ -29,13 +29,13 @@ enum Alg {
     Es256,
 }
 
-struct ProviderState {
-    issuer: String,
+pub(crate) struct ProviderState {
+    pub(crate) issuer: String,
     rsa: RsaKeyPair,
     ec: EcdsaKeyPair,
     alg: Mutex<Alg>,
     /// Claims the next ID token carries (besides the protocol ones).
-    claims: Mutex<Value>,
+    pub(crate) claims: Mutex<Value>,
     /// Extra claim overrides, to forge bad tokens.
     overrides: Mutex<Value>,
     /// code → (challenge, nonce)
@@ -207,11 +207,11 @@ async fn token(
         .into_response()
 }
 
-struct Provider {
-    state: Shared,
+pub(crate) struct Provider {
+    pub(crate) state: Shared,
 }
 
-async fn start_provider() -> Provider {
+pub(crate) async fn start_provider() -> Provider {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -252,7 +252,11 @@ async fn start_provider() -> Provider {
     Provider { state }
 }
 
-async fn palisade_with(db: &TestDb, provider: &Provider, mapping: Option<&str>) -> TestServer {
+pub(crate) async fn palisade_with(
+    db: &TestDb,
+    provider: &Provider,
+    mapping: Option<&str>,
+) -> TestServer {
     // The callback URL must name the server's own port, known only once it
     // runs: point it at a fixed path and let the test follow redirects by hand.
     let mut env = vec![
@@ -272,7 +276,7 @@ async fn palisade_with(db: &TestDb, provider: &Provider, mapping: Option<&str>) 
 }
 
 /// Runs the browser's part: Palisade → provider → Palisade's callback.
-async fn sign_in(s: &TestServer) -> (u16, Value) {
+pub(crate) async fn sign_in(s: &TestServer) -> (u16, Value) {
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -2,6 +2,7 @@
 //! the December 2026 security review, and each test names the attack it
 //! shows failing, against the real server over HTTP and WebSocket.
 
+mod grants;
 mod import_target;
 mod limits;
 mod matrix;

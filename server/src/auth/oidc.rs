@@ -529,18 +529,36 @@ impl Oidc {
                 Some(m) => m.get(c).cloned(),
             })
             .collect();
-        // Sync: join the mapped groups, leave sign-on groups no longer claimed;
-        // groups managed by hand are left alone.
+        // Sync. A claim only ever reaches a group made for sign-on
+        // (`social_provider = 'oidc'`) or one an operator mapped a claim to:
+        // a group managed by hand holds roles granted by hand, and anyone who
+        // can name a group at the provider must not inherit them.
+        let mapped: BTreeSet<&str> = mapping
+            .iter()
+            .flat_map(|m| m.values().map(String::as_str))
+            .collect();
+        let synced = |g: &Group| {
+            g.social_provider.as_deref() == Some("oidc") || mapped.contains(g.name.as_str())
+        };
         let member_of = Group::ids_of_member(&mut conn, user.id).await?;
         let current = Group::list(&mut conn, Some(&member_of)).await?;
         for g in &current {
-            if g.social_provider.as_deref() == Some("oidc") && !wanted_groups.contains(&g.name) {
+            if synced(g) && !wanted_groups.contains(&g.name) {
                 GroupMember::remove(&mut conn, user.id, g.id).await?;
             }
         }
+        let mut joined = Vec::with_capacity(wanted_groups.len());
         for name in &wanted_groups {
             let group = match Group::by_name(&mut conn, name).await? {
-                Some(g) => g,
+                Some(g) if synced(&g) => g,
+                Some(_) => {
+                    tracing::warn!(
+                        group = %name,
+                        "a sign-on group claim names a locally managed group; not joined \
+                         (map the claim with PALISADE_OIDC_GROUP_MAPPING to allow it)"
+                    );
+                    continue;
+                }
                 None => {
                     Group::create(
                         &mut conn,
@@ -560,11 +578,12 @@ impl Oidc {
                 )
                 .await?;
             }
+            joined.push(name.clone());
         }
         Ok(SignedIn {
             user,
             created,
-            groups: wanted_groups.into_iter().collect(),
+            groups: joined,
         })
     }
 }

@@ -14,8 +14,26 @@ use crate::config::Config;
 use crate::db::models::user::{self as model, ApiToken as TokenRow};
 
 /// A person or automation account.
+///
+/// Beyond `id` and `username`, a user's details are shown only to that user
+/// and to superusers: member lists would otherwise be a user directory.
 #[derive(Clone)]
 pub struct User(pub model::User);
+
+impl User {
+    /// Whether the caller may see this user's details.
+    fn shows_details(&self, ctx: &Context<'_>) -> bool {
+        let Ok(cx) = Cx::anonymous(ctx) else {
+            return false;
+        };
+        match &cx.inner.principal {
+            Some(p) => p.is_superuser || p.user_id == self.0.id,
+            // Only `login` answers a user to a request without credentials:
+            // the user who just proved to be them.
+            None => true,
+        }
+    }
+}
 
 #[Object]
 impl User {
@@ -29,39 +47,44 @@ impl User {
         &self.0.username
     }
 
-    /// E-mail address.
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// E-mail address (null unless it is the caller or a superuser asks).
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.shows_details(ctx).then_some(self.0.email.as_str())
     }
 
-    /// Given name.
-    async fn first_name(&self) -> &str {
-        &self.0.first_name
+    /// Given name (null unless it is the caller or a superuser asks).
+    async fn first_name(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.shows_details(ctx)
+            .then_some(self.0.first_name.as_str())
     }
 
-    /// Family name.
-    async fn last_name(&self) -> &str {
-        &self.0.last_name
+    /// Family name (null unless it is the caller or a superuser asks).
+    async fn last_name(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.shows_details(ctx).then_some(self.0.last_name.as_str())
     }
 
-    /// Whether the account may sign in.
-    async fn is_active(&self) -> bool {
-        self.0.is_active
+    /// Whether the account may sign in (null unless it is the caller or a
+    /// superuser asks).
+    async fn is_active(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.shows_details(ctx).then_some(self.0.is_active)
     }
 
-    /// Whether every check is bypassed for this user.
-    async fn is_superuser(&self) -> bool {
-        self.0.is_superuser
+    /// Whether every check is bypassed for this user (null unless it is the
+    /// caller or a superuser asks).
+    async fn is_superuser(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.shows_details(ctx).then_some(self.0.is_superuser)
     }
 
-    /// Last successful sign-in.
-    async fn last_login(&self) -> Option<DateTime<Utc>> {
-        self.0.last_login
+    /// Last successful sign-in (null unless it is the caller or a superuser
+    /// asks).
+    async fn last_login(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        self.0.last_login.filter(|_| self.shows_details(ctx))
     }
 
-    /// When the account was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When the account was created (null unless it is the caller or a
+    /// superuser asks).
+    async fn created_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        self.shows_details(ctx).then_some(self.0.created_at)
     }
 }
 

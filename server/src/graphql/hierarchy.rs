@@ -149,22 +149,36 @@ impl ProductType {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-    /// Users holding roles on this product type.
+    /// Users holding roles on this product type (empty unless the caller may
+    /// read the type itself).
     #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::Member>> {
         let cx = Cx::of(ctx)?;
         super::members::product_type_members(&cx, self.0.id).await
     }
-    /// Groups holding roles on this product type (needs `Product_Type_Group_View`).
+    /// Groups holding roles on this product type (needs read access to the
+    /// type and `Product_Type_Group_View`).
     #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::members::GroupRole>> {
         let cx = Cx::of(ctx)?;
         super::members::product_type_groups(&cx, self.0.id).await
     }
-    /// Number of products of this type.
+    /// Number of products of this type the caller may read.
     async fn product_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let cx = Cx::of(ctx)?;
-        child_count(&cx, ChildKind::ProductsOfType, self.0.id).await
+        // A role on the type reads all of its products; a reader of one
+        // product reaches the type without learning how many others it holds.
+        let product_ids = cx.readable_products();
+        if product_ids.is_none() || cx.can_read_product_type(self.0.id) {
+            return child_count(&cx, ChildKind::ProductsOfType, self.0.id).await;
+        }
+        let filter = HierarchyFilter {
+            product_ids,
+            parent_id: Some(self.0.id),
+            ..Default::default()
+        };
+        let mut conn = cx.conn().await?;
+        Ok(model::Product::count(&mut conn, &filter).await?)
     }
     /// The products of this type.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
@@ -1049,7 +1063,8 @@ pub struct EngagementPayload {
 pub struct CreateTestInput {
     /// The engagement.
     pub engagement: ID,
-    /// Test type name, e.g. "Manual Code Review"; created when missing.
+    /// Test type name, e.g. "Manual Code Review": an existing test type
+    /// (superusers may name a new one, which is created).
     pub test_type: String,
     /// Title.
     pub title: Option<String>,
@@ -1459,8 +1474,23 @@ impl HierarchyMutation {
         let tags = normalize_tags(&input.tags.unwrap_or_default())?;
         let start = input.target_start.unwrap_or_else(Utc::now);
         let mut conn = cx.conn().await?;
-        let test_type =
-            model::TestType::find_or_create(&mut conn, input.test_type.trim(), false).await?;
+        // Test types are global: a Writer of one product picks an existing
+        // one; only superusers add to the list every tenant sees.
+        let test_type_name = input.test_type.trim();
+        let test_type = if cx.is_superuser() {
+            model::TestType::find_or_create(&mut conn, test_type_name, false).await?
+        } else {
+            model::TestType::by_name(&mut conn, test_type_name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "testType",
+                        format!(
+                            "no test type is named `{test_type_name}` (superusers add test types)"
+                        ),
+                    )
+                })?
+        };
         let row = model::Test::create(
             &mut conn,
             &NewTest {

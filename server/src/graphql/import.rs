@@ -717,11 +717,26 @@ impl ImportQuery {
         let f = readable_finding(&cx, ids::decode(&finding, Kind::Finding)?).await?;
         let (plugins, dedupe) = services(ctx)?;
         let mut conn = cx.conn().await?;
-        crate::import::dedupe_explain(&mut conn, Some(plugins), dedupe, f.id)
+        let mut explanation = crate::import::dedupe_explain(&mut conn, Some(plugins), dedupe, f.id)
             .await
             .map_err(import_error)?
-            .map(Json)
-            .ok_or_else(|| ApiError::NotFound(format!("Finding {}", finding.0)))
+            .ok_or_else(|| ApiError::NotFound(format!("Finding {}", finding.0)))?;
+        drop(conn);
+        // The stored link is whatever the data says, not bound to the
+        // product: name it only if the caller could read the finding.
+        for id in [
+            &mut explanation.stored_duplicate_finding_id,
+            &mut explanation.original_finding_id,
+        ] {
+            if let Some(other) = *id {
+                match readable_finding(&cx, other).await {
+                    Ok(_) => {}
+                    Err(ApiError::NotFound(_)) => *id = None,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(Json(explanation))
     }
 }
 

@@ -47,6 +47,21 @@ impl LocationStatus {
     }
 }
 
+impl Location {
+    /// Whether the caller reads every product referencing this location. A
+    /// location is shared by URL, so its tags and creation time may come
+    /// from products the caller cannot see: only then are they shown.
+    async fn shows_shared(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        let cx = Cx::of(ctx)?;
+        if cx.readable_products().is_none() {
+            return Ok(true);
+        }
+        let mut conn = cx.conn().await?;
+        let products = model::Location::product_ids(&mut conn, self.0.id).await?;
+        Ok(products.iter().all(|p| cx.can_read_product(*p)))
+    }
+}
+
 #[Object]
 impl Location {
     /// Global id.
@@ -81,13 +96,19 @@ impl Location {
     async fn fragment(&self) -> Option<&str> {
         Some(self.0.fragment.as_str()).filter(|s| !s.is_empty())
     }
-    /// Tags.
-    async fn tags(&self) -> &[String] {
-        &self.0.tags
+    /// Tags (empty unless the caller reads every product the location
+    /// belongs to).
+    async fn tags(&self, ctx: &Context<'_>) -> ApiResult<&[String]> {
+        Ok(if self.shows_shared(ctx).await? {
+            &self.0.tags
+        } else {
+            &[]
+        })
     }
-    /// Created at.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// Created at (null unless the caller reads every product the location
+    /// belongs to: an earlier time would tell another product holds it).
+    async fn created_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(self.shows_shared(ctx).await?.then_some(self.0.created_at))
     }
 }
 

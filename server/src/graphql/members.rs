@@ -3,7 +3,10 @@
 //!
 //! Every change is checked twice: the object's `*_Manage_Members` (or group)
 //! permission, and [`Authz::can_grant`](crate::authz::Authz::can_grant) so
-//! nobody hands out a role above their own. After a change this process
+//! nobody hands out a role above their own. Grants stay monotone: the role
+//! a member or group holds now counts as well as the new one (only those who
+//! may grant Owner change or remove an Owner), and a group membership counts
+//! as a grant of every role the group holds. After a change this process
 //! reloads its policy before answering; other processes follow on the
 //! database notification.
 
@@ -100,10 +103,16 @@ impl Group {
         &self.0.description
     }
 
-    /// The members and their roles in administering the group.
+    /// The members and their roles in administering the group (empty
+    /// without `Group_View` on this group).
     #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<Member>> {
         let cx = Cx::of(ctx)?;
+        // A group is reachable through the roles it holds on a product type,
+        // which says nothing about seeing who belongs to it.
+        if !cx.can(Permission::Group_View, AuthzObject::Group(self.0.id)) {
+            return Ok(Vec::new());
+        }
         let mut conn = cx.conn().await?;
         let rows = GroupMember::for_object(&mut conn, self.0.id).await?;
         members_of(&cx, rows.into_iter().map(|m| (m.user_id, m.role_id))).await
@@ -147,8 +156,12 @@ async fn group_roles_of(
     Ok(out)
 }
 
-/// The user members of a product type (its readers may list them).
+/// The user members of a product type (its readers may list them; a
+/// reader of one of its products only reaches the type, not its members).
 pub async fn product_type_members(cx: &Cx<'_>, product_type_id: i64) -> ApiResult<Vec<Member>> {
+    if !cx.can_read_product_type(product_type_id) {
+        return Ok(Vec::new());
+    }
     let mut conn = cx.conn().await?;
     let rows = ProductTypeMember::for_object(&mut conn, product_type_id).await?;
     drop(conn);
@@ -165,10 +178,12 @@ pub async fn product_members(cx: &Cx<'_>, product_id: i64) -> ApiResult<Vec<Memb
 
 /// The groups holding roles on a product type (`Product_Type_Group_View`).
 pub async fn product_type_groups(cx: &Cx<'_>, product_type_id: i64) -> ApiResult<Vec<GroupRole>> {
-    if !cx.can(
-        Permission::Product_Type_Group_View,
-        AuthzObject::ProductType(product_type_id),
-    ) {
+    if !cx.can_read_product_type(product_type_id)
+        || !cx.can(
+            Permission::Product_Type_Group_View,
+            AuthzObject::ProductType(product_type_id),
+        )
+    {
         return Ok(Vec::new());
     }
     let mut conn = cx.conn().await?;
@@ -329,6 +344,130 @@ async fn current_role(
     Ok(role)
 }
 
+/// A group's current role on the target, if it holds one.
+async fn current_group_role(
+    conn: &mut crate::db::DbConn,
+    target: &Target,
+    group_id: i64,
+) -> ApiResult<Option<i16>> {
+    let role = match *target {
+        Target::ProductType(pt) => ProductTypeGroup::for_object(conn, pt)
+            .await?
+            .into_iter()
+            .find(|m| m.group_id == group_id)
+            .map(|m| m.role_id),
+        Target::Product(p, _) => ProductGroup::for_object(conn, p)
+            .await?
+            .into_iter()
+            .find(|m| m.group_id == group_id)
+            .map(|m| m.role_id),
+    };
+    Ok(role)
+}
+
+/// A user's current role in administering a group, if they are a member.
+async fn current_group_member_role(
+    conn: &mut crate::db::DbConn,
+    group_id: i64,
+    user_id: i64,
+) -> ApiResult<Option<i16>> {
+    Ok(GroupMember::for_object(conn, group_id)
+        .await?
+        .into_iter()
+        .find(|m| m.user_id == user_id)
+        .map(|m| m.role_id))
+}
+
+/// What a group holds, read from the tables rather than the policy
+/// snapshot so a role granted a moment ago in another process counts.
+struct GroupHoldings {
+    /// Whether it holds a global role.
+    global: bool,
+    /// Its roles on product types and products.
+    scoped: Vec<(AuthzObject, i16)>,
+}
+
+async fn group_holdings(
+    conn: &mut diesel_async::AsyncPgConnection,
+    group_id: i64,
+) -> ApiResult<GroupHoldings> {
+    use crate::db::schema::{global_roles, product_groups, product_type_groups, products};
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let global: i64 = global_roles::table
+        .filter(global_roles::group_id.eq(group_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    let types: Vec<(i64, i16)> = product_type_groups::table
+        .filter(product_type_groups::group_id.eq(group_id))
+        .select((
+            product_type_groups::product_type_id,
+            product_type_groups::role_id,
+        ))
+        .load(conn)
+        .await?;
+    let prods: Vec<(i64, i64, i16)> = product_groups::table
+        .inner_join(products::table)
+        .filter(product_groups::group_id.eq(group_id))
+        .select((
+            products::id,
+            products::product_type_id,
+            product_groups::role_id,
+        ))
+        .load(conn)
+        .await?;
+    let mut scoped: Vec<(AuthzObject, i16)> = types
+        .into_iter()
+        .map(|(pt, r)| (AuthzObject::ProductType(pt), r))
+        .collect();
+    scoped.extend(prods.into_iter().map(|(id, product_type_id, r)| {
+        (
+            AuthzObject::Product {
+                id,
+                product_type_id,
+            },
+            r,
+        )
+    }));
+    Ok(GroupHoldings {
+        global: global > 0,
+        scoped,
+    })
+}
+
+/// Refuses to change who belongs to `group_id` unless the caller could grant
+/// every role the group holds directly: a membership hands all of them to
+/// the member, whatever their role in administering the group. Groups with a
+/// global role are configuration, like global roles themselves: superusers
+/// only.
+async fn check_group_grants(cx: &Cx<'_>, group_id: i64) -> ApiResult<()> {
+    if cx.is_superuser() {
+        return Ok(());
+    }
+    let mut conn = cx.conn().await?;
+    let holdings = group_holdings(&mut conn, group_id).await?;
+    drop(conn);
+    if holdings.global {
+        return Err(ApiError::Forbidden(
+            "change the members of a group holding a global role (superusers only)".to_owned(),
+        ));
+    }
+    for (object, role_id) in holdings.scoped {
+        let Some(role) = AuthzRole::from_id(role_id) else {
+            continue;
+        };
+        // The message names neither the object nor the role: the caller may
+        // not be able to read the object the group holds it on.
+        if !cx.authz().can_grant(cx.subject(), object, role) {
+            return Err(ApiError::Forbidden(
+                "change the members of a group holding roles above your own".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn existing_user(cx: &Cx<'_>, id: &ID) -> ApiResult<UserRow> {
     let user_id = ids::decode(id, Kind::User)?;
     let mut conn = cx.conn().await?;
@@ -461,8 +600,10 @@ impl MemberMutation {
         let cx = Cx::of(ctx)?;
         let target = target(&cx, &input.object).await?;
         let object = target.object();
-        let user = existing_user(&cx, &input.user).await?;
-        if !cx.authz().can_remove_member(cx.subject(), user.id, object) {
+        // Only the id: loading the user before the check would tell anyone
+        // who may read the object which user ids exist.
+        let user_id = ids::decode(&input.user, Kind::User)?;
+        if !cx.authz().can_remove_member(cx.subject(), user_id, object) {
             return Err(forbidden(
                 match target {
                     Target::ProductType(_) => Permission::Product_Type_Member_Delete,
@@ -472,15 +613,15 @@ impl MemberMutation {
             ));
         }
         let mut conn = cx.conn().await?;
-        let current = current_role(&mut conn, &target, user.id).await?;
-        if user.id != cx.principal().user_id
+        let current = current_role(&mut conn, &target, user_id).await?;
+        if user_id != cx.principal().user_id
             && let Some(r) = current.and_then(AuthzRole::from_id)
         {
             check_grant(&cx, object, r)?;
         }
         let removed = match target {
-            Target::ProductType(pt) => ProductTypeMember::remove(&mut conn, user.id, pt).await,
-            Target::Product(p, _) => ProductMember::remove(&mut conn, user.id, p).await,
+            Target::ProductType(pt) => ProductTypeMember::remove(&mut conn, user_id, pt).await,
+            Target::Product(p, _) => ProductMember::remove(&mut conn, user_id, p).await,
         }
         .map_err(db_err)?;
         drop(conn);
@@ -517,6 +658,13 @@ impl MemberMutation {
         check_grant(&cx, object, role)?;
         let group = visible_group(&cx, &input.group).await?;
         let mut conn = cx.conn().await?;
+        // Demoting a group that holds Owner is owner business, as for users.
+        if let Some(r) = current_group_role(&mut conn, &target, group.id)
+            .await?
+            .and_then(AuthzRole::from_id)
+        {
+            check_grant(&cx, object, r)?;
+        }
         let role_id = match target {
             Target::ProductType(pt) => {
                 ProductTypeGroup::set(&mut conn, group.id, pt, role.id())
@@ -539,7 +687,8 @@ impl MemberMutation {
         })
     }
 
-    /// Removes a group's role on a product type or product.
+    /// Removes a group's role on a product type or product (the group must
+    /// be visible; removing an Owner group needs the right to grant Owner).
     async fn remove_group_role(
         &self,
         ctx: &Context<'_>,
@@ -555,11 +704,17 @@ impl MemberMutation {
             },
             object,
         )?;
-        let group_id = ids::decode(&input.group, Kind::Group)?;
+        let group = visible_group(&cx, &input.group).await?;
         let mut conn = cx.conn().await?;
+        if let Some(r) = current_group_role(&mut conn, &target, group.id)
+            .await?
+            .and_then(AuthzRole::from_id)
+        {
+            check_grant(&cx, object, r)?;
+        }
         let removed = match target {
-            Target::ProductType(pt) => ProductTypeGroup::remove(&mut conn, group_id, pt).await,
-            Target::Product(p, _) => ProductGroup::remove(&mut conn, group_id, p).await,
+            Target::ProductType(pt) => ProductTypeGroup::remove(&mut conn, group.id, pt).await,
+            Target::Product(p, _) => ProductGroup::remove(&mut conn, group.id, p).await,
         }
         .map_err(db_err)?;
         drop(conn);
@@ -607,7 +762,10 @@ impl MemberMutation {
         Ok(deleted)
     }
 
-    /// Adds a user to a group or changes their role in it.
+    /// Adds a user to a group or changes their role in it. Besides
+    /// `Group_Manage_Members`, the caller must be able to grant every role
+    /// the group holds (a member holds them all), and the member's current
+    /// role if it is above their own.
     async fn set_group_member(
         &self,
         ctx: &Context<'_>,
@@ -622,8 +780,15 @@ impl MemberMutation {
             cx.require(Permission::Group_Add_Owner, object)?;
         }
         check_grant(&cx, object, role)?;
+        check_group_grants(&cx, group.id).await?;
         let user = existing_user(&cx, &input.user).await?;
         let mut conn = cx.conn().await?;
+        if let Some(r) = current_group_member_role(&mut conn, group.id, user.id)
+            .await?
+            .and_then(AuthzRole::from_id)
+        {
+            check_grant(&cx, object, r)?;
+        }
         let row = GroupMember::set(&mut conn, user.id, group.id, role.id())
             .await
             .map_err(db_err)?;
@@ -635,7 +800,9 @@ impl MemberMutation {
         })
     }
 
-    /// Removes a user from a group (members may always leave).
+    /// Removes a user from a group (members may always leave). Removing
+    /// someone else needs `Group_Member_Delete`, the right to grant their
+    /// current role, and to grant every role the group holds.
     async fn remove_group_member(
         &self,
         ctx: &Context<'_>,
@@ -644,12 +811,22 @@ impl MemberMutation {
         let cx = Cx::of(ctx)?;
         let group = visible_group(&cx, &input.group).await?;
         let object = AuthzObject::Group(group.id);
-        let user = existing_user(&cx, &input.user).await?;
-        if !cx.authz().can_remove_member(cx.subject(), user.id, object) {
+        let user_id = ids::decode(&input.user, Kind::User)?;
+        if !cx.authz().can_remove_member(cx.subject(), user_id, object) {
             return Err(forbidden(Permission::Group_Member_Delete, object));
         }
+        if user_id != cx.principal().user_id {
+            check_group_grants(&cx, group.id).await?;
+        }
         let mut conn = cx.conn().await?;
-        let removed = GroupMember::remove(&mut conn, user.id, group.id)
+        if user_id != cx.principal().user_id
+            && let Some(r) = current_group_member_role(&mut conn, group.id, user_id)
+                .await?
+                .and_then(AuthzRole::from_id)
+        {
+            check_grant(&cx, object, r)?;
+        }
+        let removed = GroupMember::remove(&mut conn, user_id, group.id)
             .await
             .map_err(db_err)?;
         drop(conn);

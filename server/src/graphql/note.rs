@@ -30,7 +30,8 @@ impl Note {
     async fn date(&self) -> DateTime<Utc> {
         self.0.date
     }
-    /// Only visible to the team.
+    /// Only visible to its author, superusers and those who may edit notes
+    /// on the product.
     async fn private(&self) -> bool {
         self.0.private
     }
@@ -44,7 +45,19 @@ impl Note {
     }
 }
 
-/// The notes of a parent, through the request's loader.
+/// Whether the caller may see `note` (its product being readable): a
+/// private note is for its author, superusers and those who may edit notes
+/// on its product (`Note_Edit`: Writers and above, the team working the
+/// findings), not for Readers and API importers.
+async fn may_see(cx: &Cx<'_>, note: &model::Note) -> ApiResult<bool> {
+    if !note.private || cx.is_superuser() || note.author_id == Some(cx.principal().user_id) {
+        return Ok(true);
+    }
+    let object = cx.product_object(note.product_id).await?;
+    Ok(cx.can(Permission::Note_Edit, object))
+}
+
+/// The notes of a parent the caller may see, through the request's loader.
 pub async fn notes_of(cx: &Cx<'_>, parent: NoteParent) -> ApiResult<Vec<Note>> {
     let rows = cx
         .loaders()
@@ -53,7 +66,13 @@ pub async fn notes_of(cx: &Cx<'_>, parent: NoteParent) -> ApiResult<Vec<Note>> {
         .await
         .map_err(super::loaders::load_err)?
         .unwrap_or_default();
-    Ok(rows.into_iter().map(Note).collect())
+    let mut out = Vec::with_capacity(rows.len());
+    for n in rows {
+        if may_see(cx, &n).await? {
+            out.push(Note(n));
+        }
+    }
+    Ok(out)
 }
 
 /// Loads a note the caller may read.
@@ -65,7 +84,7 @@ pub async fn readable_note(cx: &Cx<'_>, id: i64) -> ApiResult<model::Note> {
         .await
         .map_err(super::loaders::load_err)?
     {
-        Some(n) if cx.can_read_product(n.product_id) => Ok(n),
+        Some(n) if cx.can_read_product(n.product_id) && may_see(cx, &n).await? => Ok(n),
         _ => Err(ApiError::NotFound(format!(
             "Note {}",
             ids::encode(Kind::Note, id).0
@@ -80,7 +99,8 @@ pub struct CreateNoteInput {
     pub parent: ID,
     /// The text.
     pub entry: String,
-    /// Only visible to the team.
+    /// Only visible to its author, superusers and those who may edit notes
+    /// on the product.
     pub private: Option<bool>,
 }
 

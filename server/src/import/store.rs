@@ -764,6 +764,11 @@ async fn insert_locations(
         return Ok(());
     }
     let (hashes, parts): (Vec<String>, Vec<&UrlParts>) = unique.into_iter().unzip();
+    // `apply_tags_to_endpoints` tags new locations and those only this
+    // product references. A location shared with another product keeps its
+    // tags: changing them changes that product's view, which `addTags` allows
+    // only with `Location_Edit` on every referencing product, and the import
+    // runs with the importer's rights on this product alone.
     sql_query(
         "INSERT INTO locations (identity_hash, location_value, protocol, user_info, host, port, \
          path, query, fragment, tags) \
@@ -771,7 +776,8 @@ async fn insert_locations(
          FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          AS x(h, v, protocol, user_info, host, port, path, query, fragment) \
          ON CONFLICT (identity_hash) DO UPDATE SET tags = ARRAY(SELECT DISTINCT unnest(locations.tags || EXCLUDED.tags)) \
-         WHERE cardinality(EXCLUDED.tags) > 0",
+         WHERE cardinality(EXCLUDED.tags) > 0 AND NOT EXISTS (SELECT 1 FROM location_product_refs r \
+         WHERE r.location_id = locations.id AND r.product_id <> $11)",
     )
     .into_boxed::<Pg>()
     .bind::<Array<Text>, _>(hashes.clone())
@@ -789,6 +795,7 @@ async fn insert_locations(
     .bind::<Array<Text>, _>(parts.iter().map(|p| p.query.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(parts.iter().map(|p| p.fragment.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(location_tags)
+    .bind::<BigInt, _>(cx.product_id)
     .execute(&mut { conn })
     .await?;
     sql_query(

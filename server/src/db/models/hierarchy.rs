@@ -523,6 +523,19 @@ impl Engagement {
 }
 
 impl TestType {
+    /// A test type by exact name.
+    pub async fn by_name(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+    ) -> QueryResult<Option<TestType>> {
+        test_types::table
+            .filter(test_types::name.eq(name))
+            .select(TestType::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
     /// Finds a test type by name, creating it (marked as generated) when missing.
     pub async fn find_or_create(
         conn: &mut AsyncPgConnection,
