@@ -416,6 +416,8 @@ async fn webhook_stops_when_its_creator_loses_access() {
             json!({"p": product, "u": r.url}),
         )
         .await;
+    // The dispatcher reloads its list of webhooks every 2 s.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     import(&s, &["second"]).await;
     wait_until("a delivery while a member", Duration::from_secs(15), || {
         r.requests() >= 1
