@@ -51,6 +51,9 @@ pub enum StartError {
     /// Single sign-on is misconfigured.
     #[error("single sign-on: {0}")]
     Oidc(#[from] crate::auth::oidc::OidcError),
+    /// The outbound HTTP client could not be built.
+    #[error(transparent)]
+    Outbound(#[from] crate::outbound::BuildError),
 }
 
 impl AppState {
@@ -95,10 +98,18 @@ impl AppState {
         let config = Arc::new(config);
         let dedupe = Arc::new(config.import.dedupe_settings());
         let events = crate::events::EventBus::start(&config.database.url, db.clone()).await?;
+        let outbound = crate::outbound::Outbound::new(crate::outbound::Policy::new(
+            config.outbound.allow.clone(),
+        ))?;
         crate::webhooks::start(
             db.clone(),
             &events,
-            Duration::from_millis(config.import.webhook_poll_ms),
+            authz.clone(),
+            outbound,
+            crate::webhooks::DeliveryConfig {
+                poll: Duration::from_millis(config.import.webhook_poll_ms),
+                concurrency: usize::try_from(config.import.webhook_concurrency).unwrap_or(1),
+            },
         );
         crate::events::start_pruner(
             db.clone(),
@@ -178,13 +189,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn check_ready(db: &Db) -> Result<(), String> {
-    let mut conn = db
-        .conn()
-        .await
-        .map_err(|e| format!("database unreachable: {e}"))?;
+    // Anyone may ask, so the driver's text (host, database and role names)
+    // only goes to the log.
+    let mut conn = db.conn().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+        "database unreachable".to_owned()
+    })?;
     let applied = db::models::applied_migration_version(&mut conn)
         .await
-        .map_err(|e| format!("cannot read the migration table: {e}"))?;
+        .map_err(|e| {
+            tracing::warn!(error = %e, "readiness: cannot read the migration table");
+            "cannot read the migration table".to_owned()
+        })?;
     let expected = db::latest_migration_version();
     if applied.is_some() && applied == expected {
         Ok(())

@@ -30,6 +30,26 @@ pub struct Config {
     /// Imports and deduplication.
     #[command(flatten)]
     pub import: ImportConfig,
+    /// Calls the server makes on its own (webhooks).
+    #[command(flatten)]
+    pub outbound: OutboundConfig,
+}
+
+/// Outbound HTTP: which internal destinations are let through.
+#[derive(Debug, Clone, Args)]
+pub struct OutboundConfig {
+    /// Internal destinations outbound calls may reach although they are
+    /// loopback, private, link-local, ...: comma-separated CIDRs or addresses
+    /// (`10.20.0.0/16`, `127.0.0.1`) and host names (`jira.corp.example`,
+    /// `*.corp.example`). Empty: only public addresses.
+    #[arg(
+        long = "outbound-allow",
+        env = "PALISADE_OUTBOUND_ALLOW",
+        value_name = "PALISADE_OUTBOUND_ALLOW",
+        default_value = "",
+        value_parser = crate::outbound::AllowList::parse
+    )]
+    pub allow: crate::outbound::AllowList,
 }
 
 /// Import settings.
@@ -66,6 +86,17 @@ pub struct ImportConfig {
         value_parser = clap::value_parser!(u64).range(10..)
     )]
     pub webhook_poll_ms: u64,
+
+    /// Webhook deliveries in flight at once in this process (one per
+    /// webhook at most).
+    #[arg(
+        long = "webhook-concurrency",
+        env = "PALISADE_WEBHOOK_CONCURRENCY",
+        value_name = "PALISADE_WEBHOOK_CONCURRENCY",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub webhook_concurrency: u32,
 
     /// How long finding-change events are kept for resuming subscribers (and
     /// finished webhook deliveries for the delivery log), in seconds.
@@ -415,9 +446,13 @@ impl Config {
                 workers: 2,
                 dedupe_overrides: None,
                 webhook_poll_ms: 500,
+                webhook_concurrency: 16,
                 event_retention_secs: 7 * 24 * 3600,
                 max_queued_jobs_per_user: 10,
                 max_queued_bytes_per_user: 1024 * 1024 * 1024,
+            },
+            outbound: OutboundConfig {
+                allow: crate::outbound::AllowList::default(),
             },
             auth: AuthConfig {
                 admin_password: None,

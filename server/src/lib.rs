@@ -16,6 +16,7 @@ pub mod graphql;
 pub mod import;
 pub mod import_cli;
 pub mod import_guard;
+pub mod outbound;
 pub mod plugins;
 pub mod rest;
 pub mod telemetry;

@@ -5,4 +5,7 @@
 mod grants;
 mod import_target;
 mod limits;
+mod login;
 mod matrix;
+mod outbound;
+mod websocket;

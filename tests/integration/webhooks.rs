@@ -11,6 +11,10 @@ use serde_json::{Value, json};
 
 use crate::support::{TestDb, TestServer};
 
+/// The receivers listen on 127.0.0.1, which outbound calls refuse unless the
+/// operator allows it.
+const ALLOW_LOCAL: (&str, &str) = ("PALISADE_OUTBOUND_ALLOW", "127.0.0.1");
+
 #[derive(Default)]
 struct Receiver {
     /// (headers, body) of every request.
@@ -102,7 +106,7 @@ async fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 async fn deliveries_are_signed_retried_and_logged() {
     let (url, receiver) = start_receiver(2).await;
     let db = TestDb::new().await;
-    let s = TestServer::start(&db.url).await;
+    let s = TestServer::start_with(&db.url, &[ALLOW_LOCAL]).await;
     let d = s
         .gql()
         .ok(
@@ -173,7 +177,7 @@ async fn deliveries_are_signed_retried_and_logged() {
 async fn a_restart_mid_retry_delivers_once() {
     let (url, receiver) = start_receiver(1).await;
     let db = TestDb::new().await;
-    let mut s = TestServer::start(&db.url).await;
+    let mut s = TestServer::start_with(&db.url, &[ALLOW_LOCAL]).await;
     s.gql()
         .ok(
             "mutation($u: String!) { createWebhook(input: {name: \"bot\", url: $u}) { webhook { id } } }",
@@ -187,8 +191,8 @@ async fn a_restart_mid_retry_delivers_once() {
     .await;
     s.stop().await;
     // Restart while the retry waits; two processes now, both dispatching.
-    let s1 = TestServer::start(&db.url).await;
-    let _s2 = TestServer::start(&db.url).await;
+    let s1 = TestServer::start_with(&db.url, &[ALLOW_LOCAL]).await;
+    let _s2 = TestServer::start_with(&db.url, &[ALLOW_LOCAL]).await;
     wait_for("the retry", Duration::from_secs(30), || {
         receiver.seen.lock().expect("lock").len() >= 2
     })
@@ -227,7 +231,7 @@ async fn a_restart_mid_retry_delivers_once() {
 async fn a_webhook_failing_for_a_day_is_disabled_and_its_owner_told() {
     let (url, receiver) = start_receiver(usize::MAX).await;
     let db = TestDb::new().await;
-    let s = TestServer::start(&db.url).await;
+    let s = TestServer::start_with(&db.url, &[ALLOW_LOCAL]).await;
     s.gql()
         .ok(
             "mutation($u: String!) { createWebhook(input: {name: \"dead\", url: $u}) { webhook { id } } }",

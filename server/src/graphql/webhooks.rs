@@ -155,10 +155,39 @@ pub struct UpdateWebhookInput {
     pub active: Option<bool>,
 }
 
-fn check_url(url: &str) -> ApiResult<()> {
-    match url::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-        _ => Err(ApiError::invalid("url", "must be an absolute http(s) URL")),
+/// Refuses URLs that are not `http(s)` or that lead into the server's own
+/// network (loopback, private, link-local, metadata, ...) unless the
+/// operator allowed them; delivery checks again at connect time.
+async fn check_url(ctx: &Context<'_>, url: &str) -> ApiResult<()> {
+    use crate::outbound::DestinationError;
+    let allow = ctx
+        .data::<std::sync::Arc<crate::config::Config>>()
+        .map(|c| c.outbound.allow.clone())
+        .unwrap_or_default();
+    match crate::outbound::Policy::new(allow).check_url(url).await {
+        Ok(()) => Ok(()),
+        Err(DestinationError::Refused(r)) => {
+            let addr = r.addr.to_string();
+            let how = if r.host.trim_matches(['[', ']']) == addr {
+                "points to"
+            } else {
+                "resolves to"
+            };
+            Err(ApiError::invalid(
+                "url",
+                format!(
+                    "the webhook URL {how} {addr}, {}; set PALISADE_OUTBOUND_ALLOW to allow it",
+                    r.class
+                ),
+            ))
+        }
+        Err(DestinationError::Unresolvable) => Err(ApiError::invalid(
+            "url",
+            "the webhook URL's host name could not be resolved",
+        )),
+        Err(DestinationError::InvalidUrl) => {
+            Err(ApiError::invalid("url", "must be an absolute http(s) URL"))
+        }
     }
 }
 
@@ -232,7 +261,7 @@ impl WebhookMutation {
             ));
         }
         may_manage(&cx, product_type_id, product_id).await?;
-        check_url(&input.url)?;
+        check_url(ctx, &input.url).await?;
         let name = input.name.trim();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
@@ -271,7 +300,7 @@ impl WebhookMutation {
         let cx = Cx::of(ctx)?;
         let hook = manageable(&cx, &input.id).await?;
         if let Some(u) = &input.url {
-            check_url(u)?;
+            check_url(ctx, u).await?;
         }
         let mut conn = cx.conn().await?;
         model::update(
@@ -280,6 +309,8 @@ impl WebhookMutation {
             input.url.as_deref(),
             input.kinds.as_deref(),
             input.active,
+            // From now on it delivers on behalf of the caller.
+            cx.actor_id(),
         )
         .await?
         .map(Webhook)

@@ -446,7 +446,7 @@ async fn run_one(shared: &Shared, me: &str) -> Result<bool, ImportError> {
             )
             .bind::<BigInt, _>(job.id)
             .bind::<Text, _>(if retry { "queued" } else { "failed" })
-            .bind::<Text, _>(e.to_string())
+            .bind::<Text, _>(public_error(&e))
             .bind::<BigInt, _>(backoff)
             .execute(&mut conn)
             .await?;
@@ -460,6 +460,20 @@ async fn run_one(shared: &Shared, me: &str) -> Result<bool, ImportError> {
         }
     }
     Ok(true)
+}
+
+/// The text a job's owner sees for its failure: the database's own text
+/// (constraint, table and column names) stays in the log.
+fn public_error(e: &ImportError) -> String {
+    match e {
+        ImportError::Database(_) => {
+            "the import failed in the database; nothing was stored".to_owned()
+        }
+        ImportError::Unavailable(_) => {
+            "the database was unavailable; nothing was stored".to_owned()
+        }
+        other => other.to_string(),
+    }
 }
 
 async fn execute_job(
