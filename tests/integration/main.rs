@@ -16,5 +16,6 @@ mod migrations;
 mod oidc;
 mod plugins;
 mod schema;
+mod security;
 mod users;
 mod webhooks;

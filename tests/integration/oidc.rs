@@ -29,13 +29,13 @@ enum Alg {
     Es256,
 }
 
-struct ProviderState {
+pub(crate) struct ProviderState {
     issuer: String,
     rsa: RsaKeyPair,
     ec: EcdsaKeyPair,
     alg: Mutex<Alg>,
     /// Claims the next ID token carries (besides the protocol ones).
-    claims: Mutex<Value>,
+    pub(crate) claims: Mutex<Value>,
     /// Extra claim overrides, to forge bad tokens.
     overrides: Mutex<Value>,
     /// code → (challenge, nonce)
@@ -98,7 +98,7 @@ impl ProviderState {
     }
 }
 
-type Shared = Arc<ProviderState>;
+pub(crate) type Shared = Arc<ProviderState>;
 
 async fn discovery(State(p): State<Shared>) -> Json<Value> {
     Json(json!({
@@ -207,11 +207,11 @@ async fn token(
         .into_response()
 }
 
-struct Provider {
-    state: Shared,
+pub(crate) struct Provider {
+    pub(crate) state: Shared,
 }
 
-async fn start_provider() -> Provider {
+pub(crate) async fn start_provider() -> Provider {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -252,7 +252,11 @@ async fn start_provider() -> Provider {
     Provider { state }
 }
 
-async fn palisade_with(db: &TestDb, provider: &Provider, mapping: Option<&str>) -> TestServer {
+pub(crate) async fn palisade_with(
+    db: &TestDb,
+    provider: &Provider,
+    mapping: Option<&str>,
+) -> TestServer {
     // The callback URL must name the server's own port, known only once it
     // runs: point it at a fixed path and let the test follow redirects by hand.
     let mut env = vec![
@@ -287,6 +291,14 @@ async fn sign_in(s: &TestServer) -> (u16, Value) {
         .to_str()
         .expect("location")
         .to_owned();
+    // The browser keeps the cookie that binds the sign-in to it.
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_owned();
     let r = no_redirects
         .get(&to_provider)
         .send()
@@ -301,6 +313,7 @@ async fn sign_in(s: &TestServer) -> (u16, Value) {
             s.base,
             back.query().unwrap_or("")
         ))
+        .header("cookie", cookie)
         .send()
         .await
         .expect("callback");
