@@ -186,7 +186,7 @@ async fn other_user(cx: &Cx<'_>, id: &ID, what: &str) -> ApiResult<model::User> 
         .ok_or_else(|| ApiError::NotFound(format!("User {}", id.0)))
 }
 
-fn login_error(e: LoginError, username: &str) -> ApiError {
+fn login_error(e: &LoginError, username: &str) -> ApiError {
     match e {
         LoginError::InvalidCredentials => {
             tracing::info!(user = %username, "sign-in failed");
@@ -323,7 +323,7 @@ impl AccountMutation {
                     user: User(s.user),
                 })
             }
-            Err(e) => Err(login_error(e, &username)),
+            Err(e) => Err(login_error(&e, &username)),
         }
     }
 
@@ -368,7 +368,7 @@ impl AccountMutation {
                     "is not the account's password",
                 ));
             }
-            Err(e) => return Err(login_error(e, &me.username)),
+            Err(e) => return Err(login_error(&e, &me.username)),
         }
         let hash = tokio::task::spawn_blocking(move || crate::domain::user::hash_password(&new))
             .await
