@@ -6,6 +6,7 @@
 //! from `login`; both are stored as SHA-256 hashes only and looked up on
 //! every request, so a revoked token stops working on the next request.
 
+pub mod client;
 pub mod http;
 pub mod login;
 pub mod oidc;

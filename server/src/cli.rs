@@ -78,7 +78,8 @@ enum UserCommand {
         #[arg(long)]
         email: Option<String>,
     },
-    /// Set a user's password (asked for, or read from standard input).
+    /// Set a user's password (asked for, or read from standard input) and
+    /// end the user's sessions; API tokens keep working.
     Passwd {
         /// Username.
         name: String,
@@ -161,7 +162,11 @@ async fn user_command(
             let password = read_password(&format!("New password for {name}: "))?;
             let hash = hash_password(&password)?;
             User::set_password(&mut conn, user.id, &hash).await?;
-            eprintln!("password of `{name}` changed");
+            // Whoever signed in with the old password must not stay signed in.
+            let revoked =
+                crate::db::models::user::ApiToken::revoke_sessions_of(&mut conn, user.id, None)
+                    .await?;
+            eprintln!("password of `{name}` changed; {revoked} session(s) ended");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -218,8 +218,9 @@ pub struct AuthConfig {
     )]
     pub session_ttl_secs: u64,
 
-    /// Failed sign-ins allowed per username, and per client address, within
-    /// [`AuthConfig::login_window_secs`] before further attempts are refused.
+    /// Sign-in attempts allowed per client address within
+    /// [`AuthConfig::login_window_secs`] (further ones are refused), and per
+    /// username before its attempts are spaced out by growing delays.
     #[arg(
         long = "login-max-failures",
         env = "PALISADE_LOGIN_MAX_FAILURES",
@@ -239,6 +240,71 @@ pub struct AuthConfig {
     )]
     pub login_window_secs: u64,
 
+    /// Once a username's failures fill its budget, its next attempt waits
+    /// this long, in seconds; each further failure doubles the wait (up to
+    /// [`AuthConfig::login_max_delay_secs`]). A correct password in an
+    /// allowed attempt always signs in.
+    #[arg(
+        long = "login-delay",
+        env = "PALISADE_LOGIN_DELAY_SECS",
+        value_name = "PALISADE_LOGIN_DELAY_SECS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub login_delay_secs: u64,
+
+    /// The longest wait between a throttled username's attempts, in seconds.
+    #[arg(
+        long = "login-max-delay",
+        env = "PALISADE_LOGIN_MAX_DELAY_SECS",
+        value_name = "PALISADE_LOGIN_MAX_DELAY_SECS",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub login_max_delay_secs: u64,
+
+    /// Password verifications (argon2, about 19 MiB and tens of ms of CPU
+    /// each) run at once; sign-ins beyond these and the queue are refused.
+    #[arg(
+        long = "login-verify-concurrency",
+        env = "PALISADE_LOGIN_VERIFY_CONCURRENCY",
+        value_name = "PALISADE_LOGIN_VERIFY_CONCURRENCY",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..=1024)
+    )]
+    pub login_verify_concurrency: u32,
+
+    /// Sign-ins allowed to wait for a verification slot; more are refused
+    /// with RATE_LIMITED at once.
+    #[arg(
+        long = "login-verify-queue",
+        env = "PALISADE_LOGIN_VERIFY_QUEUE",
+        value_name = "PALISADE_LOGIN_VERIFY_QUEUE",
+        default_value_t = 32,
+        value_parser = clap::value_parser!(u32).range(0..=100_000)
+    )]
+    pub login_verify_queue: u32,
+
+    /// Reverse proxies (comma-separated addresses or CIDR blocks) whose
+    /// `X-Forwarded-For` names the client; unset: the TCP peer is the client.
+    #[arg(
+        long = "trusted-proxies",
+        env = "PALISADE_TRUSTED_PROXIES",
+        value_name = "PALISADE_TRUSTED_PROXIES",
+        value_parser = crate::auth::client::TrustedProxies::parse
+    )]
+    pub trusted_proxies: Option<crate::auth::client::TrustedProxies>,
+
+    /// The longest lifetime of a new API token, in days: a longer or missing
+    /// expiry is refused. Unset: no limit.
+    #[arg(
+        long = "api-token-max-lifetime-days",
+        env = "PALISADE_API_TOKEN_MAX_LIFETIME_DAYS",
+        value_name = "PALISADE_API_TOKEN_MAX_LIFETIME_DAYS",
+        value_parser = clap::value_parser!(u32).range(1..=36_500)
+    )]
+    pub api_token_max_lifetime_days: Option<u32>,
+
     /// Single sign-on with OpenID Connect.
     #[command(flatten)]
     pub oidc: crate::auth::oidc::OidcConfig,
@@ -254,6 +320,15 @@ impl std::fmt::Debug for AuthConfig {
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("login_max_failures", &self.login_max_failures)
             .field("login_window_secs", &self.login_window_secs)
+            .field("login_delay_secs", &self.login_delay_secs)
+            .field("login_max_delay_secs", &self.login_max_delay_secs)
+            .field("login_verify_concurrency", &self.login_verify_concurrency)
+            .field("login_verify_queue", &self.login_verify_queue)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field(
+                "api_token_max_lifetime_days",
+                &self.api_token_max_lifetime_days,
+            )
             .field("oidc", &self.oidc)
             .finish()
     }
@@ -459,6 +534,12 @@ impl Config {
                 session_ttl_secs: 12 * 3600,
                 login_max_failures: 5,
                 login_window_secs: 900,
+                login_delay_secs: 2,
+                login_max_delay_secs: 300,
+                login_verify_concurrency: 4,
+                login_verify_queue: 32,
+                trusted_proxies: None,
+                api_token_max_lifetime_days: None,
                 oidc: crate::auth::oidc::OidcConfig {
                     scopes: "openid profile email".to_owned(),
                     groups_claim: "groups".to_owned(),

@@ -98,7 +98,7 @@ impl ProviderState {
     }
 }
 
-type Shared = Arc<ProviderState>;
+pub(crate) type Shared = Arc<ProviderState>;
 
 async fn discovery(State(p): State<Shared>) -> Json<Value> {
     Json(json!({
@@ -291,6 +291,14 @@ pub(crate) async fn sign_in(s: &TestServer) -> (u16, Value) {
         .to_str()
         .expect("location")
         .to_owned();
+    // The browser keeps the cookie that binds the sign-in to it.
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_owned();
     let r = no_redirects
         .get(&to_provider)
         .send()
@@ -305,6 +313,7 @@ pub(crate) async fn sign_in(s: &TestServer) -> (u16, Value) {
             s.base,
             back.query().unwrap_or("")
         ))
+        .header("cookie", cookie)
         .send()
         .await
         .expect("callback");

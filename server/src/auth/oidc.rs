@@ -330,8 +330,9 @@ impl Oidc {
     }
 
     /// Starts a sign-in: stores state, nonce and verifier, and returns the
-    /// provider URL to send the browser to.
-    pub async fn begin(&self, db: &Db) -> Result<String, OidcError> {
+    /// provider URL to send the browser to and the state (which the caller
+    /// binds to the browser).
+    pub async fn begin(&self, db: &Db) -> Result<(String, String), OidcError> {
         let (discovery, _) = self.metadata(false).await?;
         let state = random_token(24);
         let nonce = random_token(24);
@@ -363,7 +364,7 @@ impl Oidc {
             .append_pair("nonce", &nonce)
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256");
-        Ok(url.into())
+        Ok((url.into(), state))
     }
 
     /// Finishes a sign-in from the callback's `code` and `state`.

@@ -9,7 +9,7 @@
 //! one of the `require_*` helpers (FORBIDDEN).
 
 use std::net::IpAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_graphql::Context;
 
@@ -31,12 +31,15 @@ pub struct RequestContext {
     pub authz: Authz,
     /// The client's address (sign-in rate limiting).
     pub client_addr: Option<IpAddr>,
-    readable: OnceLock<ReadableProducts>,
+    /// Readable products with the policy generation they were computed
+    /// for: a subscription's context lives long, and a membership removed
+    /// meanwhile must take effect on its next event.
+    readable: Mutex<Option<(u64, Arc<ReadableProducts>)>>,
     readable_types: OnceLock<ReadableProducts>,
 }
 
 impl RequestContext {
-    /// State for one request (or one WebSocket connection).
+    /// State for one request (or one WebSocket operation).
     pub fn new(
         db: Db,
         loaders: Loaders,
@@ -50,7 +53,7 @@ impl RequestContext {
             principal,
             authz,
             client_addr,
-            readable: OnceLock::new(),
+            readable: Mutex::new(None),
             readable_types: OnceLock::new(),
         }
     }
@@ -126,22 +129,37 @@ impl<'a> Cx<'a> {
         self.principal.is_superuser
     }
 
-    fn readable(&self) -> &ReadableProducts {
-        self.inner
+    fn readable(&self) -> Arc<ReadableProducts> {
+        // The generation is read before computing: a policy swapped in
+        // meanwhile then makes the next call compute again, never the
+        // reverse (an old answer filed under the new generation).
+        let generation = self.inner.authz.generation();
+        let mut slot = self
+            .inner
             .readable
-            .get_or_init(|| self.inner.authz.readable_product_ids(self.subject()))
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some((g, r)) if *g == generation => Arc::clone(r),
+            _ => {
+                let r = Arc::new(self.inner.authz.readable_product_ids(self.subject()));
+                *slot = Some((generation, Arc::clone(&r)));
+                r
+            }
+        }
     }
 
     /// Products the subject may read; `None` means all of them. Every list
     /// query filters by this in SQL.
     pub fn readable_products(&self) -> Option<Vec<i64>> {
-        match self.readable() {
+        match &*self.readable() {
             ReadableProducts::All => None,
             ReadableProducts::Some(ids) => Some(ids.clone()),
         }
     }
 
     /// Product types the subject may read; `None` means all of them.
+    /// Computed once per context (a WebSocket operation gets its own).
     pub fn readable_product_types(&self) -> Option<&'a [i64]> {
         match self
             .inner

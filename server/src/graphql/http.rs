@@ -196,7 +196,11 @@ async fn execute_as(
         Loaders::new(&state.db, Some(&counter)),
         state.authz.clone(),
         principal,
-        Some(addr.ip()),
+        Some(crate::auth::client::client_ip(
+            &state.config.auth,
+            addr.ip(),
+            headers,
+        )),
     );
     let request = request.data(ctx);
     let mut response = counter.clone().scope(state.schema.execute(request)).await;
@@ -463,6 +467,7 @@ pub async fn graphql_ws(
         );
     };
     let reauth = std::time::Duration::from_secs(state.config.graphql.ws_reauth_secs);
+    let client = crate::auth::client::client_ip(&state.config.auth, addr.ip(), &headers);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         // Clients send small control messages: a 4 KiB read buffer instead of
@@ -471,7 +476,7 @@ pub async fn graphql_ws(
         .read_buffer_size(4 * 1024)
         .max_message_size(1024 * 1024)
         .on_upgrade(move |socket| {
-            super::ws::Connection::new(state, protocol, addr, header_value, reauth).serve(socket)
+            super::ws::Connection::new(state, protocol, client, header_value, reauth).serve(socket)
         })
 }
 

@@ -28,6 +28,8 @@ pub enum Kind {
     User,
     /// API token.
     ApiToken,
+    /// Session from a sign-in.
+    Session,
     /// User group.
     Group,
     /// Background job.
@@ -51,6 +53,7 @@ impl Kind {
             Kind::Note => "Note",
             Kind::User => "User",
             Kind::ApiToken => "ApiToken",
+            Kind::Session => "Session",
             Kind::Group => "Group",
             Kind::Job => "Job",
             Kind::TestImport => "TestImport",
@@ -69,6 +72,7 @@ impl Kind {
             "Note" => Kind::Note,
             "User" => Kind::User,
             "ApiToken" => Kind::ApiToken,
+            "Session" => Kind::Session,
             "Group" => Kind::Group,
             "Job" => Kind::Job,
             "TestImport" => Kind::TestImport,

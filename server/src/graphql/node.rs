@@ -59,6 +59,7 @@ pub async fn load_node(cx: &Cx<'_>, id: &ID) -> ApiResult<Node> {
         Kind::Note => Node::Note(Note(readable_note(cx, n).await?)),
         Kind::User
         | Kind::ApiToken
+        | Kind::Session
         | Kind::Group
         | Kind::Job
         | Kind::TestImport

@@ -4,11 +4,14 @@
 //! Our own loop rather than async-graphql's: finding-change subscriptions
 //! that select only the change's fields are written by the shared encoder
 //! ([`super::fanout`]), ready messages go out in one socket write, and the
-//! connection's token is checked again while it stays open, so a revoked
-//! token ends its subscriptions.
+//! connection follows the live policy: every operation gets a fresh request
+//! context (its own loaders and read rights) for the principal authenticated
+//! again at that moment, and the token is also checked periodically, so a
+//! revoked token, a deactivated user or changed superuser rights close the
+//! connection and its subscriptions.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +26,7 @@ use super::context::RequestContext;
 use super::fanout::{Plan, Slot};
 use super::loaders::Loaders;
 use crate::app::AppState;
+use crate::auth::{AuthError, Principal};
 
 /// How long a client has to send `connection_init`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -112,13 +116,19 @@ impl Drop for Ticket {
 pub struct Connection {
     state: AppState,
     protocol: Protocols,
-    addr: SocketAddr,
+    /// The client's address (sign-in limits).
+    client: IpAddr,
     /// Credentials from the upgrade request, used when `connection_init`
     /// carries none.
     header: Option<String>,
     /// The credentials in use, re-checked every `reauth` period.
     credentials: Option<String>,
-    session: Option<Arc<Data>>,
+    /// Whether `connection_init` was accepted.
+    initialised: bool,
+    /// Who `connection_init` authenticated; any later change of who this
+    /// is or of their superuser flag closes the connection, because open
+    /// subscriptions hold the rights they started with.
+    principal: Option<Principal>,
     subscriptions: HashMap<Arc<str>, (u64, AbortHandle, Ticket)>,
     /// The signed-in user, for the per-user subscription cap.
     user: Option<i64>,
@@ -140,17 +150,18 @@ impl Connection {
     pub fn new(
         state: AppState,
         protocol: Protocols,
-        addr: SocketAddr,
+        client: IpAddr,
         header: Option<String>,
         reauth: Duration,
     ) -> Connection {
         Connection {
             state,
             protocol,
-            addr,
+            client,
             header,
             credentials: None,
-            session: None,
+            initialised: false,
+            principal: None,
             subscriptions: HashMap::new(),
             user: None,
             generation: 0,
@@ -192,7 +203,7 @@ impl Connection {
                     }
                 }
                 _ = reauth.tick(), if self.credentials.is_some() => self.recheck().await,
-                _ = &mut init_deadline, if self.session.is_none() => {
+                _ = &mut init_deadline, if !self.initialised => {
                     Step::Close(4408, "Connection initialisation timeout".to_owned())
                 }
             };
@@ -267,7 +278,7 @@ impl Connection {
             ClientMessage::ConnectionInit { payload } => {
                 self.init(payload.unwrap_or_default()).await
             }
-            ClientMessage::Subscribe { id, payload } => self.subscribe(id, *payload, streams),
+            ClientMessage::Subscribe { id, payload } => self.subscribe(id, *payload, streams).await,
             ClientMessage::Complete { id } => match self.subscriptions.remove(id.as_str()) {
                 Some((_, handle, _)) => {
                     handle.abort();
@@ -285,7 +296,7 @@ impl Connection {
     }
 
     async fn init(&mut self, payload: serde_json::Value) -> Step {
-        if self.session.is_some() {
+        if self.initialised {
             return match self.protocol {
                 Protocols::GraphQLWS => {
                     Step::Close(4429, "Too many initialisation requests".to_owned())
@@ -300,15 +311,8 @@ impl Connection {
         match crate::auth::authenticate_header(&self.state.db, value.as_deref()).await {
             Ok(principal) => {
                 self.user = principal.as_ref().map(|p| p.user_id);
-                let mut data = Data::default();
-                data.insert(RequestContext::new(
-                    self.state.db.clone(),
-                    Loaders::new(&self.state.db, None),
-                    self.state.authz.clone(),
-                    principal,
-                    Some(self.addr.ip()),
-                ));
-                self.session = Some(Arc::new(data));
+                self.initialised = true;
+                self.principal = principal;
                 self.credentials = value;
                 Step::Send("{\"type\":\"connection_ack\"}".to_owned())
             }
@@ -321,33 +325,68 @@ impl Connection {
         }
     }
 
-    /// Authenticates the connection's credentials again: a token revoked
-    /// (or a user deactivated) since `connection_init` closes it.
-    async fn recheck(&mut self) -> Step {
+    /// Authenticates the connection's credentials again. `Ok` with the
+    /// principal as it is now, when it still matches the one of
+    /// `connection_init`; `Err` with the close to send otherwise (a revoked
+    /// token, a deactivated user, changed superuser rights).
+    async fn reauthenticate(&self) -> Result<Option<Principal>, Step> {
+        if self.credentials.is_none() {
+            return Ok(None);
+        }
         match crate::auth::authenticate_header(&self.state.db, self.credentials.as_deref()).await {
-            Ok(_) => Step::Continue,
-            Err(crate::auth::AuthError::Db(e)) => {
+            Ok(Some(now)) => match &self.principal {
+                Some(then) if same_rights(then, &now) => Ok(Some(now)),
+                _ => Err(Step::Close(
+                    4403,
+                    "Forbidden: the account's rights changed; connect again".to_owned(),
+                )),
+            },
+            Ok(None) => Ok(None),
+            Err(AuthError::Db(e)) => {
                 tracing::warn!(error = %e, "could not re-check a WebSocket connection's token");
-                Step::Continue
+                Ok(self.principal.clone())
             }
-            Err(e) => Step::Close(4403, format!("Forbidden: {e}")),
+            Err(e) => Err(Step::Close(4403, format!("Forbidden: {e}"))),
         }
     }
 
-    fn subscribe(
+    /// The periodic check: closes the connection when the token or the
+    /// account changed since `connection_init`.
+    async fn recheck(&mut self) -> Step {
+        match self.reauthenticate().await {
+            Ok(_) => Step::Continue,
+            Err(close) => close,
+        }
+    }
+
+    /// Session data for one operation: a fresh context, so read rights and
+    /// loader caches are those of now, not of the connection's start.
+    fn operation_data(&self, principal: Option<Principal>) -> Arc<Data> {
+        let mut data = Data::default();
+        data.insert(RequestContext::new(
+            self.state.db.clone(),
+            Loaders::new(&self.state.db, None),
+            self.state.authz.clone(),
+            principal,
+            Some(self.client),
+        ));
+        Arc::new(data)
+    }
+
+    async fn subscribe(
         &mut self,
         id: String,
         request: async_graphql::Request,
         streams: &mut SelectAll<BoxStream<'static, Out>>,
     ) -> Step {
-        let Some(session) = self.session.clone() else {
+        if !self.initialised {
             return match self.protocol {
                 Protocols::GraphQLWS => Step::Close(4401, "Unauthorized".to_owned()),
                 Protocols::SubscriptionsTransportWS => {
                     Step::Close(1011, "The handshake is not completed.".to_owned())
                 }
             };
-        };
+        }
         let id: Arc<str> = Arc::from(id);
         if self.subscriptions.contains_key(&id) {
             return Step::Close(4409, format!("Subscriber for {id} already exists"));
@@ -372,6 +411,10 @@ impl Connection {
                     limits.ws_max_subscriptions_per_user
                 ),
             ));
+        };
+        let session = match self.reauthenticate().await {
+            Ok(principal) => self.operation_data(principal),
+            Err(close) => return close,
         };
         let plan = Plan::of(&request);
         let slot = plan.as_ref().map(|_| Slot::default());
@@ -433,6 +476,12 @@ impl Connection {
         };
         serde_json::json!({"type": "error", "id": id, "payload": payload}).to_string()
     }
+}
+
+/// Whether two authentications of one connection carry the same rights:
+/// the same token of the same user, with the same superuser flag.
+fn same_rights(a: &Principal, b: &Principal) -> bool {
+    a.user_id == b.user_id && a.token_id == b.token_id && a.is_superuser == b.is_superuser
 }
 
 fn complete_message(id: &str) -> String {

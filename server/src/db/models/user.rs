@@ -291,3 +291,73 @@ impl User {
             .await
     }
 }
+
+impl ApiToken {
+    /// Revokes every live session of a user but `except`; how many.
+    pub async fn revoke_sessions_of(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+        except: Option<i64>,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            api_tokens::table
+                .filter(api_tokens::user_id.eq(user_id))
+                .filter(api_tokens::kind.eq("session"))
+                .filter(api_tokens::revoked_at.is_null())
+                .filter(api_tokens::id.ne(except.unwrap_or(0))),
+        )
+        .set(api_tokens::revoked_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await
+    }
+
+    /// A user's sessions that still work, newest first.
+    pub async fn live_sessions_of(
+        conn: &mut AsyncPgConnection,
+        user_id: i64,
+    ) -> QueryResult<Vec<ApiToken>> {
+        api_tokens::table
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::kind.eq("session"))
+            .filter(api_tokens::revoked_at.is_null())
+            .filter(
+                api_tokens::expires_at
+                    .is_null()
+                    .or(api_tokens::expires_at.gt(diesel::dsl::now)),
+            )
+            .order(api_tokens::id.desc())
+            .select(ApiToken::as_select())
+            .load(conn)
+            .await
+    }
+}
+
+impl User {
+    /// Sets whether a user may sign in; the updated user, if any.
+    pub async fn set_active(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        active: bool,
+    ) -> QueryResult<Option<User>> {
+        diesel::update(users::table.find(id))
+            .set(users::is_active.eq(active))
+            .returning(User::as_select())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// Sets whether a user bypasses every check; the updated user, if any.
+    pub async fn set_superuser(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        superuser: bool,
+    ) -> QueryResult<Option<User>> {
+        diesel::update(users::table.find(id))
+            .set(users::is_superuser.eq(superuser))
+            .returning(User::as_select())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+}
