@@ -180,7 +180,8 @@ async fn execute(
         Ok(p) => p,
         Err(r) => return r,
     };
-    execute_as(state, media, request, principal, counter, addr).await
+    let client = crate::auth::client::client_ip(&state.config.auth, addr.ip(), headers);
+    execute_as(state, media, request, principal, counter, client).await
 }
 
 async fn execute_as(
@@ -189,18 +190,14 @@ async fn execute_as(
     request: async_graphql::Request,
     principal: Option<crate::auth::Principal>,
     counter: QueryCounter,
-    addr: SocketAddr,
+    client: std::net::IpAddr,
 ) -> Response {
     let ctx = RequestContext::new(
         state.db.clone(),
         Loaders::new(&state.db, Some(&counter)),
         state.authz.clone(),
         principal,
-        Some(crate::auth::client::client_ip(
-            &state.config.auth,
-            addr.ip(),
-            headers,
-        )),
+        Some(client),
     );
     let request = request.data(ctx);
     let mut response = counter.clone().scope(state.schema.execute(request)).await;
@@ -392,7 +389,8 @@ pub async fn graphql_post(
                 );
             }
         };
-    execute_as(&state, media, request, principal, counter, addr).await
+    let client = crate::auth::client::client_ip(&state.config.auth, addr.ip(), &headers);
+    execute_as(&state, media, request, principal, counter, client).await
 }
 
 fn too_large(media: MediaType, limit: u64, setting: &str) -> Response {

@@ -124,6 +124,9 @@ enum Rule {
     SignedIn,
     /// Superusers; FORBIDDEN for everyone else.
     Superuser,
+    /// Signed in with a session (from `login`): FORBIDDEN with an API token,
+    /// which is what every caller here holds.
+    SessionOnly,
     /// Objects only their owner (the admin here) and superusers see.
     OwnerOnly,
     /// Reading one object: NOT_FOUND without the permission.
@@ -263,7 +266,12 @@ const OPS: &[(&str, Rule)] = &[
     ("previewReport", Rule::SignedIn),
     ("login", Rule::Public),
     ("logout", Rule::SignedIn),
-    ("createApiToken", Rule::SignedIn),
+    ("createApiToken", Rule::SessionOnly),
+    ("changePassword", Rule::SignedIn),
+    ("sessions", Rule::SignedIn),
+    ("revokeSession", Rule::OwnerOnly),
+    ("setUserActive", Rule::Superuser),
+    ("setSuperuser", Rule::Superuser),
     ("revokeApiToken", Rule::OwnerOnly),
     (
         "setMember",
@@ -369,6 +377,7 @@ fn expected(rule: Rule, c: &Caller, spec: &Spec) -> Outcome {
     }
     if c.superuser {
         return match rule {
+            Rule::SessionOnly => Outcome::Forbidden,
             Rule::Listed(..) => Outcome::Listed,
             Rule::Events(_) => Outcome::Delivered,
             _ => Outcome::Allowed,
@@ -376,7 +385,7 @@ fn expected(rule: Rule, c: &Caller, spec: &Spec) -> Outcome {
     }
     match rule {
         Rule::Public | Rule::SignedIn => Outcome::Allowed,
-        Rule::Superuser => Outcome::Forbidden,
+        Rule::Superuser | Rule::SessionOnly => Outcome::Forbidden,
         Rule::OwnerOnly => Outcome::NotFound,
         Rule::Read(p, s) => {
             if spec.has(c.role(s), p) {
@@ -864,6 +873,35 @@ async fn run(op: &str, w: &World, c: &Caller) -> Outcome {
         }
         "createApiToken" => {
             q("mutation { createApiToken(input: {name: \"extra\"}) { apiToken { id } } }", json!({})).await
+        }
+        "changePassword" => {
+            // The callers have no password: past the guard, that is the answer.
+            classify_past_guard(
+                &g.query(
+                    "mutation { changePassword(current: \"x\", new: \"a long enough new password\") { __typename } }",
+                    json!({}),
+                )
+                .await,
+            )
+        }
+        "sessions" => q("{ sessions { id } }", json!({})).await,
+        "revokeSession" => {
+            let token = w.server.login("admin", ADMIN_PASSWORD).await.expect("admin signs in");
+            let d = w.server.gql_as(&token).ok("{ sessions { id current } }", json!({})).await;
+            let id = d["sessions"]
+                .as_array()
+                .expect("sessions")
+                .iter()
+                .find(|s| s["current"] == true)
+                .expect("the current session")["id"]
+                .clone();
+            q("mutation($id: ID!) { revokeSession(id: $id) { id } }", json!({"id": id})).await
+        }
+        "setUserActive" => {
+            q("mutation($u: ID!) { setUserActive(user: $u, active: true) { id } }", json!({"u": w.target})).await
+        }
+        "setSuperuser" => {
+            q("mutation($u: ID!) { setSuperuser(user: $u, superuser: false) { id } }", json!({"u": w.target})).await
         }
         "revokeApiToken" => {
             let id = data_at(&w.admin, "mutation { createApiToken(input: {name: \"admin's\"}) { apiToken { id } } }", json!({}), &["createApiToken", "apiToken", "id"]).await;
