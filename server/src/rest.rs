@@ -460,6 +460,16 @@ struct LeadGuard<'a> {
 }
 
 impl crate::import::ImportGuard for LeadGuard<'_> {
+    // Visibility is the caller's, never the lead's: forward it, or the
+    // defaults would let target resolution name hidden products.
+    fn product_visible(&self, product_type_id: i64, product_id: i64) -> bool {
+        self.inner.product_visible(product_type_id, product_id)
+    }
+
+    fn product_type_visible(&self, product_type_id: i64) -> bool {
+        self.inner.product_type_visible(product_type_id)
+    }
+
     fn authorize(
         &self,
         t: &crate::import::ResolvedTarget,
