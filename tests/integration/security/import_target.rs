@@ -104,6 +104,9 @@ async fn foreign_product(s: &TestServer) -> (i64, i64, i64) {
 
 const SCAN: (&str, &str) = ("scan_type", "Generic Findings Import");
 
+/// One REST probe: its label, the endpoint and the form fields.
+type RestCase = (&'static str, &'static str, Vec<(&'static str, String)>);
+
 /// Every way of naming the target an outsider might try: (label, status, body).
 async fn probes(
     s: &TestServer,
@@ -114,7 +117,7 @@ async fn probes(
     let scan = (SCAN.0, SCAN.1.to_owned());
     let t = test.to_string();
     let e = engagement.to_string();
-    let rest_cases: Vec<(&'static str, &str, Vec<(&str, String)>)> = vec![
+    let rest_cases: Vec<RestCase> = vec![
         (
             "reimport test id",
             "/api/v2/reimport-scan/",
