@@ -89,11 +89,6 @@ impl AppState {
             tracing::warn!(plugin.id = %s.id, error = s.load_error.as_deref().unwrap_or(""), "parser plugin failed to load");
         }
         let authz = Authz::start(&config.database.url, db.clone()).await?;
-        let oidc = if config.auth.oidc.enabled() {
-            Some(crate::auth::oidc::Oidc::new(config.auth.oidc.clone())?)
-        } else {
-            None
-        };
         let limiter = LoginLimiter::from_config(&config.auth);
         let config = Arc::new(config);
         let dedupe = Arc::new(config.import.dedupe_settings());
@@ -101,6 +96,14 @@ impl AppState {
         let outbound = crate::outbound::Outbound::new(crate::outbound::Policy::new(
             config.outbound.allow.clone(),
         ))?;
+        let oidc = if config.auth.oidc.enabled() {
+            Some(crate::auth::oidc::Oidc::new(
+                config.auth.oidc.clone(),
+                &outbound,
+            )?)
+        } else {
+            None
+        };
         crate::webhooks::start(
             db.clone(),
             &events,

@@ -226,6 +226,13 @@ impl Cidr {
         Ok(Cidr { network, prefix })
     }
 
+    /// The network holding only `ip`.
+    pub fn single(ip: IpAddr) -> Cidr {
+        let network = canonical(ip);
+        let prefix = if network.is_ipv4() { 32 } else { 128 };
+        Cidr { network, prefix }
+    }
+
     fn masked(ip: IpAddr, prefix: u8) -> IpAddr {
         match ip {
             IpAddr::V4(v4) => {
@@ -313,6 +320,25 @@ impl AllowList {
     /// Whether `ip` is inside an allowed network.
     pub fn allows_ip(&self, ip: IpAddr) -> bool {
         self.networks.iter().any(|n| n.contains(ip))
+    }
+
+    /// This list plus the host of `url`, which the operator configured
+    /// (the OpenID provider's issuer): an on-premises provider on an
+    /// internal address must not need a second, broader setting.
+    pub fn with_url_host(mut self, url: &str) -> Result<AllowList, DestinationError> {
+        let parsed = url::Url::parse(url).map_err(|_| DestinationError::InvalidUrl)?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(DestinationError::InvalidUrl);
+        }
+        match parsed.host() {
+            None => return Err(DestinationError::InvalidUrl),
+            Some(url::Host::Ipv4(v4)) => self.networks.push(Cidr::single(IpAddr::V4(v4))),
+            Some(url::Host::Ipv6(v6)) => self.networks.push(Cidr::single(IpAddr::V6(v6))),
+            Some(url::Host::Domain(name)) => self
+                .hosts
+                .push(name.trim_end_matches('.').to_ascii_lowercase()),
+        }
+        Ok(self)
     }
 }
 
@@ -534,6 +560,17 @@ pub struct OutboundResponse {
     pub body: bytes::Bytes,
 }
 
+/// Why [`Outbound::trusting`] could not make its client.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The operator's URL is not an absolute http(s) URL.
+    #[error(transparent)]
+    Url(#[from] DestinationError),
+    /// The client could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
 /// Why the outbound client could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("the outbound HTTP client could not be built: {0}")]
@@ -575,6 +612,13 @@ impl Outbound {
     /// The destination rules.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// A client with the same rules that also lets `url`'s host through,
+    /// for a destination the operator configured (never one a user did).
+    pub fn trusting(&self, url: &str) -> Result<Outbound, TrustError> {
+        let allow = self.policy.allow.clone().with_url_host(url)?;
+        Ok(Outbound::new(Policy::new(allow))?)
     }
 
     /// Sends one request and reads the response, any status included.
@@ -801,6 +845,36 @@ mod tests {
         ] {
             let e = AllowList::parse(text).expect_err(text);
             assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_operator_url_adds_exactly_its_host() {
+        let base = AllowList::parse("10.1.0.0/16").expect("list");
+        let named = base
+            .clone()
+            .with_url_host("https://SSO.corp.example./realms/x")
+            .expect("url");
+        assert!(named.allows_host("sso.corp.example"));
+        assert!(!named.allows_host("other.corp.example"));
+        assert!(
+            named.allows_ip("10.1.2.3".parse().expect("ip")),
+            "keeps the list"
+        );
+        let literal = base
+            .clone()
+            .with_url_host("http://127.0.0.1:8081")
+            .expect("url");
+        assert!(literal.allows_ip("127.0.0.1".parse().expect("ip")));
+        assert!(literal.allows_ip("::ffff:127.0.0.1".parse().expect("ip")));
+        assert!(!literal.allows_ip("127.0.0.2".parse().expect("ip")));
+        let v6 = base
+            .clone()
+            .with_url_host("http://[::1]:9000/")
+            .expect("url");
+        assert!(v6.allows_ip("::1".parse().expect("ip")));
+        for bad in ["ftp://sso.example", "not a url", "file:///etc/passwd"] {
+            assert!(base.clone().with_url_host(bad).is_err(), "{bad}");
         }
     }
 

@@ -44,6 +44,8 @@ pub(crate) struct ProviderState {
     tamper: Mutex<bool>,
     /// Token requests seen (form bodies), for assertions.
     token_requests: Mutex<Vec<HashMap<String, String>>>,
+    /// Where discovery says the keys are, when not at the issuer.
+    pub(crate) jwks_origin: Mutex<Option<String>>,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -105,7 +107,10 @@ async fn discovery(State(p): State<Shared>) -> Json<Value> {
         "issuer": p.issuer,
         "authorization_endpoint": format!("{}/authorize", p.issuer),
         "token_endpoint": format!("{}/token", p.issuer),
-        "jwks_uri": format!("{}/jwks", p.issuer),
+        "jwks_uri": format!(
+            "{}/jwks",
+            p.jwks_origin.lock().expect("lock").as_deref().unwrap_or(&p.issuer)
+        ),
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
     }))
@@ -212,10 +217,16 @@ pub(crate) struct Provider {
 }
 
 pub(crate) async fn start_provider() -> Provider {
+    start_provider_named("127.0.0.1").await
+}
+
+/// A provider on 127.0.0.1 whose issuer URL names it as `host`.
+pub(crate) async fn start_provider_named(host: &str) -> Provider {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let issuer = format!("http://{}", listener.local_addr().expect("addr"));
+    let port = listener.local_addr().expect("addr").port();
+    let issuer = format!("http://{host}:{port}");
     let der = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/keys/test-rsa-key.der"
@@ -239,6 +250,7 @@ pub(crate) async fn start_provider() -> Provider {
         codes: Mutex::default(),
         tamper: Mutex::new(false),
         token_requests: Mutex::default(),
+        jwks_origin: Mutex::default(),
     });
     let app = axum::Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
@@ -257,6 +269,16 @@ pub(crate) async fn palisade_with(
     provider: &Provider,
     mapping: Option<&str>,
 ) -> TestServer {
+    palisade_with_env(db, provider, mapping, &[]).await
+}
+
+/// [`palisade_with`], plus more settings.
+pub(crate) async fn palisade_with_env(
+    db: &TestDb,
+    provider: &Provider,
+    mapping: Option<&str>,
+    extra: &[(&str, &str)],
+) -> TestServer {
     // The callback URL must name the server's own port, known only once it
     // runs: point it at a fixed path and let the test follow redirects by hand.
     let mut env = vec![
@@ -271,11 +293,14 @@ pub(crate) async fn palisade_with(
     if let Some(m) = mapping {
         env.push(("PALISADE_OIDC_GROUP_MAPPING", m.to_owned()));
     }
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend_from_slice(extra);
     TestServer::start_with(&db.url, &env).await
 }
 
 /// Runs the browser's part: Palisade → provider → Palisade's callback.
+/// A refusal at the first step (Palisade could not reach the provider) is
+/// returned as it is.
 pub(crate) async fn sign_in(s: &TestServer) -> (u16, Value) {
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -286,7 +311,10 @@ pub(crate) async fn sign_in(s: &TestServer) -> (u16, Value) {
         .send()
         .await
         .expect("login");
-    assert_eq!(r.status(), 302);
+    if r.status() != 302 {
+        let status = r.status().as_u16();
+        return (status, r.json().await.expect("json"));
+    }
     let to_provider = r.headers()["location"]
         .to_str()
         .expect("location")

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use diesel::sql_types::{Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use rand::Rng;
@@ -21,9 +21,12 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::RwLock;
 
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+
 use crate::db::Db;
 use crate::db::models::membership::{Group, GroupMember};
 use crate::db::models::user::User;
+use crate::outbound::{FailureClass, Outbound};
 
 /// How long a started sign-in may take before its state is refused.
 const LOGIN_TTL_SECS: i64 = 600;
@@ -166,9 +169,9 @@ impl From<diesel::result::Error> for OidcError {
     }
 }
 
-impl From<reqwest::Error> for OidcError {
-    fn from(e: reqwest::Error) -> Self {
-        OidcError::Provider(e.without_url().to_string())
+impl From<FailureClass> for OidcError {
+    fn from(class: FailureClass) -> Self {
+        OidcError::Provider(class.to_string())
     }
 }
 
@@ -207,7 +210,7 @@ struct Metadata {
 #[derive(Clone)]
 pub struct Oidc {
     config: Arc<OidcConfig>,
-    http: reqwest::Client,
+    http: Outbound,
     metadata: Arc<RwLock<Option<Metadata>>>,
 }
 
@@ -248,12 +251,19 @@ struct LoginRow {
 
 impl Oidc {
     /// A client for `config`.
-    pub fn new(config: OidcConfig) -> Result<Oidc, OidcError> {
+    ///
+    /// Calls go through `outbound` (the server's guarded client), with the
+    /// configured issuer's host let through: the operator chose it, and
+    /// on-premises providers usually live on internal addresses. Endpoints
+    /// the discovery document names on other hosts get the ordinary rules.
+    pub fn new(config: OidcConfig, outbound: &Outbound) -> Result<Oidc, OidcError> {
         config.mapping()?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| OidcError::Config(format!("HTTP client: {e}")))?;
+        let http = match &config.issuer {
+            Some(issuer) => outbound
+                .trusting(issuer)
+                .map_err(|e| OidcError::Config(format!("PALISADE_OIDC_ISSUER: {e}")))?,
+            None => outbound.clone(),
+        };
         Ok(Oidc {
             config: Arc::new(config),
             http,
@@ -286,33 +296,41 @@ impl Oidc {
     async fn fetch_metadata(&self) -> Result<Metadata, OidcError> {
         let issuer = self.issuer()?;
         let url = format!("{issuer}/.well-known/openid-configuration");
-        let discovery: Discovery = self
-            .http
-            .get(&url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let discovery: Discovery = self.get_json(&url, "discovery").await?;
         if discovery.issuer.trim_end_matches('/') != issuer {
             return Err(OidcError::Provider(format!(
                 "discovery names issuer `{}`, configured `{issuer}`",
                 discovery.issuer
             )));
         }
-        let jwks: Jwks = self
-            .http
-            .get(&discovery.jwks_uri)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let jwks: Jwks = self.get_json(&discovery.jwks_uri, "JWKS").await?;
         Ok(Metadata {
             discovery,
             keys: jwks.keys,
             fetched: Instant::now(),
         })
+    }
+
+    /// GETs a JSON document from the provider.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<T, OidcError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let resp = self
+            .http
+            .send(reqwest::Method::GET, url, headers, Vec::new())
+            .await?;
+        if !resp.status.is_success() {
+            return Err(OidcError::Provider(format!(
+                "{what} answered {}",
+                resp.status
+            )));
+        }
+        serde_json::from_slice(&resp.body)
+            .map_err(|e| OidcError::Provider(format!("{what} is not the expected JSON: {e}")))
     }
 
     /// Discovery and keys, cached; `refresh` forces a fetch.
@@ -394,20 +412,42 @@ impl Oidc {
             ("code_verifier", login.code_verifier.as_str()),
             ("client_id", self.client_id()?),
         ];
-        let mut req = self.http.post(&discovery.token_endpoint);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish()
+            .into_bytes();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(secret) = &self.config.client_secret {
-            req = req.basic_auth(self.client_id()?, Some(secret));
+            let credentials = STANDARD.encode(format!("{}:{secret}", self.client_id()?));
+            let mut value = HeaderValue::from_str(&format!("Basic {credentials}"))
+                .map_err(|_| OidcError::Config("client credentials are not header-safe".into()))?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
         }
-        let resp = req.form(&form).send().await?;
-        if !resp.status().is_success() {
-            let status = resp.status();
-            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        let resp = self
+            .http
+            .send(
+                reqwest::Method::POST,
+                &discovery.token_endpoint,
+                headers,
+                body,
+            )
+            .await?;
+        if !resp.status.is_success() {
+            let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
             return Err(OidcError::Refused(format!(
-                "token endpoint answered {status}: {}",
+                "token endpoint answered {}: {}",
+                resp.status,
                 body["error"].as_str().unwrap_or("no error code")
             )));
         }
-        let tokens: serde_json::Value = resp.json().await?;
+        let tokens: serde_json::Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| OidcError::Provider(format!("token response is not JSON: {e}")))?;
         let id_token = tokens["id_token"]
             .as_str()
             .ok_or_else(|| OidcError::Provider("token response has no id_token".to_owned()))?;

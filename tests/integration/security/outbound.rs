@@ -410,6 +410,18 @@ async fn webhook_stops_when_its_creator_loses_access() {
             json!({"o": product, "u": user}),
         )
         .await;
+    // A second maintainer of the product, who stays.
+    let keeper_token = crate::access::create_user(&db, "keeper", false).await;
+    let keeper = admin
+        .ok("{ users(usernameContains: \"keeper\") { id } }", json!({}))
+        .await["users"][0]["id"]
+        .clone();
+    admin
+        .ok(
+            "mutation($o: ID!, $u: ID!) { setMember(input: {object: $o, user: $u, role: MAINTAINER}) { role } }",
+            json!({"o": product, "u": keeper}),
+        )
+        .await;
     s.gql_as(&token)
         .ok(
             "mutation($p: ID!, $u: String!) { createWebhook(input: {name: \"mine\", url: $u, product: $p}) { webhook { id } } }",
@@ -473,6 +485,24 @@ async fn webhook_stops_when_its_creator_loses_access() {
         .expect("count")
         .get(0);
     assert_eq!(told, 1, "the owners are told by an event");
+
+    // The maintainer who stays sees the stopped webhook and why its
+    // deliveries ended; the former creator no longer sees it at all.
+    let listed = s.gql_as(&keeper_token).ok(LOG, json!({})).await;
+    let hooks = listed["webhooks"].as_array().expect("list");
+    assert_eq!(hooks.len(), 1, "{listed}");
+    assert_eq!(hooks[0]["name"], "mine");
+    assert_eq!(hooks[0]["active"], false, "{listed}");
+    assert!(
+        hooks[0]["deliveries"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .any(|d| d["status"] == "failed" && d["lastError"] == "creator lost access"),
+        "{listed}"
+    );
+    let gone = s.gql_as(&token).ok(LOG, json!({})).await;
+    assert_eq!(gone["webhooks"], json!([]), "{gone}");
 }
 
 #[tokio::test]
@@ -492,6 +522,59 @@ async fn outbound_allow_list_typo_stops_the_server() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("PALISADE_OUTBOUND_ALLOW"), "{value}: {err}");
     }
+}
+
+#[tokio::test]
+async fn sign_on_calls_go_through_the_guarded_client() {
+    use crate::oidc::{palisade_with_env, sign_in, start_provider_named};
+    let provider = start_provider_named("localhost").await;
+    *provider.state.claims.lock().expect("lock") =
+        json!({"sub": "u-1", "preferred_username": "ada"});
+    // The configured issuer (`localhost`, loopback) is let through: the
+    // operator chose it.
+    let db = TestDb::new().await;
+    let s = palisade_with_env(&db, &provider, None, &[]).await;
+    let (status, body) = sign_in(&s).await;
+    assert_eq!(status, 200, "the issuer itself is reachable: {body}");
+
+    // A discovery document sending the server to another internal
+    // destination (here the loopback address itself, which the operator did
+    // not configure) is refused, like any other destination.
+    let port = provider
+        .state
+        .issuer
+        .rsplit(':')
+        .next()
+        .expect("port")
+        .to_owned();
+    *provider.state.jwks_origin.lock().expect("lock") = Some(format!("http://127.0.0.1:{port}"));
+    let db = TestDb::new().await;
+    let s = palisade_with_env(&db, &provider, None, &[]).await;
+    let (status, body) = sign_in(&s).await;
+    assert_eq!(status, 502, "{body}");
+    let error = body["error"].as_str().unwrap_or("");
+    assert!(error.contains("refused destination"), "{body}");
+    assert!(
+        !error.contains("127.0.0.1"),
+        "no address in the answer: {body}"
+    );
+    assert_eq!(
+        db.count("users").await,
+        1,
+        "the admin only: nobody signed in"
+    );
+
+    // The operator's allow list covers it, as for webhooks.
+    let db = TestDb::new().await;
+    let s = palisade_with_env(
+        &db,
+        &provider,
+        None,
+        &[("PALISADE_OUTBOUND_ALLOW", "127.0.0.1")],
+    )
+    .await;
+    let (status, body) = sign_in(&s).await;
+    assert_eq!(status, 200, "allowed by the operator: {body}");
 }
 
 #[tokio::test]
