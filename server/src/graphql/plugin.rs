@@ -183,7 +183,9 @@ fn plugin_error(e: PluginError) -> ApiError {
     match e {
         PluginError::NotFound { .. } => ApiError::NotFound(e.to_string()),
         PluginError::Internal(m) => ApiError::Internal(m),
-        PluginError::Busy { .. } => ApiError::RateLimited(e.to_string()),
+        PluginError::Busy { .. } | PluginError::UserBusy { .. } => {
+            ApiError::RateLimited(e.to_string())
+        }
         other => ApiError::BadUserInput(other.to_string()),
     }
 }
@@ -490,7 +492,7 @@ impl PreviewMutation {
         input: PreviewReportInput,
         #[graphql(default = 100, validator(minimum = 0, maximum = 1000))] limit: i32,
     ) -> ApiResult<PreviewReportPayload> {
-        let _cx = Cx::of(ctx)?;
+        let cx = Cx::of(ctx)?;
         let registry = registry(ctx)?.clone();
         // A preview is a look, not an import: it gets a smaller budget.
         let max = registry
@@ -521,7 +523,12 @@ impl PreviewMutation {
         let options = crate::plugins::ParseOptions::default()
             .with(crate::plugins::ParseOptions::FILE_NAME, file_name);
         let out = registry
-            .parse(input.scan_type.as_deref(), bytes, options)
+            .parse_for_user(
+                cx.principal().user_id,
+                input.scan_type.as_deref(),
+                bytes,
+                options,
+            )
             .await
             .map_err(plugin_error)?;
         let total = out.findings.len();

@@ -99,9 +99,11 @@ pub async fn read_report(source: &ReportSource) -> Result<bytes::Bytes, ImportEr
     }
 }
 
-/// Parses the request's report with the plugin of its scan type (detected when absent).
+/// Parses the request's report with the plugin of its scan type (detected
+/// when absent), counted against `actor`'s share of parse slots.
 pub async fn parse_report(
     plugins: &PluginRegistry,
+    actor_user_id: Option<i64>,
     req: &ImportRequest,
 ) -> Result<ParseOutput, ImportError> {
     let report = read_report(&req.report).await?;
@@ -109,9 +111,19 @@ pub async fn parse_report(
     if let Some(name) = &req.file_name {
         options = options.with(ParseOptions::FILE_NAME, name.clone());
     }
-    Ok(plugins
-        .parse(req.scan_type.as_deref(), report, options)
-        .await?)
+    let parsed = match actor_user_id {
+        Some(user) => {
+            plugins
+                .parse_for_user(user, req.scan_type.as_deref(), report, options)
+                .await
+        }
+        None => {
+            plugins
+                .parse(req.scan_type.as_deref(), report, options)
+                .await
+        }
+    };
+    Ok(parsed?)
 }
 
 /// Resolves the target and asks `guard` without writing anything: run
@@ -141,7 +153,7 @@ pub async fn import_scan(
     req: ImportRequest,
 ) -> Result<ImportOutcome, ImportError> {
     check_target(db, ImportKind::Import, &req, guard).await?;
-    let parsed = parse_report(plugins, &req).await?;
+    let parsed = parse_report(plugins, actor_user_id, &req).await?;
     run(
         db,
         Some(plugins),
@@ -172,7 +184,7 @@ pub async fn reimport_scan(
     req: ImportRequest,
 ) -> Result<ImportOutcome, ImportError> {
     check_target(db, ImportKind::Reimport, &req, guard).await?;
-    let parsed = parse_report(plugins, &req).await?;
+    let parsed = parse_report(plugins, actor_user_id, &req).await?;
     run(
         db,
         Some(plugins),

@@ -366,7 +366,9 @@ impl From<PluginError> for ImportError {
             PluginError::UnknownScanType { .. }
             | PluginError::NotRecognised
             | PluginError::Ambiguous { .. } => ImportError::UnknownScanType(e.to_string()),
-            PluginError::Busy { .. } => ImportError::Busy(e.to_string()),
+            PluginError::Busy { .. } | PluginError::UserBusy { .. } => {
+                ImportError::Busy(e.to_string())
+            }
             other => ImportError::Parse(other.to_string()),
         }
     }

@@ -49,6 +49,18 @@ pub struct PluginConfig {
     )]
     pub parse_queue: usize,
 
+    /// Parse calls one user may have running or waiting at once; more are
+    /// refused as busy, so one account cannot take every slot and the whole
+    /// queue. Background import workers are not counted.
+    #[arg(
+        long = "plugin-parses-per-user",
+        env = "PALISADE_PLUGIN_PARSES_PER_USER",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
+    )]
+    pub parses_per_user: u32,
+
     /// Largest report `previewReport` accepts, in bytes (suffixes accepted).
     #[arg(long = "plugin-preview-max-bytes", env = "PALISADE_PLUGIN_PREVIEW_MAX_BYTES", default_value = "16MiB", value_parser = parse_bytes, value_name = "PALISADE_PLUGIN_PREVIEW_MAX_BYTES")]
     pub preview_max_bytes: u64,
@@ -66,6 +78,7 @@ impl Default for PluginConfig {
             builtins: true,
             watch_interval_ms: 1000,
             parse_queue: 16,
+            parses_per_user: 4,
             preview_max_bytes: 16 * 1024 * 1024,
             limits: PluginLimits::default(),
         }

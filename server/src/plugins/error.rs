@@ -132,6 +132,15 @@ pub enum PluginError {
         /// Calls already waiting.
         waiting: usize,
     },
+    /// The caller already has as many parses running or waiting as one
+    /// user may.
+    #[error(
+        "you already have {limit} reports being parsed; retry when one finishes (PALISADE_PLUGIN_PARSES_PER_USER)"
+    )]
+    UserBusy {
+        /// The per-user limit.
+        limit: usize,
+    },
     /// The host itself failed (engine set-up, a panicked worker thread).
     #[error("plugin host error: {0}")]
     Internal(String),

@@ -171,6 +171,35 @@ pub(crate) struct ParseSlots {
     permits: Arc<tokio::sync::Semaphore>,
     waiting: Arc<std::sync::atomic::AtomicUsize>,
     max_waiting: usize,
+    per_user: usize,
+    /// Calls running or waiting, by user id; entries leave at zero.
+    users: Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+}
+
+/// A parse slot; dropping it frees the slot and the user's share.
+#[derive(Debug)]
+pub(crate) struct ParsePermit {
+    _slot: tokio::sync::OwnedSemaphorePermit,
+    _user: Option<UserShare>,
+}
+
+/// One of a user's concurrent parses, counted until dropped.
+#[derive(Debug)]
+struct UserShare {
+    user: i64,
+    users: Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+}
+
+impl Drop for UserShare {
+    fn drop(&mut self) {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = users.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                users.remove(&self.user);
+            }
+        }
+    }
 }
 
 /// Counts one waiting caller until dropped.
@@ -183,33 +212,64 @@ impl Drop for Waiting {
 }
 
 impl ParseSlots {
-    /// `permits` calls at once, `max_waiting` more waiting.
-    pub(crate) fn new(permits: usize, max_waiting: usize) -> Self {
+    /// `permits` calls at once, `max_waiting` more waiting, `per_user`
+    /// running or waiting for any one user.
+    pub(crate) fn new(permits: usize, max_waiting: usize, per_user: usize) -> Self {
         ParseSlots {
             permits: Arc::new(tokio::sync::Semaphore::new(permits.max(1))),
             waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             max_waiting,
+            per_user: per_user.max(1),
+            users: Arc::default(),
         }
     }
 
     /// A slot; with `bounded`, [`super::PluginError::Busy`] instead of
-    /// waiting when the queue is full.
+    /// waiting when the queue is full. With `user`, that user's share is
+    /// taken first and [`super::PluginError::UserBusy`] answers when it is
+    /// used up.
     pub(crate) async fn acquire(
         &self,
         bounded: bool,
-    ) -> Result<tokio::sync::OwnedSemaphorePermit, super::PluginError> {
-        if let Ok(p) = Arc::clone(&self.permits).try_acquire_owned() {
-            return Ok(p);
+        user: Option<i64>,
+    ) -> Result<ParsePermit, super::PluginError> {
+        let share = match user {
+            Some(user) => Some(self.share(user)?),
+            None => None,
+        };
+        let slot = match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                let before = self.waiting.fetch_add(1, Ordering::SeqCst);
+                let _waiting = Waiting(Arc::clone(&self.waiting));
+                if bounded && before >= self.max_waiting {
+                    return Err(super::PluginError::Busy { waiting: before });
+                }
+                Arc::clone(&self.permits)
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| super::PluginError::Internal(format!("parse slots closed: {e}")))?
+            }
+        };
+        Ok(ParsePermit {
+            _slot: slot,
+            _user: share,
+        })
+    }
+
+    fn share(&self, user: i64) -> Result<UserShare, super::PluginError> {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let n = users.entry(user).or_insert(0);
+        if *n >= self.per_user {
+            return Err(super::PluginError::UserBusy {
+                limit: self.per_user,
+            });
         }
-        let before = self.waiting.fetch_add(1, Ordering::SeqCst);
-        let _waiting = Waiting(Arc::clone(&self.waiting));
-        if bounded && before >= self.max_waiting {
-            return Err(super::PluginError::Busy { waiting: before });
-        }
-        Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|e| super::PluginError::Internal(format!("parse slots closed: {e}")))
+        *n += 1;
+        Ok(UserShare {
+            user,
+            users: Arc::clone(&self.users),
+        })
     }
 }
 
@@ -230,18 +290,49 @@ mod tests {
 
     #[tokio::test]
     async fn parse_slots_refuse_beyond_the_queue() {
-        let slots = Arc::new(ParseSlots::new(1, 1));
-        let held = slots.acquire(true).await.expect("free slot");
+        let slots = Arc::new(ParseSlots::new(1, 1, 8));
+        let held = slots.acquire(true, None).await.expect("free slot");
         let s2 = Arc::clone(&slots);
-        let waiter = tokio::spawn(async move { s2.acquire(true).await.map(drop) });
+        let waiter = tokio::spawn(async move { s2.acquire(true, None).await.map(drop) });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(matches!(
-            slots.acquire(true).await,
+            slots.acquire(true, None).await,
             Err(super::super::PluginError::Busy { waiting: 1 })
         ));
         drop(held);
         assert!(waiter.await.expect("join").is_ok());
-        assert!(slots.acquire(true).await.is_ok());
+        assert!(slots.acquire(true, None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn one_user_cannot_take_every_slot_and_the_queue() {
+        let slots = Arc::new(ParseSlots::new(2, 8, 2));
+        let a1 = slots.acquire(true, Some(1)).await.expect("first");
+        let a2 = slots.acquire(true, Some(1)).await.expect("second");
+        // Both slots are busy: user 1's third call is refused at once instead
+        // of filling the queue, while user 2 may still wait for a slot.
+        assert!(matches!(
+            slots.acquire(true, Some(1)).await,
+            Err(super::super::PluginError::UserBusy { limit: 2 })
+        ));
+        let s2 = Arc::clone(&slots);
+        let other = tokio::spawn(async move { s2.acquire(true, Some(2)).await.map(drop) });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!other.is_finished(), "user 2 waits for a free slot");
+        drop(a1);
+        assert!(
+            other.await.expect("join").is_ok(),
+            "user 2 got the freed slot"
+        );
+        // The refused call left no share behind; one finished call frees one.
+        let again = slots.acquire(true, Some(1)).await.expect("share freed");
+        drop((a2, again));
+        assert!(
+            slots.users.lock().expect("lock").is_empty(),
+            "no entry left"
+        );
+        // Background work (no user) is not counted against anyone.
+        let _bg = slots.acquire(false, None).await.expect("background");
     }
 
     #[test]

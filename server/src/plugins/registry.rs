@@ -245,6 +245,7 @@ impl PluginRegistry {
         let slots = super::limits::ParseSlots::new(
             config.limits.effective_concurrency(),
             config.parse_queue,
+            usize::try_from(config.parses_per_user).unwrap_or(usize::MAX),
         );
         let registry = PluginRegistry {
             inner: Arc::new(Inner {
@@ -709,7 +710,7 @@ impl PluginRegistry {
     where
         R: AsRef<[u8]> + Send + 'static,
     {
-        let permit = self.inner.slots.acquire(true).await?;
+        let permit = self.inner.slots.acquire(true, None).await?;
         let registry = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -764,7 +765,25 @@ impl PluginRegistry {
     where
         R: AsRef<[u8]> + Send + 'static,
     {
-        self.parse_admitted(true, scan_type, report, options).await
+        self.parse_admitted(true, None, scan_type, report, options)
+            .await
+    }
+
+    /// Like [`PluginRegistry::parse`] on behalf of a user, who may have at
+    /// most `PALISADE_PLUGIN_PARSES_PER_USER` calls running or waiting
+    /// ([`PluginError::UserBusy`] beyond).
+    pub async fn parse_for_user<R>(
+        &self,
+        user_id: i64,
+        scan_type: Option<&str>,
+        report: R,
+        options: ParseOptions,
+    ) -> Result<ParseOutput, PluginError>
+    where
+        R: AsRef<[u8]> + Send + 'static,
+    {
+        self.parse_admitted(true, Some(user_id), scan_type, report, options)
+            .await
     }
 
     /// Like [`PluginRegistry::parse`], but waits for a slot however long the
@@ -778,12 +797,14 @@ impl PluginRegistry {
     where
         R: AsRef<[u8]> + Send + 'static,
     {
-        self.parse_admitted(false, scan_type, report, options).await
+        self.parse_admitted(false, None, scan_type, report, options)
+            .await
     }
 
     async fn parse_admitted<R>(
         &self,
         bounded: bool,
+        user: Option<i64>,
         scan_type: Option<&str>,
         report: R,
         options: ParseOptions,
@@ -791,7 +812,7 @@ impl PluginRegistry {
     where
         R: AsRef<[u8]> + Send + 'static,
     {
-        let permit = self.inner.slots.acquire(bounded).await?;
+        let permit = self.inner.slots.acquire(bounded, user).await?;
         let registry = self.clone();
         let scan_type = scan_type.map(str::to_owned);
         tokio::task::spawn_blocking(move || {

@@ -389,18 +389,8 @@ async fn preview(s: &TestServer, scan_type: &str, bytes: Vec<u8>) -> Value {
         .expect("json")
 }
 
-#[tokio::test]
-async fn parses_beyond_the_slots_and_their_queue_are_refused_not_parked() {
-    let db = TestDb::new().await;
-    let s = TestServer::start_with(
-        &db.url,
-        &[
-            ("PALISADE_PLUGIN_CONCURRENCY", "1"),
-            ("PALISADE_PLUGIN_QUEUE", "1"),
-            ("PALISADE_PLUGIN_CPU_TIMEOUT", "4"),
-        ],
-    )
-    .await;
+/// Installs the test plugin whose parse never ends; returns its scan type.
+async fn install_endless_loop(s: &TestServer) -> String {
     let form = Form::new()
         .text(
             "operations",
@@ -421,10 +411,105 @@ async fn parses_beyond_the_slots_and_their_queue_are_refused_not_parked() {
         .json()
         .await
         .expect("json");
-    let scan_type = d["data"]["installParserPlugin"]["plugin"]["scanTypes"][0]["name"]
+    d["data"]["installParserPlugin"]["plugin"]["scanTypes"][0]["name"]
         .as_str()
         .unwrap_or_else(|| panic!("installed: {d}"))
-        .to_owned();
+        .to_owned()
+}
+
+#[tokio::test]
+async fn one_user_cannot_take_every_parse_slot() {
+    let db = TestDb::new().await;
+    let s = TestServer::start_with(
+        &db.url,
+        &[
+            ("PALISADE_PLUGIN_CONCURRENCY", "2"),
+            ("PALISADE_PLUGIN_QUEUE", "8"),
+            ("PALISADE_PLUGIN_PARSES_PER_USER", "1"),
+            ("PALISADE_PLUGIN_CPU_TIMEOUT", "4"),
+        ],
+    )
+    .await;
+    let spinning = install_endless_loop(&s).await;
+    let generic = "Generic Findings Import";
+    let empty_report = br#"{"findings": []}"#.to_vec();
+
+    // The admin's first parse spins; a second one is refused at once,
+    // naming the setting, although a slot and the queue are free.
+    let first = {
+        let (base, http, t) = (s.base.clone(), s.http.clone(), spinning.clone());
+        tokio::spawn(async move {
+            let form = Form::new()
+                .text("operations", json!({"query": "mutation($t: String, $file: Upload!) { previewReport(input: {scanType: $t, file: $file}) { findingCount } }", "variables": {"t": t, "file": null}}).to_string())
+                .text("map", json!({"0": ["variables.file"]}).to_string())
+                .part("0", Part::bytes(b"spin".to_vec()).file_name("r.txt"));
+            http.post(format!("{base}/graphql"))
+                .multipart(form)
+                .send()
+                .await
+                .expect("send")
+                .json::<Value>()
+                .await
+                .expect("json")
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let refused = preview(&s, generic, empty_report.clone()).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused, not parked"
+    );
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{refused}"
+    );
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("PALISADE_PLUGIN_PARSES_PER_USER"),
+        "{refused}"
+    );
+
+    // Another user is not held up by the admin's share.
+    let token = crate::access::create_user(&db, "bob", false).await;
+    let other = crate::support::server::authenticated_client(&token);
+    let form = Form::new()
+        .text("operations", json!({"query": "mutation($t: String, $file: Upload!) { previewReport(input: {scanType: $t, file: $file}) { findingCount } }", "variables": {"t": generic, "file": null}}).to_string())
+        .text("map", json!({"0": ["variables.file"]}).to_string())
+        .part("0", Part::bytes(empty_report.clone()).file_name("r.json"));
+    let v: Value = other
+        .post(format!("{}/graphql", s.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["data"]["previewReport"]["findingCount"], 0, "{v}");
+
+    // When the admin's parse ends (here: its CPU deadline), the share is back.
+    let v = first.await.expect("first call");
+    assert_ne!(v["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{v}");
+    let v = preview(&s, generic, empty_report).await;
+    assert_eq!(v["data"]["previewReport"]["findingCount"], 0, "{v}");
+}
+
+#[tokio::test]
+async fn parses_beyond_the_slots_and_their_queue_are_refused_not_parked() {
+    let db = TestDb::new().await;
+    let s = TestServer::start_with(
+        &db.url,
+        &[
+            ("PALISADE_PLUGIN_CONCURRENCY", "1"),
+            ("PALISADE_PLUGIN_QUEUE", "1"),
+            ("PALISADE_PLUGIN_CPU_TIMEOUT", "4"),
+        ],
+    )
+    .await;
+    let scan_type = install_endless_loop(&s).await;
 
     // One call spins in the only slot, one waits; the rest are refused at once.
     let mut calls = Vec::new();
