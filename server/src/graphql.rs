@@ -4,6 +4,7 @@
 pub mod account;
 pub mod connection;
 pub mod context;
+pub mod document;
 pub mod error;
 pub mod events;
 pub mod fanout;
@@ -84,7 +85,7 @@ impl async_graphql::extensions::Extension for FieldLimitCheck {
         next: async_graphql::extensions::NextParseQuery<'_>,
     ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        let fields = count_fields(&doc);
+        let fields = document::count_fields(&doc);
         if fields > self.0 {
             return Err(async_graphql::ServerError::new(
                 format!(
@@ -97,33 +98,6 @@ impl async_graphql::extensions::Extension for FieldLimitCheck {
         }
         Ok(doc)
     }
-}
-
-/// Field selections in the document as written (fragments counted once).
-fn count_fields(doc: &async_graphql::parser::types::ExecutableDocument) -> usize {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    // An explicit stack: the document's nesting is the client's choice.
-    let mut stack: Vec<&SelectionSet> = Vec::new();
-    for (_, op) in doc.operations.iter() {
-        stack.push(&op.node.selection_set.node);
-    }
-    for fragment in doc.fragments.values() {
-        stack.push(&fragment.node.selection_set.node);
-    }
-    let mut n = 0usize;
-    while let Some(set) = stack.pop() {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => {
-                    n += 1;
-                    stack.push(&f.node.selection_set.node);
-                }
-                Selection::InlineFragment(f) => stack.push(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => {}
-            }
-        }
-    }
-    n
 }
 
 fn builder(

@@ -8,14 +8,15 @@
 //! `{"field": ["message"]}`. Unknown form fields are ignored, as DefectDojo
 //! does. The report streams to a temporary file with the upload limit.
 
-use std::collections::HashMap;
-use std::io::Write;
+mod form;
 
-use axum::extract::{Multipart, Path, State};
+use axum::body::Body;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use chrono::NaiveDate;
 use serde_json::{Value, json};
+
+use form::{FieldError, Form, FormError};
 
 use crate::app::AppState;
 use crate::auth::{AuthError, Principal};
@@ -39,6 +40,34 @@ fn detail(status: StatusCode, message: &str) -> Rejection {
     Rejection {
         status,
         body: json!({"detail": message}),
+    }
+}
+
+impl From<FieldError> for Rejection {
+    fn from(e: FieldError) -> Self {
+        field_error(&e.field, e.message)
+    }
+}
+
+fn form_rejection(e: FormError, limit: u64) -> Rejection {
+    match e {
+        FormError::NotMultipart => detail(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type in request: send multipart/form-data with a boundary.",
+        ),
+        FormError::TooLarge => too_large(limit),
+        FormError::Malformed(m) => detail(
+            StatusCode::BAD_REQUEST,
+            &format!("Multipart form parse error - {m}"),
+        ),
+        FormError::Field(f) => f.into(),
+        FormError::Spool(e) => {
+            tracing::error!(error = %e, "spooling an upload failed");
+            detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The upload could not be stored; nothing was imported.",
+            )
+        }
     }
 }
 
@@ -80,180 +109,6 @@ async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, R
             ))
         }
     }
-}
-
-/// The largest text field of a form: every field DefectDojo defines is a
-/// short value, so anything bigger is a mistake or an attempt to fill memory.
-const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
-
-/// The most text all fields of one form may hold together.
-const MAX_TEXT_BYTES: usize = 1024 * 1024;
-
-/// The form as received: text fields (repeatable) and the report on disk.
-struct Form {
-    fields: HashMap<String, Vec<String>>,
-    file: Option<(tempfile::NamedTempFile, String)>,
-}
-
-impl Form {
-    fn text(&self, name: &str) -> Option<&str> {
-        self.fields
-            .get(name)
-            .and_then(|v| v.last())
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-    }
-
-    fn string(&self, name: &str) -> Option<String> {
-        self.text(name).map(str::to_owned)
-    }
-
-    /// Django REST framework's boolean spellings.
-    fn bool(&self, name: &str, default: bool) -> Result<bool, Rejection> {
-        match self.text(name) {
-            None => Ok(default),
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" | "t" | "y" => Ok(true),
-                "false" | "0" | "no" | "off" | "f" | "n" => Ok(false),
-                _ => Err(field_error(name, "Must be a valid boolean.")),
-            },
-        }
-    }
-
-    fn opt_bool(&self, name: &str) -> Result<Option<bool>, Rejection> {
-        if self.text(name).is_none() {
-            return Ok(None);
-        }
-        self.bool(name, false).map(Some)
-    }
-
-    fn id(&self, name: &str) -> Result<Option<i64>, Rejection> {
-        match self.text(name) {
-            None => Ok(None),
-            Some(v) => v
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| field_error(name, "A valid integer is required.")),
-        }
-    }
-
-    fn date(&self, name: &str) -> Result<Option<NaiveDate>, Rejection> {
-        match self.text(name) {
-            None => Ok(None),
-            Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map(Some)
-                .map_err(|_| {
-                    field_error(
-                        name,
-                        "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
-                    )
-                }),
-        }
-    }
-
-    /// Tags arrive repeated or comma-separated.
-    fn tags(&self) -> Vec<String> {
-        self.fields
-            .get("tags")
-            .into_iter()
-            .flatten()
-            .flat_map(|v| v.split(','))
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect()
-    }
-}
-
-async fn read_form(mut multipart: Multipart, limit: u64) -> Result<Form, Rejection> {
-    let mut form = Form {
-        fields: HashMap::new(),
-        file: None,
-    };
-    let mut text_total = 0usize;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                let status = e.status();
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    return Err(too_large(limit));
-                }
-                return Err(detail(
-                    status,
-                    &format!("Multipart form parse error - {}", e.body_text()),
-                ));
-            }
-        };
-        let name = field.name().unwrap_or("").to_owned();
-        if name == "file" {
-            let file_name = field.file_name().unwrap_or("report").to_owned();
-            let mut tmp = tempfile::NamedTempFile::new().map_err(|e| {
-                detail(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &format!("cannot spool the upload: {e}"),
-                )
-            })?;
-            let mut written: u64 = 0;
-            let mut field = field;
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        written += chunk.len() as u64;
-                        if written > limit {
-                            return Err(too_large(limit));
-                        }
-                        tmp.write_all(&chunk).map_err(|e| {
-                            detail(
-                                StatusCode::INTERNAL_SERVER_ERROR,
-                                &format!("cannot spool the upload: {e}"),
-                            )
-                        })?;
-                    }
-                    Ok(None) => break,
-                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        return Err(too_large(limit));
-                    }
-                    Err(e) => return Err(detail(e.status(), &e.body_text())),
-                }
-            }
-            form.file = Some((tmp, file_name));
-        } else {
-            let mut field = field;
-            let mut bytes = Vec::new();
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if bytes.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
-                            return Err(field_error(
-                                &name,
-                                format!(
-                                    "Ensure this field has no more than {MAX_TEXT_FIELD_BYTES} bytes."
-                                ),
-                            ));
-                        }
-                        bytes.extend_from_slice(&chunk);
-                    }
-                    Ok(None) => break,
-                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        return Err(too_large(limit));
-                    }
-                    Err(e) => return Err(field_error(&name, e.body_text())),
-                }
-            }
-            text_total += bytes.len();
-            if text_total > MAX_TEXT_BYTES {
-                return Err(field_error(
-                    "non_field_errors",
-                    format!("The form's text fields exceed {MAX_TEXT_BYTES} bytes in total."),
-                ));
-            }
-            let text = String::from_utf8(bytes)
-                .map_err(|_| field_error(&name, "The value is not valid UTF-8 text."))?;
-            form.fields.entry(name).or_default().push(text);
-        }
-    }
-    Ok(form)
 }
 
 fn too_large(limit: u64) -> Rejection {
@@ -503,19 +358,18 @@ impl crate::import::ImportGuard for LeadGuard<'_> {
     }
 }
 
-async fn handle(
-    state: AppState,
-    headers: HeaderMap,
-    multipart: Multipart,
-    kind: ImportKind,
-) -> Response {
+async fn handle(state: AppState, headers: HeaderMap, body: Body, kind: ImportKind) -> Response {
     let p = match principal(&state, &headers).await {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
-    let form = match read_form(multipart, state.config.http.max_upload_bytes).await {
+    let limit = state.config.http.max_upload_bytes;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let form = match form::read(content_type, body.into_data_stream(), limit).await {
         Ok(f) => f,
-        Err(r) => return r.into_response(),
+        Err(e) => return form_rejection(e, limit).into_response(),
     };
     let req = match request_from(&form, kind, p.user_id) {
         Ok(r) => r,
@@ -523,7 +377,7 @@ async fn handle(
     };
     let run_async = match form.bool("async", false) {
         Ok(b) => b,
-        Err(r) => return r.into_response(),
+        Err(e) => return Rejection::from(e).into_response(),
     };
     // A background job runs later under its creator's guard alone, which
     // cannot vouch for another lead: such a lead needs a synchronous import.
@@ -613,18 +467,18 @@ async fn handle(
 pub async fn import_scan(
     State(state): State<AppState>,
     headers: HeaderMap,
-    multipart: Multipart,
+    body: Body,
 ) -> Response {
-    handle(state, headers, multipart, ImportKind::Import).await
+    handle(state, headers, body, ImportKind::Import).await
 }
 
 /// `POST /api/v2/reimport-scan/`.
 pub async fn reimport_scan(
     State(state): State<AppState>,
     headers: HeaderMap,
-    multipart: Multipart,
+    body: Body,
 ) -> Response {
-    handle(state, headers, multipart, ImportKind::Reimport).await
+    handle(state, headers, body, ImportKind::Reimport).await
 }
 
 /// `GET /api/v2/jobs/{id}/`: a background import's state and, once done,

@@ -98,21 +98,6 @@ fn json_response(status: StatusCode, media: MediaType, body: &serde_json::Value)
     resp
 }
 
-/// Whether `request`'s selected operation is a mutation (or a subscription).
-fn operation_type(request: &async_graphql::Request) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
-    let op = match &request.operation_name {
-        Some(name) => {
-            doc.operations
-                .iter()
-                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?
-                .1
-        }
-        None => doc.operations.iter().next()?.1,
-    };
-    Some(op.node.ty)
-}
-
 /// The `Authorization` header's value, if any.
 fn authorization(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
     headers
@@ -262,7 +247,7 @@ pub async fn graphql_get(
         }
     };
     if matches!(
-        operation_type(&request),
+        super::document::operation_type(&request.query, request.operation_name.as_deref()),
         Some(OperationType::Mutation | OperationType::Subscription)
     ) {
         let mut r = request_error(
@@ -293,30 +278,13 @@ pub async fn graphql_post(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let multipart = match content_type.as_deref().map(|c| {
-        c.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    }) {
-        Some(ct) if ct == JSON || ct == "application/graphql+json" => false,
-        Some(ct) if ct == "multipart/form-data" => true,
-        Some(other) => {
+    let multipart = match super::document::body_kind(content_type.as_deref()) {
+        Ok(kind) => kind == super::document::BodyKind::Multipart,
+        Err(e) => {
             return request_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 media,
-                &format!(
-                    "unsupported Content-Type `{other}`; send application/json or multipart/form-data"
-                ),
-                "BAD_USER_INPUT",
-            );
-        }
-        None => {
-            return request_error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                media,
-                "Content-Type is required",
+                &e.to_string(),
                 "BAD_USER_INPUT",
             );
         }
