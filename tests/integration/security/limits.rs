@@ -373,13 +373,18 @@ async fn subscriptions_are_capped_per_connection_and_per_user() {
     assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
 }
 
-async fn preview(s: &TestServer, scan_type: &str, bytes: Vec<u8>) -> Value {
+/// `previewReport` of `bytes` as `scanType`, sent with `http`'s credentials.
+async fn preview_as(
+    http: reqwest::Client,
+    base: String,
+    scan_type: String,
+    bytes: Vec<u8>,
+) -> Value {
     let form = Form::new()
         .text("operations", json!({"query": "mutation($t: String, $file: Upload!) { previewReport(input: {scanType: $t, file: $file}) { findingCount } }", "variables": {"t": scan_type, "file": null}}).to_string())
         .text("map", json!({"0": ["variables.file"]}).to_string())
         .part("0", Part::bytes(bytes).file_name("r.txt"));
-    s.http
-        .post(format!("{}/graphql", s.base))
+    http.post(format!("{base}/graphql"))
         .multipart(form)
         .send()
         .await
@@ -387,6 +392,21 @@ async fn preview(s: &TestServer, scan_type: &str, bytes: Vec<u8>) -> Value {
         .json()
         .await
         .expect("json")
+}
+
+/// `previewReport` as the admin.
+async fn preview(s: &TestServer, scan_type: &str, bytes: Vec<u8>) -> Value {
+    preview_as(s.http.clone(), s.base.clone(), scan_type.to_owned(), bytes).await
+}
+
+/// A preview as the admin running in the background.
+fn spawn_preview(s: &TestServer, scan_type: &str, bytes: &[u8]) -> tokio::task::JoinHandle<Value> {
+    tokio::spawn(preview_as(
+        s.http.clone(),
+        s.base.clone(),
+        scan_type.to_owned(),
+        bytes.to_vec(),
+    ))
 }
 
 /// Installs the test plugin whose parse never ends; returns its scan type.
@@ -436,23 +456,7 @@ async fn one_user_cannot_take_every_parse_slot() {
 
     // The admin's first parse spins; a second one is refused at once,
     // naming the setting, although a slot and the queue are free.
-    let first = {
-        let (base, http, t) = (s.base.clone(), s.http.clone(), spinning.clone());
-        tokio::spawn(async move {
-            let form = Form::new()
-                .text("operations", json!({"query": "mutation($t: String, $file: Upload!) { previewReport(input: {scanType: $t, file: $file}) { findingCount } }", "variables": {"t": t, "file": null}}).to_string())
-                .text("map", json!({"0": ["variables.file"]}).to_string())
-                .part("0", Part::bytes(b"spin".to_vec()).file_name("r.txt"));
-            http.post(format!("{base}/graphql"))
-                .multipart(form)
-                .send()
-                .await
-                .expect("send")
-                .json::<Value>()
-                .await
-                .expect("json")
-        })
-    };
+    let first = spawn_preview(&s, &spinning, b"spin");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
     let refused = preview(&s, generic, empty_report.clone()).await;
@@ -475,19 +479,13 @@ async fn one_user_cannot_take_every_parse_slot() {
     // Another user is not held up by the admin's share.
     let token = crate::access::create_user(&db, "bob", false).await;
     let other = crate::support::server::authenticated_client(&token);
-    let form = Form::new()
-        .text("operations", json!({"query": "mutation($t: String, $file: Upload!) { previewReport(input: {scanType: $t, file: $file}) { findingCount } }", "variables": {"t": generic, "file": null}}).to_string())
-        .text("map", json!({"0": ["variables.file"]}).to_string())
-        .part("0", Part::bytes(empty_report.clone()).file_name("r.json"));
-    let v: Value = other
-        .post(format!("{}/graphql", s.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
+    let v = preview_as(
+        other,
+        s.base.clone(),
+        generic.to_owned(),
+        empty_report.clone(),
+    )
+    .await;
     assert_eq!(v["data"]["previewReport"]["findingCount"], 0, "{v}");
 
     // When the admin's parse ends (here: its CPU deadline), the share is back.
@@ -514,21 +512,7 @@ async fn parses_beyond_the_slots_and_their_queue_are_refused_not_parked() {
     // One call spins in the only slot, one waits; the rest are refused at once.
     let mut calls = Vec::new();
     for _ in 0..2 {
-        let (s_base, http, t) = (s.base.clone(), s.http.clone(), scan_type.clone());
-        calls.push(tokio::spawn(async move {
-            let form = Form::new()
-                .text("operations", json!({"query": "mutation($t: String, $file: Upload!) { previewReport(input: {scanType: $t, file: $file}) { findingCount } }", "variables": {"t": t, "file": null}}).to_string())
-                .text("map", json!({"0": ["variables.file"]}).to_string())
-                .part("0", Part::bytes(b"spin".to_vec()).file_name("r.txt"));
-            http.post(format!("{s_base}/graphql"))
-                .multipart(form)
-                .send()
-                .await
-                .expect("send")
-                .json::<Value>()
-                .await
-                .expect("json")
-        }));
+        calls.push(spawn_preview(&s, &scan_type, b"spin"));
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let started = Instant::now();
