@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod config;
 mod conformance;
+mod docs;
 mod events;
 mod findings;
 mod hierarchy;
