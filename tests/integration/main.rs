@@ -18,5 +18,6 @@ mod oidc;
 mod plugins;
 mod schema;
 mod security;
+mod severity;
 mod users;
 mod webhooks;
