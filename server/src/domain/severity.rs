@@ -17,11 +17,10 @@ use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 
+// Variants are declared most severe first, so the derived `Ord` sorts Critical
+// before Info (like `numerical_severity`); `rank` is for "at least as severe".
+// (A `//` comment: the `///` below is the GraphQL enum's description.)
 /// How serious a finding is.
-///
-/// Variants are declared most severe first, so the derived `Ord` sorts
-/// Critical before Info (like `numerical_severity`); use [`Severity::rank`]
-/// for "at least as severe as" comparisons.
 #[derive(
     Debug,
     Clone,
