@@ -1,11 +1,19 @@
 //! Reading CSV reports with a header row; cells are addressed by column name.
 //!
-//! ```ignore
-//! let table = palisade_plugin_sdk::csv::read_csv(report)?;
-//! table.require_columns(&["Title", "Severity"])?;
-//! for row in table.rows() {
-//!     let title = row.get("title"); // case-insensitive, trimmed, None if blank
+//! ```
+//! use palisade_plugin_sdk::ParseError;
+//! use palisade_plugin_sdk::csv::read_csv;
+//!
+//! fn titles(report: &[u8]) -> Result<Vec<String>, ParseError> {
+//!     let table = read_csv(report)?;
+//!     table.require_columns(&["Title", "Severity"])?;
+//!     // `get` is case-insensitive and trimmed, and `None` for a blank cell.
+//!     Ok(table.rows().filter_map(|row| row.get("title")).map(str::to_owned).collect())
 //! }
+//!
+//! let report = b"Title,Severity\nSQL injection,High\n  ,Low\n";
+//! assert_eq!(titles(report).unwrap(), ["SQL injection"]);
+//! assert!(titles(b"Name\nx\n").is_err());
 //! ```
 
 use std::collections::HashMap;

@@ -4,17 +4,52 @@
 //! [`Parser`] on a unit struct and call [`export_parser!`] once; the SDK hides
 //! the generated WIT bindings (the contract lives in `wit/`).
 //!
-//! ```ignore
+//! ```
 //! use palisade_plugin_sdk::prelude::*;
 //!
+//! /// Reads "<severity>: <title>" lines.
 //! struct Demo;
+//!
 //! impl Parser for Demo {
-//!     fn info() -> PluginInfo { /* name, version, scan types */ }
-//!     fn parse(scan_type: &str, report: &[u8], options: &Options) -> Result<Vec<Finding>, ParseError> {
-//!         /* ... */
+//!     fn info() -> PluginInfo {
+//!         PluginInfo::single(
+//!             "demo",
+//!             env!("CARGO_PKG_VERSION"),
+//!             ScanTypeInfo::new("Demo Scan", "One finding per line", &["txt"],
+//!                 DedupeSetting::hash_code(&["title", "severity"])),
+//!         )
+//!     }
+//!
+//!     fn parse(_scan_type: &str, report: &[u8], _options: &Options) -> Result<Vec<Finding>, ParseError> {
+//!         let text = std::str::from_utf8(report)
+//!             .map_err(|e| ParseError::new(format!("not UTF-8: {e}")))?;
+//!         let mut findings = Vec::new();
+//!         for line in text.lines().filter(|l| !l.trim().is_empty()) {
+//!             let (word, title) = line
+//!                 .split_once(':')
+//!                 .ok_or_else(|| ParseError::new(format!("no severity in {line:?}")))?;
+//!             findings.push(Finding {
+//!                 title: title.trim().to_owned(),
+//!                 description: line.to_owned(),
+//!                 // An unknown word is an error naming it, not a quiet Info.
+//!                 severity: word.parse()?,
+//!                 ..Finding::default()
+//!             });
+//!         }
+//!         Ok(findings)
 //!     }
 //! }
+//!
 //! export_parser!(Demo);
+//!
+//! # fn main() {
+//! let options = Options::default();
+//! let found = Demo::parse("Demo Scan", b"high: SQL injection\nnote: banner", &options).unwrap();
+//! assert_eq!(found[0].severity, Severity::High);
+//! assert_eq!(found[1].severity, Severity::Low);
+//! let error = Demo::parse("Demo Scan", b"spicy: x", &options).unwrap_err();
+//! assert!(error.message.contains("\"spicy\""), "{}", error.message);
+//! # }
 //! ```
 //!
 //! Helpers, one module each: [`severity`] (scanner words and CVSS scores to
@@ -118,7 +153,12 @@ pub fn log(level: LogLevel, message: &str) {
 }
 
 #[doc(hidden)]
-#[allow(unsafe_code, clippy::all, missing_docs)]
+#[allow(
+    unsafe_code,
+    clippy::all,
+    reason = "generated code, not ours to lint: wit-bindgen's glue (unsafe where it is built \
+              for wasm32, where `cargo clippy` does not look) and its style"
+)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "parser",

@@ -13,9 +13,22 @@
 //! A plugin's `tests/conformance.rs` is usually one line (see
 //! [`conformance_tests!`](crate::conformance_tests)):
 //!
-//! ```ignore
+//! ```no_run
+//! # use palisade_plugin_sdk::prelude::*;
+//! # use palisade_plugin_sdk::testing::DetectCheck;
+//! # struct MyParser;
+//! # impl Parser for MyParser {
+//! #     fn info() -> PluginInfo {
+//! #         PluginInfo::single("my", "0.1.0", ScanTypeInfo::new("My Scan", "", &["json"],
+//! #             DedupeSetting::hash_code(&["title"])))
+//! #     }
+//! #     fn parse(_: &str, _: &[u8], _: &Options) -> Result<Vec<Finding>, ParseError> {
+//! #         Ok(Vec::new())
+//! #     }
+//! # }
 //! palisade_plugin_sdk::conformance_tests!(MyParser, 0.98, DetectCheck::ACCEPTED,
 //!     "My Scan" => "my-scan");
+//! # fn main() {}
 //! ```
 
 use std::collections::BTreeSet;
@@ -801,9 +814,22 @@ pub fn assert_rejects_foreign<P: Parser>(scan_type: &str, inputs: &[&[u8]]) {
 /// detection (see [`DetectCheck`]) recognises it, and `agreement_summary`
 /// prints per-file figures.
 ///
-/// ```ignore
+/// ```no_run
+/// # use palisade_plugin_sdk::prelude::*;
+/// # use palisade_plugin_sdk::testing::DetectCheck;
+/// # struct Nikto;
+/// # impl Parser for Nikto {
+/// #     fn info() -> PluginInfo {
+/// #         PluginInfo::single("nikto", "0.1.0", ScanTypeInfo::new("Nikto Scan", "", &["json"],
+/// #             DedupeSetting::hash_code(&["title"])))
+/// #     }
+/// #     fn parse(_: &str, _: &[u8], _: &Options) -> Result<Vec<Finding>, ParseError> {
+/// #         Ok(Vec::new())
+/// #     }
+/// # }
 /// palisade_plugin_sdk::conformance_tests!(Nikto, 0.98, DetectCheck::ACCEPTED,
 ///     "Nikto Scan" => "nikto-scan");
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {

@@ -14,7 +14,7 @@
 //! FILTER keeps scan types whose name contains it (case-insensitive).
 //! Targets: JSON >= 50 MB/s, XML >= 20 MB/s.
 
-#![allow(clippy::print_stdout, reason = "a bench binary reports on stdout")]
+#![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

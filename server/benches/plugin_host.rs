@@ -5,7 +5,7 @@
 //! Run with `cargo bench -p palisade --bench plugin_host`; prints a table.
 //! Targets: instantiation < 1 ms, throughput >= 80 MB/s.
 
-#![allow(clippy::print_stdout, reason = "a bench binary reports on stdout")]
+#![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};

@@ -144,7 +144,10 @@ struct Run<'a> {
     watchers: Option<usize>,
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one measured run and everything it reports on"
+)]
 async fn run(
     base: &str,
     token: &str,

@@ -26,6 +26,7 @@ use tokio::sync::broadcast;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::db::{Db, DbError};
+use crate::domain::severity::Severity;
 
 /// The NOTIFY channel of the outbox.
 pub const EVENTS_CHANNEL: &str = "palisade_events";
@@ -75,7 +76,7 @@ pub struct Event {
     pub changes: String,
     /// The finding's severity now (null once deleted).
     #[diesel(sql_type = Nullable<Text>)]
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     /// When it happened.
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
@@ -207,7 +208,6 @@ pub fn start_pruner(db: Db, retention: Duration) -> tokio::task::JoinHandle<()> 
 
 /// Records one change made outside an import (by hand), in the caller's
 /// transaction, and queues the notification for its commit.
-#[allow(clippy::too_many_arguments)]
 pub async fn record(
     conn: &mut AsyncPgConnection,
     kind: &str,

@@ -2,7 +2,10 @@
 //!
 //! Security teams import scanner reports; Palisade turns them into
 //! deduplicated findings in a product hierarchy and serves them over GraphQL.
-//! Layers: `graphql` → `domain` → `db`; see `docs` in the repository.
+//! Layers: `graphql` → `domain` → `db`, beside self-contained subsystems
+//! (`import`, `plugins`, `authz`, `events`, `webhooks`). The repository's
+//! `docs/architecture.md` maps the code; `docs/domain.md` holds the rules that
+//! comments cite as `domain.md §n`.
 
 pub mod app;
 pub mod auth;

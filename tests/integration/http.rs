@@ -187,6 +187,42 @@ async fn media_types_and_status_codes_follow_the_spec() {
 }
 
 #[tokio::test]
+async fn responses_are_written_once_in_selection_order() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let url = format!("{}/graphql", s.base);
+    // Serialised straight from the executor's value: fields keep the order of
+    // the selection (as over WebSocket), not an alphabetical one.
+    let r = s
+        .http
+        .post(&url)
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({"query": "{ zeta: __typename alpha: __typename }"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.expect("body");
+    assert!(text.starts_with(r#"{"data":{"zeta":"#), "{text}");
+    let zeta = text.find(r#""zeta""#).expect("zeta");
+    let alpha = text.find(r#""alpha""#).expect("alpha");
+    assert!(zeta < alpha, "{text}");
+    // A document refused before execution has no `data` entry at all.
+    let r = s
+        .http
+        .post(&url)
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({"query": "{ productTypes { "}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.expect("json");
+    assert!(body.get("data").is_none(), "{body}");
+    assert!(body["errors"][0]["message"].is_string(), "{body}");
+}
+
+#[tokio::test]
 async fn oversized_bodies_get_413_and_change_nothing() {
     let db = TestDb::new().await;
     let s = TestServer::start_with(&db.url, &[("PALISADE_MAX_UPLOAD_BYTES", "4096")]).await;

@@ -490,7 +490,10 @@ impl Aggregator {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the fields of one issue, as the report spells them"
+    )]
     pub(crate) fn add(
         &mut self,
         rule: &str,

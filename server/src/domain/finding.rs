@@ -272,7 +272,7 @@ pub async fn create_finding(
         product_id: test.product_id,
         title: input.title.trim().to_owned(),
         date: Some(date),
-        severity: severity.as_str().to_owned(),
+        severity,
         numerical_severity: severity.numerical().to_owned(),
         description: input.description,
         mitigation: input.mitigation,
@@ -296,7 +296,29 @@ pub async fn create_finding(
         dynamic_finding: !static_finding,
         service: blank_to_none(input.service),
         tags,
-        ..NewFinding::default()
+        // Set by imports or by later updates, never on creation by hand.
+        severity_justification: None,
+        param: None,
+        payload: None,
+        vuln_id_from_tool: None,
+        unique_id_from_tool: None,
+        cvssv4: None,
+        cvssv4_score: None,
+        epss_score: None,
+        epss_percentile: None,
+        false_p: false,
+        out_of_scope: false,
+        risk_accepted: false,
+        under_review: false,
+        is_mitigated: false,
+        mitigated: None,
+        mitigated_by_id: None,
+        nb_occurences: None,
+        fix_available: None,
+        fix_version: None,
+        planned_remediation_date: None,
+        planned_remediation_version: None,
+        hash_code: None,
     };
     let finding = Finding::create(conn, &new).await?;
     if !vulnerability_ids.is_empty() {
@@ -387,10 +409,9 @@ pub async fn update_finding(
         },
         ..FindingChanges::default()
     };
-    let current_severity = Severity::parse(&existing.severity).unwrap_or(Severity::Info);
-    let severity = update.severity.unwrap_or(current_severity);
+    let severity = update.severity.unwrap_or(existing.severity);
     if update.severity.is_some() {
-        changes.severity = Some(severity.as_str().to_owned());
+        changes.severity = Some(severity);
         changes.numerical_severity = Some(severity.numerical().to_owned());
     }
     if update.severity.is_some() || update.date.is_some() {

@@ -50,7 +50,7 @@ struct Matcher {
     products: Option<Vec<i64>>,
     engagements: Option<Vec<i64>>,
     tests: Option<Vec<i64>>,
-    severities: Option<Vec<String>>,
+    severities: Option<Vec<Severity>>,
     kinds: Option<Vec<String>>,
 }
 
@@ -68,10 +68,7 @@ impl Matcher {
             products: decode_all(&f.products, Kind::Product)?,
             engagements: decode_all(&f.engagements, Kind::Engagement)?,
             tests: decode_all(&f.tests, Kind::Test)?,
-            severities: f
-                .severities
-                .as_ref()
-                .map(|v| v.iter().map(|s| s.as_str().to_owned()).collect()),
+            severities: f.severities.clone(),
             kinds: f.kinds.clone(),
         })
     }
@@ -85,11 +82,10 @@ impl Matcher {
             && any(&self.products, e.product_id)
             && any(&self.engagements, e.engagement_id)
             && any(&self.tests, e.test_id)
-            && self.severities.as_ref().is_none_or(|w| {
-                e.severity
-                    .as_ref()
-                    .is_some_and(|s| w.iter().any(|x| x.eq_ignore_ascii_case(s)))
-            })
+            && self
+                .severities
+                .as_ref()
+                .is_none_or(|w| e.severity.is_some_and(|s| w.contains(&s)))
             && self.kinds.as_ref().is_none_or(|w| w.contains(&e.kind))
     }
 }
@@ -174,7 +170,7 @@ impl FindingChange {
 
     /// The finding's severity now.
     async fn severity(&self) -> Option<&str> {
-        self.0.severity.as_deref()
+        self.0.severity.map(Severity::as_str)
     }
 
     /// Changed fields with their values before and after.

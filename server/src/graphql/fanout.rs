@@ -75,8 +75,8 @@ impl Field {
             Field::EngagementId => id(out, Kind::Engagement, e.engagement_id),
             Field::TestId => id(out, Kind::Test, e.test_id),
             Field::ActorId => id(out, Kind::User, e.actor_id),
-            Field::Severity => match &e.severity {
-                Some(s) => push_str(out, s),
+            Field::Severity => match e.severity {
+                Some(s) => push_str(out, s.as_str()),
                 None => out.push_str("null"),
             },
             Field::Changes => {
@@ -390,7 +390,7 @@ mod tests {
             test_id: Some(3),
             actor_id: None,
             changes: "{\"b\": 1, \"a\": [true]}".to_owned(),
-            severity: Some("High".to_owned()),
+            severity: Some(crate::domain::severity::Severity::High),
             created_at: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
         })
     }

@@ -55,7 +55,7 @@ impl Finding {
     }
     /// Severity.
     async fn severity(&self) -> Severity {
-        Severity::parse(&self.0.severity).unwrap_or(Severity::Info)
+        self.0.severity
     }
     /// S0 (Critical) … S4 (Info), for sorting.
     async fn numerical_severity(&self) -> &str {
@@ -455,12 +455,7 @@ impl FindingFilterInput {
             engagement_ids: decode_all(&self.engagement_ids, Kind::Engagement)?,
             test_ids: decode_all(&self.test_ids, Kind::Test)?,
             ids: None,
-            severities: self
-                .severity
-                .unwrap_or_default()
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect(),
+            severities: self.severity.unwrap_or_default(),
             active: self.active,
             verified: self.verified,
             false_p: self.false_p,
@@ -639,7 +634,10 @@ pub struct FindingQuery;
 impl FindingQuery {
     /// Findings matching `filter`, in `orderBy` order (creation order by default).
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "GraphQL arguments: a filter, an order and the four connection arguments"
+    )]
     async fn findings(
         &self,
         ctx: &Context<'_>,

@@ -335,7 +335,10 @@ impl Product {
     }
     /// The product's findings.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "GraphQL arguments: a filter, an order and the four connection arguments"
+    )]
     async fn findings(
         &self,
         ctx: &Context<'_>,
@@ -571,7 +574,10 @@ impl Test {
     }
     /// The test's findings.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "GraphQL arguments: a filter, an order and the four connection arguments"
+    )]
     async fn findings(
         &self,
         ctx: &Context<'_>,
@@ -733,7 +739,10 @@ impl HierarchyQuery {
 
     /// Products, oldest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "GraphQL arguments: a filter, an order and the four connection arguments"
+    )]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -779,7 +788,10 @@ impl HierarchyQuery {
 
     /// Engagements, oldest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "GraphQL arguments: a filter, an order and the four connection arguments"
+    )]
     async fn engagements(
         &self,
         ctx: &Context<'_>,
@@ -825,7 +837,10 @@ impl HierarchyQuery {
 
     /// Tests, oldest first.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "GraphQL arguments: a filter, an order and the four connection arguments"
+    )]
     async fn tests(
         &self,
         ctx: &Context<'_>,

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures::TryStreamExt;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use super::context::RequestContext;
@@ -67,26 +68,47 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// A request-level error (the operation never ran) in the GraphQL shape.
+///
+/// The status is kept for both media types: application/json clients expect
+/// 200 for GraphQL errors, but a request that could not even be read is still
+/// a 4xx there.
 fn request_error(status: StatusCode, media: MediaType, message: &str, code: &str) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
     });
-    let status = if media == MediaType::Json && status == StatusCode::BAD_REQUEST {
-        // application/json clients expect 200 for GraphQL errors, but a
-        // request that could not even be read is still a 400 there.
-        StatusCode::BAD_REQUEST
-    } else {
-        status
-    };
-    json_response(status, media, &body)
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => json_response(status, media, bytes),
+        // A `json!` literal of strings always serialises; stay total anyway.
+        Err(_) => status.into_response(),
+    }
 }
 
-fn json_response(status: StatusCode, media: MediaType, body: &serde_json::Value) -> Response {
+/// An executed operation's response, serialised once, straight from the
+/// executor's value (no intermediate `serde_json::Value`): `data` (left out
+/// for a request error, as GraphQL over HTTP asks), `extensions`, `errors`.
+#[derive(serde::Serialize)]
+struct ResponseBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "no_extensions")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
+    #[serde(skip_serializing_if = "no_errors")]
+    errors: &'a [ServerError],
+}
+
+fn no_extensions(e: &&BTreeMap<String, async_graphql::Value>) -> bool {
+    e.is_empty()
+}
+
+fn no_errors(e: &&[ServerError]) -> bool {
+    e.is_empty()
+}
+
+fn json_response(status: StatusCode, media: MediaType, bytes: Vec<u8>) -> Response {
     let ct = match media {
         MediaType::GraphqlResponse => GRAPHQL_RESPONSE,
         MediaType::Json => JSON,
     };
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = (status, bytes).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -203,13 +225,25 @@ async fn execute_as(
     } else {
         StatusCode::OK
     };
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| serde_json::json!({}));
-    if is_request_error && let Some(obj) = body.as_object_mut() {
+    let body = ResponseBody {
         // The document was refused before execution began (it did not parse
         // or validate): GraphQL over HTTP answers without a `data` entry.
-        obj.remove("data");
+        data: (!is_request_error).then_some(&response.data),
+        extensions: &response.extensions,
+        errors: &response.errors,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => json_response(status, media, bytes),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise a GraphQL response");
+            request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                media,
+                "internal error",
+                "INTERNAL",
+            )
+        }
     }
-    json_response(status, media, &body)
 }
 
 /// `GET /graphql`: GraphiQL for browsers, queries (never mutations) for clients.

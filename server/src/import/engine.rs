@@ -21,6 +21,7 @@ use super::store::{
 };
 use super::target::{self, Target};
 use crate::db::Db;
+use crate::domain::severity::Severity;
 use crate::plugins::{DedupeAlgorithm, HostFinding, ParseOptions, ParseOutput, PluginRegistry};
 
 /// Logs how long each step of an import took (`PALISADE_LOG=palisade::import=debug`).
@@ -407,7 +408,7 @@ struct Ledger {
 }
 
 impl Ledger {
-    fn action(&mut self, id: i64, action: &'static str, severity: &str) {
+    fn action(&mut self, id: i64, action: &'static str, severity: Severity) {
         self.ids.push(id);
         self.actions.push(action);
         let bucket = match action {
@@ -417,7 +418,7 @@ impl Ledger {
             _ => "untouched",
         };
         let counts = self.delta.entry(bucket.to_owned()).or_default();
-        *counts.entry(severity.to_lowercase()).or_default() += 1;
+        *counts.entry(severity.key().to_owned()).or_default() += 1;
         *counts.entry("total".to_owned()).or_default() += 1;
     }
 
@@ -879,20 +880,20 @@ fn record_created(
     f: &PreparedFinding,
 ) {
     stats.created += 1;
-    ledger.action(id, "N", f.sev().as_str());
+    ledger.action(id, "N", f.severity);
     match dup {
         Some(orig) => {
             stats.duplicates += 1;
             ledger.event(
                 "duplicate",
                 id,
-                &json!({"after": {"duplicate": true, "duplicate_finding_id": orig, "active": false, "severity": f.sev().as_str()}}),
+                &json!({"after": {"duplicate": true, "duplicate_finding_id": orig, "active": false, "severity": f.severity.as_str()}}),
             );
         }
         None => ledger.event(
             "created",
             id,
-            &json!({"after": {"active": f.active, "verified": f.verified, "severity": f.sev().as_str(), "is_mitigated": f.is_mitigated}}),
+            &json!({"after": {"active": f.active, "verified": f.verified, "severity": f.severity.as_str(), "is_mitigated": f.is_mitigated}}),
         ),
     }
 }
@@ -917,7 +918,7 @@ async fn finish_closed(
     store::remove_risk_acceptance(c, &ra).await?;
     for f in closed {
         stats.closed += 1;
-        ledger.action(f.id, "C", &f.severity);
+        ledger.action(f.id, "C", f.severity);
         ledger.event(
             "mitigated",
             f.id,
@@ -1182,7 +1183,7 @@ async fn reimport_match(
                 (a, b) => a.or(b),
             },
             DedupeAlgorithm::Legacy => by_title
-                .get(&(p.title.to_lowercase(), p.sev().as_str()))
+                .get(&(p.title.to_lowercase(), p.severity.as_str()))
                 .copied(),
         };
         let Some(oi) = found else {
@@ -1200,7 +1201,7 @@ async fn reimport_match(
                             .is_some_and(|u| new_u.contains(u))
                 }
                 DedupeAlgorithm::Legacy => {
-                    new_t.contains(&(p.title.to_lowercase(), p.sev().as_str()))
+                    new_t.contains(&(p.title.to_lowercase(), p.severity.as_str()))
                 }
             };
             if !repeat {
@@ -1208,7 +1209,7 @@ async fn reimport_match(
                 if let Some(u) = &p.unique_id_from_tool {
                     new_u.insert(u.clone());
                 }
-                new_t.insert((p.title.to_lowercase(), p.sev().as_str()));
+                new_t.insert((p.title.to_lowercase(), p.severity.as_str()));
                 new_findings.push(p);
             }
             continue;
@@ -1251,7 +1252,7 @@ async fn reimport_match(
             if same || (o.risk_accepted && !o.active) {
                 seen[oi] = true;
                 stats.untouched += 1;
-                ledger.action(o.id, "U", &o.severity);
+                ledger.action(o.id, "U", o.severity);
             }
             continue;
         }
@@ -1265,7 +1266,7 @@ async fn reimport_match(
                     updates.push(base);
                 }
                 stats.untouched += 1;
-                ledger.action(o.id, "U", &o.severity);
+                ledger.action(o.id, "U", o.severity);
             } else {
                 let verified = !o.duplicate && r.req.verified.unwrap_or(o.verified);
                 updates.push(FindingUpdate {
@@ -1279,7 +1280,7 @@ async fn reimport_match(
                 });
                 reactivated.push(o.id);
                 stats.reactivated += 1;
-                ledger.action(o.id, "R", &o.severity);
+                ledger.action(o.id, "R", o.severity);
                 ledger.event(
                     "reactivated",
                     o.id,
@@ -1295,7 +1296,7 @@ async fn reimport_match(
                 ..base
             });
             stats.closed += 1;
-            ledger.action(o.id, "C", &o.severity);
+            ledger.action(o.id, "C", o.severity);
             ledger.event(
                 "mitigated",
                 o.id,
@@ -1323,13 +1324,13 @@ async fn reimport_match(
                 ..base
             });
             stats.untouched += 1;
-            ledger.action(o.id, "U", &o.severity);
+            ledger.action(o.id, "U", o.severity);
         } else {
             if fix_changed || comp_changed {
                 updates.push(base);
             }
             stats.untouched += 1;
-            ledger.action(o.id, "U", &o.severity);
+            ledger.action(o.id, "U", o.severity);
         }
     }
     for chunk in updates.chunks(r.settings.batch_size.max(1)) {

@@ -166,7 +166,7 @@ pub async fn dedupe_explain(
         description: &f.description,
         endpoints: &endpoints,
         unique_id_from_tool: f.unique_id_from_tool.as_deref(),
-        severity: &f.severity,
+        severity: f.severity.as_str(),
         vuln_id_from_tool: f.vuln_id_from_tool.as_deref(),
         mitigation: f.mitigation.as_deref(),
         service: f.service.as_deref(),

@@ -45,7 +45,7 @@ fn keys(f: &PreparedFinding, algorithm: DedupeAlgorithm) -> Vec<String> {
             out.extend(f.unique_id_from_tool.iter().map(|u| format!("u:{u}")));
         }
         DedupeAlgorithm::Legacy => {
-            out.push(format!("l:{}", legacy_key(&f.title, f.sev().as_str())))
+            out.push(format!("l:{}", legacy_key(&f.title, f.severity.as_str())))
         }
     }
     out

@@ -12,10 +12,10 @@ use crate::domain::sla::SlaDays;
 use crate::plugins::{self, HostEndpoint, HostFinding};
 
 /// A report finding ready to be matched and written.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PreparedFinding {
     pub title: String,
-    pub severity: Option<Severity>,
+    pub severity: Severity,
     pub description: String,
     pub date: Option<NaiveDate>,
     pub mitigation: Option<String>,
@@ -62,11 +62,6 @@ pub struct PreparedFinding {
 }
 
 impl PreparedFinding {
-    /// The severity (always set after [`prepare`]).
-    pub fn sev(&self) -> Severity {
-        self.severity.unwrap_or(Severity::Info)
-    }
-
     /// Canonical location strings.
     pub fn endpoint_strings(&self) -> Vec<String> {
         self.locations.iter().map(UrlParts::canonical).collect()
@@ -276,7 +271,7 @@ pub fn prepare(f: HostFinding, cx: &PrepareContext<'_>) -> Option<PreparedFindin
     });
     let mut p = PreparedFinding {
         title: cut(f.title.trim().to_owned(), 511),
-        severity: Some(severity),
+        severity,
         description: f.description,
         date: Some(date),
         mitigation: text(f.mitigation, usize::MAX),
@@ -342,7 +337,7 @@ pub fn hash_of(p: &PreparedFinding, dedupe: &EffectiveDedupe) -> hash::HashCompu
             description: &p.description,
             endpoints: &endpoints,
             unique_id_from_tool: p.unique_id_from_tool.as_deref(),
-            severity: p.sev().as_str(),
+            severity: p.severity.as_str(),
             vuln_id_from_tool: p.vuln_id_from_tool.as_deref(),
             mitigation: p.mitigation.as_deref(),
             service: p.service.as_deref(),

@@ -16,6 +16,7 @@ use super::dedupe::DedupeItem;
 use super::prepare::PreparedFinding;
 use super::request::{SeverityStats, StatusCounts};
 use crate::domain::location::UrlParts;
+use crate::domain::severity::Severity;
 use crate::domain::sla::SlaDays;
 
 /// The system settings the import reads.
@@ -627,8 +628,8 @@ pub async fn insert_findings(
         .bind::<Array<BigInt>, _>(col!(|r| r.id))
         .bind::<Array<Text>, _>(col!(|r| r.finding.title.as_str()))
         .bind::<Array<Nullable<Date>>, _>(col!(|r| r.finding.date))
-        .bind::<Array<Text>, _>(col!(|r| r.finding.sev().as_str()))
-        .bind::<Array<Text>, _>(col!(|r| r.finding.sev().numerical()))
+        .bind::<Array<Text>, _>(col!(|r| r.finding.severity))
+        .bind::<Array<Text>, _>(col!(|r| r.finding.severity.numerical()))
         .bind::<Array<Text>, _>(col!(|r| r.finding.description.as_str()))
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.mitigation.as_deref()))
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.impact.as_deref()))
@@ -892,7 +893,7 @@ struct ClosedRow {
     #[diesel(sql_type = BigInt)]
     id: i64,
     #[diesel(sql_type = Text)]
-    severity: String,
+    severity: Severity,
     #[diesel(sql_type = Bool)]
     was_active: bool,
     #[diesel(sql_type = Bool)]
@@ -903,7 +904,7 @@ struct ClosedRow {
 #[derive(Debug, Clone)]
 pub struct Closed {
     pub id: i64,
-    pub severity: String,
+    pub severity: Severity,
     pub was_active: bool,
     pub was_risk_accepted: bool,
 }
@@ -1027,7 +1028,7 @@ pub struct Original {
     #[diesel(sql_type = Text)]
     pub title: String,
     #[diesel(sql_type = Text)]
-    pub severity: String,
+    pub severity: Severity,
     #[diesel(sql_type = Bool)]
     pub active: bool,
     #[diesel(sql_type = Bool)]
@@ -1261,7 +1262,7 @@ pub async fn notify_events(conn: &mut AsyncPgConnection, payload: &str) -> Query
 #[derive(QueryableByName)]
 struct StatsRow {
     #[diesel(sql_type = Text)]
-    severity: String,
+    severity: Severity,
     #[diesel(sql_type = BigInt)]
     active: i64,
     #[diesel(sql_type = BigInt)]
@@ -1283,7 +1284,7 @@ struct StatsRow {
 /// DefectDojo's statistics block over a test's findings.
 pub async fn test_stats(conn: &mut AsyncPgConnection, test_id: i64) -> QueryResult<SeverityStats> {
     let rows: Vec<StatsRow> = sql_query(
-        "SELECT lower(severity) AS severity, count(*) FILTER (WHERE active) AS active, \
+        "SELECT severity, count(*) FILTER (WHERE active) AS active, \
          count(*) FILTER (WHERE verified) AS verified, \
          count(*) FILTER (WHERE duplicate) AS duplicate, \
          count(*) FILTER (WHERE false_p) AS false_p, \
@@ -1310,7 +1311,7 @@ pub async fn test_stats(conn: &mut AsyncPgConnection, test_id: i64) -> QueryResu
             risk_accepted: r.risk_accepted,
             total: r.total,
         };
-        for key in [r.severity.as_str(), "total"] {
+        for key in [r.severity.key(), "total"] {
             let e = out.entry(key.to_owned()).or_default();
             e.active += c.active;
             e.verified += c.verified;

@@ -578,14 +578,12 @@ struct Issue {
     cwe: Option<u32>,
 }
 
-fn severity(word: &str) -> Severity {
-    match word.trim().to_ascii_lowercase().as_str() {
-        "critical" => Severity::Critical,
-        "high" | "error" => Severity::High,
-        "medium" | "moderate" | "warning" => Severity::Medium,
-        "low" => Severity::Low,
-        _ => Severity::Info,
-    }
+/// The scanner's severity word as a [`Severity`] (the SDK's table: "high",
+/// "moderate", "warning", "informational"...). An unknown word is an error that
+/// names it: guessing Info would hide a finding the scanner meant seriously.
+fn severity(word: &str) -> Result<Severity, ParseError> {
+    severity_from_word(word)
+        .ok_or_else(|| ParseError::new(format!("unknown severity {word:?} in a {{scan_type}} report")))
 }
 
 impl Parser for {{struct}} {
@@ -614,20 +612,22 @@ impl Parser for {{struct}} {
             ParseError::new(format!("not a {{scan_type}} report: {e}"))
                 .at(e.line() as u32, e.column() as u32)
         })?;
-        Ok(report
+        report
             .issues
             .into_iter()
-            .map(|issue| Finding {
-                description: issue.description.clone().unwrap_or_else(|| issue.title.clone()),
-                title: issue.title,
-                severity: severity(&issue.severity),
-                cwe: issue.cwe,
-                file_path: issue.file,
-                line: issue.line,
-                static_finding: Some(true),
-                ..Finding::default()
+            .map(|issue| {
+                Ok(Finding {
+                    severity: severity(&issue.severity)?,
+                    description: issue.description.clone().unwrap_or_else(|| issue.title.clone()),
+                    title: issue.title,
+                    cwe: issue.cwe,
+                    file_path: issue.file,
+                    line: issue.line,
+                    static_finding: Some(true),
+                    ..Finding::default()
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -650,6 +650,13 @@ mod tests {
         assert_eq!(findings[0].cwe, Some(89));
         assert_eq!(findings[0].line, Some(12));
         assert_eq!(findings[1].severity, Severity::Low);
+    }
+
+    #[test]
+    fn an_unknown_severity_is_an_error_naming_it() {
+        let report = br#"{"issues": [{"title": "x", "severity": "spicy"}]}"#;
+        let error = {{struct}}::parse(SCAN_TYPE, report, &Options::default()).expect_err("rejected");
+        assert!(error.message.contains("\"spicy\""), "{}", error.message);
     }
 
     #[test]

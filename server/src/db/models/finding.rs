@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::{Direction, PageQuery, SortKey, like_pattern};
 use crate::db::schema::{finding_vulnerability_ids, findings};
+use crate::domain::severity::Severity;
 
 /// A finding row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -19,7 +20,7 @@ pub struct Finding {
     pub product_id: i64,
     pub title: String,
     pub date: NaiveDate,
-    pub severity: String,
+    pub severity: Severity,
     pub numerical_severity: String,
     pub description: String,
     pub mitigation: Option<String>,
@@ -86,7 +87,9 @@ pub struct Finding {
 }
 
 /// Insert form of [`Finding`]: everything a user or an import sets.
-#[derive(Debug, Clone, Default, Insertable)]
+///
+/// No `Default`: a finding has no default severity, so every insert names one.
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = findings)]
 pub struct NewFinding {
     pub test_id: i64,
@@ -94,7 +97,7 @@ pub struct NewFinding {
     pub product_id: i64,
     pub title: String,
     pub date: Option<NaiveDate>,
-    pub severity: String,
+    pub severity: Severity,
     pub numerical_severity: String,
     pub description: String,
     pub mitigation: Option<String>,
@@ -148,7 +151,7 @@ pub struct NewFinding {
 pub struct FindingChanges {
     pub title: Option<String>,
     pub date: Option<NaiveDate>,
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     pub numerical_severity: Option<String>,
     pub description: Option<String>,
     pub mitigation: Option<Option<String>>,
@@ -208,8 +211,8 @@ pub struct FindingFilter {
     pub engagement_ids: Vec<i64>,
     pub test_ids: Vec<i64>,
     pub ids: Option<Vec<i64>>,
-    /// Stored severity names.
-    pub severities: Vec<String>,
+    /// Any of these severities (empty: no filter).
+    pub severities: Vec<Severity>,
     pub active: Option<bool>,
     pub verified: Option<bool>,
     pub false_p: Option<bool>,

@@ -1,6 +1,6 @@
 //! Hostile test guest: the contract's world plus an import of `steal-secrets`,
 //! which the host does not provide; loading must fail with a clear error.
-#![allow(unsafe_code, reason = "wit-bindgen's generated glue is unsafe code")]
+#![expect(unsafe_code, reason = "wit-bindgen's generated glue is unsafe code")]
 
 mod bindings {
     wit_bindgen::generate!({

@@ -1,7 +1,7 @@
 //! Hostile test guest: implements the contract's world but says it was built
 //! against contract 9.0.0, so the host must refuse it. Raw bindings: the SDK
 //! would fill in the right version.
-#![allow(unsafe_code, reason = "wit-bindgen's generated glue is unsafe code")]
+#![expect(unsafe_code, reason = "wit-bindgen's generated glue is unsafe code")]
 
 mod bindings {
     wit_bindgen::generate!({

@@ -1,0 +1,2 @@
+ALTER TABLE system_settings DROP CONSTRAINT system_settings_jira_minimum_severity_check;
+ALTER TABLE findings DROP CONSTRAINT findings_numerical_severity_matches;
