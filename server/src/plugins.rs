@@ -29,7 +29,7 @@ pub use engine::{
 };
 pub use error::PluginError;
 pub use registry::{
-    ActiveScanType, DETECT_HEAD_BYTES, DirectoryChanges, ParseOptions, ParseOutput, PluginRegistry,
+    ActiveScanType, DETECT_HEAD_BYTES, DirectoryChanges, GENERIC_FORMATS, ParseOptions, ParseOutput, PluginRegistry,
     PluginSource, PluginSummary, ScanTypeSummary,
 };
 pub use types::{
