@@ -430,7 +430,7 @@ pub(super) fn score(m: &dyn Fn(&str) -> &'static str) -> f32 {
     let is = |metric: &str, value: &str| m(metric) == value;
     if ["VC", "VI", "VA", "SC", "SI", "SA"]
         .iter()
-        .all(|metric| is(*metric, "N"))
+        .all(|metric| is(metric, "N"))
     {
         return 0.0;
     }

@@ -484,9 +484,11 @@ pub fn scaffold(name: &str, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<Sc
         .collect();
     let struct_name = words.concat();
     let scan_type = format!("{} Scan", words.join(" "));
-    let toolchain = (!sdk::BUILD_RUSTC.is_empty())
-        .then(|| sdk::BUILD_RUSTC.to_owned())
-        .unwrap_or_else(|| "stable".to_owned());
+    let toolchain = if sdk::BUILD_RUSTC.is_empty() {
+        "stable".to_owned()
+    } else {
+        sdk::BUILD_RUSTC.to_owned()
+    };
 
     let manifest = match &workspace {
         Some(ws) => {
