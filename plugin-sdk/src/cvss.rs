@@ -6,8 +6,10 @@
 //!   order with "not defined" (`X`) values dropped. [`Cvss3::base_score`]
 //!   computes the base score with the specification's formulas (v3.1's
 //!   `Roundup` for 3.1 vectors, v3.0's ceiling for 3.0 ones).
-//! - [`Cvss4`]: CVSS v4.0 vectors, validated and normalised the same way
-//!   (no score computation: take the score the scanner reports).
+//! - [`Cvss4`]: CVSS v4.0 vectors, validated and normalised the same way;
+//!   [`Cvss4::base_score`] computes the specification's score (macro vector
+//!   lookup and interpolation, threat and environmental metrics applied when
+//!   the vector carries them).
 //!
 //! Metric names and values are matched case-insensitively and written
 //! upper-case (v4's `U:Clear`-style supplemental values keep their spelling).
@@ -16,6 +18,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::{ParseError, Severity, severity::severity_from_cvss};
+
+mod v4_score;
 
 /// Why a CVSS vector was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -433,30 +437,38 @@ impl Cvss4 {
         self.to_string()
     }
 
-    /// An estimate of the severity band from the base metrics, for reports
-    /// that give a v4 vector without its score. It is not the specification's
-    /// score (that needs FIRST's macro-vector table, which the SDK does not
-    /// carry): Critical when a network attack needing no privileges or user
-    /// action hits at least two of the vulnerable system's confidentiality,
-    /// integrity and availability hard, High when one is hit hard, Medium when
-    /// any is hit a little, Low otherwise.
-    pub fn estimated_severity(&self) -> Severity {
-        let impacts = ["VC", "VI", "VA"].map(|m| self.metric(m));
-        let high = impacts.iter().filter(|v| **v == Some("H")).count();
-        let any_low = impacts.contains(&Some("L"));
-        let easy = self.metric("AV") == Some("N")
-            && self.metric("PR") == Some("N")
-            && self.metric("UI") == Some("N");
-        if easy && high >= 2 {
-            Severity::Critical
-        } else if high >= 1 {
-            Severity::High
-        } else if any_low {
-            Severity::Medium
-        } else {
-            Severity::Low
-        }
+    /// The CVSS v4.0 score of the vector (0.0 to 10.0, one decimal), computed
+    /// as the FIRST specification does: the macro vector's score from the
+    /// specification's table, lowered by the vector's distance from the most
+    /// severe vector of its macro vector. Threat (`E`) and environmental
+    /// metrics count when present (CVSS-BT/BE/BTE), as in the specification.
+    pub fn base_score(&self) -> f32 {
+        let effective = |name: &str| -> &'static str {
+            match name {
+                "E" => self.metric("E").unwrap_or("A"),
+                "CR" | "IR" | "AR" => self.metric(name).unwrap_or("H"),
+                _ => self
+                    .metrics
+                    .iter()
+                    .find(|(n, _)| {
+                        n.len() == name.len() + 1 && n.starts_with('M') && &n[1..] == name
+                    })
+                    .or_else(|| self.metrics.iter().find(|(n, _)| *n == name))
+                    .map_or("", |(_, v)| *v),
+            }
+        };
+        v4_score::score(&effective)
     }
+
+    /// The qualitative severity of [`Cvss4::base_score`] (0.0 is Info).
+    pub fn severity(&self) -> Severity {
+        severity_from_cvss(self.base_score())
+    }
+}
+
+/// The CVSS v4.0 score of a vector given with or without its "CVSS:4.0/" prefix.
+pub fn cvss4_base_score(text: &str) -> Option<f32> {
+    cvss4_from_str(text).ok().map(|c| c.base_score())
 }
 
 impl fmt::Display for Cvss4 {
@@ -646,27 +658,5 @@ mod tests {
         for v in bad {
             assert!(Cvss4::parse(v).is_err(), "{v}");
         }
-    }
-
-    #[test]
-    fn cvss4_severity_estimate() {
-        let sev = |v: &str| Cvss4::parse(v).unwrap().estimated_severity();
-        assert_eq!(
-            sev("CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:N/VC:H/VI:H/VA:N/SC:L/SI:L/SA:N"),
-            Severity::Critical
-        );
-        // The same impact needing privileges is one band lower.
-        assert_eq!(
-            sev("CVSS:4.0/AV:N/AC:L/AT:P/PR:L/UI:N/VC:H/VI:H/VA:N/SC:L/SI:L/SA:N"),
-            Severity::High
-        );
-        assert_eq!(
-            sev("CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N"),
-            Severity::Medium
-        );
-        assert_eq!(
-            sev("CVSS:4.0/AV:P/AC:H/AT:P/PR:H/UI:A/VC:N/VI:N/VA:N/SC:H/SI:N/SA:N"),
-            Severity::Low
-        );
     }
 }

@@ -53,8 +53,8 @@
 //! ```
 //!
 //! Helpers, one module each: [`severity`] (scanner words and CVSS scores to
-//! [`Severity`]), [`cwe`], [`vuln_ids`] (CVE/GHSA), [`cvss`] (v3.x parsing and
-//! base score, v4.0 validation), [`endpoint`] (URL to [`Endpoint`]), [`text`]
+//! [`Severity`]), [`cwe`], [`vuln_ids`] (CVE/GHSA), [`cvss`] (v3.x and v4.0
+//! parsing and scores), [`endpoint`] (URL to [`Endpoint`]), [`text`]
 //! (clean-up, HTML to text, truncation), and safe readers for [`json`],
 //! [`xml`] and [`csv`] reports and [`zip`] archives ([`inflate`]). For
 //! `detect`, [`sniff`] searches a report's head. Shared by many plugins:
@@ -89,7 +89,9 @@ pub mod zip;
 
 pub use types::*;
 
-pub use cvss::{Cvss3, Cvss4, CvssError, cvss3_base_score, cvss3_from_str, cvss4_from_str};
+pub use cvss::{
+    Cvss3, Cvss4, CvssError, cvss3_base_score, cvss3_from_str, cvss4_base_score, cvss4_from_str,
+};
 pub use cwe::{find_cwes, parse_cwe};
 pub use endpoint::endpoint_from_url;
 pub use json::parse_json;

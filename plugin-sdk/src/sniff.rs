@@ -4,6 +4,10 @@
 
 use memchr::memmem;
 
+/// How much of a report the host passes to `detect`: its first 256 KiB, cut
+/// wherever that falls (inside a UTF-8 character, a JSON string, an XML tag).
+pub const HEAD_LEN: usize = 256 * 1024;
+
 /// The head without a UTF-8 byte-order mark.
 pub fn without_bom(head: &[u8]) -> &[u8] {
     head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head)

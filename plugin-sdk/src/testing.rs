@@ -727,7 +727,7 @@ impl Default for DetectCheck {
 }
 
 /// The head the host hands `detect`: the first 256 KiB.
-pub const HEAD_LEN: usize = 256 * 1024;
+pub const HEAD_LEN: usize = crate::sniff::HEAD_LEN;
 
 /// Panics unless `P::detect` (asked with all of `P`'s scan types) answers
 /// `scan_type` for every report in `dir` that `check` keeps.

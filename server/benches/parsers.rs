@@ -1,6 +1,7 @@
 //! Parse throughput of every built-in parser plugin on a ~50 MB report.
 //!
-//! For each scan type with fixtures under `tests/fixtures/`, the largest
+//! For each scan type the registry serves (all 44; one without fixtures of
+//! its own borrows a sibling scan type's of the same plugin), the largest
 //! fixture that parses without error (preferring one with findings) is scaled
 //! up by repeating its findings: the elements of the main findings array
 //! (JSON: the array of objects with the most bytes), the lines of JSON Lines,
@@ -232,6 +233,22 @@ fn fixtures_by_scan_type(registry: &PluginRegistry) -> BTreeMap<String, Vec<Path
             .entry(active.name)
             .or_default()
             .push((meta.len(), report));
+    }
+    // A scan type without fixtures of its own (one that reads a sibling's
+    // format another way, e.g. "Anchore Grype detailed") is measured on the
+    // fixtures of a sibling scan type of the same plugin.
+    let scan_types = registry.scan_types();
+    for st in &scan_types {
+        if by_type.contains_key(&st.name) {
+            continue;
+        }
+        let sibling = scan_types
+            .iter()
+            .filter(|o| o.plugin_id == st.plugin_id && o.name != st.name)
+            .find_map(|o| by_type.get(&o.name).cloned());
+        if let Some(files) = sibling {
+            by_type.insert(st.name.clone(), files);
+        }
     }
     by_type
         .into_iter()

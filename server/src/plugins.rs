@@ -29,8 +29,8 @@ pub use engine::{
 };
 pub use error::PluginError;
 pub use registry::{
-    ActiveScanType, DETECT_HEAD_BYTES, DirectoryChanges, ParseOptions, ParseOutput, PluginRegistry,
-    PluginSource, PluginSummary, ScanTypeSummary,
+    ActiveScanType, DETECT_HEAD_BYTES, DirectoryChanges, GENERIC_FORMATS, ParseOptions,
+    ParseOutput, PluginRegistry, PluginSource, PluginSummary, ScanTypeSummary,
 };
 pub use types::{
     DedupeAlgorithm, DedupeSetting, HostEndpoint, HostFinding, PluginInfo, ReportLocation,

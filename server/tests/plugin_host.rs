@@ -723,50 +723,132 @@ fn cli_parse_prints_findings_and_explains_errors() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // An empty report carries no sign of its format: not recognised (exit 2),
+    // and the message says how to name the scan type.
+    for (name, bytes) in [("empty.json", &b""[..]), ("nothing.json", b"{}")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let out = run(&["parse", path.to_str().expect("utf-8")]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("not recognised") && stderr.contains("--scan-type"),
+            "{stderr}"
+        );
+    }
 }
 
+/// The path of a new plugin author with only the `palisade` binary: `palisade
+/// plugin new` outside the repository, `cargo test`, `cargo build --release
+/// --target wasm32-wasip2`, the component dropped into a watched plugin
+/// directory, then detection and parsing through the host. Prints the seconds
+/// of each step.
 #[test]
 fn cli_plugin_new_scaffolds_a_crate_that_builds() {
-    // Building the scaffold natively takes a while; opt in with PALISADE_TEST_SCAFFOLD=1.
+    // Building the scaffold (natively and for wasm) takes a while; opt in with PALISADE_TEST_SCAFFOLD=1.
     if std::env::var("PALISADE_TEST_SCAFFOLD").is_err() {
         eprintln!("skipping: set PALISADE_TEST_SCAFFOLD=1 to build and test a scaffolded plugin");
         return;
     }
+    let Some(bin) = palisade_bin() else { return };
+    let start = Instant::now();
     let dir = tempfile::tempdir().expect("temp dir");
     let target = dir.path().join("acme-scanner");
-    palisade::plugins::cli::scaffold("acme-scanner", &target, None).expect("scaffolded");
-    let status = Command::new(env!("CARGO"))
-        .arg("test")
-        .current_dir(&target)
-        .env("CARGO_TARGET_DIR", dir.path().join("target"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success());
+    let out = Command::new(&bin)
+        .args(["plugin", "new", "acme-scanner", "--dir"])
+        .arg(&target)
+        .current_dir(dir.path())
+        .output()
+        .expect("palisade runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("--target wasm32-wasip2"), "{stdout}");
+    let t_new = start.elapsed();
 
-    // Its wasip2 build is a component the host loads and runs.
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
-        .current_dir(&target)
-        .env("CARGO_TARGET_DIR", dir.path().join("target"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success());
+    // Depends on the SDK written beside it, by version and path; no build-directory paths.
+    let manifest = std::fs::read_to_string(target.join("Cargo.toml")).expect("manifest");
+    let sdk_version = palisade::plugins::cli::sdk::SDK_VERSION;
+    assert!(
+        manifest.contains(&format!(
+            r#"palisade-plugin-sdk = {{ version = "{sdk_version}", path = "vendor/palisade-plugin-sdk" }}"#
+        )),
+        "{manifest}"
+    );
+    assert!(!manifest.contains(env!("CARGO_MANIFEST_DIR")), "{manifest}");
+    let sdk_manifest =
+        std::fs::read_to_string(target.join("vendor/palisade-plugin-sdk/Cargo.toml"))
+            .expect("the SDK is written beside the plugin");
+    assert!(sdk_manifest.contains(&format!("version = \"{sdk_version}\"")));
+    assert!(
+        target
+            .join("vendor/palisade-plugin-sdk/wit/parser.wit")
+            .is_file()
+    );
+    // The toolchain file and both READMEs name the same one target.
+    let toolchain =
+        std::fs::read_to_string(target.join("rust-toolchain.toml")).expect("toolchain file");
+    assert!(
+        toolchain.contains(r#"targets = ["wasm32-wasip2"]"#),
+        "{toolchain}"
+    );
+    let readme = std::fs::read_to_string(target.join("README.md")).expect("readme");
+    assert!(readme.contains("cargo build --release --target wasm32-wasip2"));
+    let sdk_readme = std::fs::read_to_string(target.join("vendor/palisade-plugin-sdk/README.md"))
+        .expect("sdk readme");
+    assert!(sdk_readme.contains("--target wasm32-wasip2"));
+
+    let cargo = |args: &[&str]| {
+        let status = Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(&target)
+            .env("CARGO_TARGET_DIR", dir.path().join("target"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo {args:?} failed");
+    };
+    cargo(&["test"]);
+    let t_test = start.elapsed();
+    cargo(&["build", "--release", "--target", "wasm32-wasip2"]);
+    let t_build = start.elapsed();
+
+    // Dropped into a running host's plugin directory, it loads and detects its reports.
     let wasm = dir
         .path()
         .join("target/wasm32-wasip2/release/palisade_plugin_acme_scanner.wasm");
-    let registry = registry_with(&[]);
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).expect("mkdir");
+    let registry = PluginRegistry::new(PluginConfig {
+        plugin_dir: Some(plugins.clone()),
+        ..config()
+    })
+    .expect("registry starts");
+    registry.watch_directory().expect("watching");
+    std::fs::copy(&wasm, plugins.join("acme.wasm")).expect("component built");
+    eventually("the scaffold loads", || {
+        registry.known_scan_types() == ["Acme Scanner Scan"]
+    });
+    let t_loaded = start.elapsed();
     let summary = registry
-        .install_bytes(
-            PluginSource::Uploaded,
-            "acme",
-            &std::fs::read(wasm).expect("component built"),
-        )
-        .expect("the scaffold loads");
+        .summary(PluginSource::Directory, "acme.wasm")
+        .expect("listed");
     assert_eq!(summary.name, "acme-scanner");
+    assert_eq!(summary.load_error, None);
     let report = br#"{"issues": [{"title": "SQL injection", "severity": "high", "line": 3}]}"#;
     let out = registry
         .parse_blocking(None, report, &ParseOptions::default())
         .expect("detected and parsed");
     assert_eq!(out.scan_type, "Acme Scanner Scan");
     assert_eq!(out.findings[0].severity, Severity::High);
+    eprintln!(
+        "plugin new {:.1} s, cargo test {:.1} s, wasm build {:.1} s, loaded {:.1} s (total)",
+        t_new.as_secs_f64(),
+        (t_test - t_new).as_secs_f64(),
+        (t_build - t_test).as_secs_f64(),
+        t_loaded.as_secs_f64()
+    );
 }

@@ -223,6 +223,22 @@ async fn bad_requests_get_defectdojo_style_errors_and_store_nothing() {
             .contains("Nonexistent Scanner")
     );
 
+    // No scan type and a report with no sign of its format: not recognised,
+    // and the message says which field names the scan type.
+    let (status, body) = post(
+        &s,
+        path,
+        Some(&token),
+        form(&CONTEXT[1..], Some(b"{\"results\": []}".to_vec())),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["scan_type"][0].as_str().unwrap_or("");
+    assert!(
+        message.contains("not recognised") && message.contains("`scan_type`"),
+        "{body}"
+    );
+
     let (status, body) = post(
         &s,
         path,
@@ -379,6 +395,21 @@ async fn graphql_imports_in_the_foreground_and_in_the_background() {
     assert_eq!(p["statistics"]["created"], 2);
     assert_eq!(p["test"]["findingCount"], 2);
     assert_eq!(p["job"], Value::Null);
+
+    // Without scanType, a report no plugin recognises is refused with a hint.
+    let undetected = IMPORT.replace("scanType: \"Generic Findings Import\", ", "");
+    let v = gql_upload(
+        &s,
+        &undetected,
+        json!({"file": null, "async": false}),
+        b"[]".to_vec(),
+    )
+    .await;
+    let message = v["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("not recognised") && message.contains("`scanType`"),
+        "{v}"
+    );
 
     // An API scan configuration cannot exist here: named, refused, nothing stored.
     let with_config = IMPORT.replace(

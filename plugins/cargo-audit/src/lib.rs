@@ -86,7 +86,7 @@ fn cvss_severity(vector: &str) -> Option<Severity> {
     }
     palisade_plugin_sdk::Cvss4::parse(vector)
         .ok()
-        .map(|v4| v4.estimated_severity())
+        .map(|v4| v4.severity())
 }
 
 type Key = (String, String, String, String);
@@ -164,7 +164,7 @@ fn finding(entry: &Value) -> Result<(Key, Finding), String> {
     let mut refs: Vec<&str> = get_str(advisory, "url").into_iter().collect();
     refs.extend(get_strs(advisory, "references"));
     let v3 = vector.and_then(|v| palisade_plugin_sdk::Cvss3::parse(v).ok());
-    let v4 = vector.filter(|v| palisade_plugin_sdk::Cvss4::parse(v).is_ok());
+    let v4 = vector.and_then(|v| palisade_plugin_sdk::Cvss4::parse(v).ok());
     let key = (
         raw_id.clone(),
         raw_date,
@@ -187,7 +187,8 @@ fn finding(entry: &Value) -> Result<(Key, Finding), String> {
         vulnerability_ids: ids,
         cvssv3: v3.as_ref().map(palisade_plugin_sdk::Cvss3::vector),
         cvssv3_score: v3.as_ref().map(palisade_plugin_sdk::Cvss3::base_score),
-        cvssv4: v4.map(str::to_owned),
+        cvssv4_score: v4.as_ref().map(palisade_plugin_sdk::Cvss4::base_score),
+        cvssv4: v4.as_ref().map(palisade_plugin_sdk::Cvss4::vector),
         component_name: name.map(str::to_owned),
         component_version: version.map(str::to_owned),
         fix_available: Some(!patched.is_empty()),
@@ -288,9 +289,17 @@ mod tests {
     }
 
     #[test]
-    fn cvss4_is_approximated() {
+    fn cvss4_severity_is_the_score_band() {
+        // 9.3: Critical.
+        let v = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
+        assert_eq!(cvss_severity(v), Some(Severity::Critical));
+        // 9.1: still Critical with an attack requirement.
         let v = "CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:N/VC:H/VI:H/VA:N/SC:L/SI:L/SA:N";
         assert_eq!(cvss_severity(v), Some(Severity::Critical));
+        // 7.3: High (FIRST's CVE-2022-41741 example).
+        let v = "CVSS:4.0/AV:L/AC:L/AT:P/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
+        assert_eq!(cvss_severity(v), Some(Severity::High));
+        // 4.8: Medium.
         let v = "CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N";
         assert_eq!(cvss_severity(v), Some(Severity::Medium));
         assert_eq!(cvss_severity("garbage"), None);

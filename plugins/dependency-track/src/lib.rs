@@ -247,6 +247,11 @@ fn read_finding(f: &Value) -> Result<Finding, ParseError> {
             .or_else(|| cvssv3.as_ref().map(palisade_plugin_sdk::Cvss3::base_score))
             .filter(|s| *s != 0.0),
         cvssv3: cvssv3.map(|c| c.vector()),
+        // Computed from the vector, as the reference does (a 0.0 score is left out).
+        cvssv4_score: cvssv4
+            .as_ref()
+            .map(palisade_plugin_sdk::Cvss4::base_score)
+            .filter(|s| *s != 0.0),
         cvssv4: cvssv4.map(|c| c.vector()),
         epss_score: f64_at(&v, "/epssScore")
             .map(|s| s as f32)

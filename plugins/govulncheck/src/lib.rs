@@ -113,14 +113,23 @@ fn load(text: &str) -> Result<Value, ParseError> {
     }
     let mut messages = Vec::new();
     let mut buf = String::new();
+    // Parsing the buffer after every line is quadratic in a message's lines;
+    // a buffer can only parse when its brackets balance outside strings, so
+    // the parse is tried only then (the same messages, read in linear time).
+    let mut shape = Shape::default();
     for line in text.split_inclusive('\n') {
         if line.trim().is_empty() {
             continue;
         }
         buf.push_str(line);
+        shape.feed(line.as_bytes());
+        if !shape.balanced() {
+            continue;
+        }
         if let Ok(v) = serde_json::from_str::<Value>(&buf) {
             messages.push(v);
             buf.clear();
+            shape = Shape::default();
         }
     }
     if messages.is_empty() {
@@ -132,20 +141,67 @@ fn load(text: &str) -> Result<Value, ParseError> {
     Ok(Value::Array(messages))
 }
 
+/// Bracket depth and string state of the text fed so far.
+#[derive(Default)]
+struct Shape {
+    depth: i64,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Shape {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+            } else {
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => self.depth -= 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Whether the text could be one complete JSON value (valid JSON always is balanced).
+    fn balanced(&self) -> bool {
+        self.depth == 0 && !self.in_string
+    }
+}
+
 fn missing(what: &str) -> ParseError {
     ParseError::new(format!("an OSV record has no {what}"))
 }
 
 /// govulncheck 1.x: one finding per `osv` message, in report order (no merging).
 fn stream(messages: &[Value]) -> Result<Vec<Finding>, ParseError> {
+    // The trace frames of each OSV id's findings, in report order, gathered once.
+    let mut frames: std::collections::HashMap<&str, Vec<&Value>> = std::collections::HashMap::new();
+    for f in messages.iter().filter_map(|m| m.get("finding")) {
+        if let Some(id) = f.get("osv").and_then(Value::as_str) {
+            frames.entry(id).or_default().extend(get_array(f, "trace"));
+        }
+    }
     messages
         .iter()
         .filter_map(|m| m.get("osv"))
-        .map(|osv| osv_finding(osv, messages))
+        .map(|osv| {
+            let id = osv.get("id").and_then(Value::as_str).unwrap_or_default();
+            osv_finding(osv, frames.get(id).map_or(&[], Vec::as_slice))
+        })
         .collect()
 }
 
-fn osv_finding(osv: &Value, messages: &[Value]) -> Result<Finding, ParseError> {
+/// The finding of one OSV record; `traces` are the frames of its findings.
+fn osv_finding(osv: &Value, traces: &[&Value]) -> Result<Finding, ParseError> {
     let id = osv
         .get("id")
         .and_then(Value::as_str)
@@ -180,12 +236,6 @@ fn osv_finding(osv: &Value, messages: &[Value]) -> Result<Finding, ParseError> {
         .filter(|p| !p.is_empty());
     // The version: the first traced frame with one among this record's
     // findings, else the first "introduced" version of its ranges.
-    let traces: Vec<&Value> = messages
-        .iter()
-        .filter_map(|m| m.get("finding"))
-        .filter(|f| f.get("osv").and_then(Value::as_str) == Some(id))
-        .flat_map(|f| get_array(f, "trace"))
-        .collect();
     let version = traces
         .iter()
         .find_map(|t| t.get("version"))
@@ -316,6 +366,11 @@ impl Level {
     }
 }
 
+/// The module a trace's first frame names ("Unknown" when none).
+fn sink_module(sink: &Value) -> &str {
+    get_str(sink, "module").unwrap_or("Unknown")
+}
+
 /// One vulnerable module of one vulnerability, gathered over its findings.
 struct Group<'a> {
     osv: Option<&'a str>,
@@ -353,6 +408,9 @@ fn v2(data: &Value) -> Result<Vec<Finding>, ParseError> {
     }
     let empty_frame = Value::Object(serde_json::Map::new());
     let mut groups: Vec<Group<'_>> = Vec::new();
+    // (OSV id, module) -> position in `groups`.
+    let mut index: std::collections::HashMap<(Option<&str>, &str), usize> =
+        std::collections::HashMap::new();
     for f in messages.iter().filter_map(|m| m.get("finding")) {
         let osv = f.get("osv").and_then(Value::as_str);
         let trace: &[Value] = f
@@ -361,15 +419,13 @@ fn v2(data: &Value) -> Result<Vec<Finding>, ParseError> {
             .filter(|t| !t.is_empty())
             .map_or(&[], Vec::as_slice);
         let sink = trace.first().unwrap_or(&empty_frame);
-        let module = get_str(sink, "module").unwrap_or("Unknown").to_owned();
+        let module = sink_module(sink).to_owned();
         let level = Level::of(sink);
         let fixed = get_str(f, "fixed_version").unwrap_or("");
-        let at = match groups
-            .iter()
-            .position(|g| g.osv == osv && g.module == module)
-        {
-            Some(at) => at,
+        let at = match index.get(&(osv, module.as_str())) {
+            Some(&at) => at,
             None => {
+                index.insert((osv, sink_module(sink)), groups.len());
                 groups.push(Group {
                     osv,
                     module,

@@ -167,10 +167,11 @@ impl Parser for Sarif {
         )
     }
 
+    // Every SARIF log, whoever wrote it: when a tool's own plugin also claims
+    // the report (Snyk Code's SARIF is `Snyk Scan`), the host prefers that one
+    // (SARIF is one of its generic formats).
     fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
-        // SARIF written by Snyk Code is imported as `Snyk Scan`, its own scan type.
-        let snyk_code = contains(head, b"\"SnykCode\"");
-        (looks_like(head) && !snyk_code).then(|| SCAN_TYPE.to_owned())
+        looks_like(head).then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(

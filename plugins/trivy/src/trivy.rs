@@ -228,10 +228,10 @@ fn apply_cvss(f: &mut Finding, v: &Value) -> Option<Severity> {
     if let Some(vector) = get_str(entry, "V40Vector")
         && let Ok(parsed) = palisade_plugin_sdk::Cvss4::parse(vector)
     {
+        // The score and severity of the vector itself, as the reference computes them.
         f.cvssv4 = Some(parsed.vector());
-        let score = get_f64(entry, "V40Score");
-        f.cvssv4_score = score.map(|x| x as f32);
-        return Some(score.map_or_else(|| parsed.estimated_severity(), severity_of_score));
+        f.cvssv4_score = Some(parsed.base_score());
+        return Some(parsed.severity());
     }
     if let Some(score) = entry.get("V4Score").filter(|s| !s.is_null()) {
         let score = score.as_f64()?;

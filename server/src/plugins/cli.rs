@@ -141,10 +141,11 @@ pub enum PluginCommand {
     New {
         /// Plugin name: lower-case letters, digits and '-'.
         name: String,
-        /// Directory to create (default: plugins/NAME).
+        /// Directory to create (default: plugins/NAME in the Palisade repository, else NAME).
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// Path of the palisade-plugin-sdk crate (default: found from the target directory).
+        /// Use this checkout of the palisade-plugin-sdk crate instead of the SDK
+        /// this binary carries (outside the repository) or the repository's.
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
@@ -157,16 +158,51 @@ impl PluginArgs {
             PluginCommand::List { json, markdown } => list(config, *json, *markdown),
             PluginCommand::Inspect { file, json } => inspect(config, file, *json),
             PluginCommand::New { name, dir, sdk } => {
-                let dir = dir
-                    .clone()
-                    .unwrap_or_else(|| Path::new("plugins").join(name));
-                let created = scaffold(name, &dir, sdk.as_deref())?;
+                // Default: plugins/NAME inside the Palisade repository, else ./NAME.
+                let dir = dir.clone().unwrap_or_else(|| {
+                    let in_repo = std::env::current_dir()
+                        .ok()
+                        .and_then(|cwd| find_palisade_workspace(&cwd.join("plugins").join(name)))
+                        .is_some();
+                    if in_repo {
+                        Path::new("plugins").join(name)
+                    } else {
+                        PathBuf::from(name)
+                    }
+                });
+                let made = scaffold(name, &dir, sdk.as_deref())?;
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "created plugin `{name}` in {}", dir.display())?;
-                for file in created {
+                for file in made
+                    .files
+                    .iter()
+                    .filter(|f| !f.starts_with(dir.join("vendor")))
+                {
                     writeln!(out, "  {}", file.display())?;
                 }
-                writeln!(out, "next: cd {} && cargo test", dir.display())?;
+                if made.files.iter().any(|f| f.starts_with(dir.join("vendor"))) {
+                    writeln!(
+                        out,
+                        "  {} (palisade-plugin-sdk {})",
+                        dir.join(VENDORED_SDK_DIR).display(),
+                        sdk::SDK_VERSION
+                    )?;
+                }
+                if let Some(advice) = made.toolchain.as_deref().and_then(target_advice) {
+                    writeln!(out, "note: {advice}")?;
+                }
+                if made.toolchain.is_some() {
+                    writeln!(
+                        out,
+                        "next: cd {} && cargo test && cargo build --release --target {PLUGIN_TARGET}",
+                        dir.display()
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "next: cargo test -p palisade-plugin-{name} (the server's build embeds it as a built-in plugin)"
+                    )?;
+                }
                 Ok(ExitCode::SUCCESS)
             }
         }
@@ -375,13 +411,39 @@ fn inspect(config: &PluginConfig, file: &Path, json: bool) -> anyhow::Result<Exi
     }
 }
 
-/// Creates a plugin crate for `name` in `dir`; returns the files written.
+/// The palisade-plugin-sdk sources, embedded at build time (`build.rs`).
+pub mod sdk {
+    include!(concat!(env!("OUT_DIR"), "/plugin_sdk.rs"));
+}
+
+/// The one Rust target a plugin is built for: it makes a component directly,
+/// which the host loads (the SDK's README and the scaffold's name the same).
+pub const PLUGIN_TARGET: &str = "wasm32-wasip2";
+
+/// Where `plugin new` writes the SDK inside a plugin made outside the repository.
+pub const VENDORED_SDK_DIR: &str = "vendor/palisade-plugin-sdk";
+
+/// What [`scaffold`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scaffolded {
+    /// Files written, the plugin's own first, then the SDK's (if written).
+    pub files: Vec<PathBuf>,
+    /// The rustup toolchain the plugin's `rust-toolchain.toml` names (`None` inside the workspace).
+    pub toolchain: Option<String>,
+}
+
+/// Creates a plugin crate for `name` in `dir`.
 ///
 /// Inside the Palisade workspace the crate inherits the workspace settings and
-/// becomes a built-in plugin (`plugins/*` is a member glob); elsewhere it is a
-/// standalone crate with its own `[workspace]`, a copy of the workspace
-/// `Cargo.lock` when available (same dependency versions), and an absolute path to the SDK.
-pub fn scaffold(name: &str, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
+/// becomes a built-in plugin (`plugins/*` is a member glob), depending on the
+/// workspace's SDK. Elsewhere it is a standalone crate with its own
+/// `[workspace]`: the SDK this binary embeds is written into
+/// `vendor/palisade-plugin-sdk` (unless `sdk` names a checkout of it) and the
+/// plugin depends on it by version and path, so it builds offline now and from
+/// crates.io once the path is dropped; the workspace's `Cargo.lock` pins the
+/// dependency versions the SDK is tested with; `rust-toolchain.toml` names the
+/// toolchain this binary was built with and [`PLUGIN_TARGET`].
+pub fn scaffold(name: &str, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<Scaffolded> {
     anyhow::ensure!(
         !name.is_empty()
             && name
@@ -401,19 +463,13 @@ pub fn scaffold(name: &str, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<Ve
         .canonicalize()
         .with_context(|| format!("resolving {}", dir.display()))?;
     let workspace = find_palisade_workspace(&dir_abs);
-    let sdk = match (sdk, &workspace) {
-        (Some(sdk), _) => sdk
-            .canonicalize()
-            .with_context(|| format!("resolving {}", sdk.display()))?,
-        (None, Some(ws)) => ws.join("plugin-sdk"),
-        (None, None) => {
-            // The SDK beside the sources this binary was built from.
-            let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-sdk");
-            built_from
-                .canonicalize()
-                .context("palisade-plugin-sdk not found; pass --sdk PATH")?
-        }
-    };
+    let sdk_given = sdk
+        .map(|s| {
+            s.canonicalize()
+                .with_context(|| format!("resolving {}", s.display()))
+        })
+        .transpose()?;
+    let version = sdk::SDK_VERSION;
     let krate = format!("palisade-plugin-{name}");
     let ident = name.replace('-', "_");
     let words: Vec<String> = name
@@ -428,11 +484,16 @@ pub fn scaffold(name: &str, dir: &Path, sdk: Option<&Path>) -> anyhow::Result<Ve
         .collect();
     let struct_name = words.concat();
     let scan_type = format!("{} Scan", words.join(" "));
+    let toolchain = if sdk::BUILD_RUSTC.is_empty() {
+        "stable".to_owned()
+    } else {
+        sdk::BUILD_RUSTC.to_owned()
+    };
 
     let manifest = match &workspace {
         Some(ws) => {
-            let sdk_rel = relative_path(&dir_abs, &sdk).unwrap_or_else(|| sdk.clone());
-            debug_assert!(ws.exists());
+            let sdk_abs = sdk_given.clone().unwrap_or_else(|| ws.join("plugin-sdk"));
+            let sdk_rel = relative_path(&dir_abs, &sdk_abs).unwrap_or(sdk_abs);
             format!(
                 r#"[package]
 name = "{krate}"
@@ -447,7 +508,7 @@ publish = false
 crate-type = ["cdylib", "rlib"]
 
 [dependencies]
-palisade-plugin-sdk = {{ path = "{sdk}" }}
+palisade-plugin-sdk = {{ version = "{version}", path = "{sdk}" }}
 serde.workspace = true
 serde_json.workspace = true
 
@@ -457,8 +518,12 @@ workspace = true
                 sdk = sdk_rel.display()
             )
         }
-        None => format!(
-            r#"[package]
+        None => {
+            let sdk_path = sdk_given
+                .as_ref()
+                .map_or_else(|| VENDORED_SDK_DIR.to_owned(), |p| p.display().to_string());
+            format!(
+                r#"[package]
 name = "{krate}"
 description = "Palisade parser plugin: {scan_type}"
 version = "0.1.0"
@@ -470,20 +535,22 @@ publish = false
 crate-type = ["cdylib", "rlib"]
 
 [dependencies]
-palisade-plugin-sdk = {{ path = "{sdk}" }}
+# The SDK {version} that `palisade plugin new` wrote beside this crate; the major.minor
+# version is the plugin contract's. Once palisade-plugin-sdk is on crates.io, the
+# `path` can go (and vendor/ with it).
+palisade-plugin-sdk = {{ version = "{version}", path = "{sdk_path}" }}
 serde = {{ version = "1", features = ["derive"] }}
-serde_json = "1"
 
-# Build the component with: cargo build --release --target wasm32-wasip2
+# The component: cargo build --release --target {PLUGIN_TARGET}
 [profile.release]
 opt-level = 3
 strip = true
 
 # A workspace of its own, so it builds wherever it is.
 [workspace]
-"#,
-            sdk = sdk.display()
-        ),
+"#
+            )
+        }
     };
 
     let lib = LIB_TEMPLATE
@@ -495,25 +562,97 @@ strip = true
         .replace("{{name}}", name)
         .replace("{{scan_type}}", &scan_type)
         .replace("{{crate}}", &krate)
-        .replace("{{ident}}", &ident);
+        .replace("{{ident}}", &ident)
+        .replace("{{target}}", PLUGIN_TARGET)
+        .replace("{{toolchain}}", &toolchain)
+        .replace("{{version}}", version);
+    let readme = match &workspace {
+        // Inside the repository the server's build makes and embeds the component.
+        Some(_) => format!(
+            "{}## Build\n\nThis crate is inside the Palisade workspace: `cargo test -p {krate}` runs its \
+             tests, and the server's build embeds it as a built-in plugin.\n",
+            &readme[..readme.find("## Build").unwrap_or(readme.len())]
+        ),
+        None => readme,
+    };
 
     let mut written = Vec::new();
-    let mut write = |rel: &str, text: &str| -> anyhow::Result<()> {
+    let mut write = |rel: &Path, text: &str| -> anyhow::Result<()> {
         let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         written.push(path);
         Ok(())
     };
-    write("Cargo.toml", &manifest)?;
-    write("src/lib.rs", &lib)?;
-    write("README.md", &readme)?;
-    if workspace.is_none() {
-        let lock = sdk.join("../Cargo.lock");
-        if let Ok(text) = std::fs::read_to_string(&lock) {
-            write("Cargo.lock", &text)?;
+    write(Path::new("Cargo.toml"), &manifest)?;
+    write(Path::new("src/lib.rs"), &lib)?;
+    write(Path::new("README.md"), &readme)?;
+    if workspace.is_some() {
+        return Ok(Scaffolded {
+            files: written,
+            toolchain: None,
+        });
+    }
+    write(
+        Path::new("rust-toolchain.toml"),
+        &format!(
+            "# The toolchain this plugin is known to build with (the one `palisade` was\n\
+             # built with) and the one target it needs: {PLUGIN_TARGET} makes the\n\
+             # WebAssembly component the server loads.\n\
+             [toolchain]\n\
+             channel = \"{toolchain}\"\n\
+             targets = [\"{PLUGIN_TARGET}\"]\n"
+        ),
+    )?;
+    write(Path::new(".gitignore"), "/target\n")?;
+    write(Path::new("Cargo.lock"), sdk::WORKSPACE_LOCK)?;
+    if sdk_given.is_none() {
+        let vendored = Path::new(VENDORED_SDK_DIR);
+        for (rel, text) in sdk::SDK_FILES {
+            write(&vendored.join(rel), text)?;
         }
     }
-    Ok(written)
+    Ok(Scaffolded {
+        files: written,
+        toolchain: Some(toolchain),
+    })
+}
+
+/// Whether `target` is installed for `toolchain`, asked of rustup: `Ok(true)`
+/// or `Ok(false)`, `Err` with the reason when rustup cannot tell (missing,
+/// or the toolchain itself is not installed).
+pub fn rustup_target_installed(toolchain: &str, target: &str) -> Result<bool, String> {
+    let out = std::process::Command::new("rustup")
+        .args(["target", "list", "--installed", "--toolchain", toolchain])
+        .output()
+        .map_err(|e| format!("rustup not found ({e})"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == target))
+}
+
+/// What a new plugin's author must run before `cargo build --target`, if anything.
+fn target_advice(toolchain: &str) -> Option<String> {
+    match rustup_target_installed(toolchain, PLUGIN_TARGET) {
+        Ok(true) => None,
+        Ok(false) => Some(format!(
+            "the Rust target {PLUGIN_TARGET} is not installed for toolchain {toolchain}; run:\n  \
+             rustup target add {PLUGIN_TARGET} --toolchain {toolchain}"
+        )),
+        Err(reason) if reason.starts_with("rustup not found") => Some(format!(
+            "{reason}: install the Rust target {PLUGIN_TARGET} for your toolchain before building"
+        )),
+        Err(_) => Some(format!(
+            "the Rust toolchain {toolchain} is not installed; run:\n  \
+             rustup toolchain install {toolchain} --target {PLUGIN_TARGET}"
+        )),
+    }
 }
 
 /// The Palisade workspace root above `dir` (a directory with `plugin-sdk/` and a `[workspace]` manifest).
@@ -552,22 +691,26 @@ const LIB_TEMPLATE: &str = r##"//! Palisade parser plugin `{{name}}`: reads "{{s
 //! ```
 
 use palisade_plugin_sdk::prelude::*;
+use palisade_plugin_sdk::sniff;
 use serde::Deserialize;
 
 /// The plugin; all calls are associated functions (a fresh instance serves each call).
 pub struct {{struct}};
 
-const SCAN_TYPE: &str = "{{scan_type}}";
+/// The scan type this plugin reads.
+pub const SCAN_TYPE: &str = "{{scan_type}}";
 
 #[derive(Deserialize)]
 struct Report {
     issues: Vec<Issue>,
 }
 
+// Unknown fields are ignored; optional ones default to `None`.
 #[derive(Deserialize)]
 struct Issue {
     title: String,
-    severity: String,
+    #[serde(default)]
+    severity: Option<String>,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
@@ -578,48 +721,42 @@ struct Issue {
     cwe: Option<u32>,
 }
 
-/// The scanner's severity word as a [`Severity`] (the SDK's table: "high",
-/// "moderate", "warning", "informational"...). An unknown word is an error that
-/// names it: guessing Info would hide a finding the scanner meant seriously.
-fn severity(word: &str) -> Result<Severity, ParseError> {
-    severity_from_word(word)
-        .ok_or_else(|| ParseError::new(format!("unknown severity {word:?} in a {{scan_type}} report")))
-}
-
 impl Parser for {{struct}} {
     fn info() -> PluginInfo {
-        PluginInfo {
-            name: "{{name}}".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            scan_types: vec![ScanTypeInfo {
-                name: SCAN_TYPE.to_owned(),
-                description: "Findings of the {{name}} scanner (JSON)".to_owned(),
-                file_kinds: vec!["json".to_owned()],
-                dedupe: DedupeSetting::hash_code(&["title", "cwe", "file_path", "line"]),
-            }],
-        }
+        PluginInfo::single(
+            "{{name}}",
+            env!("CARGO_PKG_VERSION"),
+            ScanTypeInfo::new(
+                SCAN_TYPE,
+                "Findings of the {{name}} scanner (JSON)",
+                &["json"],
+                DedupeSetting::hash_code(&["title", "cwe", "file_path", "line"]),
+            ),
+        )
     }
 
-    fn detect(candidates: &[String], head: &[u8]) -> Option<String> {
-        // Strict on purpose: a wrong "yes" sends a report to the wrong parser.
-        let text = std::str::from_utf8(head).ok()?;
-        let looks_right = text.trim_start().starts_with('{') && text.contains("\"issues\"");
-        (looks_right && candidates.iter().any(|c| c == SCAN_TYPE)).then(|| SCAN_TYPE.to_owned())
+    // The SDK calls `detect` only when SCAN_TYPE is a candidate. `head` is the
+    // report's first 256 KiB, cut anywhere, even inside a UTF-8 character: search
+    // its bytes with `sniff`, never decode it. Be strict: a wrong "yes" sends
+    // another tool's report here.
+    fn detect(_candidates: &[String], head: &[u8]) -> Option<String> {
+        let yes = sniff::starts_with_object(head)
+            && sniff::value_start_after_key(head, b"\"issues\"") == Some(b'[');
+        yes.then(|| SCAN_TYPE.to_owned())
     }
 
     fn parse(_scan_type: &str, report: &[u8], _options: &Options) -> Result<Vec<Finding>, ParseError> {
-        let report: Report = serde_json::from_slice(report).map_err(|e| {
-            ParseError::new(format!("not a {{scan_type}} report: {e}"))
-                .at(e.line() as u32, e.column() as u32)
-        })?;
+        // UTF-8 and JSON errors come back with their line and column.
+        let report: Report = parse_json(report)?;
         report
             .issues
             .into_iter()
             .map(|issue| {
                 Ok(Finding {
-                    severity: severity(&issue.severity)?,
-                    description: issue.description.clone().unwrap_or_else(|| issue.title.clone()),
-                    title: issue.title,
+                    severity: severity(issue.severity.as_deref())?,
+                    description: non_empty(issue.description.as_deref())
+                        .unwrap_or_else(|| issue.title.clone()),
+                    title: truncate_chars(&issue.title, 511).to_owned(),
                     cwe: issue.cwe,
                     file_path: issue.file,
                     line: issue.line,
@@ -631,6 +768,18 @@ impl Parser for {{struct}} {
     }
 }
 
+/// The scanner's severity word (the SDK's table: "high", "Moderate",
+/// "warning"...); none given: Info. An unknown word is an error naming it:
+/// guessing Info would hide a finding the scanner meant seriously.
+fn severity(word: Option<&str>) -> Result<Severity, ParseError> {
+    match word {
+        None => Ok(Severity::Info),
+        Some(w) => severity_from_word(w).ok_or_else(|| {
+            ParseError::new(format!("unknown severity {w:?} in a {{scan_type}} report"))
+        }),
+    }
+}
+
 export_parser!({{struct}});
 
 #[cfg(test)]
@@ -639,38 +788,70 @@ mod tests {
 
     const SAMPLE: &str = r#"{"issues": [
         {"title": "SQL injection", "severity": "high", "file": "app.py", "line": 12, "cwe": 89},
-        {"title": "Debug mode on", "severity": "low"}
+        {"title": "Debug mode on", "severity": "Low", "tool": "ignored"},
+        {"title": "No severity given"}
     ]}"#;
+
+    fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
+        {{struct}}::parse(SCAN_TYPE, report, &Options::default())
+    }
 
     #[test]
     fn parses_the_sample() {
-        let findings = {{struct}}::parse(SCAN_TYPE, SAMPLE.as_bytes(), &Options::default()).expect("sample parses");
-        assert_eq!(findings.len(), 2);
+        let findings = parse(SAMPLE.as_bytes()).expect("sample parses");
+        assert_eq!(findings.len(), 3);
         assert_eq!(findings[0].severity, Severity::High);
         assert_eq!(findings[0].cwe, Some(89));
         assert_eq!(findings[0].line, Some(12));
+        assert_eq!(findings[0].file_path.as_deref(), Some("app.py"));
         assert_eq!(findings[1].severity, Severity::Low);
+        assert_eq!(findings[1].description, "Debug mode on");
+        assert_eq!(findings[2].severity, Severity::Info);
     }
 
     #[test]
     fn an_unknown_severity_is_an_error_naming_it() {
-        let report = br#"{"issues": [{"title": "x", "severity": "spicy"}]}"#;
-        let error = {{struct}}::parse(SCAN_TYPE, report, &Options::default()).expect_err("rejected");
+        let error = parse(br#"{"issues": [{"title": "x", "severity": "spicy"}]}"#).expect_err("rejected");
         assert!(error.message.contains("\"spicy\""), "{}", error.message);
     }
 
     #[test]
     fn rejects_other_json_with_a_location() {
-        let error = {{struct}}::parse(SCAN_TYPE, b"{\"issues\": 3}", &Options::default()).expect_err("rejected");
-        assert!(error.message.contains("not a {{scan_type}} report"), "{}", error.message);
-        assert!(error.location.is_some());
+        for bad in [&b"{\"issues\": 3}"[..], b"{\"issues\": [{\"severity\": \"high\"}]}", b"[1, 2]", b"\xff"] {
+            let error = parse(bad).expect_err("rejected");
+            assert!(!error.message.is_empty());
+            assert!(error.location.is_some(), "{}", error.message);
+        }
     }
 
     #[test]
     fn detects_only_its_format() {
         let candidates = vec![SCAN_TYPE.to_owned()];
-        assert_eq!({{struct}}::detect(&candidates, SAMPLE.as_bytes()).as_deref(), Some(SCAN_TYPE));
-        assert_eq!({{struct}}::detect(&candidates, b"<xml/>"), None);
+        let detect = |head: &[u8]| {{struct}}::detect(&candidates, head);
+        assert_eq!(detect(SAMPLE.as_bytes()).as_deref(), Some(SCAN_TYPE));
+        assert_eq!(detect(b"<xml/>"), None);
+        assert_eq!(detect(b"{\"issues\": 3}"), None);
+        assert_eq!(detect(b"[{\"issues\": []}]"), None);
+        assert_eq!(detect(b""), None);
+    }
+
+    #[test]
+    fn detects_a_head_cut_inside_a_utf8_character() {
+        // A report longer than the head, whose head ends in the middle of "é" (2 bytes).
+        let mut report = String::from("{\"issues\": [{\"title\": \"");
+        while report.len() < sniff::HEAD_LEN + 10 {
+            report.push('é');
+        }
+        report.push_str("\", \"severity\": \"low\"}]}");
+        let mut cut = sniff::HEAD_LEN;
+        if report.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let head = &report.as_bytes()[..cut];
+        assert!(std::str::from_utf8(head).is_err(), "the head must end mid-character");
+        let candidates = vec![SCAN_TYPE.to_owned()];
+        assert_eq!({{struct}}::detect(&candidates, head).as_deref(), Some(SCAN_TYPE));
+        assert_eq!(parse(report.as_bytes()).expect("whole report parses").len(), 1);
     }
 }
 "##;
@@ -682,13 +863,168 @@ Scan types: **{{scan_type}}** (JSON).
 Samples: the test sample in `src/lib.rs` is made up; add real reports (and say
 where they came from) before relying on this parser.
 
+## Build
+
+The plugin is a WebAssembly component built for the Rust target `{{target}}`
+(the one target it needs; `rust-toolchain.toml` names it with the toolchain
+{{toolchain}}). If it is missing, `palisade plugin new` said so; add it with
+
+```sh
+rustup target add {{target}} --toolchain {{toolchain}}
+```
+
+Then:
+
 ```sh
 cargo test                                          # native tests
-cargo build --release --target wasm32-wasip2        # the component
-palisade plugin inspect target/wasm32-wasip2/release/{{ident}}.wasm
+cargo build --release --target {{target}}        # the component
+palisade plugin inspect target/{{target}}/release/{{ident}}.wasm
 palisade parse --scan-type "{{scan_type}}" report.json
 ```
 
-Inside the Palisade workspace (`plugins/{{name}}`), the server's build embeds
-this crate (`{{crate}}`) as a built-in plugin automatically.
+## Load it into a server
+
+Copy `target/{{target}}/release/{{ident}}.wasm` into the server's plugin
+directory (`PALISADE_PLUGIN_DIR`, or `palisade serve --plugin-dir DIR`): the
+server watches it and loads new or changed components while it runs (its log
+says "plugin loaded from the plugin directory", or why not). `palisade parse
+--plugin-dir DIR report.json` tries it without a server.
+
+## The SDK
+
+`vendor/palisade-plugin-sdk` is palisade-plugin-sdk {{version}}, written here by
+`palisade plugin new`; `Cargo.toml` depends on it by version and path. Its
+major.minor version is the plugin contract's: a plugin built with SDK
+{{version}} loads into servers speaking that contract. See its README for the
+helpers (`sniff`, `parse_json`, `severity_from_word`, CSV and XML readers, CVSS,
+CWE, endpoints...).
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn outside_the_repository_the_sdk_is_written_beside_the_plugin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("acme");
+        let made = scaffold("acme", &target, None).expect("scaffolded");
+        assert!(made.toolchain.as_deref().is_some_and(|t| !t.is_empty()));
+
+        let manifest = read(&target.join("Cargo.toml"));
+        assert!(
+            manifest.contains(&format!(
+                r#"palisade-plugin-sdk = {{ version = "{}", path = "vendor/palisade-plugin-sdk" }}"#,
+                sdk::SDK_VERSION
+            )),
+            "{manifest}"
+        );
+        assert!(manifest.contains("[workspace]"));
+        // Every packaged SDK file is there, its manifest self-contained.
+        for (rel, text) in sdk::SDK_FILES {
+            assert_eq!(
+                &read(&target.join(VENDORED_SDK_DIR).join(rel)),
+                text,
+                "{rel}"
+            );
+        }
+        let sdk_manifest = read(&target.join(VENDORED_SDK_DIR).join("Cargo.toml"));
+        assert!(!sdk_manifest.contains("workspace = true"), "{sdk_manifest}");
+        assert!(sdk_manifest.contains(&format!("version = \"{}\"", sdk::SDK_VERSION)));
+        assert!(
+            target
+                .join(VENDORED_SDK_DIR)
+                .join("wit/parser.wit")
+                .is_file()
+        );
+        assert!(target.join(VENDORED_SDK_DIR).join("src/lib.rs").is_file());
+        assert!(target.join("Cargo.lock").is_file());
+
+        // One target, named alike by the toolchain file, the README and the SDK's README.
+        let toolchain = read(&target.join("rust-toolchain.toml"));
+        assert!(
+            toolchain.contains(&format!("targets = [\"{PLUGIN_TARGET}\"]")),
+            "{toolchain}"
+        );
+        let readme = read(&target.join("README.md"));
+        assert!(readme.contains(&format!("cargo build --release --target {PLUGIN_TARGET}")));
+        let sdk_readme = read(&target.join(VENDORED_SDK_DIR).join("README.md"));
+        assert!(sdk_readme.contains(&format!("cargo build --release --target {PLUGIN_TARGET}")));
+        assert!(!sdk_readme.contains("--target wasm32-unknown-unknown\n"));
+
+        // The template uses the SDK's helpers and reads the head as bytes.
+        let lib = read(&target.join("src/lib.rs"));
+        for helper in [
+            "sniff::",
+            "parse_json(",
+            "severity_from_word",
+            "PluginInfo::single(",
+        ] {
+            assert!(lib.contains(helper), "template lacks {helper}");
+        }
+        let detect = lib
+            .split("fn detect(")
+            .nth(1)
+            .and_then(|rest| rest.split("fn parse(").next())
+            .expect("a detect function");
+        assert!(
+            !detect.contains("from_utf8"),
+            "detect must not decode the head"
+        );
+        assert!(!lib.contains("{{"), "placeholder left in the template");
+
+        // A second run refuses to overwrite.
+        assert!(scaffold("acme", &target, None).is_err());
+        assert!(scaffold("Acme", &dir.path().join("x"), None).is_err());
+    }
+
+    #[test]
+    fn inside_the_repository_it_uses_the_workspace_sdk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[workspace]\nmembers = [\"plugins/*\"]\n",
+        )
+        .expect("write");
+        std::fs::create_dir_all(dir.path().join("plugin-sdk")).expect("mkdir");
+        let target = dir.path().join("plugins").join("acme-two");
+        let made = scaffold("acme-two", &target, None).expect("scaffolded");
+        assert_eq!(made.toolchain, None);
+        let manifest = read(&target.join("Cargo.toml"));
+        assert!(
+            manifest.contains(&format!(
+                r#"palisade-plugin-sdk = {{ version = "{}", path = "../../plugin-sdk" }}"#,
+                sdk::SDK_VERSION
+            )),
+            "{manifest}"
+        );
+        assert!(!target.join("vendor").exists());
+        assert!(!target.join("rust-toolchain.toml").exists());
+        let lib = read(&target.join("src/lib.rs"));
+        assert!(lib.contains("pub struct AcmeTwo;") && lib.contains("\"Acme Two Scan\""));
+    }
+}
+
+#[cfg(test)]
+mod target_check {
+    use super::*;
+
+    #[test]
+    fn a_missing_toolchain_or_target_gets_the_exact_command() {
+        let advice = target_advice("0.0.1-no-such-toolchain").expect("advice");
+        if advice.starts_with("rustup not found") {
+            assert!(advice.contains(PLUGIN_TARGET), "{advice}");
+        } else {
+            assert!(
+                advice.contains(&format!(
+                    "rustup toolchain install 0.0.1-no-such-toolchain --target {PLUGIN_TARGET}"
+                )),
+                "{advice}"
+            );
+        }
+    }
+}

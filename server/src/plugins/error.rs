@@ -89,7 +89,8 @@ pub enum PluginError {
     },
     /// No plugin recognised the report during detection.
     #[error(
-        "report format not recognised: no enabled plugin claims it; pass the scan type explicitly"
+        "report format not recognised: no enabled plugin claims it; name its scan type \
+         (`--scan-type` on the command line, `scanType` in GraphQL, `scan_type` in the REST import)"
     )]
     NotRecognised,
     /// Several plugins recognised the report; the host does not guess.

@@ -34,6 +34,13 @@ use super::types::{DedupeSetting, HostFinding};
 /// How much of a report `detect` sees.
 pub const DETECT_HEAD_BYTES: usize = 256 * 1024;
 
+/// Scan types that are formats many tools write (SARIF) or a catch-all
+/// (Generic Findings Import): during detection they yield to any other scan
+/// type that also claims the report, so a tool's own plugin wins over the
+/// generic one. DefectDojo has no detection (the user always names the scan
+/// type); this is Palisade's rule.
+pub const GENERIC_FORMATS: &[&str] = &["SARIF", "Generic Findings Import"];
+
 /// Where a plugin comes from; later variants win scan-type conflicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -657,7 +664,8 @@ impl PluginRegistry {
     /// Detects the scan type of a report from its first 256 KiB (blocking).
     ///
     /// Each enabled plugin is asked about the scan types it serves. Exactly one
-    /// answer wins; none is [`PluginError::NotRecognised`]; several are
+    /// answer wins, after answers of [`GENERIC_FORMATS`] give way to any other;
+    /// none is [`PluginError::NotRecognised`]; several are
     /// [`PluginError::Ambiguous`]. A plugin that fails while detecting is logged
     /// and counts as "no".
     pub fn detect_blocking(&self, report: &[u8]) -> Result<String, PluginError> {
@@ -694,6 +702,15 @@ impl PluginRegistry {
                     tracing::warn!(plugin = %plugin.info().name, error = %e, "plugin failed while detecting")
                 }
             }
+        }
+        // A report in a generic format written by a tool with a plugin of its
+        // own goes to that plugin: the most specific answer wins.
+        if answers.len() > 1
+            && answers
+                .keys()
+                .any(|s| !GENERIC_FORMATS.contains(&s.as_str()))
+        {
+            answers.retain(|scan_type, _| !GENERIC_FORMATS.contains(&scan_type.as_str()));
         }
         let mut answers = answers.into_iter();
         match (answers.next(), answers.next()) {

@@ -1,9 +1,13 @@
-//! Content detection through the registry (`detect_blocking`): every real
-//! report of a known scan type is recognised as exactly that scan type, and
-//! reports of unknown scan types (Checkmarx One and other near relatives of
-//! served formats among them), foreign files and the listed reports without
-//! any content (empty, `null`, `[]`, `{"findings": []}`) are not recognised
-//! at all.
+//! Content detection through the registry (`detect_blocking`) over every
+//! fixture report: each report of a served scan type is recognised as exactly
+//! that scan type (a SARIF log written by a tool with a plugin of its own, such
+//! as Snyk Code, goes to that plugin: SARIF and Generic Findings Import give way
+//! to a more specific answer); reports of scan types no plugin serves
+//! (Checkmarx One and other near relatives of served formats among them) are
+//! not recognised, unless written in a served format (Mayhem's SARIF is
+//! SARIF); foreign files and the reports without any content (empty, `null`,
+//! `[]`, `{"findings": []}`) are not recognised at all. The counts per fixture
+//! folder are printed, and every served scan type must be recognised at least once.
 
 use std::fmt::Write as _;
 
@@ -109,6 +113,24 @@ const WRITTEN_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Folders of scan types no plugin serves whose reports are written in a
+/// format a plugin does serve: detection names that format.
+const FOLDERS_WRITTEN_IN: &[(&str, &str)] = &[("mayhem-sarif-report/", "SARIF")];
+
+/// Served scan types that read the same report format as a sibling scan type,
+/// only differently (Grype "detailed": no merging of repeats; Govulncheck V2:
+/// the reference's second parser of govulncheck's JSON): detection answers the
+/// sibling, so these are only ever chosen by name.
+const NAME_ONLY: &[&str] = &["Anchore Grype detailed", "Govulncheck Scanner V2"];
+
+/// Per folder: files checked, and how many came out as expected.
+#[derive(Default)]
+struct Tally {
+    expected_type: String,
+    checked: usize,
+    right: usize,
+}
+
 /// What detection said, for messages.
 fn outcome(result: &Result<String, PluginError>) -> String {
     match result {
@@ -123,10 +145,13 @@ fn detection_names_the_right_scan_type_or_nothing() {
     let registry = registry();
     let mut checked = 0;
     let mut failures = Vec::new();
+    let mut tallies: std::collections::BTreeMap<String, Tally> = Default::default();
     for fixture in fixtures() {
         let Some(named) = fixture.scan_type() else {
             continue;
         };
+        let failed_before = failures.len();
+        let checked_before = checked;
         let bytes = std::fs::read(&fixture.report).expect("read report");
         let listed = CONTENTLESS.contains(&fixture.name().as_str());
         if listed != contentless(&bytes) {
@@ -180,16 +205,86 @@ fn detection_names_the_right_scan_type_or_nothing() {
             None => {
                 checked += 1;
                 let result = registry.detect_blocking(&bytes);
-                if !matches!(result, Err(PluginError::NotRecognised)) {
-                    failures.push(format!(
-                        "{} (a `{named}` report, a scan type no plugin serves): {}, expected not recognised",
-                        fixture.name(),
-                        outcome(&result)
-                    ));
+                let written_in = FOLDERS_WRITTEN_IN
+                    .iter()
+                    .find(|(folder, _)| fixture.name().starts_with(folder))
+                    .map(|(_, format)| *format);
+                match written_in {
+                    Some(format) if result.as_deref().ok() != Some(format) => {
+                        failures.push(format!(
+                            "{} (a `{named}` report written in `{format}`): {}",
+                            fixture.name(),
+                            outcome(&result)
+                        ));
+                    }
+                    Some(_) => {}
+                    None if !matches!(result, Err(PluginError::NotRecognised)) => {
+                        failures.push(format!(
+                            "{} (a `{named}` report, a scan type no plugin serves): {}, expected not recognised",
+                            fixture.name(),
+                            outcome(&result)
+                        ));
+                    }
+                    None => {}
                 }
             }
         }
+        if checked > checked_before {
+            let folder = fixture
+                .name()
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let tally = tallies.entry(folder).or_default();
+            tally.checked += 1;
+            tally.right += usize::from(failures.len() == failed_before);
+            if tally.expected_type.is_empty() {
+                tally.expected_type = registry
+                    .scan_type(named)
+                    .map_or_else(|| "(not served)".to_owned(), |a| a.name);
+            }
+        }
     }
+    // Counts per folder, then: every served scan type is recognised at least once.
+    eprintln!(
+        "{:<55} {:>7} {:>7}",
+        "fixture folder (scan type)", "files", "right"
+    );
+    for (folder, t) in &tallies {
+        eprintln!(
+            "{:<55} {:>7} {:>7}",
+            format!("{folder} ({})", t.expected_type),
+            t.checked,
+            t.right
+        );
+    }
+    let served = registry.scan_types();
+    for name in NAME_ONLY {
+        if !served.iter().any(|st| st.name == *name) {
+            failures.push(format!("NAME_ONLY lists `{name}`, which no plugin serves"));
+        }
+    }
+    let mut recognised_types = 0;
+    for st in &served {
+        let recognised = tallies
+            .values()
+            .any(|t| t.expected_type == st.name && t.right > 0);
+        recognised_types += usize::from(recognised);
+        if !recognised && !NAME_ONLY.contains(&st.name.as_str()) {
+            failures.push(format!(
+                "`{}`: no fixture of it is detected as it (add a report to tests/fixtures)",
+                st.name
+            ));
+        }
+    }
+    eprintln!(
+        "{recognised_types} of {} served scan types recognised from their fixtures \
+         ({} are chosen by name only: {})",
+        served.len(),
+        NAME_ONLY.len(),
+        NAME_ONLY.join(", ")
+    );
     for (label, bytes) in foreign_files() {
         checked += 1;
         let result = registry.detect_blocking(&bytes);
