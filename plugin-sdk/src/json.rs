@@ -479,6 +479,165 @@ impl<'de> serde::de::Visitor<'de> for TextListVisitor {
     }
 }
 
+/// A JSON value read exactly as a [`Value`] tree would hold it, but with
+/// strings borrowed from the report: for typed report structs ported from
+/// `Value` code that must keep its handling of unexpected types (a number is
+/// not a string for [`Loose::as_str`], and error messages print the value as
+/// JSON). Anything but a string is built as a [`Value`], which scanners
+/// rarely make us do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loose<'a> {
+    /// A JSON string (borrowed unless it has escapes).
+    Str(Cow<'a, str>),
+    /// Any other JSON value, `null` included.
+    Other(Value),
+}
+
+impl Loose<'_> {
+    /// The string, untrimmed, like [`Value::as_str`]; `None` for anything else.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Loose::Str(s) => Some(s),
+            Loose::Other(_) => None,
+        }
+    }
+
+    /// The value as a [`Value`] (for messages that print it as JSON).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Loose::Str(s) => Value::String(s.clone().into_owned()),
+            Loose::Other(v) => v.clone(),
+        }
+    }
+
+    /// Whether this is JSON `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Loose::Other(Value::Null))
+    }
+}
+
+impl std::fmt::Display for Loose<'_> {
+    /// As [`Value`]'s `Display`: compact JSON.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loose::Str(_) => self.to_value().fmt(f),
+            Loose::Other(v) => v.fmt(f),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Loose<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LooseVisitor)
+    }
+}
+
+struct LooseVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LooseVisitor {
+    type Value = Loose<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Loose::Str(Cow::Owned(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::from(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::from(v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        // As serde_json's own Value visitor: non-finite numbers are null.
+        Ok(Loose::Other(Value::from(v)))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::Bool(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::Null))
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Loose::Other(Value::Null))
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        serde::Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+            .map(Loose::Other)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            .map(Loose::Other)
+    }
+}
+
+/// An object key: borrowed from the report unless it has escapes (which
+/// are decoded, so `"m\u0073g"` is `msg`, as in a [`Value`] tree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Key<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Walks an object's entries for a hand-written `visit_map`: `field` gets
+/// each key and the map to read its value from, and returns `false` for a
+/// key it does not read (the value is then skipped without building
+/// anything). Unlike derived structs, a repeated key is not an error: the
+/// caller simply overwrites, so the last one wins, as in a [`Value`] tree.
+pub fn for_each_field<'de, A, F>(mut map: A, mut field: F) -> Result<(), A::Error>
+where
+    A: serde::de::MapAccess<'de>,
+    F: FnMut(&str, &mut A) -> Result<bool, A::Error>,
+{
+    while let Some(key) = map.next_key::<Key<'de>>()? {
+        if !field(&key.0, &mut map)? {
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads a stream of JSON values, each as `T`: JSON Lines (one value per
 /// line, blank lines allowed) and values pretty-printed one after another
 /// alike. Each error says where the broken value is.
@@ -707,6 +866,63 @@ mod tests {
         assert_eq!(one.texts().collect::<Vec<_>>(), ["solo"]);
         let none: TextList<'_> = serde_json::from_str(r#"{"a": [1]}"#).unwrap();
         assert!(none.0.is_empty());
+    }
+
+    #[test]
+    fn loose_values_are_value_like() {
+        let l: Vec<Loose<'_>> = serde_json::from_str(
+            r#"["a", "b\"c", 1, -2, 1.0, true, null, [1], {"z": 1, "a": [2]}]"#,
+        )
+        .unwrap();
+        assert!(matches!(&l[0], Loose::Str(Cow::Borrowed("a"))));
+        assert_eq!(l[1].as_str(), Some("b\"c"));
+        assert_eq!(l[2].as_str(), None);
+        let shown: Vec<String> = l.iter().map(ToString::to_string).collect();
+        let values: Vec<Value> = serde_json::from_str(
+            r#"["a", "b\"c", 1, -2, 1.0, true, null, [1], {"z": 1, "a": [2]}]"#,
+        )
+        .unwrap();
+        let expected: Vec<String> = values.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, expected);
+        assert!(l[6].is_null());
+        assert_eq!(l.iter().map(Loose::to_value).collect::<Vec<_>>(), values);
+    }
+
+    #[test]
+    fn fields_last_key_wins() {
+        struct Doc(Option<String>, usize);
+        impl<'de> serde::Deserialize<'de> for Doc {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = Doc;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        map: A,
+                    ) -> Result<Doc, A::Error> {
+                        let mut doc = Doc(None, 0);
+                        for_each_field(map, |k, m| {
+                            doc.1 += 1;
+                            Ok(match k {
+                                "a" => {
+                                    doc.0 =
+                                        m.next_value::<Loose<'_>>()?.as_str().map(str::to_owned);
+                                    true
+                                }
+                                _ => false,
+                            })
+                        })?;
+                        Ok(doc)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+        let d: Doc = serde_json::from_str(r#"{"a": "x", "b": {"c": [1]}, "\u0061": "y"}"#).unwrap();
+        assert_eq!((d.0.as_deref(), d.1), (Some("y"), 3));
     }
 
     #[test]
