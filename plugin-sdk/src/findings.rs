@@ -82,6 +82,20 @@ impl<K: Eq + Hash, S: BuildHasher> Collector<K, S> {
         }
     }
 
+    /// Keeps `make()`'s finding under `key` unless the key was seen, when
+    /// nothing changes (no occurrence counted). `make` runs only for new
+    /// keys. Returns whether the finding was new.
+    pub fn insert_with(&mut self, key: K, make: impl FnOnce() -> Finding) -> bool {
+        match self.index.entry(key) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(slot) => {
+                slot.insert(self.findings.len());
+                self.findings.push(make());
+                true
+            }
+        }
+    }
+
     /// Adds `finding` under `key`; when the key was seen, hands the finding
     /// already kept and the new one to `merge` instead. Returns whether the
     /// finding was new.
@@ -162,6 +176,15 @@ mod tests {
             endpoints: vec![Endpoint::from_host(host, None)],
             ..Finding::default()
         }
+    }
+
+    #[test]
+    fn insert_with_keeps_the_first_untouched() {
+        let mut c: Collector<&str> = Collector::new();
+        assert!(c.insert_with("k", || finding("a", "h", "d1")));
+        assert!(!c.insert_with("k", || unreachable!()));
+        let f = c.into_findings();
+        assert_eq!((f.len(), f[0].nb_occurences), (1, None));
     }
 
     #[test]
