@@ -19,6 +19,7 @@ use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::secret::{mask, mask_in};
 use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
+use std::borrow::Cow;
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Gitleaks Scan";
@@ -82,13 +83,13 @@ struct Leak<'a> {
     #[serde(rename = "RuleID", borrow, default)]
     rule_id: Option<Text<'a>>,
     #[serde(rename = "Description", borrow, default)]
-    description: Text<'a>,
+    description: Field<'a>,
     #[serde(rename = "File", borrow, default)]
     file: Text<'a>,
     #[serde(rename = "StartLine", borrow, default)]
     start_line: Text<'a>,
     #[serde(rename = "Secret", borrow, default)]
-    secret: Text<'a>,
+    secret: Field<'a>,
     #[serde(rename = "Match", borrow, default)]
     matched: Text<'a>,
     #[serde(rename = "Message", borrow, default)]
@@ -111,36 +112,37 @@ struct Leak<'a> {
     tags: TextList<'a>,
     // v7
     #[serde(rename = "rule", borrow, default)]
-    rule: Option<Text<'a>>,
+    rule: Field<'a>,
     #[serde(rename = "offender", borrow, default)]
-    offender: Option<Text<'a>>,
+    offender: Field<'a>,
     #[serde(rename = "file", borrow, default)]
-    file_v7: Text<'a>,
+    file_v7: Field<'a>,
     #[serde(rename = "lineNumber", borrow, default)]
     line_number: Text<'a>,
     #[serde(rename = "commitMessage", borrow, default)]
-    commit_message: Text<'a>,
+    commit_message: Field<'a>,
     #[serde(rename = "commit", borrow, default)]
-    commit_v7: Text<'a>,
+    commit_v7: Field<'a>,
     #[serde(rename = "date", borrow, default)]
-    date_v7: Text<'a>,
+    date_v7: Field<'a>,
     #[serde(rename = "author", borrow, default)]
-    author_v7: Text<'a>,
+    author_v7: Field<'a>,
     #[serde(rename = "email", borrow, default)]
-    email_v7: Text<'a>,
+    email_v7: Field<'a>,
     #[serde(rename = "repoURL", borrow, default)]
     repo_url: Text<'a>,
     #[serde(rename = "repo", borrow, default)]
     repo: Text<'a>,
     #[serde(rename = "leakURL", borrow, default)]
-    leak_url: Text<'a>,
+    leak_url: Field<'a>,
     #[serde(rename = "line", borrow, default)]
-    line_v7: Text<'a>,
+    line_v7: Field<'a>,
     #[serde(rename = "tags", borrow, default)]
-    tags_v7: Text<'a>,
+    tags_v7: Field<'a>,
 }
 
-type Key = (String, String, String);
+/// The merge key, borrowing from the report where it can.
+type Key<'a> = (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>);
 
 /// The keys a v7 leak must have (the reference fails without them).
 const V7_REQUIRED: [&str; 9] = [
@@ -155,17 +157,160 @@ const V7_REQUIRED: [&str; 9] = [
     "offender",
 ];
 
-/// Python truthiness of a JSON value.
-fn truthy(v: Option<&serde_json::Value>) -> bool {
-    use serde_json::Value;
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(o)) => !o.is_empty(),
+/// A leak's field read as [`Text`], also remembering what the JSON held:
+/// the reference tests keys for presence, truthiness and being strings, which
+/// a `Text` alone cannot tell (a number reads as text, `null` as missing).
+#[derive(Default)]
+struct Field<'a> {
+    text: Text<'a>,
+    kind: Kind,
+    /// Python truthiness of the value.
+    truthy: bool,
+}
+
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    #[default]
+    Missing,
+    String,
+    /// `null`, a number, a boolean, an array or an object.
+    Other,
+}
+
+impl Field<'_> {
+    fn get(&self) -> Option<&str> {
+        self.text.get()
     }
+
+    fn present(&self) -> bool {
+        self.kind != Kind::Missing
+    }
+
+    fn is_string(&self) -> bool {
+        self.kind == Kind::String
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Field<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl FieldVisitor {
+    fn field<'a>(text: Option<Cow<'a, str>>, kind: Kind, truthy: bool) -> Field<'a> {
+        Field {
+            text: Text(text),
+            kind,
+            truthy,
+        }
+    }
+}
+
+// The text read exactly as `Text` reads it.
+impl<'de> serde::de::Visitor<'de> for FieldVisitor {
+    type Value = Field<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Self::field(
+            Some(Cow::Borrowed(v)),
+            Kind::String,
+            !v.is_empty(),
+        ))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Self::field(
+            Some(Cow::Owned(v.to_owned())),
+            Kind::String,
+            !v.is_empty(),
+        ))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        let truthy = !v.is_empty();
+        Ok(Self::field(Some(Cow::Owned(v)), Kind::String, truthy))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Self::field(
+            Some(Cow::Owned(v.to_string())),
+            Kind::Other,
+            v != 0,
+        ))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Self::field(
+            Some(Cow::Owned(v.to_string())),
+            Kind::Other,
+            v != 0,
+        ))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Self::field(
+            Some(Cow::Owned(v.to_string())),
+            Kind::Other,
+            v != 0.0,
+        ))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        let text = if v { "true" } else { "false" };
+        Ok(Self::field(Some(Cow::Borrowed(text)), Kind::Other, v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Self::field(None, Kind::Other, false))
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Self::field(None, Kind::Other, false))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut any = false;
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+            any = true;
+        }
+        Ok(Self::field(None, Kind::Other, any))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut any = false;
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {
+            any = true;
+        }
+        Ok(Self::field(None, Kind::Other, any))
+    }
+}
+
+/// The field of a v7 leak named by its JSON key.
+fn v7_field<'l, 'a>(leak: &'l Leak<'a>, key: &str) -> Option<&'l Field<'a>> {
+    Some(match key {
+        "file" => &leak.file_v7,
+        "rule" => &leak.rule,
+        "commitMessage" => &leak.commit_message,
+        "commit" => &leak.commit_v7,
+        "date" => &leak.date_v7,
+        "author" => &leak.author_v7,
+        "email" => &leak.email_v7,
+        "line" => &leak.line_v7,
+        "offender" => &leak.offender,
+        "leakURL" => &leak.leak_url,
+        "tags" => &leak.tags_v7,
+        _ => return None,
+    })
 }
 
 /// Parses a whole report.
@@ -184,17 +329,15 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
         );
         err
     })?;
-    // The same items untyped, to tell missing keys from null ones as the reference does.
-    let raw: Vec<serde_json::Value> = match palisade_plugin_sdk::json::parse_json_value(report)? {
-        serde_json::Value::Array(items) => items,
-        _ => Vec::new(),
-    };
     let mut out: Collector<Key> = Collector::new();
     for (i, Object(leak)) in leaks.iter().flatten().enumerate() {
-        let item = raw.get(i).unwrap_or(&serde_json::Value::Null);
         // A truthy "rule" is the old format; else a truthy "Description" the current one.
-        if truthy(item.get("rule")) {
-            if let Some(key) = V7_REQUIRED.iter().find(|k| item.get(**k).is_none()) {
+        if leak.rule.truthy {
+            let field = |k: &str| v7_field(leak, k);
+            if let Some(key) = V7_REQUIRED
+                .iter()
+                .find(|k| !field(k).is_some_and(Field::present))
+            {
                 return Err(
                     ParseError::new(format!("a Gitleaks v7 leak without \"{key}\""))
                         .at_path(format!("/{i}")),
@@ -207,18 +350,18 @@ pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                 .chain(&["leakURL", "tags"]);
             if let Some(key) = textual
                 .into_iter()
-                .find(|k| item.get(**k).is_some_and(|v| !v.is_string()))
+                .find(|k| field(k).is_some_and(|v| v.present() && !v.is_string()))
             {
                 return Err(ParseError::new(format!(
                     "a Gitleaks v7 leak whose \"{key}\" is not a string"
                 ))
                 .at_path(format!("/{i}")));
             }
-            let (key, finding) = leak_v7(leak);
-            // The first leak of an offender at a file and line is kept as is.
-            out.add_with(key, finding, |_, _| {});
-        } else if truthy(item.get("Description")) {
-            if !item.get("Secret").is_some_and(serde_json::Value::is_string) {
+            // The first leak of an offender at a file and line is kept as is
+            // (later ones build nothing).
+            out.insert_with(key_v7(leak), || leak_v7(leak));
+        } else if leak.description.truthy {
+            if !leak.secret.is_string() {
                 return Err(ParseError::new(
                     "a Gitleaks leak without a \"Secret\" string (the reference fails on it)",
                 )
@@ -264,7 +407,7 @@ fn title_of(what: &str, file: Option<&str>) -> String {
 }
 
 /// Gitleaks v8: capitalised keys.
-fn leak_v8(leak: &Leak<'_>) -> (Key, Finding) {
+fn leak_v8<'a>(leak: &Leak<'a>) -> (Key<'a>, Finding) {
     let rule = leak
         .rule_id
         .as_ref()
@@ -313,20 +456,36 @@ fn leak_v8(leak: &Leak<'_>) -> (Key, Finding) {
     f.line = line;
     f.tags = leak.tags.texts().map(str::to_owned).collect();
     f.extra.push(("rule_id".to_owned(), rule.to_owned()));
-    let key = (title, secret.to_owned(), line.unwrap_or(0).to_string());
+    let key = (
+        Cow::Owned(title),
+        Cow::Owned(secret.to_owned()),
+        Cow::Owned(line.unwrap_or(0).to_string()),
+    );
     (key, f)
 }
 
+/// A v7 leak's merge key: offender, file and line.
+fn key_v7<'a>(leak: &Leak<'a>) -> Key<'a> {
+    let text = |t: &Text<'a>| match &t.0 {
+        Some(Cow::Borrowed(s)) => Cow::Borrowed(s.trim()),
+        Some(Cow::Owned(s)) => Cow::Owned(s.trim().to_owned()),
+        None => Cow::Borrowed(""),
+    };
+    (
+        text(&leak.offender.text),
+        text(&leak.file_v7.text),
+        leak.line_number
+            .positive()
+            .map_or(Cow::Borrowed("None"), |l| Cow::Owned(l.to_string())),
+    )
+}
+
 /// Gitleaks v7 and older: lower-case keys.
-fn leak_v7(leak: &Leak<'_>) -> (Key, Finding) {
-    let rule = leak.rule.as_ref().and_then(Text::get).unwrap_or("secret");
+fn leak_v7(leak: &Leak<'_>) -> Finding {
+    let rule = leak.rule.get().unwrap_or("secret");
     let file = leak.file_v7.get();
     let line = leak.line_number.positive();
-    let offender = leak
-        .offender
-        .as_ref()
-        .and_then(Text::get)
-        .unwrap_or_default();
+    let offender = leak.offender.get().unwrap_or_default();
     // These rules leak credentials to cloud and code-hosting accounts, whose
     // abuse is immediate; Gitleaks v7 itself gives no severity. The words are
     // matched as the reference matches them, case-sensitively.
@@ -343,7 +502,7 @@ fn leak_v7(leak: &Leak<'_>) -> (Key, Finding) {
     push_block_field(
         &mut desc,
         "Author",
-        author(&leak.author_v7, &leak.email_v7).as_deref(),
+        author(&leak.author_v7.text, &leak.email_v7.text).as_deref(),
     );
     push_block_field(&mut desc, "Reason", Some(rule));
     push_block_field(&mut desc, "Path", file);
@@ -368,12 +527,7 @@ fn leak_v7(leak: &Leak<'_>) -> (Key, Finding) {
         .get()
         .map(|t| t.split(',').filter_map(non_empty_str).collect())
         .unwrap_or_default();
-    let key = (
-        offender.to_owned(),
-        file.unwrap_or_default().to_owned(),
-        line.map_or_else(|| "None".to_owned(), |l| l.to_string()),
-    );
-    (key, f)
+    f
 }
 
 #[cfg(test)]
@@ -382,6 +536,31 @@ mod tests {
 
     fn parse(report: &str) -> Result<Vec<Finding>, ParseError> {
         parse_report(report.as_bytes())
+    }
+
+    #[test]
+    fn keys_are_tested_as_the_reference_tests_them() {
+        // Python truthiness picks the layout: 0, "", [] and {} are false.
+        for rule in ["0", "\"\"", "[]", "{}", "-0.0", "false", "null"] {
+            let f = parse(&format!(
+                r#"[{{"rule":{rule},"Description":"D","Secret":"s"}}]"#
+            ))
+            .unwrap();
+            assert_eq!(f[0].title, "Hard coded D found in None", "{rule}");
+        }
+        let v7 = |extra: &str| {
+            format!(
+                r#"[{{"rule":[0],"file":"f","commitMessage":"m","commit":"c","date":"d","author":"a","email":"e","offender":"o"{extra}}}]"#
+            )
+        };
+        // A null required key is present; a missing one rejects.
+        assert!(parse(&v7(r#","line":null"#)).is_err());
+        assert!(parse(&v7("")).is_err());
+        assert!(parse(&v7(r#","line":"l""#)).is_ok());
+        assert!(parse(&v7(r#","line":"l","leakURL":null"#)).is_err());
+        assert!(parse(&v7(r#","line":"l","tags":["t"]"#)).is_err());
+        assert!(parse(r#"[{"Description":"D","Secret":5}]"#).is_err());
+        assert!(parse(r#"[{"Description":[1],"Secret":""}]"#).is_ok());
     }
 
     #[test]
