@@ -638,6 +638,185 @@ where
     Ok(())
 }
 
+/// A struct read from a JSON object's entries by a hand-written visitor
+/// (see [`for_each_field`] and [`loose_object!`](crate::loose_object)).
+pub trait FromMap<'de>: Sized {
+    /// Reads the struct from the object's entries.
+    fn from_map<A: serde::de::MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
+}
+
+/// Any JSON value: `Some` when it is an object (read as `T`); anything else
+/// is skipped without building anything and reads as `None`, for ports of
+/// `Value` code where `value.get(key)` on a non-object simply finds nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaybeObject<T>(pub Option<T>);
+
+impl<'de, T: FromMap<'de>> serde::Deserialize<'de> for MaybeObject<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: FromMap<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = MaybeObject<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::from_map(map).map(|t| MaybeObject(Some(t)))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(MaybeObject(None))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeObject(None))
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(MaybeObject(None))
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(MaybeObject(None))
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeObject(None))
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(MaybeObject(None))
+            }
+
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeObject(None))
+            }
+        }
+
+        deserializer.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A JSON value expected to be an array of objects: the items (`None` for
+/// one that is not an object), or anything else as a [`Loose`] value so the
+/// caller can reject it as the `Value` code did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Items<'a, T> {
+    /// An array; each object item read as `T`.
+    List(Vec<Option<T>>),
+    /// Anything but an array (`null` included).
+    Other(Loose<'a>),
+}
+
+impl<'de: 'a, 'a, T: FromMap<'de>> serde::Deserialize<'de> for Items<'a, T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: FromMap<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Items<'de, T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(MaybeObject(item)) = seq.next_element::<MaybeObject<T>>()? {
+                    items.push(item);
+                }
+                Ok(Items::List(items))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                LooseVisitor.visit_map(map).map(Items::Other)
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                LooseVisitor.visit_borrowed_str(v).map(Items::Other)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                LooseVisitor.visit_str(v).map(Items::Other)
+            }
+
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                LooseVisitor.visit_string(v).map(Items::Other)
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                LooseVisitor.visit_bool(v).map(Items::Other)
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                LooseVisitor.visit_i64(v).map(Items::Other)
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                LooseVisitor.visit_u64(v).map(Items::Other)
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                LooseVisitor.visit_f64(v).map(Items::Other)
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                LooseVisitor.visit_unit().map(Items::Other)
+            }
+        }
+
+        deserializer.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// Declares a struct of `Option<Loose>` fields read from a JSON object by
+/// key, a repeated key keeping the last value (as a `Value` tree does) and
+/// other keys skipped: `loose_object!(Issue { details = "details", rule = "rule_id" });`
+#[macro_export]
+macro_rules! loose_object {
+    ($(#[$meta:meta])* $name:ident { $($field:ident = $key:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default)]
+        struct $name<'a> {
+            $($field: ::std::option::Option<$crate::json::Loose<'a>>,)*
+        }
+
+        impl<'de> $crate::json::FromMap<'de> for $name<'de> {
+            fn from_map<A: $crate::deps::serde::de::MapAccess<'de>>(
+                map: A,
+            ) -> ::std::result::Result<Self, A::Error> {
+                let mut item = Self::default();
+                $crate::json::for_each_field(map, |key, map| {
+                    let slot = match key {
+                        $($key => &mut item.$field,)*
+                        _ => return Ok(false),
+                    };
+                    *slot = Some(map.next_value()?);
+                    Ok(true)
+                })?;
+                Ok(item)
+            }
+        }
+    };
+}
+
 /// Reads a stream of JSON values, each as `T`: JSON Lines (one value per
 /// line, blank lines allowed) and values pretty-printed one after another
 /// alike. Each error says where the broken value is.
@@ -923,6 +1102,26 @@ mod tests {
         }
         let d: Doc = serde_json::from_str(r#"{"a": "x", "b": {"c": [1]}, "\u0061": "y"}"#).unwrap();
         assert_eq!((d.0.as_deref(), d.1), (Some("y"), 3));
+    }
+
+    #[test]
+    fn items_and_loose_objects() {
+        crate::loose_object!(Item { a = "a", b = "b" });
+        let i: Items<'_, Item<'_>> =
+            serde_json::from_str(r#"[{"a": "x", "a": 1, "c": [2]}, 3, null, {"b": "y"}]"#).unwrap();
+        let Items::List(items) = i else { panic!() };
+        assert_eq!(items.len(), 4);
+        let first = items[0].as_ref().unwrap();
+        assert_eq!(first.a.as_ref().unwrap().to_string(), "1");
+        assert!(first.b.is_none() && items[1].is_none() && items[2].is_none());
+        assert_eq!(
+            items[3].as_ref().unwrap().b.as_ref().unwrap().as_str(),
+            Some("y")
+        );
+        let i: Items<'_, Item<'_>> = serde_json::from_str(r#"{"a": [1]}"#).unwrap();
+        assert!(matches!(i, Items::Other(l) if l.to_string() == r#"{"a":[1]}"#));
+        let i: Items<'_, Item<'_>> = serde_json::from_str("null").unwrap();
+        assert!(matches!(i, Items::Other(l) if l.is_null()));
     }
 
     #[test]
