@@ -8,11 +8,18 @@
 //! `status.summaryReport` compliance results. A resource without labels (a
 //! kubectl `List` wrapper, an SBOM report without labels, ...) yields nothing.
 
-use palisade_plugin_sdk::json::{get_str, get_strs, parse_json_value};
+use palisade_plugin_sdk::deps::serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use palisade_plugin_sdk::deps::serde::{Deserialize, Deserializer};
+use palisade_plugin_sdk::json::{
+    FromMap, Items, Key, Loose, MaybeObject, for_each_field, get_str, get_strs, parse_json_borrowed,
+};
 use palisade_plugin_sdk::markdown::push_field;
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
 
 /// Recognises a Trivy Operator resource head.
 pub fn looks_like(head: &[u8]) -> bool {
@@ -59,21 +66,21 @@ const SBOM_KEYS: [&str; 2] = [
 /// Parses one Trivy Operator resource, an array of them, or an object of
 /// resource arrays keyed by plural resource name.
 pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let data = parse_json_value(report)?;
+    let data: Top<'_> = parse_json_borrowed(report)?;
     let mut out = Vec::new();
-    match &data {
-        Value::Array(items) => {
+    match data {
+        Top::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 resource(item, &mut out)
                     .map_err(|e| ParseError::new(format!("item {i}: {}", e.message)))?;
             }
         }
-        Value::Object(map) if KIND_KEYS.iter().any(|k| map.contains_key(*k)) => {
-            for (key, items) in map {
-                if SBOM_KEYS.contains(&key.as_str()) {
+        Top::Object(map) if KIND_KEYS.iter().any(|k| map.contains_key(*k)) => {
+            for (key, items) in &map {
+                if SBOM_KEYS.contains(&key.as_ref()) {
                     continue;
                 }
-                let Value::Array(items) = items else {
+                let Entry::List(items) = items else {
                     return Err(ParseError::new(format!(
                         "{key:?}: expected an array of Trivy Operator resources"
                     )));
@@ -84,24 +91,344 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                 }
             }
         }
-        _ => resource(&data, &mut out)?,
+        Top::Object(mut map) => {
+            // An array where an object belongs is only ever rejected or
+            // ignored, whatever it holds: an empty one stands for it.
+            let mut loose = |key: &str| match map.remove(key) {
+                None => None,
+                Some(Entry::Other(l)) => Some(l),
+                Some(Entry::List(_) | Entry::Report(_)) => {
+                    Some(Loose::Other(Value::Array(Vec::new())))
+                }
+            };
+            let (metadata, status, spec) = (loose("metadata"), loose("status"), loose("spec"));
+            let report = match map.remove("report") {
+                Some(Entry::Report(r)) => Some(r),
+                _ => None,
+            };
+            let body = Body {
+                metadata,
+                report,
+                status,
+                spec,
+            };
+            resource(&Res::Object(body), &mut out)?;
+        }
+        Top::Scalar(null) if null.is_null() => {}
+        Top::Scalar(_) => resource(&Res::NotObject, &mut out)?,
     }
     Ok(out)
 }
 
-/// The severity words Trivy writes; anything else is an error, as for the reference.
-fn trivy_severity(word: Option<&Value>, what: &str) -> Result<Severity, ParseError> {
-    match word.and_then(Value::as_str) {
+// The report is read into these typed structs rather than a `Value` tree
+// (several times faster: unread fields are skipped without allocating). The
+// findings' fields keep `Value`'s view of unexpected types through `Loose`,
+// and a repeated key overwrites, as in a `Value` tree. The small parts read
+// rarely (metadata, status, spec) stay `Value`s.
+
+/// The top level: an array of resources, an object (one resource, or
+/// resource arrays by kind, keys in `Value`'s sorted order), or a scalar.
+enum Top<'a> {
+    Array(Vec<Res<'a>>),
+    Object(BTreeMap<Cow<'a, str>, Entry<'a>>),
+    Scalar(Loose<'a>),
+}
+
+/// A value of the top-level object.
+enum Entry<'a> {
+    /// An array, read as resources (the by-kind layout).
+    List(Vec<Res<'a>>),
+    /// The object under "report" (the one-resource layout).
+    Report(Report<'a>),
+    /// Anything else.
+    Other(Loose<'a>),
+}
+
+/// An item of a resource array.
+enum Res<'a> {
+    Null,
+    NotObject,
+    Object(Body<'a>),
+}
+
+/// A resource's parts the parser reads.
+#[derive(Default)]
+struct Body<'a> {
+    metadata: Option<Loose<'a>>,
+    /// `None` also when "report" is not an object: nothing is read from it then.
+    report: Option<Report<'a>>,
+    status: Option<Loose<'a>>,
+    spec: Option<Loose<'a>>,
+}
+
+#[derive(Default)]
+struct Report<'a> {
+    vulnerabilities: Option<Items<'a, Vuln<'a>>>,
+    checks: Option<Items<'a, Check<'a>>>,
+    secrets: Option<Items<'a, Secret<'a>>>,
+}
+
+palisade_plugin_sdk::loose_object!(Vuln {
+    id = "vulnerabilityID",
+    severity = "severity",
+    resource = "resource",
+    installed = "installedVersion",
+    fixed = "fixedVersion",
+    class = "class",
+    package_path = "packagePath",
+    target = "target",
+    title = "title",
+    package_type = "packageType",
+    primary_link = "primaryLink",
+    score = "score",
+    published = "publishedDate",
+});
+
+palisade_plugin_sdk::loose_object!(Check {
+    id = "checkID",
+    severity = "severity",
+    category = "category",
+    description = "description",
+    messages = "messages",
+    remediation = "remediation",
+    title = "title",
+});
+
+palisade_plugin_sdk::loose_object!(Secret {
+    title = "title",
+    severity = "severity",
+    target = "target",
+    category = "category",
+    matched = "match",
+    rule = "ruleID",
+});
+
+impl<'de> FromMap<'de> for Report<'de> {
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        let mut r = Report::default();
+        for_each_field(map, |key, map| {
+            match key {
+                "vulnerabilities" => r.vulnerabilities = Some(map.next_value()?),
+                "checks" => r.checks = Some(map.next_value()?),
+                "secrets" => r.secrets = Some(map.next_value()?),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        Ok(r)
+    }
+}
+
+impl<'de> FromMap<'de> for Body<'de> {
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        let mut b = Body::default();
+        for_each_field(map, |key, map| {
+            match key {
+                "metadata" => b.metadata = Some(map.next_value()?),
+                "report" => b.report = map.next_value::<MaybeObject<Report<'de>>>()?.0,
+                "status" => b.status = Some(map.next_value()?),
+                "spec" => b.spec = Some(map.next_value()?),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        Ok(b)
+    }
+}
+
+impl<'de> Deserialize<'de> for Res<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Res<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Body::from_map(map).map(Res::Object)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Res::NotObject)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Res::NotObject)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Res::NotObject)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Res::NotObject)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Res::NotObject)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Res::NotObject)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Res::Null)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Reads a top-level value: arrays as resources, "report" typed.
+struct EntrySeed<'k>(&'k str);
+
+impl<'de> palisade_plugin_sdk::deps::serde::de::DeserializeSeed<'de> for EntrySeed<'_> {
+    type Value = Entry<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        struct V<'k>(&'k str);
+        impl<'de> Visitor<'de> for V<'_> {
+            type Value = Entry<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Res<'de>>()? {
+                    items.push(item);
+                }
+                Ok(Entry::List(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                if self.0 == "report" {
+                    Report::from_map(map).map(Entry::Report)
+                } else {
+                    Value::deserialize(
+                        palisade_plugin_sdk::deps::serde::de::value::MapAccessDeserializer::new(
+                            map,
+                        ),
+                    )
+                    .map(|v| Entry::Other(Loose::Other(v)))
+                }
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Entry::Other(Loose::Str(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Entry::Other(Loose::Str(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Entry::Other(Loose::Other(Value::Bool(v))))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Entry::Other(Loose::Other(Value::from(v))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Entry::Other(Loose::Other(Value::from(v))))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Entry::Other(Loose::Other(Value::from(v))))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Entry::Other(Loose::Other(Value::Null)))
+            }
+        }
+        d.deserialize_any(V(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Top<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Top<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Res<'de>>()? {
+                    items.push(item);
+                }
+                Ok(Top::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = BTreeMap::new();
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    let entry = map.next_value_seed(EntrySeed(&key))?;
+                    entries.insert(key, entry);
+                }
+                Ok(Top::Object(entries))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Top::Scalar(Loose::Str(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Top::Scalar(Loose::Str(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Top::Scalar(Loose::Other(Value::Bool(v))))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Top::Scalar(Loose::Other(Value::from(v))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Top::Scalar(Loose::Other(Value::from(v))))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Top::Scalar(Loose::Other(Value::from(v))))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Top::Scalar(Loose::Other(Value::Null)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A string field trimmed, `None` when missing, not a string or blank (as `get_str`).
+fn gs<'i>(field: &'i Option<Loose<'_>>) -> Option<&'i str> {
+    field
+        .as_ref()
+        .and_then(Loose::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// A typed list field that must be an array of objects when present and not null.
+fn items<'i, T>(field: &'i Option<Items<'_, T>>, key: &str) -> Result<Vec<&'i T>, ParseError> {
+    match field {
+        None => Ok(Vec::new()),
+        Some(Items::Other(l)) if l.is_null() => Ok(Vec::new()),
+        Some(Items::Other(_)) => Err(ParseError::new(format!("\"{key}\" is not an array"))),
+        Some(Items::List(list)) => list
+            .iter()
+            .map(|i| {
+                i.as_ref().ok_or_else(|| {
+                    ParseError::new(format!("\"{key}\" holds an entry that is not an object"))
+                })
+            })
+            .collect(),
+    }
+}
+
+/// The severity words Trivy writes; anything else is an error, as for the
+/// reference. `what` names the item in that error.
+fn trivy_severity(
+    word: Option<&str>,
+    what: impl FnOnce() -> String,
+) -> Result<Severity, ParseError> {
+    match word {
         Some("CRITICAL") => Ok(Severity::Critical),
         Some("HIGH") => Ok(Severity::High),
         Some("MEDIUM") => Ok(Severity::Medium),
         Some("LOW") => Ok(Severity::Low),
         Some("UNKNOWN") => Ok(Severity::Info),
         other => Err(ParseError::new(format!(
-            "{what}: unknown severity {}: expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN",
+            "{}: unknown severity {}: expected CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN",
+            what(),
             other.map_or_else(|| "(missing)".to_owned(), |s| format!("{s:?}"))
         ))),
     }
+}
+
+/// The string of a `Value` field, as `trivy_severity` reads it.
+fn value_str<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Value::as_str)
 }
 
 /// A list field that must be an array of objects when present and not null.
@@ -120,10 +447,13 @@ fn objects<'a>(v: &'a Value, key: &str) -> Result<Option<&'a [Value]>, ParseErro
     }
 }
 
-fn object<'a>(v: &'a Value, key: &str) -> Result<Option<&'a Map<String, Value>>, ParseError> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m)),
+fn object<'a>(
+    v: &'a Option<Loose<'_>>,
+    key: &str,
+) -> Result<Option<&'a Map<String, Value>>, ParseError> {
+    match v {
+        None | Some(Loose::Other(Value::Null)) => Ok(None),
+        Some(Loose::Other(Value::Object(m))) => Ok(Some(m)),
         Some(_) => Err(ParseError::new(format!("\"{key}\" is not an object"))),
     }
 }
@@ -133,19 +463,19 @@ fn label<'a>(labels: &'a Map<String, Value>, key: &str) -> &'a str {
     labels.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-fn resource(r: &Value, out: &mut Vec<Finding>) -> Result<(), ParseError> {
-    match r {
-        Value::Null => return Ok(()),
-        Value::Object(_) => {}
-        _ => {
+fn resource(r: &Res<'_>, out: &mut Vec<Finding>) -> Result<(), ParseError> {
+    let r = match r {
+        Res::Null => return Ok(()),
+        Res::Object(body) => body,
+        Res::NotObject => {
             return Err(ParseError::new(
                 "not a Trivy Operator resource: expected a JSON object",
             ));
         }
-    }
+    };
     // Without labels the reference takes nothing from a resource, not even
     // its compliance status.
-    let Some(metadata) = object(r, "metadata")? else {
+    let Some(metadata) = object(&r.metadata, "metadata")? else {
         return Ok(());
     };
     let Some(labels) = metadata.get("labels").filter(|l| !l.is_null()) else {
@@ -170,25 +500,18 @@ fn resource(r: &Value, out: &mut Vec<Finding>) -> Result<(), ParseError> {
         container,
         service,
     };
-    if let Some(body) = r.get("report").filter(|b| !b.is_null()) {
-        if let Some(vulns) = objects(body, "vulnerabilities")? {
-            for v in vulns {
-                out.push(vulnerability(&ctx, v)?);
-            }
+    if let Some(body) = &r.report {
+        for v in items(&body.vulnerabilities, "vulnerabilities")? {
+            out.push(vulnerability(&ctx, v)?);
         }
-        if let Some(checks) = objects(body, "checks")? {
-            for c in checks {
-                out.push(check(&ctx, c)?);
-            }
+        for c in items(&body.checks, "checks")? {
+            out.push(check(&ctx, c)?);
         }
-        if let Some(secrets) = objects(body, "secrets")? {
-            for s in secrets {
-                out.push(secret_finding(&ctx, s)?);
-            }
+        for s in items(&body.secrets, "secrets")? {
+            out.push(secret_finding(&ctx, s)?);
         }
     }
-    if object(r, "status")?.is_some() {
-        let status = &r["status"];
+    if let Some(Loose::Other(status)) = object(&r.status, "status")?.and(r.status.as_ref()) {
         if let Some(detail) = status.get("detailReport").filter(|d| !d.is_null()) {
             compliance_detail(detail, out)?;
         }
@@ -198,12 +521,14 @@ fn resource(r: &Value, out: &mut Vec<Finding>) -> Result<(), ParseError> {
                 .filter(|s| s.is_object())
                 .ok_or_else(|| ParseError::new("a summaryReport without \"status.summary\""))?;
             if int_of(fails.get("failCount"))? > 0 {
-                let controls = r
-                    .pointer("/spec/compliance/controls")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| {
-                        ParseError::new("a summaryReport without \"spec.compliance.controls\"")
-                    })?;
+                let controls = match &r.spec {
+                    Some(Loose::Other(spec)) => spec.pointer("/compliance/controls"),
+                    _ => None,
+                }
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    ParseError::new("a summaryReport without \"spec.compliance.controls\"")
+                })?;
                 compliance_summary(controls, summary, out)?;
             }
         }
@@ -281,24 +606,26 @@ pub fn uniform_id(id: &str) -> Result<String, ParseError> {
     Ok(id.to_owned())
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    get_str(v, key).map(str::to_owned)
+fn text(field: &Option<Loose<'_>>) -> Option<String> {
+    gs(field).map(str::to_owned)
 }
 
-fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Result<Finding, ParseError> {
+fn vulnerability(ctx: &Ctx<'_>, v: &Vuln<'_>) -> Result<Finding, ParseError> {
     // A missing id reads as "0" (and is kept as one); null means none.
-    let id = match v.get("vulnerabilityID") {
+    let id = match &v.id {
         None => Some("0"),
         Some(x) => x.as_str().filter(|s| !s.is_empty()),
     };
-    let severity = trivy_severity(v.get("severity"), &format!("vulnerability {id:?}"))?;
-    let pkg = get_str(v, "resource");
-    let version = get_str(v, "installedVersion");
-    let fixed = get_str(v, "fixedVersion");
-    let class = get_str(v, "class");
+    let severity = trivy_severity(v.severity.as_ref().and_then(Loose::as_str), || {
+        format!("vulnerability {id:?}")
+    })?;
+    let pkg = gs(&v.resource);
+    let version = gs(&v.installed);
+    let fixed = gs(&v.fixed);
+    let class = gs(&v.class);
     // Only package findings have a path: the package's own, else the scanned target.
     let file_path = if matches!(class, Some("os-pkgs" | "lang-pkgs")) {
-        text(v, "packagePath").or_else(|| text(v, "target"))
+        text(&v.package_path).or_else(|| text(&v.target))
     } else {
         None
     };
@@ -309,14 +636,14 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Result<Finding, ParseError> {
         version.unwrap_or("None")
     );
     let mut description = String::with_capacity(256);
-    if let Some(t) = get_str(v, "title") {
+    if let Some(t) = gs(&v.title) {
         description.push_str(t);
         description.push_str("\n\n");
     }
     push_field(&mut description, "Fixed version", fixed);
-    push_field(&mut description, "Target", get_str(v, "target"));
+    push_field(&mut description, "Target", gs(&v.target));
     ctx.push_workload(&mut description);
-    let tags = [Some(ctx.namespace), get_str(v, "packageType"), class]
+    let tags = [Some(ctx.namespace), gs(&v.package_type), class]
         .into_iter()
         .flatten()
         .filter(|t| !t.is_empty())
@@ -327,15 +654,18 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Result<Finding, ParseError> {
         severity,
         description: clean(&description),
         mitigation: fixed.map(str::to_owned),
-        references: text(v, "primaryLink"),
+        references: text(&v.primary_link),
         vulnerability_ids: id.map(uniform_id).transpose()?.into_iter().collect(),
-        cvssv3_score: v.get("score").and_then(Value::as_f64).map(|x| x as f32),
+        cvssv3_score: match &v.score {
+            Some(Loose::Other(x)) => x.as_f64().map(|x| x as f32),
+            _ => None,
+        },
         file_path,
         component_name: pkg.map(str::to_owned),
         component_version: version.map(str::to_owned),
         fix_available: Some(fixed.is_some()),
         fix_version: fixed.map(str::to_owned),
-        date: get_str(v, "publishedDate")
+        date: gs(&v.published)
             .and_then(palisade_plugin_sdk::text::iso_date)
             .map(str::to_owned),
         service: Some(ctx.service.clone()),
@@ -346,20 +676,31 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Result<Finding, ParseError> {
     })
 }
 
-fn check(ctx: &Ctx<'_>, c: &Value) -> Result<Finding, ParseError> {
-    let id = get_str(c, "checkID").filter(|i| *i != "0");
-    let severity = trivy_severity(c.get("severity"), &format!("check {id:?}"))?;
-    let category = get_str(c, "category");
+fn check(ctx: &Ctx<'_>, c: &Check<'_>) -> Result<Finding, ParseError> {
+    let id = gs(&c.id).filter(|i| *i != "0");
+    let severity = trivy_severity(c.severity.as_ref().and_then(Loose::as_str), || {
+        format!("check {id:?}")
+    })?;
+    let category = gs(&c.category);
     let mut description = String::with_capacity(256);
-    if let Some(d) = get_str(c, "description") {
+    if let Some(d) = gs(&c.description) {
         description.push_str(d);
         description.push_str("\n\n");
     }
     push_field(&mut description, "Category", category);
     ctx.push_workload(&mut description);
-    let messages = palisade_plugin_sdk::text::join_non_empty(get_strs(c, "messages"), "\n");
+    let messages = match &c.messages {
+        Some(Loose::Other(Value::Array(m))) => palisade_plugin_sdk::text::join_non_empty(
+            m.iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|t| !t.is_empty()),
+            "\n",
+        ),
+        _ => None,
+    };
     let mitigation = palisade_plugin_sdk::text::join_non_empty(
-        [get_str(c, "remediation"), messages.as_deref()]
+        [gs(&c.remediation), messages.as_deref()]
             .into_iter()
             .flatten(),
         "\n\n",
@@ -371,11 +712,7 @@ fn check(ctx: &Ctx<'_>, c: &Value) -> Result<Finding, ParseError> {
         .map(str::to_owned)
         .collect();
     Ok(Finding {
-        title: format!(
-            "{} - {}",
-            id.unwrap_or("0"),
-            get_str(c, "title").unwrap_or("None")
-        ),
+        title: format!("{} - {}", id.unwrap_or("0"), gs(&c.title).unwrap_or("None")),
         severity,
         description: clean(&description),
         mitigation,
@@ -395,18 +732,20 @@ fn check(ctx: &Ctx<'_>, c: &Value) -> Result<Finding, ParseError> {
     })
 }
 
-fn secret_finding(ctx: &Ctx<'_>, s: &Value) -> Result<Finding, ParseError> {
-    let title = get_str(s, "title");
-    let severity = trivy_severity(s.get("severity"), &format!("secret {title:?}"))?;
-    let target = get_str(s, "target");
+fn secret_finding(ctx: &Ctx<'_>, s: &Secret<'_>) -> Result<Finding, ParseError> {
+    let title = gs(&s.title);
+    let severity = trivy_severity(s.severity.as_ref().and_then(Loose::as_str), || {
+        format!("secret {title:?}")
+    })?;
+    let target = gs(&s.target);
     let mut description = String::with_capacity(256);
     if let Some(t) = title {
         description.push_str(t);
         description.push_str("\n\n");
     }
-    push_field(&mut description, "Category", get_str(s, "category"));
-    push_field(&mut description, "Match", get_str(s, "match"));
-    push_field(&mut description, "Rule", get_str(s, "ruleID"));
+    push_field(&mut description, "Category", gs(&s.category));
+    push_field(&mut description, "Match", gs(&s.matched));
+    push_field(&mut description, "Rule", gs(&s.rule));
     ctx.push_workload(&mut description);
     Ok(Finding {
         title: format!(
@@ -416,7 +755,7 @@ fn secret_finding(ctx: &Ctx<'_>, s: &Value) -> Result<Finding, ParseError> {
         ),
         severity,
         description: clean(&description),
-        references: text(s, "ruleID"),
+        references: text(&s.rule),
         file_path: target.map(str::to_owned),
         service: Some(ctx.service.clone()),
         tags: Some(ctx.namespace)
@@ -453,8 +792,10 @@ fn compliance_detail(detail: &Value, out: &mut Vec<Finding>) -> Result<(), Parse
             let target = get_str(c, "target").unwrap_or("");
             // A check without its own severity inherits its control's.
             let severity = match c.get("severity").and_then(Value::as_str) {
-                Some(s) if !s.is_empty() => trivy_severity(c.get("severity"), check_id)?,
-                _ => trivy_severity(result.get("severity"), result_id)?,
+                Some(s) if !s.is_empty() => {
+                    trivy_severity(value_str(c, "severity"), || check_id.to_owned())?
+                }
+                _ => trivy_severity(value_str(result, "severity"), || result_id.to_owned())?,
             };
             let mut description = String::new();
             push_field(
@@ -487,7 +828,7 @@ fn compliance_detail(detail: &Value, out: &mut Vec<Finding>) -> Result<(), Parse
                 title: format!("{result_id} {check_id} {target}"),
                 severity,
                 description: clean(&description),
-                mitigation: text(c, "remediation"),
+                mitigation: get_str(c, "remediation").map(str::to_owned),
                 vulnerability_ids: Some(check_id)
                     .filter(|i| !i.is_empty())
                     .map(uniform_id)
@@ -545,7 +886,7 @@ fn compliance_summary(
         push_field(&mut description, "Failures", Some(&fails.to_string()));
         out.push(Finding {
             title: format!("TrivyClusterCompliance {id} totalFail: {fails}"),
-            severity: trivy_severity(control.get("severity"), id)?,
+            severity: trivy_severity(value_str(control, "severity"), || id.to_owned())?,
             description: clean(&description),
             vulnerability_ids: ids,
             fix_available: Some(true),
@@ -560,6 +901,35 @@ fn compliance_summary(
 #[cfg(test)]
 mod tests {
     use super::uniform_id;
+
+    #[test]
+    fn odd_types_read_as_before() {
+        let one = |vulns: &str| {
+            super::parse(
+                format!(
+                    r#"{{"metadata":{{"labels":{{}}}},"report":{{"vulnerabilities":{vulns}}}}}"#
+                )
+                .as_bytes(),
+            )
+        };
+        // A numeric id is no id, a score in a string no score; a repeated key keeps the last.
+        let f = one(
+            r#"[{"vulnerabilityID":5,"severity":"LOW","score":"5","resource":"a","resource":"b"}]"#,
+        )
+        .unwrap();
+        assert_eq!(f[0].title, "None b None");
+        assert_eq!((f[0].vulnerability_ids.len(), f[0].cvssv3_score), (0, None));
+        let f = one(r#"[{"severity":"LOW","score":7}]"#).unwrap();
+        assert_eq!(
+            (f[0].title.as_str(), f[0].cvssv3_score),
+            ("0 None None", Some(7.0))
+        );
+        let e = one(r#"[{"severity":5}]"#).unwrap_err();
+        assert!(e.message.contains("unknown severity (missing)"), "{e}");
+        assert!(one(r#"[{"severity":"LOW"}, 1]"#).is_err());
+        assert!(one(r#"{"a":1}"#).is_err());
+        assert!(one("null").unwrap().is_empty());
+    }
 
     #[test]
     fn uniform_ids() {
