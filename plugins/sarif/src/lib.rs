@@ -550,6 +550,30 @@ fn location_file_line(loc: &Location) -> Result<Place, ParseError> {
     Ok((non_empty_str(&file), line, snippet))
 }
 
+/// Titles are cut to this many characters (with an ellipsis).
+const TITLE_CHARS: usize = 150;
+
+/// The words of `text` joined by single spaces, as `split_whitespace` and
+/// `join(" ")` make them, but only as far as needed to tell whether the
+/// result is longer than `max_chars` (a longer one is cut anyway): messages
+/// can be long, and every finding has a title.
+fn collapse_whitespace(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * max_chars + 8));
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+            chars += 1;
+        }
+        out.push_str(word);
+        chars += word.chars().count();
+        if chars > max_chars {
+            break;
+        }
+    }
+    out
+}
+
 fn result_findings(
     result: &SarifResult,
     rule: Option<&Rule>,
@@ -570,11 +594,10 @@ fn result_findings(
             r.name.clone().or_else(|| r.id.clone())
         })
         .ok_or_else(|| ParseError::new("No information found to create a title"))?;
-    let collapsed = title_source
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let title = palisade_plugin_sdk::text::truncate_with_ellipsis(&collapsed, 150);
+    let title = palisade_plugin_sdk::text::truncate_with_ellipsis(
+        &collapse_whitespace(&title_source, TITLE_CHARS),
+        TITLE_CHARS,
+    );
     let (sev, score) = severity(result, rule);
     let (cwe, all_cwes) = cwes(result, rule);
     let rule_id = result.rule_id.as_deref();

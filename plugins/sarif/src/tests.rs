@@ -235,3 +235,27 @@ fn detect_is_strict() {
     );
     assert!(Sarif::detect(&c, br#"{"version": "15.0.4", "vulnerabilities": []}"#).is_none());
 }
+
+#[test]
+fn collapsed_titles_match_a_full_collapse() {
+    let full = |t: &str| {
+        palisade_plugin_sdk::text::truncate_with_ellipsis(
+            &t.split_whitespace().collect::<Vec<_>>().join(" "),
+            super::TITLE_CHARS,
+        )
+    };
+    let long = "word\n\t ".repeat(60);
+    for t in [
+        "",
+        "  a  b\n",
+        "é ".repeat(150).as_str(),
+        "x".repeat(151).as_str(),
+        long.as_str(),
+    ] {
+        let short = palisade_plugin_sdk::text::truncate_with_ellipsis(
+            &super::collapse_whitespace(t, super::TITLE_CHARS),
+            super::TITLE_CHARS,
+        );
+        assert_eq!(short, full(t), "{t:?}");
+    }
+}
