@@ -5,11 +5,16 @@
 //! GitLab SAST reports share the envelope but belong to another plugin.
 //! Every rule is listed in `FORMAT.md`.
 
-use palisade_plugin_sdk::json::{get_array, get_str, get_string, parse_json_value};
+use palisade_plugin_sdk::deps::serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use palisade_plugin_sdk::deps::serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use palisade_plugin_sdk::deps::serde::{Deserialize, Deserializer};
+use palisade_plugin_sdk::json::{
+    for_each_field, get_array, get_str, get_string, parse_json_borrowed,
+};
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use palisade_plugin_sdk::text::iso_date;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// GitLab dependency scanning (Gemnasium and friends).
@@ -92,12 +97,130 @@ impl Parser for GitlabDeps {
                 )));
             }
         };
-        let data = parse_json_value(report)?;
+        let data = parse_json_borrowed::<Report>(report)?.0;
         if container {
             container_report(&data)
         } else {
             dependency_report(&data)
         }
+    }
+}
+
+/// The report as a `Value` tree, except that each vulnerability object keeps
+/// only the keys the parser reads: the rest (links, details, scanner, ...)
+/// is skipped without building anything, several times faster. Everything
+/// else, and every value kept, is exactly the tree `Value` would build.
+struct Report(Value);
+
+/// The keys of a vulnerability that either scan type reads.
+const VULNERABILITY_KEYS: [&str; 9] = [
+    "id",
+    "cve",
+    "identifiers",
+    "location",
+    "name",
+    "message",
+    "description",
+    "severity",
+    "solution",
+];
+
+/// What to build from an object at each level.
+#[derive(Clone, Copy)]
+enum Level {
+    /// The top level: "vulnerabilities" is a list of vulnerabilities.
+    Top,
+    /// The "vulnerabilities" value: its objects are vulnerabilities.
+    List,
+    /// A vulnerability: only the keys read.
+    Vulnerability,
+}
+
+struct LevelSeed(Level);
+
+impl<'de> DeserializeSeed<'de> for LevelSeed {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(LevelVisitor(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Report {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        LevelSeed(Level::Top).deserialize(d).map(Report)
+    }
+}
+
+struct LevelVisitor(Level);
+
+impl<'de> Visitor<'de> for LevelVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let Level::List = self.0 else {
+            return Value::deserialize(SeqAccessDeserializer::new(seq));
+        };
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(LevelSeed(Level::Vulnerability))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        match self.0 {
+            Level::List => return Value::deserialize(MapAccessDeserializer::new(map)),
+            Level::Top => for_each_field(map, |key, map| {
+                let value = if key == "vulnerabilities" {
+                    map.next_value_seed(LevelSeed(Level::List))?
+                } else {
+                    map.next_value::<Value>()?
+                };
+                out.insert(key.to_owned(), value);
+                Ok(true)
+            })?,
+            Level::Vulnerability => for_each_field(map, |key, map| {
+                if !VULNERABILITY_KEYS.contains(&key) {
+                    return Ok(false);
+                }
+                out.insert(key.to_owned(), map.next_value::<Value>()?);
+                Ok(true)
+            })?,
+        }
+        Ok(Value::Object(out))
     }
 }
 
