@@ -19,6 +19,7 @@ pub mod members;
 pub mod node;
 pub mod note;
 pub mod plugin;
+pub mod tag;
 pub mod webhooks;
 pub mod ws;
 
@@ -46,7 +47,7 @@ pub struct MutationRoot(
     finding::FindingMutation,
     location::LocationMutation,
     note::NoteMutation,
-    node::TagMutation,
+    tag::TagMutation,
     plugin::PluginMutation,
     plugin::PreviewMutation,
     account::AccountMutation,

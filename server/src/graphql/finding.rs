@@ -20,7 +20,7 @@ use crate::db::models::finding::{self as model, FindingFilter, FindingSort};
 use crate::db::models::note::NoteParent;
 use crate::domain::finding::{self as rules, FindingInput, FindingUpdate, StatusChange};
 use crate::domain::severity::Severity;
-use crate::domain::{self as domain, normalize_tags};
+use crate::domain::normalize_tags;
 
 /// A vulnerability or weakness found by a scanner or a person.
 #[derive(Clone)]
@@ -792,53 +792,7 @@ impl FindingMutation {
         let test = readable_test(&cx, ids::decode(&input.test, Kind::Test)?).await?;
         cx.require_product(Permission::Finding_Add, test.product_id)
             .await?;
-        let mut conn = cx.conn().await?;
-        let actor = cx.actor_id();
-        use diesel_async::AsyncConnection;
-        let c: &mut diesel_async::AsyncPgConnection = &mut conn;
-        let row = c
-            .transaction::<_, domain::DomainError, _>(async |c| {
-                let row = create_in(c, &test, input, actor).await?;
-                crate::events::record(c, "created", &row, None, actor, &serde_json::json!({}))
-                    .await?;
-                Ok(row)
-            })
-            .await?;
-        Ok(FindingPayload {
-            finding: Finding(row),
-        })
-    }
-
-    /// Edits a finding; status flags are normalised (a false positive is
-    /// closed and unverified, reactivation clears the closing flags, ...).
-    async fn update_finding(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateFindingInput,
-    ) -> ApiResult<FindingPayload> {
-        update_finding_impl(ctx, input).await
-    }
-
-    /// Deletes a finding; its duplicates move to the oldest of them.
-    async fn delete_finding(
-        &self,
-        ctx: &Context<'_>,
-        input: DeleteInput,
-    ) -> ApiResult<DeletePayload> {
-        delete_finding_impl(ctx, input).await
-    }
-}
-
-async fn create_in(
-    conn: &mut diesel_async::AsyncPgConnection,
-    test: &crate::db::models::hierarchy::Test,
-    input: CreateFindingInput,
-    actor: Option<i64>,
-) -> Result<model::Finding, domain::DomainError> {
-    rules::create_finding(
-        conn,
-        test,
-        FindingInput {
+        let input = FindingInput {
             title: input.title,
             severity: Some(input.severity),
             description: input.description,
@@ -860,91 +814,90 @@ async fn create_in(
             verified: input.verified,
             tags: input.tags.unwrap_or_default(),
             service: input.service,
-        },
-        actor,
-        Utc::now().date_naive(),
-    )
-    .await
-}
-
-async fn update_finding_impl(
-    ctx: &Context<'_>,
-    input: UpdateFindingInput,
-) -> ApiResult<FindingPayload> {
-    let cx = Cx::of(ctx)?;
-    let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
-    cx.require_product(Permission::Finding_Edit, existing.product_id)
+        };
+        let mut conn = cx.conn().await?;
+        let row = rules::create(
+            &mut conn,
+            &test,
+            input,
+            cx.actor_id(),
+            Utc::now().date_naive(),
+        )
         .await?;
-    if input.risk_accepted.is_some() {
-        // Accepting a risk is its own permission (Writers and up).
-        cx.require_product(Permission::Risk_Acceptance, existing.product_id)
-            .await?;
-    }
-    let mut conn = cx.conn().await?;
-    let actor = cx.actor_id();
-    use diesel_async::AsyncConnection;
-    let c: &mut diesel_async::AsyncPgConnection = &mut conn;
-    let row = c
-        .transaction::<_, domain::DomainError, _>(async |c| {
-            let row = rules::update_finding(
-                c,
-                &existing,
-                FindingUpdate {
-                    title: input.title,
-                    severity: input.severity,
-                    description: input.description,
-                    date: input.date,
-                    mitigation: input.mitigation,
-                    impact: input.impact,
-                    references: input.references,
-                    cwe: input.cwe,
-                    vulnerability_ids: input.vulnerability_ids,
-                    component_name: input.component_name,
-                    component_version: input.component_version,
-                    file_path: input.file_path,
-                    line: input.line,
-                    planned_remediation_date: input.planned_remediation_date,
-                    status: StatusChange {
-                        active: input.active,
-                        verified: input.verified,
-                        false_p: input.false_p,
-                        out_of_scope: input.out_of_scope,
-                        risk_accepted: input.risk_accepted,
-                        is_mitigated: input.is_mitigated,
-                    },
-                    tags: input.tags,
-                },
-                actor,
-                Utc::now(),
-            )
-            .await?;
-            let (kind, changes) = crate::events::diff(&existing, &row);
-            if changes.as_object().is_some_and(|m| !m.is_empty()) {
-                crate::events::record(c, kind, &row, None, actor, &changes).await?;
-            }
-            Ok(row)
+        Ok(FindingPayload {
+            finding: Finding(row),
         })
-        .await?;
-    Ok(FindingPayload {
-        finding: Finding(row),
-    })
-}
+    }
 
-async fn delete_finding_impl(ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
-    let cx = Cx::of(ctx)?;
-    let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
-    cx.require_product(Permission::Finding_Delete, existing.product_id)
+    /// Edits a finding; status flags are normalised (a false positive is
+    /// closed and unverified, reactivation clears the closing flags, ...).
+    async fn update_finding(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateFindingInput,
+    ) -> ApiResult<FindingPayload> {
+        let cx = Cx::of(ctx)?;
+        let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+        cx.require_product(Permission::Finding_Edit, existing.product_id)
+            .await?;
+        if input.risk_accepted.is_some() {
+            // Accepting a risk is its own permission (Writers and up).
+            cx.require_product(Permission::Risk_Acceptance, existing.product_id)
+                .await?;
+        }
+        let update = FindingUpdate {
+            title: input.title,
+            severity: input.severity,
+            description: input.description,
+            date: input.date,
+            mitigation: input.mitigation,
+            impact: input.impact,
+            references: input.references,
+            cwe: input.cwe,
+            vulnerability_ids: input.vulnerability_ids,
+            component_name: input.component_name,
+            component_version: input.component_version,
+            file_path: input.file_path,
+            line: input.line,
+            planned_remediation_date: input.planned_remediation_date,
+            status: StatusChange {
+                active: input.active,
+                verified: input.verified,
+                false_p: input.false_p,
+                out_of_scope: input.out_of_scope,
+                risk_accepted: input.risk_accepted,
+                is_mitigated: input.is_mitigated,
+            },
+            tags: input.tags,
+        };
+        let mut conn = cx.conn().await?;
+        let row = rules::update(
+            &mut conn,
+            existing.id,
+            update,
+            cx.actor_id(),
+            Utc::now(),
+        )
         .await?;
-    let mut conn = cx.conn().await?;
-    use diesel_async::AsyncConnection;
-    let c: &mut diesel_async::AsyncPgConnection = &mut conn;
-    let actor = cx.actor_id();
-    c.transaction::<_, domain::DomainError, _>(async |c| {
-        crate::events::record(c, "deleted", &existing, None, actor, &serde_json::json!({})).await?;
-        rules::delete_finding(c, &existing).await
-    })
-    .await?;
-    Ok(DeletePayload {
-        deleted_id: input.id,
-    })
+        Ok(FindingPayload {
+            finding: Finding(row),
+        })
+    }
+
+    /// Deletes a finding; its duplicates move to the oldest of them.
+    async fn delete_finding(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> ApiResult<DeletePayload> {
+        let cx = Cx::of(ctx)?;
+        let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+        cx.require_product(Permission::Finding_Delete, existing.product_id)
+            .await?;
+        let mut conn = cx.conn().await?;
+        rules::delete(&mut conn, existing.id, cx.actor_id()).await?;
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
+    }
 }

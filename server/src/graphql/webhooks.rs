@@ -9,6 +9,7 @@ use super::error::{ApiError, ApiResult};
 use super::hierarchy::{readable_product, readable_product_type};
 use super::ids::{self, Kind};
 use crate::authz::{Object as AuthzObject, Permission};
+use crate::events::EventKind;
 use crate::webhooks::{self as model, NewWebhook};
 
 /// A registered webhook (never its secret).
@@ -50,8 +51,12 @@ impl Webhook {
         &self.0.url
     }
     /// Event kinds sent (empty: all).
-    async fn kinds(&self) -> &[String] {
-        &self.0.kinds
+    async fn kinds(&self) -> Vec<EventKind> {
+        self.0
+            .kinds
+            .iter()
+            .filter_map(|k| EventKind::parse(k))
+            .collect()
     }
     /// Whether deliveries are made.
     async fn active(&self) -> bool {
@@ -96,6 +101,11 @@ impl Webhook {
     }
 }
 
+/// The stored words of event kinds.
+fn words(kinds: Vec<EventKind>) -> Vec<String> {
+    kinds.into_iter().map(|k| k.as_str().to_owned()).collect()
+}
+
 /// Whether the caller manages webhooks at this scope.
 async fn may_manage(
     cx: &Cx<'_>,
@@ -130,7 +140,7 @@ pub struct CreateWebhookInput {
     /// Limit to a product.
     pub product: Option<ID>,
     /// Only these event kinds.
-    pub kinds: Option<Vec<String>>,
+    pub kinds: Option<Vec<EventKind>>,
 }
 
 /// Result of `createWebhook`.
@@ -150,7 +160,7 @@ pub struct UpdateWebhookInput {
     /// New URL.
     pub url: Option<String>,
     /// New kinds.
-    pub kinds: Option<Vec<String>>,
+    pub kinds: Option<Vec<EventKind>>,
     /// Switch on or off (on again after an automatic disable).
     pub active: Option<bool>,
 }
@@ -280,7 +290,7 @@ impl WebhookMutation {
                 secret: secret.clone(),
                 product_type_id,
                 product_id,
-                kinds: input.kinds.unwrap_or_default(),
+                kinds: words(input.kinds.unwrap_or_default()),
                 created_by_id: cx.actor_id(),
             },
         )
@@ -307,7 +317,7 @@ impl WebhookMutation {
             &mut conn,
             hook.id,
             input.url.as_deref(),
-            input.kinds.as_deref(),
+            input.kinds.map(words).as_deref(),
             input.active,
             // From now on it delivers on behalf of the caller.
             cx.actor_id(),
