@@ -18,6 +18,7 @@ pub mod location;
 pub mod members;
 pub mod node;
 pub mod note;
+pub mod payload;
 pub mod plugin;
 pub mod tag;
 pub mod webhooks;

@@ -3,19 +3,20 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::connection::{Counter, PageArgs, PageLimits, connection, encode_cursor};
-use super::context::Cx;
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+
+use super::connection::{PageArgs, Paged, connection, encode_cursor, paged};
+use super::context::{Cx, Readable};
 use super::error::{ApiError, ApiResult};
-use super::hierarchy::{
-    DeleteInput, DeletePayload, Engagement, Product, Test, readable_engagement, readable_product,
-    readable_test,
-};
+use super::hierarchy::{Engagement, Product, Test};
 use super::ids::{self, Kind};
 use super::loaders::load_err;
 use super::location::FindingLocation;
 use super::note::Note;
+use super::payload::{DeleteInput, DeletePayload};
 use crate::authz::Permission;
-use crate::db::models::Direction;
+use crate::db::models::{Direction, PageQuery};
 use crate::db::models::finding::{self as model, FindingFilter, FindingSort};
 use crate::db::models::note::NoteParent;
 use crate::domain::finding::{self as rules, FindingInput, FindingUpdate, StatusChange};
@@ -28,14 +29,13 @@ pub struct Finding(pub model::Finding);
 
 connection!(FindingConnection, FindingEdge, Finding);
 
-/// Loads a finding the caller may read, or NOT_FOUND.
-pub async fn readable_finding(cx: &Cx<'_>, id: i64) -> ApiResult<model::Finding> {
-    match cx.loaders().findings.load_one(id).await.map_err(load_err)? {
-        Some(f) if cx.can_read_product(f.product_id) => Ok(f),
-        _ => Err(ApiError::NotFound(format!(
-            "Finding {}",
-            ids::encode(Kind::Finding, id).0
-        ))),
+impl Readable for model::Finding {
+    const KIND: Kind = Kind::Finding;
+    async fn load(cx: &Cx<'_>, id: i64) -> ApiResult<Option<Self>> {
+        cx.loaders().findings.load_one(id).await.map_err(load_err)
+    }
+    async fn may_read(&self, cx: &Cx<'_>) -> ApiResult<bool> {
+        Ok(cx.can_read_product(self.product_id))
     }
 }
 
@@ -168,7 +168,7 @@ impl Finding {
     async fn duplicate_finding(&self, ctx: &Context<'_>) -> ApiResult<Option<Finding>> {
         let cx = Cx::of(ctx)?;
         match self.0.duplicate_finding_id {
-            Some(id) => match readable_finding(&cx, id).await {
+            Some(id) => match cx.readable_id(id).await {
                 Ok(f) => Ok(Some(Finding(f))),
                 Err(ApiError::NotFound(_)) => Ok(None),
                 Err(e) => Err(e),
@@ -312,19 +312,19 @@ impl Finding {
     /// The test.
     async fn test(&self, ctx: &Context<'_>) -> ApiResult<Test> {
         let cx = Cx::of(ctx)?;
-        readable_test(&cx, self.0.test_id).await.map(Test)
+        cx.readable_id(self.0.test_id).await.map(Test)
     }
     /// The engagement.
     async fn engagement(&self, ctx: &Context<'_>) -> ApiResult<Engagement> {
         let cx = Cx::of(ctx)?;
-        readable_engagement(&cx, self.0.engagement_id)
+        cx.readable_id(self.0.engagement_id)
             .await
             .map(Engagement)
     }
     /// The product.
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Product> {
         let cx = Cx::of(ctx)?;
-        readable_product(&cx, self.0.product_id).await.map(Product)
+        cx.readable_id(self.0.product_id).await.map(Product)
     }
     /// Where on the network the finding was seen, with each location's status.
     #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
@@ -486,8 +486,13 @@ impl FindingFilterInput {
 /// the page's findings, so the per-finding resolvers only read the caches.
 /// Batching by time alone would split a page into several batches whenever
 /// resolving it takes longer than the loader's delay.
-async fn prefetch(ctx: &Context<'_>, cx: &Cx<'_>, rows: &[model::Finding]) -> ApiResult<()> {
+async fn prefetch<'r>(
+    ctx: &Context<'_>,
+    cx: &Cx<'_>,
+    rows: impl Iterator<Item = &'r model::Finding>,
+) -> ApiResult<()> {
     use std::collections::BTreeSet;
+    let rows: Vec<&model::Finding> = rows.collect();
     let look = ctx.look_ahead();
     let node_sels = [look.field("nodes"), look.field("edges").field("node")];
     let selected = |path: &[&str]| {
@@ -502,7 +507,7 @@ async fn prefetch(ctx: &Context<'_>, cx: &Cx<'_>, rows: &[model::Finding]) -> Ap
     let l = cx.loaders();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     l.findings
-        .feed_many(rows.iter().map(|r| (r.id, r.clone())))
+        .feed_many(rows.iter().map(|r| (r.id, (*r).clone())))
         .await;
     if selected(&["vulnerabilityIds"]) {
         l.vulnerability_ids
@@ -599,31 +604,42 @@ pub async fn findings_connection(
         OrderDirection::Asc => Direction::Asc,
         OrderDirection::Desc => Direction::Desc,
     };
-    let limits = ctx
-        .data_opt::<PageLimits>()
-        .copied()
-        .unwrap_or(PageLimits { max_page_size: 100 });
-    let page = args.resolve(limits, dir)?;
-    let filter = filter.into_filter(cx.readable_products())?;
-    let mut conn = cx.conn().await?;
-    let rows = model::Finding::page(&mut conn, &filter, sort, &page.query).await?;
-    drop(conn);
-    prefetch(ctx, cx, &rows).await?;
-    let (edges, info) = page.finish(rows, |r| encode_cursor(&r.sort_key(sort), r.id));
-    let db = cx.db().clone();
-    let counter: Counter = std::sync::Arc::new(move || {
-        let db = db.clone();
-        let filter = filter.clone();
-        Box::pin(async move {
-            let mut conn = db.conn().await?;
-            Ok(model::Finding::count(&mut conn, &filter).await?)
-        })
-    });
-    Ok(FindingConnection::build(
-        edges.into_iter().map(|(c, r)| (c, Finding(r))).collect(),
-        info,
-        counter,
-    ))
+    let list = FindingListing {
+        filter: filter.into_filter(cx.readable_products())?,
+        sort,
+        direction: dir,
+    };
+    let page = paged(ctx, cx, list, args).await?;
+    prefetch(ctx, cx, page.edges.iter().map(|(_, r)| r)).await?;
+    Ok(FindingConnection::from_page(page, Finding))
+}
+
+/// Findings matching a filter, in one order.
+#[derive(Clone)]
+struct FindingListing {
+    filter: FindingFilter,
+    sort: FindingSort,
+    direction: Direction,
+}
+
+impl Paged for FindingListing {
+    type Row = model::Finding;
+    fn direction(&self) -> Direction {
+        self.direction
+    }
+    async fn page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        page: &PageQuery,
+    ) -> QueryResult<Vec<model::Finding>> {
+        model::Finding::page(conn, &self.filter, self.sort, page).await
+    }
+    async fn count(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+        model::Finding::count(conn, &self.filter).await
+    }
+    fn cursor(&self, row: &model::Finding) -> String {
+        encode_cursor(&row.sort_key(self.sort), row.id)
+    }
 }
 
 /// Finding queries.
@@ -667,9 +683,7 @@ impl FindingQuery {
     /// One finding.
     async fn finding(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Finding> {
         let cx = Cx::of(ctx)?;
-        readable_finding(&cx, ids::decode(&id, Kind::Finding)?)
-            .await
-            .map(Finding)
+        cx.readable(&id).await.map(Finding)
     }
 }
 
@@ -789,7 +803,7 @@ impl FindingMutation {
         input: CreateFindingInput,
     ) -> ApiResult<FindingPayload> {
         let cx = Cx::of(ctx)?;
-        let test = readable_test(&cx, ids::decode(&input.test, Kind::Test)?).await?;
+        let test: crate::db::models::hierarchy::Test = cx.readable(&input.test).await?;
         cx.require_product(Permission::Finding_Add, test.product_id)
             .await?;
         let input = FindingInput {
@@ -837,7 +851,7 @@ impl FindingMutation {
         input: UpdateFindingInput,
     ) -> ApiResult<FindingPayload> {
         let cx = Cx::of(ctx)?;
-        let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+        let existing: model::Finding = cx.readable(&input.id).await?;
         cx.require_product(Permission::Finding_Edit, existing.product_id)
             .await?;
         if input.risk_accepted.is_some() {
@@ -891,13 +905,11 @@ impl FindingMutation {
         input: DeleteInput,
     ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
+        let existing: model::Finding = cx.readable(&input.id).await?;
         cx.require_product(Permission::Finding_Delete, existing.product_id)
             .await?;
         let mut conn = cx.conn().await?;
         rules::delete(&mut conn, existing.id, cx.actor_id()).await?;
-        Ok(DeletePayload {
-            deleted_id: input.id,
-        })
+        Ok(DeletePayload::of(input))
     }
 }

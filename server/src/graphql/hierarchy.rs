@@ -3,20 +3,24 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::connection::{Counter, PageArgs, PageLimits, connection};
-use super::context::Cx;
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+
+use super::connection::{PageArgs, Paged, connection, encode_cursor, paged};
+use super::context::{Cx, Readable};
 use super::error::{ApiError, ApiResult};
 use super::finding::{FindingConnection, FindingFilterInput, FindingOrder, findings_connection};
 use super::ids::{self, Kind};
 use super::loaders::load_err;
 use super::note::Note;
+use super::payload::{DeleteInput, DeletePayload};
 use crate::authz::{Object as AuthzObject, Permission};
 use crate::db::models::hierarchy::{
     self as model, ChildKind, EngagementChanges, HierarchyFilter, NewEngagement, NewProduct,
     NewProductType, NewTest, ProductChanges, ProductTypeChanges, TestChanges,
 };
 use crate::db::models::note::NoteParent;
-use crate::db::models::{Direction, SortKey};
+use crate::db::models::{PageQuery, SortKey};
 use crate::domain::{self, hierarchy as rules, normalize_tags};
 
 /// A product type: a business unit or team that owns products.
@@ -53,59 +57,51 @@ connection!(ProductConnection, ProductEdge, Product);
 connection!(EngagementConnection, EngagementEdge, Engagement);
 connection!(TestConnection, TestEdge, Test);
 
-/// Loads a product the caller may read, or NOT_FOUND.
-pub async fn readable_product(cx: &Cx<'_>, id: i64) -> ApiResult<model::Product> {
-    match cx.loaders().products.load_one(id).await.map_err(load_err)? {
-        Some(p) if cx.can_read_product(p.id) => Ok(p),
-        _ => Err(ApiError::NotFound(format!(
-            "Product {}",
-            ids::encode(Kind::Product, id).0
-        ))),
+impl Readable for model::ProductType {
+    const KIND: Kind = Kind::ProductType;
+    async fn load(cx: &Cx<'_>, id: i64) -> ApiResult<Option<Self>> {
+        cx.loaders()
+            .product_types
+            .load_one(id)
+            .await
+            .map_err(load_err)
+    }
+    async fn may_read(&self, cx: &Cx<'_>) -> ApiResult<bool> {
+        Ok(cx.can_read_product_type(self.id))
     }
 }
 
-/// Loads an engagement the caller may read, or NOT_FOUND.
-pub async fn readable_engagement(cx: &Cx<'_>, id: i64) -> ApiResult<model::Engagement> {
-    match cx
-        .loaders()
-        .engagements
-        .load_one(id)
-        .await
-        .map_err(load_err)?
-    {
-        Some(e) if cx.can_read_product(e.product_id) => Ok(e),
-        _ => Err(ApiError::NotFound(format!(
-            "Engagement {}",
-            ids::encode(Kind::Engagement, id).0
-        ))),
+impl Readable for model::Product {
+    const KIND: Kind = Kind::Product;
+    async fn load(cx: &Cx<'_>, id: i64) -> ApiResult<Option<Self>> {
+        cx.loaders().products.load_one(id).await.map_err(load_err)
+    }
+    async fn may_read(&self, cx: &Cx<'_>) -> ApiResult<bool> {
+        Ok(cx.can_read_product(self.id))
     }
 }
 
-/// Loads a test the caller may read, or NOT_FOUND.
-pub async fn readable_test(cx: &Cx<'_>, id: i64) -> ApiResult<model::Test> {
-    match cx.loaders().tests.load_one(id).await.map_err(load_err)? {
-        Some(t) if cx.can_read_product(t.product_id) => Ok(t),
-        _ => Err(ApiError::NotFound(format!(
-            "Test {}",
-            ids::encode(Kind::Test, id).0
-        ))),
+impl Readable for model::Engagement {
+    const KIND: Kind = Kind::Engagement;
+    async fn load(cx: &Cx<'_>, id: i64) -> ApiResult<Option<Self>> {
+        cx.loaders()
+            .engagements
+            .load_one(id)
+            .await
+            .map_err(load_err)
+    }
+    async fn may_read(&self, cx: &Cx<'_>) -> ApiResult<bool> {
+        Ok(cx.can_read_product(self.product_id))
     }
 }
 
-/// Loads a product type the caller may read, or NOT_FOUND.
-pub async fn readable_product_type(cx: &Cx<'_>, id: i64) -> ApiResult<model::ProductType> {
-    match cx
-        .loaders()
-        .product_types
-        .load_one(id)
-        .await
-        .map_err(load_err)?
-    {
-        Some(p) if cx.can_read_product_type(p.id) => Ok(p),
-        _ => Err(ApiError::NotFound(format!(
-            "ProductType {}",
-            ids::encode(Kind::ProductType, id).0
-        ))),
+impl Readable for model::Test {
+    const KIND: Kind = Kind::Test;
+    async fn load(cx: &Cx<'_>, id: i64) -> ApiResult<Option<Self>> {
+        cx.loaders().tests.load_one(id).await.map_err(load_err)
+    }
+    async fn may_read(&self, cx: &Cx<'_>) -> ApiResult<bool> {
+        Ok(cx.can_read_product(self.product_id))
     }
 }
 
@@ -437,7 +433,7 @@ impl Engagement {
     /// The product.
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Product> {
         let cx = Cx::of(ctx)?;
-        readable_product(&cx, self.0.product_id).await.map(Product)
+        cx.readable_id(self.0.product_id).await.map(Product)
     }
     /// Number of tests.
     async fn test_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
@@ -557,7 +553,7 @@ impl Test {
     /// The engagement.
     async fn engagement(&self, ctx: &Context<'_>) -> ApiResult<Engagement> {
         let cx = Cx::of(ctx)?;
-        readable_engagement(&cx, self.0.engagement_id)
+        cx.readable_id(self.0.engagement_id)
             .await
             .map(Engagement)
     }
@@ -619,58 +615,109 @@ impl Test {
     }
 }
 
-fn limits(ctx: &Context<'_>) -> PageLimits {
-    ctx.data_opt::<PageLimits>()
-        .copied()
-        .unwrap_or(PageLimits { max_page_size: 100 })
+/// Products, engagements or tests matching a filter, oldest first.
+pub struct Listing<R> {
+    filter: HierarchyFilter,
+    rows: std::marker::PhantomData<fn() -> R>,
 }
 
-macro_rules! list_connection {
-    ($fn_name:ident, $conn:ident, $row:ty, $wrap:ident) => {
-        async fn $fn_name(
-            ctx: &Context<'_>,
-            cx: &Cx<'_>,
-            filter: HierarchyFilter,
-            args: PageArgs,
-        ) -> ApiResult<$conn> {
-            let page = args.resolve(limits(ctx), Direction::Asc)?;
-            let mut conn = cx.conn().await?;
-            let rows = <$row>::page(&mut conn, &filter, &page.query).await?;
-            drop(conn);
-            let (edges, info) = page.finish(rows, |r| {
-                super::connection::encode_cursor(&SortKey::None, r.id)
-            });
-            let db = cx.db().clone();
-            let counter: Counter = std::sync::Arc::new(move || {
-                let db = db.clone();
-                let filter = filter.clone();
-                Box::pin(async move {
-                    let mut conn = db.conn().await?;
-                    Ok(<$row>::count(&mut conn, &filter).await?)
-                })
-            });
-            Ok($conn::build(
-                edges.into_iter().map(|(c, r)| (c, $wrap(r))).collect(),
-                info,
-                counter,
-            ))
+impl<R> Clone for Listing<R> {
+    fn clone(&self) -> Self {
+        Listing::new(self.filter.clone())
+    }
+}
+
+impl<R> Listing<R> {
+    /// The rows matching `filter`.
+    pub fn new(filter: HierarchyFilter) -> Self {
+        Listing {
+            filter,
+            rows: std::marker::PhantomData,
+        }
+    }
+}
+
+macro_rules! paged_by_filter {
+    ($row:ty) => {
+        impl Paged for Listing<$row> {
+            type Row = $row;
+            async fn page(
+                &self,
+                conn: &mut AsyncPgConnection,
+                page: &PageQuery,
+            ) -> QueryResult<Vec<$row>> {
+                <$row>::page(conn, &self.filter, page).await
+            }
+            async fn count(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+                <$row>::count(conn, &self.filter).await
+            }
+            fn cursor(&self, row: &$row) -> String {
+                encode_cursor(&SortKey::None, row.id)
+            }
         }
     };
 }
 
-list_connection!(
-    products_connection,
-    ProductConnection,
-    model::Product,
-    Product
-);
-list_connection!(
-    engagements_connection,
-    EngagementConnection,
-    model::Engagement,
-    Engagement
-);
-list_connection!(tests_connection, TestConnection, model::Test, Test);
+paged_by_filter!(model::Product);
+paged_by_filter!(model::Engagement);
+paged_by_filter!(model::Test);
+
+/// Product types matching a filter among those the caller may read.
+#[derive(Clone)]
+struct ProductTypeListing {
+    filter: HierarchyFilter,
+    readable: Option<Vec<i64>>,
+}
+
+impl Paged for ProductTypeListing {
+    type Row = model::ProductType;
+    async fn page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        page: &PageQuery,
+    ) -> QueryResult<Vec<model::ProductType>> {
+        model::ProductType::page(conn, &self.filter, self.readable.as_deref(), page).await
+    }
+    async fn count(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+        model::ProductType::count(conn, &self.filter, self.readable.as_deref()).await
+    }
+    fn cursor(&self, row: &model::ProductType) -> String {
+        encode_cursor(&SortKey::None, row.id)
+    }
+}
+
+/// Products matching `filter`.
+pub async fn products_connection(
+    ctx: &Context<'_>,
+    cx: &Cx<'_>,
+    filter: HierarchyFilter,
+    args: PageArgs,
+) -> ApiResult<ProductConnection> {
+    let page = paged(ctx, cx, Listing::<model::Product>::new(filter), args).await?;
+    Ok(ProductConnection::from_page(page, Product))
+}
+
+/// Engagements matching `filter`.
+pub async fn engagements_connection(
+    ctx: &Context<'_>,
+    cx: &Cx<'_>,
+    filter: HierarchyFilter,
+    args: PageArgs,
+) -> ApiResult<EngagementConnection> {
+    let page = paged(ctx, cx, Listing::<model::Engagement>::new(filter), args).await?;
+    Ok(EngagementConnection::from_page(page, Engagement))
+}
+
+/// Tests matching `filter`.
+pub async fn tests_connection(
+    ctx: &Context<'_>,
+    cx: &Cx<'_>,
+    filter: HierarchyFilter,
+    args: PageArgs,
+) -> ApiResult<TestConnection> {
+    let page = paged(ctx, cx, Listing::<model::Test>::new(filter), args).await?;
+    Ok(TestConnection::from_page(page, Test))
+}
 
 /// Hierarchy queries.
 #[derive(Default)]
@@ -690,51 +737,27 @@ impl HierarchyQuery {
         last: Option<i32>,
     ) -> ApiResult<ProductTypeConnection> {
         let cx = Cx::of(ctx)?;
-        let filter = HierarchyFilter {
-            name_contains,
-            ..Default::default()
+        let list = ProductTypeListing {
+            filter: HierarchyFilter {
+                name_contains,
+                ..Default::default()
+            },
+            readable: cx.readable_product_types().map(<[i64]>::to_vec),
         };
-        let page = PageArgs {
+        let args = PageArgs {
             after,
             before,
             first,
             last,
-        }
-        .resolve(limits(ctx), Direction::Asc)?;
-        let mut conn = cx.conn().await?;
-        let readable = cx.readable_product_types().map(<[i64]>::to_vec);
-        let rows =
-            model::ProductType::page(&mut conn, &filter, readable.as_deref(), &page.query).await?;
-        drop(conn);
-        let (edges, info) = page.finish(rows, |r| {
-            super::connection::encode_cursor(&SortKey::None, r.id)
-        });
-        let db = cx.db().clone();
-        let counter: Counter = std::sync::Arc::new(move || {
-            let db = db.clone();
-            let filter = filter.clone();
-            let readable = readable.clone();
-            Box::pin(async move {
-                let mut conn = db.conn().await?;
-                Ok(model::ProductType::count(&mut conn, &filter, readable.as_deref()).await?)
-            })
-        });
-        Ok(ProductTypeConnection::build(
-            edges
-                .into_iter()
-                .map(|(c, r)| (c, ProductType(r)))
-                .collect(),
-            info,
-            counter,
-        ))
+        };
+        let page = paged(ctx, &cx, list, args).await?;
+        Ok(ProductTypeConnection::from_page(page, ProductType))
     }
 
     /// One product type.
     async fn product_type(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ProductType> {
         let cx = Cx::of(ctx)?;
-        readable_product_type(&cx, ids::decode(&id, Kind::ProductType)?)
-            .await
-            .map(ProductType)
+        cx.readable(&id).await.map(ProductType)
     }
 
     /// Products, oldest first.
@@ -781,9 +804,7 @@ impl HierarchyQuery {
     /// One product.
     async fn product(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Product> {
         let cx = Cx::of(ctx)?;
-        readable_product(&cx, ids::decode(&id, Kind::Product)?)
-            .await
-            .map(Product)
+        cx.readable(&id).await.map(Product)
     }
 
     /// Engagements, oldest first.
@@ -830,9 +851,7 @@ impl HierarchyQuery {
     /// One engagement.
     async fn engagement(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Engagement> {
         let cx = Cx::of(ctx)?;
-        readable_engagement(&cx, ids::decode(&id, Kind::Engagement)?)
-            .await
-            .map(Engagement)
+        cx.readable(&id).await.map(Engagement)
     }
 
     /// Tests, oldest first.
@@ -879,9 +898,7 @@ impl HierarchyQuery {
     /// One test.
     async fn test(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Test> {
         let cx = Cx::of(ctx)?;
-        readable_test(&cx, ids::decode(&id, Kind::Test)?)
-            .await
-            .map(Test)
+        cx.readable(&id).await.map(Test)
     }
 }
 
@@ -913,13 +930,6 @@ pub struct UpdateProductTypeInput {
     pub critical_product: Option<bool>,
     /// New flag.
     pub key_product: Option<bool>,
-}
-
-/// Input of every delete mutation.
-#[derive(InputObject)]
-pub struct DeleteInput {
-    /// The object to delete.
-    pub id: ID,
 }
 
 /// Result of a product type mutation.
@@ -1137,27 +1147,11 @@ pub struct TestPayload {
     pub test: Test,
 }
 
-/// Result of a delete.
-#[derive(SimpleObject)]
-pub struct DeletePayload {
-    /// Id of the deleted object.
-    pub deleted_id: ID,
-}
-
 fn opt_tags(tags: Option<Vec<String>>) -> ApiResult<Option<Vec<String>>> {
     Ok(match tags {
         Some(t) => Some(normalize_tags(&t)?),
         None => None,
     })
-}
-
-/// Rebuilds this process's access-control policy after a change it
-/// depends on, so the caller's next request already sees it.
-async fn reload_policy(cx: &Cx<'_>) -> ApiResult<()> {
-    cx.authz()
-        .reload(cx.db())
-        .await
-        .map_err(|e| ApiError::Internal(format!("reloading the policy: {e}")))
 }
 
 /// Hierarchy mutations.
@@ -1199,8 +1193,7 @@ impl HierarchyMutation {
         input: UpdateProductTypeInput,
     ) -> ApiResult<ProductTypePayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::ProductType)?;
-        readable_product_type(&cx, id).await?;
+        let id = cx.readable::<model::ProductType>(&input.id).await?.id;
         cx.require(Permission::Product_Type_Edit, AuthzObject::ProductType(id))?;
         rules::validate_product_type(input.name.as_deref(), input.description.as_deref())?;
         let mut conn = cx.conn().await?;
@@ -1226,8 +1219,7 @@ impl HierarchyMutation {
         input: DeleteInput,
     ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::ProductType)?;
-        readable_product_type(&cx, id).await?;
+        let id = cx.readable::<model::ProductType>(&input.id).await?.id;
         cx.require(
             Permission::Product_Type_Delete,
             AuthzObject::ProductType(id),
@@ -1248,8 +1240,7 @@ impl HierarchyMutation {
         input: CreateProductInput,
     ) -> ApiResult<ProductPayload> {
         let cx = Cx::of(ctx)?;
-        let type_id = ids::decode(&input.product_type, Kind::ProductType)?;
-        readable_product_type(&cx, type_id).await?;
+        let type_id = cx.readable::<model::ProductType>(&input.product_type).await?.id;
         cx.require(
             Permission::Product_Type_Add_Product,
             AuthzObject::ProductType(type_id),
@@ -1287,7 +1278,7 @@ impl HierarchyMutation {
         .map_err(domain::DomainError::from)?;
         // Product-type roles extend to the new product: this process sees it
         // at once, others on the trigger's notification.
-        reload_policy(&cx).await?;
+        cx.reload_policy().await?;
         Ok(ProductPayload {
             product: Product(row),
         })
@@ -1300,8 +1291,7 @@ impl HierarchyMutation {
         input: UpdateProductInput,
     ) -> ApiResult<ProductPayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::Product)?;
-        readable_product(&cx, id).await?;
+        let id = cx.readable::<model::Product>(&input.id).await?.id;
         cx.require_product(Permission::Product_Edit, id).await?;
         rules::validate_product(
             input.name.as_deref(),
@@ -1343,8 +1333,7 @@ impl HierarchyMutation {
         input: DeleteInput,
     ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::Product)?;
-        readable_product(&cx, id).await?;
+        let id = cx.readable::<model::Product>(&input.id).await?.id;
         cx.require_product(Permission::Product_Delete, id).await?;
         let mut conn = cx.conn().await?;
         if !model::Product::delete(&mut conn, id).await? {
@@ -1362,8 +1351,7 @@ impl HierarchyMutation {
         input: CreateEngagementInput,
     ) -> ApiResult<EngagementPayload> {
         let cx = Cx::of(ctx)?;
-        let product_id = ids::decode(&input.product, Kind::Product)?;
-        readable_product(&cx, product_id).await?;
+        let product_id = cx.readable::<model::Product>(&input.product).await?.id;
         cx.require_product(Permission::Engagement_Add, product_id)
             .await?;
         let start = input
@@ -1415,8 +1403,8 @@ impl HierarchyMutation {
         input: UpdateEngagementInput,
     ) -> ApiResult<EngagementPayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::Engagement)?;
-        let existing = readable_engagement(&cx, id).await?;
+        let existing: model::Engagement = cx.readable(&input.id).await?;
+        let id = existing.id;
         cx.require_product(Permission::Engagement_Edit, existing.product_id)
             .await?;
         rules::validate_engagement(
@@ -1460,8 +1448,8 @@ impl HierarchyMutation {
         input: DeleteInput,
     ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::Engagement)?;
-        let existing = readable_engagement(&cx, id).await?;
+        let existing: model::Engagement = cx.readable(&input.id).await?;
+        let id = existing.id;
         cx.require_product(Permission::Engagement_Delete, existing.product_id)
             .await?;
         let mut conn = cx.conn().await?;
@@ -1480,8 +1468,8 @@ impl HierarchyMutation {
         input: CreateTestInput,
     ) -> ApiResult<TestPayload> {
         let cx = Cx::of(ctx)?;
-        let engagement_id = ids::decode(&input.engagement, Kind::Engagement)?;
-        let engagement = readable_engagement(&cx, engagement_id).await?;
+        let engagement: model::Engagement = cx.readable(&input.engagement).await?;
+        let engagement_id = engagement.id;
         cx.require_product(Permission::Test_Add, engagement.product_id)
             .await?;
         rules::validate_test(input.title.as_deref(), input.percent_complete)?;
@@ -1538,8 +1526,8 @@ impl HierarchyMutation {
         input: UpdateTestInput,
     ) -> ApiResult<TestPayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::Test)?;
-        let existing = readable_test(&cx, id).await?;
+        let existing: model::Test = cx.readable(&input.id).await?;
+        let id = existing.id;
         cx.require_product(Permission::Test_Edit, existing.product_id)
             .await?;
         rules::validate_test(input.title.as_deref(), input.percent_complete)?;
@@ -1566,8 +1554,8 @@ impl HierarchyMutation {
     /// Deletes a test with its findings.
     async fn delete_test(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::Test)?;
-        let existing = readable_test(&cx, id).await?;
+        let existing: model::Test = cx.readable(&input.id).await?;
+        let id = existing.id;
         cx.require_product(Permission::Test_Delete, existing.product_id)
             .await?;
         let mut conn = cx.conn().await?;

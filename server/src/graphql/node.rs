@@ -4,14 +4,11 @@ use async_graphql::{Context, ID, Interface, Object};
 
 use super::context::Cx;
 use super::error::{ApiError, ApiResult};
-use super::finding::{Finding, readable_finding};
-use super::hierarchy::{
-    Engagement, Product, ProductType, Test, readable_engagement, readable_product,
-    readable_product_type, readable_test,
-};
+use super::finding::Finding;
+use super::hierarchy::{Engagement, Product, ProductType, Test};
 use super::ids::{self, Kind};
-use super::location::{Location, readable_location};
-use super::note::{Note, readable_note};
+use super::location::Location;
+use super::note::Note;
 
 /// An object with a global id.
 #[derive(Interface)]
@@ -41,13 +38,13 @@ pub enum Node {
 pub async fn load_node(cx: &Cx<'_>, id: &ID) -> ApiResult<Node> {
     let (kind, n) = ids::decode_any(id)?;
     Ok(match kind {
-        Kind::ProductType => Node::ProductType(ProductType(readable_product_type(cx, n).await?)),
-        Kind::Product => Node::Product(Product(readable_product(cx, n).await?)),
-        Kind::Engagement => Node::Engagement(Engagement(readable_engagement(cx, n).await?)),
-        Kind::Test => Node::Test(Test(readable_test(cx, n).await?)),
-        Kind::Finding => Node::Finding(Finding(readable_finding(cx, n).await?)),
-        Kind::Location => Node::Location(Location(readable_location(cx, n).await?)),
-        Kind::Note => Node::Note(Note(readable_note(cx, n).await?)),
+        Kind::ProductType => Node::ProductType(ProductType(cx.readable_id(n).await?)),
+        Kind::Product => Node::Product(Product(cx.readable_id(n).await?)),
+        Kind::Engagement => Node::Engagement(Engagement(cx.readable_id(n).await?)),
+        Kind::Test => Node::Test(Test(cx.readable_id(n).await?)),
+        Kind::Finding => Node::Finding(Finding(cx.readable_id(n).await?)),
+        Kind::Location => Node::Location(Location(cx.readable_id(n).await?)),
+        Kind::Note => Node::Note(Note(cx.readable_id(n).await?)),
         Kind::User
         | Kind::ApiToken
         | Kind::Session

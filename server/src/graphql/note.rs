@@ -3,12 +3,13 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::context::Cx;
+use super::context::{Cx, Readable};
 use super::error::{ApiError, ApiResult};
-use super::finding::readable_finding;
-use super::hierarchy::{DeleteInput, DeletePayload, readable_engagement, readable_test};
 use super::ids::{self, Kind};
+use super::payload::{DeleteInput, DeletePayload};
 use crate::authz::Permission;
+use crate::db::models::finding::Finding as FindingRow;
+use crate::db::models::hierarchy::{Engagement, Test};
 use crate::db::models::note::{self as model, NoteParent};
 use crate::domain::note::{self as rules, NoteInput};
 
@@ -75,20 +76,19 @@ pub async fn notes_of(cx: &Cx<'_>, parent: NoteParent) -> ApiResult<Vec<Note>> {
     Ok(out)
 }
 
-/// Loads a note the caller may read.
-pub async fn readable_note(cx: &Cx<'_>, id: i64) -> ApiResult<model::Note> {
-    match cx
-        .loaders()
-        .notes_by_id
-        .load_one(id)
-        .await
-        .map_err(super::loaders::load_err)?
-    {
-        Some(n) if cx.can_read_product(n.product_id) && may_see(cx, &n).await? => Ok(n),
-        _ => Err(ApiError::NotFound(format!(
-            "Note {}",
-            ids::encode(Kind::Note, id).0
-        ))),
+/// A note is readable with its product, and a private one only by those
+/// [`may_see`] allows.
+impl Readable for model::Note {
+    const KIND: Kind = Kind::Note;
+    async fn load(cx: &Cx<'_>, id: i64) -> ApiResult<Option<Self>> {
+        cx.loaders()
+            .notes_by_id
+            .load_one(id)
+            .await
+            .map_err(super::loaders::load_err)
+    }
+    async fn may_read(&self, cx: &Cx<'_>) -> ApiResult<bool> {
+        Ok(cx.can_read_product(self.product_id) && may_see(cx, self).await?)
     }
 }
 
@@ -137,18 +137,18 @@ impl NoteMutation {
         let mut finding = None;
         let (parent, product_id) = match kind {
             Kind::Finding => {
-                let f = readable_finding(&cx, id).await?;
+                let f: FindingRow = cx.readable_id(id).await?;
                 let product_id = f.product_id;
                 finding = Some(f);
                 (NoteParent::Finding(id), product_id)
             }
             Kind::Test => (
                 NoteParent::Test(id),
-                readable_test(&cx, id).await?.product_id,
+                cx.readable_id::<Test>(id).await?.product_id,
             ),
             Kind::Engagement => (
                 NoteParent::Engagement(id),
-                readable_engagement(&cx, id).await?.product_id,
+                cx.readable_id::<Engagement>(id).await?.product_id,
             ),
             other => {
                 return Err(ApiError::invalid(
@@ -179,7 +179,7 @@ impl NoteMutation {
         input: UpdateNoteInput,
     ) -> ApiResult<NotePayload> {
         let cx = Cx::of(ctx)?;
-        let note = readable_note(&cx, ids::decode(&input.id, Kind::Note)?).await?;
+        let note: model::Note = cx.readable(&input.id).await?;
         cx.require_product(Permission::Note_Edit, note.product_id)
             .await?;
         let mut conn = cx.conn().await?;
@@ -190,13 +190,11 @@ impl NoteMutation {
     /// Deletes a note.
     async fn delete_note(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let note = readable_note(&cx, ids::decode(&input.id, Kind::Note)?).await?;
+        let note: model::Note = cx.readable(&input.id).await?;
         cx.require_product(Permission::Note_Delete, note.product_id)
             .await?;
         let mut conn = cx.conn().await?;
         rules::delete(&mut conn, note.id).await?;
-        Ok(DeletePayload {
-            deleted_id: input.id,
-        })
+        Ok(DeletePayload::of(input))
     }
 }

@@ -6,14 +6,15 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::context::Cx;
 use super::error::{ApiError, ApiResult};
-use super::finding::{Finding, readable_finding};
-use super::hierarchy::{
-    Engagement, Product, Test, readable_engagement, readable_product, readable_test,
-};
+use super::finding::Finding;
+use super::hierarchy::{Engagement, Product, Test};
 use super::ids::{self, Kind};
-use super::location::{Location, readable_location, require_on_location};
+use super::location::{Location, require_on_location};
 use super::node::Node;
 use crate::authz::Permission;
+use crate::db::models::finding::Finding as FindingRow;
+use crate::db::models::hierarchy as rows;
+use crate::db::models::location::Location as LocationRow;
 use crate::domain::tag::{self as rules, TagEdit};
 
 /// Input of `addTags` and `removeTags`.
@@ -43,14 +44,14 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
     let edit = TagEdit::new(add, &input.tags)?;
     let (node, tags) = match kind {
         Kind::Product => {
-            let p = readable_product(cx, id).await?;
+            let p: rows::Product = cx.readable_id(id).await?;
             cx.require_product(Permission::Product_Edit, p.id).await?;
             let row = rules::edit_product_tags(&mut *cx.conn().await?, id, &edit).await?;
             let tags = row.tags.clone();
             (Node::Product(Product(row)), tags)
         }
         Kind::Engagement => {
-            let e = readable_engagement(cx, id).await?;
+            let e: rows::Engagement = cx.readable_id(id).await?;
             cx.require_product(Permission::Engagement_Edit, e.product_id)
                 .await?;
             let row = rules::edit_engagement_tags(&mut *cx.conn().await?, id, &edit).await?;
@@ -58,7 +59,7 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
             (Node::Engagement(Engagement(row)), tags)
         }
         Kind::Test => {
-            let t = readable_test(cx, id).await?;
+            let t: rows::Test = cx.readable_id(id).await?;
             cx.require_product(Permission::Test_Edit, t.product_id)
                 .await?;
             let row = rules::edit_test_tags(&mut *cx.conn().await?, id, &edit).await?;
@@ -66,7 +67,7 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
             (Node::Test(Test(row)), tags)
         }
         Kind::Finding => {
-            let f = readable_finding(cx, id).await?;
+            let f: FindingRow = cx.readable_id(id).await?;
             cx.require_product(Permission::Finding_Edit, f.product_id)
                 .await?;
             let row = crate::domain::finding::edit_tags(
@@ -80,7 +81,7 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
             (Node::Finding(Finding(row)), tags)
         }
         Kind::Location => {
-            readable_location(cx, id).await?;
+            cx.readable_id::<LocationRow>(id).await?;
             require_on_location(cx, id, Permission::Location_Edit).await?;
             let row = rules::edit_location_tags(&mut *cx.conn().await?, id, &edit).await?;
             let tags = row.tags.clone();
