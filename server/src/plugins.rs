@@ -20,6 +20,7 @@ mod error;
 mod limits;
 mod registry;
 mod state;
+mod stored;
 mod types;
 
 pub use config::{PluginConfig, PluginLimits, parse_bytes, parse_seconds};
@@ -28,6 +29,7 @@ pub use engine::{
     sha256_hex,
 };
 pub use error::PluginError;
+pub use stored::load_uploaded;
 pub use registry::{
     ActiveScanType, DETECT_HEAD_BYTES, DirectoryChanges, GENERIC_FORMATS, ParseOptions,
     ParseOutput, PluginRegistry, PluginSource, PluginSummary, ScanTypeSummary,

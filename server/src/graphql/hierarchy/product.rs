@@ -122,15 +122,15 @@ impl Product {
     /// Users holding roles on this product itself (roles on its product type
     /// apply too; see the product type's members).
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
-    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::members::Member>> {
+    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::membership::Member>> {
         let cx = Cx::of(ctx)?;
-        crate::graphql::members::product_members(&cx, self.0.id).await
+        crate::graphql::membership::product_members(&cx, self.0.id).await
     }
     /// Groups holding roles on this product (needs `Product_Group_View`).
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
-    async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::members::GroupRole>> {
+    async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::membership::GroupRole>> {
         let cx = Cx::of(ctx)?;
-        crate::graphql::members::product_groups(&cx, self.0.id).await
+        crate::graphql::membership::product_groups(&cx, self.0.id).await
     }
     /// The product's engagements.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]

@@ -76,16 +76,16 @@ impl ProductType {
     /// Users holding roles on this product type (empty unless the caller may
     /// read the type itself).
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
-    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::members::Member>> {
+    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::membership::Member>> {
         let cx = Cx::of(ctx)?;
-        crate::graphql::members::product_type_members(&cx, self.0.id).await
+        crate::graphql::membership::product_type_members(&cx, self.0.id).await
     }
     /// Groups holding roles on this product type (needs read access to the
     /// type and `Product_Type_Group_View`).
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
-    async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::members::GroupRole>> {
+    async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::membership::GroupRole>> {
         let cx = Cx::of(ctx)?;
-        crate::graphql::members::product_type_groups(&cx, self.0.id).await
+        crate::graphql::membership::product_type_groups(&cx, self.0.id).await
     }
     /// Number of products of this type the caller may read.
     async fn product_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {

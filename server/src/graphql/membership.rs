@@ -12,7 +12,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
-use super::account::User;
+use super::user::User;
 use super::context::{Cx, forbidden};
 use super::error::{ApiError, ApiResult};
 use super::payload::{DeleteInput, DeletePayload};
@@ -508,10 +508,10 @@ fn db_err(e: diesel::result::Error) -> ApiError {
 
 /// Queries about groups and roles.
 #[derive(Default)]
-pub struct MemberQuery;
+pub struct MembershipQuery;
 
 #[Object]
-impl MemberQuery {
+impl MembershipQuery {
     /// Groups the caller may see (all of them for superusers and global roles).
     #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn groups(&self, ctx: &Context<'_>) -> ApiResult<Vec<Group>> {
@@ -540,10 +540,10 @@ impl MemberQuery {
 
 /// Member and group mutations.
 #[derive(Default)]
-pub struct MemberMutation;
+pub struct MembershipMutation;
 
 #[Object]
-impl MemberMutation {
+impl MembershipMutation {
     /// Gives a user a role on a product type or product (adding or changing
     /// the membership). Needs `*_Manage_Members` there, and only those who
     /// hold every permission of a role may grant it (only owners make owners).
