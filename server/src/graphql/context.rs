@@ -147,7 +147,7 @@ impl<'a> Cx<'a> {
         self.principal.is_superuser
     }
 
-    fn readable(&self) -> Arc<ReadableProducts> {
+    fn readable_set(&self) -> Arc<ReadableProducts> {
         // The generation is read before computing: a policy swapped in
         // meanwhile then makes the next call compute again, never the
         // reverse (an old answer filed under the new generation).
@@ -170,7 +170,7 @@ impl<'a> Cx<'a> {
     /// Products the subject may read; `None` means all of them. Every list
     /// query filters by this in SQL.
     pub fn readable_products(&self) -> Option<Vec<i64>> {
-        match &*self.readable() {
+        match &*self.readable_set() {
             ReadableProducts::All => None,
             ReadableProducts::Some(ids) => Some(ids.clone()),
         }
@@ -192,7 +192,7 @@ impl<'a> Cx<'a> {
     /// Whether the subject may read objects of `product_id`; an unreadable
     /// object answers NOT_FOUND exactly as a missing one.
     pub fn can_read_product(&self, product_id: i64) -> bool {
-        self.readable().contains(product_id)
+        self.readable_set().contains(product_id)
     }
 
     /// Whether the subject may read the product type itself.

@@ -8,13 +8,11 @@ pub use list::{
     findings_connection,
 };
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use diesel::QueryResult;
-use diesel_async::AsyncPgConnection;
 
-use super::connection::{PageArgs, Paged, connection, encode_cursor, paged};
+use super::connection::PageArgs;
 use super::context::{Cx, Readable};
 use super::error::{ApiError, ApiResult};
 use super::hierarchy::{Engagement, Product, Test};
@@ -24,12 +22,10 @@ use super::location::FindingLocation;
 use super::note::Note;
 use super::payload::{DeleteInput, DeletePayload};
 use crate::authz::Permission;
-use crate::db::models::{Direction, PageQuery};
-use crate::db::models::finding::{self as model, FindingFilter, FindingSort};
+use crate::db::models::finding as model;
 use crate::db::models::note::NoteParent;
 use crate::domain::finding::{self as rules, FindingInput, FindingUpdate, StatusChange};
 use crate::domain::severity::Severity;
-use crate::domain::normalize_tags;
 
 /// A vulnerability or weakness found by a scanner or a person.
 #[derive(Clone)]

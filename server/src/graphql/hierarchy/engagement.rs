@@ -2,26 +2,21 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::QueryResult;
-use diesel_async::AsyncPgConnection;
 
-use crate::graphql::connection::{PageArgs, Paged, connection, encode_cursor, paged};
+use super::{Listing, Product, TestConnection, child_count, opt_tags, tests_connection};
+use crate::authz::Permission;
+use crate::db::models::hierarchy::{
+    self as model, ChildKind, EngagementChanges, HierarchyFilter, NewEngagement,
+};
+use crate::db::models::note::NoteParent;
+use crate::domain::{self, hierarchy as rules, normalize_tags};
+use crate::graphql::connection::{PageArgs, connection, paged};
 use crate::graphql::context::{Cx, Readable};
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::finding::{FindingConnection, FindingFilterInput, FindingOrder, findings_connection};
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::load_err;
 use crate::graphql::note::Note;
 use crate::graphql::payload::{DeleteInput, DeletePayload};
-use super::{Listing, child_count, opt_tags, ProductType, ProductTypeConnection, Product, ProductConnection, products_connection, Test, TestConnection, tests_connection};
-use crate::authz::{Object as AuthzObject, Permission};
-use crate::db::models::hierarchy::{
-    self as model, ChildKind, EngagementChanges, HierarchyFilter, NewEngagement, NewProduct,
-    NewProductType, NewTest, ProductChanges, ProductTypeChanges, TestChanges,
-};
-use crate::db::models::note::NoteParent;
-use crate::db::models::{PageQuery, SortKey};
-use crate::domain::{self, hierarchy as rules, normalize_tags};
 
 /// An engagement: a period of testing of one product (a CI/CD pipeline or a pentest).
 #[derive(Clone)]

@@ -1,27 +1,23 @@
 //! Product types: a business unit or team that owns products.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
+use super::{ProductConnection, child_count, products_connection};
+use crate::authz::{Object as AuthzObject, Permission};
+use crate::db::models::hierarchy::{
+    self as model, ChildKind, HierarchyFilter, NewProductType, ProductTypeChanges,
+};
+use crate::db::models::{PageQuery, SortKey};
+use crate::domain::{self, hierarchy as rules};
 use crate::graphql::connection::{PageArgs, Paged, connection, encode_cursor, paged};
 use crate::graphql::context::{Cx, Readable};
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::finding::{FindingConnection, FindingFilterInput, FindingOrder, findings_connection};
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::load_err;
-use crate::graphql::note::Note;
 use crate::graphql::payload::{DeleteInput, DeletePayload};
-use super::{Listing, child_count, opt_tags, Product, ProductConnection, products_connection, Engagement, EngagementConnection, engagements_connection, Test, TestConnection, tests_connection};
-use crate::authz::{Object as AuthzObject, Permission};
-use crate::db::models::hierarchy::{
-    self as model, ChildKind, EngagementChanges, HierarchyFilter, NewEngagement, NewProduct,
-    NewProductType, NewTest, ProductChanges, ProductTypeChanges, TestChanges,
-};
-use crate::db::models::note::NoteParent;
-use crate::db::models::{PageQuery, SortKey};
-use crate::domain::{self, hierarchy as rules, normalize_tags};
 
 /// A product type: a business unit or team that owns products.
 #[derive(Clone)]

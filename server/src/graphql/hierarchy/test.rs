@@ -1,27 +1,23 @@
 //! Tests (one scan or manual test in an engagement) and test types.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
-use diesel::QueryResult;
-use diesel_async::AsyncPgConnection;
+use chrono::{DateTime, Utc};
 
-use crate::graphql::connection::{PageArgs, Paged, connection, encode_cursor, paged};
+use super::{Engagement, Listing, opt_tags};
+use crate::authz::Permission;
+use crate::db::models::hierarchy::{self as model, HierarchyFilter, NewTest, TestChanges};
+use crate::db::models::note::NoteParent;
+use crate::domain::{self, hierarchy as rules, normalize_tags};
+use crate::graphql::connection::{PageArgs, connection, paged};
 use crate::graphql::context::{Cx, Readable};
 use crate::graphql::error::{ApiError, ApiResult};
-use crate::graphql::finding::{FindingConnection, FindingFilterInput, FindingOrder, findings_connection};
+use crate::graphql::finding::{
+    FindingConnection, FindingFilterInput, FindingOrder, findings_connection,
+};
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::load_err;
 use crate::graphql::note::Note;
 use crate::graphql::payload::{DeleteInput, DeletePayload};
-use super::{Listing, child_count, opt_tags, ProductType, ProductTypeConnection, Product, ProductConnection, products_connection, Engagement, EngagementConnection, engagements_connection};
-use crate::authz::{Object as AuthzObject, Permission};
-use crate::db::models::hierarchy::{
-    self as model, ChildKind, EngagementChanges, HierarchyFilter, NewEngagement, NewProduct,
-    NewProductType, NewTest, ProductChanges, ProductTypeChanges, TestChanges,
-};
-use crate::db::models::note::NoteParent;
-use crate::db::models::{PageQuery, SortKey};
-use crate::domain::{self, hierarchy as rules, normalize_tags};
 
 /// A test: one scan or manual test inside an engagement.
 #[derive(Clone)]
