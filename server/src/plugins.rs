@@ -29,11 +29,11 @@ pub use engine::{
     sha256_hex,
 };
 pub use error::PluginError;
-pub use stored::load_uploaded;
 pub use registry::{
     ActiveScanType, DETECT_HEAD_BYTES, DirectoryChanges, GENERIC_FORMATS, ParseOptions,
     ParseOutput, PluginRegistry, PluginSource, PluginSummary, ScanTypeSummary,
 };
+pub use stored::load_uploaded;
 pub use types::{
     DedupeAlgorithm, DedupeSetting, HostEndpoint, HostFinding, PluginInfo, ReportLocation,
     ScanTypeInfo, Severity,

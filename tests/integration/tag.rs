@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use crate::hierarchy::{add_finding, build_tree};
 use crate::support::{Gql, TestDb, TestServer};
 
-const ADD: &str = "mutation($id: ID!, $t: [String!]!) { addTags(input: {id: $id, tags: $t}) { tags } }";
+const ADD: &str =
+    "mutation($id: ID!, $t: [String!]!) { addTags(input: {id: $id, tags: $t}) { tags } }";
 const REMOVE: &str =
     "mutation($id: ID!, $t: [String!]!) { removeTags(input: {id: $id, tags: $t}) { tags } }";
 
@@ -45,7 +46,14 @@ async fn finding_tag_edits_record_an_event() {
     let s = TestServer::start(&db.url).await;
     let gql = s.gql();
     let tree = build_tree(&gql, "Tagged").await;
-    let f = add_finding(&gql, &tree.test, "Tagged finding", "High", json!({"tags": ["a"]})).await;
+    let f = add_finding(
+        &gql,
+        &tree.test,
+        "Tagged finding",
+        "High",
+        json!({"tags": ["a"]}),
+    )
+    .await;
 
     let d = gql.ok(ADD, json!({"id": f, "t": ["B", "a"]})).await;
     assert_eq!(d["addTags"]["tags"], json!(["a", "b"]));
@@ -90,7 +98,10 @@ async fn concurrent_tag_edits_both_survive() {
     }
     assert_eq!(tags.len(), 2 * rounds);
     // Each edit changed something, so each recorded its own event.
-    assert_eq!(events_of(&db, "Racy finding", "updated").await.len(), 2 * rounds);
+    assert_eq!(
+        events_of(&db, "Racy finding", "updated").await.len(),
+        2 * rounds
+    );
 
     // A concurrent add and remove on a product keep each other too.
     let (x, y) = tokio::join!(

@@ -580,10 +580,7 @@ async fn apply_update(
 
 /// Deletes a finding. Its duplicates are handed to the oldest of them, which
 /// becomes the new original, so no duplicate is left pointing nowhere.
-async fn remove(
-    conn: &mut AsyncPgConnection,
-    finding: &Finding,
-) -> Result<(), DomainError> {
+async fn remove(conn: &mut AsyncPgConnection, finding: &Finding) -> Result<(), DomainError> {
     let heir = crate::db::models::finding::first_duplicate_of(conn, finding.id).await?;
     if let Some(heir) = heir {
         Finding::update(

@@ -11,7 +11,6 @@ pub use list::{
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
-
 use super::connection::PageArgs;
 use super::context::{Cx, Readable};
 use super::error::{ApiError, ApiResult};
@@ -319,9 +318,7 @@ impl Finding {
     /// The engagement.
     async fn engagement(&self, ctx: &Context<'_>) -> ApiResult<Engagement> {
         let cx = Cx::of(ctx)?;
-        cx.readable_id(self.0.engagement_id)
-            .await
-            .map(Engagement)
+        cx.readable_id(self.0.engagement_id).await.map(Engagement)
     }
     /// The product.
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Product> {
@@ -592,14 +589,7 @@ impl FindingMutation {
             tags: input.tags,
         };
         let mut conn = cx.conn().await?;
-        let row = rules::update(
-            &mut conn,
-            existing.id,
-            update,
-            cx.actor_id(),
-            Utc::now(),
-        )
-        .await?;
+        let row = rules::update(&mut conn, existing.id, update, cx.actor_id(), Utc::now()).await?;
         Ok(FindingPayload {
             finding: Finding(row),
         })

@@ -287,9 +287,7 @@ impl Job {
         let Some(outcome) = job_outcome(&self.0) else {
             return Ok(None);
         };
-        cx.readable_id(outcome.test_id)
-            .await
-            .map(|t| Some(Test(t)))
+        cx.readable_id(outcome.test_id).await.map(|t| Some(Test(t)))
     }
 
     /// What the import did, once it succeeded.
@@ -577,9 +575,11 @@ async fn build_request(
         None => None,
     };
     let test_id = match (&input.test, kind) {
-        (Some(id), ImportKind::Reimport) => {
-            Some(cx.readable::<crate::db::models::hierarchy::Test>(id).await?.id)
-        }
+        (Some(id), ImportKind::Reimport) => Some(
+            cx.readable::<crate::db::models::hierarchy::Test>(id)
+                .await?
+                .id,
+        ),
         (Some(_), ImportKind::Import) => {
             return Err(ApiError::invalid(
                 "test",
@@ -729,7 +729,10 @@ impl ImportQuery {
             &mut explanation.original_finding_id,
         ] {
             if let Some(other) = *id {
-                match cx.readable_id::<crate::db::models::finding::Finding>(other).await {
+                match cx
+                    .readable_id::<crate::db::models::finding::Finding>(other)
+                    .await
+                {
                     Ok(_) => {}
                     Err(ApiError::NotFound(_)) => *id = None,
                     Err(e) => return Err(e),

@@ -12,17 +12,17 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
-use super::user::User;
 use super::context::{Cx, forbidden};
 use super::error::{ApiError, ApiResult};
-use super::payload::{DeleteInput, DeletePayload};
 use super::ids::{self, Kind};
+use super::payload::{DeleteInput, DeletePayload};
+use super::user::User;
 use crate::authz::{Object as AuthzObject, Permission, Role as AuthzRole};
+use crate::db::models::hierarchy::{Product as ProductRow, ProductType as ProductTypeRow};
 use crate::db::models::membership::{
     GlobalRole, Group as GroupRow, GroupMember, ProductGroup, ProductMember, ProductTypeGroup,
     ProductTypeMember,
 };
-use crate::db::models::hierarchy::{Product as ProductRow, ProductType as ProductTypeRow};
 use crate::db::models::user::User as UserRow;
 
 /// A role, as in DefectDojo.

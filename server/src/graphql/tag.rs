@@ -70,13 +70,9 @@ async fn edit_tags(cx: &Cx<'_>, input: TagsInput, add: bool) -> ApiResult<TagsPa
             let f: FindingRow = cx.readable_id(id).await?;
             cx.require_product(Permission::Finding_Edit, f.product_id)
                 .await?;
-            let row = crate::domain::finding::edit_tags(
-                &mut *cx.conn().await?,
-                id,
-                &edit,
-                cx.actor_id(),
-            )
-            .await?;
+            let row =
+                crate::domain::finding::edit_tags(&mut *cx.conn().await?, id, &edit, cx.actor_id())
+                    .await?;
             let tags = row.tags.clone();
             (Node::Finding(Finding(row)), tags)
         }

@@ -16,13 +16,11 @@ use super::request::{
     GroupBy, ImportError, ImportGuard, ImportKind, ImportOutcome, ImportRequest, ImportStatistics,
     ReportSource,
 };
-use super::store::{
-    self, CandidateKeys, CloseScope, Closed, FindingUpdate, NewRow, RowContext,
-};
+use super::store::{self, CandidateKeys, CloseScope, Closed, FindingUpdate, NewRow, RowContext};
 use super::target::{self, Target};
 use crate::db::Db;
-use crate::events::{EventKind, EventScope, Outbox};
 use crate::domain::severity::Severity;
+use crate::events::{EventKind, EventScope, Outbox};
 use crate::plugins::{DedupeAlgorithm, HostFinding, ParseOptions, ParseOutput, PluginRegistry};
 
 /// Logs how long each step of an import took (`PALISADE_LOG=palisade::import=debug`).

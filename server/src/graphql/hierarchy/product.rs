@@ -120,13 +120,19 @@ impl Product {
     /// Users holding roles on this product itself (roles on its product type
     /// apply too; see the product type's members).
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
-    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::membership::Member>> {
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::membership::Member>> {
         let cx = Cx::of(ctx)?;
         crate::graphql::membership::product_members(&cx, self.0.id).await
     }
     /// Groups holding roles on this product (needs `Product_Group_View`).
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
-    async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::membership::GroupRole>> {
+    async fn group_roles(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::membership::GroupRole>> {
         let cx = Cx::of(ctx)?;
         crate::graphql::membership::product_groups(&cx, self.0.id).await
     }
@@ -341,7 +347,10 @@ impl ProductMutation {
         input: CreateProductInput,
     ) -> ApiResult<ProductPayload> {
         let cx = Cx::of(ctx)?;
-        let type_id = cx.readable::<model::ProductType>(&input.product_type).await?.id;
+        let type_id = cx
+            .readable::<model::ProductType>(&input.product_type)
+            .await?
+            .id;
         cx.require(
             Permission::Product_Type_Add_Product,
             AuthzObject::ProductType(type_id),

@@ -72,14 +72,20 @@ impl ProductType {
     /// Users holding roles on this product type (empty unless the caller may
     /// read the type itself).
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
-    async fn members(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::membership::Member>> {
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::membership::Member>> {
         let cx = Cx::of(ctx)?;
         crate::graphql::membership::product_type_members(&cx, self.0.id).await
     }
     /// Groups holding roles on this product type (needs read access to the
     /// type and `Product_Type_Group_View`).
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
-    async fn group_roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::membership::GroupRole>> {
+    async fn group_roles(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::membership::GroupRole>> {
         let cx = Cx::of(ctx)?;
         crate::graphql::membership::product_type_groups(&cx, self.0.id).await
     }
@@ -154,7 +160,6 @@ impl Paged for ProductTypeListing {
         encode_cursor(&SortKey::None, row.id)
     }
 }
-
 
 /// ProductType queries.
 #[derive(Default)]

@@ -124,9 +124,7 @@ impl Test {
     /// The engagement.
     async fn engagement(&self, ctx: &Context<'_>) -> ApiResult<Engagement> {
         let cx = Cx::of(ctx)?;
-        cx.readable_id(self.0.engagement_id)
-            .await
-            .map(Engagement)
+        cx.readable_id(self.0.engagement_id).await.map(Engagement)
     }
     /// Number of findings.
     async fn finding_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
@@ -174,7 +172,10 @@ impl Test {
     }
     /// The test's import history, newest first.
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
-    async fn test_imports(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::import::TestImport>> {
+    async fn test_imports(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::import::TestImport>> {
         let cx = Cx::of(ctx)?;
         crate::graphql::import::test_imports_of(&cx, self.0.id).await
     }
