@@ -72,7 +72,7 @@ impl AppState {
             .map_err(|e| {
                 crate::plugins::PluginError::Internal(format!("plugin loader failed: {e}"))
             })??;
-        let uploaded = graphql::plugin::load_uploaded(&db, &plugins).await?;
+        let uploaded = crate::plugins::load_uploaded(&db, &plugins).await?;
         if plugins.config().plugin_dir.is_some() {
             plugins.watch_directory()?;
         }

@@ -7,6 +7,7 @@ pub mod location;
 pub mod note;
 pub mod severity;
 pub mod sla;
+pub mod tag;
 pub mod user;
 
 use crate::db::DbError;

@@ -28,6 +28,10 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use crate::db::{Db, DbError};
 use crate::domain::severity::Severity;
 
+pub mod outbox;
+
+pub use outbox::{EventKind, EventScope, Outbox};
+
 /// The NOTIFY channel of the outbox.
 pub const EVENTS_CHANNEL: &str = "palisade_events";
 /// How long a skipped `seq` is waited for before it counts as rolled back.
@@ -50,7 +54,8 @@ pub struct Event {
     /// Position in the outbox; increases with every event.
     #[diesel(sql_type = BigInt)]
     pub seq: i64,
-    /// What happened: `created`, `reactivated`, `mitigated`, `duplicate`, `updated`, `note_added`, `deleted`, ...
+    /// What happened: an [`EventKind`]'s word (kept as text, so a kind
+    /// written by a newer server never stops this one reading).
     #[diesel(sql_type = Text)]
     pub kind: String,
     /// The finding.
@@ -204,36 +209,6 @@ pub fn start_pruner(db: Db, retention: Duration) -> tokio::task::JoinHandle<()> 
             }
         }
     })
-}
-
-/// Records one change made outside an import (by hand), in the caller's
-/// transaction, and queues the notification for its commit.
-pub async fn record(
-    conn: &mut AsyncPgConnection,
-    kind: &str,
-    finding: &crate::db::models::finding::Finding,
-    product_type_id: Option<i64>,
-    actor: Option<i64>,
-    changes: &serde_json::Value,
-) -> diesel::QueryResult<()> {
-    sql_query(
-        "INSERT INTO events (kind, finding_id, product_id, product_type_id, engagement_id, test_id, actor_id, changes) \
-         VALUES ($1, $2, $3, COALESCE($4, (SELECT product_type_id FROM products WHERE id = $3)), $5, $6, $7, $8::jsonb)",
-    )
-    .bind::<Text, _>(kind)
-    .bind::<BigInt, _>(finding.id)
-    .bind::<BigInt, _>(finding.product_id)
-    .bind::<Nullable<BigInt>, _>(product_type_id)
-    .bind::<BigInt, _>(finding.engagement_id)
-    .bind::<BigInt, _>(finding.test_id)
-    .bind::<Nullable<BigInt>, _>(actor)
-    .bind::<Text, _>(changes.to_string())
-    .execute(conn)
-    .await?;
-    sql_query("SELECT pg_notify('palisade_events', '')")
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// This process's fan-out: subscribe to receive every new event once.
@@ -392,7 +367,7 @@ struct Cursor {
 pub fn diff(
     before: &crate::db::models::finding::Finding,
     after: &crate::db::models::finding::Finding,
-) -> (&'static str, serde_json::Value) {
+) -> (EventKind, serde_json::Value) {
     let mut changes = serde_json::Map::new();
     let mut put = |name: &str, b: serde_json::Value, a: serde_json::Value| {
         if b != a {
@@ -426,19 +401,19 @@ pub fn diff(
     put("duplicate", json!(before.duplicate), json!(after.duplicate));
     put("tags", json!(before.tags), json!(after.tags));
     let kind = if !before.is_mitigated && after.is_mitigated {
-        "mitigated"
+        EventKind::Mitigated
     } else if before.is_mitigated && !after.is_mitigated {
-        "reactivated"
+        EventKind::Reactivated
     } else if !before.risk_accepted && after.risk_accepted {
-        "risk_accepted"
+        EventKind::RiskAccepted
     } else if !before.false_p && after.false_p {
-        "false_positive"
+        EventKind::FalsePositive
     } else if before.severity != after.severity {
-        "severity_changed"
+        EventKind::SeverityChanged
     } else if before.active != after.active || before.verified != after.verified {
-        "status_changed"
+        EventKind::StatusChanged
     } else {
-        "updated"
+        EventKind::Updated
     };
     (kind, serde_json::Value::Object(changes))
 }

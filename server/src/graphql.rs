@@ -1,7 +1,6 @@
 //! The GraphQL API: schema assembly, one module per area, per-request loaders
 //! and the GraphQL-over-HTTP transport.
 
-pub mod account;
 pub mod connection;
 pub mod context;
 pub mod document;
@@ -15,10 +14,13 @@ pub mod ids;
 pub mod import;
 pub mod loaders;
 pub mod location;
-pub mod members;
+pub mod membership;
 pub mod node;
 pub mod note;
+pub mod payload;
 pub mod plugin;
+pub mod tag;
+pub mod user;
 pub mod webhooks;
 pub mod ws;
 
@@ -33,8 +35,8 @@ pub struct QueryRoot(
     hierarchy::HierarchyQuery,
     finding::FindingQuery,
     plugin::PluginQuery,
-    account::AccountQuery,
-    members::MemberQuery,
+    user::UserQuery,
+    membership::MembershipQuery,
     import::ImportQuery,
     webhooks::WebhookQuery,
 );
@@ -46,11 +48,11 @@ pub struct MutationRoot(
     finding::FindingMutation,
     location::LocationMutation,
     note::NoteMutation,
-    node::TagMutation,
+    tag::TagMutation,
     plugin::PluginMutation,
     plugin::PreviewMutation,
-    account::AccountMutation,
-    members::MemberMutation,
+    user::UserMutation,
+    membership::MembershipMutation,
     import::ImportMutation,
     webhooks::WebhookMutation,
 );

@@ -20,6 +20,7 @@ mod error;
 mod limits;
 mod registry;
 mod state;
+mod stored;
 mod types;
 
 pub use config::{PluginConfig, PluginLimits, parse_bytes, parse_seconds};
@@ -32,6 +33,7 @@ pub use registry::{
     ActiveScanType, DETECT_HEAD_BYTES, DirectoryChanges, GENERIC_FORMATS, ParseOptions,
     ParseOutput, PluginRegistry, PluginSource, PluginSummary, ScanTypeSummary,
 };
+pub use stored::load_uploaded;
 pub use types::{
     DedupeAlgorithm, DedupeSetting, HostEndpoint, HostFinding, PluginInfo, ReportLocation,
     ScanTypeInfo, Severity,

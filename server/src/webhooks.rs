@@ -773,22 +773,19 @@ async fn disable(
         // Another process got there first and told the owners.
         return Ok(());
     }
-    sql_query(
-        "INSERT INTO events (kind, product_id, product_type_id, actor_id, changes) \
-         VALUES ('webhook_disabled', $1, $2, $3, $4::jsonb)",
+    crate::events::Outbox::record(
+        conn,
+        crate::events::EventKind::WebhookDisabled,
+        &crate::events::EventScope {
+            product_type_id: hook.product_type_id,
+            product_id: hook.product_id,
+            actor: hook.created_by_id,
+            ..Default::default()
+        },
+        None,
+        &serde_json::json!({"webhook": {"id": hook.id, "name": hook.name, "url": hook.url, "failing_since": hook.failing_since}, "reason": reason}),
     )
-    .bind::<Nullable<BigInt>, _>(hook.product_id)
-    .bind::<Nullable<BigInt>, _>(hook.product_type_id)
-    .bind::<Nullable<BigInt>, _>(hook.created_by_id)
-    .bind::<Text, _>(
-        serde_json::json!({"webhook": {"id": hook.id, "name": hook.name, "url": hook.url, "failing_since": hook.failing_since}, "reason": reason})
-            .to_string(),
-    )
-    .execute(conn)
     .await?;
-    sql_query("SELECT pg_notify('palisade_events', '')")
-        .execute(conn)
-        .await?;
     tracing::warn!(webhook = hook.id, reason, "disabled a webhook");
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::support::{TestDb, TestServer};
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-const SUBSCRIPTION: &str = "subscription($after: Int, $kinds: [String!]) { findingChanges(afterSeq: $after, filter: {kinds: $kinds}) { seq kind productId severity finding { title } changes } }";
+const SUBSCRIPTION: &str = "subscription($after: Int, $kinds: [FindingChangeKind!]) { findingChanges(afterSeq: $after, filter: {kinds: $kinds}) { seq kind productId severity finding { title } changes } }";
 
 async fn subscribe(base: &str, token: &str, variables: Value) -> Ws {
     subscribe_query(base, token, SUBSCRIPTION, variables).await

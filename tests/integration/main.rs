@@ -19,5 +19,6 @@ mod plugins;
 mod schema;
 mod security;
 mod severity;
+mod tag;
 mod users;
 mod webhooks;

@@ -110,7 +110,7 @@ async fn deliveries_are_signed_retried_and_logged() {
     let d = s
         .gql()
         .ok(
-            "mutation($u: String!) { createWebhook(input: {name: \"bot\", url: $u, secret: \"0123456789abcdef-secret\", kinds: [\"created\"]}) { secret webhook { id active } } }",
+            "mutation($u: String!) { createWebhook(input: {name: \"bot\", url: $u, secret: \"0123456789abcdef-secret\", kinds: [created]}) { secret webhook { id active } } }",
             json!({"u": url}),
         )
         .await;

@@ -1,14 +1,20 @@
 //! Findings: creation with derived fields, status normalisation and the
 //! validation rules of the API, deletion with duplicate re-pointing.
+//!
+//! The writes ([`create`], [`update`], [`edit_tags`], [`delete`]) each run
+//! in one transaction that also records the change in the outbox, so a
+//! change and its event commit together.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::severity::Severity;
 use super::sla::SlaDays;
+use super::tag::TagEdit;
 use super::{DomainError, check_len, check_opt_len, normalize_tags};
 use crate::db::models::finding::{Finding, FindingChanges, NewFinding, VulnerabilityId};
 use crate::db::models::hierarchy::Test;
+use crate::events::{EventKind, EventScope, Outbox};
 
 /// The status flags of a finding (domain.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -246,8 +252,32 @@ fn validate_common(input: &FindingInput) -> Result<(), DomainError> {
 }
 
 /// Creates a finding in `test` with its derived fields (numerical severity,
-/// static/dynamic, SLA dates) and its vulnerability ids.
-pub async fn create_finding(
+/// static/dynamic, SLA dates) and its vulnerability ids, and records its
+/// `created` event.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    test: &Test,
+    input: FindingInput,
+    reporter: Option<i64>,
+    today: NaiveDate,
+) -> Result<Finding, DomainError> {
+    conn.transaction::<_, DomainError, _>(async |c| {
+        let row = insert(c, test, input, reporter, today).await?;
+        let scope = EventScope::of_finding(&row, reporter);
+        Outbox::record(
+            c,
+            EventKind::Created,
+            &scope,
+            Some(row.id),
+            &serde_json::json!({}),
+        )
+        .await?;
+        Ok(row)
+    })
+    .await
+}
+
+async fn insert(
     conn: &mut AsyncPgConnection,
     test: &Test,
     input: FindingInput,
@@ -364,8 +394,101 @@ pub struct FindingUpdate {
     pub tags: Option<Vec<String>>,
 }
 
-/// Edits a finding, normalising its status and recomputing its SLA deadline.
-pub async fn update_finding(
+fn not_found(id: i64) -> DomainError {
+    DomainError::NotFound {
+        kind: "Finding",
+        id: id.to_string(),
+    }
+}
+
+/// Records what changed between `before` and `after`, if anything did.
+async fn record_diff(
+    conn: &mut AsyncPgConnection,
+    before: &Finding,
+    after: &Finding,
+    actor: Option<i64>,
+) -> Result<(), DomainError> {
+    let (kind, changes) = crate::events::diff(before, after);
+    if changes.as_object().is_some_and(|m| !m.is_empty()) {
+        let scope = EventScope::of_finding(after, actor);
+        Outbox::record(conn, kind, &scope, Some(after.id), &changes).await?;
+    }
+    Ok(())
+}
+
+/// Edits finding `id`, normalising its status and recomputing its SLA
+/// deadline, and records what changed. The row is locked first, so the
+/// edit and its event start from the committed state.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    update: FindingUpdate,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Finding, DomainError> {
+    conn.transaction::<_, DomainError, _>(async |c| {
+        let existing = Finding::find_for_update(c, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let row = apply_update(c, &existing, update, actor, now).await?;
+        record_diff(c, &existing, &row, actor).await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Adds or removes tags of finding `id` and records the change; concurrent
+/// edits wait for each other, so none is lost.
+pub async fn edit_tags(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    edit: &TagEdit,
+    actor: Option<i64>,
+) -> Result<Finding, DomainError> {
+    conn.transaction::<_, DomainError, _>(async |c| {
+        let existing = Finding::find_for_update(c, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let changes = FindingChanges {
+            tags: Some(edit.apply(&existing.tags)),
+            ..FindingChanges::default()
+        };
+        let row = Finding::update(c, id, &changes)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        record_diff(c, &existing, &row, actor).await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// Deletes finding `id` and records its `deleted` event; its duplicates
+/// are handed to the oldest of them.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    actor: Option<i64>,
+) -> Result<(), DomainError> {
+    conn.transaction::<_, DomainError, _>(async |c| {
+        let existing = Finding::find_for_update(c, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let scope = EventScope::of_finding(&existing, actor);
+        Outbox::record(
+            c,
+            EventKind::Deleted,
+            &scope,
+            Some(existing.id),
+            &serde_json::json!({}),
+        )
+        .await?;
+        remove(c, &existing).await
+    })
+    .await
+}
+
+/// Applies an edit to `existing` (normalising status, recomputing the SLA).
+async fn apply_update(
     conn: &mut AsyncPgConnection,
     existing: &Finding,
     update: FindingUpdate,
@@ -452,18 +575,12 @@ pub async fn update_finding(
     }
     Finding::update(conn, existing.id, &changes)
         .await?
-        .ok_or_else(|| DomainError::NotFound {
-            kind: "Finding",
-            id: existing.id.to_string(),
-        })
+        .ok_or_else(|| not_found(existing.id))
 }
 
 /// Deletes a finding. Its duplicates are handed to the oldest of them, which
 /// becomes the new original, so no duplicate is left pointing nowhere.
-pub async fn delete_finding(
-    conn: &mut AsyncPgConnection,
-    finding: &Finding,
-) -> Result<(), DomainError> {
+async fn remove(conn: &mut AsyncPgConnection, finding: &Finding) -> Result<(), DomainError> {
     let heir = crate::db::models::finding::first_duplicate_of(conn, finding.id).await?;
     if let Some(heir) = heir {
         Finding::update(

@@ -1,15 +1,22 @@
 //! Cursor connections with keyset pagination (GitHub's conventions):
 //! `edges { cursor node }`, `nodes`, `pageInfo` and a lazily counted `totalCount`.
+//!
+//! A list describes its query once as a [`Paged`] (one page, the count, a
+//! row's cursor); [`paged`] runs it for every connection field.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use async_graphql::SimpleObject;
+use async_graphql::{Context, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+use super::context::Cx;
 use super::error::{ApiError, ApiResult};
 use crate::db::models::{Direction, PageQuery, SortKey};
 
@@ -18,6 +25,15 @@ use crate::db::models::{Direction, PageQuery, SortKey};
 pub struct PageLimits {
     /// Largest page.
     pub max_page_size: u32,
+}
+
+impl PageLimits {
+    /// The schema's limits (100 when a schema was built without them).
+    pub fn of(ctx: &Context<'_>) -> PageLimits {
+        ctx.data_opt::<PageLimits>()
+            .copied()
+            .unwrap_or(PageLimits { max_page_size: 100 })
+    }
 }
 
 /// Page size when neither `first` nor `last` is given.
@@ -199,6 +215,68 @@ impl Page {
 /// Counts the rows of a connection when (and only when) `totalCount` is asked.
 pub type Counter = Arc<dyn Fn() -> BoxFuture<'static, ApiResult<i64>> + Send + Sync>;
 
+/// A filtered, sorted list that connections page through.
+pub trait Paged: Clone + Send + Sync + 'static {
+    /// The rows.
+    type Row: Send;
+
+    /// The sort direction `first`/`after` walk in.
+    fn direction(&self) -> Direction {
+        Direction::Asc
+    }
+
+    /// One page of rows (the keyset query asks for one more than shown).
+    fn page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        page: &PageQuery,
+    ) -> impl Future<Output = QueryResult<Vec<Self::Row>>> + Send;
+
+    /// How many rows match, over all pages.
+    fn count(&self, conn: &mut AsyncPgConnection) -> impl Future<Output = QueryResult<i64>> + Send;
+
+    /// A row's cursor.
+    fn cursor(&self, row: &Self::Row) -> String;
+}
+
+/// A resolved page: edges with cursors, page info and the lazy count.
+pub struct PageOf<R> {
+    /// Cursors and rows, in order.
+    pub edges: Vec<(String, R)>,
+    /// Where the page is.
+    pub info: PageInfo,
+    /// Counts the whole list on demand.
+    pub counter: Counter,
+}
+
+/// Runs one page of `list` for a connection field.
+pub async fn paged<L: Paged>(
+    ctx: &Context<'_>,
+    cx: &Cx<'_>,
+    list: L,
+    args: PageArgs,
+) -> ApiResult<PageOf<L::Row>> {
+    let page = args.resolve(PageLimits::of(ctx), list.direction())?;
+    let mut conn = cx.conn().await?;
+    let rows = list.page(&mut conn, &page.query).await?;
+    drop(conn);
+    let (edges, info) = page.finish(rows, |r| list.cursor(r));
+    let db = cx.db().clone();
+    let counter: Counter = Arc::new(move || {
+        let db = db.clone();
+        let list = list.clone();
+        Box::pin(async move {
+            let mut conn = db.conn().await?;
+            Ok(list.count(&mut conn).await?)
+        })
+    });
+    Ok(PageOf {
+        edges,
+        info,
+        counter,
+    })
+}
+
 /// Defines `<Name>Connection` and `<Name>Edge` for a node type.
 macro_rules! connection {
     ($conn:ident, $edge:ident, $node:ty) => {
@@ -242,19 +320,22 @@ macro_rules! connection {
         }
 
         impl $conn {
-            /// Builds the connection from page rows.
-            pub fn build(
-                edges: Vec<(String, $node)>,
-                page_info: $crate::graphql::connection::PageInfo,
-                counter: $crate::graphql::connection::Counter,
+            /// Builds the connection from a page of rows, wrapping each.
+            pub fn from_page<R>(
+                page: $crate::graphql::connection::PageOf<R>,
+                wrap: impl Fn(R) -> $node,
             ) -> Self {
                 $conn {
-                    edges: edges
+                    edges: page
+                        .edges
                         .into_iter()
-                        .map(|(cursor, node)| $edge { cursor, node })
+                        .map(|(cursor, row)| $edge {
+                            cursor,
+                            node: wrap(row),
+                        })
                         .collect(),
-                    page_info,
-                    counter,
+                    page_info: page.info,
+                    counter: page.counter,
                 }
             }
         }

@@ -4,16 +4,20 @@
 //! Resolvers take it with `Cx::of(ctx)?` on their first line, which answers
 //! `UNAUTHENTICATED` when the request carries no valid credentials; only
 //! sign-in uses [`Cx::anonymous`]. Reads go through
-//! [`Cx::readable_products`] (lists filter in SQL) and
-//! [`Cx::can_read_product`] (single objects answer NOT_FOUND); writes call
-//! one of the `require_*` helpers (FORBIDDEN).
+//! [`Cx::readable_products`] (lists filter in SQL) and [`Cx::readable`]
+//! (single objects answer NOT_FOUND); writes call one of the `require_*`
+//! helpers (FORBIDDEN). A mutation therefore reads: decode the id and load
+//! the object with `cx.readable`, `cx.require…`, call the domain, wrap the
+//! result in its payload.
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use async_graphql::Context;
+use async_graphql::{Context, ID};
 
 use super::error::{ApiError, ApiResult};
+use super::ids::{self, Kind};
 use super::loaders::{Loaders, load_err};
 use crate::auth::Principal;
 use crate::authz::{Authz, Object, Permission, ReadableProducts, Subject};
@@ -57,6 +61,20 @@ impl RequestContext {
             readable_types: OnceLock::new(),
         }
     }
+}
+
+/// An object a single-object read may return: loaded through the
+/// request's loaders, and answering NOT_FOUND, exactly like a missing one,
+/// when the caller may not read it.
+pub trait Readable: Sized + Send {
+    /// The kind of its global id.
+    const KIND: Kind;
+
+    /// The object with this id, if it exists.
+    fn load(cx: &Cx<'_>, id: i64) -> impl Future<Output = ApiResult<Option<Self>>> + Send;
+
+    /// Whether the caller may read it.
+    fn may_read(&self, cx: &Cx<'_>) -> impl Future<Output = ApiResult<bool>> + Send;
 }
 
 /// Borrowed request state of an authenticated request.
@@ -129,7 +147,7 @@ impl<'a> Cx<'a> {
         self.principal.is_superuser
     }
 
-    fn readable(&self) -> Arc<ReadableProducts> {
+    fn readable_set(&self) -> Arc<ReadableProducts> {
         // The generation is read before computing: a policy swapped in
         // meanwhile then makes the next call compute again, never the
         // reverse (an old answer filed under the new generation).
@@ -152,7 +170,7 @@ impl<'a> Cx<'a> {
     /// Products the subject may read; `None` means all of them. Every list
     /// query filters by this in SQL.
     pub fn readable_products(&self) -> Option<Vec<i64>> {
-        match &*self.readable() {
+        match &*self.readable_set() {
             ReadableProducts::All => None,
             ReadableProducts::Some(ids) => Some(ids.clone()),
         }
@@ -174,13 +192,42 @@ impl<'a> Cx<'a> {
     /// Whether the subject may read objects of `product_id`; an unreadable
     /// object answers NOT_FOUND exactly as a missing one.
     pub fn can_read_product(&self, product_id: i64) -> bool {
-        self.readable().contains(product_id)
+        self.readable_set().contains(product_id)
     }
 
     /// Whether the subject may read the product type itself.
     pub fn can_read_product_type(&self, product_type_id: i64) -> bool {
         self.readable_product_types()
             .is_none_or(|ids| ids.binary_search(&product_type_id).is_ok())
+    }
+
+    /// The object with global id `id` if the caller may read it, or
+    /// NOT_FOUND (also for an id of another kind).
+    pub async fn readable<T: Readable>(&self, id: &ID) -> ApiResult<T> {
+        self.readable_id(ids::decode(id, T::KIND)?).await
+    }
+
+    /// [`Cx::readable`] by database id.
+    pub async fn readable_id<T: Readable>(&self, id: i64) -> ApiResult<T> {
+        match T::load(self, id).await? {
+            Some(object) if object.may_read(self).await? => Ok(object),
+            _ => Err(ApiError::NotFound(format!(
+                "{} {}",
+                T::KIND.name(),
+                ids::encode(T::KIND, id).0
+            ))),
+        }
+    }
+
+    /// Rebuilds this process's access-control policy after a change it
+    /// depends on, so the caller's next request already sees it (other
+    /// processes follow on the policy notification).
+    pub async fn reload_policy(&self) -> ApiResult<()> {
+        self.inner
+            .authz
+            .reload(&self.inner.db)
+            .await
+            .map_err(|e| ApiError::Internal(format!("reloading the policy: {e}")))
     }
 
     /// Whether the subject holds `permission` on `object`.

@@ -22,7 +22,7 @@ use super::ids::{self, Kind};
 use crate::authz::{Authz, Object as AuthzObject, Permission, Subject};
 use crate::db::Db;
 use crate::domain::severity::Severity;
-use crate::events::{Event, EventBus, Page};
+use crate::events::{Event, EventBus, EventKind, Page};
 
 /// Events read from the table per query while a subscriber catches up.
 const REPLAY_PAGE: i64 = 2_000;
@@ -40,8 +40,8 @@ pub struct FindingChangeFilter {
     pub tests: Option<Vec<ID>>,
     /// The finding's current severity.
     pub severities: Option<Vec<Severity>>,
-    /// Event kinds: `created`, `reactivated`, `mitigated`, `duplicate`, `updated`, `note_added`, `deleted`.
-    pub kinds: Option<Vec<String>>,
+    /// Event kinds.
+    pub kinds: Option<Vec<EventKind>>,
 }
 
 #[derive(Clone, Default)]
@@ -51,7 +51,7 @@ struct Matcher {
     engagements: Option<Vec<i64>>,
     tests: Option<Vec<i64>>,
     severities: Option<Vec<Severity>>,
-    kinds: Option<Vec<String>>,
+    kinds: Option<Vec<EventKind>>,
 }
 
 fn decode_all(ids_in: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Option<Vec<i64>>> {
@@ -86,7 +86,10 @@ impl Matcher {
                 .severities
                 .as_ref()
                 .is_none_or(|w| e.severity.is_some_and(|s| w.contains(&s)))
-            && self.kinds.as_ref().is_none_or(|w| w.contains(&e.kind))
+            && self
+                .kinds
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|k| k.as_str() == e.kind))
     }
 }
 

@@ -1,41 +1,42 @@
-//! Findings over GraphQL: the type, the filtered and sorted list, and edits.
+//! Findings over GraphQL: the type, the queries and the edits; the list
+//! (filters, order, pages, prefetch) is in `list`.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+pub mod list;
+
+pub use list::{
+    FindingConnection, FindingFilterInput, FindingOrder, FindingOrderField, OrderDirection,
+    findings_connection,
+};
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::connection::{Counter, PageArgs, PageLimits, connection, encode_cursor};
-use super::context::Cx;
+use super::connection::PageArgs;
+use super::context::{Cx, Readable};
 use super::error::{ApiError, ApiResult};
-use super::hierarchy::{
-    DeleteInput, DeletePayload, Engagement, Product, Test, readable_engagement, readable_product,
-    readable_test,
-};
+use super::hierarchy::{Engagement, Product, Test};
 use super::ids::{self, Kind};
 use super::loaders::load_err;
 use super::location::FindingLocation;
 use super::note::Note;
+use super::payload::{DeleteInput, DeletePayload};
 use crate::authz::Permission;
-use crate::db::models::Direction;
-use crate::db::models::finding::{self as model, FindingFilter, FindingSort};
+use crate::db::models::finding as model;
 use crate::db::models::note::NoteParent;
 use crate::domain::finding::{self as rules, FindingInput, FindingUpdate, StatusChange};
 use crate::domain::severity::Severity;
-use crate::domain::{self as domain, normalize_tags};
 
 /// A vulnerability or weakness found by a scanner or a person.
 #[derive(Clone)]
 pub struct Finding(pub model::Finding);
 
-connection!(FindingConnection, FindingEdge, Finding);
-
-/// Loads a finding the caller may read, or NOT_FOUND.
-pub async fn readable_finding(cx: &Cx<'_>, id: i64) -> ApiResult<model::Finding> {
-    match cx.loaders().findings.load_one(id).await.map_err(load_err)? {
-        Some(f) if cx.can_read_product(f.product_id) => Ok(f),
-        _ => Err(ApiError::NotFound(format!(
-            "Finding {}",
-            ids::encode(Kind::Finding, id).0
-        ))),
+impl Readable for model::Finding {
+    const KIND: Kind = Kind::Finding;
+    async fn load(cx: &Cx<'_>, id: i64) -> ApiResult<Option<Self>> {
+        cx.loaders().findings.load_one(id).await.map_err(load_err)
+    }
+    async fn may_read(&self, cx: &Cx<'_>) -> ApiResult<bool> {
+        Ok(cx.can_read_product(self.product_id))
     }
 }
 
@@ -168,7 +169,7 @@ impl Finding {
     async fn duplicate_finding(&self, ctx: &Context<'_>) -> ApiResult<Option<Finding>> {
         let cx = Cx::of(ctx)?;
         match self.0.duplicate_finding_id {
-            Some(id) => match readable_finding(&cx, id).await {
+            Some(id) => match cx.readable_id(id).await {
                 Ok(f) => Ok(Some(Finding(f))),
                 Err(ApiError::NotFound(_)) => Ok(None),
                 Err(e) => Err(e),
@@ -312,19 +313,17 @@ impl Finding {
     /// The test.
     async fn test(&self, ctx: &Context<'_>) -> ApiResult<Test> {
         let cx = Cx::of(ctx)?;
-        readable_test(&cx, self.0.test_id).await.map(Test)
+        cx.readable_id(self.0.test_id).await.map(Test)
     }
     /// The engagement.
     async fn engagement(&self, ctx: &Context<'_>) -> ApiResult<Engagement> {
         let cx = Cx::of(ctx)?;
-        readable_engagement(&cx, self.0.engagement_id)
-            .await
-            .map(Engagement)
+        cx.readable_id(self.0.engagement_id).await.map(Engagement)
     }
     /// The product.
     async fn product(&self, ctx: &Context<'_>) -> ApiResult<Product> {
         let cx = Cx::of(ctx)?;
-        readable_product(&cx, self.0.product_id).await.map(Product)
+        cx.readable_id(self.0.product_id).await.map(Product)
     }
     /// Where on the network the finding was seen, with each location's status.
     #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
@@ -345,285 +344,6 @@ impl Finding {
         let cx = Cx::of(ctx)?;
         super::note::notes_of(&cx, NoteParent::Finding(self.0.id)).await
     }
-}
-
-/// Finding sort fields.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub enum FindingOrderField {
-    /// Creation order.
-    #[default]
-    Id,
-    /// Severity (ascending = most severe first).
-    Severity,
-    /// Finding date.
-    Date,
-    /// SLA deadline (findings without one last).
-    SlaExpiration,
-    /// Title.
-    Title,
-}
-
-/// Sort direction.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub enum OrderDirection {
-    /// Ascending.
-    #[default]
-    Asc,
-    /// Descending.
-    Desc,
-}
-
-/// How to sort findings.
-#[derive(InputObject, Clone, Copy, Debug, Default)]
-pub struct FindingOrder {
-    /// Field.
-    pub field: FindingOrderField,
-    /// Direction.
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-/// Finding list filters; every given condition must hold.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct FindingFilterInput {
-    /// Any of these severities.
-    pub severity: Option<Vec<Severity>>,
-    /// Active flag.
-    pub active: Option<bool>,
-    /// Verified flag.
-    pub verified: Option<bool>,
-    /// False-positive flag.
-    pub false_p: Option<bool>,
-    /// Out-of-scope flag.
-    pub out_of_scope: Option<bool>,
-    /// Risk-accepted flag.
-    pub risk_accepted: Option<bool>,
-    /// Under-review flag.
-    pub under_review: Option<bool>,
-    /// Mitigated flag.
-    pub is_mitigated: Option<bool>,
-    /// Duplicate flag.
-    pub duplicate: Option<bool>,
-    /// In any of these product types.
-    pub product_type_ids: Option<Vec<ID>>,
-    /// In any of these products.
-    pub product_ids: Option<Vec<ID>>,
-    /// In any of these engagements.
-    pub engagement_ids: Option<Vec<ID>>,
-    /// In any of these tests.
-    pub test_ids: Option<Vec<ID>>,
-    /// Any of these CWEs.
-    pub cwe: Option<Vec<i32>>,
-    /// Carrying this vulnerability id (CVE, GHSA, ...).
-    pub vulnerability_id: Option<String>,
-    /// Exact component name.
-    pub component_name: Option<String>,
-    /// Exact component version.
-    pub component_version: Option<String>,
-    /// Substring of the file path.
-    pub file_path: Option<String>,
-    /// Carrying all these tags.
-    pub tags: Option<Vec<String>>,
-    /// Found on or after.
-    pub date_from: Option<NaiveDate>,
-    /// Found on or before.
-    pub date_to: Option<NaiveDate>,
-    /// SLA deadline on or after.
-    pub sla_expiration_from: Option<NaiveDate>,
-    /// SLA deadline on or before.
-    pub sla_expiration_to: Option<NaiveDate>,
-    /// Case-insensitive text in title or description.
-    pub search: Option<String>,
-}
-
-fn decode_all(list: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Vec<i64>> {
-    list.iter()
-        .flatten()
-        .map(|i| ids::decode(i, kind))
-        .collect()
-}
-
-impl FindingFilterInput {
-    fn into_filter(self, readable: Option<Vec<i64>>) -> ApiResult<FindingFilter> {
-        if let Some(s) = &self.search {
-            crate::domain::check_len("search", s, 500, false)?;
-        }
-        Ok(FindingFilter {
-            readable_product_ids: readable,
-            product_type_ids: decode_all(&self.product_type_ids, Kind::ProductType)?,
-            product_ids: decode_all(&self.product_ids, Kind::Product)?,
-            engagement_ids: decode_all(&self.engagement_ids, Kind::Engagement)?,
-            test_ids: decode_all(&self.test_ids, Kind::Test)?,
-            ids: None,
-            severities: self.severity.unwrap_or_default(),
-            active: self.active,
-            verified: self.verified,
-            false_p: self.false_p,
-            out_of_scope: self.out_of_scope,
-            risk_accepted: self.risk_accepted,
-            under_review: self.under_review,
-            is_mitigated: self.is_mitigated,
-            duplicate: self.duplicate,
-            cwes: self.cwe.unwrap_or_default(),
-            vulnerability_id: self
-                .vulnerability_id
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty()),
-            component_name: self.component_name,
-            component_version: self.component_version,
-            file_path: self.file_path,
-            tags: normalize_tags(&self.tags.unwrap_or_default())?,
-            date_from: self.date_from,
-            date_to: self.date_to,
-            sla_expiration_from: self.sla_expiration_from,
-            sla_expiration_to: self.sla_expiration_to,
-            search: self.search.filter(|s| !s.trim().is_empty()),
-        })
-    }
-}
-
-/// Loads, in one statement per relation, everything the query selects below
-/// the page's findings, so the per-finding resolvers only read the caches.
-/// Batching by time alone would split a page into several batches whenever
-/// resolving it takes longer than the loader's delay.
-async fn prefetch(ctx: &Context<'_>, cx: &Cx<'_>, rows: &[model::Finding]) -> ApiResult<()> {
-    use std::collections::BTreeSet;
-    let look = ctx.look_ahead();
-    let node_sels = [look.field("nodes"), look.field("edges").field("node")];
-    let selected = |path: &[&str]| {
-        node_sels.iter().any(|s| {
-            let mut f = s.field(path[0]);
-            for p in &path[1..] {
-                f = f.field(p);
-            }
-            f.exists()
-        })
-    };
-    let l = cx.loaders();
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    l.findings
-        .feed_many(rows.iter().map(|r| (r.id, r.clone())))
-        .await;
-    if selected(&["vulnerabilityIds"]) {
-        l.vulnerability_ids
-            .load_many(ids.iter().copied())
-            .await
-            .map_err(load_err)?;
-    }
-    if selected(&["locations"]) {
-        l.finding_locations
-            .load_many(ids.iter().copied())
-            .await
-            .map_err(load_err)?;
-    }
-    if selected(&["duplicateFinding"]) {
-        let dups: BTreeSet<i64> = rows.iter().filter_map(|r| r.duplicate_finding_id).collect();
-        l.findings.load_many(dups).await.map_err(load_err)?;
-    }
-    let mut engagement_ids: BTreeSet<i64> = BTreeSet::new();
-    let mut product_ids: BTreeSet<i64> = BTreeSet::new();
-    if selected(&["test"]) {
-        let tests = l
-            .tests
-            .load_many(rows.iter().map(|r| r.test_id).collect::<BTreeSet<_>>())
-            .await
-            .map_err(load_err)?;
-        if selected(&["test", "engagement"]) {
-            engagement_ids.extend(tests.values().map(|t| t.engagement_id));
-        }
-        if selected(&["test", "testType"]) {
-            l.test_types
-                .load_many(
-                    tests
-                        .values()
-                        .map(|t| t.test_type_id)
-                        .collect::<BTreeSet<_>>(),
-                )
-                .await
-                .map_err(load_err)?;
-        }
-    }
-    if selected(&["engagement"]) {
-        engagement_ids.extend(rows.iter().map(|r| r.engagement_id));
-    }
-    if !engagement_ids.is_empty() {
-        let engagements = l
-            .engagements
-            .load_many(engagement_ids)
-            .await
-            .map_err(load_err)?;
-        if selected(&["test", "engagement", "product"]) || selected(&["engagement", "product"]) {
-            product_ids.extend(engagements.values().map(|e| e.product_id));
-        }
-    }
-    if selected(&["product"]) {
-        product_ids.extend(rows.iter().map(|r| r.product_id));
-    }
-    if !product_ids.is_empty() {
-        let products = l.products.load_many(product_ids).await.map_err(load_err)?;
-        let type_wanted = selected(&["test", "engagement", "product", "productType"])
-            || selected(&["engagement", "product", "productType"])
-            || selected(&["product", "productType"]);
-        if type_wanted {
-            l.product_types
-                .load_many(
-                    products
-                        .values()
-                        .map(|p| p.product_type_id)
-                        .collect::<BTreeSet<_>>(),
-                )
-                .await
-                .map_err(load_err)?;
-        }
-    }
-    Ok(())
-}
-
-/// Runs a finding list query and builds its connection.
-pub async fn findings_connection(
-    ctx: &Context<'_>,
-    cx: &Cx<'_>,
-    filter: FindingFilterInput,
-    order: Option<FindingOrder>,
-    args: PageArgs,
-) -> ApiResult<FindingConnection> {
-    let order = order.unwrap_or_default();
-    let sort = match order.field {
-        FindingOrderField::Id => FindingSort::Id,
-        FindingOrderField::Severity => FindingSort::Severity,
-        FindingOrderField::Date => FindingSort::Date,
-        FindingOrderField::SlaExpiration => FindingSort::SlaExpiration,
-        FindingOrderField::Title => FindingSort::Title,
-    };
-    let dir = match order.direction {
-        OrderDirection::Asc => Direction::Asc,
-        OrderDirection::Desc => Direction::Desc,
-    };
-    let limits = ctx
-        .data_opt::<PageLimits>()
-        .copied()
-        .unwrap_or(PageLimits { max_page_size: 100 });
-    let page = args.resolve(limits, dir)?;
-    let filter = filter.into_filter(cx.readable_products())?;
-    let mut conn = cx.conn().await?;
-    let rows = model::Finding::page(&mut conn, &filter, sort, &page.query).await?;
-    drop(conn);
-    prefetch(ctx, cx, &rows).await?;
-    let (edges, info) = page.finish(rows, |r| encode_cursor(&r.sort_key(sort), r.id));
-    let db = cx.db().clone();
-    let counter: Counter = std::sync::Arc::new(move || {
-        let db = db.clone();
-        let filter = filter.clone();
-        Box::pin(async move {
-            let mut conn = db.conn().await?;
-            Ok(model::Finding::count(&mut conn, &filter).await?)
-        })
-    });
-    Ok(FindingConnection::build(
-        edges.into_iter().map(|(c, r)| (c, Finding(r))).collect(),
-        info,
-        counter,
-    ))
 }
 
 /// Finding queries.
@@ -667,9 +387,7 @@ impl FindingQuery {
     /// One finding.
     async fn finding(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Finding> {
         let cx = Cx::of(ctx)?;
-        readable_finding(&cx, ids::decode(&id, Kind::Finding)?)
-            .await
-            .map(Finding)
+        cx.readable(&id).await.map(Finding)
     }
 }
 
@@ -789,56 +507,10 @@ impl FindingMutation {
         input: CreateFindingInput,
     ) -> ApiResult<FindingPayload> {
         let cx = Cx::of(ctx)?;
-        let test = readable_test(&cx, ids::decode(&input.test, Kind::Test)?).await?;
+        let test: crate::db::models::hierarchy::Test = cx.readable(&input.test).await?;
         cx.require_product(Permission::Finding_Add, test.product_id)
             .await?;
-        let mut conn = cx.conn().await?;
-        let actor = cx.actor_id();
-        use diesel_async::AsyncConnection;
-        let c: &mut diesel_async::AsyncPgConnection = &mut conn;
-        let row = c
-            .transaction::<_, domain::DomainError, _>(async |c| {
-                let row = create_in(c, &test, input, actor).await?;
-                crate::events::record(c, "created", &row, None, actor, &serde_json::json!({}))
-                    .await?;
-                Ok(row)
-            })
-            .await?;
-        Ok(FindingPayload {
-            finding: Finding(row),
-        })
-    }
-
-    /// Edits a finding; status flags are normalised (a false positive is
-    /// closed and unverified, reactivation clears the closing flags, ...).
-    async fn update_finding(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateFindingInput,
-    ) -> ApiResult<FindingPayload> {
-        update_finding_impl(ctx, input).await
-    }
-
-    /// Deletes a finding; its duplicates move to the oldest of them.
-    async fn delete_finding(
-        &self,
-        ctx: &Context<'_>,
-        input: DeleteInput,
-    ) -> ApiResult<DeletePayload> {
-        delete_finding_impl(ctx, input).await
-    }
-}
-
-async fn create_in(
-    conn: &mut diesel_async::AsyncPgConnection,
-    test: &crate::db::models::hierarchy::Test,
-    input: CreateFindingInput,
-    actor: Option<i64>,
-) -> Result<model::Finding, domain::DomainError> {
-    rules::create_finding(
-        conn,
-        test,
-        FindingInput {
+        let input = FindingInput {
             title: input.title,
             severity: Some(input.severity),
             description: input.description,
@@ -860,91 +532,81 @@ async fn create_in(
             verified: input.verified,
             tags: input.tags.unwrap_or_default(),
             service: input.service,
-        },
-        actor,
-        Utc::now().date_naive(),
-    )
-    .await
-}
-
-async fn update_finding_impl(
-    ctx: &Context<'_>,
-    input: UpdateFindingInput,
-) -> ApiResult<FindingPayload> {
-    let cx = Cx::of(ctx)?;
-    let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
-    cx.require_product(Permission::Finding_Edit, existing.product_id)
+        };
+        let mut conn = cx.conn().await?;
+        let row = rules::create(
+            &mut conn,
+            &test,
+            input,
+            cx.actor_id(),
+            Utc::now().date_naive(),
+        )
         .await?;
-    if input.risk_accepted.is_some() {
-        // Accepting a risk is its own permission (Writers and up).
-        cx.require_product(Permission::Risk_Acceptance, existing.product_id)
-            .await?;
-    }
-    let mut conn = cx.conn().await?;
-    let actor = cx.actor_id();
-    use diesel_async::AsyncConnection;
-    let c: &mut diesel_async::AsyncPgConnection = &mut conn;
-    let row = c
-        .transaction::<_, domain::DomainError, _>(async |c| {
-            let row = rules::update_finding(
-                c,
-                &existing,
-                FindingUpdate {
-                    title: input.title,
-                    severity: input.severity,
-                    description: input.description,
-                    date: input.date,
-                    mitigation: input.mitigation,
-                    impact: input.impact,
-                    references: input.references,
-                    cwe: input.cwe,
-                    vulnerability_ids: input.vulnerability_ids,
-                    component_name: input.component_name,
-                    component_version: input.component_version,
-                    file_path: input.file_path,
-                    line: input.line,
-                    planned_remediation_date: input.planned_remediation_date,
-                    status: StatusChange {
-                        active: input.active,
-                        verified: input.verified,
-                        false_p: input.false_p,
-                        out_of_scope: input.out_of_scope,
-                        risk_accepted: input.risk_accepted,
-                        is_mitigated: input.is_mitigated,
-                    },
-                    tags: input.tags,
-                },
-                actor,
-                Utc::now(),
-            )
-            .await?;
-            let (kind, changes) = crate::events::diff(&existing, &row);
-            if changes.as_object().is_some_and(|m| !m.is_empty()) {
-                crate::events::record(c, kind, &row, None, actor, &changes).await?;
-            }
-            Ok(row)
+        Ok(FindingPayload {
+            finding: Finding(row),
         })
-        .await?;
-    Ok(FindingPayload {
-        finding: Finding(row),
-    })
-}
+    }
 
-async fn delete_finding_impl(ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
-    let cx = Cx::of(ctx)?;
-    let existing = readable_finding(&cx, ids::decode(&input.id, Kind::Finding)?).await?;
-    cx.require_product(Permission::Finding_Delete, existing.product_id)
-        .await?;
-    let mut conn = cx.conn().await?;
-    use diesel_async::AsyncConnection;
-    let c: &mut diesel_async::AsyncPgConnection = &mut conn;
-    let actor = cx.actor_id();
-    c.transaction::<_, domain::DomainError, _>(async |c| {
-        crate::events::record(c, "deleted", &existing, None, actor, &serde_json::json!({})).await?;
-        rules::delete_finding(c, &existing).await
-    })
-    .await?;
-    Ok(DeletePayload {
-        deleted_id: input.id,
-    })
+    /// Edits a finding; status flags are normalised (a false positive is
+    /// closed and unverified, reactivation clears the closing flags, ...).
+    async fn update_finding(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateFindingInput,
+    ) -> ApiResult<FindingPayload> {
+        let cx = Cx::of(ctx)?;
+        let existing: model::Finding = cx.readable(&input.id).await?;
+        cx.require_product(Permission::Finding_Edit, existing.product_id)
+            .await?;
+        if input.risk_accepted.is_some() {
+            // Accepting a risk is its own permission (Writers and up).
+            cx.require_product(Permission::Risk_Acceptance, existing.product_id)
+                .await?;
+        }
+        let update = FindingUpdate {
+            title: input.title,
+            severity: input.severity,
+            description: input.description,
+            date: input.date,
+            mitigation: input.mitigation,
+            impact: input.impact,
+            references: input.references,
+            cwe: input.cwe,
+            vulnerability_ids: input.vulnerability_ids,
+            component_name: input.component_name,
+            component_version: input.component_version,
+            file_path: input.file_path,
+            line: input.line,
+            planned_remediation_date: input.planned_remediation_date,
+            status: StatusChange {
+                active: input.active,
+                verified: input.verified,
+                false_p: input.false_p,
+                out_of_scope: input.out_of_scope,
+                risk_accepted: input.risk_accepted,
+                is_mitigated: input.is_mitigated,
+            },
+            tags: input.tags,
+        };
+        let mut conn = cx.conn().await?;
+        let row = rules::update(&mut conn, existing.id, update, cx.actor_id(), Utc::now()).await?;
+        Ok(FindingPayload {
+            finding: Finding(row),
+        })
+    }
+
+    /// Deletes a finding; its duplicates move to the oldest of them.
+    async fn delete_finding(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> ApiResult<DeletePayload> {
+        let cx = Cx::of(ctx)?;
+        let existing: model::Finding = cx.readable(&input.id).await?;
+        cx.require_product(Permission::Finding_Delete, existing.product_id)
+            .await?;
+        let mut conn = cx.conn().await?;
+        rules::delete(&mut conn, existing.id, cx.actor_id()).await?;
+        Ok(DeletePayload::of(input))
+    }
 }

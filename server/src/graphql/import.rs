@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::context::Cx;
 use super::error::{ApiError, ApiResult};
-use super::finding::{Finding, readable_finding};
-use super::hierarchy::{Test, readable_engagement, readable_test};
+use super::finding::Finding;
+use super::hierarchy::Test;
 use super::ids::{self, Kind};
 use crate::authz::Subject;
 use crate::domain::severity::Severity as DomainSeverity;
@@ -181,7 +181,7 @@ impl ImportPayload {
     async fn test(&self, ctx: &Context<'_>) -> ApiResult<Option<Test>> {
         let cx = Cx::of(ctx)?;
         match &self.outcome {
-            Some(o) => readable_test(&cx, o.test_id).await.map(|t| Some(Test(t))),
+            Some(o) => cx.readable_id(o.test_id).await.map(|t| Some(Test(t))),
             None => Ok(None),
         }
     }
@@ -287,9 +287,7 @@ impl Job {
         let Some(outcome) = job_outcome(&self.0) else {
             return Ok(None);
         };
-        readable_test(&cx, outcome.test_id)
-            .await
-            .map(|t| Some(Test(t)))
+        cx.readable_id(outcome.test_id).await.map(|t| Some(Test(t)))
     }
 
     /// What the import did, once it succeeded.
@@ -328,7 +326,7 @@ impl TestImportFindingAction {
     /// The finding.
     async fn finding(&self, ctx: &Context<'_>) -> ApiResult<Finding> {
         let cx = Cx::of(ctx)?;
-        readable_finding(&cx, self.finding_id).await.map(Finding)
+        cx.readable_id(self.finding_id).await.map(Finding)
     }
 
     /// What happened to it.
@@ -571,15 +569,17 @@ async fn build_request(
     }
     let engagement_id = match &input.engagement {
         Some(id) => {
-            let e = readable_engagement(cx, ids::decode(id, Kind::Engagement)?).await?;
+            let e: crate::db::models::hierarchy::Engagement = cx.readable(id).await?;
             Some(e.id)
         }
         None => None,
     };
     let test_id = match (&input.test, kind) {
-        (Some(id), ImportKind::Reimport) => {
-            Some(readable_test(cx, ids::decode(id, Kind::Test)?).await?.id)
-        }
+        (Some(id), ImportKind::Reimport) => Some(
+            cx.readable::<crate::db::models::hierarchy::Test>(id)
+                .await?
+                .id,
+        ),
         (Some(_), ImportKind::Import) => {
             return Err(ApiError::invalid(
                 "test",
@@ -714,7 +714,7 @@ impl ImportQuery {
         finding: ID,
     ) -> ApiResult<Json<crate::import::DedupeExplanation>> {
         let cx = Cx::of(ctx)?;
-        let f = readable_finding(&cx, ids::decode(&finding, Kind::Finding)?).await?;
+        let f: crate::db::models::finding::Finding = cx.readable(&finding).await?;
         let (plugins, dedupe) = services(ctx)?;
         let mut conn = cx.conn().await?;
         let mut explanation = crate::import::dedupe_explain(&mut conn, Some(plugins), dedupe, f.id)
@@ -729,7 +729,10 @@ impl ImportQuery {
             &mut explanation.original_finding_id,
         ] {
             if let Some(other) = *id {
-                match readable_finding(&cx, other).await {
+                match cx
+                    .readable_id::<crate::db::models::finding::Finding>(other)
+                    .await
+                {
                     Ok(_) => {}
                     Err(ApiError::NotFound(_)) => *id = None,
                     Err(e) => return Err(e),

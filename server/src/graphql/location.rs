@@ -3,12 +3,13 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::context::Cx;
+use super::context::{Cx, Readable};
 use super::error::{ApiError, ApiResult};
-use super::finding::{Finding, readable_finding};
-use super::hierarchy::{DeleteInput, DeletePayload};
+use super::finding::Finding;
 use super::ids::{self, Kind};
+use super::payload::{DeleteInput, DeletePayload};
 use crate::authz::Permission;
+use crate::db::models::finding::Finding as FindingRow;
 use crate::db::models::location as model;
 use crate::domain::location::UrlParts;
 
@@ -124,25 +125,24 @@ impl FindingLocation {
     }
 }
 
-/// Loads a location the caller may read (through any product it belongs to).
-pub async fn readable_location(cx: &Cx<'_>, id: i64) -> ApiResult<model::Location> {
-    let not_found =
-        || ApiError::NotFound(format!("Location {}", ids::encode(Kind::Location, id).0));
-    let loc = cx
-        .loaders()
-        .locations
-        .load_one(id)
-        .await
-        .map_err(super::loaders::load_err)?
-        .ok_or_else(not_found)?;
-    if cx.readable_products().is_some() {
-        let mut conn = cx.conn().await?;
-        let products = model::Location::product_ids(&mut conn, id).await?;
-        if !products.iter().any(|p| cx.can_read_product(*p)) {
-            return Err(not_found());
-        }
+/// A location is readable through any product it belongs to.
+impl Readable for model::Location {
+    const KIND: Kind = Kind::Location;
+    async fn load(cx: &Cx<'_>, id: i64) -> ApiResult<Option<Self>> {
+        cx.loaders()
+            .locations
+            .load_one(id)
+            .await
+            .map_err(super::loaders::load_err)
     }
-    Ok(loc)
+    async fn may_read(&self, cx: &Cx<'_>) -> ApiResult<bool> {
+        if cx.readable_products().is_none() {
+            return Ok(true);
+        }
+        let mut conn = cx.conn().await?;
+        let products = model::Location::product_ids(&mut conn, self.id).await?;
+        Ok(products.iter().any(|p| cx.can_read_product(*p)))
+    }
 }
 
 /// `FORBIDDEN` unless the caller holds `permission` on every product the
@@ -202,7 +202,7 @@ impl LocationMutation {
         input: AddFindingLocationInput,
     ) -> ApiResult<FindingLocationPayload> {
         let cx = Cx::of(ctx)?;
-        let finding = readable_finding(&cx, ids::decode(&input.finding, Kind::Finding)?).await?;
+        let finding: FindingRow = cx.readable(&input.finding).await?;
         cx.require_product(Permission::Location_Add, finding.product_id)
             .await?;
         let parts = UrlParts::parse(&input.url)?;
@@ -232,9 +232,8 @@ impl LocationMutation {
         input: RemoveFindingLocationInput,
     ) -> ApiResult<FindingLocationPayload> {
         let cx = Cx::of(ctx)?;
-        let finding = readable_finding(&cx, ids::decode(&input.finding, Kind::Finding)?).await?;
-        let location =
-            readable_location(&cx, ids::decode(&input.location, Kind::Location)?).await?;
+        let finding: FindingRow = cx.readable(&input.finding).await?;
+        let location: model::Location = cx.readable(&input.location).await?;
         cx.require_product(Permission::Finding_Edit, finding.product_id)
             .await?;
         let mut conn = cx.conn().await?;
@@ -257,15 +256,12 @@ impl LocationMutation {
         input: DeleteInput,
     ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::Location)?;
-        readable_location(&cx, id).await?;
+        let id = cx.readable::<model::Location>(&input.id).await?.id;
         require_on_location(&cx, id, Permission::Location_Delete).await?;
         let mut conn = cx.conn().await?;
         if !model::Location::delete(&mut conn, id).await? {
             return Err(ApiError::NotFound(format!("Location {}", input.id.0)));
         }
-        Ok(DeletePayload {
-            deleted_id: input.id,
-        })
+        Ok(DeletePayload::of(input))
     }
 }

@@ -3,14 +3,15 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::context::Cx;
+use super::context::{Cx, Readable};
 use super::error::{ApiError, ApiResult};
-use super::finding::readable_finding;
-use super::hierarchy::{DeleteInput, DeletePayload, readable_engagement, readable_test};
 use super::ids::{self, Kind};
+use super::payload::{DeleteInput, DeletePayload};
 use crate::authz::Permission;
-use crate::db::models::note::{self as model, NewNote, NoteParent};
-use crate::domain::note::validate_entry;
+use crate::db::models::finding::Finding as FindingRow;
+use crate::db::models::hierarchy::{Engagement, Test};
+use crate::db::models::note::{self as model, NoteParent};
+use crate::domain::note::{self as rules, NoteInput};
 
 /// A comment on a finding, test or engagement.
 #[derive(Clone)]
@@ -75,20 +76,19 @@ pub async fn notes_of(cx: &Cx<'_>, parent: NoteParent) -> ApiResult<Vec<Note>> {
     Ok(out)
 }
 
-/// Loads a note the caller may read.
-pub async fn readable_note(cx: &Cx<'_>, id: i64) -> ApiResult<model::Note> {
-    match cx
-        .loaders()
-        .notes_by_id
-        .load_one(id)
-        .await
-        .map_err(super::loaders::load_err)?
-    {
-        Some(n) if cx.can_read_product(n.product_id) && may_see(cx, &n).await? => Ok(n),
-        _ => Err(ApiError::NotFound(format!(
-            "Note {}",
-            ids::encode(Kind::Note, id).0
-        ))),
+/// A note is readable with its product, and a private one only by those
+/// [`may_see`] allows.
+impl Readable for model::Note {
+    const KIND: Kind = Kind::Note;
+    async fn load(cx: &Cx<'_>, id: i64) -> ApiResult<Option<Self>> {
+        cx.loaders()
+            .notes_by_id
+            .load_one(id)
+            .await
+            .map_err(super::loaders::load_err)
+    }
+    async fn may_read(&self, cx: &Cx<'_>) -> ApiResult<bool> {
+        Ok(cx.can_read_product(self.product_id) && may_see(cx, self).await?)
     }
 }
 
@@ -133,23 +133,22 @@ impl NoteMutation {
         input: CreateNoteInput,
     ) -> ApiResult<NotePayload> {
         let cx = Cx::of(ctx)?;
-        validate_entry(&input.entry)?;
         let (kind, id) = ids::decode_any(&input.parent)?;
         let mut finding = None;
         let (parent, product_id) = match kind {
             Kind::Finding => {
-                let f = readable_finding(&cx, id).await?;
+                let f: FindingRow = cx.readable_id(id).await?;
                 let product_id = f.product_id;
                 finding = Some(f);
                 (NoteParent::Finding(id), product_id)
             }
             Kind::Test => (
                 NoteParent::Test(id),
-                readable_test(&cx, id).await?.product_id,
+                cx.readable_id::<Test>(id).await?.product_id,
             ),
             Kind::Engagement => (
                 NoteParent::Engagement(id),
-                readable_engagement(&cx, id).await?.product_id,
+                cx.readable_id::<Engagement>(id).await?.product_id,
             ),
             other => {
                 return Err(ApiError::invalid(
@@ -162,48 +161,14 @@ impl NoteMutation {
             }
         };
         cx.require_product(Permission::Note_Add, product_id).await?;
+        let note = NoteInput {
+            parent,
+            product_id,
+            entry: &input.entry,
+            private: input.private.unwrap_or(false),
+        };
         let mut conn = cx.conn().await?;
-        let actor = cx.actor_id();
-        use diesel_async::AsyncConnection;
-        let c: &mut diesel_async::AsyncPgConnection = &mut conn;
-        let row = c
-            .transaction::<_, diesel::result::Error, _>(async |c| {
-                let row = model::Note::create(
-                    c,
-                    &NewNote {
-                        entry: &input.entry,
-                        author_id: cx.actor_id(),
-                        private: input.private.unwrap_or(false),
-                        finding_id: match parent {
-                            NoteParent::Finding(i) => Some(i),
-                            _ => None,
-                        },
-                        test_id: match parent {
-                            NoteParent::Test(i) => Some(i),
-                            _ => None,
-                        },
-                        engagement_id: match parent {
-                            NoteParent::Engagement(i) => Some(i),
-                            _ => None,
-                        },
-                        product_id,
-                    },
-                )
-                .await?;
-                if let Some(f) = &finding {
-                    crate::events::record(
-                        c,
-                        "note_added",
-                        f,
-                        None,
-                        actor,
-                        &serde_json::json!({"note": {"before": null, "after": row.id}}),
-                    )
-                    .await?;
-                }
-                Ok(row)
-            })
-            .await?;
+        let row = rules::create(&mut conn, note, finding.as_ref(), cx.actor_id()).await?;
         Ok(NotePayload { note: Note(row) })
     }
 
@@ -214,38 +179,22 @@ impl NoteMutation {
         input: UpdateNoteInput,
     ) -> ApiResult<NotePayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::Note)?;
-        let note = readable_note(&cx, id).await?;
+        let note: model::Note = cx.readable(&input.id).await?;
         cx.require_product(Permission::Note_Edit, note.product_id)
             .await?;
-        validate_entry(&input.entry)?;
         let mut conn = cx.conn().await?;
-        use diesel_async::AsyncConnection;
-        let actor = cx.actor_id();
-        let entry = input.entry;
-        let c: &mut diesel_async::AsyncPgConnection = &mut conn;
-        let row = c
-            .transaction::<_, diesel::result::Error, _>(async |c| {
-                model::Note::edit(c, id, &entry, actor).await
-            })
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("Note {}", input.id.0)))?;
+        let row = rules::update(&mut conn, note.id, &input.entry, cx.actor_id()).await?;
         Ok(NotePayload { note: Note(row) })
     }
 
     /// Deletes a note.
     async fn delete_note(&self, ctx: &Context<'_>, input: DeleteInput) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let id = ids::decode(&input.id, Kind::Note)?;
-        let note = readable_note(&cx, id).await?;
+        let note: model::Note = cx.readable(&input.id).await?;
         cx.require_product(Permission::Note_Delete, note.product_id)
             .await?;
         let mut conn = cx.conn().await?;
-        if !model::Note::delete(&mut conn, id).await? {
-            return Err(ApiError::NotFound(format!("Note {}", input.id.0)));
-        }
-        Ok(DeletePayload {
-            deleted_id: input.id,
-        })
+        rules::delete(&mut conn, note.id).await?;
+        Ok(DeletePayload::of(input))
     }
 }

@@ -545,34 +545,3 @@ impl PreviewMutation {
         })
     }
 }
-
-/// Loads the uploaded plugins stored in the database into the registry.
-pub async fn load_uploaded(
-    db: &crate::db::Db,
-    registry: &PluginRegistry,
-) -> Result<usize, crate::db::DbError> {
-    let mut conn = db.conn().await?;
-    let stored = StoredPlugin::all(&mut conn).await?;
-    drop(conn);
-    let mut loaded = 0;
-    for p in stored {
-        let name = p.name.clone();
-        match registry
-            .install(PluginSource::Uploaded, p.name.clone(), p.wasm)
-            .await
-        {
-            Ok(_) => {
-                loaded += 1;
-                if !p.enabled
-                    && let Err(e) = registry.set_enabled(PluginSource::Uploaded, &name, false)
-                {
-                    tracing::warn!(plugin.name = %name, error = %e, "cannot disable stored plugin");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(plugin.name = %name, error = %e, "stored plugin failed to load")
-            }
-        }
-    }
-    Ok(loaded)
-}

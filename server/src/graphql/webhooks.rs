@@ -6,9 +6,12 @@ use chrono::{DateTime, Utc};
 
 use super::context::Cx;
 use super::error::{ApiError, ApiResult};
-use super::hierarchy::{readable_product, readable_product_type};
+use super::hierarchy::{Product, ProductType};
 use super::ids::{self, Kind};
+use super::payload::{DeleteInput, DeletePayload};
 use crate::authz::{Object as AuthzObject, Permission};
+use crate::db::models::hierarchy::{Product as ProductRow, ProductType as ProductTypeRow};
+use crate::events::EventKind;
 use crate::webhooks::{self as model, NewWebhook};
 
 /// A registered webhook (never its secret).
@@ -50,8 +53,12 @@ impl Webhook {
         &self.0.url
     }
     /// Event kinds sent (empty: all).
-    async fn kinds(&self) -> &[String] {
-        &self.0.kinds
+    async fn kinds(&self) -> Vec<EventKind> {
+        self.0
+            .kinds
+            .iter()
+            .filter_map(|k| EventKind::parse(k))
+            .collect()
     }
     /// Whether deliveries are made.
     async fn active(&self) -> bool {
@@ -62,14 +69,20 @@ impl Webhook {
         self.0.failing_since
     }
     /// The product type it is limited to.
-    async fn product_type_id(&self) -> Option<ID> {
-        self.0
-            .product_type_id
-            .map(|i| ids::encode(Kind::ProductType, i))
+    async fn product_type(&self, ctx: &Context<'_>) -> ApiResult<Option<ProductType>> {
+        let cx = Cx::of(ctx)?;
+        match self.0.product_type_id {
+            Some(id) => cx.readable_id(id).await.map(|t| Some(ProductType(t))),
+            None => Ok(None),
+        }
     }
     /// The product it is limited to.
-    async fn product_id(&self) -> Option<ID> {
-        self.0.product_id.map(|i| ids::encode(Kind::Product, i))
+    async fn product(&self, ctx: &Context<'_>) -> ApiResult<Option<Product>> {
+        let cx = Cx::of(ctx)?;
+        match self.0.product_id {
+            Some(id) => cx.readable_id(id).await.map(|p| Some(Product(p))),
+            None => Ok(None),
+        }
     }
     /// The delivery log, newest first.
     async fn deliveries(
@@ -96,6 +109,11 @@ impl Webhook {
     }
 }
 
+/// The stored words of event kinds.
+fn words(kinds: Vec<EventKind>) -> Vec<String> {
+    kinds.into_iter().map(|k| k.as_str().to_owned()).collect()
+}
+
 /// Whether the caller manages webhooks at this scope.
 async fn may_manage(
     cx: &Cx<'_>,
@@ -104,12 +122,12 @@ async fn may_manage(
 ) -> ApiResult<()> {
     match (product_type_id, product_id) {
         (_, Some(p)) => {
-            readable_product(cx, p).await?;
+            cx.readable_id::<ProductRow>(p).await?;
             cx.require_product(Permission::Product_Configure_Notifications, p)
                 .await
         }
         (Some(pt), None) => {
-            readable_product_type(cx, pt).await?;
+            cx.readable_id::<ProductTypeRow>(pt).await?;
             cx.require(Permission::Product_Type_Edit, AuthzObject::ProductType(pt))
         }
         (None, None) => cx.require_superuser("manage global webhooks"),
@@ -130,7 +148,14 @@ pub struct CreateWebhookInput {
     /// Limit to a product.
     pub product: Option<ID>,
     /// Only these event kinds.
-    pub kinds: Option<Vec<String>>,
+    pub kinds: Option<Vec<EventKind>>,
+}
+
+/// Result of `updateWebhook`.
+#[derive(SimpleObject)]
+pub struct WebhookPayload {
+    /// The webhook as it is now.
+    pub webhook: Webhook,
 }
 
 /// Result of `createWebhook`.
@@ -150,7 +175,7 @@ pub struct UpdateWebhookInput {
     /// New URL.
     pub url: Option<String>,
     /// New kinds.
-    pub kinds: Option<Vec<String>>,
+    pub kinds: Option<Vec<EventKind>>,
     /// Switch on or off (on again after an automatic disable).
     pub active: Option<bool>,
 }
@@ -280,7 +305,7 @@ impl WebhookMutation {
                 secret: secret.clone(),
                 product_type_id,
                 product_id,
-                kinds: input.kinds.unwrap_or_default(),
+                kinds: words(input.kinds.unwrap_or_default()),
                 created_by_id: cx.actor_id(),
             },
         )
@@ -296,7 +321,7 @@ impl WebhookMutation {
         &self,
         ctx: &Context<'_>,
         input: UpdateWebhookInput,
-    ) -> ApiResult<Webhook> {
+    ) -> ApiResult<WebhookPayload> {
         let cx = Cx::of(ctx)?;
         let hook = manageable(&cx, &input.id).await?;
         if let Some(u) = &input.url {
@@ -307,21 +332,30 @@ impl WebhookMutation {
             &mut conn,
             hook.id,
             input.url.as_deref(),
-            input.kinds.as_deref(),
+            input.kinds.map(words).as_deref(),
             input.active,
             // From now on it delivers on behalf of the caller.
             cx.actor_id(),
         )
         .await?
-        .map(Webhook)
+        .map(|hook| WebhookPayload {
+            webhook: Webhook(hook),
+        })
         .ok_or_else(|| ApiError::NotFound(format!("Webhook {}", input.id.0)))
     }
 
     /// Deletes a webhook and its delivery log.
-    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+    async fn delete_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let hook = manageable(&cx, &id).await?;
+        let hook = manageable(&cx, &input.id).await?;
         let mut conn = cx.conn().await?;
-        Ok(model::delete(&mut conn, hook.id).await?)
+        if !model::delete(&mut conn, hook.id).await? {
+            return Err(ApiError::NotFound(format!("Webhook {}", input.id.0)));
+        }
+        Ok(DeletePayload::of(input))
     }
 }

@@ -16,12 +16,11 @@ use super::request::{
     GroupBy, ImportError, ImportGuard, ImportKind, ImportOutcome, ImportRequest, ImportStatistics,
     ReportSource,
 };
-use super::store::{
-    self, CandidateKeys, CloseScope, Closed, EventContext, FindingUpdate, NewRow, RowContext,
-};
+use super::store::{self, CandidateKeys, CloseScope, Closed, FindingUpdate, NewRow, RowContext};
 use super::target::{self, Target};
 use crate::db::Db;
 use crate::domain::severity::Severity;
+use crate::events::{EventKind, EventScope, Outbox};
 use crate::plugins::{DedupeAlgorithm, HostFinding, ParseOptions, ParseOutput, PluginRegistry};
 
 /// Logs how long each step of an import took (`PALISADE_LOG=palisade::import=debug`).
@@ -401,7 +400,7 @@ fn group_name(g: GroupBy, f: &PreparedFinding) -> Option<String> {
 struct Ledger {
     ids: Vec<i64>,
     actions: Vec<&'static str>,
-    event_kinds: Vec<&'static str>,
+    event_kinds: Vec<EventKind>,
     event_ids: Vec<i64>,
     event_changes: Vec<String>,
     delta: BTreeMap<String, BTreeMap<String, i64>>,
@@ -422,7 +421,7 @@ impl Ledger {
         *counts.entry("total".to_owned()).or_default() += 1;
     }
 
-    fn event(&mut self, kind: &'static str, id: i64, changes: &serde_json::Value) {
+    fn event(&mut self, kind: EventKind, id: i64, changes: &serde_json::Value) {
         self.event_kinds.push(kind);
         self.event_ids.push(id);
         self.event_changes.push(changes.to_string());
@@ -781,27 +780,22 @@ async fn execute(
 
     phases.mark("groups, meta and history");
     // Outbox events, then one NOTIFY delivered at commit.
-    let ecx = EventContext {
-        product_type_id: target.product_type_id,
-        product_id: target.product_id,
-        engagement_id: target.engagement_id,
-        test_id,
+    let scope = EventScope {
+        product_type_id: Some(target.product_type_id),
+        product_id: Some(target.product_id),
+        engagement_id: Some(target.engagement_id),
+        test_id: Some(test_id),
         actor: r.actor,
     };
-    let mut start = 0;
-    while start < ledger.event_ids.len() {
-        let end = (start + EVENT_CHUNK).min(ledger.event_ids.len());
-        store::insert_events(
-            c,
-            &ecx,
-            &ledger.event_kinds[start..end],
-            &ledger.event_ids[start..end],
-            &ledger.event_changes[start..end],
-        )
-        .await?;
-        start = end;
-    }
-    store::notify_events(
+    Outbox::record_batch(
+        c,
+        &scope,
+        &ledger.event_kinds,
+        &ledger.event_ids,
+        &ledger.event_changes,
+    )
+    .await?;
+    Outbox::notify(
         c,
         &json!({"source": "import", "test_id": test_id, "product_id": target.product_id, "events": ledger.event_ids.len()})
             .to_string(),
@@ -853,13 +847,10 @@ async fn fp_history(
         "active": {"before": true, "after": false},
     });
     for id in done.marked_existing {
-        ledger.event("false_positive", id, &changes);
+        ledger.event(EventKind::FalsePositive, id, &changes);
     }
     Ok(())
 }
-
-/// Rows per history and event statement (fewer, larger statements are faster).
-const EVENT_CHUNK: usize = 50_000;
 
 fn keeps_hash(a: DedupeAlgorithm) -> bool {
     !matches!(a, DedupeAlgorithm::UniqueIdFromTool)
@@ -885,13 +876,13 @@ fn record_created(
         Some(orig) => {
             stats.duplicates += 1;
             ledger.event(
-                "duplicate",
+                EventKind::Duplicate,
                 id,
                 &json!({"after": {"duplicate": true, "duplicate_finding_id": orig, "active": false, "severity": f.severity.as_str()}}),
             );
         }
         None => ledger.event(
-            "created",
+            EventKind::Created,
             id,
             &json!({"after": {"active": f.active, "verified": f.verified, "severity": f.severity.as_str(), "is_mitigated": f.is_mitigated}}),
         ),
@@ -920,7 +911,7 @@ async fn finish_closed(
         stats.closed += 1;
         ledger.action(f.id, "C", f.severity);
         ledger.event(
-            "mitigated",
+            EventKind::Mitigated,
             f.id,
             &json!({"before": {"active": f.was_active, "is_mitigated": false}, "after": {"active": false, "is_mitigated": true}}),
         );
@@ -1282,7 +1273,7 @@ async fn reimport_match(
                 stats.reactivated += 1;
                 ledger.action(o.id, "R", o.severity);
                 ledger.event(
-                    "reactivated",
+                    EventKind::Reactivated,
                     o.id,
                     &json!({"before": {"active": o.active, "is_mitigated": true}, "after": {"active": !o.duplicate, "is_mitigated": false}}),
                 );
@@ -1298,7 +1289,7 @@ async fn reimport_match(
             stats.closed += 1;
             ledger.action(o.id, "C", o.severity);
             ledger.event(
-                "mitigated",
+                EventKind::Mitigated,
                 o.id,
                 &json!({"before": {"active": o.active, "is_mitigated": false}, "after": {"active": false, "is_mitigated": true}}),
             );

@@ -935,7 +935,7 @@ async fn run(op: &str, w: &World, c: &Caller) -> Outcome {
             if let (Some(role), Some(uid)) = (c.group_role, caller_id(w, c).await) {
                 w.set_group_member(&fresh, &uid, role).await;
             }
-            q("mutation($id: ID!) { deleteGroup(id: $id) }", json!({"id": fresh})).await
+            q("mutation($id: ID!) { deleteGroup(input: {id: $id}) { deletedId } }", json!({"id": fresh})).await
         }
         "setGroupMember" => {
             q("mutation($g: ID!, $u: ID!) { setGroupMember(input: {group: $g, user: $u, role: READER}) { role } }", json!({"g": p.group, "u": w.target})).await
@@ -957,11 +957,11 @@ async fn run(op: &str, w: &World, c: &Caller) -> Outcome {
             q("mutation($p: ID!) { createWebhook(input: {name: \"mine\", url: \"http://127.0.0.1:9/mine\", product: $p}) { webhook { id } } }", json!({"p": p.product})).await
         }
         "updateWebhook" => {
-            q("mutation($id: ID!) { updateWebhook(input: {id: $id, kinds: []}) { id } }", json!({"id": p.webhook})).await
+            q("mutation($id: ID!) { updateWebhook(input: {id: $id, kinds: []}) { webhook { id } } }", json!({"id": p.webhook})).await
         }
         "deleteWebhook" => {
             let fresh = w.webhook(&p.product).await;
-            q("mutation($id: ID!) { deleteWebhook(id: $id) }", json!({"id": fresh})).await
+            q("mutation($id: ID!) { deleteWebhook(input: {id: $id}) { deletedId } }", json!({"id": fresh})).await
         }
         other => Outcome::Other(format!("no runner for `{other}`")),
     }

@@ -17,8 +17,7 @@ use crate::support::{TestDb, TestServer};
 const ALLOW_LOCAL: (&str, &str) = ("PALISADE_OUTBOUND_ALLOW", "127.0.0.1");
 
 const CREATE: &str = "mutation($n: String!, $u: String!) { createWebhook(input: {name: $n, url: $u}) { webhook { id } } }";
-const UPDATE: &str =
-    "mutation($id: ID!, $u: String!) { updateWebhook(input: {id: $id, url: $u}) { url } }";
+const UPDATE: &str = "mutation($id: ID!, $u: String!) { updateWebhook(input: {id: $id, url: $u}) { webhook { url } } }";
 const LOG: &str =
     "{ webhooks { name url active deliveries { status attempts lastStatusCode lastError } } }";
 

@@ -354,6 +354,20 @@ impl Finding {
             .optional()
     }
 
+    /// One finding, locked until the transaction ends (read-modify-write).
+    pub async fn find_for_update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+    ) -> QueryResult<Option<Finding>> {
+        findings::table
+            .find(id)
+            .select(Finding::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()
+    }
+
     /// Findings with these ids.
     pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Finding>> {
         findings::table

@@ -271,6 +271,20 @@ macro_rules! by_ids {
                     .optional()
             }
 
+            /// One row by id, locked until the transaction ends (read-modify-write).
+            pub async fn find_for_update(
+                conn: &mut AsyncPgConnection,
+                id: i64,
+            ) -> QueryResult<Option<$ty>> {
+                $table::table
+                    .find(id)
+                    .select($ty::as_select())
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()
+            }
+
             /// Deletes the row (children cascade); whether it existed.
             pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
                 Ok(diesel::delete($table::table.find(id)).execute(conn).await? > 0)

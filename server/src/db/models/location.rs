@@ -179,6 +179,20 @@ impl Location {
             > 0)
     }
 
+    /// One location, locked until the transaction ends (read-modify-write).
+    pub async fn find_for_update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+    ) -> QueryResult<Option<Location>> {
+        locations::table
+            .find(id)
+            .select(Location::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()
+    }
+
     /// Replaces a location's tags.
     pub async fn set_tags(
         conn: &mut AsyncPgConnection,

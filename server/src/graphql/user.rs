@@ -235,10 +235,10 @@ fn config_of<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Arc<Config>> {
 
 /// Queries about the caller.
 #[derive(Default)]
-pub struct AccountQuery;
+pub struct UserQuery;
 
 #[Object]
-impl AccountQuery {
+impl UserQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
         let cx = Cx::of(ctx)?;
@@ -314,10 +314,10 @@ impl AccountQuery {
 
 /// Sign-in and token mutations.
 #[derive(Default)]
-pub struct AccountMutation;
+pub struct UserMutation;
 
 #[Object]
-impl AccountMutation {
+impl UserMutation {
     /// Signs in with a username and password and returns a session token.
     /// Unknown users and wrong passwords get the same answer; repeated
     /// failures per username and per address are refused for a while.

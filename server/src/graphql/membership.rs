@@ -12,12 +12,13 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 
-use super::account::User;
 use super::context::{Cx, forbidden};
 use super::error::{ApiError, ApiResult};
-use super::hierarchy::{readable_product, readable_product_type};
 use super::ids::{self, Kind};
+use super::payload::{DeleteInput, DeletePayload};
+use super::user::User;
 use crate::authz::{Object as AuthzObject, Permission, Role as AuthzRole};
+use crate::db::models::hierarchy::{Product as ProductRow, ProductType as ProductTypeRow};
 use crate::db::models::membership::{
     GlobalRole, Group as GroupRow, GroupMember, ProductGroup, ProductMember, ProductTypeGroup,
     ProductTypeMember,
@@ -306,11 +307,11 @@ async fn target(cx: &Cx<'_>, id: &ID) -> ApiResult<Target> {
     let (kind, n) = ids::decode_any(id)?;
     match kind {
         Kind::ProductType => {
-            readable_product_type(cx, n).await?;
+            cx.readable_id::<ProductTypeRow>(n).await?;
             Ok(Target::ProductType(n))
         }
         Kind::Product => {
-            let p = readable_product(cx, n).await?;
+            let p: ProductRow = cx.readable_id(n).await?;
             Ok(Target::Product(p.id, p.product_type_id))
         }
         other => Err(ApiError::invalid(
@@ -501,23 +502,16 @@ fn check_grant(cx: &Cx<'_>, object: AuthzObject, role: AuthzRole) -> ApiResult<(
     }
 }
 
-async fn reload(cx: &Cx<'_>) -> ApiResult<()> {
-    cx.authz()
-        .reload(cx.db())
-        .await
-        .map_err(|e| ApiError::Internal(format!("reloading the policy: {e}")))
-}
-
 fn db_err(e: diesel::result::Error) -> ApiError {
     ApiError::from(e)
 }
 
 /// Queries about groups and roles.
 #[derive(Default)]
-pub struct MemberQuery;
+pub struct MembershipQuery;
 
 #[Object]
-impl MemberQuery {
+impl MembershipQuery {
     /// Groups the caller may see (all of them for superusers and global roles).
     #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
     async fn groups(&self, ctx: &Context<'_>) -> ApiResult<Vec<Group>> {
@@ -546,10 +540,10 @@ impl MemberQuery {
 
 /// Member and group mutations.
 #[derive(Default)]
-pub struct MemberMutation;
+pub struct MembershipMutation;
 
 #[Object]
-impl MemberMutation {
+impl MembershipMutation {
     /// Gives a user a role on a product type or product (adding or changing
     /// the membership). Needs `*_Manage_Members` there, and only those who
     /// hold every permission of a role may grant it (only owners make owners).
@@ -586,7 +580,7 @@ impl MemberMutation {
             }
         };
         drop(conn);
-        reload(&cx).await?;
+        cx.reload_policy().await?;
         Ok(Member {
             user: User(user),
             role: Role::from_id(row_role)?,
@@ -626,7 +620,7 @@ impl MemberMutation {
         .map_err(db_err)?;
         drop(conn);
         if removed {
-            reload(&cx).await?;
+            cx.reload_policy().await?;
         }
         Ok(removed)
     }
@@ -680,7 +674,7 @@ impl MemberMutation {
             }
         };
         drop(conn);
-        reload(&cx).await?;
+        cx.reload_policy().await?;
         Ok(GroupRole {
             group: Group(group),
             role: Role::from_id(role_id)?,
@@ -719,7 +713,7 @@ impl MemberMutation {
         .map_err(db_err)?;
         drop(conn);
         if removed {
-            reload(&cx).await?;
+            cx.reload_policy().await?;
         }
         Ok(removed)
     }
@@ -751,15 +745,22 @@ impl MemberMutation {
     }
 
     /// Deletes a group (`Group_Delete`: its owners, or superusers).
-    async fn delete_group(&self, ctx: &Context<'_>, id: ID) -> ApiResult<bool> {
+    async fn delete_group(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> ApiResult<DeletePayload> {
         let cx = Cx::of(ctx)?;
-        let group = visible_group(&cx, &id).await?;
+        let group = visible_group(&cx, &input.id).await?;
         cx.require(Permission::Group_Delete, AuthzObject::Group(group.id))?;
         let mut conn = cx.conn().await?;
         let deleted = GroupRow::delete(&mut conn, group.id).await?;
         drop(conn);
-        reload(&cx).await?;
-        Ok(deleted)
+        cx.reload_policy().await?;
+        if !deleted {
+            return Err(ApiError::NotFound(format!("Group {}", input.id.0)));
+        }
+        Ok(DeletePayload::of(input))
     }
 
     /// Adds a user to a group or changes their role in it. Besides
@@ -793,7 +794,7 @@ impl MemberMutation {
             .await
             .map_err(db_err)?;
         drop(conn);
-        reload(&cx).await?;
+        cx.reload_policy().await?;
         Ok(Member {
             user: User(user),
             role: Role::from_id(row.role_id)?,
@@ -831,7 +832,7 @@ impl MemberMutation {
             .map_err(db_err)?;
         drop(conn);
         if removed {
-            reload(&cx).await?;
+            cx.reload_policy().await?;
         }
         Ok(removed)
     }
@@ -886,7 +887,7 @@ impl MemberMutation {
             }
         };
         drop(conn);
-        reload(&cx).await?;
+        cx.reload_policy().await?;
         Ok(result)
     }
 }

@@ -1,0 +1,315 @@
+//! The finding list: filters, order, keyset pages and the look-ahead
+//! prefetch that loads a page's relations in one statement each.
+
+use async_graphql::{Context, Enum, ID, InputObject};
+use chrono::NaiveDate;
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+
+use super::Finding;
+use crate::db::models::finding::{self as model, FindingFilter, FindingSort};
+use crate::db::models::{Direction, PageQuery};
+use crate::domain::normalize_tags;
+use crate::domain::severity::Severity;
+use crate::graphql::connection::{PageArgs, Paged, connection, encode_cursor, paged};
+use crate::graphql::context::Cx;
+use crate::graphql::error::ApiResult;
+use crate::graphql::ids::{self, Kind};
+use crate::graphql::loaders::load_err;
+
+connection!(FindingConnection, FindingEdge, Finding);
+
+/// Finding sort fields.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum FindingOrderField {
+    /// Creation order.
+    #[default]
+    Id,
+    /// Severity (ascending = most severe first).
+    Severity,
+    /// Finding date.
+    Date,
+    /// SLA deadline (findings without one last).
+    SlaExpiration,
+    /// Title.
+    Title,
+}
+
+/// Sort direction.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum OrderDirection {
+    /// Ascending.
+    #[default]
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// How to sort findings.
+#[derive(InputObject, Clone, Copy, Debug, Default)]
+pub struct FindingOrder {
+    /// Field.
+    pub field: FindingOrderField,
+    /// Direction.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// Finding list filters; every given condition must hold.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct FindingFilterInput {
+    /// Any of these severities.
+    pub severity: Option<Vec<Severity>>,
+    /// Active flag.
+    pub active: Option<bool>,
+    /// Verified flag.
+    pub verified: Option<bool>,
+    /// False-positive flag.
+    pub false_p: Option<bool>,
+    /// Out-of-scope flag.
+    pub out_of_scope: Option<bool>,
+    /// Risk-accepted flag.
+    pub risk_accepted: Option<bool>,
+    /// Under-review flag.
+    pub under_review: Option<bool>,
+    /// Mitigated flag.
+    pub is_mitigated: Option<bool>,
+    /// Duplicate flag.
+    pub duplicate: Option<bool>,
+    /// In any of these product types.
+    pub product_type_ids: Option<Vec<ID>>,
+    /// In any of these products.
+    pub product_ids: Option<Vec<ID>>,
+    /// In any of these engagements.
+    pub engagement_ids: Option<Vec<ID>>,
+    /// In any of these tests.
+    pub test_ids: Option<Vec<ID>>,
+    /// Any of these CWEs.
+    pub cwe: Option<Vec<i32>>,
+    /// Carrying this vulnerability id (CVE, GHSA, ...).
+    pub vulnerability_id: Option<String>,
+    /// Exact component name.
+    pub component_name: Option<String>,
+    /// Exact component version.
+    pub component_version: Option<String>,
+    /// Substring of the file path.
+    pub file_path: Option<String>,
+    /// Carrying all these tags.
+    pub tags: Option<Vec<String>>,
+    /// Found on or after.
+    pub date_from: Option<NaiveDate>,
+    /// Found on or before.
+    pub date_to: Option<NaiveDate>,
+    /// SLA deadline on or after.
+    pub sla_expiration_from: Option<NaiveDate>,
+    /// SLA deadline on or before.
+    pub sla_expiration_to: Option<NaiveDate>,
+    /// Case-insensitive text in title or description.
+    pub search: Option<String>,
+}
+
+fn decode_all(list: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Vec<i64>> {
+    list.iter()
+        .flatten()
+        .map(|i| ids::decode(i, kind))
+        .collect()
+}
+
+impl FindingFilterInput {
+    fn into_filter(self, readable: Option<Vec<i64>>) -> ApiResult<FindingFilter> {
+        if let Some(s) = &self.search {
+            crate::domain::check_len("search", s, 500, false)?;
+        }
+        Ok(FindingFilter {
+            readable_product_ids: readable,
+            product_type_ids: decode_all(&self.product_type_ids, Kind::ProductType)?,
+            product_ids: decode_all(&self.product_ids, Kind::Product)?,
+            engagement_ids: decode_all(&self.engagement_ids, Kind::Engagement)?,
+            test_ids: decode_all(&self.test_ids, Kind::Test)?,
+            ids: None,
+            severities: self.severity.unwrap_or_default(),
+            active: self.active,
+            verified: self.verified,
+            false_p: self.false_p,
+            out_of_scope: self.out_of_scope,
+            risk_accepted: self.risk_accepted,
+            under_review: self.under_review,
+            is_mitigated: self.is_mitigated,
+            duplicate: self.duplicate,
+            cwes: self.cwe.unwrap_or_default(),
+            vulnerability_id: self
+                .vulnerability_id
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
+            component_name: self.component_name,
+            component_version: self.component_version,
+            file_path: self.file_path,
+            tags: normalize_tags(&self.tags.unwrap_or_default())?,
+            date_from: self.date_from,
+            date_to: self.date_to,
+            sla_expiration_from: self.sla_expiration_from,
+            sla_expiration_to: self.sla_expiration_to,
+            search: self.search.filter(|s| !s.trim().is_empty()),
+        })
+    }
+}
+
+/// Loads, in one statement per relation, everything the query selects below
+/// the page's findings, so the per-finding resolvers only read the caches.
+/// Batching by time alone would split a page into several batches whenever
+/// resolving it takes longer than the loader's delay.
+async fn prefetch<'r>(
+    ctx: &Context<'_>,
+    cx: &Cx<'_>,
+    rows: impl Iterator<Item = &'r model::Finding>,
+) -> ApiResult<()> {
+    use std::collections::BTreeSet;
+    let rows: Vec<&model::Finding> = rows.collect();
+    let look = ctx.look_ahead();
+    let node_sels = [look.field("nodes"), look.field("edges").field("node")];
+    let selected = |path: &[&str]| {
+        node_sels.iter().any(|s| {
+            let mut f = s.field(path[0]);
+            for p in &path[1..] {
+                f = f.field(p);
+            }
+            f.exists()
+        })
+    };
+    let l = cx.loaders();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    l.findings
+        .feed_many(rows.iter().map(|r| (r.id, (*r).clone())))
+        .await;
+    if selected(&["vulnerabilityIds"]) {
+        l.vulnerability_ids
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(load_err)?;
+    }
+    if selected(&["locations"]) {
+        l.finding_locations
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(load_err)?;
+    }
+    if selected(&["duplicateFinding"]) {
+        let dups: BTreeSet<i64> = rows.iter().filter_map(|r| r.duplicate_finding_id).collect();
+        l.findings.load_many(dups).await.map_err(load_err)?;
+    }
+    let mut engagement_ids: BTreeSet<i64> = BTreeSet::new();
+    let mut product_ids: BTreeSet<i64> = BTreeSet::new();
+    if selected(&["test"]) {
+        let tests = l
+            .tests
+            .load_many(rows.iter().map(|r| r.test_id).collect::<BTreeSet<_>>())
+            .await
+            .map_err(load_err)?;
+        if selected(&["test", "engagement"]) {
+            engagement_ids.extend(tests.values().map(|t| t.engagement_id));
+        }
+        if selected(&["test", "testType"]) {
+            l.test_types
+                .load_many(
+                    tests
+                        .values()
+                        .map(|t| t.test_type_id)
+                        .collect::<BTreeSet<_>>(),
+                )
+                .await
+                .map_err(load_err)?;
+        }
+    }
+    if selected(&["engagement"]) {
+        engagement_ids.extend(rows.iter().map(|r| r.engagement_id));
+    }
+    if !engagement_ids.is_empty() {
+        let engagements = l
+            .engagements
+            .load_many(engagement_ids)
+            .await
+            .map_err(load_err)?;
+        if selected(&["test", "engagement", "product"]) || selected(&["engagement", "product"]) {
+            product_ids.extend(engagements.values().map(|e| e.product_id));
+        }
+    }
+    if selected(&["product"]) {
+        product_ids.extend(rows.iter().map(|r| r.product_id));
+    }
+    if !product_ids.is_empty() {
+        let products = l.products.load_many(product_ids).await.map_err(load_err)?;
+        let type_wanted = selected(&["test", "engagement", "product", "productType"])
+            || selected(&["engagement", "product", "productType"])
+            || selected(&["product", "productType"]);
+        if type_wanted {
+            l.product_types
+                .load_many(
+                    products
+                        .values()
+                        .map(|p| p.product_type_id)
+                        .collect::<BTreeSet<_>>(),
+                )
+                .await
+                .map_err(load_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a finding list query and builds its connection.
+pub async fn findings_connection(
+    ctx: &Context<'_>,
+    cx: &Cx<'_>,
+    filter: FindingFilterInput,
+    order: Option<FindingOrder>,
+    args: PageArgs,
+) -> ApiResult<FindingConnection> {
+    let order = order.unwrap_or_default();
+    let sort = match order.field {
+        FindingOrderField::Id => FindingSort::Id,
+        FindingOrderField::Severity => FindingSort::Severity,
+        FindingOrderField::Date => FindingSort::Date,
+        FindingOrderField::SlaExpiration => FindingSort::SlaExpiration,
+        FindingOrderField::Title => FindingSort::Title,
+    };
+    let dir = match order.direction {
+        OrderDirection::Asc => Direction::Asc,
+        OrderDirection::Desc => Direction::Desc,
+    };
+    let list = FindingListing {
+        filter: filter.into_filter(cx.readable_products())?,
+        sort,
+        direction: dir,
+    };
+    let page = paged(ctx, cx, list, args).await?;
+    prefetch(ctx, cx, page.edges.iter().map(|(_, r)| r)).await?;
+    Ok(FindingConnection::from_page(page, Finding))
+}
+
+/// Findings matching a filter, in one order.
+#[derive(Clone)]
+struct FindingListing {
+    filter: FindingFilter,
+    sort: FindingSort,
+    direction: Direction,
+}
+
+impl Paged for FindingListing {
+    type Row = model::Finding;
+    fn direction(&self) -> Direction {
+        self.direction
+    }
+    async fn page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        page: &PageQuery,
+    ) -> QueryResult<Vec<model::Finding>> {
+        model::Finding::page(conn, &self.filter, self.sort, page).await
+    }
+    async fn count(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+        model::Finding::count(conn, &self.filter).await
+    }
+    fn cursor(&self, row: &model::Finding) -> String {
+        encode_cursor(&row.sort_key(self.sort), row.id)
+    }
+}
