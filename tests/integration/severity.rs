@@ -3,7 +3,7 @@
 //! error on read rather than Info, and the migration that added the checks
 //! refuses rows that break them instead of fixing them silently.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::hierarchy::{add_finding, build_tree};
 use crate::support::rest::{IMPORT, import_form, rest_import};

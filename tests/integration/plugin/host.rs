@@ -5,7 +5,6 @@
 //! nested cargo, [`crate::support::component`]), so `cargo test` needs no
 //! manual step.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;

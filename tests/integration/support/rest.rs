@@ -8,8 +8,6 @@ use super::TestServer;
 
 /// `POST /api/v2/import-scan/`.
 pub const IMPORT: &str = "/api/v2/import-scan/";
-/// `POST /api/v2/reimport-scan/`.
-pub const REIMPORT: &str = "/api/v2/reimport-scan/";
 
 /// A multipart import form: `fields` as text parts, `report` as the `file`
 /// part named `file_name`.
@@ -41,7 +39,7 @@ impl RestResponse {
     }
 }
 
-/// POSTs `form` to `path` (see [`IMPORT`], [`REIMPORT`]) with `Token <token>`
+/// POSTs `form` to `path` (e.g. [`IMPORT`]) with `Token <token>`
 /// credentials, or as the admin when `token` is `None`.
 pub async fn rest_import(
     s: &TestServer,
