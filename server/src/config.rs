@@ -63,6 +63,7 @@ pub struct OutboundConfig {
 pub struct WebhookConfig {
     /// How often idle webhook workers look for due deliveries, in ms.
     #[arg(
+        id = "webhook_poll_ms",
         long = "webhook-poll-ms",
         env = "PALISADE_WEBHOOK_POLL_MS",
         value_name = "PALISADE_WEBHOOK_POLL_MS",
@@ -74,6 +75,7 @@ pub struct WebhookConfig {
     /// Webhook deliveries in flight at once in this process (one per
     /// webhook at most).
     #[arg(
+        id = "webhook_concurrency",
         long = "webhook-concurrency",
         env = "PALISADE_WEBHOOK_CONCURRENCY",
         value_name = "PALISADE_WEBHOOK_CONCURRENCY",
@@ -89,6 +91,7 @@ pub struct EventsConfig {
     /// How long finding-change events are kept for resuming subscribers (and
     /// finished webhook deliveries for the delivery log), in seconds.
     #[arg(
+        id = "event_retention_secs",
         long = "event-retention-secs",
         env = "PALISADE_EVENT_RETENTION_SECS",
         value_name = "PALISADE_EVENT_RETENTION_SECS",
