@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use palisade::db::Db;
 use palisade::import::{
-    self, AllowAll, DedupeSettings, ImportOutcome, ImportRequest, ReportSource,
+    AllowAll, DedupeSettings, ImportKind, ImportOutcome, ImportRequest, Importer, ReportSource,
+    Source,
 };
 use palisade::plugins::{PluginConfig, PluginRegistry};
 use serde_json::json;
@@ -128,10 +129,14 @@ async fn main() -> anyhow::Result<()> {
         })
     })
     .await??;
-    let settings = DedupeSettings::default();
+    let importer = Importer::new(
+        db.clone(),
+        plugins.clone(),
+        std::sync::Arc::new(DedupeSettings::default()),
+    );
     println!(
         "import engine benchmark (batch size {}; every case starts after a CHECKPOINT)",
-        settings.batch_size
+        importer.settings().batch_size
     );
 
     // (a) into an empty product, end to end and persist only.
@@ -142,15 +147,15 @@ async fn main() -> anyhow::Result<()> {
         let mb = body.len() as f64 / 1e6;
         settle(&db).await?;
         let t = Instant::now();
-        let out = import::import_scan(
-            &db,
-            &plugins,
-            &settings,
-            None,
-            &AllowAll,
-            request(&format!("empty-{n}"), body.clone()),
-        )
-        .await?;
+        let out = importer
+            .run(
+                ImportKind::Import,
+                None,
+                &AllowAll,
+                &request(&format!("empty-{n}"), body.clone()),
+                Source::Report,
+            )
+            .await?;
         let e2e = t.elapsed().as_secs_f64();
         line(
             &format!("(a) import, empty product, end to end ({mb:.0} MB)"),
@@ -162,21 +167,24 @@ async fn main() -> anyhow::Result<()> {
             big_test = out.test_id;
         }
         let t = Instant::now();
-        let parsed = plugins.parse(Some(SCAN), body, Default::default()).await?;
+        let parsed = plugins
+            .parse(None, Some(SCAN), body, Default::default())
+            .await?;
         let parse = t.elapsed().as_secs_f64();
         let req = request(&format!("persist-{n}"), bytes::Bytes::new());
         let t = Instant::now();
-        import::import_findings(
-            &db,
-            Some(&plugins),
-            &settings,
-            None,
-            &AllowAll,
-            &req,
-            SCAN,
-            parsed.findings,
-        )
-        .await?;
+        importer
+            .run(
+                ImportKind::Import,
+                None,
+                &AllowAll,
+                &req,
+                Source::Parsed {
+                    scan_type: SCAN.to_owned(),
+                    findings: parsed.findings,
+                },
+            )
+            .await?;
         let persist = t.elapsed().as_secs_f64();
         line("    parse only", n, parse, None);
         line("    persist only", n, persist, None);
@@ -193,18 +201,18 @@ async fn main() -> anyhow::Result<()> {
     let body = report(50_000, 150_000);
     settle(&db).await?;
     let t = Instant::now();
-    let out = import::import_scan(
-        &db,
-        &plugins,
-        &settings,
-        None,
-        &AllowAll,
-        ImportRequest {
-            engagement_name: Some("second".to_owned()),
-            ..request("empty-100000", body)
-        },
-    )
-    .await?;
+    let out = importer
+        .run(
+            ImportKind::Import,
+            None,
+            &AllowAll,
+            &ImportRequest {
+                engagement_name: Some("second".to_owned()),
+                ..request("empty-100000", body)
+            },
+            Source::Report,
+        )
+        .await?;
     line(
         "(b) import into 100k product, 50% dupes",
         100_000,
@@ -216,18 +224,18 @@ async fn main() -> anyhow::Result<()> {
     let body = report(1_000, 101_000);
     settle(&db).await?;
     let t = Instant::now();
-    let out = import::reimport_scan(
-        &db,
-        &plugins,
-        &settings,
-        None,
-        &AllowAll,
-        ImportRequest {
-            test_id: Some(big_test),
-            ..request("empty-100000", body)
-        },
-    )
-    .await?;
+    let out = importer
+        .run(
+            ImportKind::Reimport,
+            None,
+            &AllowAll,
+            &ImportRequest {
+                test_id: Some(big_test),
+                ..request("empty-100000", body)
+            },
+            Source::Report,
+        )
+        .await?;
     line(
         "(c) reimport 100k, 1% changed",
         100_000,

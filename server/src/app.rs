@@ -1,14 +1,8 @@
-//! The application: shared state, the router, and the server's lifecycle.
+//! The application: shared state and the server's lifecycle (boot, serve,
+//! shutdown). The routes are in [`crate::router`].
 
 use std::sync::Arc;
 use std::time::Duration;
-
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, State};
-use axum::http::{Request, StatusCode};
-use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::login::LoginLimiter;
 use crate::authz::Authz;
@@ -34,6 +28,8 @@ pub struct AppState {
     pub oidc: Option<crate::auth::oidc::Oidc>,
     /// Deduplication settings of imports.
     pub dedupe: Arc<crate::import::DedupeSettings>,
+    /// The import engine (the REST endpoints and the job workers share it).
+    pub importer: crate::import::Importer,
 }
 
 /// Why the server could not start.
@@ -110,16 +106,17 @@ impl AppState {
             authz.clone(),
             outbound,
             crate::webhooks::DeliveryConfig {
-                poll: Duration::from_millis(config.import.webhook_poll_ms),
-                concurrency: usize::try_from(config.import.webhook_concurrency).unwrap_or(1),
+                poll: Duration::from_millis(config.webhooks.poll_ms),
+                concurrency: usize::try_from(config.webhooks.concurrency).unwrap_or(1),
             },
         );
         crate::events::start_pruner(
             db.clone(),
-            Duration::from_secs(config.import.event_retention_secs),
+            Duration::from_secs(config.events.retention_secs),
         );
         let schema =
             graphql::build_schema(&config, plugins.clone(), limiter, dedupe.clone(), events);
+        let importer = crate::import::Importer::new(db.clone(), plugins.clone(), dedupe.clone());
         Ok(AppState {
             db,
             schema,
@@ -128,91 +125,8 @@ impl AppState {
             authz,
             oidc,
             dedupe,
+            importer,
         })
-    }
-}
-
-/// All routes.
-pub fn router(state: AppState) -> Router {
-    let body_limit = usize::try_from(state.config.http.max_upload_bytes).unwrap_or(usize::MAX);
-    Router::new()
-        .route(
-            "/graphql",
-            get(graphql::http::graphql_get).post(graphql::http::graphql_post),
-        )
-        .route("/graphiql", get(graphql::http::graphiql))
-        .route("/graphql/ws", get(graphql::http::graphql_ws))
-        .route(
-            "/api/v2/import-scan/",
-            axum::routing::post(crate::rest::import_scan),
-        )
-        .route(
-            "/api/v2/reimport-scan/",
-            axum::routing::post(crate::rest::reimport_scan),
-        )
-        .route("/api/v2/jobs/{id}/", get(crate::rest::job))
-        .route("/auth/oidc/login", get(crate::auth::http::oidc_login))
-        .route("/auth/oidc/callback", get(crate::auth::http::oidc_callback))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let path = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(MatchedPath::as_str)
-                    .unwrap_or("unmatched");
-                tracing::info_span!("http", http.method = %req.method(), http.route = path)
-            }),
-        )
-        .with_state(state)
-}
-
-/// The process is alive.
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// The database answers and every migration of this binary is applied.
-async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(3), check_ready(&state.db)).await {
-        Ok(Ok(())) => Json(serde_json::json!({"status": "ready"})).into_response(),
-        Ok(Err(reason)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "not ready", "reason": reason})),
-        )
-            .into_response(),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "not ready", "reason": "database did not answer within 3 s"})),
-        )
-            .into_response(),
-    }
-}
-
-async fn check_ready(db: &Db) -> Result<(), String> {
-    // Anyone may ask, so the driver's text (host, database and role names)
-    // only goes to the log.
-    let mut conn = db.conn().await.map_err(|e| {
-        tracing::warn!(error = %e, "readiness: database unreachable");
-        "database unreachable".to_owned()
-    })?;
-    let applied = db::models::applied_migration_version(&mut conn)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "readiness: cannot read the migration table");
-            "cannot read the migration table".to_owned()
-        })?;
-    let expected = db::latest_migration_version();
-    if applied.is_some() && applied == expected {
-        Ok(())
-    } else {
-        Err(format!(
-            "migrations pending: database at {}, binary expects {}",
-            applied.as_deref().unwrap_or("none"),
-            expected.as_deref().unwrap_or("none")
-        ))
     }
 }
 
@@ -290,15 +204,13 @@ fn start_import_workers(state: &AppState) -> Option<crate::import::WorkerHandle>
     let guards: crate::import::GuardFactory = Arc::new(move |user: Option<i64>| {
         // Jobs always carry their creator; one without is refused by a guard
         // that answers for nobody.
-        Box::new(crate::import_guard::AuthzGuard {
+        Box::new(crate::authz::AuthzGuard {
             authz: authz.clone(),
             subject: crate::authz::Subject::user(user.unwrap_or(0)),
         }) as Box<dyn crate::import::ImportGuard>
     });
     Some(crate::import::spawn_workers(
-        state.db.clone(),
-        state.plugins.clone(),
-        state.dedupe.clone(),
+        state.importer.clone(),
         guards,
         crate::import::WorkerConfig {
             workers: n,
@@ -323,7 +235,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
     let state = AppState::new(config).await?;
     let workers = start_import_workers(&state);
-    let app = router(state);
+    let app = crate::router::router(state);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (PALISADE_LISTEN)"))?;

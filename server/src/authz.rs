@@ -5,15 +5,18 @@
 //!   tables, and [`Authz`], the handle resolvers check with.
 //! - [`listener`]: keeps every server process's policy in step with the
 //!   database through `LISTEN palisade_authz`.
+//! - [`import_guard`]: the import engine's permission hook ([`AuthzGuard`]).
 //!
 //! Resolvers call [`Authz::require`] on their first line and filter lists in
 //! SQL with [`Authz::readable_product_ids`].
 
 pub mod enforcer;
+pub mod import_guard;
 pub mod listener;
 pub mod permission;
 
 pub use enforcer::{Authz, Object, ReadableProducts, Subject};
+pub use import_guard::AuthzGuard;
 pub use permission::{Permission, PermissionSet, Role};
 
 /// Why an authorization call failed.

@@ -1,4 +1,10 @@
 //! The `palisade` command line. `anyhow` stops here: this is the binary's edge.
+//!
+//! The server, migration, user and token commands are here; `palisade import`
+//! is [`import`], `palisade parse` and `palisade plugin ...` are [`plugin`].
+
+pub mod import;
+pub mod plugin;
 
 use std::process::ExitCode;
 
@@ -33,7 +39,7 @@ enum Command {
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     Schema,
     /// Upload a report to a running server and follow the import's progress.
-    Import(crate::import_cli::ImportArgs),
+    Import(import::ImportArgs),
     /// Manage users directly in the database.
     User {
         #[command(flatten)]
@@ -53,14 +59,14 @@ enum Command {
         #[command(flatten)]
         plugins: crate::plugins::PluginConfig,
         #[command(flatten)]
-        args: crate::plugins::cli::ParseArgs,
+        args: plugin::ParseArgs,
     },
     /// Inspect, list and scaffold parser plugins.
     Plugin {
         #[command(flatten)]
         plugins: crate::plugins::PluginConfig,
         #[command(flatten)]
-        args: crate::plugins::cli::PluginArgs,
+        args: plugin::PluginArgs,
     },
 }
 

@@ -30,6 +30,12 @@ pub struct Config {
     /// Imports and deduplication.
     #[command(flatten)]
     pub import: ImportConfig,
+    /// The outbox of finding-change events.
+    #[command(flatten)]
+    pub events: EventsConfig,
+    /// Webhook deliveries.
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
     /// Calls the server makes on its own (webhooks).
     #[command(flatten)]
     pub outbound: OutboundConfig,
@@ -50,6 +56,49 @@ pub struct OutboundConfig {
         value_parser = crate::outbound::AllowList::parse
     )]
     pub allow: crate::outbound::AllowList,
+}
+
+/// Webhook deliveries of this process.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfig {
+    /// How often idle webhook workers look for due deliveries, in ms.
+    #[arg(
+        id = "webhook_poll_ms",
+        long = "webhook-poll-ms",
+        env = "PALISADE_WEBHOOK_POLL_MS",
+        value_name = "PALISADE_WEBHOOK_POLL_MS",
+        default_value_t = 500,
+        value_parser = clap::value_parser!(u64).range(10..)
+    )]
+    pub poll_ms: u64,
+
+    /// Webhook deliveries in flight at once in this process (one per
+    /// webhook at most).
+    #[arg(
+        id = "webhook_concurrency",
+        long = "webhook-concurrency",
+        env = "PALISADE_WEBHOOK_CONCURRENCY",
+        value_name = "PALISADE_WEBHOOK_CONCURRENCY",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub concurrency: u32,
+}
+
+/// The outbox of finding-change events.
+#[derive(Debug, Clone, Args)]
+pub struct EventsConfig {
+    /// How long finding-change events are kept for resuming subscribers (and
+    /// finished webhook deliveries for the delivery log), in seconds.
+    #[arg(
+        id = "event_retention_secs",
+        long = "event-retention-secs",
+        env = "PALISADE_EVENT_RETENTION_SECS",
+        value_name = "PALISADE_EVENT_RETENTION_SECS",
+        default_value_t = 7 * 24 * 3600,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub retention_secs: u64,
 }
 
 /// Import settings.
@@ -76,38 +125,6 @@ pub struct ImportConfig {
         value_parser = parse_dedupe_overrides
     )]
     pub dedupe_overrides: Option<DedupeOverrides>,
-
-    /// How often idle webhook workers look for due deliveries, in ms.
-    #[arg(
-        long = "webhook-poll-ms",
-        env = "PALISADE_WEBHOOK_POLL_MS",
-        value_name = "PALISADE_WEBHOOK_POLL_MS",
-        default_value_t = 500,
-        value_parser = clap::value_parser!(u64).range(10..)
-    )]
-    pub webhook_poll_ms: u64,
-
-    /// Webhook deliveries in flight at once in this process (one per
-    /// webhook at most).
-    #[arg(
-        long = "webhook-concurrency",
-        env = "PALISADE_WEBHOOK_CONCURRENCY",
-        value_name = "PALISADE_WEBHOOK_CONCURRENCY",
-        default_value_t = 16,
-        value_parser = clap::value_parser!(u32).range(1..=1000)
-    )]
-    pub webhook_concurrency: u32,
-
-    /// How long finding-change events are kept for resuming subscribers (and
-    /// finished webhook deliveries for the delivery log), in seconds.
-    #[arg(
-        long = "event-retention-secs",
-        env = "PALISADE_EVENT_RETENTION_SECS",
-        value_name = "PALISADE_EVENT_RETENTION_SECS",
-        default_value_t = 7 * 24 * 3600,
-        value_parser = clap::value_parser!(u64).range(1..)
-    )]
-    pub event_retention_secs: u64,
 
     /// Background imports one user may have queued or running at once.
     #[arg(
@@ -520,11 +537,15 @@ impl Config {
             import: ImportConfig {
                 workers: 2,
                 dedupe_overrides: None,
-                webhook_poll_ms: 500,
-                webhook_concurrency: 16,
-                event_retention_secs: 7 * 24 * 3600,
                 max_queued_jobs_per_user: 10,
                 max_queued_bytes_per_user: 1024 * 1024 * 1024,
+            },
+            events: EventsConfig {
+                retention_secs: 7 * 24 * 3600,
+            },
+            webhooks: WebhookConfig {
+                poll_ms: 500,
+                concurrency: 16,
             },
             outbound: OutboundConfig {
                 allow: crate::outbound::AllowList::default(),

@@ -2,10 +2,11 @@
 //! transaction per import (domain.md §4 and §5).
 //!
 //! Entry points:
-//! - [`import_scan`] / [`reimport_scan`]: parse a report with the plugin of its
-//!   scan type, then write the test, findings, duplicates, history and outbox
-//!   events atomically. [`import_findings`] / [`reimport_findings`] do the
-//!   same for findings parsed elsewhere.
+//! - [`Importer`]: the engine's handle, built once. [`Importer::run`] imports
+//!   or reimports a request's report ([`Source::Report`]: parsed with the
+//!   plugin of its scan type) or findings parsed elsewhere
+//!   ([`Source::Parsed`]), writing the test, findings, duplicates, history and
+//!   outbox events atomically.
 //! - [`ImportGuard`]: the caller's permission check, called inside the
 //!   transaction with the [`ResolvedTarget`] before anything is written.
 //! - [`DedupeSettings`]: operator overrides of each scan type's algorithm and
@@ -37,10 +38,7 @@ pub use config::{
     algorithm_name, parse_algorithm, reference_setting,
 };
 pub use dedupe::{CandidatePool, DedupeItem, Rejection, find_original};
-pub use engine::{
-    Progress, check_target, import_findings, import_scan, parse_report, read_report,
-    reimport_findings, reimport_scan,
-};
+pub use engine::{Importer, Progress, Source, check_target, read_report};
 pub use explain::{DedupeExplanation, dedupe_explain, explain};
 pub use hash::{HashComputation, HashPart, HashSubject, compute as compute_hash};
 pub use jobs::{
@@ -50,5 +48,5 @@ pub use jobs::{
 pub use request::{
     ActionCounts, AllowAll, GroupBy, GuardDenied, ImportError, ImportGuard, ImportKind,
     ImportOutcome, ImportRequest, ImportStatistics, ReportSource, ResolvedTarget, SeverityStats,
-    StatusCounts, TargetPart,
+    StatusCounts, TargetKind, TargetPart,
 };

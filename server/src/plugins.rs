@@ -8,12 +8,11 @@
 //! and never take the server down.
 //!
 //! Entry points: [`PluginRegistry`] (sources, conflicts, detection, parse),
-//! [`PluginConfig`] (flattened into the server's configuration) and the CLI
-//! commands in [`cli`].
+//! [`PluginConfig`] (flattened into the server's configuration); the CLI
+//! commands are in [`crate::cli::plugin`].
 
 mod bindings;
 mod cache;
-pub mod cli;
 mod config;
 mod engine;
 mod error;

@@ -20,9 +20,12 @@ use form::{FieldError, Form, FormError};
 
 use crate::app::AppState;
 use crate::auth::{AuthError, Principal};
+use crate::authz::AuthzGuard;
 use crate::domain::severity::Severity;
-use crate::import::{GroupBy, ImportError, ImportKind, ImportOutcome, ImportRequest, ReportSource};
-use crate::import_guard::AuthzGuard;
+use crate::import::{
+    GroupBy, ImportError, ImportKind, ImportOutcome, ImportRequest, ReportSource, TargetKind,
+};
+use crate::plugins::PluginError;
 
 /// An error answer: small enough to travel in `Result`s, a response at the end.
 struct Rejection {
@@ -202,16 +205,13 @@ fn error_response(e: ImportError, kind: ImportKind) -> Rejection {
             &format!("{what_kind} {what} not found"),
         ),
         ImportError::PermissionDenied(m) => detail(StatusCode::FORBIDDEN, &m),
-        ImportError::UnknownScanType(m) => field_error("scan_type", m),
-        ImportError::Parse(m) => field_error("file", m),
+        ImportError::Plugin(e) => plugin_error_response(&e),
         ImportError::ReadReport { message, .. } => field_error("file", message),
         ImportError::TargetNotFound { kind, what } => {
             let field = match kind {
-                "Engagement" => "engagement",
-                "Test" => "test",
-                "Product" => "product_name",
-                "Product type" | "ProductType" => "product_type_name",
-                _ => "non_field_errors",
+                TargetKind::Engagement => "engagement",
+                TargetKind::Test => "test",
+                TargetKind::Product => "product_name",
             };
             field_error(field, format!("{kind} {what} not found"))
         }
@@ -230,6 +230,38 @@ fn error_response(e: ImportError, kind: ImportKind) -> Rejection {
             detail(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The database is unavailable; nothing was stored.",
+            )
+        }
+    }
+}
+
+/// A plugin failure as DefectDojo's client sees it: what is wrong with the
+/// request names its field (`scan_type`, `file`); a spent budget is a 422
+/// saying which; a broken plugin is a 500, explained only in the log.
+fn plugin_error_response(e: &PluginError) -> Rejection {
+    match e {
+        PluginError::UnknownScanType { .. }
+        | PluginError::NotRecognised
+        | PluginError::Ambiguous { .. } => field_error("scan_type", e.to_string()),
+        PluginError::Guest { .. }
+        | PluginError::ReportTooLarge { .. }
+        | PluginError::OutputLimit { .. } => field_error("file", e.to_string()),
+        PluginError::Timeout { .. } => detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("Parser timeout: {e}. Nothing was stored."),
+        ),
+        PluginError::MemoryLimit { .. } => detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("Parser memory limit: {e}. Nothing was stored."),
+        ),
+        PluginError::Busy { .. } | PluginError::UserBusy { .. } => {
+            detail(StatusCode::TOO_MANY_REQUESTS, &e.to_string())
+        }
+        _ => {
+            tracing::error!(error = %e, "import failed in its parser plugin");
+            detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The parser plugin failed; nothing was stored.",
             )
         }
     }
@@ -422,30 +454,16 @@ async fn handle(state: AppState, headers: HeaderMap, body: Body, kind: ImportKin
         lead,
         refused: std::sync::atomic::AtomicBool::new(false),
     };
-    let result = match kind {
-        ImportKind::Import => {
-            crate::import::import_scan(
-                &state.db,
-                &state.plugins,
-                &state.dedupe,
-                Some(p.user_id),
-                &guard,
-                req.clone(),
-            )
-            .await
-        }
-        ImportKind::Reimport => {
-            crate::import::reimport_scan(
-                &state.db,
-                &state.plugins,
-                &state.dedupe,
-                Some(p.user_id),
-                &guard,
-                req.clone(),
-            )
-            .await
-        }
-    };
+    let result = state
+        .importer
+        .run(
+            kind,
+            Some(p.user_id),
+            &guard,
+            &req,
+            crate::import::Source::Report,
+        )
+        .await;
     drop(form);
     match result {
         Ok(o) => {

@@ -226,7 +226,7 @@ async fn users_cannot_see_or_revoke_each_others_tokens() {
         )
         .await["createApiToken"]["apiToken"]["id"]
         .clone();
-    let token = crate::access::create_user(&db, "mallory", false).await;
+    let token = crate::support::create_user(&db, "mallory", false).await;
     let mallory = s.gql_as(&token);
     let own = mallory.ok("{ apiTokens { id name } }", json!({})).await;
     let own = own["apiTokens"].as_array().expect("list");
@@ -247,7 +247,7 @@ async fn users_cannot_see_or_revoke_each_others_tokens() {
 async fn expired_tokens_and_inactive_users_are_refused() {
     let db = TestDb::new().await;
     let s = TestServer::start(&db.url).await;
-    let token = crate::access::create_user(&db, "temp", false).await;
+    let token = crate::support::create_user(&db, "temp", false).await;
     assert_eq!(s.gql_as(&token).query(ME, json!({})).await.status, 200);
     let c = db.client().await;
     c.execute(

@@ -112,7 +112,7 @@ fn gid(kind: &str, id: i64) -> String {
 async fn reader_of_visible_product(db: &TestDb, s: &TestServer) -> (i64, String, Value) {
     let first = import(s, "Visible", &["seed"]).await;
     let visible = first["product_id"].as_i64().expect("product");
-    let reader = crate::access::create_user(db, "reader", false).await;
+    let reader = crate::support::create_user(db, "reader", false).await;
     let uid = s
         .gql()
         .ok("{ users(usernameContains: \"reader\") { id } }", json!({}))

@@ -1,24 +1,27 @@
 //! End-to-end tests of Palisade: the real binary over HTTP and WebSocket,
-//! against real PostgreSQL (one database per test).
+//! against real PostgreSQL (one database per test), plus the library-level
+//! tests of authorization, the import engine and the plugin host, which share
+//! the same database harness (`support::db`).
 
 mod support;
 
-mod access;
 mod auth;
+mod authz;
 mod config;
 mod conformance;
 mod docs;
 mod events;
-mod findings;
+mod finding;
 mod hierarchy;
 mod http;
-mod imports;
+mod import;
+mod membership;
 mod migrations;
 mod oidc;
-mod plugins;
+mod plugin;
 mod schema;
 mod security;
 mod severity;
 mod tag;
-mod users;
+mod user;
 mod webhooks;

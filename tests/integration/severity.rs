@@ -3,10 +3,10 @@
 //! error on read rather than Info, and the migration that added the checks
 //! refuses rows that break them instead of fixing them silently.
 
-use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::hierarchy::{add_finding, build_tree};
+use crate::support::rest::{IMPORT, import_form, rest_import};
 use crate::support::{TestDb, TestServer};
 
 const CHECK_UP: &str = include_str!("../../migrations/2026-12-07-000100_severity_checked/up.sql");
@@ -174,31 +174,21 @@ async fn rest_import_rejects_an_unknown_minimum_severity_by_name() {
     let s = TestServer::start(&db.url).await;
     let token = s.admin_token.clone().expect("admin");
     let report = json!({"findings": [{"title": "t", "description": "d", "severity": "High"}]});
-    let mut form = Form::new();
-    for (k, v) in [
-        ("scan_type", "Generic Findings Import"),
-        ("product_type_name", "Web"),
-        ("product_name", "Shop"),
-        ("engagement_name", "CI"),
-        ("auto_create_context", "true"),
-        ("minimum_severity", "Urgent"),
-    ] {
-        form = form.text(k, v);
-    }
-    form = form.part(
-        "file",
-        Part::bytes(serde_json::to_vec(&report).expect("json")).file_name("report.json"),
+    let form = import_form(
+        &[
+            ("scan_type", "Generic Findings Import"),
+            ("product_type_name", "Web"),
+            ("product_name", "Shop"),
+            ("engagement_name", "CI"),
+            ("auto_create_context", "true"),
+            ("minimum_severity", "Urgent"),
+        ],
+        serde_json::to_vec(&report).expect("json"),
+        "report.json",
     );
-    let r = s
-        .anonymous_http
-        .post(format!("{}/api/v2/import-scan/", s.base))
-        .header("authorization", format!("Token {token}"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(r.status().as_u16(), 400);
-    let body: Value = r.json().await.expect("json");
+    let r = rest_import(&s, IMPORT, Some(&token), form).await;
+    assert_eq!(r.status, 400);
+    let body = r.json();
     assert_eq!(
         body["minimum_severity"],
         json!(["\"Urgent\" is not a valid choice."])

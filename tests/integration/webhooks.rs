@@ -158,7 +158,7 @@ async fn deliveries_are_signed_retried_and_logged() {
     assert!(!dlv["deliveredAt"].is_null());
 
     // Webhooks are configuration: a user without rights sees none and cannot add global ones.
-    let token = crate::access::create_user(&db, "someone", false).await;
+    let token = crate::support::create_user(&db, "someone", false).await;
     let g = s.gql_as(&token);
     assert_eq!(
         g.ok("{ webhooks { id } }", json!({})).await["webhooks"],

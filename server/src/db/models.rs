@@ -7,6 +7,7 @@ pub mod location;
 pub mod membership;
 pub mod note;
 pub mod plugin;
+pub mod test_import;
 pub mod user;
 
 /// An ILIKE pattern matching `s` anywhere, with `\`, `%` and `_` escaped.

@@ -12,12 +12,12 @@ use super::error::{ApiError, ApiResult};
 use super::finding::Finding;
 use super::hierarchy::Test;
 use super::ids::{self, Kind};
+use crate::authz::AuthzGuard;
 use crate::authz::Subject;
 use crate::domain::severity::Severity as DomainSeverity;
 use crate::import::{
     DedupeSettings, GroupBy, ImportError, ImportKind, ImportOutcome, ImportRequest, ReportSource,
 };
-use crate::import_guard::AuthzGuard;
 use crate::plugins::PluginRegistry;
 
 /// How findings are grouped into finding groups.
@@ -658,15 +658,17 @@ async fn run_import(
             .map_err(import_error)?;
         return Ok(ImportPayload { outcome: None, job });
     }
-    let outcome = match kind {
-        ImportKind::Import => {
-            crate::import::import_scan(cx.db(), plugins, dedupe, cx.actor_id(), &guard, req).await
-        }
-        ImportKind::Reimport => {
-            crate::import::reimport_scan(cx.db(), plugins, dedupe, cx.actor_id(), &guard, req).await
-        }
-    }
-    .map_err(import_error)?;
+    let importer = crate::import::Importer::new(cx.db().clone(), plugins.clone(), dedupe.clone());
+    let outcome = importer
+        .run(
+            kind,
+            cx.actor_id(),
+            &guard,
+            &req,
+            crate::import::Source::Report,
+        )
+        .await
+        .map_err(import_error)?;
     // A product created by the import extends its type's roles: see it now.
     if let Err(e) = cx.authz().reload(cx.db()).await {
         tracing::warn!(error = %e, "policy reload after an import failed");

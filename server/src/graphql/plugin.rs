@@ -523,8 +523,8 @@ impl PreviewMutation {
         let options = crate::plugins::ParseOptions::default()
             .with(crate::plugins::ParseOptions::FILE_NAME, file_name);
         let out = registry
-            .parse_for_user(
-                cx.principal().user_id,
+            .parse(
+                Some(cx.principal().user_id),
                 input.scan_type.as_deref(),
                 bytes,
                 options,

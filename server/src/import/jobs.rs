@@ -15,11 +15,10 @@ use diesel::{QueryableByName, sql_query};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 
-use super::config::DedupeSettings;
-use super::engine::{Progress, run};
+use super::engine::{Importer, Job, Progress};
 use super::request::{ImportError, ImportGuard, ImportKind, ImportRequest, ReportSource};
 use crate::db::Db;
-use crate::plugins::{ParseOptions, PluginRegistry};
+use crate::plugins::ParseOptions;
 
 /// `jobs.kind` of queued imports and reimports.
 pub const IMPORT_JOB_KIND: &str = "import_scan";
@@ -285,26 +284,22 @@ impl WorkerHandle {
 
 struct Shared {
     db: Db,
-    plugins: PluginRegistry,
-    settings: Arc<DedupeSettings>,
+    importer: Importer,
     guards: GuardFactory,
     config: WorkerConfig,
 }
 
 /// Starts `config.workers` workers that run queued imports until shut down.
 pub fn spawn_workers(
-    db: Db,
-    plugins: PluginRegistry,
-    settings: Arc<DedupeSettings>,
+    importer: Importer,
     guards: GuardFactory,
     config: WorkerConfig,
 ) -> WorkerHandle {
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let n = config.workers.max(1);
     let shared = Arc::new(Shared {
-        db,
-        plugins,
-        settings,
+        db: importer.db().clone(),
+        importer,
         guards,
         config,
     });
@@ -514,22 +509,21 @@ async fn execute_job(
         ReportSource::Path(_) => bytes::Bytes::new(),
     };
     let parsed = shared
-        .plugins
+        .importer
+        .plugins()
         .parse_waiting(req.scan_type.as_deref(), report, options)
         .await?;
-    run(
-        &shared.db,
-        Some(&shared.plugins),
-        &shared.settings,
-        payload.actor,
-        guard.as_ref(),
+    let job = Job {
         kind,
-        &req,
-        &parsed.scan_type,
-        parsed.findings,
-        Some(progress),
-    )
-    .await
+        actor: payload.actor,
+        guard: guard.as_ref(),
+        req: &req,
+        scan_type: &parsed.scan_type,
+    };
+    shared
+        .importer
+        .persist(&job, parsed.findings, Some(progress))
+        .await
 }
 
 /// Writes progress and refreshes the lock until aborted.

@@ -53,7 +53,7 @@ impl GroupBy {
 
 /// An import or reimport request: every parameter of domain.md §5.1.
 ///
-/// The same struct serves both: [`super::reimport_scan`] additionally reads
+/// The same struct serves both: a reimport ([`super::Importer::run`]) additionally reads
 /// `test_id`, `do_not_reactivate`, and defaults `close_old_findings` to true.
 /// It serialises (without the report) into the job queue and `import_settings`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -300,15 +300,43 @@ pub struct ImportOutcome {
     pub statistics: ImportStatistics,
 }
 
+/// The kind of target object an import names: what [`ImportError::TargetNotFound`]
+/// did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// A product, by name.
+    Product,
+    /// An engagement, by id or by name in its product.
+    Engagement,
+    /// A test, by id or as the latest of a scan type in an engagement.
+    Test,
+}
+
+impl TargetKind {
+    /// The name messages use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Product => "Product",
+            TargetKind::Engagement => "Engagement",
+            TargetKind::Test => "Test",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why an import failed; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// No plugin serves the scan type (or detection found none or several).
-    #[error("unknown scan type: {0}")]
-    UnknownScanType(String),
-    /// The plugin could not parse the report.
-    #[error("the report could not be parsed: {0}")]
-    Parse(String),
+    /// The parser plugin failed or refused: unknown or undetected scan type,
+    /// a report it rejected, or a spent budget (time, memory, output). The
+    /// transports decide what each means to their callers.
+    #[error(transparent)]
+    Plugin(PluginError),
     /// The report file could not be read.
     #[error("cannot read the report {path}: {message}")]
     ReadReport {
@@ -320,8 +348,8 @@ pub enum ImportError {
     /// A named or numbered target does not exist.
     #[error("{kind} {what} not found")]
     TargetNotFound {
-        /// "Product", "Engagement", "Test", ...
-        kind: &'static str,
+        /// What was looked for.
+        kind: TargetKind,
         /// The id or name asked for.
         what: String,
     },
@@ -346,7 +374,8 @@ pub enum ImportError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// A per-user or server-wide limit on queued or concurrent work is
-    /// reached; the message names it. Nothing was stored.
+    /// reached (the import queue's, or the plugin host's parse slots); the
+    /// message names it. Nothing was stored.
     #[error("{0}")]
     Busy(String),
 }
@@ -360,18 +389,30 @@ impl From<crate::db::DbError> for ImportError {
     }
 }
 
+/// A plugin error stays typed, except the host's admission limits, which
+/// are the same condition as the queue's: [`ImportError::Busy`].
 impl From<PluginError> for ImportError {
     fn from(e: PluginError) -> Self {
         match e {
-            PluginError::UnknownScanType { .. }
-            | PluginError::NotRecognised
-            | PluginError::Ambiguous { .. } => ImportError::UnknownScanType(e.to_string()),
             PluginError::Busy { .. } | PluginError::UserBusy { .. } => {
                 ImportError::Busy(e.to_string())
             }
-            other => ImportError::Parse(other.to_string()),
+            other => ImportError::Plugin(other),
         }
     }
+}
+
+/// At most `max` characters in `v`, or an [`ImportError::InvalidParameter`]
+/// naming `field`.
+pub(crate) fn check_len(field: &'static str, v: &str, max: usize) -> Result<(), ImportError> {
+    let n = v.chars().count();
+    if n > max {
+        return Err(ImportError::invalid(
+            field,
+            format!("is {n} characters long; at most {max} are allowed"),
+        ));
+    }
+    Ok(())
 }
 
 impl ImportError {

@@ -6,7 +6,9 @@ use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
 use diesel::{QueryResult, QueryableByName, sql_query};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::request::{ImportError, ImportKind, ImportRequest, ResolvedTarget, TargetPart};
+use super::request::{
+    ImportError, ImportKind, ImportRequest, ResolvedTarget, TargetKind, TargetPart,
+};
 
 #[derive(Debug, Clone, QueryableByName)]
 struct EngagementRow {
@@ -156,7 +158,7 @@ async fn plan(
         && let Some(tid) = req.test_id
     {
         let missing = || ImportError::TargetNotFound {
-            kind: "Test",
+            kind: TargetKind::Test,
             what: tid.to_string(),
         };
         let rows: Vec<TestRow> =
@@ -187,7 +189,7 @@ async fn plan(
             .await?
             .filter(|r| guard.product_visible(r.product_type_id, r.product_id))
             .ok_or(ImportError::TargetNotFound {
-                kind: "Engagement",
+                kind: TargetKind::Engagement,
                 what: eid.to_string(),
             })?;
         check_names(req, &r)?;
@@ -253,7 +255,7 @@ async fn plan(
                     },
                     None => {
                         return Err(ImportError::TargetNotFound {
-                            kind: "Engagement",
+                            kind: TargetKind::Engagement,
                             what: format!("`{ename}` in product `{pname}`"),
                         });
                     }
@@ -300,7 +302,7 @@ async fn plan(
             }
             None => {
                 return Err(ImportError::TargetNotFound {
-                    kind: "Product",
+                    kind: TargetKind::Product,
                     what: format!("`{pname}`"),
                 });
             }
@@ -337,7 +339,7 @@ async fn plan(
                 return Ok(None);
             }
             return Err(ImportError::TargetNotFound {
-                kind: "Test",
+                kind: TargetKind::Test,
                 what: format!("of scan type `{scan_type}` in the target engagement"),
             });
         }
@@ -438,7 +440,7 @@ pub async fn resolve(
     let product_type_id = match &product_type {
         TargetPart::Existing { id, .. } => *id,
         TargetPart::New { name } => {
-            super::engine::check_len("product_type_name", name, 255)?;
+            super::request::check_len("product_type_name", name, 255)?;
             let rows: Vec<IdName> = sql_query(
                 "WITH i AS (INSERT INTO product_types (name) VALUES ($1) \
                  ON CONFLICT (name) DO NOTHING RETURNING id, name) \
@@ -457,7 +459,7 @@ pub async fn resolve(
     let product_id = match &product {
         TargetPart::Existing { id, .. } => *id,
         TargetPart::New { name } => {
-            super::engine::check_len("product_name", name, 255)?;
+            super::request::check_len("product_name", name, 255)?;
             let rows: Vec<IdName> = sql_query(
                 "INSERT INTO products (name, description, product_type_id) VALUES ($1, $1, $2) \
                  RETURNING id, name",
@@ -475,7 +477,7 @@ pub async fn resolve(
     let engagement_id = match &engagement {
         TargetPart::Existing { id, .. } => *id,
         TargetPart::New { name } => {
-            super::engine::check_len("engagement_name", name, 300)?;
+            super::request::check_len("engagement_name", name, 300)?;
             let end = req
                 .engagement_end_date
                 .unwrap_or(today + Duration::days(365));

@@ -770,11 +770,14 @@ impl PluginRegistry {
     ///
     /// A parse slot is taken first (waiting as a future, not a thread); when
     /// all are busy and `PALISADE_PLUGIN_QUEUE` calls already wait, the call
-    /// fails with [`PluginError::Busy`].
+    /// fails with [`PluginError::Busy`]. On behalf of a `user`, at most
+    /// `PALISADE_PLUGIN_PARSES_PER_USER` of that user's calls run or wait
+    /// ([`PluginError::UserBusy`] beyond).
     ///
     /// `report` may be an `Arc<[u8]>`, `bytes::Bytes` or `Vec<u8>`.
     pub async fn parse<R>(
         &self,
+        user: Option<i64>,
         scan_type: Option<&str>,
         report: R,
         options: ParseOptions,
@@ -782,24 +785,7 @@ impl PluginRegistry {
     where
         R: AsRef<[u8]> + Send + 'static,
     {
-        self.parse_admitted(true, None, scan_type, report, options)
-            .await
-    }
-
-    /// Like [`PluginRegistry::parse`] on behalf of a user, who may have at
-    /// most `PALISADE_PLUGIN_PARSES_PER_USER` calls running or waiting
-    /// ([`PluginError::UserBusy`] beyond).
-    pub async fn parse_for_user<R>(
-        &self,
-        user_id: i64,
-        scan_type: Option<&str>,
-        report: R,
-        options: ParseOptions,
-    ) -> Result<ParseOutput, PluginError>
-    where
-        R: AsRef<[u8]> + Send + 'static,
-    {
-        self.parse_admitted(true, Some(user_id), scan_type, report, options)
+        self.parse_admitted(true, user, scan_type, report, options)
             .await
     }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use palisade::plugins::cli::scan_types_markdown;
+use palisade::cli::plugin::scan_types_markdown;
 
 use super::registry;
 

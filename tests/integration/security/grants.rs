@@ -11,12 +11,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use base64::Engine;
 use futures::StreamExt;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::access::create_user;
 use crate::oidc::{Provider, palisade_with, sign_in, start_provider};
-use crate::support::{Gql, TestDb, TestServer};
+use crate::support::rest::{IMPORT, import_form, rest_import};
+use crate::support::{Gql, TestDb, TestServer, create_user};
 
 /// The permission spec. This is the spec (`docs/permissions.json`), not the
 /// server's copy at server/src/authz/permissions.json: the expectations must
@@ -1145,27 +1144,6 @@ async fn shared_location_hides_other_products_tags_and_age() {
     assert!(own["createdAt"].is_string(), "{own}");
 }
 
-fn import_form(fields: &[(&str, &str)], report: Vec<u8>) -> Form {
-    let mut f = Form::new();
-    for (k, v) in fields {
-        f = f.text((*k).to_owned(), (*v).to_owned());
-    }
-    f.part("file", Part::bytes(report).file_name("report.json"))
-}
-
-async fn rest_import(s: &TestServer, token: &str, form: Form) -> (u16, Value) {
-    let r = s
-        .anonymous_http
-        .post(format!("{}/api/v2/import-scan/", s.base))
-        .header("authorization", format!("Token {token}"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 fn report_with_endpoint(title: &str, url: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({"findings": [{
         "title": title, "description": "d", "severity": "High", "date": "2026-11-01",
@@ -1200,17 +1178,29 @@ async fn import_does_not_retag_a_shared_location() {
     ];
     let (status, body) = rest_import(
         &s,
-        &token,
-        import_form(&fields, report_with_endpoint("a", shared_url)),
+        IMPORT,
+        Some(&token),
+        import_form(
+            &fields,
+            report_with_endpoint("a", shared_url),
+            "report.json",
+        ),
     )
-    .await;
+    .await
+    .status_and_json();
     assert_eq!(status, 201, "{body}");
     let (status, body) = rest_import(
         &s,
-        &token,
-        import_form(&fields, report_with_endpoint("b", "https://mine.example/")),
+        IMPORT,
+        Some(&token),
+        import_form(
+            &fields,
+            report_with_endpoint("b", "https://mine.example/"),
+            "report.json",
+        ),
     )
-    .await;
+    .await
+    .status_and_json();
     assert_eq!(status, 201, "{body}");
     let c = db.client().await;
     let tags = |host: &'static str| {
@@ -1358,7 +1348,14 @@ async fn rest_import_lead_must_read_the_product() {
                 ("auto_create_context", "true"),
                 ("lead", lead.as_str()),
             ];
-            rest_import(s, &token, import_form(&fields, report)).await
+            rest_import(
+                s,
+                IMPORT,
+                Some(&token),
+                import_form(&fields, report, "report.json"),
+            )
+            .await
+            .status_and_json()
         }
     };
     let before = db.count("engagements").await;

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::support::{TestDb, TestServer};
+use crate::support::rest::{RestResponse, import_form, rest_import};
+use crate::support::{TestDb, TestServer, gid};
 
 const PRODUCT_TYPE: &str = "Secret-Division";
 const PRODUCT: &str = "Project-Falcon";
@@ -22,32 +23,6 @@ fn report() -> Vec<u8> {
         "date": "2026-11-01",
     }]}))
     .expect("json")
-}
-
-fn global_id(kind: &str, id: i64) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
-}
-
-fn form(fields: &[(&str, String)], file: Vec<u8>) -> Form {
-    let mut f = Form::new();
-    for (k, v) in fields {
-        f = f.text((*k).to_owned(), v.clone());
-    }
-    f.part("file", Part::bytes(file).file_name("report.json"))
-}
-
-/// POSTs a REST import form; (status, raw body).
-async fn rest(s: &TestServer, path: &str, token: &str, form: Form) -> (u16, String) {
-    let r = s
-        .anonymous_http
-        .post(format!("{}{path}", s.base))
-        .header("authorization", format!("Token {token}"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post");
-    (r.status().as_u16(), r.text().await.expect("body"))
 }
 
 /// POSTs a GraphQL upload; (status, raw body).
@@ -80,11 +55,11 @@ async fn gql_upload(
 /// A product of the admin's, with one imported test: (product, engagement, test) ids.
 async fn foreign_product(s: &TestServer) -> (i64, i64, i64) {
     let admin = s.admin_token.clone().expect("admin");
-    let (status, body) = rest(
+    let RestResponse { status, body } = rest_import(
         s,
         "/api/v2/import-scan/",
-        &admin,
-        form(
+        Some(&admin),
+        import_form(
             &[
                 ("scan_type", "Generic Findings Import".to_owned()),
                 ("product_type_name", PRODUCT_TYPE.to_owned()),
@@ -93,6 +68,7 @@ async fn foreign_product(s: &TestServer) -> (i64, i64, i64) {
                 ("auto_create_context", "true".to_owned()),
             ],
             report(),
+            "report.json",
         ),
     )
     .await;
@@ -192,7 +168,13 @@ async fn probes(
     ];
     let mut out = Vec::new();
     for (label, path, fields) in rest_cases {
-        let (status, body) = rest(s, path, token, form(&fields, report())).await;
+        let RestResponse { status, body } = rest_import(
+            s,
+            path,
+            Some(token),
+            import_form(&fields, report(), "report.json"),
+        )
+        .await;
         out.push((label, status, body));
     }
     let (status, body) = gql_upload(
@@ -208,7 +190,7 @@ async fn probes(
         s,
         token,
         "mutation($file: Upload!, $t: ID) { reimportScan(input: {file: $file, scanType: \"Generic Findings Import\", test: $t}) { test { id } } }",
-        json!({"file": null, "t": global_id("Test", test)}),
+        json!({"file": null, "t": gid("Test", test)}),
         report(),
     )
     .await;
@@ -217,7 +199,7 @@ async fn probes(
         s,
         token,
         "mutation($file: Upload!, $e: ID) { importScan(input: {file: $file, scanType: \"Generic Findings Import\", engagement: $e, productName: \"x\", productTypeName: \"x\"}) { test { id } } }",
-        json!({"file": null, "e": global_id("Engagement", engagement)}),
+        json!({"file": null, "e": gid("Engagement", engagement)}),
         report(),
     )
     .await;
@@ -232,7 +214,7 @@ async fn import_targets_of_unreadable_products_answer_exactly_like_missing_ones(
     let s =
         TestServer::start_with(&db.url, &[("PALISADE_GRAPHQL_EXPOSE_QUERY_COUNT", "false")]).await;
     let (product, engagement, test) = foreign_product(&s).await;
-    let nobody = crate::access::create_user(&db, "nobody", false).await;
+    let nobody = crate::support::create_user(&db, "nobody", false).await;
 
     let foreign = probes(&s, &nobody, engagement, test).await;
     for (label, status, body) in &foreign {
@@ -253,7 +235,7 @@ async fn import_targets_of_unreadable_products_answer_exactly_like_missing_ones(
     s.gql()
         .ok(
             "mutation($id: ID!) { deleteProduct(input: {id: $id}) { deletedId } }",
-            json!({"id": global_id("Product", product)}),
+            json!({"id": gid("Product", product)}),
         )
         .await;
     let missing = probes(&s, &nobody, engagement, test).await;
@@ -272,7 +254,7 @@ async fn a_refused_import_is_not_parsed() {
     let db = TestDb::new().await;
     let s = TestServer::start(&db.url).await;
     let (_, engagement, test) = foreign_product(&s).await;
-    let nobody = crate::access::create_user(&db, "nobody", false).await;
+    let nobody = crate::support::create_user(&db, "nobody", false).await;
     // Not a report at all: parsing it would fail with a report error.
     let garbage = b"\x00 this is not a scan report".to_vec();
     for (path, fields) in [
@@ -288,7 +270,13 @@ async fn a_refused_import_is_not_parsed() {
             ],
         ),
     ] {
-        let (status, body) = rest(&s, path, &nobody, form(&fields, garbage.clone())).await;
+        let RestResponse { status, body } = rest_import(
+            &s,
+            path,
+            Some(&nobody),
+            import_form(&fields, garbage.clone(), "report.json"),
+        )
+        .await;
         assert!(
             !body.contains("\"file\""),
             "{path}: the report was parsed before the target was authorized: {status} {body}"
@@ -305,12 +293,12 @@ async fn a_queued_import_is_authorized_when_queued_and_again_before_parsing() {
     let (product, _, test) = foreign_product(&s).await;
 
     // Without any role, nothing is queued.
-    let nobody = crate::access::create_user(&db, "nobody", false).await;
-    let (status, body) = rest(
+    let nobody = crate::support::create_user(&db, "nobody", false).await;
+    let RestResponse { status, body } = rest_import(
         &s,
         "/api/v2/import-scan/",
-        &nobody,
-        form(
+        Some(&nobody),
+        import_form(
             &[
                 (SCAN.0, SCAN.1.to_owned()),
                 ("product_type_name", "New-Type".to_owned()),
@@ -320,6 +308,7 @@ async fn a_queued_import_is_authorized_when_queued_and_again_before_parsing() {
                 ("async", "true".to_owned()),
             ],
             report(),
+            "report.json",
         ),
     )
     .await;
@@ -327,30 +316,31 @@ async fn a_queued_import_is_authorized_when_queued_and_again_before_parsing() {
     assert_eq!(db.count("jobs").await, 0, "a refused import was queued");
 
     // A writer queues a reimport, then loses the role before it runs.
-    let writer = crate::access::create_user(&db, "writer", false).await;
+    let writer = crate::support::create_user(&db, "writer", false).await;
     let admin = s.gql();
     let users = admin
         .ok("{ users(usernameContains: \"writer\") { id } }", json!({}))
         .await;
     let user = users["users"][0]["id"].clone();
-    let object = json!(global_id("Product", product));
+    let object = json!(gid("Product", product));
     admin
         .ok(
             "mutation($o: ID!, $u: ID!) { setMember(input: {object: $o, user: $u, role: WRITER}) { role } }",
             json!({"o": object, "u": user}),
         )
         .await;
-    let (status, body) = rest(
+    let RestResponse { status, body } = rest_import(
         &s,
         "/api/v2/reimport-scan/",
-        &writer,
-        form(
+        Some(&writer),
+        import_form(
             &[
                 (SCAN.0, SCAN.1.to_owned()),
                 ("test", test.to_string()),
                 ("async", "true".to_owned()),
             ],
             b"\x00 this is not a scan report".to_vec(),
+            "report.json",
         ),
     )
     .await;

@@ -5,13 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::support::rest::{IMPORT, import_form, rest_import};
+use crate::support::ws::{Ws, send};
 use crate::support::{TestDb, TestServer};
 
 /// Sends `head` (request line and headers) and at most `body_prefix`, never
@@ -206,24 +207,9 @@ async fn a_slow_request_statement_is_stopped_by_the_statement_timeout() {
     .await;
     // A test holding enough text that a search through it takes seconds.
     let admin = s.gql();
-    let form = Form::new()
-        .text("scan_type", "Generic Findings Import")
-        .text("product_type_name", "T")
-        .text("product_name", "P")
-        .text("engagement_name", "E")
-        .text("auto_create_context", "true")
-        .part(
-            "file",
-            Part::bytes(generic_report("seed", 10)).file_name("r.json"),
-        );
-    let r = s
-        .http
-        .post(format!("{}/api/v2/import-scan/", s.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("import");
-    assert_eq!(r.status().as_u16(), 201);
+    let form = import_form(&CONTEXT, generic_report("seed", 10), "r.json");
+    let r = rest_import(&s, IMPORT, None, form).await;
+    assert_eq!(r.status, 201);
     let c = db.client().await;
     c.batch_execute(
         "INSERT INTO findings (test_id, engagement_id, product_id, title, severity, \
@@ -253,19 +239,8 @@ async fn a_slow_request_statement_is_stopped_by_the_statement_timeout() {
     admin.ok("{ productTypes { totalCount } }", json!({})).await;
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn ws_connect(s: &TestServer) -> Ws {
-    let url = format!("{}/graphql/ws", s.base.replace("http://", "ws://"));
-    let mut req = url.into_client_request().expect("request");
-    req.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("connect");
+    let mut ws = crate::support::ws::open(&s.base).await;
     let token = s.admin_token.clone().expect("admin");
     send(
         &mut ws,
@@ -274,12 +249,6 @@ async fn ws_connect(s: &TestServer) -> Ws {
     .await;
     assert_eq!(next(&mut ws).await.expect("ack")["type"], "connection_ack");
     ws
-}
-
-async fn send(ws: &mut Ws, v: &Value) {
-    ws.send(Message::Text(v.to_string().into()))
-        .await
-        .expect("send");
 }
 
 /// The next text message within `wait`, or `None`.
@@ -411,30 +380,7 @@ fn spawn_preview(s: &TestServer, scan_type: &str, bytes: &[u8]) -> tokio::task::
 
 /// Installs the test plugin whose parse never ends; returns its scan type.
 async fn install_endless_loop(s: &TestServer) -> String {
-    let form = Form::new()
-        .text(
-            "operations",
-            json!({"query": "mutation($file: Upload!) { installParserPlugin(file: $file) { plugin { scanTypes { name } } } }", "variables": {"file": null}}).to_string(),
-        )
-        .text("map", json!({"0": ["variables.file"]}).to_string())
-        .part(
-            "0",
-            Part::bytes(crate::plugins::component("endless-loop")).file_name("loop.wasm"),
-        );
-    let d: Value = s
-        .http
-        .post(format!("{}/graphql", s.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("install")
-        .json()
-        .await
-        .expect("json");
-    d["data"]["installParserPlugin"]["plugin"]["scanTypes"][0]["name"]
-        .as_str()
-        .unwrap_or_else(|| panic!("installed: {d}"))
-        .to_owned()
+    crate::support::components::install(s, "endless-loop", "loop.wasm").await
 }
 
 #[tokio::test]
@@ -477,7 +423,7 @@ async fn one_user_cannot_take_every_parse_slot() {
     );
 
     // Another user is not held up by the admin's share.
-    let token = crate::access::create_user(&db, "bob", false).await;
+    let token = crate::support::create_user(&db, "bob", false).await;
     let other = crate::support::server::authenticated_client(&token);
     let v = preview_as(
         other,
@@ -526,21 +472,11 @@ async fn parses_beyond_the_slots_and_their_queue_are_refused_not_parked() {
         "{refused}"
     );
     // The REST import path is refused the same way, as 429.
-    let form = Form::new()
-        .text("scan_type", scan_type.clone())
-        .text("product_type_name", "T")
-        .text("product_name", "P")
-        .text("engagement_name", "E")
-        .text("auto_create_context", "true")
-        .part("file", Part::bytes(b"spin".to_vec()).file_name("r.txt"));
-    let r = s
-        .http
-        .post(format!("{}/api/v2/import-scan/", s.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("import");
-    assert_eq!(r.status().as_u16(), 429);
+    let mut fields = CONTEXT.map(|(k, v)| (k, v.to_owned()));
+    fields[0].1.clone_from(&scan_type);
+    let form = import_form(&fields, b"spin".to_vec(), "r.txt");
+    let r = rest_import(&s, IMPORT, None, form).await;
+    assert_eq!(r.status, 429);
     for c in calls {
         let v = c.await.expect("call");
         assert_ne!(v["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{v}");
@@ -569,6 +505,15 @@ async fn a_preview_has_its_own_smaller_size_limit() {
     );
 }
 
+/// The fields of a Generic Findings Import into product `P` (created on use).
+const CONTEXT: [(&str, &str); 5] = [
+    ("scan_type", "Generic Findings Import"),
+    ("product_type_name", "T"),
+    ("product_name", "P"),
+    ("engagement_name", "E"),
+    ("auto_create_context", "true"),
+];
+
 fn generic_report(title: &str, padding: usize) -> Vec<u8> {
     serde_json::to_vec(&json!({"findings": [{
         "title": title, "description": "x".repeat(padding), "severity": "Low", "date": "2026-11-01",
@@ -577,24 +522,12 @@ fn generic_report(title: &str, padding: usize) -> Vec<u8> {
 }
 
 async fn queue(s: &TestServer, token: &str, report: Vec<u8>) -> (u16, Value) {
-    let form = Form::new()
-        .text("scan_type", "Generic Findings Import")
-        .text("product_type_name", "T")
-        .text("product_name", "P")
-        .text("engagement_name", "E")
-        .text("auto_create_context", "true")
-        .text("async", "true")
-        .part("file", Part::bytes(report).file_name("r.json"));
-    let r = s
-        .anonymous_http
-        .post(format!("{}/api/v2/import-scan/", s.base))
-        .header("authorization", format!("Token {token}"))
-        .multipart(form)
-        .send()
+    let mut fields = CONTEXT.to_vec();
+    fields.push(("async", "true"));
+    let form = import_form(&fields, report, "r.json");
+    rest_import(s, IMPORT, Some(token), form)
         .await
-        .expect("queue");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+        .status_and_json()
 }
 
 #[tokio::test]
@@ -643,7 +576,7 @@ async fn queued_imports_are_capped_per_user_in_jobs_and_bytes() {
     assert_eq!(db.count("jobs").await, 2);
 
     // Another superuser's queue is separate, and bounded in bytes.
-    let other = crate::access::create_user(&db, "other", true).await;
+    let other = crate::support::create_user(&db, "other", true).await;
     let (status, body) = queue(&s, &other, generic_report("b", 3000)).await;
     assert_eq!(status, 202, "{body}");
     let (status, body) = queue(&s, &other, generic_report("c", 3000)).await;
@@ -655,26 +588,12 @@ async fn queued_imports_are_capped_per_user_in_jobs_and_bytes() {
 async fn an_oversized_form_field_is_refused_naming_the_field() {
     let db = TestDb::new().await;
     let s = TestServer::start(&db.url).await;
-    let form = Form::new()
-        .text("scan_type", "Generic Findings Import")
-        .text("product_type_name", "T")
-        .text("product_name", "P")
-        .text("engagement_name", "E")
-        .text("auto_create_context", "true")
-        .text("some_unknown_field", "x".repeat(100 * 1024))
-        .part(
-            "file",
-            Part::bytes(generic_report("a", 10)).file_name("r.json"),
-        );
-    let r = s
-        .http
-        .post(format!("{}/api/v2/import-scan/", s.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(r.status().as_u16(), 400);
-    let body: Value = r.json().await.expect("json");
+    let mut fields = CONTEXT.map(|(k, v)| (k, v.to_owned())).to_vec();
+    fields.push(("some_unknown_field", "x".repeat(100 * 1024)));
+    let form = import_form(&fields, generic_report("a", 10), "r.json");
+    let r = rest_import(&s, IMPORT, None, form).await;
+    assert_eq!(r.status, 400);
+    let body = r.json();
     assert!(body["some_unknown_field"][0].is_string(), "{body}");
 }
 
@@ -705,7 +624,7 @@ async fn a_plugin_cache_directory_others_may_write_is_not_used() {
         .text("map", json!({"0": ["variables.file"]}).to_string())
         .part(
             "0",
-            Part::bytes(crate::plugins::component("endless-loop")).file_name("loop.wasm"),
+            Part::bytes(crate::support::component("endless-loop")).file_name("loop.wasm"),
         );
     let d: Value = s
         .http

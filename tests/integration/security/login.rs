@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::server::ADMIN_PASSWORD;
-use crate::support::{TestDb, TestServer};
+use crate::support::{TestDb, TestServer, gid, user_with_password};
 
 const LOGIN: &str =
     "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }";
@@ -76,30 +76,6 @@ struct Counts {
     checked: usize,
     /// Refused before any verification.
     limited: usize,
-}
-
-/// A user with a password, straight in the database; their id.
-pub(crate) async fn user_with_password(
-    db: &TestDb,
-    name: &str,
-    password: &str,
-    superuser: bool,
-) -> i64 {
-    let hash = palisade::domain::user::hash_password(password).expect("hash");
-    db.client()
-        .await
-        .query_one(
-            "INSERT INTO users (username, is_superuser, password_hash) VALUES ($1, $2, $3) RETURNING id",
-            &[&name, &superuser, &hash],
-        )
-        .await
-        .expect("insert user")
-        .get(0)
-}
-
-pub(crate) fn gid(kind: &str, id: i64) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
 }
 
 async fn token_of(s: &TestServer, user: &str, password: &str) -> String {
@@ -446,7 +422,7 @@ async fn sessions_can_be_listed_and_revoked_by_their_owner_and_superusers_only()
 async fn a_stolen_api_token_cannot_mint_more_api_tokens() {
     let db = TestDb::new().await;
     let s = TestServer::start(&db.url).await;
-    let api_token = crate::access::create_user(&db, "bot", false).await;
+    let api_token = crate::support::create_user(&db, "bot", false).await;
     let r = s
         .gql_as(&api_token)
         .query(

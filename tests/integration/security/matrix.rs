@@ -15,11 +15,10 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::access::create_user;
 use crate::support::server::{ADMIN_PASSWORD, GqlResponse};
-use crate::support::{Gql, TestDb, TestServer};
+use crate::support::ws::{self, Ws};
+use crate::support::{Gql, TestDb, TestServer, create_user};
 
 const SCHEMA: &str = include_str!("../../../schema.graphql");
 /// The specification: DefectDojo's role → permission table.
@@ -985,9 +984,6 @@ async fn caller_id(w: &World, c: &Caller) -> Option<Value> {
     Some(d["me"]["id"].clone())
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// Opens a subscription; `Err` carries the refusal as an outcome.
 async fn subscribe(
     base: &str,
@@ -995,15 +991,7 @@ async fn subscribe(
     op: &str,
     product: &Value,
 ) -> Result<Ws, Outcome> {
-    let url = format!("{}/graphql/ws", base.replace("http://", "ws://"));
-    let mut req = url.into_client_request().expect("request");
-    req.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("connect");
+    let mut ws = ws::open(base).await;
     let payload = match token {
         Some(t) => json!({"Authorization": format!("Bearer {t}")}),
         None => json!({}),

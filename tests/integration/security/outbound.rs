@@ -398,7 +398,7 @@ async fn webhook_stops_when_its_creator_loses_access() {
         )
         .await["products"]["nodes"][0]["id"]
         .clone();
-    let token = crate::access::create_user(&db, "maint", false).await;
+    let token = crate::support::create_user(&db, "maint", false).await;
     let user = admin
         .ok("{ users(usernameContains: \"maint\") { id } }", json!({}))
         .await["users"][0]["id"]
@@ -410,7 +410,7 @@ async fn webhook_stops_when_its_creator_loses_access() {
         )
         .await;
     // A second maintainer of the product, who stays.
-    let keeper_token = crate::access::create_user(&db, "keeper", false).await;
+    let keeper_token = crate::support::create_user(&db, "keeper", false).await;
     let keeper = admin
         .ok("{ users(usernameContains: \"keeper\") { id } }", json!({}))
         .await["users"][0]["id"]

@@ -8,13 +8,9 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::login::{gid, user_with_password};
-use crate::support::{TestDb, TestServer};
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::support::ws::{self, Ws};
+use crate::support::{TestDb, TestServer, gid, user_with_password};
 
 /// What the server sent next.
 #[derive(Debug)]
@@ -25,22 +21,12 @@ enum Got {
 }
 
 async fn connect(base: &str, token: &str) -> Ws {
-    let url = format!("{}/graphql/ws", base.replace("http://", "ws://"));
-    let mut req = url.into_client_request().expect("request");
-    req.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("connect");
-    ws.send(Message::Text(
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}})
-            .to_string()
-            .into(),
-    ))
-    .await
-    .expect("init");
+    let mut ws = ws::open(base).await;
+    ws::send(
+        &mut ws,
+        &json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}),
+    )
+    .await;
     match next(&mut ws, Duration::from_secs(5)).await {
         Got::Json(v) if v["type"] == "connection_ack" => ws,
         other => panic!("no ack: {other:?}"),
@@ -144,7 +130,7 @@ async fn a_removed_membership_ends_reads_on_an_open_connection() {
     let db = TestDb::new().await;
     let s = TestServer::start(&db.url).await;
     let p = product(&s, "Falcon").await;
-    let token = crate::access::create_user(&db, "ivy", false).await;
+    let token = crate::support::create_user(&db, "ivy", false).await;
     let ivy = admin_id(&s, "ivy").await;
     s.gql()
         .ok(

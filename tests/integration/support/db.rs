@@ -1,5 +1,7 @@
 //! One PostgreSQL database per test, cloned from a template that is migrated
 //! once per migration set, so tests run in parallel and start in milliseconds.
+//! Every test that needs a database uses this harness: the server tests over
+//! HTTP, and the library tests (authz, import engine) through [`TestDb::pool`].
 
 use std::path::Path;
 
@@ -100,6 +102,14 @@ impl TestDb {
             .expect("connect to test db");
         tokio::spawn(conn);
         client
+    }
+
+    /// A connection pool of `size` to this database, for tests that call the
+    /// library directly.
+    pub async fn pool(&self, size: u32) -> palisade::db::Db {
+        palisade::db::Db::connect(&self.url, size)
+            .await
+            .expect("pool to test db")
     }
 
     /// Counts rows of a table.

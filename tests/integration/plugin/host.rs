@@ -1,13 +1,13 @@
-//! Plugin host tests: every limit has a hostile guest (tests/components/*), and
+//! The plugin host through the library: every limit has a hostile guest (tests/components/*), and
 //! each must come back as its own typed error while other parses keep working.
 //!
-//! The guests are built here, once per test binary, by palisade-build-support
-//! (a nested cargo in target/wasm), so `cargo test` needs no manual step.
+//! The guests are built once per test binary by palisade-build-support (a
+//! nested cargo, [`crate::support::component`]), so `cargo test` needs no
+//! manual step.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use palisade::plugins::{
@@ -15,49 +15,7 @@ use palisade::plugins::{
     PluginRegistry, PluginSource, Severity,
 };
 
-/// The hostile and helper guests, by crate directory name.
-fn components() -> &'static BTreeMap<String, Vec<u8>> {
-    static BUILT: OnceLock<BTreeMap<String, Vec<u8>>> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("the server crate is inside the workspace");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("components");
-        let options = palisade_build_support::BuildOptions {
-            wasip2_crates: vec!["wasi-snoop".to_owned()],
-            cargo: Some(PathBuf::from(env!("CARGO"))),
-            ..Default::default()
-        };
-        let report = palisade_build_support::build_components_with(
-            workspace,
-            "tests/components",
-            &out,
-            &options,
-        )
-        .expect("building the test components");
-        assert!(
-            report.failed.is_empty(),
-            "test components failed: {:?}",
-            report.failed
-        );
-        report
-            .built
-            .into_iter()
-            .map(|(name, path)| {
-                (
-                    name,
-                    std::fs::read(path).expect("reading a built component"),
-                )
-            })
-            .collect()
-    })
-}
-
-fn component(name: &str) -> &'static [u8] {
-    components()
-        .get(name)
-        .unwrap_or_else(|| panic!("no test component `{name}`"))
-}
+use crate::support::component;
 
 /// Small limits so hostile guests fail fast; the cache is shared by all tests.
 fn config() -> PluginConfig {
@@ -559,7 +517,12 @@ async fn async_parse_never_blocks_the_executor() {
     let report: Arc<[u8]> = Arc::from(&b"spin"[..]);
     let started = Instant::now();
     let result = registry
-        .parse(Some("Endless Loop Test"), report, ParseOptions::default())
+        .parse(
+            None,
+            Some("Endless Loop Test"),
+            report,
+            ParseOptions::default(),
+        )
         .await;
     assert!(
         matches!(result, Err(PluginError::Timeout { .. })),
@@ -570,6 +533,7 @@ async fn async_parse_never_blocks_the_executor() {
     // On a single-threaded runtime the ticker only ran if the parse was off it.
     let out = registry
         .parse(
+            None,
             Some("Echo Test"),
             ECHO_REPORT.to_vec(),
             ParseOptions::default(),
@@ -616,7 +580,7 @@ fn builtin_plugins_are_listed() {
 
 /// The `palisade` binary, when this crate has one wired to the plugin CLI.
 fn palisade_bin() -> Option<PathBuf> {
-    let bin = PathBuf::from(option_env!("CARGO_BIN_EXE_palisade")?);
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_palisade-under-test"));
     let help = Command::new(&bin).args(["parse", "--help"]).output().ok()?;
     if !help.status.success() {
         eprintln!("skipping CLI test: `palisade parse` is not wired into the CLI yet");
@@ -772,14 +736,20 @@ fn cli_plugin_new_scaffolds_a_crate_that_builds() {
 
     // Depends on the SDK written beside it, by version and path; no build-directory paths.
     let manifest = std::fs::read_to_string(target.join("Cargo.toml")).expect("manifest");
-    let sdk_version = palisade::plugins::cli::sdk::SDK_VERSION;
+    let sdk_version = palisade::cli::plugin::sdk::SDK_VERSION;
     assert!(
         manifest.contains(&format!(
             r#"palisade-plugin-sdk = {{ version = "{sdk_version}", path = "vendor/palisade-plugin-sdk" }}"#
         )),
         "{manifest}"
     );
-    assert!(!manifest.contains(env!("CARGO_MANIFEST_DIR")), "{manifest}");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is inside the workspace");
+    assert!(
+        !manifest.contains(workspace.to_str().expect("utf-8 path")),
+        "{manifest}"
+    );
     let sdk_manifest =
         std::fs::read_to_string(target.join("vendor/palisade-plugin-sdk/Cargo.toml"))
             .expect("the SDK is written beside the plugin");

@@ -2,6 +2,8 @@
 //! calls them, and the GraphQL mutations, with their permissions, errors and
 //! background jobs.
 
+mod engine;
+
 use std::time::{Duration, Instant};
 
 use reqwest::multipart::{Form, Part};
@@ -286,7 +288,7 @@ async fn importing_needs_import_scan_result_on_the_product() {
     let gql = s.gql();
     let mut tokens = Vec::new();
     for (name, role) in [("reader", "READER"), ("importer", "API_IMPORTER")] {
-        let token = crate::access::create_user(&db, name, false).await;
+        let token = crate::support::create_user(&db, name, false).await;
         let users = gql
             .ok(
                 "query($u: String) { users(usernameContains: $u) { id } }",
@@ -300,7 +302,7 @@ async fn importing_needs_import_scan_result_on_the_product() {
         .await;
         tokens.push(token);
     }
-    let stranger = crate::access::create_user(&db, "stranger", false).await;
+    let stranger = crate::support::create_user(&db, "stranger", false).await;
     let before = db.count("findings").await;
 
     let (status, body) = post(
@@ -493,7 +495,7 @@ async fn graphql_imports_in_the_foreground_and_in_the_background() {
     );
 
     // Someone else cannot see the job.
-    let token = crate::access::create_user(&db, "other", false).await;
+    let token = crate::support::create_user(&db, "other", false).await;
     let r = s
         .gql_as(&token)
         .query(
@@ -550,4 +552,30 @@ async fn the_import_command_uploads_and_follows_the_job() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Invalid token"));
+}
+
+/// A parser that spends its CPU budget is the server's limit at work, not a
+/// bad `file` field: the REST answer is a 422 that says "timeout", and
+/// nothing is stored.
+#[tokio::test]
+async fn a_plugin_timeout_is_answered_as_a_timeout_not_a_bad_file() {
+    let db = TestDb::new().await;
+    let s = TestServer::start_with(&db.url, &[("PALISADE_PLUGIN_CPU_TIMEOUT", "1")]).await;
+    let token = s.admin_token.clone().expect("admin");
+    let scan_type = crate::support::components::install(&s, "endless-loop", "loop.wasm").await;
+    let mut fields = CONTEXT.to_vec();
+    fields[0] = ("scan_type", scan_type.as_str());
+    let (status, body) = post(
+        &s,
+        "/api/v2/import-scan/",
+        Some(&token),
+        form(&fields, Some(b"spin".to_vec())),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.get("file").is_none(), "{body}");
+    let detail = body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("timeout"), "{body}");
+    assert_eq!(db.count("findings").await, 0);
+    assert_eq!(db.count("tests").await, 0);
 }

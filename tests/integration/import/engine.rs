@@ -3,9 +3,8 @@
 //! minimum severity, groups, atomicity, concurrency, statement counts and the
 //! job queue.
 //!
-//! Each test clones its own database from a migrated template (created once per
-//! migration set). Set `PALISADE_TEST_PG` to use a server other than
-//! `postgres://postgres@127.0.0.1:5432`.
+//! Each test gets its own database from the shared harness
+//! ([`crate::support::TestDb`]).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,112 +13,30 @@ use std::time::Duration;
 use palisade::db::{Db, QueryCounter};
 use palisade::import::{
     self, AllowAll, DedupeOverride, DedupeSettings, GroupBy, GuardDenied, ImportError, ImportGuard,
-    ImportKind, ImportOutcome, ImportRequest, ReportSource, ResolvedTarget, TargetPart,
-    WorkerConfig,
+    ImportKind, ImportOutcome, ImportRequest, Importer, ReportSource, ResolvedTarget, Source,
+    TargetPart, WorkerConfig,
 };
-use palisade::plugins::{DedupeAlgorithm, PluginConfig, PluginRegistry};
+use palisade::plugins::{DedupeAlgorithm, PluginConfig, PluginError, PluginRegistry};
 use serde_json::{Value, json};
-use tokio_postgres::NoTls;
 
-fn server_url() -> String {
-    std::env::var("PALISADE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-}
+use crate::support::TestDb;
 
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .expect("PostgreSQL must run at 127.0.0.1:5432");
-    tokio::spawn(conn);
-    client
-}
-
-/// A hash of the migrations, so a changed migration gets a fresh template.
-fn template_name() -> String {
-    use sha2::{Digest, Sha256};
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
-    let mut files = Vec::new();
-    let mut stack = vec![dir];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("migrations dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    let mut h = Sha256::new();
-    for f in files {
-        h.update(f.to_string_lossy().as_bytes());
-        h.update(std::fs::read(&f).expect("migration"));
-    }
-    format!("palisade_imptpl_{}", hex::encode(&h.finalize()[..8]))
-}
-
-/// A private migrated database, dropped at the end of the test.
-struct TestDb {
-    name: String,
+/// The shared test database with a pool and a direct SQL client.
+struct EngineDb {
     db: Db,
     sql: tokio_postgres::Client,
+    /// Dropped last: drops the database.
+    _base: TestDb,
 }
 
-impl TestDb {
-    async fn new() -> TestDb {
-        let admin = connect(&format!("{}/postgres", server_url())).await;
-        let template = template_name();
-        admin
-            .batch_execute("SELECT pg_advisory_lock(727302)")
-            .await
-            .expect("lock");
-        let exists = admin
-            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&template])
-            .await
-            .expect("query")
-            .is_some();
-        if !exists {
-            let building = format!("{template}_building");
-            let _ = admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {building}"))
-                .await;
-            admin
-                .batch_execute(&format!("CREATE DATABASE {building}"))
-                .await
-                .expect("create template");
-            palisade::db::run_migrations(&format!("{}/{building}", server_url()))
-                .await
-                .expect("migrations");
-            admin
-                .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {template}"))
-                .await
-                .expect("rename template");
+impl EngineDb {
+    async fn new() -> EngineDb {
+        let base = TestDb::new().await;
+        EngineDb {
+            db: base.pool(6).await,
+            sql: base.client().await,
+            _base: base,
         }
-        admin
-            .batch_execute("SELECT pg_advisory_unlock(727302)")
-            .await
-            .expect("unlock");
-        let name = format!("palisade_imp_{}", uuid::Uuid::new_v4().simple());
-        let mut attempt = 0;
-        loop {
-            match admin
-                .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-                .await
-            {
-                Ok(()) => break,
-                Err(e) if attempt < 40 => {
-                    attempt += 1;
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-                }
-                Err(e) => panic!("cannot create test database: {e}"),
-            }
-        }
-        let url = format!("{}/{name}", server_url());
-        let db = Db::connect(&url, 6).await.expect("pool");
-        let sql = connect(&url).await;
-        TestDb { name, db, sql }
     }
 
     async fn count(&self, sql: &str) -> i64 {
@@ -128,31 +45,6 @@ impl TestDb {
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
             .get(0)
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                if let Ok((c, conn)) =
-                    tokio_postgres::connect(&format!("{}/postgres", server_url()), NoTls).await
-                {
-                    tokio::spawn(conn);
-                    let _ = c
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                }
-            });
-        })
-        .join();
     }
 }
 
@@ -192,14 +84,32 @@ fn request(product: &str, engagement: &str, body: bytes::Bytes) -> ImportRequest
     }
 }
 
-async fn import(t: &TestDb, settings: &DedupeSettings, req: ImportRequest) -> ImportOutcome {
-    import::import_scan(&t.db, registry(), settings, None, &AllowAll, req)
+/// The engine over `db` with the built-in plugins and `settings`.
+fn engine(db: &Db, settings: &DedupeSettings) -> Importer {
+    Importer::new(db.clone(), registry().clone(), Arc::new(settings.clone()))
+}
+
+/// Imports or reimports the request's report, without an actor.
+async fn scan(
+    db: &Db,
+    settings: &DedupeSettings,
+    kind: ImportKind,
+    guard: &dyn ImportGuard,
+    req: ImportRequest,
+) -> Result<ImportOutcome, ImportError> {
+    engine(db, settings)
+        .run(kind, None, guard, &req, Source::Report)
+        .await
+}
+
+async fn import(t: &EngineDb, settings: &DedupeSettings, req: ImportRequest) -> ImportOutcome {
+    scan(&t.db, settings, ImportKind::Import, &AllowAll, req)
         .await
         .expect("import succeeds")
 }
 
-async fn reimport(t: &TestDb, settings: &DedupeSettings, req: ImportRequest) -> ImportOutcome {
-    import::reimport_scan(&t.db, registry(), settings, None, &AllowAll, req)
+async fn reimport(t: &EngineDb, settings: &DedupeSettings, req: ImportRequest) -> ImportOutcome {
+    scan(&t.db, settings, ImportKind::Reimport, &AllowAll, req)
         .await
         .expect("reimport succeeds")
 }
@@ -217,7 +127,7 @@ fn with_algorithm(a: DedupeAlgorithm) -> DedupeSettings {
 }
 
 /// (id, duplicate, duplicate_finding_id, active) of a test's findings in id order.
-async fn rows(t: &TestDb, test_id: i64) -> Vec<(i64, bool, Option<i64>, bool)> {
+async fn rows(t: &EngineDb, test_id: i64) -> Vec<(i64, bool, Option<i64>, bool)> {
     t.sql
         .query(
             "SELECT id, duplicate, duplicate_finding_id, active FROM findings \
@@ -233,8 +143,8 @@ async fn rows(t: &TestDb, test_id: i64) -> Vec<(i64, bool, Option<i64>, bool)> {
 
 #[tokio::test]
 async fn real_fixtures_import_through_builtin_plugins() {
-    let t = TestDb::new().await;
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let t = EngineDb::new().await;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let cases = [
         (GENERIC, "generic-findings-import/generic_report3.json"),
         ("Gosec Scanner", "gosec-scanner/many_vulns.json"),
@@ -293,7 +203,7 @@ async fn real_fixtures_import_through_builtin_plugins() {
 
 #[tokio::test]
 async fn hash_code_duplicates_point_at_the_oldest_original_across_the_product() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let body = report(&[
         finding("A", "High"),
@@ -337,7 +247,7 @@ async fn hash_code_duplicates_point_at_the_oldest_original_across_the_product() 
 
 #[tokio::test]
 async fn engagement_scope_keeps_engagements_apart() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let body = report(&[finding("A", "High")]);
     let scoped = |e: &str| ImportRequest {
@@ -359,7 +269,7 @@ async fn engagement_scope_keeps_engagements_apart() {
 
 #[tokio::test]
 async fn unique_id_algorithms() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let with_uid = |title: &str, uid: &str| {
         let mut f = finding(title, "Medium");
         f["unique_id_from_tool"] = json!(uid);
@@ -405,7 +315,7 @@ async fn unique_id_algorithms() {
 
 #[tokio::test]
 async fn legacy_needs_static_match_or_location_subset() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = with_algorithm(DedupeAlgorithm::Legacy);
     let code = |line: i64| {
         let mut f = finding("Hardcoded password", "High");
@@ -452,7 +362,7 @@ async fn legacy_needs_static_match_or_location_subset() {
 
 #[tokio::test]
 async fn reimport_new_closed_reactivated_untouched_and_reorder() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let (a, b, c, d) = (
         finding("A", "High"),
@@ -558,14 +468,13 @@ async fn reimport_new_closed_reactivated_untouched_and_reorder() {
 
 #[tokio::test]
 async fn reimport_without_test_falls_back_to_import_only_with_auto_create() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let body = report(&[finding("A", "High")]);
-    let err = import::reimport_scan(
+    let err = scan(
         &t.db,
-        registry(),
         &s,
-        None,
+        ImportKind::Reimport,
         &AllowAll,
         ImportRequest {
             auto_create_context: false,
@@ -588,7 +497,7 @@ async fn reimport_without_test_falls_back_to_import_only_with_auto_create() {
 
 #[tokio::test]
 async fn close_old_findings_in_engagement_and_product_scope() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     import(
         &t,
@@ -652,7 +561,7 @@ async fn close_old_findings_in_engagement_and_product_scope() {
 
 #[tokio::test]
 async fn minimum_severity_and_overrides() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let out = import(
         &t,
@@ -695,7 +604,7 @@ async fn minimum_severity_and_overrides() {
 
 #[tokio::test]
 async fn group_by_component() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let comp = |title: &str, c: &str| {
         let mut f = finding(title, "High");
@@ -757,7 +666,7 @@ impl ImportGuard for NoNewProducts {
     }
 }
 
-async fn assert_empty(t: &TestDb) {
+async fn assert_empty(t: &EngineDb) {
     for table in [
         "product_types",
         "products",
@@ -781,18 +690,17 @@ async fn assert_empty(t: &TestDb) {
 
 #[tokio::test]
 async fn failures_leave_nothing_behind() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let mut f = finding("A", "High");
     f["endpoints"] = json!(["https://a.example/"]);
     let body = report(&[f]);
 
     let guard = NoNewProducts(Mutex::new(Vec::new()));
-    let err = import::import_scan(
+    let err = scan(
         &t.db,
-        registry(),
         &s,
-        None,
+        ImportKind::Import,
         &guard,
         request("new", "e", body.clone()),
     )
@@ -816,11 +724,10 @@ async fn failures_leave_nothing_behind() {
     );
     assert_empty(&t).await;
 
-    let err = import::import_scan(
+    let err = scan(
         &t.db,
-        registry(),
         &s,
-        None,
+        ImportKind::Import,
         &AllowAll,
         request(
             "new",
@@ -830,15 +737,17 @@ async fn failures_leave_nothing_behind() {
     )
     .await
     .expect_err("bad report");
-    assert!(matches!(err, ImportError::Parse(_)), "{err}");
+    assert!(
+        matches!(err, ImportError::Plugin(PluginError::Guest { .. })),
+        "{err}"
+    );
     assert_empty(&t).await;
 
     // A database error after the hierarchy was created (unknown lead user).
-    let err = import::import_scan(
+    let err = scan(
         &t.db,
-        registry(),
         &s,
-        None,
+        ImportKind::Import,
         &AllowAll,
         ImportRequest {
             lead_id: Some(999_999),
@@ -850,11 +759,10 @@ async fn failures_leave_nothing_behind() {
     assert!(matches!(err, ImportError::Database(_)), "{err}");
     assert_empty(&t).await;
 
-    let err = import::import_scan(
+    let err = scan(
         &t.db,
-        registry(),
         &s,
-        None,
+        ImportKind::Import,
         &AllowAll,
         ImportRequest {
             scan_type: Some("No Such Scan".to_owned()),
@@ -863,13 +771,19 @@ async fn failures_leave_nothing_behind() {
     )
     .await
     .expect_err("unknown scan type");
-    assert!(matches!(err, ImportError::UnknownScanType(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            ImportError::Plugin(PluginError::UnknownScanType { .. })
+        ),
+        "{err}"
+    );
     assert_empty(&t).await;
 }
 
 #[tokio::test]
 async fn concurrent_imports_create_one_original_per_hash() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = Arc::new(DedupeSettings::default());
     // The product exists, so both imports race only on dedupe.
     import(&t, &s, request("race", "setup", report(&[]))).await;
@@ -883,7 +797,7 @@ async fn concurrent_imports_create_one_original_per_hash() {
         let s = Arc::clone(&s);
         let req = request("race", e, body.clone());
         tasks.push(tokio::spawn(async move {
-            import::import_scan(&db, registry(), &s, None, &AllowAll, req).await
+            scan(&db, &s, ImportKind::Import, &AllowAll, req).await
         }));
     }
     for task in tasks {
@@ -909,7 +823,7 @@ async fn concurrent_imports_create_one_original_per_hash() {
 
 #[tokio::test]
 async fn statement_count_grows_with_batches_not_findings() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings {
         batch_size: 500,
         ..DedupeSettings::default()
@@ -938,18 +852,19 @@ async fn statement_count_grows_with_batches_not_findings() {
         counter
             .clone()
             .scope(async {
-                import::import_findings(
-                    &t.db,
-                    Some(registry()),
-                    &s,
-                    None,
-                    &AllowAll,
-                    &req,
-                    GENERIC,
-                    findings,
-                )
-                .await
-                .expect("import")
+                engine(&t.db, &s)
+                    .run(
+                        ImportKind::Import,
+                        None,
+                        &AllowAll,
+                        &req,
+                        Source::Parsed {
+                            scan_type: GENERIC.to_owned(),
+                            findings,
+                        },
+                    )
+                    .await
+                    .expect("import")
             })
             .await;
         counts.push((n.div_ceil(500), counter.get()));
@@ -968,7 +883,7 @@ async fn statement_count_grows_with_batches_not_findings() {
 
 #[tokio::test]
 async fn background_job_runs_and_reports_progress() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let findings: Vec<Value> = (0..1200)
         .map(|i| finding(&format!("F{i}"), "Low"))
         .collect();
@@ -990,9 +905,7 @@ async fn background_job_runs_and_reports_progress() {
         .expect("job");
     assert_eq!(queued.status, "queued");
     let workers = import::spawn_workers(
-        t.db.clone(),
-        registry().clone(),
-        settings,
+        Importer::new(t.db.clone(), registry().clone(), settings),
         Arc::new(|_| Box::new(AllowAll) as Box<dyn ImportGuard>),
         WorkerConfig {
             poll_interval: Duration::from_millis(50),
@@ -1017,7 +930,7 @@ async fn background_job_runs_and_reports_progress() {
     );
 }
 
-async fn wait_for(t: &TestDb, job: i64) -> import::JobStatus {
+async fn wait_for(t: &EngineDb, job: i64) -> import::JobStatus {
     for _ in 0..600 {
         let s = import::job_status(&t.db, job)
             .await
@@ -1033,7 +946,7 @@ async fn wait_for(t: &TestDb, job: i64) -> import::JobStatus {
 
 #[tokio::test]
 async fn abandoned_job_is_reclaimed() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let job = import::enqueue_import(
         &t.db,
         ImportKind::Import,
@@ -1051,9 +964,11 @@ async fn abandoned_job_is_reclaimed() {
         .await
         .expect("simulate crash");
     let workers = import::spawn_workers(
-        t.db.clone(),
-        registry().clone(),
-        Arc::new(DedupeSettings::default()),
+        Importer::new(
+            t.db.clone(),
+            registry().clone(),
+            Arc::new(DedupeSettings::default()),
+        ),
         Arc::new(|_| Box::new(AllowAll) as Box<dyn ImportGuard>),
         WorkerConfig {
             poll_interval: Duration::from_millis(50),
@@ -1070,7 +985,7 @@ async fn abandoned_job_is_reclaimed() {
 
 #[tokio::test]
 async fn deleting_findings_clears_their_rows_and_duplicate_links() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let mut a = finding("A", "High");
     a["vulnerability_ids"] = json!(["CVE-2026-0001"]);
@@ -1147,7 +1062,7 @@ async fn deleting_findings_clears_their_rows_and_duplicate_links() {
 
 #[tokio::test]
 async fn false_positive_history_marks_matches_when_deduplication_is_off() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     t.sql
         .batch_execute(
@@ -1218,7 +1133,7 @@ async fn false_positive_history_marks_matches_when_deduplication_is_off() {
 
 #[tokio::test]
 async fn endpoint_to_add_links_a_product_location_to_every_finding() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let mut a = finding("A", "High");
     a["endpoints"] = json!(["https://shop.example/login"]);
@@ -1252,11 +1167,10 @@ async fn endpoint_to_add_links_a_product_location_to_every_finding() {
 
     // A location the product does not have is refused, and nothing is stored.
     let findings_before = t.count("SELECT count(*) FROM findings").await;
-    let err = import::import_scan(
+    let err = scan(
         &t.db,
-        registry(),
         &s,
-        None,
+        ImportKind::Import,
         &AllowAll,
         ImportRequest {
             endpoint_to_add: Some(location),
@@ -1279,7 +1193,7 @@ async fn endpoint_to_add_links_a_product_location_to_every_finding() {
 
 #[tokio::test]
 async fn reimport_brings_vulnerability_ids_and_cwes_up_to_date() {
-    let t = TestDb::new().await;
+    let t = EngineDb::new().await;
     let s = DedupeSettings::default();
     let mut a = finding("A", "High");
     a["vulnerability_ids"] = json!(["CVE-2026-0001", "CVE-2026-0002"]);

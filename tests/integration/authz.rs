@@ -2,13 +2,10 @@
 //! `permissions.json` states it, groups, global roles, revocation, and the
 //! NOTIFY-based sync between processes.
 //!
-//! Each test creates its own database (migrated with
-//! `palisade::db::run_migrations`) and drops it at the end, even on panic.
-//! Set `PALISADE_TEST_PG` to use a server other than
-//! `postgres://postgres@127.0.0.1:5432`.
+//! Each test gets its own database from the shared harness
+//! ([`crate::support::TestDb`]), dropped at the end, even on panic.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use palisade::authz::{Authz, Object, Permission, ReadableProducts, Role, Subject};
@@ -16,45 +13,28 @@ use palisade::db::Db;
 use palisade::db::models::membership::{
     GlobalRole, GroupMember, ProductGroup, ProductMember, ProductTypeGroup, ProductTypeMember,
 };
-use tokio_postgres::NoTls;
 
-fn server_url() -> String {
-    std::env::var("PALISADE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-}
+use crate::support::TestDb;
 
-/// A migrated database of its own, dropped when this goes out of scope.
-struct TestDb {
-    name: String,
+/// The shared test database with a pool and a direct SQL client, plus the
+/// fixture inserts these tests need.
+struct AuthzDb {
     url: String,
     db: Db,
     sql: tokio_postgres::Client,
+    /// Dropped last: drops the database.
+    _base: TestDb,
 }
 
-impl TestDb {
-    async fn new() -> TestDb {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "palisade_authz_{}_{}_{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let admin = connect(&format!("{}/postgres", server_url())).await;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create database");
-        let url = format!("{}/{name}", server_url());
-        palisade::db::run_migrations(&url)
-            .await
-            .expect("migrations");
-        let db = Db::connect(&url, 4).await.expect("pool");
-        let sql = connect(&url).await;
-        TestDb { name, url, db, sql }
+impl AuthzDb {
+    async fn new() -> AuthzDb {
+        let base = TestDb::new().await;
+        AuthzDb {
+            url: base.url.clone(),
+            db: base.pool(4).await,
+            sql: base.client().await,
+            _base: base,
+        }
     }
 
     async fn id(&self, query: &str, name: &str) -> i64 {
@@ -104,41 +84,6 @@ impl TestDb {
     }
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        // Drop cannot await; a thread with its own runtime can, and works
-        // while a failed test unwinds too.
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok((client, conn)) =
-                    tokio_postgres::connect(&format!("{}/postgres", server_url()), NoTls).await
-                {
-                    tokio::spawn(conn);
-                    let _ = client
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .expect("PostgreSQL must run at PALISADE_TEST_PG or 127.0.0.1:5432");
-    tokio::spawn(conn);
-    client
-}
-
 /// The matrix as `permissions.json` states it, independent of the Rust tables.
 struct Spec {
     role_permissions: BTreeMap<String, Vec<String>>,
@@ -149,7 +94,8 @@ struct Spec {
 impl Spec {
     fn load() -> Spec {
         let v: serde_json::Value =
-            serde_json::from_str(include_str!("../src/authz/permissions.json")).expect("json");
+            serde_json::from_str(include_str!("../../server/src/authz/permissions.json"))
+                .expect("json");
         let list = |v: &serde_json::Value| -> Vec<String> {
             v.as_array()
                 .expect("list")
@@ -231,7 +177,7 @@ enum Grant {
 
 #[tokio::test]
 async fn matrix_matches_permissions_json() {
-    let t = TestDb::new().await;
+    let t = AuthzDb::new().await;
     let spec = Spec::load();
     let pt_own = t.product_type("own type").await;
     let pt_foreign = t.product_type("foreign type").await;
@@ -394,7 +340,7 @@ async fn matrix_matches_permissions_json() {
 
 #[tokio::test]
 async fn groups_global_roles_and_max_role() {
-    let t = TestDb::new().await;
+    let t = AuthzDb::new().await;
     let pt = t.product_type("pt").await;
     let p1 = t.product("p1", pt).await;
     let p2 = t.product("p2", pt).await;
@@ -443,7 +389,7 @@ async fn groups_global_roles_and_max_role() {
 
 #[tokio::test]
 async fn revocation_takes_effect_on_reload() {
-    let t = TestDb::new().await;
+    let t = AuthzDb::new().await;
     let pt = t.product_type("pt").await;
     let p = t.product("p", pt).await;
     let p_other = t.product("q", pt).await;
@@ -531,7 +477,7 @@ async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<D
 
 #[tokio::test]
 async fn notify_keeps_two_processes_in_sync() {
-    let t = TestDb::new().await;
+    let t = AuthzDb::new().await;
     let pt = t.product_type("pt").await;
     let p = t.product("p", pt).await;
     let carol = t.user("carol").await;
@@ -595,7 +541,7 @@ async fn notify_keeps_two_processes_in_sync() {
 
 #[tokio::test]
 async fn listener_reconnects_after_losing_its_connection() {
-    let t = TestDb::new().await;
+    let t = AuthzDb::new().await;
     let pt = t.product_type("pt").await;
     let p = t.product("p", pt).await;
     let dave = t.user("dave").await;

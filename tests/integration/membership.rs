@@ -4,29 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Gql, TestDb, TestServer};
-
-/// Creates a user with an API token straight in the database; returns the
-/// token.
-pub async fn create_user(db: &TestDb, username: &str, superuser: bool) -> String {
-    let c = db.client().await;
-    let id: i64 = c
-        .query_one(
-            "INSERT INTO users (username, is_superuser) VALUES ($1, $2) RETURNING id",
-            &[&username, &superuser],
-        )
-        .await
-        .expect("insert user")
-        .get(0);
-    let token = palisade::domain::user::generate_token();
-    c.execute(
-        "INSERT INTO api_tokens (user_id, name, prefix, token_hash) VALUES ($1, 'test', $2, $3)",
-        &[&id, &token.prefix, &token.hash],
-    )
-    .await
-    .expect("insert token");
-    token.secret
-}
+use crate::support::{Gql, TestDb, TestServer, create_user};
 
 /// GraphQL enum spelling of a role.
 fn gql_role(role: &str) -> &'static str {

@@ -2,48 +2,13 @@
 //! enable/disable/remove, previews, and a hostile plugin that cannot stall
 //! the server.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+mod host;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{TestDb, TestServer};
-
-/// The test guests of `tests/components`, built once per test process.
-pub(crate) fn component(name: &str) -> Vec<u8> {
-    static BUILT: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-components");
-        let options = palisade_build_support::BuildOptions {
-            wasip2_crates: vec!["wasi-snoop".to_owned()],
-            ..Default::default()
-        };
-        let report = palisade_build_support::build_components_with(
-            workspace,
-            "tests/components",
-            &out,
-            &options,
-        )
-        .expect("build test components");
-        assert!(
-            report.failed.is_empty(),
-            "test components failed: {:?}",
-            report.failed
-        );
-        report.built.into_iter().collect()
-    });
-    std::fs::read(
-        built
-            .get(name)
-            .unwrap_or_else(|| panic!("no component {name}")),
-    )
-    .expect("read component")
-}
+use crate::support::{TestDb, TestServer, component};
 
 /// POSTs a GraphQL multipart request with one file bound to `$file` (or `$input.file`).
 async fn upload(
@@ -109,7 +74,7 @@ async fn uploaded_plugins_survive_restarts_and_can_be_disabled_and_removed() {
         json!({"file": null}),
         "variables.file",
         "echo.wasm",
-        component("echo"),
+        component("echo").to_vec(),
     )
     .await;
     let p = &d["data"]["installParserPlugin"]["plugin"];
@@ -194,8 +159,8 @@ async fn invalid_uploads_are_refused_and_store_nothing() {
     let s = TestServer::start(&db.url).await;
     for (name, bytes) in [
         ("garbage.wasm", b"definitely not wasm".to_vec()),
-        ("wrong-version.wasm", component("wrong-version")),
-        ("custom-import.wasm", component("custom-import")),
+        ("wrong-version.wasm", component("wrong-version").to_vec()),
+        ("custom-import.wasm", component("custom-import").to_vec()),
     ] {
         let d = upload(
             &s,
@@ -228,7 +193,7 @@ async fn a_hostile_plugin_cannot_stall_the_server() {
         json!({"file": null}),
         "variables.file",
         "loop.wasm",
-        component("endless-loop"),
+        component("endless-loop").to_vec(),
     )
     .await;
     assert!(d.get("errors").is_none(), "{d}");
