@@ -57,7 +57,9 @@ pub fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Opera
                 .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?
                 .1
         }
-        None => doc.operations.iter().next()?.1,
+        // Several operations are kept in a map: take the first as written,
+        // not whichever the map yields first.
+        None => doc.operations.iter().map(|(_, op)| op).min_by_key(|op| op.pos)?,
     };
     Some(op.node.ty)
 }
