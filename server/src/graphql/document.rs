@@ -59,7 +59,11 @@ pub fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Opera
         }
         // Several operations are kept in a map: take the first as written,
         // not whichever the map yields first.
-        None => doc.operations.iter().map(|(_, op)| op).min_by_key(|op| op.pos)?,
+        None => doc
+            .operations
+            .iter()
+            .map(|(_, op)| op)
+            .min_by_key(|op| op.pos)?,
     };
     Some(op.node.ty)
 }

@@ -26,12 +26,12 @@ use super::request::{
     ReportSource, TargetKind, check_len,
 };
 use super::store::{self, CloseScope, Closed, ImportSystemSettings, RowContext};
-use crate::events::{EventKind, EventScope, Outbox};
 use super::target::{self, Target};
 use crate::db::Db;
 use crate::db::models::test_import::TestImport;
 use crate::domain::severity::Severity;
 use crate::domain::sla::SlaDays;
+use crate::events::{EventKind, EventScope, Outbox};
 use crate::plugins::{HostFinding, ParseOptions, ParseOutput, PluginRegistry};
 use insert::{keeps_hash, keeps_uid, persist_new};
 use reimport::reimport_match;
