@@ -576,43 +576,70 @@ async fn sign_on_calls_go_through_the_guarded_client() {
     assert_eq!(status, 200, "allowed by the operator: {body}");
 }
 
-#[tokio::test]
-async fn job_error_does_not_expose_database_text() {
-    let db = TestDb::new().await;
-    let s = TestServer::start(&db.url).await;
+/// An async import form for a small Generic Findings report.
+fn async_import_form(lead: Option<&str>) -> reqwest::multipart::Form {
     let findings = json!({"findings": [{"title": "t", "description": "d", "severity": "Low", "date": "2026-11-01"}]});
-    // A lead that does not exist fails on a foreign key in the job.
-    let form = reqwest::multipart::Form::new()
+    let mut form = reqwest::multipart::Form::new()
         .text("scan_type", "Generic Findings Import")
         .text("product_type_name", "Web")
         .text("product_name", "Shop")
         .text("engagement_name", "Fresh")
         .text("auto_create_context", "true")
-        .text("lead", "999999")
-        .text("async", "true")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(serde_json::to_vec(&findings).expect("json"))
-                .file_name("r.json"),
-        );
+        .text("async", "true");
+    if let Some(lead) = lead {
+        form = form.text("lead", lead.to_owned());
+    }
+    form.part(
+        "file",
+        reqwest::multipart::Part::bytes(serde_json::to_vec(&findings).expect("json"))
+            .file_name("r.json"),
+    )
+}
+
+#[tokio::test]
+async fn job_error_does_not_expose_database_text() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+
+    // A lead that does not exist is refused before anything is queued, in
+    // the server's words (on the old code it failed later, in the job, on a
+    // foreign key whose name the job then showed).
     let r = s
         .http
         .post(format!("{}/api/v2/import-scan/", s.base))
-        .multipart(form)
+        .multipart(async_import_form(Some("999999")))
         .send()
         .await
         .expect("import");
     let status = r.status().as_u16();
-    let body: Value = r.json().await.expect("json");
-    if status != 202 {
-        // Refused before queueing (the lead checked up front): nothing to leak.
-        let text = body.to_string();
-        assert!(
-            !text.contains("fkey") && !text.contains("violates"),
-            "{text}"
-        );
-        return;
+    let text = r.text().await.expect("body");
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("lead"), "names the field: {text}");
+    for leak in ["fkey", "violates", "constraint"] {
+        assert!(!text.contains(leak), "{text}");
     }
+
+    // Any database failure inside a job: a trigger refuses every finding with
+    // PostgreSQL's own words, naming a constraint and a table.
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE FUNCTION refuse_findings() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'insert on table \"findings\" violates foreign key constraint \"findings_secret_fkey\"'; END $$; \
+             CREATE TRIGGER refuse_findings BEFORE INSERT ON findings \
+             FOR EACH STATEMENT EXECUTE FUNCTION refuse_findings();",
+        )
+        .await
+        .expect("trigger");
+    let r = s
+        .http
+        .post(format!("{}/api/v2/import-scan/", s.base))
+        .multipart(async_import_form(None))
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(r.status().as_u16(), 202);
+    let body: Value = r.json().await.expect("json");
     let id = body["job_id"].as_i64().expect("job id");
     let start = Instant::now();
     let job = loop {
@@ -629,12 +656,14 @@ async fn job_error_does_not_expose_database_text() {
             break j;
         }
         assert!(start.elapsed() < Duration::from_secs(30), "{j}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let text = job["last_error"].as_str().unwrap_or("").to_owned();
-    for leak in ["fkey", "violates", "constraint", "lead_id", "engagements"] {
+    assert!(text.contains("database"), "says where it failed: {text}");
+    for leak in ["fkey", "violates", "constraint", "findings_secret", "table"] {
         assert!(!text.contains(leak), "the job shows database text: {text}");
     }
+    assert_eq!(db.count("findings").await, 0, "nothing was stored");
     let g = s
         .gql()
         .ok(
