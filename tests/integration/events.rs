@@ -568,3 +568,50 @@ async fn revoking_a_token_closes_the_subscriptions_opened_with_it() {
     .expect("closed within the re-check period");
     assert_eq!(closed, Some(4403));
 }
+
+#[tokio::test]
+async fn a_change_resolves_where_it_happened_and_who_made_it() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let admin = s.admin_token.clone().expect("admin");
+    let q = "subscription($after: Int) { findingChanges(afterSeq: $after) { seq productId product { name } productType { name } engagement { name } test { id } actor { username } } }";
+    let mut ws = subscribe_query(&s.base, &admin, q, json!({})).await;
+    let imported = import(&s, "Shop", &["one"]).await;
+    let e = next_change(&mut ws, Duration::from_secs(10))
+        .await
+        .expect("event");
+    let product = imported["product_id"].as_i64().expect("product");
+    assert_eq!(e["productId"], gid("Product", product), "{e}");
+    assert_eq!(e["product"]["name"], "Shop", "{e}");
+    assert_eq!(e["productType"]["name"], "Web", "{e}");
+    assert_eq!(e["engagement"]["name"], "CI", "{e}");
+    let test = imported["test_id"].as_i64().expect("test");
+    assert_eq!(e["test"]["id"], gid("Test", test), "{e}");
+    assert_eq!(e["actor"]["username"], "admin", "{e}");
+
+    // Once the product is gone the change still names it by id, and the
+    // objects answer null rather than failing the event.
+    s.gql()
+        .ok(
+            "mutation($id: ID!) { deleteProduct(input: {id: $id}) { deletedId } }",
+            json!({"id": gid("Product", product)}),
+        )
+        .await;
+    let seq = e["seq"].as_i64().expect("seq");
+    let mut again = subscribe_query(&s.base, &admin, q, json!({"after": seq - 1})).await;
+    let e = next_change(&mut again, Duration::from_secs(10))
+        .await
+        .expect("replayed");
+    assert_eq!(e["seq"], seq);
+    assert_eq!(e["productId"], gid("Product", product), "{e}");
+    for field in ["product", "productType", "engagement", "test"] {
+        if field == "productType" {
+            assert_eq!(
+                e[field]["name"], "Web",
+                "the type outlives the product: {e}"
+            );
+        } else {
+            assert!(e[field].is_null(), "{field}: {e}");
+        }
+    }
+}

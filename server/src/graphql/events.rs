@@ -15,12 +15,18 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use super::context::Cx;
+use super::context::{Cx, Readable};
 use super::error::{ApiError, ApiResult};
 use super::finding::Finding;
+use super::hierarchy::{Engagement, Product, ProductType, Test};
 use super::ids::{self, Kind};
+use super::user::User;
 use crate::authz::{Authz, Object as AuthzObject, Permission, Subject};
 use crate::db::Db;
+use crate::db::models::hierarchy::{
+    Engagement as EngagementRow, Product as ProductRow, ProductType as ProductTypeRow,
+    Test as TestRow,
+};
 use crate::domain::severity::Severity;
 use crate::events::{Event, EventBus, EventKind, Page};
 
@@ -107,6 +113,47 @@ fn may_read(authz: &Authz, subject: Subject, e: &Event) -> bool {
     }
 }
 
+/// A hierarchy row the change points at, read straight from its table (a
+/// subscription lives long: a loader's cache would serve stale rows), or
+/// `None` when it is gone or the subscriber may not read it now.
+async fn fresh<T: Readable + Fresh>(ctx: &Context<'_>, id: Option<i64>) -> ApiResult<Option<T>> {
+    let cx = Cx::of(ctx)?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let row = {
+        let mut conn = cx.conn().await?;
+        T::find(&mut conn, id).await?
+    };
+    match row {
+        Some(row) if row.may_read(&cx).await? => Ok(Some(row)),
+        _ => Ok(None),
+    }
+}
+
+/// The one-row read [`fresh`] uses.
+trait Fresh: Sized {
+    fn find(
+        conn: &mut diesel_async::AsyncPgConnection,
+        id: i64,
+    ) -> impl Future<Output = diesel::QueryResult<Option<Self>>> + Send;
+}
+
+macro_rules! fresh_rows {
+    ($($row:ty),*) => {$(
+        impl Fresh for $row {
+            async fn find(
+                conn: &mut diesel_async::AsyncPgConnection,
+                id: i64,
+            ) -> diesel::QueryResult<Option<Self>> {
+                <$row>::find(conn, id).await
+            }
+        }
+    )*};
+}
+
+fresh_rows!(ProductTypeRow, ProductRow, EngagementRow, TestRow);
+
 /// One change to a finding.
 pub struct FindingChange(Arc<Event>);
 
@@ -140,6 +187,44 @@ impl FindingChange {
             .await?
             .filter(|f| cx.can_read_product(f.product_id) || cx.is_superuser())
             .map(Finding))
+    }
+
+    /// The product, as it is now (null once deleted).
+    async fn product(&self, ctx: &Context<'_>) -> ApiResult<Option<Product>> {
+        Ok(fresh::<ProductRow>(ctx, self.0.product_id)
+            .await?
+            .map(Product))
+    }
+
+    /// The product type, as it is now (null once deleted).
+    async fn product_type(&self, ctx: &Context<'_>) -> ApiResult<Option<ProductType>> {
+        Ok(fresh::<ProductTypeRow>(ctx, self.0.product_type_id)
+            .await?
+            .map(ProductType))
+    }
+
+    /// The engagement, as it is now (null once deleted).
+    async fn engagement(&self, ctx: &Context<'_>) -> ApiResult<Option<Engagement>> {
+        Ok(fresh::<EngagementRow>(ctx, self.0.engagement_id)
+            .await?
+            .map(Engagement))
+    }
+
+    /// The test, as it is now (null once deleted).
+    async fn test(&self, ctx: &Context<'_>) -> ApiResult<Option<Test>> {
+        Ok(fresh::<TestRow>(ctx, self.0.test_id).await?.map(Test))
+    }
+
+    /// Who made the change (null for the system or a deleted account).
+    async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        let cx = Cx::of(ctx)?;
+        let Some(id) = self.0.actor_id else {
+            return Ok(None);
+        };
+        let mut conn = cx.conn().await?;
+        Ok(crate::db::models::user::User::by_id(&mut conn, id)
+            .await?
+            .map(User))
     }
 
     /// The product's id.
