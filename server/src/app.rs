@@ -114,9 +114,15 @@ impl AppState {
             db.clone(),
             Duration::from_secs(config.events.retention_secs),
         );
-        let schema =
-            graphql::build_schema(&config, plugins.clone(), limiter, dedupe.clone(), events);
         let importer = crate::import::Importer::new(db.clone(), plugins.clone(), dedupe.clone());
+        let schema = graphql::build_schema(
+            &config,
+            plugins.clone(),
+            limiter,
+            dedupe.clone(),
+            events,
+            importer.clone(),
+        );
         Ok(AppState {
             db,
             schema,

@@ -127,9 +127,11 @@ pub fn build_schema(
     limiter: crate::auth::login::LoginLimiter,
     dedupe: std::sync::Arc<crate::import::DedupeSettings>,
     events: crate::events::EventBus,
+    importer: crate::import::Importer,
 ) -> AppSchema {
     builder(&config.graphql)
         .data(events)
+        .data(importer)
         .data(plugins)
         .data(limiter)
         .data(dedupe)

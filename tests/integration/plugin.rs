@@ -246,4 +246,8 @@ async fn a_hostile_plugin_cannot_stall_the_server() {
         msg.contains("endless-loop") && (msg.contains("time") || msg.contains("CPU")),
         "a clear timeout error: {v}"
     );
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "PARSER_LIMIT",
+        "the server's limit, not a bad file: {v}"
+    );
 }

@@ -23,6 +23,9 @@ pub enum ApiError {
     Unauthenticated,
     /// Too many attempts; the message says when to retry.
     RateLimited(String),
+    /// A parser plugin spent its CPU or memory budget on the report; the
+    /// message says which. Nothing was stored.
+    ParserLimit(String),
     /// A subscription resumed from before the events still kept.
     EventsExpired {
         /// The `afterSeq` asked for.
@@ -43,6 +46,7 @@ impl ApiError {
             ApiError::Forbidden(what) => format!("you are not allowed to {what}"),
             ApiError::Unauthenticated => "authentication required".to_owned(),
             ApiError::RateLimited(m) => m.clone(),
+            ApiError::ParserLimit(m) => m.clone(),
             ApiError::EventsExpired { after, pruned } => format!(
                 "afterSeq {after} is older than the event retention window (events up to seq \
                  {pruned} were pruned); reload the current state and subscribe again without afterSeq"
@@ -59,6 +63,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::RateLimited(_) => "RATE_LIMITED",
+            ApiError::ParserLimit(_) => "PARSER_LIMIT",
             ApiError::EventsExpired { .. } => "EVENTS_EXPIRED",
             ApiError::Internal(_) => "INTERNAL",
         }

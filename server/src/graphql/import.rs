@@ -14,6 +14,7 @@ use super::hierarchy::Test;
 use super::ids::{self, Kind};
 use crate::authz::AuthzGuard;
 use crate::authz::Subject;
+use crate::db::models::test_import as history;
 use crate::domain::severity::Severity as DomainSeverity;
 use crate::import::{
     DedupeSettings, GroupBy, ImportError, ImportKind, ImportOutcome, ImportRequest, ReportSource,
@@ -203,7 +204,9 @@ impl ImportPayload {
             return Ok(None);
         };
         let mut conn = cx.conn().await?;
-        Ok(history::by_id(&mut conn, id).await?.map(TestImport))
+        Ok(history::TestImport::by_id(&mut conn, id)
+            .await?
+            .map(TestImport))
     }
 
     /// The background job, for `async: true`.
@@ -336,7 +339,7 @@ impl TestImportFindingAction {
 }
 
 /// An entry of a test's import history.
-pub struct TestImport(pub history::TestImportRow);
+pub struct TestImport(pub history::TestImport);
 
 #[Object]
 impl TestImport {
@@ -396,7 +399,8 @@ impl TestImport {
             ImportAction::Untouched => "U",
         });
         let mut conn = cx.conn().await?;
-        let rows = history::actions(&mut conn, self.0.id, code, i64::from(first)).await?;
+        let rows =
+            history::TestImport::actions(&mut conn, self.0.id, code, i64::from(first)).await?;
         Ok(rows
             .into_iter()
             .map(|(finding_id, a)| TestImportFindingAction {
@@ -415,110 +419,11 @@ impl TestImport {
 /// The import history of a test, newest first.
 pub async fn test_imports_of(cx: &Cx<'_>, test_id: i64) -> ApiResult<Vec<TestImport>> {
     let mut conn = cx.conn().await?;
-    Ok(history::for_test(&mut conn, test_id)
+    Ok(history::TestImport::for_test(&mut conn, test_id)
         .await?
         .into_iter()
         .map(TestImport)
         .collect())
-}
-
-/// Import history queries.
-pub mod history {
-    use chrono::{DateTime, Utc};
-    use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
-    use diesel::{QueryResult, QueryableByName, sql_query};
-    use diesel_async::{AsyncPgConnection, RunQueryDsl};
-
-    /// A `test_imports` row.
-    #[derive(Debug, Clone, QueryableByName)]
-    pub struct TestImportRow {
-        /// Id.
-        #[diesel(sql_type = BigInt)]
-        pub id: i64,
-        /// Its test.
-        #[diesel(sql_type = BigInt)]
-        pub test_id: i64,
-        /// `import` or `reimport`.
-        #[diesel(sql_type = Text)]
-        pub import_type: String,
-        /// Parameters, as JSON text.
-        #[diesel(sql_type = Text)]
-        pub import_settings: String,
-        /// Version.
-        #[diesel(sql_type = Nullable<Text>)]
-        pub version: Option<String>,
-        /// Build id.
-        #[diesel(sql_type = Nullable<Text>)]
-        pub build_id: Option<String>,
-        /// Commit.
-        #[diesel(sql_type = Nullable<Text>)]
-        pub commit_hash: Option<String>,
-        /// Branch or tag.
-        #[diesel(sql_type = Nullable<Text>)]
-        pub branch_tag: Option<String>,
-        /// When.
-        #[diesel(sql_type = Timestamptz)]
-        pub created_at: DateTime<Utc>,
-    }
-
-    const COLUMNS: &str = "id, test_id, import_type, import_settings::text AS import_settings, \
-        version, build_id, commit_hash, branch_tag, created_at";
-
-    /// One row.
-    pub async fn by_id(
-        conn: &mut AsyncPgConnection,
-        id: i64,
-    ) -> QueryResult<Option<TestImportRow>> {
-        Ok(
-            sql_query(format!("SELECT {COLUMNS} FROM test_imports WHERE id = $1"))
-                .bind::<BigInt, _>(id)
-                .load(conn)
-                .await?
-                .into_iter()
-                .next(),
-        )
-    }
-
-    /// A test's rows, newest first.
-    pub async fn for_test(
-        conn: &mut AsyncPgConnection,
-        test_id: i64,
-    ) -> QueryResult<Vec<TestImportRow>> {
-        sql_query(format!(
-            "SELECT {COLUMNS} FROM test_imports WHERE test_id = $1 ORDER BY id DESC"
-        ))
-        .bind::<BigInt, _>(test_id)
-        .load(conn)
-        .await
-    }
-
-    #[derive(QueryableByName)]
-    struct ActionRow {
-        #[diesel(sql_type = BigInt)]
-        finding_id: i64,
-        #[diesel(sql_type = Text)]
-        action: String,
-    }
-
-    /// (finding id, action code) of an import, by finding id.
-    pub async fn actions(
-        conn: &mut AsyncPgConnection,
-        test_import_id: i64,
-        action: Option<&str>,
-        limit: i64,
-    ) -> QueryResult<Vec<(i64, String)>> {
-        let rows: Vec<ActionRow> = sql_query(
-            "SELECT finding_id, action::text AS action FROM test_import_finding_actions \
-             WHERE test_import_id = $1 AND ($2::text IS NULL OR action = $2) \
-             ORDER BY finding_id LIMIT $3",
-        )
-        .bind::<BigInt, _>(test_import_id)
-        .bind::<Nullable<Text>, _>(action)
-        .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.finding_id, r.action)).collect())
-    }
 }
 
 /// The API error of an import failure.
@@ -529,6 +434,7 @@ pub fn import_error(e: ImportError) -> ApiError {
         ImportError::Unavailable(m) => ApiError::Internal(m),
         ImportError::TargetNotFound { kind, what } => ApiError::NotFound(format!("{kind} {what}")),
         ImportError::Busy(m) => ApiError::RateLimited(m),
+        ImportError::Plugin(p) => super::plugin::plugin_error(p),
         other => ApiError::BadUserInput(other.to_string()),
     }
 }
@@ -637,7 +543,6 @@ async fn run_import(
     kind: ImportKind,
 ) -> ApiResult<ImportPayload> {
     let cx = Cx::of(ctx)?;
-    let (plugins, dedupe) = services(ctx)?;
     let (req, run_async) = build_request(ctx, &cx, input, kind).await?;
     let guard = AuthzGuard {
         authz: cx.authz().clone(),
@@ -658,7 +563,9 @@ async fn run_import(
             .map_err(import_error)?;
         return Ok(ImportPayload { outcome: None, job });
     }
-    let importer = crate::import::Importer::new(cx.db().clone(), plugins.clone(), dedupe.clone());
+    let importer = ctx
+        .data::<crate::import::Importer>()
+        .map_err(|_| ApiError::Internal("importer missing".to_owned()))?;
     let outcome = importer
         .run(
             kind,

@@ -179,13 +179,24 @@ fn registry<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a PluginRegistry> {
         .map_err(|_| ApiError::Internal("plugin registry missing".to_owned()))
 }
 
-fn plugin_error(e: PluginError) -> ApiError {
+/// The API error of a plugin failure: what the caller can change (scan
+/// type, report) is BAD_USER_INPUT, a spent budget PARSER_LIMIT saying
+/// which, a full queue RATE_LIMITED, and a broken plugin INTERNAL
+/// (explained only in the log).
+pub fn plugin_error(e: PluginError) -> ApiError {
     match e {
         PluginError::NotFound { .. } => ApiError::NotFound(e.to_string()),
-        PluginError::Internal(m) => ApiError::Internal(m),
         PluginError::Busy { .. } | PluginError::UserBusy { .. } => {
             ApiError::RateLimited(e.to_string())
         }
+        PluginError::Timeout { .. } => {
+            ApiError::ParserLimit(format!("parser timeout: {e}; nothing was stored"))
+        }
+        PluginError::MemoryLimit { .. } => {
+            ApiError::ParserLimit(format!("parser memory limit: {e}; nothing was stored"))
+        }
+        PluginError::Internal(m) => ApiError::Internal(m),
+        PluginError::Trap { .. } => ApiError::Internal(e.to_string()),
         other => ApiError::BadUserInput(other.to_string()),
     }
 }
