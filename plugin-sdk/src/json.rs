@@ -746,44 +746,93 @@ impl<'de: 'a, 'a, T: FromMap<'de>> serde::Deserialize<'de> for Items<'a, T> {
                 LooseVisitor.visit_map(map).map(Items::Other)
             }
 
-            fn visit_borrowed_str<E: serde::de::Error>(
-                self,
-                v: &'de str,
-            ) -> Result<Self::Value, E> {
-                LooseVisitor.visit_borrowed_str(v).map(Items::Other)
-            }
-
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                LooseVisitor.visit_str(v).map(Items::Other)
-            }
-
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-                LooseVisitor.visit_string(v).map(Items::Other)
-            }
-
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                LooseVisitor.visit_bool(v).map(Items::Other)
-            }
-
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                LooseVisitor.visit_i64(v).map(Items::Other)
-            }
-
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                LooseVisitor.visit_u64(v).map(Items::Other)
-            }
-
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                LooseVisitor.visit_f64(v).map(Items::Other)
-            }
-
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-                LooseVisitor.visit_unit().map(Items::Other)
-            }
+            crate::visit_scalars_as_loose!(Items::Other);
         }
 
         deserializer.deserialize_any(V(std::marker::PhantomData))
     }
+}
+
+/// Writes a hand-written visitor's scalar methods (strings, booleans,
+/// numbers, `null`) as "the value as a [`Loose`], passed to `$wrap`": for
+/// visitors that read arrays or objects their own way and keep any other
+/// value for the error message, as a `Value` tree would have held it.
+///
+/// ```
+/// use palisade_plugin_sdk::json::Loose;
+/// use palisade_plugin_sdk::deps::serde::de::{self, Deserializer, SeqAccess, Visitor};
+///
+/// enum Ids<'a> {
+///     List(usize),
+///     Other(Loose<'a>),
+/// }
+///
+/// struct V;
+/// impl<'de> Visitor<'de> for V {
+///     type Value = Ids<'de>;
+///     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("a list")
+///     }
+///     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+///         let mut n = 0;
+///         while seq.next_element::<de::IgnoredAny>()?.is_some() {
+///             n += 1;
+///         }
+///         Ok(Ids::List(n))
+///     }
+///     palisade_plugin_sdk::visit_scalars_as_loose!(Ids::Other);
+/// }
+///
+/// let mut d = palisade_plugin_sdk::deps::serde_json::Deserializer::from_str("\"x\"");
+/// assert!(matches!(d.deserialize_any(V), Ok(Ids::Other(Loose::Str(s))) if s == "x"));
+/// ```
+#[macro_export]
+macro_rules! visit_scalars_as_loose {
+    ($wrap:expr) => {
+        fn visit_borrowed_str<E>(self, v: &'de str) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(($wrap)($crate::json::Loose::Str(
+                ::std::borrow::Cow::Borrowed(v),
+            )))
+        }
+        fn visit_str<E>(self, v: &str) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(($wrap)($crate::json::Loose::Str(
+                ::std::borrow::Cow::Owned(v.to_owned()),
+            )))
+        }
+        fn visit_string<E>(
+            self,
+            v: ::std::string::String,
+        ) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(($wrap)($crate::json::Loose::Str(
+                ::std::borrow::Cow::Owned(v),
+            )))
+        }
+        fn visit_bool<E>(self, v: bool) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(($wrap)($crate::json::Loose::Other(
+                $crate::deps::serde_json::Value::Bool(v),
+            )))
+        }
+        fn visit_i64<E>(self, v: i64) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(($wrap)($crate::json::Loose::Other(
+                $crate::deps::serde_json::Value::from(v),
+            )))
+        }
+        fn visit_u64<E>(self, v: u64) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(($wrap)($crate::json::Loose::Other(
+                $crate::deps::serde_json::Value::from(v),
+            )))
+        }
+        fn visit_f64<E>(self, v: f64) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(($wrap)($crate::json::Loose::Other(
+                $crate::deps::serde_json::Value::from(v),
+            )))
+        }
+        fn visit_unit<E>(self) -> ::std::result::Result<Self::Value, E> {
+            ::std::result::Result::Ok(($wrap)($crate::json::Loose::Other(
+                $crate::deps::serde_json::Value::Null,
+            )))
+        }
+    };
 }
 
 /// Declares a struct of `Option<Loose>` fields read from a JSON object by

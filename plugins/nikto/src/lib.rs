@@ -413,27 +413,7 @@ impl<'de> Deserialize<'de> for Vulns<'de> {
                 Value::deserialize(MapAccessDeserializer::new(map))
                     .map(|v| Vulns::Other(Loose::Other(v)))
             }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Vulns::Other(Loose::Str(Cow::Borrowed(v))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Vulns::Other(Loose::Str(Cow::Owned(v.to_owned()))))
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Vulns::Other(Loose::Other(Value::Bool(v))))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Vulns::Other(Loose::Other(Value::from(v))))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Vulns::Other(Loose::Other(Value::from(v))))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Vulns::Other(Loose::Other(Value::from(v))))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Vulns::Other(Loose::Other(Value::Null)))
-            }
+            palisade_plugin_sdk::visit_scalars_as_loose!(Vulns::Other);
         }
         d.deserialize_any(V)
     }

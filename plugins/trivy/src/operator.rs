@@ -305,27 +305,7 @@ impl<'de> palisade_plugin_sdk::deps::serde::de::DeserializeSeed<'de> for EntrySe
                     .map(|v| Entry::Other(Loose::Other(v)))
                 }
             }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Entry::Other(Loose::Str(Cow::Borrowed(v))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Entry::Other(Loose::Str(Cow::Owned(v.to_owned()))))
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Entry::Other(Loose::Other(Value::Bool(v))))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Entry::Other(Loose::Other(Value::from(v))))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Entry::Other(Loose::Other(Value::from(v))))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Entry::Other(Loose::Other(Value::from(v))))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Entry::Other(Loose::Other(Value::Null)))
-            }
+            palisade_plugin_sdk::visit_scalars_as_loose!(Entry::Other);
         }
         d.deserialize_any(V(self.0))
     }
@@ -354,27 +334,7 @@ impl<'de> Deserialize<'de> for Top<'de> {
                 }
                 Ok(Top::Object(entries))
             }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Top::Scalar(Loose::Str(Cow::Borrowed(v))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Top::Scalar(Loose::Str(Cow::Owned(v.to_owned()))))
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Top::Scalar(Loose::Other(Value::Bool(v))))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Top::Scalar(Loose::Other(Value::from(v))))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Top::Scalar(Loose::Other(Value::from(v))))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Top::Scalar(Loose::Other(Value::from(v))))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Top::Scalar(Loose::Other(Value::Null)))
-            }
+            palisade_plugin_sdk::visit_scalars_as_loose!(Top::Scalar);
         }
         d.deserialize_any(V)
     }
