@@ -235,12 +235,13 @@ fn parse_run(run: &Run, out: &mut Vec<Finding>) -> Result<(), ParseError> {
             .flat_map(|e| e.rules.iter().flatten())
             .collect();
     }
-    let mut by_id: std::collections::HashMap<&str, &Rule> = std::collections::HashMap::new();
+    let mut by_id: std::collections::HashMap<&str, RuleFacts<'_>> =
+        std::collections::HashMap::new();
     for r in rules {
         let id =
             r.id.as_deref()
                 .ok_or_else(|| ParseError::new("a SARIF rule without \"id\""))?;
-        by_id.insert(id, r);
+        by_id.insert(id, RuleFacts::of(r));
     }
     let date = run
         .invocations
@@ -255,13 +256,45 @@ fn parse_run(run: &Run, out: &mut Vec<Finding>) -> Result<(), ParseError> {
         if result.kind.as_deref().is_some_and(|k| k != "fail") {
             continue;
         }
-        let rule = result
-            .rule_id
-            .as_deref()
-            .and_then(|id| by_id.get(id).copied());
+        let rule = result.rule_id.as_deref().and_then(|id| by_id.get(id));
         result_findings(result, rule, date.as_deref(), out)?;
     }
     Ok(())
+}
+
+/// What every result of a rule shares, worked out once per rule: a report
+/// holds thousands of results of a few dozen rules.
+struct RuleFacts<'r> {
+    rule: &'r Rule,
+    /// The rule's own CWEs (see [`rule_cwes`]).
+    cwes: Vec<u32>,
+    /// Its full (else short) description.
+    text: Option<String>,
+    /// Its help URI, else its help text when that is a link.
+    references: Option<String>,
+    /// The severity its "security-severity" property sets, with the score.
+    security: Option<(Severity, Option<f32>)>,
+    /// The first CVE id in its id.
+    cve: Option<String>,
+}
+
+impl<'r> RuleFacts<'r> {
+    fn of(rule: &'r Rule) -> RuleFacts<'r> {
+        RuleFacts {
+            rule,
+            cwes: rule_cwes(rule),
+            text: msg_text(rule.full_description.as_ref())
+                .or_else(|| msg_text(rule.short_description.as_ref())),
+            references: rule.help_uri.clone().or_else(|| {
+                rule.help
+                    .as_ref()
+                    .and_then(|h| message_text(h, Some(rule)))
+                    .filter(|t| t.starts_with("http"))
+            }),
+            security: security_severity(rule),
+            cve: rule.id.as_deref().and_then(cve_in),
+        }
+    }
 }
 
 fn msg_text(m: Option<&Message>) -> Option<String> {
@@ -315,9 +348,12 @@ fn severity_of_score(score: f64) -> Severity {
 /// The result's level (else the rule's default level): note Info, warning
 /// Medium, error High, anything else Medium; a "security-severity" property
 /// on the rule (a score, or a severity word) overrides it.
-fn severity(result: &SarifResult, rule: Option<&Rule>) -> (Severity, Option<f32>) {
+fn severity(result: &SarifResult, rule: Option<&RuleFacts<'_>>) -> (Severity, Option<f32>) {
+    if let Some(security) = rule.and_then(|r| r.security) {
+        return security;
+    }
     let level = result.level.as_deref().or_else(|| {
-        rule.and_then(|r| r.default_configuration.as_ref())
+        rule.and_then(|r| r.rule.default_configuration.as_ref())
             .and_then(|c| c.level.as_deref())
     });
     let from_level = match level {
@@ -325,12 +361,14 @@ fn severity(result: &SarifResult, rule: Option<&Rule>) -> (Severity, Option<f32>
         Some("error") => Severity::High,
         _ => Severity::Medium,
     };
-    let Some(security) = rule
-        .and_then(|r| r.properties.as_ref())
-        .and_then(|p| p.get("security-severity"))
-    else {
-        return (from_level, None);
-    };
+    (from_level, None)
+}
+
+/// The severity a rule's "security-severity" property sets: a score (or
+/// numeric text, kept as the score) by CVSS band, or a severity word (any
+/// other text is Info).
+fn security_severity(rule: &Rule) -> Option<(Severity, Option<f32>)> {
+    let security = rule.properties.as_ref()?.get("security-severity")?;
     let score = match security {
         Value::Number(n) => n.as_f64(),
         Value::String(t) => t.trim().parse::<f64>().ok(),
@@ -338,7 +376,7 @@ fn severity(result: &SarifResult, rule: Option<&Rule>) -> (Severity, Option<f32>
         _ => None,
     };
     if let Some(score) = score {
-        return (severity_of_score(score), Some(score as f32));
+        return Some((severity_of_score(score), Some(score as f32)));
     }
     let word = security.as_str().map(str::to_ascii_lowercase);
     let sev = match word.as_deref() {
@@ -349,7 +387,7 @@ fn severity(result: &SarifResult, rule: Option<&Rule>) -> (Severity, Option<f32>
         Some("critical") => Severity::Critical,
         _ => Severity::Info,
     };
-    (sev, None)
+    Some((sev, None))
 }
 
 /// The first "cwe-<digits>" (any case) in `text`.
@@ -417,9 +455,9 @@ fn taxa_cwes(result: &SarifResult) -> Vec<u32> {
 
 /// The CWEs of a finding, with the primary one: the last CWE of the last
 /// non-empty source among the rule, the result's "cwe" property and its taxa.
-fn cwes(result: &SarifResult, rule: Option<&Rule>) -> (Option<u32>, Vec<u32>) {
+fn cwes(result: &SarifResult, rule: Option<&RuleFacts<'_>>) -> (Option<u32>, Vec<u32>) {
     let sources = [
-        rule.map(rule_cwes).unwrap_or_default(),
+        rule.map(|r| r.cwes.clone()).unwrap_or_default(),
         result
             .properties
             .as_ref()
@@ -576,55 +614,62 @@ fn collapse_whitespace(text: &str, max_chars: usize) -> String {
 
 fn result_findings(
     result: &SarifResult,
-    rule: Option<&Rule>,
+    facts: Option<&RuleFacts<'_>>,
     date: Option<&str>,
     out: &mut Vec<Finding>,
 ) -> Result<(), ParseError> {
+    let rule = facts.map(|f| f.rule);
     let message = result.message.as_ref().and_then(|m| message_text(m, rule));
-    let title_source = message
-        .clone()
-        .or_else(|| {
-            let r = rule?;
-            if let Some(m) = &r.short_description {
-                return message_text(m, Some(r));
-            }
-            if let Some(m) = &r.full_description {
-                return message_text(m, Some(r));
-            }
-            r.name.clone().or_else(|| r.id.clone())
-        })
-        .ok_or_else(|| ParseError::new("No information found to create a title"))?;
+    let fallback;
+    let title_source = match &message {
+        Some(m) => m.as_str(),
+        None => {
+            fallback = rule
+                .and_then(|r| {
+                    if let Some(m) = &r.short_description {
+                        return message_text(m, Some(r));
+                    }
+                    if let Some(m) = &r.full_description {
+                        return message_text(m, Some(r));
+                    }
+                    r.name.clone().or_else(|| r.id.clone())
+                })
+                .ok_or_else(|| ParseError::new("No information found to create a title"))?;
+            fallback.as_str()
+        }
+    };
     let title = palisade_plugin_sdk::text::truncate_with_ellipsis(
-        &collapse_whitespace(&title_source, TITLE_CHARS),
+        &collapse_whitespace(title_source, TITLE_CHARS),
         TITLE_CHARS,
     );
-    let (sev, score) = severity(result, rule);
-    let (cwe, all_cwes) = cwes(result, rule);
+    let (sev, score) = severity(result, facts);
+    let (cwe, all_cwes) = cwes(result, facts);
+    let extra_cwes: Vec<u32> = all_cwes.into_iter().filter(|c| Some(*c) != cwe).collect();
     let rule_id = result.rule_id.as_deref();
-    let vulnerability_ids: Vec<String> = rule_id.and_then(cve_in).into_iter().collect();
+    // The rule was found by this id, so its CVE is the id's.
+    let cve = match facts {
+        Some(f) => f.cve.clone(),
+        None => rule_id.and_then(cve_in),
+    };
+    let vulnerability_ids: Vec<String> = cve.into_iter().collect();
     let unique = unique_id(result);
-    let rule_text = rule.and_then(|r| {
-        msg_text(r.full_description.as_ref()).or_else(|| msg_text(r.short_description.as_ref()))
-    });
-    let mitigation = result.fixes.as_ref().map(|fixes| {
-        fixes
-            .iter()
-            .map(|f| {
-                f.pointer("/description/text")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
-    let references = rule.and_then(|r| {
-        r.help_uri.clone().or_else(|| {
-            r.help
-                .as_ref()
-                .and_then(|h| message_text(h, Some(r)))
-                .filter(|t| t.starts_with("http"))
+    let rule_text = facts.and_then(|f| f.text.as_deref());
+    let mitigation = result
+        .fixes
+        .as_ref()
+        .map(|fixes| {
+            fixes
+                .iter()
+                .map(|f| {
+                    f.pointer("/description/text")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
         })
-    });
+        .filter(|m| !m.trim().is_empty());
+    let references = facts.and_then(|f| f.references.as_deref());
     let suppressed = result.suppressions.as_ref().is_some_and(|s| !s.is_empty());
     let mut per_loc: Vec<Place> = Vec::new();
     if let Some(locations) = &result.locations {
@@ -638,35 +683,42 @@ fn result_findings(
     if per_loc.is_empty() {
         per_loc.push((None, None, None));
     }
+    // The description up to the snippet is the same for every location.
+    let mut common = String::new();
+    if let Some(m) = &message {
+        common.push_str(m);
+    }
+    if let Some(t) = rule_text
+        && message.as_deref() != Some(t)
+    {
+        common.push_str("\n\n**Rule description:** ");
+        common.push_str(t);
+    }
+    if let Some(id) = rule_id {
+        common.push_str("\n\n**Rule:** ");
+        common.push_str(id);
+    }
+    let mut raw = String::new();
     for (file_path, line, snippet) in per_loc {
-        let mut description = String::new();
-        if let Some(m) = &message {
-            description.push_str(m);
-        }
-        if let Some(t) = &rule_text
-            && message.as_deref() != Some(t.as_str())
-        {
-            description.push_str("\n\n**Rule description:** ");
-            description.push_str(t);
-        }
-        if let Some(id) = rule_id {
-            description.push_str(&format!("\n\n**Rule:** {id}"));
-        }
-        if let Some(s) = &snippet {
-            description.push_str(&format!("\n\n**Snippet:**\n```\n{s}\n```"));
-        }
+        let description = match &snippet {
+            None => clean(&common),
+            Some(s) => {
+                raw.clear();
+                raw.push_str(&common);
+                raw.push_str("\n\n**Snippet:**\n```\n");
+                raw.push_str(s);
+                raw.push_str("\n```");
+                clean(&raw)
+            }
+        };
         out.push(Finding {
             title: title.clone(),
             severity: sev,
-            description: clean(&description),
-            mitigation: mitigation.clone().filter(|m| !m.trim().is_empty()),
-            references: references.clone(),
+            description,
+            mitigation: mitigation.clone(),
+            references: references.map(str::to_owned),
             cwe,
-            extra_cwes: all_cwes
-                .iter()
-                .copied()
-                .filter(|c| Some(*c) != cwe)
-                .collect(),
+            extra_cwes: extra_cwes.clone(),
             cvssv3_score: score,
             vulnerability_ids: vulnerability_ids.clone(),
             file_path,
