@@ -8,14 +8,15 @@
 //! Each failed check becomes a finding; passed and skipped checks are not findings.
 //! Every rule is listed in `FORMAT.md`.
 
+use std::fmt;
+
 use palisade_plugin_sdk::json::{
-    Object, TextList, parse_json_borrowed, parse_json_object, parse_json_objects, present,
-    starts_like_json,
+    Key, Object, TextList, parse_json_borrowed, present, starts_like_json,
 };
 use palisade_plugin_sdk::prelude::*;
 use palisade_plugin_sdk::sniff::contains;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The one scan type this plugin handles.
 pub const SCAN_TYPE: &str = "Checkov Scan";
@@ -67,24 +68,6 @@ fn looks_like(head: &[u8]) -> bool {
     framework || summary_only
 }
 
-/// One framework's report (any object: the reference reads
-/// `results.failed_checks` with empty defaults).
-#[derive(Deserialize)]
-struct FrameworkReport<'a> {
-    #[serde(borrow, default)]
-    check_type: Text<'a>,
-    // A present `results: null` is an error (the reference fails on it).
-    #[serde(borrow, default, deserialize_with = "present")]
-    results: Option<Option<Object<Results<'a>>>>,
-}
-
-#[derive(Deserialize)]
-struct Results<'a> {
-    // Passed and skipped checks are skipped unread: only failures are findings.
-    #[serde(borrow, default, deserialize_with = "present")]
-    failed_checks: Option<Option<Vec<Object<Check<'a>>>>>,
-}
-
 #[derive(Deserialize)]
 struct Check<'a> {
     #[serde(borrow, default)]
@@ -129,50 +112,227 @@ struct VulnerabilityDetails<'a> {
 }
 
 /// Parses a whole report: one framework object, or an array of them.
+///
+/// Failed checks become findings as they are read (no list of checks is
+/// held); passed and skipped checks are skipped unread.
 pub fn parse_report(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
-    let reports: Vec<FrameworkReport<'_>> = match palisade_plugin_sdk::sniff::first_byte(report) {
-        Some(b'[') => parse_json_objects(report)?,
-        Some(b'{') => vec![parse_json_object(report)?],
+    let text = palisade_plugin_sdk::json::utf8_text(report)?;
+    let mut out = Vec::new();
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = match palisade_plugin_sdk::sniff::first_byte(report) {
+        Some(b'[') => de.deserialize_seq(Frameworks {
+            out: &mut out,
+            failure: &mut failure,
+        }),
+        Some(b'{') => Framework {
+            out: &mut out,
+            failure: &mut failure,
+            at: String::new(),
+        }
+        .deserialize(&mut de),
         _ => {
-            // Still read it, for the JSON error (invalid UTF-8, empty...).
+            // Still read it, for the JSON error (empty, a bare value...).
             let _: IgnoredAny = parse_json_borrowed(report)?;
             return Err(ParseError::new(
                 "not a Checkov report: expected a JSON object (or an array of them)",
             ));
         }
     };
-    let mut out = Vec::new();
-    for (i, r) in reports.iter().enumerate() {
-        let at = || {
-            if reports.len() > 1 {
-                format!("/{i}")
-            } else {
-                String::new()
+    // A rule of ours broken mid-read stops serde with a bare error; the
+    // real explanation is in `failure`.
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    read.and_then(|()| de.end())
+        .map_err(|e| palisade_plugin_sdk::json::json_error(&e))?;
+    Ok(out)
+}
+
+/// Where findings and the first broken rule go while the report is read.
+struct Frameworks<'s> {
+    out: &'s mut Vec<Finding>,
+    failure: &'s mut Option<ParseError>,
+}
+
+impl<'de> Visitor<'de> for Frameworks<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of Checkov framework reports")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        loop {
+            let framework = Framework {
+                out: &mut *self.out,
+                failure: &mut *self.failure,
+                at: format!("/{i}"),
+            };
+            if seq.next_element_seed(framework)?.is_none() {
+                return Ok(());
             }
-        };
-        let checks = match &r.results {
-            None => continue,
-            Some(None) => {
-                return Err(ParseError::new("\"results\" is null").at_path(at()));
-            }
-            Some(Some(results)) => match &results.0.failed_checks {
-                None => continue,
-                Some(None) => {
-                    return Err(ParseError::new("\"results.failed_checks\" is null").at_path(at()));
-                }
-                Some(Some(list)) => list,
-            },
-        };
-        let check_type = r.check_type.get();
-        out.reserve(checks.len());
-        for (n, c) in checks.iter().enumerate() {
-            out.push(
-                failed_check(&c.0, check_type)
-                    .map_err(|e| e.at_path(format!("{}/results/failed_checks/{n}", at())))?,
-            );
+            i += 1;
         }
     }
-    Ok(out)
+}
+
+/// One framework's report (any object: the reference reads
+/// `results.failed_checks` with empty defaults); `at` is its JSON path.
+struct Framework<'s> {
+    out: &'s mut Vec<Finding>,
+    failure: &'s mut Option<ParseError>,
+    at: String,
+}
+
+impl<'de> DeserializeSeed<'de> for Framework<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Framework<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Checkov framework report (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let start = self.out.len();
+        let mut check_type: Option<Text<'de>> = None;
+        let mut results_read = false;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match &*key.0 {
+                "check_type" => {
+                    let t: Text<'de> = map.next_value()?;
+                    // Checkov writes it first; should it come after the
+                    // results, their findings get it now.
+                    if results_read && let Some(name) = t.get() {
+                        let line = format!("Check Type: {name}\n");
+                        for f in &mut self.out[start..] {
+                            f.description.insert_str(0, &line);
+                        }
+                    }
+                    check_type = Some(t);
+                }
+                "results" => {
+                    map.next_value_seed(ResultsSeed {
+                        out: &mut *self.out,
+                        failure: &mut *self.failure,
+                        at: &self.at,
+                        check_type: check_type.as_ref().and_then(Text::get),
+                    })?;
+                    results_read = true;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A framework's `results`: an object whose `failed_checks` are read.
+struct ResultsSeed<'s, 't> {
+    out: &'s mut Vec<Finding>,
+    failure: &'s mut Option<ParseError>,
+    at: &'s str,
+    check_type: Option<&'t str>,
+}
+
+impl<'de> DeserializeSeed<'de> for ResultsSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResultsSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    // A present `results: null` is an error (the reference fails on it).
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        *self.failure = Some(ParseError::new("\"results\" is null").at_path(self.at));
+        Err(E::custom("\"results\" is null"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let ResultsSeed {
+            out,
+            failure,
+            at,
+            check_type,
+        } = self;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if key.0 == "failed_checks" {
+                map.next_value_seed(FailedChecks {
+                    out: &mut *out,
+                    failure: &mut *failure,
+                    at,
+                    check_type,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `results.failed_checks`: a list of check objects, each made a finding.
+struct FailedChecks<'s, 't> {
+    out: &'s mut Vec<Finding>,
+    failure: &'s mut Option<ParseError>,
+    at: &'s str,
+    check_type: Option<&'t str>,
+}
+
+impl<'de> DeserializeSeed<'de> for FailedChecks<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FailedChecks<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of failed checks")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        *self.failure = Some(ParseError::new("\"results.failed_checks\" is null").at_path(self.at));
+        Err(E::custom("\"results.failed_checks\" is null"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut n = 0usize;
+        while let Some(Object(check)) = seq.next_element::<Object<Check<'de>>>()? {
+            match failed_check(&check, self.check_type) {
+                Ok(f) => self.out.push(f),
+                Err(e) => {
+                    let message = e.message.clone();
+                    *self.failure =
+                        Some(e.at_path(format!("{}/results/failed_checks/{n}", self.at)));
+                    return Err(de::Error::custom(message));
+                }
+            }
+            n += 1;
+        }
+        Ok(())
+    }
 }
 
 /// Checks the shapes the reference relies on: a present `file_line_range`
@@ -370,6 +530,33 @@ mod tests {
         assert_eq!(f[1].title, "check_name not found");
         assert_eq!(f[1].severity, Severity::Medium);
         assert_eq!((f[1].file_path.clone(), f[1].line), (None, None));
+    }
+
+    #[test]
+    fn key_order_does_not_matter_and_errors_say_where() {
+        let late = parse(
+            r#"{"results":{"failed_checks":[{"check_id":"CKV_1","check_name":"n"}]},"check_type":"helm"}"#,
+        )
+        .unwrap();
+        let early = parse(
+            r#"{"check_type":"helm","results":{"failed_checks":[{"check_id":"CKV_1","check_name":"n"}]}}"#,
+        )
+        .unwrap();
+        assert!(late[0].description.starts_with("Check Type: helm\n"));
+        assert_eq!(late[0].description, early[0].description);
+
+        let e = parse(
+            r#"[{"check_type":"a","results":{"failed_checks":[{}]}},
+                {"check_type":"b","results":{"failed_checks":[{},{"file_line_range":[]}]}}]"#,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("file_line_range"), "{e:?}");
+        assert_eq!(
+            e.location.and_then(|l| l.path).as_deref(),
+            Some("/1/results/failed_checks/1")
+        );
+        let e = parse(r#"{"check_type":"t","results":{"failed_checks":null}}"#).unwrap_err();
+        assert!(e.message.contains("failed_checks"), "{e:?}");
     }
 
     #[test]
