@@ -96,7 +96,7 @@ pub use cwe::{find_cwes, parse_cwe};
 pub use endpoint::endpoint_from_url;
 pub use json::parse_json;
 pub use severity::{severity_from_cvss, severity_from_word, severity_or_info};
-pub use text::{clean, html_to_text, non_empty, non_empty_str, truncate_chars};
+pub use text::{clean, clean_string, html_to_text, non_empty, non_empty_str, truncate_chars};
 pub use vuln_ids::{find_vulnerability_ids, is_vulnerability_id};
 pub use xml::{parse_xml, xml_text};
 
@@ -112,7 +112,9 @@ pub mod deps {
 pub mod prelude {
     pub use crate::csv::read_csv;
     pub use crate::json::{Text, parse_json, str_at, string_at};
-    pub use crate::text::{clean, html_to_text, non_empty, non_empty_str, truncate_chars};
+    pub use crate::text::{
+        clean, clean_string, html_to_text, non_empty, non_empty_str, truncate_chars,
+    };
     pub use crate::xml::{parse_xml, xml_text};
     pub use crate::{
         DedupeAlgorithm, DedupeSetting, Endpoint, Finding, LogLevel, Options, ParseError, Parser,

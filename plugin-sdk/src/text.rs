@@ -6,6 +6,61 @@ use std::borrow::Cow;
 /// Tidies free text: unifies line endings, trims trailing spaces on each line,
 /// collapses runs of blank lines into one, and trims the whole.
 pub fn clean(text: &str) -> String {
+    if is_clean(text) {
+        return text.to_owned();
+    }
+    clean_lines(text)
+}
+
+/// [`clean`] of a string the caller built and owns: returned as it is when
+/// there is nothing to tidy (most descriptions), so no copy is made.
+pub fn clean_string(text: String) -> String {
+    if is_clean(&text) {
+        return text;
+    }
+    clean_lines(&text)
+}
+
+/// Whether [`clean`] would return `text` unchanged: no carriage return, no
+/// whitespace at either end or before a line break, no two blank lines in a
+/// row. One pass over the bytes, far cheaper than rebuilding line by line.
+fn is_clean(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let (Some(first), Some(last)) = (text.chars().next(), text.chars().next_back()) else {
+        return true;
+    };
+    if first.is_whitespace() || last.is_whitespace() || bytes.contains(&b'\r') {
+        return false;
+    }
+    for (i, _) in text.match_indices('\n') {
+        // `i > 0`: the text does not start with whitespace.
+        match bytes[i - 1] {
+            // A blank line is kept, but not two in a row.
+            b'\n' => {
+                if i >= 2 && bytes[i - 2] == b'\n' {
+                    return false;
+                }
+            }
+            b if b.is_ascii() => {
+                if char::from(b).is_whitespace() {
+                    return false;
+                }
+            }
+            _ => {
+                if text[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_whitespace)
+                {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+fn clean_lines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank_run = false;
     let unified: Cow<'_, str> = if text.contains('\r') {
@@ -302,5 +357,55 @@ mod tests {
             Some("a\nb")
         );
         assert_eq!(join_non_empty(Vec::<String>::new(), ","), None);
+    }
+}
+
+#[cfg(test)]
+mod clean_fast_path {
+    use super::{clean, clean_lines, clean_string, is_clean};
+
+    #[test]
+    fn clean_text_is_returned_as_it_is() {
+        for t in ["", "a", "a\n\nb", "a b\nc", "é\nü", "x\n\ny\nz"] {
+            assert!(is_clean(t), "{t:?}");
+            assert_eq!(clean(t), t);
+            assert_eq!(clean_string(t.to_owned()), t);
+        }
+        for t in [
+            " a",
+            "a ",
+            "a\n",
+            "\na",
+            "a\r\nb",
+            "a \nb",
+            "a\t\nb",
+            "a\n\n\nb",
+            "a\u{a0}\nb",
+            "a\u{3000}",
+            "\u{2028}a",
+            "a\n \nb",
+        ] {
+            assert!(!is_clean(t), "{t:?}");
+            assert_eq!(clean(t), clean_lines(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_slow_one() {
+        // Every string of up to five pieces from an alphabet of the cases
+        // that matter: whatever `is_clean` accepts, the full clean-up keeps.
+        const PIECES: &[&str] = &["a", " ", "\n", "\r", "\t", "\u{a0}", "é", "\u{2003}"];
+        let mut stack = vec![String::new()];
+        while let Some(s) = stack.pop() {
+            if is_clean(&s) {
+                assert_eq!(clean_lines(&s), s, "{s:?}");
+            }
+            assert_eq!(clean(&s), clean_lines(&s), "{s:?}");
+            if s.chars().count() < 5 {
+                for p in PIECES {
+                    stack.push(format!("{s}{p}"));
+                }
+            }
+        }
     }
 }

@@ -174,7 +174,7 @@ fn finding(entry: &Value) -> Result<(Key, Finding), String> {
     let finding = Finding {
         title,
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: (!patched.is_empty()).then(|| {
             format!(
                 "Update {} to {}",

@@ -411,7 +411,7 @@ fn sast_finding(query: &Group<'_>, vuln: &Vuln<'_>, language: Option<&str>) -> F
     let mut f = Finding {
         title: truncate_chars(&name, 511).to_owned(),
         severity: severity_or_info(as_str(&vuln.severity)),
-        description: clean(&description),
+        description: clean_string(description),
         cwe: text(&vuln.cwe_id).and_then(|c| parse_cwe(&c)),
         file_path: sink.and_then(|n| text(&n.file_name)),
         line: sink
@@ -470,7 +470,7 @@ fn sca_finding(package: &Group<'_>, vuln: &Vuln<'_>) -> Result<Finding, ParseErr
     let mut f = Finding {
         title: truncate_chars(&title, 511).to_owned(),
         severity: severity_or_info(as_str(&vuln.severity)),
-        description: clean(&description),
+        description: clean_string(description),
         cwe: text(&vuln.cwe).and_then(|c| parse_cwe(&c)),
         vulnerability_ids: id.into_iter().collect(),
         component_name: non_empty_str(&name),
@@ -507,7 +507,7 @@ fn kics_finding(group: &Group<'_>, vuln: &Vuln<'_>) -> Finding {
     let mut f = Finding {
         title: truncate_chars(&title, 511).to_owned(),
         severity: severity_or_info(as_str(&vuln.severity)),
-        description: clean(&description),
+        description: clean_string(description),
         file_path: text(&vuln.file_name).filter(|s| !s.trim().is_empty()),
         line: as_u64(&vuln.line)
             .and_then(|l| u32::try_from(l).ok())

@@ -134,7 +134,7 @@ pub fn parse(report: &[u8], detailed: bool) -> Result<Vec<Finding>, ParseError> 
                 out.push(Finding {
                     title: truncate_chars(&title, 511).to_owned(),
                     severity: sev,
-                    description: clean(&description),
+                    description: clean_string(description),
                     cwe,
                     file_path: sink_file,
                     line: sink_line,

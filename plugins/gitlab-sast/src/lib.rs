@@ -342,7 +342,7 @@ fn finding(v: &Vulnerability, default_scanner: Option<&str>, date: Option<&Strin
     Finding {
         title: truncate_chars(&title, 511).to_owned(),
         severity: severity_or_info(v.severity.as_deref()),
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: non_empty(v.solution.as_deref()),
         references: (!references.is_empty()).then(|| references.join("\n")),
         cwe,

@@ -451,7 +451,7 @@ fn leak_v8<'a>(leak: &Leak<'a>) -> (Key<'a>, Finding) {
             .as_deref(),
     );
     push_block_field(&mut desc, "Link", leak.link.get());
-    let mut f = base_finding(&title, Severity::High, clean(&desc));
+    let mut f = base_finding(&title, Severity::High, clean_string(desc));
     f.file_path = file.map(str::to_owned);
     f.line = line;
     f.tags = leak.tags.texts().map(str::to_owned).collect();
@@ -519,7 +519,7 @@ fn leak_v7(leak: &Leak<'_>) -> Finding {
         "Line content",
         leak.line_v7.get().map(|l| mask_in(l, offender)).as_deref(),
     );
-    let mut f = base_finding(&title, severity, clean(&desc));
+    let mut f = base_finding(&title, severity, clean_string(desc));
     f.file_path = file.map(str::to_owned);
     f.line = line;
     f.tags = leak

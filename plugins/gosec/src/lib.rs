@@ -259,7 +259,7 @@ impl Checked<'_> {
         Finding {
             title: truncate_chars(&self.title(), 511).to_owned(),
             severity: severity_or_info(Some(self.severity_word)),
-            description: clean(&description),
+            description: clean_string(description),
             references: Some(references),
             cwe: self.cwe,
             file_path: non_empty(Some(file)),

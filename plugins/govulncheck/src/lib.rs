@@ -298,7 +298,7 @@ fn osv_finding(osv: &Value, traces: &[&Value]) -> Result<Finding, ParseError> {
         severity: get_str(osv, "severity")
             .and_then(severity_from_word)
             .unwrap_or(Severity::Info),
-        description: clean(&description),
+        description: clean_string(description),
         impact: get_string(osv, "details"),
         mitigation: fixed
             .as_ref()
@@ -522,7 +522,7 @@ fn v2_finding(g: &Group<'_>, osv: Option<&Value>) -> Finding {
     Finding {
         title: format!("{id} - {}", g.module),
         severity: g.level.severity(),
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: fixed.map(|f| format!("Upgrade {} to version {f} or later.", g.module)),
         references: (!refs.is_empty()).then(|| refs.join("\n")),
         vulnerability_ids: alias.map(str::to_owned).into_iter().collect(),

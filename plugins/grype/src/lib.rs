@@ -374,7 +374,7 @@ fn finding(m: &Match) -> Result<Finding, String> {
         severity: ne(v.severity.as_ref())
             .and_then(severity_from_word)
             .unwrap_or(Severity::Info),
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: (!fixes.is_empty())
             .then(|| format!("Upgrade to version: {}", fixes.join(", "))),
         references: (!refs.is_empty()).then(|| refs.join("\n")),

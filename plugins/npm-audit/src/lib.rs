@@ -314,7 +314,7 @@ fn advisory(a: &Value, what: &str) -> Result<Finding, ParseError> {
     Ok(Finding {
         title: format!("{issue} - ({module}, {range})"),
         severity: npm_severity(a.get("severity")),
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: get_string(a, "recommendation"),
         references: Some(url.to_owned()),
         cwe: Some(
@@ -507,7 +507,7 @@ fn package(
     Ok(Finding {
         title,
         severity: npm_severity(v.get("severity")),
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: Some(mitigation),
         references: (!refs.is_empty()).then(|| refs.join(", ")),
         cwe,

@@ -215,7 +215,7 @@ fn finding(source: Option<&str>, info: &Value, vuln: &Value) -> Result<Finding, 
     Ok(Finding {
         title,
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation,
         references: (!refs.is_empty()).then(|| refs.join("\n")),
         // CWEs stay in the description: the reference importer does not set

@@ -170,7 +170,7 @@ fn finding(dep: &Value, vuln: &Value) -> Finding {
     Finding {
         title,
         severity: Severity::Medium,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: (!fixes.is_empty()).then(|| {
             format!(
                 "Upgrade {} to {}",

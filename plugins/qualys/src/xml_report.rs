@@ -140,7 +140,7 @@ fn detection(
     Ok(Finding {
         title: truncate_chars(&format!("QID-{qid_number} | {name}"), 511).to_owned(),
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         impact: d("IMPACT").map(|t| html_to_text(&t)),
         mitigation: d("SOLUTION").map(|t| html_to_text(&t)),
         references: Some(if cves.is_empty() {

@@ -288,7 +288,7 @@ fn cli_finding(r: &CliResult) -> Result<Finding, ParseError> {
     Ok(Finding {
         title: truncate_chars(&title, 511).to_owned(),
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: non_empty(extra.fix.as_deref()),
         references: (!references.is_empty()).then(|| references.join("\n")),
         cwe: first_cwe(meta.and_then(|m| m.get("cwe")))?,
@@ -360,7 +360,7 @@ fn sca_finding(v: &ScaVuln) -> Result<Finding, ParseError> {
     Ok(Finding {
         title: truncate_chars(&title, 511).to_owned(),
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: dep(v.closest_safe_dependency.as_ref()).map(|d| format!("Upgrade to {d}.")),
         references: (!urls.is_empty()).then(|| urls.join("\n")),
         cwe: first_cwe(refs.get("cweIds"))?,

@@ -287,7 +287,7 @@ fn finding(
     Ok(Finding {
         title,
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: rule
             .and_then(|r| r.get("help"))
             .and_then(|h| get_str(h, "markdown").or_else(|| get_str(h, "text")))

@@ -286,7 +286,7 @@ fn vulnerability(project: &Value, v: &Value) -> Result<Finding, ParseError> {
     Ok(Finding {
         title,
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation,
         references: (!references.is_empty()).then(|| references.join("\n")),
         cwe,

@@ -370,7 +370,7 @@ fn api_issue(i: &Value) -> Result<Finding, ParseError> {
     let mut f = Finding {
         title: format!("{rule}_{key}"),
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         line: line_of(i),
         // Bugs have no file in the reference; the component is in the description.
         file_path: if kind == "BUG" {
@@ -416,7 +416,7 @@ fn hotspot(h: &Value) -> Result<Finding, ParseError> {
     Ok(Finding {
         title: format!("{rule}_{key}"),
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         file_path: string_at(h, "component"),
         line: line_of(h),
         static_finding: Some(true),

@@ -204,7 +204,7 @@ fn finding(r: &Value, rule_id: &str, file: &str) -> Result<Finding, ParseError> 
         )
         .to_owned(),
         severity,
-        description: clean(&desc),
+        description: clean_string(desc),
         impact: non_empty(string_at(r, "impact").as_deref()),
         mitigation: non_empty(string_at(r, "resolution").as_deref()),
         references: references.filter(|r| !r.trim().is_empty()),

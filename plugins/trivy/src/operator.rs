@@ -537,10 +537,15 @@ impl Ctx<'_> {
 /// "KCV0001") become "AVD-KSV-0014", kube-hunter ids ("KHV2") "KHV002";
 /// anything else (CVE, GHSA, AVD-DS-...) is kept.
 pub fn uniform_id(id: &str) -> Result<String, ParseError> {
-    let lower = id.to_ascii_lowercase();
-    if lower.contains("cve") {
+    // Nearly every id is a CVE: kept as it is, without a lower-case copy.
+    if id
+        .as_bytes()
+        .windows(3)
+        .any(|w| w.eq_ignore_ascii_case(b"cve"))
+    {
         return Ok(id.to_owned());
     }
+    let lower = id.to_ascii_lowercase();
     let split = |s: &str| -> Option<(String, String)> {
         let letters = s
             .find(|c: char| !(c.is_ascii_alphabetic() || c == '-' || c == '_'))
@@ -589,12 +594,9 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Vuln<'_>) -> Result<Finding, ParseError> {
     } else {
         None
     };
-    let title = format!(
-        "{} {} {}",
-        id.unwrap_or("None"),
-        pkg.unwrap_or("None"),
-        version.unwrap_or("None")
-    );
+    let title = [id, pkg, version]
+        .map(|part| part.unwrap_or("None"))
+        .join(" ");
     let mut description = String::with_capacity(256);
     if let Some(t) = gs(&v.title) {
         description.push_str(t);
@@ -612,7 +614,7 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Vuln<'_>) -> Result<Finding, ParseError> {
     Ok(Finding {
         title,
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: fixed.map(str::to_owned),
         references: text(&v.primary_link),
         vulnerability_ids: id.map(uniform_id).transpose()?.into_iter().collect(),
@@ -674,7 +676,7 @@ fn check(ctx: &Ctx<'_>, c: &Check<'_>) -> Result<Finding, ParseError> {
     Ok(Finding {
         title: format!("{} - {}", id.unwrap_or("0"), gs(&c.title).unwrap_or("None")),
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation,
         references: id.map(|i| {
             format!(
@@ -714,7 +716,7 @@ fn secret_finding(ctx: &Ctx<'_>, s: &Secret<'_>) -> Result<Finding, ParseError> 
             title.unwrap_or("None")
         ),
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         references: text(&s.rule),
         file_path: target.map(str::to_owned),
         service: Some(ctx.service.clone()),
@@ -787,7 +789,7 @@ fn compliance_detail(detail: &Value, out: &mut Vec<Finding>) -> Result<(), Parse
             out.push(Finding {
                 title: format!("{result_id} {check_id} {target}"),
                 severity,
-                description: clean(&description),
+                description: clean_string(description),
                 mitigation: get_str(c, "remediation").map(str::to_owned),
                 vulnerability_ids: Some(check_id)
                     .filter(|i| !i.is_empty())
@@ -847,7 +849,7 @@ fn compliance_summary(
         out.push(Finding {
             title: format!("TrivyClusterCompliance {id} totalFail: {fails}"),
             severity: trivy_severity(value_str(control, "severity"), || id.to_owned())?,
-            description: clean(&description),
+            description: clean_string(description),
             vulnerability_ids: ids,
             fix_available: Some(true),
             static_finding: Some(false),

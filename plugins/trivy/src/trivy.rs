@@ -311,7 +311,7 @@ fn vulnerability(ctx: &Ctx<'_>, v: &Value) -> Option<Finding> {
     let mut f = Finding {
         title,
         severity: Severity::Info,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: fixed.map(str::to_owned),
         impact: get_string(v, "Status"),
         references: references(v),
@@ -367,7 +367,7 @@ fn misconfiguration(ctx: &Ctx<'_>, m: &Value) -> Finding {
     Finding {
         title,
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: get_string(m, "Resolution"),
         impact: get_string(m, "Description"),
         references: references(m),
@@ -393,7 +393,7 @@ fn secret_finding(ctx: &Ctx<'_>, secret: &Value) -> Result<Finding, ParseError> 
             name.unwrap_or("None")
         ),
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         file_path: ctx.target(),
         line: get_f64(secret, "StartLine")
             .filter(|l| *l >= 1.0 && *l <= f64::from(u32::MAX))
@@ -415,7 +415,7 @@ fn license_finding(ctx: &Ctx<'_>, license: &Value) -> Result<Finding, ParseError
     Ok(Finding {
         title: format!("License detected in {} - {name}", ctx.target),
         severity,
-        description: clean(&description),
+        description: clean_string(description),
         references: get_string(license, "Link"),
         file_path: get_string(license, "FilePath"),
         fix_available: Some(true),

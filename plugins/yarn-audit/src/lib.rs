@@ -268,7 +268,7 @@ fn yarn1_advisory(a: &Value) -> Result<Finding, ParseError> {
     Ok(Finding {
         title: format!("{issue} - ({module}, {range})"),
         severity: severity(a.get("severity")),
-        description: clean(&description),
+        description: clean_string(description),
         mitigation: get_str(a, "recommendation").map(str::to_owned),
         references: Some(url.to_owned()),
         cwe: Some(
@@ -321,7 +321,7 @@ fn berry(text: &str) -> Result<Vec<Finding>, ParseError> {
         findings.push(Finding {
             title: py_str(child.get("ID")),
             severity: severity(child.get("Severity")),
-            description: clean(&description),
+            description: clean_string(description),
             references: get_str(child, "URL").map(str::to_owned),
             component_name: value
                 .get("value")
@@ -414,7 +414,7 @@ fn summary(tree: &Value) -> Result<Vec<Finding>, ParseError> {
         findings.push(Finding {
             title: format!("{first_cve}_{module}"),
             severity: severity(a.get("severity")),
-            description: clean(&description),
+            description: clean_string(description),
             mitigation: get_str(a, "recommendation").map(str::to_owned),
             references: Some(format!("{url}\n{}", py_str(a.get("references")))),
             cwe,
