@@ -8,7 +8,9 @@
 //! `status.summaryReport` compliance results. A resource without labels (a
 //! kubectl `List` wrapper, an SBOM report without labels, ...) yields nothing.
 
-use palisade_plugin_sdk::deps::serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use palisade_plugin_sdk::deps::serde::de::{
+    DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use palisade_plugin_sdk::deps::serde::{Deserialize, Deserializer};
 use palisade_plugin_sdk::json::{
     FromMap, Items, Key, Loose, MaybeObject, for_each_field, get_str, get_strs, parse_json_borrowed,
@@ -70,13 +72,13 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
     let mut out = Vec::new();
     match data {
         Top::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.into_iter().enumerate() {
                 resource(item, &mut out)
                     .map_err(|e| ParseError::new(format!("item {i}: {}", e.message)))?;
             }
         }
         Top::Object(map) if KIND_KEYS.iter().any(|k| map.contains_key(*k)) => {
-            for (key, items) in &map {
+            for (key, items) in map {
                 if SBOM_KEYS.contains(&key.as_ref()) {
                     continue;
                 }
@@ -85,7 +87,7 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                         "{key:?}: expected an array of Trivy Operator resources"
                     )));
                 };
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.into_iter().enumerate() {
                     resource(item, &mut out)
                         .map_err(|e| ParseError::new(format!("{key} item {i}: {}", e.message)))?;
                 }
@@ -112,10 +114,10 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                 status,
                 spec,
             };
-            resource(&Res::Object(body), &mut out)?;
+            resource(Res::Object(body), &mut out)?;
         }
         Top::Scalar(null) if null.is_null() => {}
-        Top::Scalar(_) => resource(&Res::NotObject, &mut out)?,
+        Top::Scalar(_) => resource(Res::NotObject, &mut out)?,
     }
     Ok(out)
 }
@@ -164,6 +166,11 @@ struct Body<'a> {
 #[derive(Default)]
 struct Report<'a> {
     vulnerabilities: Option<Items<'a, Vuln<'a>>>,
+    /// The vulnerabilities, already made findings while they were read: the
+    /// resource's labels came before its report (as Trivy Operator writes
+    /// them), so no list of vulnerabilities is held. Used instead of
+    /// `vulnerabilities` when set.
+    early: Option<Early>,
     checks: Option<Items<'a, Check<'a>>>,
     secrets: Option<Items<'a, Secret<'a>>>,
 }
@@ -203,19 +210,124 @@ palisade_plugin_sdk::loose_object!(Secret {
     rule = "ruleID",
 });
 
+/// Vulnerabilities read straight into findings (see [`Report::early`]),
+/// with what the usual path would have refused, in its order: an entry that
+/// is not an object first, then the first vulnerability in error.
+struct Early {
+    findings: Vec<Finding>,
+    not_object: bool,
+    error: Option<ParseError>,
+}
+
+/// Reads a report; with the resource's context, its vulnerabilities become
+/// findings as they are read.
+fn read_report<'de, A: MapAccess<'de>>(
+    map: A,
+    ctx: Option<&Ctx<'_>>,
+) -> Result<Report<'de>, A::Error> {
+    let mut r = Report::default();
+    for_each_field(map, |key, map| {
+        match (key, ctx) {
+            ("vulnerabilities", Some(ctx)) => match map.next_value_seed(EarlyVulns(ctx))? {
+                EarlyRead::Done(early) => {
+                    r.early = Some(early);
+                    r.vulnerabilities = None;
+                }
+                EarlyRead::Other(other) => {
+                    r.early = None;
+                    r.vulnerabilities = Some(Items::Other(other));
+                }
+            },
+            ("vulnerabilities", None) => {
+                r.early = None;
+                r.vulnerabilities = Some(map.next_value()?);
+            }
+            ("checks", _) => r.checks = Some(map.next_value()?),
+            ("secrets", _) => r.secrets = Some(map.next_value()?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    Ok(r)
+}
+
+/// What [`EarlyVulns`] read: the findings, or a value that is no list.
+enum EarlyRead<'a> {
+    Done(Early),
+    Other(Loose<'a>),
+}
+
+struct EarlyVulns<'c, 'l>(&'c Ctx<'l>);
+
+impl<'de> DeserializeSeed<'de> for EarlyVulns<'_, '_> {
+    type Value = EarlyRead<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EarlyVulns<'_, '_> {
+    type Value = EarlyRead<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut early = Early {
+            findings: Vec::new(),
+            not_object: false,
+            error: None,
+        };
+        while let Some(MaybeObject(item)) = seq.next_element::<MaybeObject<Vuln<'de>>>()? {
+            match item {
+                None => early.not_object = true,
+                // After the first error the rest is only read.
+                Some(_) if early.error.is_some() => {}
+                Some(v) => match vulnerability(self.0, &v) {
+                    Ok(f) => early.findings.push(f),
+                    Err(e) => early.error = Some(e),
+                },
+            }
+        }
+        Ok(EarlyRead::Done(early))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Value::deserialize(
+            palisade_plugin_sdk::deps::serde::de::value::MapAccessDeserializer::new(map),
+        )
+        .map(|v| EarlyRead::Other(Loose::Other(v)))
+    }
+    palisade_plugin_sdk::visit_scalars_as_loose!(EarlyRead::Other);
+}
+
+/// A resource's `report`, read as [`MaybeObject`] reads it (anything but an
+/// object is skipped and reads as `None`), with the context when known.
+struct ReportSeed<'c, 'l>(Option<&'c Ctx<'l>>);
+
+impl<'de> DeserializeSeed<'de> for ReportSeed<'_, '_> {
+    type Value = Option<Report<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ReportSeed<'_, '_> {
+    type Value = Option<Report<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        read_report(map, self.0).map(Some)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    palisade_plugin_sdk::visit_scalars_as_loose!(|_| None);
+}
+
 impl<'de> FromMap<'de> for Report<'de> {
     fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
-        let mut r = Report::default();
-        for_each_field(map, |key, map| {
-            match key {
-                "vulnerabilities" => r.vulnerabilities = Some(map.next_value()?),
-                "checks" => r.checks = Some(map.next_value()?),
-                "secrets" => r.secrets = Some(map.next_value()?),
-                _ => return Ok(false),
-            }
-            Ok(true)
-        })?;
-        Ok(r)
+        read_report(map, None)
     }
 }
 
@@ -225,7 +337,12 @@ impl<'de> FromMap<'de> for Body<'de> {
         for_each_field(map, |key, map| {
             match key {
                 "metadata" => b.metadata = Some(map.next_value()?),
-                "report" => b.report = map.next_value::<MaybeObject<Report<'de>>>()?.0,
+                "report" => {
+                    // A repeated "metadata" after the report keeps the labels
+                    // the report was read with.
+                    let ctx = ctx_of(&b.metadata);
+                    b.report = map.next_value_seed(ReportSeed(ctx.as_ref()))?;
+                }
                 "status" => b.status = Some(map.next_value()?),
                 "spec" => b.spec = Some(map.next_value()?),
                 _ => return Ok(false),
@@ -274,14 +391,15 @@ impl<'de> Deserialize<'de> for Res<'de> {
     }
 }
 
-/// Reads a top-level value: arrays as resources, "report" typed.
-struct EntrySeed<'k>(&'k str);
+/// Reads a top-level value: arrays as resources, "report" typed (with the
+/// resource's context when its metadata came first).
+struct EntrySeed<'k, 'c, 'l>(&'k str, Option<&'c Ctx<'l>>);
 
-impl<'de> palisade_plugin_sdk::deps::serde::de::DeserializeSeed<'de> for EntrySeed<'_> {
+impl<'de> DeserializeSeed<'de> for EntrySeed<'_, '_, '_> {
     type Value = Entry<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        struct V<'k>(&'k str);
-        impl<'de> Visitor<'de> for V<'_> {
+        struct V<'k, 'c, 'l>(&'k str, Option<&'c Ctx<'l>>);
+        impl<'de> Visitor<'de> for V<'_, '_, '_> {
             type Value = Entry<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
@@ -295,7 +413,7 @@ impl<'de> palisade_plugin_sdk::deps::serde::de::DeserializeSeed<'de> for EntrySe
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 if self.0 == "report" {
-                    Report::from_map(map).map(Entry::Report)
+                    read_report(map, self.1).map(Entry::Report)
                 } else {
                     Value::deserialize(
                         palisade_plugin_sdk::deps::serde::de::value::MapAccessDeserializer::new(
@@ -307,7 +425,7 @@ impl<'de> palisade_plugin_sdk::deps::serde::de::DeserializeSeed<'de> for EntrySe
             }
             palisade_plugin_sdk::visit_scalars_as_loose!(Entry::Other);
         }
-        d.deserialize_any(V(self.0))
+        d.deserialize_any(V(self.0, self.1))
     }
 }
 
@@ -329,7 +447,16 @@ impl<'de> Deserialize<'de> for Top<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut entries = BTreeMap::new();
                 while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    let entry = map.next_value_seed(EntrySeed(&key))?;
+                    let entry = if key == "report" {
+                        let metadata = match entries.get("metadata") {
+                            Some(Entry::Other(l)) => Some(l.clone()),
+                            _ => None,
+                        };
+                        let ctx = ctx_of(&metadata);
+                        map.next_value_seed(EntrySeed(&key, ctx.as_ref()))?
+                    } else {
+                        map.next_value_seed(EntrySeed(&key, None))?
+                    };
                     entries.insert(key, entry);
                 }
                 Ok(Top::Object(entries))
@@ -423,7 +550,35 @@ fn label<'a>(labels: &'a Map<String, Value>, key: &str) -> &'a str {
     labels.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-fn resource(r: &Res<'_>, out: &mut Vec<Finding>) -> Result<(), ParseError> {
+/// The context of a resource's findings from its metadata: `None` when
+/// there is no `metadata` object with a `labels` object (the resource then
+/// yields nothing, or an error said by [`resource`]).
+fn ctx_of<'m>(metadata: &'m Option<Loose<'_>>) -> Option<Ctx<'m>> {
+    let Some(Loose::Other(Value::Object(metadata))) = metadata else {
+        return None;
+    };
+    let Some(Value::Object(labels)) = metadata.get("labels") else {
+        return None;
+    };
+    let namespace = label(labels, "trivy-operator.resource.namespace");
+    let kind = label(labels, "trivy-operator.resource.kind");
+    let name = label(labels, "trivy-operator.resource.name");
+    let container = label(labels, "trivy-operator.container.name");
+    let mut service = format!("{namespace}/{kind}/{name}");
+    if !container.is_empty() {
+        service.push('/');
+        service.push_str(container);
+    }
+    Some(Ctx {
+        namespace,
+        kind,
+        name,
+        container,
+        service,
+    })
+}
+
+fn resource(r: Res<'_>, out: &mut Vec<Finding>) -> Result<(), ParseError> {
     let r = match r {
         Res::Null => return Ok(()),
         Res::Object(body) => body,
@@ -441,28 +596,35 @@ fn resource(r: &Res<'_>, out: &mut Vec<Finding>) -> Result<(), ParseError> {
     let Some(labels) = metadata.get("labels").filter(|l| !l.is_null()) else {
         return Ok(());
     };
-    let Value::Object(labels) = labels else {
+    if !labels.is_object() {
         return Err(ParseError::new("\"metadata.labels\" is not an object"));
-    };
-    let namespace = label(labels, "trivy-operator.resource.namespace");
-    let kind = label(labels, "trivy-operator.resource.kind");
-    let name = label(labels, "trivy-operator.resource.name");
-    let container = label(labels, "trivy-operator.container.name");
-    let mut service = format!("{namespace}/{kind}/{name}");
-    if !container.is_empty() {
-        service.push('/');
-        service.push_str(container);
     }
-    let ctx = Ctx {
-        namespace,
-        kind,
-        name,
-        container,
-        service,
+    let Some(ctx) = ctx_of(&r.metadata) else {
+        return Ok(());
     };
-    if let Some(body) = &r.report {
-        for v in items(&body.vulnerabilities, "vulnerabilities")? {
-            out.push(vulnerability(&ctx, v)?);
+    if let Some(body) = r.report {
+        match body.early {
+            Some(early) => {
+                if early.not_object {
+                    return Err(ParseError::new(
+                        "\"vulnerabilities\" holds an entry that is not an object",
+                    ));
+                }
+                if let Some(e) = early.error {
+                    return Err(e);
+                }
+                if out.is_empty() {
+                    // The usual single resource: no copy of its findings.
+                    *out = early.findings;
+                } else {
+                    out.extend(early.findings);
+                }
+            }
+            None => {
+                for v in items(&body.vulnerabilities, "vulnerabilities")? {
+                    out.push(vulnerability(&ctx, v)?);
+                }
+            }
         }
         for c in items(&body.checks, "checks")? {
             out.push(check(&ctx, c)?);
@@ -891,6 +1053,42 @@ mod tests {
         assert!(one(r#"[{"severity":"LOW"}, 1]"#).is_err());
         assert!(one(r#"{"a":1}"#).is_err());
         assert!(one("null").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_report_reads_the_same_before_or_after_its_labels() {
+        let labels = r#""metadata":{"labels":{"trivy-operator.resource.namespace":"ns","trivy-operator.resource.kind":"Pod","trivy-operator.resource.name":"p"}}"#;
+        let vulns = r#""report":{"vulnerabilities":[{"vulnerabilityID":"CVE-2024-1","severity":"HIGH","resource":"curl","installedVersion":"1","title":"t"},{"vulnerabilityID":"CVE-2024-2","severity":"LOW"}]}"#;
+        let both = |body: String| {
+            // One resource, and the same inside an array of resources.
+            let one = super::parse(format!("{{{body}}}").as_bytes());
+            let listed = super::parse(format!("[{{{body}}}]").as_bytes());
+            assert_eq!(
+                one.as_ref().map_err(|e| format!("item 0: {}", e.message)),
+                listed.as_ref().map_err(|e| e.message.clone())
+            );
+            one
+        };
+        let early = both(format!("{labels},{vulns}")).unwrap();
+        let late = both(format!("{vulns},{labels}")).unwrap();
+        assert_eq!(early, late);
+        assert_eq!(early.len(), 2);
+        assert_eq!(early[0].service.as_deref(), Some("ns/Pod/p"));
+        assert_eq!(early[0].title, "CVE-2024-1 curl 1");
+
+        // The same refusals in the same order: an entry that is no object
+        // before a bad vulnerability, whichever comes first.
+        for bad in [
+            r#"[{"severity":"WRONG"}, 1]"#,
+            r#"[1, {"severity":"WRONG"}]"#,
+            r#"[{"severity":"WRONG"}]"#,
+            r#""x""#,
+        ] {
+            let vulns = format!(r#""report":{{"vulnerabilities":{bad}}}"#);
+            let early = both(format!("{labels},{vulns}")).unwrap_err();
+            let late = both(format!("{vulns},{labels}")).unwrap_err();
+            assert_eq!(early.message, late.message, "{bad}");
+        }
     }
 
     #[test]
