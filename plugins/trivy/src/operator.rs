@@ -114,7 +114,7 @@ pub fn parse(report: &[u8]) -> Result<Vec<Finding>, ParseError> {
                 status,
                 spec,
             };
-            resource(Res::Object(body), &mut out)?;
+            resource(Res::Object(Box::new(body)), &mut out)?;
         }
         Top::Scalar(null) if null.is_null() => {}
         Top::Scalar(_) => resource(Res::NotObject, &mut out)?,
@@ -150,7 +150,7 @@ enum Entry<'a> {
 enum Res<'a> {
     Null,
     NotObject,
-    Object(Body<'a>),
+    Object(Box<Body<'a>>),
 }
 
 /// A resource's parts the parser reads.
@@ -362,7 +362,7 @@ impl<'de> Deserialize<'de> for Res<'de> {
                 f.write_str("any JSON value")
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Body::from_map(map).map(Res::Object)
+                Body::from_map(map).map(|b| Res::Object(Box::new(b)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -581,7 +581,7 @@ fn ctx_of<'m>(metadata: &'m Option<Loose<'_>>) -> Option<Ctx<'m>> {
 fn resource(r: Res<'_>, out: &mut Vec<Finding>) -> Result<(), ParseError> {
     let r = match r {
         Res::Null => return Ok(()),
-        Res::Object(body) => body,
+        Res::Object(body) => *body,
         Res::NotObject => {
             return Err(ParseError::new(
                 "not a Trivy Operator resource: expected a JSON object",
