@@ -220,12 +220,12 @@ impl<'de> Visitor<'de> for Framework<'_> {
                     check_type = Some(t);
                 }
                 "results" => {
-                    map.next_value_seed(ResultsSeed {
+                    map.next_value_seed(ResultsSeed(FailedChecks {
                         out: &mut *self.out,
                         failure: &mut *self.failure,
                         at: &self.at,
                         check_type: check_type.as_ref().and_then(Text::get),
-                    })?;
+                    }))?;
                     results_read = true;
                 }
                 _ => {
@@ -238,12 +238,7 @@ impl<'de> Visitor<'de> for Framework<'_> {
 }
 
 /// A framework's `results`: an object whose `failed_checks` are read.
-struct ResultsSeed<'s, 't> {
-    out: &'s mut Vec<Finding>,
-    failure: &'s mut Option<ParseError>,
-    at: &'s str,
-    check_type: Option<&'t str>,
-}
+struct ResultsSeed<'s, 't>(FailedChecks<'s, 't>);
 
 impl<'de> DeserializeSeed<'de> for ResultsSeed<'_, '_> {
     type Value = ();
@@ -262,25 +257,15 @@ impl<'de> Visitor<'de> for ResultsSeed<'_, '_> {
 
     // A present `results: null` is an error (the reference fails on it).
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        *self.failure = Some(ParseError::new("\"results\" is null").at_path(self.at));
+        *self.0.failure = Some(ParseError::new("\"results\" is null").at_path(self.0.at));
         Err(E::custom("\"results\" is null"))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let ResultsSeed {
-            out,
-            failure,
-            at,
-            check_type,
-        } = self;
+        let mut checks = self.0;
         while let Some(key) = map.next_key::<Key<'de>>()? {
             if key.0 == "failed_checks" {
-                map.next_value_seed(FailedChecks {
-                    out: &mut *out,
-                    failure: &mut *failure,
-                    at,
-                    check_type,
-                })?;
+                map.next_value_seed(checks.reborrow())?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -295,6 +280,18 @@ struct FailedChecks<'s, 't> {
     failure: &'s mut Option<ParseError>,
     at: &'s str,
     check_type: Option<&'t str>,
+}
+
+impl<'t> FailedChecks<'_, 't> {
+    /// The same sink for one more `failed_checks` (a repeated key).
+    fn reborrow(&mut self) -> FailedChecks<'_, 't> {
+        FailedChecks {
+            out: &mut *self.out,
+            failure: &mut *self.failure,
+            at: self.at,
+            check_type: self.check_type,
+        }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for FailedChecks<'_, '_> {
