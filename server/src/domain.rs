@@ -8,6 +8,7 @@ pub mod note;
 pub mod severity;
 pub mod sla;
 pub mod tag;
+pub mod triage;
 pub mod user;
 
 use crate::db::DbError;
@@ -34,6 +35,15 @@ pub enum DomainError {
     /// The write conflicts with existing data (a unique name, say).
     #[error("{0}")]
     Conflict(String),
+    /// The action is not allowed on these findings (a rule of their status);
+    /// nothing was changed.
+    #[error("{message}: findings {finding_ids:?}")]
+    Refused {
+        /// The findings the rule refuses.
+        finding_ids: Vec<i64>,
+        /// The rule.
+        message: String,
+    },
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),

@@ -400,14 +400,15 @@ pub fn diff(
     );
     put("duplicate", json!(before.duplicate), json!(after.duplicate));
     put("tags", json!(before.tags), json!(after.tags));
-    let kind = if !before.is_mitigated && after.is_mitigated {
+    // A false positive is also mitigated; its own kind says more.
+    let kind = if !before.false_p && after.false_p {
+        EventKind::FalsePositive
+    } else if !before.is_mitigated && after.is_mitigated {
         EventKind::Mitigated
     } else if before.is_mitigated && !after.is_mitigated {
         EventKind::Reactivated
     } else if !before.risk_accepted && after.risk_accepted {
         EventKind::RiskAccepted
-    } else if !before.false_p && after.false_p {
-        EventKind::FalsePositive
     } else if before.severity != after.severity {
         EventKind::SeverityChanged
     } else if before.active != after.active || before.verified != after.verified {

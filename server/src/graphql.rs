@@ -46,6 +46,7 @@ pub struct QueryRoot(
 pub struct MutationRoot(
     hierarchy::HierarchyMutation,
     finding::FindingMutation,
+    finding::triage::TriageMutation,
     location::LocationMutation,
     note::NoteMutation,
     tag::TagMutation,

@@ -23,5 +23,6 @@ mod schema;
 mod security;
 mod severity;
 mod tag;
+mod triage;
 mod user;
 mod webhooks;

@@ -55,3 +55,16 @@ pub fn gid(kind: &str, id: i64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
 }
+
+/// The database id inside a GraphQL global id.
+pub fn decode_gid(id: &str) -> i64 {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .expect("base64 id");
+    let text = String::from_utf8(raw).expect("utf-8 id");
+    text.rsplit(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("numeric id")
+}

@@ -1,5 +1,7 @@
 //! SLA deadlines: days per severity from the product's SLA configuration.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -77,6 +79,56 @@ impl SlaDays {
             ))
             .first(conn)
             .await
+    }
+}
+
+/// A product's SLA rules: its days, and whether a reopened finding's clock
+/// starts again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SlaPolicy {
+    /// Days per severity.
+    pub days: SlaDays,
+    /// A reactivated finding's SLA restarts on the day it is reopened.
+    pub restart_on_reactivation: bool,
+}
+
+impl SlaPolicy {
+    /// The policies of these products, by product id.
+    pub async fn for_products(
+        conn: &mut AsyncPgConnection,
+        product_ids: &[i64],
+    ) -> QueryResult<HashMap<i64, SlaPolicy>> {
+        let rows: Vec<(i64, SlaDays, bool)> = products::table
+            .inner_join(sla_configurations::table)
+            .filter(products::id.eq_any(product_ids))
+            .select((
+                products::id,
+                (
+                    sla_configurations::critical,
+                    sla_configurations::high,
+                    sla_configurations::medium,
+                    sla_configurations::low,
+                    sla_configurations::enforce_critical,
+                    sla_configurations::enforce_high,
+                    sla_configurations::enforce_medium,
+                    sla_configurations::enforce_low,
+                ),
+                sla_configurations::restart_sla_on_reactivation,
+            ))
+            .load(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, days, restart)| {
+                (
+                    id,
+                    SlaPolicy {
+                        days,
+                        restart_on_reactivation: restart,
+                    },
+                )
+            })
+            .collect())
     }
 }
 

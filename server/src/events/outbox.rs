@@ -196,6 +196,51 @@ impl Outbox {
         Ok(())
     }
 
+    /// Records one event per finding, each in its finding's own place (a bulk
+    /// action may span products), in few statements, and queues one
+    /// notification for the commit. `changes` holds JSON texts.
+    pub async fn record_findings(
+        conn: &mut AsyncPgConnection,
+        actor: Option<i64>,
+        kinds: &[EventKind],
+        findings: &[&Finding],
+        changes: &[String],
+    ) -> diesel::QueryResult<()> {
+        let n = kinds.len().min(findings.len()).min(changes.len());
+        if n == 0 {
+            return Ok(());
+        }
+        let mut start = 0;
+        while start < n {
+            let end = (start + BATCH_CHUNK).min(n);
+            let part = &findings[start..end];
+            let words: Vec<&str> = kinds[start..end].iter().map(|k| k.as_str()).collect();
+            let ids: Vec<i64> = part.iter().map(|f| f.id).collect();
+            let products: Vec<i64> = part.iter().map(|f| f.product_id).collect();
+            let engagements: Vec<i64> = part.iter().map(|f| f.engagement_id).collect();
+            let tests: Vec<i64> = part.iter().map(|f| f.test_id).collect();
+            sql_query(
+                "INSERT INTO events (kind, finding_id, product_id, product_type_id, \
+                 engagement_id, test_id, actor_id, changes) \
+                 SELECT x.k, x.f, x.p, p.product_type_id, x.e, x.t, $7, x.c::jsonb \
+                 FROM unnest($1, $2, $3, $4, $5, $6) WITH ORDINALITY AS x(k, f, p, e, t, c, n) \
+                 JOIN products p ON p.id = x.p ORDER BY x.n",
+            )
+            .into_boxed::<Pg>()
+            .bind::<Array<Text>, _>(words)
+            .bind::<Array<BigInt>, _>(ids)
+            .bind::<Array<BigInt>, _>(products)
+            .bind::<Array<BigInt>, _>(engagements)
+            .bind::<Array<BigInt>, _>(tests)
+            .bind::<Array<Text>, _>(&changes[start..end])
+            .bind::<Nullable<BigInt>, _>(actor)
+            .execute(conn)
+            .await?;
+            start = end;
+        }
+        Self::notify(conn, "").await
+    }
+
     /// `NOTIFY` the listeners, delivered when the transaction commits.
     pub async fn notify(conn: &mut AsyncPgConnection, payload: &str) -> diesel::QueryResult<()> {
         sql_query("SELECT pg_notify($1, $2)")

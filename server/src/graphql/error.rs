@@ -3,6 +3,7 @@
 
 use async_graphql::ErrorExtensions;
 
+use super::ids::Kind;
 use crate::db::DbError;
 use crate::domain::DomainError;
 
@@ -96,6 +97,13 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound { kind, id } => ApiError::NotFound(format!("{kind} {id}")),
             DomainError::Invalid { field, message } => ApiError::invalid(&field, message),
             DomainError::Conflict(m) => ApiError::BadUserInput(m),
+            DomainError::Refused {
+                finding_ids,
+                message,
+            } => ApiError::BadUserInput(format!(
+                "{message}: {}",
+                super::ids::list(Kind::Finding, &finding_ids)
+            )),
             DomainError::Db(e) => ApiError::Internal(e.to_string()),
         }
     }

@@ -2,6 +2,7 @@
 //! (filters, order, pages, prefetch) is in `list`.
 
 pub mod list;
+pub mod triage;
 
 pub use list::{
     FindingConnection, FindingFilterInput, FindingOrder, FindingOrderField, OrderDirection,
@@ -196,6 +197,17 @@ impl Finding {
     /// When it was fixed.
     async fn mitigated(&self) -> Option<DateTime<Utc>> {
         self.0.mitigated
+    }
+    /// Who closed it (null while open, or for the system or a deleted account).
+    async fn mitigated_by(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
+        let Some(id) = self.0.mitigated_by_id else {
+            return Ok(None);
+        };
+        let cx = Cx::of(ctx)?;
+        let mut conn = cx.conn().await?;
+        Ok(crate::db::models::user::User::by_id(&mut conn, id)
+            .await?
+            .map(super::user::User))
     }
     /// The status words joined, as DefectDojo shows them ("Active, Verified").
     async fn status(&self) -> String {

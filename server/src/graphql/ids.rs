@@ -87,6 +87,16 @@ pub fn encode(kind: Kind, id: i64) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name())))
 }
 
+/// Global ids of `kind` for a message: the first 20, then how many more.
+pub fn list(kind: Kind, ids: &[i64]) -> String {
+    const SHOWN: usize = 20;
+    let mut out: Vec<String> = ids.iter().take(SHOWN).map(|i| encode(kind, *i).0).collect();
+    if ids.len() > SHOWN {
+        out.push(format!("and {} more", ids.len() - SHOWN));
+    }
+    out.join(", ")
+}
+
 /// Decodes any global id.
 pub fn decode_any(id: &ID) -> Result<(Kind, i64), ApiError> {
     let bad = || ApiError::BadUserInput(format!("`{}` is not a valid id", truncate(&id.0)));

@@ -44,6 +44,24 @@ impl Note {
     async fn edit_time(&self) -> Option<DateTime<Utc>> {
         self.0.edit_time
     }
+    /// Who wrote it (null for the system or a deleted account).
+    async fn author(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
+        let Some(id) = self.0.author_id else {
+            return Ok(None);
+        };
+        let mut conn = Cx::of(ctx)?.conn().await?;
+        Ok(crate::db::models::user::User::by_id(&mut conn, id)
+            .await?
+            .map(super::user::User))
+    }
+    /// Its note type's name, if it has one.
+    async fn note_type(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        let Some(id) = self.0.note_type_id else {
+            return Ok(None);
+        };
+        let mut conn = Cx::of(ctx)?.conn().await?;
+        Ok(model::NoteType::by_id(&mut conn, id).await?.map(|t| t.name))
+    }
 }
 
 /// Whether the caller may see `note` (its product being readable): a

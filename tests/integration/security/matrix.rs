@@ -257,6 +257,38 @@ const OPS: &[(&str, Rule)] = &[
     ("createNote", Rule::Write(&["Note_Add"], Scope::Product)),
     ("updateNote", Rule::Write(&["Note_Edit"], Scope::Product)),
     ("deleteNote", Rule::Write(&["Note_Delete"], Scope::Product)),
+    (
+        "closeFinding",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "reopenFinding",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "verifyFinding",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "markFalsePositive",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "markOutOfScope",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "closeFindings",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "reopenFindings",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "verifyFindings",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
     ("addTags", Rule::Write(&["Finding_Edit"], Scope::Product)),
     ("removeTags", Rule::Write(&["Finding_Edit"], Scope::Product)),
     ("installParserPlugin", Rule::Superuser),
@@ -832,6 +864,17 @@ async fn run(op: &str, w: &World, c: &Caller) -> Outcome {
         "deleteNote" => {
             let n = w.note(&p.finding).await;
             q("mutation($id: ID!) { deleteNote(input: {id: $id}) { deletedId } }", json!({"id": n})).await
+        }
+        "closeFinding" | "reopenFinding" | "verifyFinding" | "markFalsePositive"
+        | "markOutOfScope" => {
+            // A fresh finding each time: one call's status change must not
+            // decide the next one's answer.
+            let fresh = w.finding(&p.test).await;
+            classify(&g.query(&format!("mutation($id: ID!) {{ {op}(input: {{id: $id}}) {{ finding {{ id }} }} }}"), json!({"id": fresh})).await)
+        }
+        "closeFindings" | "reopenFindings" | "verifyFindings" => {
+            let fresh = w.finding(&p.test).await;
+            classify(&g.query(&format!("mutation($id: ID!) {{ {op}(input: {{selection: {{ids: [$id]}}}}) {{ changed }} }}"), json!({"id": fresh})).await)
         }
         "addTags" => {
             q("mutation($id: ID!) { addTags(input: {id: $id, tags: [\"triaged\"]}) { tags } }", json!({"id": p.finding})).await

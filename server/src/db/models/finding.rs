@@ -522,6 +522,72 @@ impl Finding {
             .await
     }
 
+    /// The id and product of every finding matching `filter`, in id order,
+    /// at most `limit` of them (a bulk action's selection).
+    pub async fn targets(
+        conn: &mut AsyncPgConnection,
+        filter: &FindingFilter,
+        limit: i64,
+    ) -> QueryResult<Vec<(i64, i64)>> {
+        filter
+            .query()
+            .order(findings::id.asc())
+            .limit(limit)
+            .select((findings::id, findings::product_id))
+            .load(conn)
+            .await
+    }
+
+    /// The findings with these ids, locked until the transaction ends; in id
+    /// order, so two bulk actions over overlapping sets cannot deadlock.
+    pub async fn lock_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<Finding>> {
+        findings::table
+            .filter(findings::id.eq_any(ids))
+            .order(findings::id.asc())
+            .select(Finding::as_select())
+            .for_update()
+            .load(conn)
+            .await
+    }
+
+    /// Writes the status columns of many findings in one statement.
+    pub async fn set_status_many(
+        conn: &mut AsyncPgConnection,
+        rows: &StatusRows,
+    ) -> QueryResult<usize> {
+        use diesel::sql_types::{Array, Timestamptz};
+        if rows.id.is_empty() {
+            return Ok(0);
+        }
+        diesel::sql_query(
+            "UPDATE findings f SET active = v.active, verified = v.verified, false_p = v.false_p, \
+             out_of_scope = v.out_of_scope, risk_accepted = v.risk_accepted, \
+             is_mitigated = v.is_mitigated, mitigated = v.mitigated, \
+             mitigated_by_id = v.mitigated_by_id, last_status_update = v.last_status_update, \
+             sla_start_date = v.sla_start_date, sla_expiration_date = v.sla_expiration_date, \
+             updated_at = now() \
+             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+               AS v(id, active, verified, false_p, out_of_scope, risk_accepted, is_mitigated, \
+                    mitigated, mitigated_by_id, last_status_update, sla_start_date, \
+                    sla_expiration_date) \
+             WHERE f.id = v.id",
+        )
+        .bind::<Array<BigInt>, _>(&rows.id)
+        .bind::<Array<Bool>, _>(&rows.active)
+        .bind::<Array<Bool>, _>(&rows.verified)
+        .bind::<Array<Bool>, _>(&rows.false_p)
+        .bind::<Array<Bool>, _>(&rows.out_of_scope)
+        .bind::<Array<Bool>, _>(&rows.risk_accepted)
+        .bind::<Array<Bool>, _>(&rows.is_mitigated)
+        .bind::<Array<Nullable<Timestamptz>>, _>(&rows.mitigated)
+        .bind::<Array<Nullable<BigInt>>, _>(&rows.mitigated_by_id)
+        .bind::<Array<Timestamptz>, _>(&rows.last_status_update)
+        .bind::<Array<Nullable<Date>>, _>(&rows.sla_start_date)
+        .bind::<Array<Nullable<Date>>, _>(&rows.sla_expiration_date)
+        .execute(conn)
+        .await
+    }
+
     /// Re-points duplicates of `from` to `to` (chains stay flat).
     pub async fn repoint_duplicates(
         conn: &mut AsyncPgConnection,
@@ -545,6 +611,42 @@ impl Finding {
                     .await
             }
         }
+    }
+}
+
+/// The status columns of many findings, column by column (one array per
+/// column is what `unnest` takes).
+#[derive(Debug, Clone, Default)]
+pub struct StatusRows {
+    pub id: Vec<i64>,
+    pub active: Vec<bool>,
+    pub verified: Vec<bool>,
+    pub false_p: Vec<bool>,
+    pub out_of_scope: Vec<bool>,
+    pub risk_accepted: Vec<bool>,
+    pub is_mitigated: Vec<bool>,
+    pub mitigated: Vec<Option<DateTime<Utc>>>,
+    pub mitigated_by_id: Vec<Option<i64>>,
+    pub last_status_update: Vec<DateTime<Utc>>,
+    pub sla_start_date: Vec<Option<NaiveDate>>,
+    pub sla_expiration_date: Vec<Option<NaiveDate>>,
+}
+
+impl StatusRows {
+    /// Adds the status columns of `f`.
+    pub fn push(&mut self, f: &Finding) {
+        self.id.push(f.id);
+        self.active.push(f.active);
+        self.verified.push(f.verified);
+        self.false_p.push(f.false_p);
+        self.out_of_scope.push(f.out_of_scope);
+        self.risk_accepted.push(f.risk_accepted);
+        self.is_mitigated.push(f.is_mitigated);
+        self.mitigated.push(f.mitigated);
+        self.mitigated_by_id.push(f.mitigated_by_id);
+        self.last_status_update.push(f.last_status_update);
+        self.sla_start_date.push(f.sla_start_date);
+        self.sla_expiration_date.push(f.sla_expiration_date);
     }
 }
 

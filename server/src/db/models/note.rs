@@ -5,7 +5,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::schema::{note_history, notes};
+use crate::db::schema::{note_history, note_types, notes};
 
 /// A note.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -19,6 +19,7 @@ pub struct Note {
     pub edited: bool,
     pub editor_id: Option<i64>,
     pub edit_time: Option<DateTime<Utc>>,
+    pub note_type_id: Option<i64>,
     pub finding_id: Option<i64>,
     pub test_id: Option<i64>,
     pub engagement_id: Option<i64>,
@@ -49,6 +50,49 @@ pub enum NoteParent {
     Engagement(i64),
 }
 
+/// A note's id and its finding, as a bulk insert returns them.
+#[derive(Debug, QueryableByName)]
+pub struct FindingNoteRef {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub finding_id: i64,
+}
+
+/// A kind of note ("Review", "Close", ...), defined by an administrator.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = note_types, check_for_backend(Pg))]
+pub struct NoteType {
+    pub id: i64,
+    pub name: String,
+    pub is_active: bool,
+}
+
+impl NoteType {
+    /// The note type called `name`, if any.
+    pub async fn by_name(
+        conn: &mut AsyncPgConnection,
+        name: &str,
+    ) -> QueryResult<Option<NoteType>> {
+        note_types::table
+            .filter(note_types::name.eq(name))
+            .select(NoteType::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// The note type with this id, if any.
+    pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<NoteType>> {
+        note_types::table
+            .find(id)
+            .select(NoteType::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+}
+
 impl Note {
     /// Inserts a note.
     pub async fn create(conn: &mut AsyncPgConnection, new: &NewNote<'_>) -> QueryResult<Note> {
@@ -57,6 +101,33 @@ impl Note {
             .returning(Note::as_select())
             .get_result(conn)
             .await
+    }
+
+    /// Adds the same note to many findings, given as (finding, product), in
+    /// one statement.
+    pub async fn create_on_findings(
+        conn: &mut AsyncPgConnection,
+        entry: &str,
+        author_id: Option<i64>,
+        private: bool,
+        note_type_id: Option<i64>,
+        findings: &[(i64, i64)],
+    ) -> QueryResult<Vec<FindingNoteRef>> {
+        use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+        let (ids, products): (Vec<i64>, Vec<i64>) = findings.iter().copied().unzip();
+        diesel::sql_query(
+            "INSERT INTO notes (entry, author_id, private, note_type_id, finding_id, product_id) \
+             SELECT $1, $2, $3, $4, x.f, x.p FROM unnest($5, $6) AS x(f, p) \
+             RETURNING id, finding_id",
+        )
+        .bind::<Text, _>(entry)
+        .bind::<Nullable<BigInt>, _>(author_id)
+        .bind::<Bool, _>(private)
+        .bind::<Nullable<BigInt>, _>(note_type_id)
+        .bind::<Array<BigInt>, _>(ids)
+        .bind::<Array<BigInt>, _>(products)
+        .load(conn)
+        .await
     }
 
     /// Notes with these ids.

@@ -116,7 +116,7 @@ fn decode_all(list: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Vec<i64>> {
 }
 
 impl FindingFilterInput {
-    fn into_filter(self, readable: Option<Vec<i64>>) -> ApiResult<FindingFilter> {
+    pub(crate) fn into_filter(self, readable: Option<Vec<i64>>) -> ApiResult<FindingFilter> {
         if let Some(s) = &self.search {
             crate::domain::check_len("search", s, 500, false)?;
         }

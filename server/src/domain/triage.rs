@@ -1,0 +1,484 @@
+//! Triage: the status actions a person takes on one finding or on many at
+//! once (close as fixed, false positive or out of scope; reopen; verify).
+//!
+//! An action over many findings is one transaction: every finding is locked,
+//! checked and changed, or none is. Each changed finding gets one event, and
+//! the optional note, in that same transaction. Findings already in the
+//! requested state are counted as unchanged and get neither.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use super::finding::{Status, StatusChange, apply_status};
+use super::note::validate_entry;
+use super::sla::SlaPolicy;
+use super::{DomainError, check_len};
+use crate::db::models::finding::{Finding, StatusRows};
+use crate::db::models::note::{Note, NoteType};
+use crate::events::Outbox;
+
+/// Why a finding is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Fixed.
+    Mitigated,
+    /// Not a real issue.
+    FalsePositive,
+    /// Real, but outside what was tested.
+    OutOfScope,
+}
+
+/// A status action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusAction {
+    /// Close; `mitigated` backdates the fix (never into the future).
+    Close {
+        /// Why.
+        reason: CloseReason,
+        /// When it was fixed (default: now, or the date already recorded).
+        mitigated: Option<DateTime<Utc>>,
+    },
+    /// Reopen a closed finding (not a duplicate: reset the duplicate first).
+    Reopen,
+    /// Set or clear `verified` (a false positive or duplicate cannot be verified).
+    Verify(bool),
+}
+
+impl StatusAction {
+    fn change(self) -> StatusChange {
+        match self {
+            StatusAction::Close { reason, .. } => StatusChange {
+                active: Some(false),
+                is_mitigated: Some(true),
+                false_p: (reason == CloseReason::FalsePositive).then_some(true),
+                out_of_scope: (reason == CloseReason::OutOfScope).then_some(true),
+                ..StatusChange::default()
+            },
+            StatusAction::Reopen => StatusChange {
+                active: Some(true),
+                ..StatusChange::default()
+            },
+            StatusAction::Verify(v) => StatusChange {
+                verified: Some(v),
+                ..StatusChange::default()
+            },
+        }
+    }
+
+    /// The rule this action breaks on `f`, if any.
+    fn refusal(self, f: &Finding) -> Option<&'static str> {
+        match self {
+            StatusAction::Reopen if f.duplicate => {
+                Some("a duplicate cannot be reopened; reset it to an original first")
+            }
+            StatusAction::Verify(true) if f.duplicate => Some("a duplicate cannot be verified"),
+            StatusAction::Verify(true) if f.false_p => Some("a false positive cannot be verified"),
+            _ => None,
+        }
+    }
+}
+
+/// A note that goes with an action, added to every changed finding.
+#[derive(Debug, Clone, Default)]
+pub struct ActionNote {
+    /// The text.
+    pub entry: String,
+    /// The name of an active note type.
+    pub note_type: Option<String>,
+    /// Only for its author and those who may edit notes.
+    pub private: bool,
+}
+
+/// What an action did.
+#[derive(Debug, Clone, Default)]
+pub struct TriageOutcome {
+    /// The changed findings as they are now, in id order.
+    pub changed: Vec<Finding>,
+    /// Findings already in the requested state, left alone.
+    pub unchanged: Vec<i64>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> DomainError {
+    DomainError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The flags of a row.
+fn status_of(f: &Finding) -> Status {
+    Status {
+        active: f.active,
+        verified: f.verified,
+        false_p: f.false_p,
+        out_of_scope: f.out_of_scope,
+        risk_accepted: f.risk_accepted,
+        is_mitigated: f.is_mitigated,
+        duplicate: f.duplicate,
+    }
+}
+
+/// The row after `action`, or `None` when nothing changes.
+fn next_state(
+    before: &Finding,
+    action: StatusAction,
+    policy: SlaPolicy,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Option<Finding>, DomainError> {
+    let outcome = apply_status(status_of(before), action.change())?;
+    let s = outcome.status;
+    if s == status_of(before) {
+        return Ok(None);
+    }
+    let mut after = before.clone();
+    after.active = s.active;
+    after.verified = s.verified;
+    after.false_p = s.false_p;
+    after.out_of_scope = s.out_of_scope;
+    after.risk_accepted = s.risk_accepted;
+    after.is_mitigated = s.is_mitigated;
+    after.last_status_update = now;
+    after.updated_at = now;
+    match outcome.stamp_mitigated {
+        Some(true) => {
+            let when = match action {
+                StatusAction::Close {
+                    mitigated: Some(m), ..
+                } => m,
+                _ => before.mitigated.unwrap_or(now),
+            };
+            after.mitigated = Some(when);
+            after.mitigated_by_id = actor.or(before.mitigated_by_id);
+        }
+        Some(false) => {
+            after.mitigated = None;
+            after.mitigated_by_id = None;
+        }
+        None => {}
+    }
+    // A reopened finding's clock starts again where the product says so.
+    if !before.active && after.active && policy.restart_on_reactivation {
+        let today: NaiveDate = now.date_naive();
+        after.sla_start_date = Some(today);
+        after.sla_expiration_date = policy.days.expiration(after.severity, today);
+    }
+    Ok(Some(after))
+}
+
+/// Applies `action` to the findings `ids` (each at most once; the caller has
+/// checked it may write them), with `note` on each changed one.
+///
+/// Every finding is locked for the transaction; a finding gone meanwhile is
+/// `NotFound`, a finding the action's rules refuse fails the whole call with
+/// [`DomainError::Refused`] naming all of them.
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    action: StatusAction,
+    note: Option<&ActionNote>,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<TriageOutcome, DomainError> {
+    if let StatusAction::Close {
+        mitigated: Some(m), ..
+    } = action
+        && m > now
+    {
+        return Err(invalid("mitigated", "must not be in the future"));
+    }
+    if let Some(n) = note {
+        validate_entry(&n.entry)?;
+        if let Some(t) = &n.note_type {
+            check_len("noteType", t, 100, true)?;
+        }
+    }
+    conn.transaction::<_, DomainError, _>(async |c| {
+        let note_type_id = match note.and_then(|n| n.note_type.as_deref()) {
+            Some(name) => match NoteType::by_name(c, name.trim()).await? {
+                Some(t) if t.is_active => Some(t.id),
+                Some(_) => return Err(invalid("noteType", "this note type is not active")),
+                None => return Err(invalid("noteType", "no note type has this name")),
+            },
+            None => None,
+        };
+        let rows = Finding::lock_many(c, ids).await?;
+        if rows.len() != ids.len() {
+            let found: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
+            let missing = ids
+                .iter()
+                .find(|i| !found.contains(i))
+                .copied()
+                .unwrap_or(0);
+            return Err(DomainError::NotFound {
+                kind: "Finding",
+                id: missing.to_string(),
+            });
+        }
+        let refused: Vec<i64> = rows
+            .iter()
+            .filter(|r| action.refusal(r).is_some())
+            .map(|r| r.id)
+            .collect();
+        if let Some(first) = refused
+            .first()
+            .and_then(|id| rows.iter().find(|r| r.id == *id))
+            .and_then(|r| action.refusal(r))
+        {
+            return Err(DomainError::Refused {
+                finding_ids: refused,
+                message: first.to_owned(),
+            });
+        }
+        let products: Vec<i64> = rows
+            .iter()
+            .map(|r| r.product_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let policies = SlaPolicy::for_products(c, &products).await?;
+        let mut outcome = TriageOutcome::default();
+        let mut before_rows: Vec<&Finding> = Vec::new();
+        for row in &rows {
+            let policy = policies.get(&row.product_id).copied().unwrap_or_default();
+            match next_state(row, action, policy, actor, now)? {
+                Some(after) => {
+                    before_rows.push(row);
+                    outcome.changed.push(after);
+                }
+                None => outcome.unchanged.push(row.id),
+            }
+        }
+        if outcome.changed.is_empty() {
+            return Ok(outcome);
+        }
+        let mut columns = StatusRows::default();
+        for f in &outcome.changed {
+            columns.push(f);
+        }
+        Finding::set_status_many(c, &columns).await?;
+        let mut note_ids: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+        if let Some(n) = note {
+            let targets: Vec<(i64, i64)> = outcome
+                .changed
+                .iter()
+                .map(|f| (f.id, f.product_id))
+                .collect();
+            for r in Note::create_on_findings(c, &n.entry, actor, n.private, note_type_id, &targets)
+                .await?
+            {
+                note_ids.insert(r.finding_id, r.id);
+            }
+        }
+        let mut kinds = Vec::with_capacity(outcome.changed.len());
+        let mut changes = Vec::with_capacity(outcome.changed.len());
+        for (before, after) in before_rows.iter().zip(&outcome.changed) {
+            let (kind, mut diff) = crate::events::diff(before, after);
+            if let (Some(map), Some(id)) = (diff.as_object_mut(), note_ids.get(&after.id)) {
+                map.insert(
+                    "note".to_owned(),
+                    serde_json::json!({"before": null, "after": id}),
+                );
+            }
+            kinds.push(kind);
+            changes.push(diff.to_string());
+        }
+        let changed: Vec<&Finding> = outcome.changed.iter().collect();
+        Outbox::record_findings(c, actor, &kinds, &changed, &changes).await?;
+        Ok(outcome)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::severity::Severity;
+    use crate::domain::sla::SlaDays;
+
+    fn finding() -> Finding {
+        let at = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        Finding {
+            id: 1,
+            test_id: 1,
+            engagement_id: 1,
+            product_id: 1,
+            title: "t".into(),
+            date: at.date_naive(),
+            severity: Severity::High,
+            numerical_severity: "S1".into(),
+            description: "d".into(),
+            mitigation: None,
+            impact: None,
+            steps_to_reproduce: None,
+            severity_justification: None,
+            references: None,
+            url: None,
+            param: None,
+            payload: None,
+            cwe: 0,
+            cve: None,
+            vuln_id_from_tool: None,
+            unique_id_from_tool: None,
+            cvssv3: None,
+            cvssv3_score: None,
+            cvssv4: None,
+            cvssv4_score: None,
+            epss_score: None,
+            epss_percentile: None,
+            known_exploited: false,
+            ransomware_used: false,
+            kev_date: None,
+            active: true,
+            verified: false,
+            false_p: false,
+            duplicate: false,
+            duplicate_finding_id: None,
+            out_of_scope: false,
+            risk_accepted: false,
+            under_review: false,
+            under_defect_review: false,
+            is_mitigated: false,
+            mitigated: None,
+            mitigated_by_id: None,
+            last_status_update: at,
+            last_reviewed: None,
+            sla_start_date: None,
+            sla_expiration_date: None,
+            file_path: None,
+            line: None,
+            component_name: None,
+            component_version: None,
+            sast_source_object: None,
+            sast_sink_object: None,
+            sast_source_line: None,
+            sast_source_file_path: None,
+            reporter_id: None,
+            static_finding: false,
+            dynamic_finding: true,
+            scanner_confidence: None,
+            nb_occurences: None,
+            publish_date: None,
+            fix_available: None,
+            fix_version: None,
+            planned_remediation_date: None,
+            planned_remediation_version: None,
+            effort_for_fixing: None,
+            hash_code: None,
+            service: None,
+            tags: vec![],
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn closing_stamps_who_and_when_and_backdates_on_request() {
+        let close = |mitigated| StatusAction::Close {
+            reason: CloseReason::Mitigated,
+            mitigated,
+        };
+        let after = next_state(
+            &finding(),
+            close(None),
+            SlaPolicy::default(),
+            Some(7),
+            now(),
+        )
+        .expect("valid")
+        .expect("changed");
+        assert!(!after.active && after.is_mitigated);
+        assert_eq!(after.mitigated, Some(now()));
+        assert_eq!(after.mitigated_by_id, Some(7));
+        let earlier = now() - chrono::Duration::days(3);
+        let after = next_state(
+            &finding(),
+            close(Some(earlier)),
+            SlaPolicy::default(),
+            Some(7),
+            now(),
+        )
+        .expect("valid")
+        .expect("changed");
+        assert_eq!(after.mitigated, Some(earlier));
+        // Closing what is closed changes nothing.
+        assert!(
+            next_state(&after, close(None), SlaPolicy::default(), Some(8), now())
+                .expect("valid")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn false_positive_and_out_of_scope_close_and_unverify() {
+        let mut f = finding();
+        f.verified = true;
+        for reason in [CloseReason::FalsePositive, CloseReason::OutOfScope] {
+            let action = StatusAction::Close {
+                reason,
+                mitigated: None,
+            };
+            let after = next_state(&f, action, SlaPolicy::default(), None, now())
+                .expect("valid")
+                .expect("changed");
+            assert!(!after.active && !after.verified && after.is_mitigated);
+            assert_eq!(after.false_p, reason == CloseReason::FalsePositive);
+            assert_eq!(after.out_of_scope, reason == CloseReason::OutOfScope);
+        }
+    }
+
+    #[test]
+    fn reopening_clears_the_stamp_and_restarts_the_sla_only_when_the_product_says_so() {
+        let mut closed = finding();
+        closed.active = false;
+        closed.is_mitigated = true;
+        closed.false_p = true;
+        closed.mitigated = Some(now());
+        closed.mitigated_by_id = Some(7);
+        closed.sla_expiration_date = closed.date.checked_add_days(chrono::Days::new(30));
+        let keep = next_state(
+            &closed,
+            StatusAction::Reopen,
+            SlaPolicy::default(),
+            None,
+            now(),
+        )
+        .expect("valid")
+        .expect("changed");
+        assert!(keep.active && !keep.is_mitigated && !keep.false_p);
+        assert_eq!((keep.mitigated, keep.mitigated_by_id), (None, None));
+        assert_eq!(keep.sla_expiration_date, closed.sla_expiration_date);
+        let restart = SlaPolicy {
+            days: SlaDays::default(),
+            restart_on_reactivation: true,
+        };
+        let again = next_state(&closed, StatusAction::Reopen, restart, None, now())
+            .expect("valid")
+            .expect("changed");
+        let today = now().date_naive();
+        assert_eq!(again.sla_start_date, Some(today));
+        assert_eq!(
+            again.sla_expiration_date,
+            today.checked_add_days(chrono::Days::new(30))
+        );
+    }
+
+    #[test]
+    fn verification_refuses_false_positives_and_duplicates() {
+        let mut fp = finding();
+        fp.false_p = true;
+        assert!(StatusAction::Verify(true).refusal(&fp).is_some());
+        assert!(StatusAction::Verify(false).refusal(&fp).is_none());
+        let mut dup = finding();
+        dup.duplicate = true;
+        assert!(StatusAction::Verify(true).refusal(&dup).is_some());
+        assert!(StatusAction::Reopen.refusal(&dup).is_some());
+        assert!(StatusAction::Reopen.refusal(&finding()).is_none());
+    }
+}
