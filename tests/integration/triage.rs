@@ -463,3 +463,176 @@ async fn a_selection_is_checked_before_anything_runs() {
     assert_eq!(r["closeFindings"]["changed"], 10_000);
     assert_eq!(active_count(&db).await, 1);
 }
+
+#[tokio::test]
+async fn bulk_edits_move_deadlines_and_tags_and_record_each_change() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let gql = s.gql();
+    let t = build_tree(&gql, "Shop").await;
+    let a = add_finding(
+        &gql,
+        &t.test,
+        "A",
+        "Low",
+        json!({"date": "2026-01-01", "tags": ["web", "old"]}),
+    )
+    .await;
+    let b = add_finding(
+        &gql,
+        &t.test,
+        "B",
+        "Critical",
+        json!({"date": "2026-01-01", "tags": ["api"]}),
+    )
+    .await;
+    const UPDATE: &str = "mutation($i: UpdateFindingsInput!) { updateFindings(input: $i) { changed unchanged changedIds } }";
+    let r = gql
+        .query(
+            UPDATE,
+            json!({"i": {"selection": {"ids": [a]}, "patch": {}}}),
+        )
+        .await;
+    assert_eq!(r.error_code(), Some("BAD_USER_INPUT"));
+    assert!(r.error_message().starts_with("patch"), "{}", r.body);
+
+    let r = gql
+        .ok(
+            UPDATE,
+            json!({"i": {"selection": {"ids": [a, b]}, "patch": {"severity": "CRITICAL", "addTags": ["Triaged"], "removeTags": ["old"], "plannedRemediationDate": "2026-03-01"}}}),
+        )
+        .await["updateFindings"]
+        .clone();
+    assert_eq!(
+        (r["changed"].clone(), r["unchanged"].clone()),
+        (json!(2), json!(0))
+    );
+    let q = "query($id: ID!) { finding(id: $id) { severity tags slaExpirationDate plannedRemediationDate } }";
+    let fa = gql.ok(q, json!({"id": a})).await["finding"].clone();
+    assert_eq!(
+        fa,
+        json!({"severity": "CRITICAL", "tags": ["web", "triaged"], "slaExpirationDate": "2026-01-08", "plannedRemediationDate": "2026-03-01"})
+    );
+    let fb = gql.ok(q, json!({"id": b})).await["finding"].clone();
+    assert_eq!(fb["tags"], json!(["api", "triaged"]));
+    // The same patch again changes nothing.
+    let r = gql
+        .ok(
+            UPDATE,
+            json!({"i": {"selection": {"ids": [a, b]}, "patch": {"severity": "CRITICAL", "addTags": ["triaged"]}}}),
+        )
+        .await["updateFindings"]
+        .clone();
+    assert_eq!(
+        (r["changed"].clone(), r["unchanged"].clone()),
+        (json!(0), json!(2))
+    );
+    // null clears the planned date.
+    gql.ok(
+        UPDATE,
+        json!({"i": {"selection": {"ids": [a]}, "patch": {"plannedRemediationDate": null}}}),
+    )
+    .await;
+    assert_eq!(
+        gql.ok(q, json!({"id": a})).await["finding"]["plannedRemediationDate"],
+        Value::Null
+    );
+
+    let c = db.client().await;
+    let rows = c
+        .query(
+            "SELECT kind, changes::text FROM events WHERE finding_id = $1 AND kind <> 'created' ORDER BY seq",
+            &[&crate::support::decode_gid(&a)],
+        )
+        .await
+        .expect("events");
+    let events: Vec<(String, Value)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                serde_json::from_str(r.get::<_, &str>(1)).expect("json"),
+            )
+        })
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0].0, "severity_changed");
+    assert_eq!(
+        events[0].1["severity"],
+        json!({"before": "Low", "after": "Critical"})
+    );
+    assert_eq!(
+        events[0].1["sla_expiration_date"],
+        json!({"before": "2026-05-01", "after": "2026-01-08"})
+    );
+    assert_eq!(
+        events[0].1["tags"],
+        json!({"before": ["web", "old"], "after": ["web", "triaged"]})
+    );
+    assert_eq!(
+        events[1].1["planned_remediation_date"],
+        json!({"before": "2026-03-01", "after": null})
+    );
+}
+
+#[tokio::test]
+async fn bulk_delete_hands_clusters_to_the_oldest_survivor_and_needs_the_delete_permission() {
+    let db = TestDb::new().await;
+    let s = TestServer::start(&db.url).await;
+    let admin = s.gql();
+    let t = build_tree(&admin, "Shop").await;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(add_finding(&admin, &t.test, &format!("F{n}"), "High", json!({})).await);
+    }
+    let raw: Vec<i64> = ids.iter().map(|i| crate::support::decode_gid(i)).collect();
+    let c = db.client().await;
+    // F1, F2 and F3 are duplicates of F0.
+    c.execute(
+        "UPDATE findings SET duplicate = true, active = false, duplicate_finding_id = $1 WHERE id = ANY($2)",
+        &[&raw[0], &raw[1..].to_vec()],
+    )
+    .await
+    .expect("cluster");
+    const DELETE: &str = "mutation($i: DeleteFindingsInput!) { deleteFindings(input: $i) { deleted deletedIds skippedIds } }";
+
+    // A Writer may edit but not delete: refused whole.
+    let token = create_user(&db, "writer", false).await;
+    let uid = user_id(&admin, "writer").await;
+    grant(&admin, &t.product, &uid, "WRITER").await;
+    let r = s
+        .gql_as(&token)
+        .query(DELETE, json!({"i": {"selection": {"ids": [ids[0]]}}}))
+        .await;
+    assert_eq!(r.error_code(), Some("FORBIDDEN"), "{}", r.body);
+    assert_eq!(db.count("findings").await, 4);
+
+    // Deleting the original and the oldest duplicate: F2 becomes the original.
+    let r = admin
+        .ok(
+            DELETE,
+            json!({"i": {"selection": {"ids": [ids[1], ids[0]]}}}),
+        )
+        .await["deleteFindings"]
+        .clone();
+    assert_eq!(r["deleted"], 2);
+    assert_eq!(r["deletedIds"], json!([ids[0], ids[1]]));
+    let rows = c
+        .query(
+            "SELECT id, duplicate, duplicate_finding_id FROM findings ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("rows");
+    let left: Vec<(i64, bool, Option<i64>)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(left, [(raw[2], false, None), (raw[3], true, Some(raw[2]))]);
+    let deleted: i64 = c
+        .query_one("SELECT count(*) FROM events WHERE kind = 'deleted'", &[])
+        .await
+        .expect("events")
+        .get(0);
+    assert_eq!(deleted, 2);
+}

@@ -1,5 +1,6 @@
-//! Triage: the status actions a person takes on one finding or on many at
-//! once (close as fixed, false positive or out of scope; reopen; verify).
+//! Triage: the actions a person takes on one finding or on many at once:
+//! status actions (close as fixed, false positive or out of scope; reopen;
+//! verify), bulk edits (severity, tags, planned remediation) and deletes.
 //!
 //! An action over many findings is one transaction: every finding is locked,
 //! checked and changed, or none is. Each changed finding gets one event, and
@@ -12,12 +13,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::finding::{Status, StatusChange, apply_status};
+use super::normalize_tags;
 use super::note::validate_entry;
+use super::severity::Severity;
 use super::sla::SlaPolicy;
+use super::tag::TagEdit;
 use super::{DomainError, check_len};
-use crate::db::models::finding::{Finding, StatusRows};
+use crate::db::models::finding::{EditRows, Finding, StatusRows};
 use crate::db::models::note::{Note, NoteType};
-use crate::events::Outbox;
+use crate::events::{EventKind, Outbox};
 
 /// Why a finding is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +172,39 @@ fn next_state(
     Ok(Some(after))
 }
 
+/// Locks the findings `ids` for the transaction; one gone meanwhile is
+/// `NotFound`.
+async fn lock_all(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<Vec<Finding>, DomainError> {
+    let rows = Finding::lock_many(conn, ids).await?;
+    if rows.len() != ids.len() {
+        let found: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
+        let missing = ids
+            .iter()
+            .find(|i| !found.contains(i))
+            .copied()
+            .unwrap_or(0);
+        return Err(DomainError::NotFound {
+            kind: "Finding",
+            id: missing.to_string(),
+        });
+    }
+    Ok(rows)
+}
+
+/// The SLA policies of the products of `rows`.
+async fn policies_of(
+    conn: &mut AsyncPgConnection,
+    rows: &[Finding],
+) -> Result<std::collections::HashMap<i64, SlaPolicy>, DomainError> {
+    let products: Vec<i64> = rows
+        .iter()
+        .map(|r| r.product_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(SlaPolicy::for_products(conn, &products).await?)
+}
+
 /// Applies `action` to the findings `ids` (each at most once; the caller has
 /// checked it may write them), with `note` on each changed one.
 ///
@@ -204,19 +241,7 @@ pub async fn apply(
             },
             None => None,
         };
-        let rows = Finding::lock_many(c, ids).await?;
-        if rows.len() != ids.len() {
-            let found: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
-            let missing = ids
-                .iter()
-                .find(|i| !found.contains(i))
-                .copied()
-                .unwrap_or(0);
-            return Err(DomainError::NotFound {
-                kind: "Finding",
-                id: missing.to_string(),
-            });
-        }
+        let rows = lock_all(c, ids).await?;
         let refused: Vec<i64> = rows
             .iter()
             .filter(|r| action.refusal(r).is_some())
@@ -232,13 +257,7 @@ pub async fn apply(
                 message: first.to_owned(),
             });
         }
-        let products: Vec<i64> = rows
-            .iter()
-            .map(|r| r.product_id)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let policies = SlaPolicy::for_products(c, &products).await?;
+        let policies = policies_of(c, &rows).await?;
         let mut outcome = TriageOutcome::default();
         let mut before_rows: Vec<&Finding> = Vec::new();
         for row in &rows {
@@ -292,10 +311,168 @@ pub async fn apply(
     .await
 }
 
+/// A change every selected finding gets; what it leaves `None` or empty
+/// stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingPatch {
+    /// New severity (the numerical severity and the SLA deadline follow).
+    pub severity: Option<Severity>,
+    /// Tags to add (normalised).
+    pub add_tags: Vec<String>,
+    /// Tags to remove (normalised).
+    pub remove_tags: Vec<String>,
+    /// New planned remediation date; `Some(None)` clears it.
+    pub planned_remediation_date: Option<Option<NaiveDate>>,
+}
+
+impl FindingPatch {
+    /// A patch with normalised tags; one that changes nothing is refused.
+    pub fn new(
+        severity: Option<Severity>,
+        add_tags: &[String],
+        remove_tags: &[String],
+        planned_remediation_date: Option<Option<NaiveDate>>,
+    ) -> Result<FindingPatch, DomainError> {
+        let patch = FindingPatch {
+            severity,
+            add_tags: normalize_tags(add_tags)?,
+            remove_tags: normalize_tags(remove_tags)?,
+            planned_remediation_date,
+        };
+        if patch == FindingPatch::default() {
+            return Err(invalid("patch", "names no change"));
+        }
+        if let Some(both) = patch
+            .add_tags
+            .iter()
+            .find(|t| patch.remove_tags.contains(t))
+        {
+            return Err(invalid(
+                "patch.removeTags",
+                format!("`{both}` is both added and removed"),
+            ));
+        }
+        Ok(patch)
+    }
+
+    /// `f` after this patch.
+    fn applied(&self, f: &Finding, policy: SlaPolicy) -> Finding {
+        let mut after = f.clone();
+        if let Some(s) = self.severity
+            && s != f.severity
+        {
+            after.severity = s;
+            after.numerical_severity = s.numerical().to_owned();
+            let start = f.sla_start_date.unwrap_or(f.date);
+            after.sla_expiration_date = policy.days.expiration(s, start);
+        }
+        if !self.add_tags.is_empty() {
+            after.tags = TagEdit::Add(self.add_tags.clone()).apply(&after.tags);
+        }
+        if !self.remove_tags.is_empty() {
+            after.tags = TagEdit::Remove(self.remove_tags.clone()).apply(&after.tags);
+        }
+        if let Some(d) = self.planned_remediation_date {
+            after.planned_remediation_date = d;
+        }
+        after
+    }
+}
+
+/// Applies `patch` to the findings `ids` (the caller has checked it may
+/// edit them) in one transaction, one event per changed finding.
+pub async fn edit(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    patch: &FindingPatch,
+    actor: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<TriageOutcome, DomainError> {
+    conn.transaction::<_, DomainError, _>(async |c| {
+        let rows = lock_all(c, ids).await?;
+        let policies = policies_of(c, &rows).await?;
+        let mut outcome = TriageOutcome::default();
+        let mut before_rows: Vec<&Finding> = Vec::new();
+        for row in &rows {
+            let policy = policies.get(&row.product_id).copied().unwrap_or_default();
+            let mut after = patch.applied(row, policy);
+            let same = after.severity == row.severity
+                && after.tags == row.tags
+                && after.planned_remediation_date == row.planned_remediation_date
+                && after.sla_expiration_date == row.sla_expiration_date;
+            if same {
+                outcome.unchanged.push(row.id);
+            } else {
+                after.updated_at = now;
+                before_rows.push(row);
+                outcome.changed.push(after);
+            }
+        }
+        if outcome.changed.is_empty() {
+            return Ok(outcome);
+        }
+        let mut columns = EditRows::default();
+        for f in &outcome.changed {
+            columns.push(f);
+        }
+        Finding::set_edits_many(c, &columns).await?;
+        let mut kinds = Vec::with_capacity(outcome.changed.len());
+        let mut changes = Vec::with_capacity(outcome.changed.len());
+        for (before, after) in before_rows.iter().zip(&outcome.changed) {
+            let (kind, mut diff) = crate::events::diff(before, after);
+            if let Some(map) = diff.as_object_mut() {
+                for (name, b, a) in [
+                    (
+                        "planned_remediation_date",
+                        before.planned_remediation_date,
+                        after.planned_remediation_date,
+                    ),
+                    (
+                        "sla_expiration_date",
+                        before.sla_expiration_date,
+                        after.sla_expiration_date,
+                    ),
+                ] {
+                    if b != a {
+                        map.insert(
+                            name.to_owned(),
+                            serde_json::json!({"before": b, "after": a}),
+                        );
+                    }
+                }
+            }
+            kinds.push(kind);
+            changes.push(diff.to_string());
+        }
+        let changed: Vec<&Finding> = outcome.changed.iter().collect();
+        Outbox::record_findings(c, actor, &kinds, &changed, &changes).await?;
+        Ok(outcome)
+    })
+    .await
+}
+
+/// Deletes the findings `ids` (the caller has checked it may) in one
+/// transaction, each with its `deleted` event; surviving duplicates of a
+/// deleted original go to the oldest of them.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    actor: Option<i64>,
+) -> Result<usize, DomainError> {
+    conn.transaction::<_, DomainError, _>(async |c| {
+        let rows = lock_all(c, ids).await?;
+        let kinds = vec![EventKind::Deleted; rows.len()];
+        let changes = vec!["{}".to_owned(); rows.len()];
+        let refs: Vec<&Finding> = rows.iter().collect();
+        Outbox::record_findings(c, actor, &kinds, &refs, &changes).await?;
+        Ok(Finding::delete_many(c, ids).await?)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::severity::Severity;
     use crate::domain::sla::SlaDays;
 
     fn finding() -> Finding {
@@ -467,6 +644,30 @@ mod tests {
             again.sla_expiration_date,
             today.checked_add_days(chrono::Days::new(30))
         );
+    }
+
+    #[test]
+    fn a_patch_moves_the_deadline_with_the_severity_and_edits_tags_in_order() {
+        let mut f = finding();
+        f.tags = vec!["a".into(), "b".into()];
+        f.sla_expiration_date = f.date.checked_add_days(chrono::Days::new(30));
+        let patch = FindingPatch::new(
+            Some(Severity::Critical),
+            &["C".to_owned(), "a".to_owned()],
+            &["b".to_owned()],
+            None,
+        )
+        .expect("valid");
+        let after = patch.applied(&f, SlaPolicy::default());
+        assert_eq!(after.severity, Severity::Critical);
+        assert_eq!(after.numerical_severity, "S0");
+        assert_eq!(
+            after.sla_expiration_date,
+            f.date.checked_add_days(chrono::Days::new(7))
+        );
+        assert_eq!(after.tags, ["a", "c"]);
+        assert!(FindingPatch::new(None, &[], &[], None).is_err());
+        assert!(FindingPatch::new(None, &["x".to_owned()], &["X".to_owned()], None).is_err());
     }
 
     #[test]

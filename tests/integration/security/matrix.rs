@@ -289,6 +289,14 @@ const OPS: &[(&str, Rule)] = &[
         "verifyFindings",
         Rule::Write(&["Finding_Edit"], Scope::Product),
     ),
+    (
+        "updateFindings",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "deleteFindings",
+        Rule::Write(&["Finding_Delete"], Scope::Product),
+    ),
     ("addTags", Rule::Write(&["Finding_Edit"], Scope::Product)),
     ("removeTags", Rule::Write(&["Finding_Edit"], Scope::Product)),
     ("installParserPlugin", Rule::Superuser),
@@ -871,6 +879,14 @@ async fn run(op: &str, w: &World, c: &Caller) -> Outcome {
             // decide the next one's answer.
             let fresh = w.finding(&p.test).await;
             classify(&g.query(&format!("mutation($id: ID!) {{ {op}(input: {{id: $id}}) {{ finding {{ id }} }} }}"), json!({"id": fresh})).await)
+        }
+        "updateFindings" => {
+            let fresh = w.finding(&p.test).await;
+            classify(&g.query("mutation($id: ID!) { updateFindings(input: {selection: {ids: [$id]}, patch: {addTags: [\"bulk\"]}}) { changed } }", json!({"id": fresh})).await)
+        }
+        "deleteFindings" => {
+            let fresh = w.finding(&p.test).await;
+            classify(&g.query("mutation($id: ID!) { deleteFindings(input: {selection: {ids: [$id]}}) { deleted } }", json!({"id": fresh})).await)
         }
         "closeFindings" | "reopenFindings" | "verifyFindings" => {
             let fresh = w.finding(&p.test).await;

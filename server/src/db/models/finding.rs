@@ -588,6 +588,59 @@ impl Finding {
         .await
     }
 
+    /// Writes the bulk-editable columns of many findings in one statement.
+    pub async fn set_edits_many(
+        conn: &mut AsyncPgConnection,
+        rows: &EditRows,
+    ) -> QueryResult<usize> {
+        use diesel::sql_types::Array;
+        if rows.id.is_empty() {
+            return Ok(0);
+        }
+        // Tags travel as JSON texts: `unnest` would flatten a text[][].
+        diesel::sql_query(
+            "UPDATE findings f SET severity = v.severity, numerical_severity = v.numerical, \
+             sla_expiration_date = v.sla, planned_remediation_date = v.planned, \
+             tags = ARRAY(SELECT t.value FROM jsonb_array_elements_text(v.tags::jsonb) \
+                          WITH ORDINALITY AS t(value, n) ORDER BY t.n), \
+             updated_at = now() \
+             FROM unnest($1, $2, $3, $4, $5, $6) AS v(id, severity, numerical, sla, planned, tags) \
+             WHERE f.id = v.id",
+        )
+        .bind::<Array<BigInt>, _>(&rows.id)
+        .bind::<Array<Text>, _>(&rows.severity)
+        .bind::<Array<Text>, _>(&rows.numerical_severity)
+        .bind::<Array<Nullable<Date>>, _>(&rows.sla_expiration_date)
+        .bind::<Array<Nullable<Date>>, _>(&rows.planned_remediation_date)
+        .bind::<Array<Text>, _>(&rows.tags_json)
+        .execute(conn)
+        .await
+    }
+
+    /// Deletes many findings. Duplicates of a deleted original that survive
+    /// go to the oldest of them, which becomes the new original, as
+    /// [`crate::domain::finding::delete`] does for one.
+    pub async fn delete_many(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<usize> {
+        use diesel::sql_types::Array;
+        diesel::sql_query(
+            "WITH gone AS (SELECT unnest($1) AS id), \
+             heirs AS (SELECT f.duplicate_finding_id AS original, min(f.id) AS heir FROM findings f \
+                       WHERE f.duplicate_finding_id IN (SELECT id FROM gone) \
+                         AND f.id NOT IN (SELECT id FROM gone) \
+                       GROUP BY f.duplicate_finding_id) \
+             UPDATE findings f SET duplicate = (f.id <> h.heir), \
+                    duplicate_finding_id = NULLIF(h.heir, f.id), updated_at = now() \
+             FROM heirs h \
+             WHERE f.duplicate_finding_id = h.original AND f.id NOT IN (SELECT id FROM gone)",
+        )
+        .bind::<Array<BigInt>, _>(ids)
+        .execute(conn)
+        .await?;
+        diesel::delete(findings::table.filter(findings::id.eq_any(ids)))
+            .execute(conn)
+            .await
+    }
+
     /// Re-points duplicates of `from` to `to` (chains stay flat).
     pub async fn repoint_duplicates(
         conn: &mut AsyncPgConnection,
@@ -647,6 +700,32 @@ impl StatusRows {
         self.last_status_update.push(f.last_status_update);
         self.sla_start_date.push(f.sla_start_date);
         self.sla_expiration_date.push(f.sla_expiration_date);
+    }
+}
+
+/// The bulk-editable columns of many findings, column by column.
+#[derive(Debug, Clone, Default)]
+pub struct EditRows {
+    pub id: Vec<i64>,
+    pub severity: Vec<String>,
+    pub numerical_severity: Vec<String>,
+    pub sla_expiration_date: Vec<Option<NaiveDate>>,
+    pub planned_remediation_date: Vec<Option<NaiveDate>>,
+    /// Each finding's tags as a JSON array text.
+    pub tags_json: Vec<String>,
+}
+
+impl EditRows {
+    /// Adds the editable columns of `f`.
+    pub fn push(&mut self, f: &Finding) {
+        self.id.push(f.id);
+        self.severity.push(f.severity.as_str().to_owned());
+        self.numerical_severity.push(f.numerical_severity.clone());
+        self.sla_expiration_date.push(f.sla_expiration_date);
+        self.planned_remediation_date
+            .push(f.planned_remediation_date);
+        self.tags_json
+            .push(serde_json::Value::from(f.tags.clone()).to_string());
     }
 }
 

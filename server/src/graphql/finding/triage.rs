@@ -1,7 +1,8 @@
 //! Triage over GraphQL: status actions on one finding (`closeFinding`,
 //! `reopenFinding`, `verifyFinding`, `markFalsePositive`, `markOutOfScope`)
-//! and on many (`closeFindings`, `reopenFindings`, `verifyFindings`), chosen
-//! by ids or by the `findings` filter.
+//! and on many (`closeFindings`, `reopenFindings`, `verifyFindings`,
+//! `updateFindings`, `deleteFindings`), chosen by ids or by the `findings`
+//! filter.
 //!
 //! A bulk action checks the permission per product before it changes
 //! anything: one finding the caller may read but not edit fails the call
@@ -10,13 +11,14 @@
 
 use std::collections::BTreeSet;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Finding, FindingFilterInput, FindingPayload};
 use crate::authz::Permission;
 use crate::db::models::finding::{self as model, FindingFilter};
-use crate::domain::triage::{self, ActionNote, CloseReason, StatusAction};
+use crate::domain::severity::Severity;
+use crate::domain::triage::{self, ActionNote, CloseReason, FindingPatch, StatusAction};
 use crate::graphql::context::Cx;
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::ids::{self, Kind};
@@ -160,6 +162,53 @@ pub struct VerifyFindingsInput {
     pub skip_forbidden: bool,
 }
 
+/// What `updateFindings` changes on every selected finding; at least one
+/// field.
+#[derive(InputObject)]
+pub struct FindingPatchInput {
+    /// New severity (the SLA deadline follows).
+    pub severity: Option<Severity>,
+    /// Tags to add.
+    pub add_tags: Option<Vec<String>>,
+    /// Tags to remove.
+    pub remove_tags: Option<Vec<String>>,
+    /// New planned remediation date (null clears it).
+    pub planned_remediation_date: MaybeUndefined<NaiveDate>,
+}
+
+/// Input of `updateFindings`.
+#[derive(InputObject)]
+pub struct UpdateFindingsInput {
+    /// The findings.
+    pub selection: FindingSelectionInput,
+    /// The change.
+    pub patch: FindingPatchInput,
+    /// Leave out findings the caller may not edit instead of failing.
+    #[graphql(default)]
+    pub skip_forbidden: bool,
+}
+
+/// Input of `deleteFindings`.
+#[derive(InputObject)]
+pub struct DeleteFindingsInput {
+    /// The findings.
+    pub selection: FindingSelectionInput,
+    /// Leave out findings the caller may not delete instead of failing.
+    #[graphql(default)]
+    pub skip_forbidden: bool,
+}
+
+/// What `deleteFindings` did.
+#[derive(SimpleObject)]
+pub struct DeleteFindingsPayload {
+    /// Findings deleted.
+    pub deleted: i32,
+    /// Their ids.
+    pub deleted_ids: Vec<ID>,
+    /// Findings left out because the caller may not delete them.
+    pub skipped_ids: Vec<ID>,
+}
+
 /// What a bulk action did.
 #[derive(SimpleObject)]
 pub struct BulkFindingsPayload {
@@ -276,6 +325,14 @@ pub async fn select_targets(
     Ok(targets)
 }
 
+fn encode_all(ids: &[i64]) -> Vec<ID> {
+    ids.iter().map(|i| ids::encode(Kind::Finding, *i)).collect()
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
 async fn bulk(
     cx: &Cx<'_>,
     selection: FindingSelectionInput,
@@ -294,20 +351,17 @@ async fn bulk(
         Utc::now(),
     )
     .await?;
-    Ok(BulkFindingsPayload {
-        changed: i32::try_from(outcome.changed.len()).unwrap_or(i32::MAX),
-        unchanged: i32::try_from(outcome.unchanged.len()).unwrap_or(i32::MAX),
-        changed_ids: outcome
-            .changed
-            .iter()
-            .map(|f| ids::encode(Kind::Finding, f.id))
-            .collect(),
-        skipped_ids: targets
-            .skipped
-            .iter()
-            .map(|i| ids::encode(Kind::Finding, *i))
-            .collect(),
-    })
+    Ok(payload(&outcome, &targets))
+}
+
+fn payload(outcome: &triage::TriageOutcome, targets: &Targets) -> BulkFindingsPayload {
+    let changed: Vec<i64> = outcome.changed.iter().map(|f| f.id).collect();
+    BulkFindingsPayload {
+        changed: count(changed.len()),
+        unchanged: count(outcome.unchanged.len()),
+        changed_ids: encode_all(&changed),
+        skipped_ids: encode_all(&targets.skipped),
+    }
 }
 
 async fn one(
@@ -439,6 +493,67 @@ impl TriageMutation {
             input.note,
         )
         .await
+    }
+
+    /// Changes the severity, tags or planned remediation date of many
+    /// findings in one transaction.
+    async fn update_findings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateFindingsInput,
+    ) -> ApiResult<BulkFindingsPayload> {
+        let cx = Cx::of(ctx)?;
+        let p = input.patch;
+        let planned = match p.planned_remediation_date {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(d) => Some(Some(d)),
+        };
+        let patch = FindingPatch::new(
+            p.severity,
+            &p.add_tags.unwrap_or_default(),
+            &p.remove_tags.unwrap_or_default(),
+            planned,
+        )?;
+        let targets = select_targets(
+            &cx,
+            input.selection,
+            Permission::Finding_Edit,
+            input.skip_forbidden,
+        )
+        .await?;
+        let outcome = triage::edit(
+            &mut *cx.conn().await?,
+            &targets.ids,
+            &patch,
+            cx.actor_id(),
+            Utc::now(),
+        )
+        .await?;
+        Ok(payload(&outcome, &targets))
+    }
+
+    /// Deletes many findings in one transaction; surviving duplicates of a
+    /// deleted original go to the oldest of them.
+    async fn delete_findings(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteFindingsInput,
+    ) -> ApiResult<DeleteFindingsPayload> {
+        let cx = Cx::of(ctx)?;
+        let targets = select_targets(
+            &cx,
+            input.selection,
+            Permission::Finding_Delete,
+            input.skip_forbidden,
+        )
+        .await?;
+        let deleted = triage::delete(&mut *cx.conn().await?, &targets.ids, cx.actor_id()).await?;
+        Ok(DeleteFindingsPayload {
+            deleted: count(deleted),
+            deleted_ids: encode_all(&targets.ids),
+            skipped_ids: encode_all(&targets.skipped),
+        })
     }
 
     /// Verifies (or unverifies) many findings in one transaction.
