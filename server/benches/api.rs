@@ -9,10 +9,15 @@
 
 #![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
 
+mod support {
+    pub mod server;
+}
+
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
+use support::server::BenchServer;
 
 const PRODUCTS: i64 = 100;
 const PER_PRODUCT: i64 = 10_000;
@@ -215,16 +220,7 @@ async fn main() -> anyhow::Result<()> {
     let cursor =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"i\":{deep_after}}}"));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .arg("serve")
-        .env("PALISADE_DATABASE_URL", &url)
-        .env("PALISADE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PALISADE_LOG", "warn")
-        .spawn()?;
-    let http = reqwest::Client::new();
+    let server = BenchServer::start(&url, &[]).await?;
     let as_user = |token: &str| -> anyhow::Result<reqwest::Client> {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
@@ -239,21 +235,7 @@ async fn main() -> anyhow::Result<()> {
         ("superuser", as_user(&admin_token)?),
         ("reader of 10 products", as_user(&reader_token)?),
     ];
-    let gql = format!("http://127.0.0.1:{port}/graphql");
-    let ready = Instant::now();
-    while !http
-        .get(format!("http://127.0.0.1:{port}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status().is_success())
-        .unwrap_or(false)
-    {
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(60),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let gql = format!("{}/graphql", server.base);
 
     let nested = "nodes { id title severity vulnerabilityIds tags test { title engagement { name product { name productType { name } } } } }";
     let scenarios = [
@@ -290,16 +272,11 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
-    if let Some(kib) = peak_rss_kib(child.id()) {
+    if let Some(kib) = peak_rss_kib(server.pid()) {
         println!(
             "\npeak server memory (VmHWM): {:.1} MiB",
             kib as f64 / 1024.0
         );
     }
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let _ = child.wait();
     Ok(())
 }

@@ -16,11 +16,16 @@
 
 #![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
 
+mod support {
+    pub mod server;
+}
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use support::server::BenchServer;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -258,31 +263,11 @@ async fn main() -> anyhow::Result<()> {
             .batch_execute("CREATE DATABASE palisade_bench_subscriptions")
             .await?;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .arg("serve")
-        .env("PALISADE_DATABASE_URL", &url)
-        .env("PALISADE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PALISADE_LOG", "warn")
-        .env("PALISADE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .spawn()?;
-    let pid = child.id();
-    let base = format!("http://127.0.0.1:{port}");
+    let server = BenchServer::start(&url, &[("PALISADE_ADMIN_PASSWORD", ADMIN_PASSWORD)]).await?;
+    let pid = server.pid();
+    let base = server.base.clone();
     let result = async {
         let http = reqwest::Client::new();
-        let ready = Instant::now();
-        while !http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false)
-        {
-            anyhow::ensure!(ready.elapsed() < Duration::from_secs(60), "server did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         let login: Value = http
             .post(format!("{base}/graphql"))
             .json(&json!({"query": "mutation($p: String!) { login(username: \"admin\", password: $p) { token } }", "variables": {"p": ADMIN_PASSWORD}}))
@@ -347,10 +332,6 @@ async fn main() -> anyhow::Result<()> {
         Ok(())
     }
     .await;
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
-    let _ = child.wait();
+    drop(server);
     result
 }

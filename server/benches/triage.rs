@@ -10,10 +10,15 @@
 
 #![expect(clippy::print_stdout, reason = "a bench binary reports on stdout")]
 
+mod support {
+    pub mod server;
+}
+
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
+use support::server::BenchServer;
 
 const TARGET: i64 = 10_000;
 const OTHERS: i64 = 100_000;
@@ -114,15 +119,7 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let product = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("Product:1");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .arg("serve")
-        .env("PALISADE_DATABASE_URL", &url)
-        .env("PALISADE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PALISADE_LOG", "warn")
-        .spawn()?;
+    let server = BenchServer::start(&url, &[]).await?;
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
@@ -131,21 +128,7 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .default_headers(headers)
         .build()?;
-    let ready = Instant::now();
-    while !http
-        .get(format!("http://127.0.0.1:{port}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status().is_success())
-        .unwrap_or(false)
-    {
-        anyhow::ensure!(
-            ready.elapsed() < Duration::from_secs(60),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let gql = format!("http://127.0.0.1:{port}/graphql");
+    let gql = format!("{}/graphql", server.base);
     let close = "mutation($i: CloseFindingsInput!) { closeFindings(input: $i) { changed } }";
     let reopen = "mutation($i: ReopenFindingsInput!) { reopenFindings(input: $i) { changed } }";
     let by_filter = json!({"filter": {"productIds": [product]}});
@@ -187,10 +170,5 @@ async fn main() -> anyhow::Result<()> {
             max_r.as_secs_f64() * 1e3
         );
     }
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let _ = child.wait();
     Ok(())
 }

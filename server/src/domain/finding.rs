@@ -35,6 +35,21 @@ pub struct Status {
     pub duplicate: bool,
 }
 
+impl Status {
+    /// The flags of a finding row.
+    pub fn of(f: &Finding) -> Status {
+        Status {
+            active: f.active,
+            verified: f.verified,
+            false_p: f.false_p,
+            out_of_scope: f.out_of_scope,
+            risk_accepted: f.risk_accepted,
+            is_mitigated: f.is_mitigated,
+            duplicate: f.duplicate,
+        }
+    }
+}
+
 /// A requested change of status flags; `None` keeps a flag.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StatusChange {
@@ -504,15 +519,7 @@ async fn apply_update(
     check_opt_len("filePath", update.file_path.as_deref(), 4000)?;
     check_opt_len("componentName", update.component_name.as_deref(), 500)?;
     check_opt_len("componentVersion", update.component_version.as_deref(), 100)?;
-    let before = Status {
-        active: existing.active,
-        verified: existing.verified,
-        false_p: existing.false_p,
-        out_of_scope: existing.out_of_scope,
-        risk_accepted: existing.risk_accepted,
-        is_mitigated: existing.is_mitigated,
-        duplicate: existing.duplicate,
-    };
+    let before = Status::of(existing);
     let mut changes = FindingChanges {
         title: update.title.map(|t| t.trim().to_owned()),
         description: update.description,

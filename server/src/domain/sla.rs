@@ -30,6 +30,27 @@ pub struct SlaDays {
     pub enforce_low: bool,
 }
 
+/// The columns [`SlaDays`] is read from, in its field order.
+const DAYS: (
+    sla_configurations::critical,
+    sla_configurations::high,
+    sla_configurations::medium,
+    sla_configurations::low,
+    sla_configurations::enforce_critical,
+    sla_configurations::enforce_high,
+    sla_configurations::enforce_medium,
+    sla_configurations::enforce_low,
+) = (
+    sla_configurations::critical,
+    sla_configurations::high,
+    sla_configurations::medium,
+    sla_configurations::low,
+    sla_configurations::enforce_critical,
+    sla_configurations::enforce_high,
+    sla_configurations::enforce_medium,
+    sla_configurations::enforce_low,
+);
+
 impl Default for SlaDays {
     fn default() -> Self {
         SlaDays {
@@ -67,16 +88,7 @@ impl SlaDays {
         products::table
             .inner_join(sla_configurations::table)
             .filter(products::id.eq(product_id))
-            .select((
-                sla_configurations::critical,
-                sla_configurations::high,
-                sla_configurations::medium,
-                sla_configurations::low,
-                sla_configurations::enforce_critical,
-                sla_configurations::enforce_high,
-                sla_configurations::enforce_medium,
-                sla_configurations::enforce_low,
-            ))
+            .select(DAYS)
             .first(conn)
             .await
     }
@@ -103,16 +115,7 @@ impl SlaPolicy {
             .filter(products::id.eq_any(product_ids))
             .select((
                 products::id,
-                (
-                    sla_configurations::critical,
-                    sla_configurations::high,
-                    sla_configurations::medium,
-                    sla_configurations::low,
-                    sla_configurations::enforce_critical,
-                    sla_configurations::enforce_high,
-                    sla_configurations::enforce_medium,
-                    sla_configurations::enforce_low,
-                ),
+                DAYS,
                 sla_configurations::restart_sla_on_reactivation,
             ))
             .load(conn)

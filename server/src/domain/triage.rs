@@ -111,19 +111,6 @@ fn invalid(field: &str, message: impl Into<String>) -> DomainError {
     }
 }
 
-/// The flags of a row.
-fn status_of(f: &Finding) -> Status {
-    Status {
-        active: f.active,
-        verified: f.verified,
-        false_p: f.false_p,
-        out_of_scope: f.out_of_scope,
-        risk_accepted: f.risk_accepted,
-        is_mitigated: f.is_mitigated,
-        duplicate: f.duplicate,
-    }
-}
-
 /// The row after `action`, or `None` when nothing changes.
 fn next_state(
     before: &Finding,
@@ -132,9 +119,9 @@ fn next_state(
     actor: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Option<Finding>, DomainError> {
-    let outcome = apply_status(status_of(before), action.change())?;
+    let outcome = apply_status(Status::of(before), action.change())?;
     let s = outcome.status;
-    if s == status_of(before) {
+    if s == Status::of(before) {
         return Ok(None);
     }
     let mut after = before.clone();
@@ -203,6 +190,29 @@ async fn policies_of(
         .into_iter()
         .collect();
     Ok(SlaPolicy::for_products(conn, &products).await?)
+}
+
+/// Records one event per changed finding: the hand-edit diff of `before`
+/// and `after`, plus what `extra` adds to it.
+async fn record_changes(
+    conn: &mut AsyncPgConnection,
+    actor: Option<i64>,
+    before: &[&Finding],
+    after: &[Finding],
+    extra: impl Fn(&Finding, &Finding, &mut serde_json::Map<String, serde_json::Value>),
+) -> Result<(), DomainError> {
+    let mut kinds = Vec::with_capacity(after.len());
+    let mut changes = Vec::with_capacity(after.len());
+    for (b, a) in before.iter().zip(after) {
+        let (kind, mut diff) = crate::events::diff(b, a);
+        if let Some(map) = diff.as_object_mut() {
+            extra(b, a, map);
+        }
+        kinds.push(kind);
+        changes.push(diff.to_string());
+    }
+    let changed: Vec<&Finding> = after.iter().collect();
+    Ok(Outbox::record_findings(conn, actor, &kinds, &changed, &changes).await?)
 }
 
 /// Applies `action` to the findings `ids` (each at most once; the caller has
@@ -291,21 +301,15 @@ pub async fn apply(
                 note_ids.insert(r.finding_id, r.id);
             }
         }
-        let mut kinds = Vec::with_capacity(outcome.changed.len());
-        let mut changes = Vec::with_capacity(outcome.changed.len());
-        for (before, after) in before_rows.iter().zip(&outcome.changed) {
-            let (kind, mut diff) = crate::events::diff(before, after);
-            if let (Some(map), Some(id)) = (diff.as_object_mut(), note_ids.get(&after.id)) {
+        record_changes(c, actor, &before_rows, &outcome.changed, |_, after, map| {
+            if let Some(id) = note_ids.get(&after.id) {
                 map.insert(
                     "note".to_owned(),
                     serde_json::json!({"before": null, "after": id}),
                 );
             }
-            kinds.push(kind);
-            changes.push(diff.to_string());
-        }
-        let changed: Vec<&Finding> = outcome.changed.iter().collect();
-        Outbox::record_findings(c, actor, &kinds, &changed, &changes).await?;
+        })
+        .await?;
         Ok(outcome)
     })
     .await
@@ -416,11 +420,12 @@ pub async fn edit(
             columns.push(f);
         }
         Finding::set_edits_many(c, &columns).await?;
-        let mut kinds = Vec::with_capacity(outcome.changed.len());
-        let mut changes = Vec::with_capacity(outcome.changed.len());
-        for (before, after) in before_rows.iter().zip(&outcome.changed) {
-            let (kind, mut diff) = crate::events::diff(before, after);
-            if let Some(map) = diff.as_object_mut() {
+        record_changes(
+            c,
+            actor,
+            &before_rows,
+            &outcome.changed,
+            |before, after, map| {
                 for (name, b, a) in [
                     (
                         "planned_remediation_date",
@@ -440,12 +445,9 @@ pub async fn edit(
                         );
                     }
                 }
-            }
-            kinds.push(kind);
-            changes.push(diff.to_string());
-        }
-        let changed: Vec<&Finding> = outcome.changed.iter().collect();
-        Outbox::record_findings(c, actor, &kinds, &changed, &changes).await?;
+            },
+        )
+        .await?;
         Ok(outcome)
     })
     .await
