@@ -11,6 +11,7 @@
 
 mod support {
     pub mod server;
+    pub mod token;
 }
 
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{Value, json};
 use support::server::BenchServer;
+use support::token::principal;
 
 const PRODUCTS: i64 = 100;
 const PER_PRODUCT: i64 = 10_000;
@@ -139,31 +141,6 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .find(|l| l.starts_with("VmHWM:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
-}
-
-/// A user (created once) with a fresh API token; returns the token.
-async fn principal(
-    client: &tokio_postgres::Client,
-    username: &str,
-    superuser: bool,
-) -> anyhow::Result<String> {
-    let id: i64 = client
-        .query_one(
-            "INSERT INTO users (username, is_superuser) VALUES ($1, $2)
-             ON CONFLICT (username) DO UPDATE SET is_superuser = EXCLUDED.is_superuser
-             RETURNING id",
-            &[&username, &superuser],
-        )
-        .await?
-        .get(0);
-    let token = palisade::domain::user::generate_token();
-    client
-        .execute(
-            "INSERT INTO api_tokens (user_id, name, prefix, token_hash) VALUES ($1, 'bench', $2, $3)",
-            &[&id, &token.prefix, &token.hash],
-        )
-        .await?;
-    Ok(token.secret)
 }
 
 #[tokio::main]

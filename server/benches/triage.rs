@@ -12,6 +12,7 @@
 
 mod support {
     pub mod server;
+    pub mod token;
 }
 
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{Value, json};
 use support::server::BenchServer;
+use support::token::principal;
 
 const TARGET: i64 = 10_000;
 const OTHERS: i64 = 100_000;
@@ -47,24 +49,6 @@ async fn seed(client: &tokio_postgres::Client) -> anyhow::Result<()> {
         ))
         .await?;
     Ok(())
-}
-
-async fn principal(client: &tokio_postgres::Client) -> anyhow::Result<String> {
-    let id: i64 = client
-        .query_one(
-            "INSERT INTO users (username, is_superuser) VALUES ('bench-admin', true) RETURNING id",
-            &[],
-        )
-        .await?
-        .get(0);
-    let token = palisade::domain::user::generate_token();
-    client
-        .execute(
-            "INSERT INTO api_tokens (user_id, name, prefix, token_hash) VALUES ($1, 'bench', $2, $3)",
-            &[&id, &token.prefix, &token.hash],
-        )
-        .await?;
-    Ok(token.secret)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -104,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
     seed(&client).await?;
-    let token = principal(&client).await?;
+    let token = principal(&client, "bench-admin", true).await?;
     let ids: Vec<String> = client
         .query(
             "SELECT id FROM findings WHERE product_id = 1 ORDER BY id",

@@ -10,7 +10,8 @@ use super::severity::Severity;
 use crate::db::schema::{products, sla_configurations};
 
 /// The days and enforce flags of one SLA configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = sla_configurations, check_for_backend(diesel::pg::Pg))]
 pub struct SlaDays {
     /// Days to fix a Critical finding.
     pub critical: i32,
@@ -29,27 +30,6 @@ pub struct SlaDays {
     /// Whether Low findings get a deadline.
     pub enforce_low: bool,
 }
-
-/// The columns [`SlaDays`] is read from, in its field order.
-const DAYS: (
-    sla_configurations::critical,
-    sla_configurations::high,
-    sla_configurations::medium,
-    sla_configurations::low,
-    sla_configurations::enforce_critical,
-    sla_configurations::enforce_high,
-    sla_configurations::enforce_medium,
-    sla_configurations::enforce_low,
-) = (
-    sla_configurations::critical,
-    sla_configurations::high,
-    sla_configurations::medium,
-    sla_configurations::low,
-    sla_configurations::enforce_critical,
-    sla_configurations::enforce_high,
-    sla_configurations::enforce_medium,
-    sla_configurations::enforce_low,
-);
 
 impl Default for SlaDays {
     fn default() -> Self {
@@ -88,7 +68,7 @@ impl SlaDays {
         products::table
             .inner_join(sla_configurations::table)
             .filter(products::id.eq(product_id))
-            .select(DAYS)
+            .select(SlaDays::as_select())
             .first(conn)
             .await
     }
@@ -115,7 +95,7 @@ impl SlaPolicy {
             .filter(products::id.eq_any(product_ids))
             .select((
                 products::id,
-                DAYS,
+                SlaDays::as_select(),
                 sla_configurations::restart_sla_on_reactivation,
             ))
             .load(conn)
