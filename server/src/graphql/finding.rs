@@ -204,10 +204,8 @@ impl Finding {
             return Ok(None);
         };
         let cx = Cx::of(ctx)?;
-        let mut conn = cx.conn().await?;
-        Ok(crate::db::models::user::User::by_id(&mut conn, id)
-            .await?
-            .map(super::user::User))
+        let user = cx.loaders().users.load_one(id).await.map_err(load_err)?;
+        Ok(user.map(super::user::User))
     }
     /// The status words joined, as DefectDojo shows them ("Active, Verified").
     async fn status(&self) -> String {

@@ -11,7 +11,8 @@ use crate::db::models::hierarchy::{
     ChildKind, Engagement, Product, ProductType, Test, TestType, count_children,
 };
 use crate::db::models::location::{FindingLocation, Location};
-use crate::db::models::note::{Note, NoteParent};
+use crate::db::models::note::{Note, NoteParent, NoteType};
+use crate::db::models::user::User;
 use crate::db::{Db, QueryCounter};
 
 /// A loader failure, shared between the waiting resolvers.
@@ -61,6 +62,8 @@ row_loader!(TestType);
 row_loader!(Finding);
 row_loader!(Location);
 row_loader!(Note);
+row_loader!(NoteType);
+row_loader!(User);
 
 /// Vulnerability ids per finding.
 pub struct VulnerabilityIdsLoader(Db);
@@ -202,6 +205,8 @@ pub struct Loaders {
     pub findings: Dl<RowLoader<Finding>>,
     pub locations: Dl<RowLoader<Location>>,
     pub notes_by_id: Dl<RowLoader<Note>>,
+    pub note_types: Dl<RowLoader<NoteType>>,
+    pub users: Dl<RowLoader<User>>,
     pub vulnerability_ids: Dl<VulnerabilityIdsLoader>,
     pub finding_locations: Dl<FindingLocationsLoader>,
     pub notes: Dl<NotesLoader>,
@@ -239,6 +244,8 @@ impl Loaders {
             findings: make(rows(db), &counter),
             locations: make(rows(db), &counter),
             notes_by_id: make(rows(db), &counter),
+            note_types: make(rows(db), &counter),
+            users: make(rows(db), &counter),
             vulnerability_ids: make(VulnerabilityIdsLoader(db.clone()), &counter),
             finding_locations: make(FindingLocationsLoader(db.clone()), &counter),
             notes: make(NotesLoader(db.clone()), &counter),

@@ -49,18 +49,28 @@ impl Note {
         let Some(id) = self.0.author_id else {
             return Ok(None);
         };
-        let mut conn = Cx::of(ctx)?.conn().await?;
-        Ok(crate::db::models::user::User::by_id(&mut conn, id)
-            .await?
-            .map(super::user::User))
+        let cx = Cx::of(ctx)?;
+        let user = cx
+            .loaders()
+            .users
+            .load_one(id)
+            .await
+            .map_err(super::loaders::load_err)?;
+        Ok(user.map(super::user::User))
     }
     /// Its note type's name, if it has one.
     async fn note_type(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
         let Some(id) = self.0.note_type_id else {
             return Ok(None);
         };
-        let mut conn = Cx::of(ctx)?.conn().await?;
-        Ok(model::NoteType::by_id(&mut conn, id).await?.map(|t| t.name))
+        let cx = Cx::of(ctx)?;
+        let kind = cx
+            .loaders()
+            .note_types
+            .load_one(id)
+            .await
+            .map_err(super::loaders::load_err)?;
+        Ok(kind.map(|t| t.name))
     }
 }
 

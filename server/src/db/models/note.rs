@@ -82,14 +82,13 @@ impl NoteType {
             .optional()
     }
 
-    /// The note type with this id, if any.
-    pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<NoteType>> {
+    /// The note types with these ids.
+    pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Vec<NoteType>> {
         note_types::table
-            .find(id)
+            .filter(note_types::id.eq_any(ids))
             .select(NoteType::as_select())
-            .first(conn)
+            .load(conn)
             .await
-            .optional()
     }
 }
 
