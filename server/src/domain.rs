@@ -1,13 +1,17 @@
 //! Business rules, independent of GraphQL and HTTP: the hierarchy, findings
 //! and their status rules, severities, SLA and deduplication.
 
+pub mod duplicate;
 pub mod finding;
+pub mod finding_group;
 pub mod hierarchy;
 pub mod location;
 pub mod note;
+pub mod review;
 pub mod severity;
 pub mod sla;
 pub mod tag;
+pub mod template;
 pub mod triage;
 pub mod user;
 

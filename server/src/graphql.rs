@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod fanout;
 pub mod finding;
+pub mod finding_group;
 pub mod hierarchy;
 pub mod http;
 pub mod ids;
@@ -20,6 +21,7 @@ pub mod note;
 pub mod payload;
 pub mod plugin;
 pub mod tag;
+pub mod template;
 pub mod user;
 pub mod webhooks;
 pub mod ws;
@@ -34,6 +36,9 @@ pub struct QueryRoot(
     node::NodeQuery,
     hierarchy::HierarchyQuery,
     finding::FindingQuery,
+    finding_group::FindingGroupQuery,
+    note::NoteQuery,
+    template::TemplateQuery,
     plugin::PluginQuery,
     user::UserQuery,
     membership::MembershipQuery,
@@ -47,6 +52,10 @@ pub struct MutationRoot(
     hierarchy::HierarchyMutation,
     finding::FindingMutation,
     finding::triage::TriageMutation,
+    finding::duplicates::DuplicateMutation,
+    finding::review::ReviewMutation,
+    finding_group::FindingGroupMutation,
+    template::TemplateMutation,
     location::LocationMutation,
     note::NoteMutation,
     tag::TagMutation,

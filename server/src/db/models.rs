@@ -2,11 +2,14 @@
 //! associated async fn taking a connection; the domain composes them.
 
 pub mod finding;
+pub mod finding_group;
 pub mod hierarchy;
 pub mod location;
 pub mod membership;
 pub mod note;
 pub mod plugin;
+pub mod review;
+pub mod template;
 pub mod test_import;
 pub mod user;
 

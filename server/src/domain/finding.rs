@@ -51,7 +51,7 @@ impl Status {
 }
 
 /// A requested change of status flags; `None` keeps a flag.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatusChange {
     /// New `active`.
     pub active: Option<bool>,

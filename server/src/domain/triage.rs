@@ -48,6 +48,8 @@ pub enum StatusAction {
     Reopen,
     /// Set or clear `verified` (a false positive or duplicate cannot be verified).
     Verify(bool),
+    /// Any change of flags, normalised by the status rules (a review's outcome).
+    Set(StatusChange),
 }
 
 impl StatusAction {
@@ -68,6 +70,7 @@ impl StatusAction {
                 verified: Some(v),
                 ..StatusChange::default()
             },
+            StatusAction::Set(change) => change,
         }
     }
 
@@ -95,6 +98,58 @@ pub struct ActionNote {
     pub private: bool,
 }
 
+impl ActionNote {
+    /// Checks the text and the note type's name.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        validate_entry(&self.entry)?;
+        if let Some(t) = &self.note_type {
+            check_len("noteType", t, 100, true)?;
+        }
+        Ok(())
+    }
+
+    /// The note's type, which must exist and be active.
+    pub async fn note_type(
+        &self,
+        c: &mut AsyncPgConnection,
+    ) -> Result<Option<NoteType>, DomainError> {
+        match self.note_type.as_deref() {
+            Some(name) => match NoteType::by_name(c, name.trim()).await? {
+                Some(t) if t.is_active => Ok(Some(t)),
+                Some(_) => Err(invalid("noteType", "this note type is not active")),
+                None => Err(invalid("noteType", "no note type has this name")),
+            },
+            None => Ok(None),
+        }
+    }
+}
+
+/// Refuses a note of a single-note type on findings that already carry one.
+pub async fn check_single(
+    c: &mut AsyncPgConnection,
+    note_type: Option<&NoteType>,
+    finding_ids: &[i64],
+) -> Result<(), DomainError> {
+    let Some(t) = note_type.filter(|t| t.is_single) else {
+        return Ok(());
+    };
+    let taken: Vec<i64> = NoteType::present_on(c, finding_ids, &[t.id])
+        .await?
+        .into_iter()
+        .filter_map(|(f, _)| f)
+        .collect();
+    if taken.is_empty() {
+        return Ok(());
+    }
+    Err(DomainError::Refused {
+        finding_ids: taken,
+        message: format!(
+            "a finding takes one note of type `{}` and these have it",
+            t.name
+        ),
+    })
+}
+
 /// What an action did.
 #[derive(Debug, Clone, Default)]
 pub struct TriageOutcome {
@@ -112,7 +167,7 @@ fn invalid(field: &str, message: impl Into<String>) -> DomainError {
 }
 
 /// The row after `action`, or `None` when nothing changes.
-fn next_state(
+pub(crate) fn next_state(
     before: &Finding,
     action: StatusAction,
     policy: SlaPolicy,
@@ -161,7 +216,10 @@ fn next_state(
 
 /// Locks the findings `ids` for the transaction; one gone meanwhile is
 /// `NotFound`.
-async fn lock_all(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<Vec<Finding>, DomainError> {
+pub(crate) async fn lock_all(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> Result<Vec<Finding>, DomainError> {
     let rows = Finding::lock_many(conn, ids).await?;
     if rows.len() != ids.len() {
         let found: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
@@ -179,7 +237,7 @@ async fn lock_all(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<Vec<Findi
 }
 
 /// The SLA policies of the products of `rows`.
-async fn policies_of(
+pub(crate) async fn policies_of(
     conn: &mut AsyncPgConnection,
     rows: &[Finding],
 ) -> Result<std::collections::HashMap<i64, SlaPolicy>, DomainError> {
@@ -190,6 +248,47 @@ async fn policies_of(
         .into_iter()
         .collect();
     Ok(SlaPolicy::for_products(conn, &products).await?)
+}
+
+/// Refuses to close findings that lack a note of a type required on close
+/// (neither already on the finding nor the action's own note).
+pub(crate) async fn require_mandatory_notes(
+    c: &mut AsyncPgConnection,
+    closing: &[Finding],
+    with_type: Option<i64>,
+) -> Result<(), DomainError> {
+    let required: Vec<NoteType> = NoteType::mandatory(c)
+        .await?
+        .into_iter()
+        .filter(|t| Some(t.id) != with_type)
+        .collect();
+    if required.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = closing.iter().map(|f| f.id).collect();
+    let type_ids: Vec<i64> = required.iter().map(|t| t.id).collect();
+    let present: BTreeSet<(i64, i64)> = NoteType::present_on(c, &ids, &type_ids)
+        .await?
+        .into_iter()
+        .filter_map(|(f, t)| Some((f?, t?)))
+        .collect();
+    for t in &required {
+        let lacking: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|f| !present.contains(&(*f, t.id)))
+            .collect();
+        if !lacking.is_empty() {
+            return Err(DomainError::Refused {
+                finding_ids: lacking,
+                message: format!(
+                    "closing needs a note of type `{}` (on the finding or with the action)",
+                    t.name
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Records one event per changed finding: the hand-edit diff of `before`
@@ -237,20 +336,14 @@ pub async fn apply(
         return Err(invalid("mitigated", "must not be in the future"));
     }
     if let Some(n) = note {
-        validate_entry(&n.entry)?;
-        if let Some(t) = &n.note_type {
-            check_len("noteType", t, 100, true)?;
-        }
+        n.validate()?;
     }
     conn.transaction::<_, DomainError, _>(async |c| {
-        let note_type_id = match note.and_then(|n| n.note_type.as_deref()) {
-            Some(name) => match NoteType::by_name(c, name.trim()).await? {
-                Some(t) if t.is_active => Some(t.id),
-                Some(_) => return Err(invalid("noteType", "this note type is not active")),
-                None => return Err(invalid("noteType", "no note type has this name")),
-            },
+        let note_type = match note {
+            Some(n) => n.note_type(c).await?,
             None => None,
         };
+        let note_type_id = note_type.as_ref().map(|t| t.id);
         let rows = lock_all(c, ids).await?;
         let refused: Vec<i64> = rows
             .iter()
@@ -283,6 +376,11 @@ pub async fn apply(
         if outcome.changed.is_empty() {
             return Ok(outcome);
         }
+        if matches!(action, StatusAction::Close { .. }) {
+            require_mandatory_notes(c, &outcome.changed, note_type_id).await?;
+        }
+        let changed_ids: Vec<i64> = outcome.changed.iter().map(|f| f.id).collect();
+        check_single(c, note_type.as_ref(), &changed_ids).await?;
         let mut columns = StatusRows::default();
         for f in &outcome.changed {
             columns.push(f);

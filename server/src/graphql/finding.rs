@@ -1,7 +1,9 @@
 //! Findings over GraphQL: the type, the queries and the edits; the list
 //! (filters, order, pages, prefetch) is in `list`.
 
+pub mod duplicates;
 pub mod list;
+pub mod review;
 pub mod triage;
 
 pub use list::{
@@ -178,6 +180,47 @@ impl Finding {
             None => Ok(None),
         }
     }
+    /// The duplicates of this finding (its cluster, when it is an original).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "GraphQL arguments: a filter, an order and the four connection arguments"
+    )]
+    async fn duplicates(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FindingFilterInput>,
+        order_by: Option<FindingOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<FindingConnection> {
+        let cx = Cx::of(ctx)?;
+        let mut f = filter.unwrap_or_default();
+        f.duplicate_of = Some(ids::encode(Kind::Finding, self.0.id));
+        findings_connection(
+            ctx,
+            &cx,
+            f,
+            order_by,
+            PageArgs {
+                after,
+                before,
+                first,
+                last,
+            },
+        )
+        .await
+    }
+    /// The finding group it is in.
+    async fn finding_group(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<super::finding_group::FindingGroup>> {
+        let cx = Cx::of(ctx)?;
+        super::finding_group::group_of(&cx, self.0.id).await
+    }
     /// Outside the test's scope.
     async fn out_of_scope(&self) -> bool {
         self.0.out_of_scope
@@ -189,6 +232,61 @@ impl Finding {
     /// A review was requested.
     async fn under_review(&self) -> bool {
         self.0.under_review
+    }
+    /// Who is asked to review it (while under review).
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
+    async fn reviewers(&self, ctx: &Context<'_>) -> ApiResult<Vec<super::user::User>> {
+        let cx = Cx::of(ctx)?;
+        let l = cx.loaders();
+        let ids = l
+            .reviewers
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?
+            .unwrap_or_default();
+        let users = l
+            .users
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(load_err)?;
+        Ok(ids
+            .iter()
+            .filter_map(|i| users.get(i).cloned().map(super::user::User))
+            .collect())
+    }
+    /// Who asked for the current (or last) review.
+    async fn review_requested_by(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
+        let cx = Cx::of(ctx)?;
+        let state = cx
+            .loaders()
+            .review_states
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?;
+        let Some(id) = state.and_then(|s| s.review_requested_by_id) else {
+            return Ok(None);
+        };
+        let user = cx.loaders().users.load_one(id).await.map_err(load_err)?;
+        Ok(user.map(super::user::User))
+    }
+    /// When a review last ended.
+    async fn last_reviewed(&self) -> Option<DateTime<Utc>> {
+        self.0.last_reviewed
+    }
+    /// Who ended the last review.
+    async fn last_reviewed_by(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
+        let cx = Cx::of(ctx)?;
+        let state = cx
+            .loaders()
+            .review_states
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?;
+        let Some(id) = state.and_then(|s| s.last_reviewed_by_id) else {
+            return Ok(None);
+        };
+        let user = cx.loaders().users.load_one(id).await.map_err(load_err)?;
+        Ok(user.map(super::user::User))
     }
     /// Fixed.
     async fn is_mitigated(&self) -> bool {

@@ -20,10 +20,16 @@ pub enum Kind {
     Test,
     /// Finding.
     Finding,
+    /// Finding group.
+    FindingGroup,
+    /// Finding template.
+    FindingTemplate,
     /// Location.
     Location,
     /// Note.
     Note,
+    /// Note type.
+    NoteType,
     /// User.
     User,
     /// API token.
@@ -49,8 +55,11 @@ impl Kind {
             Kind::Engagement => "Engagement",
             Kind::Test => "Test",
             Kind::Finding => "Finding",
+            Kind::FindingGroup => "FindingGroup",
+            Kind::FindingTemplate => "FindingTemplate",
             Kind::Location => "Location",
             Kind::Note => "Note",
+            Kind::NoteType => "NoteType",
             Kind::User => "User",
             Kind::ApiToken => "ApiToken",
             Kind::Session => "Session",
@@ -68,8 +77,11 @@ impl Kind {
             "Engagement" => Kind::Engagement,
             "Test" => Kind::Test,
             "Finding" => Kind::Finding,
+            "FindingGroup" => Kind::FindingGroup,
+            "FindingTemplate" => Kind::FindingTemplate,
             "Location" => Kind::Location,
             "Note" => Kind::Note,
+            "NoteType" => Kind::NoteType,
             "User" => Kind::User,
             "ApiToken" => Kind::ApiToken,
             "Session" => Kind::Session,

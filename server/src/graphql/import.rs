@@ -34,6 +34,8 @@ pub enum GroupByInput {
     FindingTitle,
     /// By the tool's vulnerability id.
     VulnIdFromTool,
+    /// By service.
+    Service,
 }
 
 impl From<GroupByInput> for GroupBy {
@@ -44,6 +46,7 @@ impl From<GroupByInput> for GroupBy {
             GroupByInput::FilePath => GroupBy::FilePath,
             GroupByInput::FindingTitle => GroupBy::FindingTitle,
             GroupByInput::VulnIdFromTool => GroupBy::VulnIdFromTool,
+            GroupByInput::Service => GroupBy::Service,
         }
     }
 }

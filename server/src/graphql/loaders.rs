@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use crate::db::models::finding::{Finding, VulnerabilityId};
+use crate::db::models::finding_group::{FindingGroup, GroupSummary};
 use crate::db::models::hierarchy::{
     ChildKind, Engagement, Product, ProductType, Test, TestType, count_children,
 };
@@ -64,6 +65,126 @@ row_loader!(Location);
 row_loader!(Note);
 row_loader!(NoteType);
 row_loader!(User);
+row_loader!(FindingGroup);
+
+/// The group of each finding that has one.
+pub struct GroupOfFindingLoader(Db);
+
+impl Loader<i64> for GroupOfFindingLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, i64>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = FindingGroup::of_findings(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        Ok(rows
+            .into_iter()
+            .map(|m| (m.finding_id, m.finding_group_id))
+            .collect())
+    }
+}
+
+/// Member totals per finding group (an empty group has none).
+pub struct GroupSummaryLoader(Db);
+
+impl Loader<i64> for GroupSummaryLoader {
+    type Value = GroupSummary;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, GroupSummary>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = FindingGroup::summaries(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+}
+
+/// Earlier versions per note, oldest first.
+pub struct NoteHistoryLoader(Db);
+
+impl Loader<i64> for NoteHistoryLoader {
+    type Value = Vec<crate::db::models::note::NoteVersion>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[i64],
+    ) -> Result<HashMap<i64, Vec<crate::db::models::note::NoteVersion>>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = crate::db::models::note::NoteVersion::for_notes(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<i64, Vec<crate::db::models::note::NoteVersion>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for v in rows {
+            out.entry(v.note_id).or_default().push(v);
+        }
+        Ok(out)
+    }
+}
+
+/// Reviewers (user ids) per finding.
+pub struct ReviewersLoader(Db);
+
+impl Loader<i64> for ReviewersLoader {
+    type Value = Vec<i64>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<i64>>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = crate::db::models::review::reviewers_of(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<i64, Vec<i64>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (f, u) in rows {
+            out.entry(f).or_default().push(u);
+        }
+        Ok(out)
+    }
+}
+
+/// Review columns per finding.
+pub struct ReviewStateLoader(Db);
+
+impl Loader<i64> for ReviewStateLoader {
+    type Value = crate::db::models::review::ReviewState;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[i64],
+    ) -> Result<HashMap<i64, crate::db::models::review::ReviewState>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = crate::db::models::review::states(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        Ok(rows.into_iter().map(|r| (r.finding_id, r)).collect())
+    }
+}
+
+/// Finding groups per test, by name.
+pub struct TestGroupsLoader(Db);
+
+impl Loader<i64> for TestGroupsLoader {
+    type Value = Vec<FindingGroup>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<FindingGroup>>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = FindingGroup::for_tests(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<i64, Vec<FindingGroup>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for g in rows {
+            out.entry(g.test_id).or_default().push(g);
+        }
+        Ok(out)
+    }
+}
 
 /// Vulnerability ids per finding.
 pub struct VulnerabilityIdsLoader(Db);
@@ -207,6 +328,13 @@ pub struct Loaders {
     pub notes_by_id: Dl<RowLoader<Note>>,
     pub note_types: Dl<RowLoader<NoteType>>,
     pub users: Dl<RowLoader<User>>,
+    pub finding_groups: Dl<RowLoader<FindingGroup>>,
+    pub group_of_finding: Dl<GroupOfFindingLoader>,
+    pub group_summaries: Dl<GroupSummaryLoader>,
+    pub test_groups: Dl<TestGroupsLoader>,
+    pub reviewers: Dl<ReviewersLoader>,
+    pub note_history: Dl<NoteHistoryLoader>,
+    pub review_states: Dl<ReviewStateLoader>,
     pub vulnerability_ids: Dl<VulnerabilityIdsLoader>,
     pub finding_locations: Dl<FindingLocationsLoader>,
     pub notes: Dl<NotesLoader>,
@@ -246,6 +374,13 @@ impl Loaders {
             notes_by_id: make(rows(db), &counter),
             note_types: make(rows(db), &counter),
             users: make(rows(db), &counter),
+            finding_groups: make(rows(db), &counter),
+            group_of_finding: make(GroupOfFindingLoader(db.clone()), &counter),
+            group_summaries: make(GroupSummaryLoader(db.clone()), &counter),
+            test_groups: make(TestGroupsLoader(db.clone()), &counter),
+            reviewers: make(ReviewersLoader(db.clone()), &counter),
+            note_history: make(NoteHistoryLoader(db.clone()), &counter),
+            review_states: make(ReviewStateLoader(db.clone()), &counter),
             vulnerability_ids: make(VulnerabilityIdsLoader(db.clone()), &counter),
             finding_locations: make(FindingLocationsLoader(db.clone()), &counter),
             notes: make(NotesLoader(db.clone()), &counter),

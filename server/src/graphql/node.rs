@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Interface, Object};
 use super::context::Cx;
 use super::error::{ApiError, ApiResult};
 use super::finding::Finding;
+use super::finding_group::FindingGroup;
 use super::hierarchy::{Engagement, Product, ProductType, Test};
 use super::ids::{self, Kind};
 use super::location::Location;
@@ -28,6 +29,8 @@ pub enum Node {
     Test(Test),
     /// Finding.
     Finding(Finding),
+    /// Finding group.
+    FindingGroup(FindingGroup),
     /// Location.
     Location(Location),
     /// Note.
@@ -43,9 +46,12 @@ pub async fn load_node(cx: &Cx<'_>, id: &ID) -> ApiResult<Node> {
         Kind::Engagement => Node::Engagement(Engagement(cx.readable_id(n).await?)),
         Kind::Test => Node::Test(Test(cx.readable_id(n).await?)),
         Kind::Finding => Node::Finding(Finding(cx.readable_id(n).await?)),
+        Kind::FindingGroup => Node::FindingGroup(FindingGroup(cx.readable_id(n).await?)),
         Kind::Location => Node::Location(Location(cx.readable_id(n).await?)),
         Kind::Note => Node::Note(Note(cx.readable_id(n).await?)),
         Kind::User
+        | Kind::NoteType
+        | Kind::FindingTemplate
         | Kind::ApiToken
         | Kind::Session
         | Kind::Group

@@ -11,7 +11,7 @@ use crate::authz::Permission;
 use crate::db::models::finding::Finding as FindingRow;
 use crate::db::models::hierarchy::{Engagement, Test};
 use crate::db::models::note::{self as model, NoteParent};
-use crate::domain::note::{self as rules, NoteInput};
+use crate::domain::note::{self as rules, NoteInput, NoteTypeInput};
 
 /// A comment on a finding, test or engagement.
 #[derive(Clone)]
@@ -72,6 +72,83 @@ impl Note {
             .map_err(super::loaders::load_err)?;
         Ok(kind.map(|t| t.name))
     }
+    /// Earlier versions of the text, oldest first.
+    #[graphql(complexity = "super::LIST_WEIGHT * child_complexity")]
+    async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<NoteVersion>> {
+        let cx = Cx::of(ctx)?;
+        Ok(cx
+            .loaders()
+            .note_history
+            .load_one(self.0.id)
+            .await
+            .map_err(super::loaders::load_err)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(NoteVersion)
+            .collect())
+    }
+}
+
+/// A kind of note, defined by superusers.
+#[derive(Clone)]
+pub struct NoteType(pub model::NoteType);
+
+#[Object]
+impl NoteType {
+    /// Global id.
+    async fn id(&self) -> ID {
+        ids::encode(Kind::NoteType, self.0.id)
+    }
+    /// Unique name (what `noteType` inputs take).
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// What it is for.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// At most one note of this type per finding.
+    async fn is_single(&self) -> bool {
+        self.0.is_single
+    }
+    /// New notes may take it.
+    async fn is_active(&self) -> bool {
+        self.0.is_active
+    }
+    /// A finding is closed only with a note of this type (on it already, or
+    /// given with the closing action).
+    async fn required_on_close(&self) -> bool {
+        self.0.is_mandatory
+    }
+}
+
+/// An earlier version of a note's text.
+pub struct NoteVersion(pub model::NoteVersion);
+
+#[Object]
+impl NoteVersion {
+    /// The text as it was.
+    async fn entry(&self) -> &str {
+        &self.0.data
+    }
+    /// When it was replaced.
+    async fn replaced_at(&self) -> DateTime<Utc> {
+        self.0.time
+    }
+    /// Who wrote this version (null for the system or a deleted account).
+    async fn author(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
+        let Some(id) = self.0.current_editor_id else {
+            return Ok(None);
+        };
+        let cx = Cx::of(ctx)?;
+        let user = cx
+            .loaders()
+            .users
+            .load_one(id)
+            .await
+            .map_err(super::loaders::load_err)?;
+        Ok(user.map(super::user::User))
+    }
 }
 
 /// Whether the caller may see `note` (its product being readable): a
@@ -130,6 +207,8 @@ pub struct CreateNoteInput {
     /// Only visible to its author, superusers and those who may edit notes
     /// on the product.
     pub private: Option<bool>,
+    /// The name of an active note type.
+    pub note_type: Option<String>,
 }
 
 /// Input of `updateNote`.
@@ -146,6 +225,68 @@ pub struct UpdateNoteInput {
 pub struct NotePayload {
     /// The note as it is now.
     pub note: Note,
+}
+
+/// Input of `createNoteType`.
+#[derive(InputObject)]
+pub struct CreateNoteTypeInput {
+    /// Unique name.
+    pub name: String,
+    /// What it is for.
+    #[graphql(default)]
+    pub description: String,
+    /// At most one note of this type per finding.
+    #[graphql(default)]
+    pub is_single: bool,
+    /// Required on close.
+    #[graphql(default)]
+    pub required_on_close: bool,
+}
+
+/// Input of `updateNoteType`; omitted fields keep their value.
+#[derive(InputObject)]
+pub struct UpdateNoteTypeInput {
+    /// The note type.
+    pub id: ID,
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// At most one note of this type per finding.
+    pub is_single: Option<bool>,
+    /// False deactivates it: notes keep it, new notes cannot take it.
+    pub is_active: Option<bool>,
+    /// Required on close.
+    pub required_on_close: Option<bool>,
+}
+
+/// Result of a note type mutation.
+#[derive(SimpleObject)]
+pub struct NoteTypePayload {
+    /// The note type as it is now.
+    pub note_type: NoteType,
+}
+
+/// Note type queries.
+#[derive(Default)]
+pub struct NoteQuery;
+
+#[Object]
+impl NoteQuery {
+    /// The note types, by name (inactive ones only when asked).
+    async fn note_types(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] include_inactive: bool,
+    ) -> ApiResult<Vec<NoteType>> {
+        let cx = Cx::of(ctx)?;
+        let rows = model::NoteType::all(&mut *cx.conn().await?).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|t| include_inactive || t.is_active)
+            .map(NoteType)
+            .collect())
+    }
 }
 
 /// Note mutations.
@@ -194,6 +335,7 @@ impl NoteMutation {
             product_id,
             entry: &input.entry,
             private: input.private.unwrap_or(false),
+            note_type: input.note_type.as_deref(),
         };
         let mut conn = cx.conn().await?;
         let row = rules::create(&mut conn, note, finding.as_ref(), cx.actor_id()).await?;
@@ -213,6 +355,56 @@ impl NoteMutation {
         let mut conn = cx.conn().await?;
         let row = rules::update(&mut conn, note.id, &input.entry, cx.actor_id()).await?;
         Ok(NotePayload { note: Note(row) })
+    }
+
+    /// Creates a note type (superusers).
+    async fn create_note_type(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateNoteTypeInput,
+    ) -> ApiResult<NoteTypePayload> {
+        let cx = Cx::of(ctx)?;
+        cx.require_superuser("note types")?;
+        let row = rules::create_type(
+            &mut *cx.conn().await?,
+            &NoteTypeInput {
+                name: Some(input.name),
+                description: Some(input.description),
+                is_single: Some(input.is_single),
+                is_active: Some(true),
+                is_mandatory: Some(input.required_on_close),
+            },
+        )
+        .await?;
+        Ok(NoteTypePayload {
+            note_type: NoteType(row),
+        })
+    }
+
+    /// Changes or deactivates a note type (superusers).
+    async fn update_note_type(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateNoteTypeInput,
+    ) -> ApiResult<NoteTypePayload> {
+        let cx = Cx::of(ctx)?;
+        cx.require_superuser("note types")?;
+        let id = ids::decode(&input.id, Kind::NoteType)?;
+        let row = rules::update_type(
+            &mut *cx.conn().await?,
+            id,
+            &NoteTypeInput {
+                name: input.name,
+                description: input.description,
+                is_single: input.is_single,
+                is_active: input.is_active,
+                is_mandatory: input.required_on_close,
+            },
+        )
+        .await?;
+        Ok(NoteTypePayload {
+            note_type: NoteType(row),
+        })
     }
 
     /// Deletes a note.

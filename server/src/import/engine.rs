@@ -831,6 +831,10 @@ fn group_name(g: GroupBy, f: &PreparedFinding) -> Option<String> {
             "Findings in: Vulnerability ID {}",
             f.vuln_id_from_tool.as_deref()?
         ),
+        GroupBy::Service => format!(
+            "Findings in: Service {}",
+            f.service.as_deref().filter(|s| !s.is_empty())?
+        ),
     };
     Some(name.chars().take(255).collect())
 }

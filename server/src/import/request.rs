@@ -42,6 +42,9 @@ pub enum GroupBy {
     /// `vuln_id_from_tool`.
     #[serde(rename = "vuln_id_from_tool")]
     VulnIdFromTool,
+    /// `service` (Palisade's own: DefectDojo has no such option).
+    #[serde(rename = "service")]
+    Service,
 }
 
 impl GroupBy {

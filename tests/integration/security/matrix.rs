@@ -298,6 +298,62 @@ const OPS: &[(&str, Rule)] = &[
         Rule::Write(&["Finding_Delete"], Scope::Product),
     ),
     ("addTags", Rule::Write(&["Finding_Edit"], Scope::Product)),
+    (
+        "findingGroup",
+        Rule::Read("Finding_Group_View", Scope::Product),
+    ),
+    (
+        "createFindingGroup",
+        Rule::Write(&["Finding_Group_Add"], Scope::Product),
+    ),
+    (
+        "updateFindingGroup",
+        Rule::Write(&["Finding_Group_Edit"], Scope::Product),
+    ),
+    (
+        "addToFindingGroup",
+        Rule::Write(&["Finding_Group_Edit"], Scope::Product),
+    ),
+    (
+        "removeFromFindingGroup",
+        Rule::Write(&["Finding_Group_Edit"], Scope::Product),
+    ),
+    (
+        "deleteFindingGroup",
+        Rule::Write(&["Finding_Group_Delete"], Scope::Product),
+    ),
+    (
+        "markDuplicate",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "resetDuplicate",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "setOriginal",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "requestReview",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    (
+        "clearReview",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    ("noteTypes", Rule::SignedIn),
+    ("findingTemplates", Rule::SignedIn),
+    ("findingTemplate", Rule::SignedIn),
+    ("createFindingTemplate", Rule::Superuser),
+    ("updateFindingTemplate", Rule::Superuser),
+    ("deleteFindingTemplate", Rule::Superuser),
+    (
+        "applyTemplate",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    ("createNoteType", Rule::Superuser),
+    ("updateNoteType", Rule::Superuser),
     ("removeTags", Rule::Write(&["Finding_Edit"], Scope::Product)),
     ("installParserPlugin", Rule::Superuser),
     ("setParserPluginEnabled", Rule::Superuser),
@@ -374,6 +430,8 @@ struct Place {
     imported_test: Value,
     group: Value,
     webhook: Value,
+    /// A finding group of `test`, holding `finding`.
+    finding_group: Value,
 }
 
 /// Who calls, and what they hold on the place they call on.
@@ -691,6 +749,7 @@ impl World {
         let imported_test = self.imported_test(&engagement).await;
         let group = self.group().await;
         let webhook = self.webhook(&product).await;
+        let finding_group = self.finding_group(&test, &[&finding]).await;
         Place {
             product_type: pt.clone(),
             product,
@@ -700,7 +759,41 @@ impl World {
             imported_test,
             group,
             webhook,
+            finding_group,
         }
+    }
+
+    async fn finding_group(&self, test: &Value, findings: &[&Value]) -> Value {
+        data_at(
+            &self.admin,
+            "mutation($t: ID!, $n: String!, $f: [ID!]!) { createFindingGroup(input: {test: $t, name: $n, findings: $f}) { findingGroup { id } } }",
+            json!({"t": test, "n": format!("fg {}", uuid::Uuid::new_v4()), "f": findings}),
+            &["createFindingGroup", "findingGroup", "id"],
+        )
+        .await
+    }
+
+    async fn template(&self) -> Value {
+        data_at(
+            &self.admin,
+            "mutation($t: String!) { createFindingTemplate(input: {title: $t, severity: LOW, mitigation: \"upgrade\"}) { findingTemplate { id } } }",
+            json!({"t": uuid::Uuid::new_v4().to_string()}),
+            &["createFindingTemplate", "findingTemplate", "id"],
+        )
+        .await
+    }
+
+    /// Two fresh findings of `test`, the second a duplicate of the first.
+    async fn duplicate_pair(&self, test: &Value) -> (Value, Value) {
+        let original = self.finding(test).await;
+        let duplicate = self.finding(test).await;
+        self.admin
+            .ok(
+                "mutation($d: ID!, $o: ID!) { markDuplicate(input: {id: $d, original: $o}) { finding { id } } }",
+                json!({"d": duplicate, "o": original}),
+            )
+            .await;
+        (original, duplicate)
     }
 }
 
@@ -891,6 +984,95 @@ async fn run(op: &str, w: &World, c: &Caller) -> Outcome {
         "closeFindings" | "reopenFindings" | "verifyFindings" => {
             let fresh = w.finding(&p.test).await;
             classify(&g.query(&format!("mutation($id: ID!) {{ {op}(input: {{selection: {{ids: [$id]}}}}) {{ changed }} }}"), json!({"id": fresh})).await)
+        }
+        "findingGroup" => {
+            q("query($id: ID!) { findingGroup(id: $id) { id } }", json!({"id": p.finding_group})).await
+        }
+        "createFindingGroup" => {
+            q("mutation($t: ID!, $n: String!) { createFindingGroup(input: {test: $t, name: $n}) { findingGroup { id } } }", json!({"t": p.test, "n": uuid::Uuid::new_v4().to_string()})).await
+        }
+        "updateFindingGroup" => {
+            q("mutation($id: ID!, $n: String!) { updateFindingGroup(input: {id: $id, name: $n}) { findingGroup { id } } }", json!({"id": p.finding_group, "n": uuid::Uuid::new_v4().to_string()})).await
+        }
+        "addToFindingGroup" => {
+            let fresh = w.finding(&p.test).await;
+            q("mutation($g: ID!, $f: ID!) { addToFindingGroup(input: {group: $g, selection: {ids: [$f]}}) { changed } }", json!({"g": p.finding_group, "f": fresh})).await
+        }
+        "removeFromFindingGroup" => {
+            let fresh = w.finding(&p.test).await;
+            w.finding_group(&p.test, &[&fresh]).await;
+            q("mutation($f: ID!) { removeFromFindingGroup(input: {selection: {ids: [$f]}}) { changed } }", json!({"f": fresh})).await
+        }
+        "deleteFindingGroup" => {
+            let fresh = w.finding_group(&p.test, &[]).await;
+            q("mutation($id: ID!) { deleteFindingGroup(input: {id: $id}) { deletedId } }", json!({"id": fresh})).await
+        }
+        "markDuplicate" => {
+            let fresh = w.finding(&p.test).await;
+            q("mutation($d: ID!, $o: ID!) { markDuplicate(input: {id: $d, original: $o}) { finding { id } } }", json!({"d": fresh, "o": p.finding})).await
+        }
+        "resetDuplicate" => {
+            let (_, duplicate) = w.duplicate_pair(&p.test).await;
+            q("mutation($id: ID!) { resetDuplicate(input: {id: $id}) { finding { id } } }", json!({"id": duplicate})).await
+        }
+        "setOriginal" => {
+            let (original, duplicate) = w.duplicate_pair(&p.test).await;
+            q("mutation($id: ID!, $n: ID!) { setOriginal(input: {id: $id, newOriginal: $n}) { finding { id } } }", json!({"id": original, "n": duplicate})).await
+        }
+        "findingTemplates" => q("{ findingTemplates { id } }", json!({})).await,
+        "findingTemplate" => {
+            let t = w.template().await;
+            q("query($id: ID!) { findingTemplate(id: $id) { id } }", json!({"id": t})).await
+        }
+        "createFindingTemplate" => {
+            q("mutation($t: String!) { createFindingTemplate(input: {title: $t}) { findingTemplate { id } } }", json!({"t": uuid::Uuid::new_v4().to_string()})).await
+        }
+        "updateFindingTemplate" => {
+            let t = w.template().await;
+            q("mutation($id: ID!, $t: String!) { updateFindingTemplate(input: {id: $id, fields: {title: $t}}) { findingTemplate { id } } }", json!({"id": t, "t": uuid::Uuid::new_v4().to_string()})).await
+        }
+        "deleteFindingTemplate" => {
+            let t = w.template().await;
+            q("mutation($id: ID!) { deleteFindingTemplate(input: {id: $id}) { deletedId } }", json!({"id": t})).await
+        }
+        "applyTemplate" => {
+            let t = w.template().await;
+            let fresh = w.finding(&p.test).await;
+            q("mutation($f: ID!, $t: ID!) { applyTemplate(input: {finding: $f, template: $t}) { finding { id } } }", json!({"f": fresh, "t": t})).await
+        }
+        "noteTypes" => q("{ noteTypes { id name } }", json!({})).await,
+        "createNoteType" => {
+            q("mutation($n: String!) { createNoteType(input: {name: $n}) { noteType { id } } }", json!({"n": format!("t {}", &uuid::Uuid::new_v4().simple().to_string()[..8])})).await
+        }
+        "updateNoteType" => {
+            let made = data_at(
+                &w.admin,
+                "mutation($n: String!) { createNoteType(input: {name: $n}) { noteType { id } } }",
+                json!({"n": format!("t {}", &uuid::Uuid::new_v4().simple().to_string()[..8])}),
+                &["createNoteType", "noteType", "id"],
+            )
+            .await;
+            q("mutation($id: ID!) { updateNoteType(input: {id: $id, description: \"x\"}) { noteType { id } } }", json!({"id": made})).await
+        }
+        "requestReview" => {
+            let fresh = w.finding(&p.test).await;
+            let admin = w.admin.ok("{ me { id } }", json!({})).await["me"]["id"].clone();
+            q("mutation($id: ID!, $u: ID!) { requestReview(input: {id: $id, reviewers: [$u], note: {entry: \"look\"}}) { finding { id } } }", json!({"id": fresh, "u": admin})).await
+        }
+        "clearReview" => {
+            // The caller is the reviewer wherever they can read the finding,
+            // so only the permission decides.
+            let fresh = w.finding(&p.test).await;
+            const ASK: &str = "mutation($id: ID!, $u: ID!) { requestReview(input: {id: $id, reviewers: [$u], note: {entry: \"look\"}}) { finding { id } } }";
+            let admin = w.admin.ok("{ me { id } }", json!({})).await["me"]["id"].clone();
+            let asked = match caller_id(w, c).await {
+                Some(uid) => w.admin.query(ASK, json!({"id": fresh, "u": uid})).await.error_code().is_none(),
+                None => false,
+            };
+            if !asked {
+                w.admin.ok(ASK, json!({"id": fresh, "u": admin})).await;
+            }
+            q("mutation($id: ID!) { clearReview(input: {id: $id, note: {entry: \"done\"}}) { finding { id } } }", json!({"id": fresh})).await
         }
         "addTags" => {
             q("mutation($id: ID!) { addTags(input: {id: $id, tags: [\"triaged\"]}) { tags } }", json!({"id": p.finding})).await

@@ -7,11 +7,13 @@ use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::{Direction, PageQuery, SortKey, like_pattern};
-use crate::db::schema::{finding_vulnerability_ids, findings};
+use crate::db::schema::{
+    finding_group_findings, finding_reviewers, finding_vulnerability_ids, findings,
+};
 use crate::domain::severity::Severity;
 
 /// A finding row.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = findings, check_for_backend(Pg))]
 pub struct Finding {
     pub id: i64,
@@ -233,6 +235,14 @@ pub struct FindingFilter {
     pub sla_expiration_to: Option<NaiveDate>,
     /// Case-insensitive substring of title or description.
     pub search: Option<String>,
+    /// In any of these finding groups (empty: no filter).
+    pub finding_group_ids: Vec<i64>,
+    /// In some finding group (true) or in none (false).
+    pub in_finding_group: Option<bool>,
+    /// Duplicates of this original.
+    pub duplicate_of: Option<i64>,
+    /// Under review, with this user among the reviewers.
+    pub reviewer_id: Option<i64>,
 }
 
 /// The far-future date that stands for "no SLA expiration" when sorting.
@@ -330,6 +340,43 @@ impl FindingFilter {
         }
         if let Some(d) = self.sla_expiration_to {
             q = q.filter(findings::sla_expiration_date.le(d));
+        }
+        if !self.finding_group_ids.is_empty() {
+            q = q.filter(
+                findings::id.eq_any(
+                    finding_group_findings::table
+                        .filter(
+                            finding_group_findings::finding_group_id
+                                .eq_any(self.finding_group_ids.clone()),
+                        )
+                        .select(finding_group_findings::finding_id),
+                ),
+            );
+        }
+        if let Some(grouped) = self.in_finding_group {
+            let members = finding_group_findings::table.select(finding_group_findings::finding_id);
+            q = if grouped {
+                q.filter(findings::id.eq_any(members))
+            } else {
+                q.filter(diesel::dsl::not(diesel::dsl::exists(
+                    finding_group_findings::table
+                        .filter(finding_group_findings::finding_id.eq(findings::id)),
+                )))
+            };
+        }
+        if let Some(o) = self.duplicate_of {
+            q = q.filter(findings::duplicate_finding_id.eq(o));
+        }
+        if let Some(u) = self.reviewer_id {
+            q = q.filter(
+                findings::under_review.eq(true).and(
+                    findings::id.eq_any(
+                        finding_reviewers::table
+                            .filter(finding_reviewers::user_id.eq(u))
+                            .select(finding_reviewers::finding_id),
+                    ),
+                ),
+            );
         }
         if let Some(s) = &self.search {
             let p = like_pattern(s);
@@ -638,6 +685,19 @@ impl Finding {
         .await?;
         diesel::delete(findings::table.filter(findings::id.eq_any(ids)))
             .execute(conn)
+            .await
+    }
+
+    /// The ids of the duplicates of these originals, in id order.
+    pub async fn duplicate_ids_of(
+        conn: &mut AsyncPgConnection,
+        originals: &[i64],
+    ) -> QueryResult<Vec<i64>> {
+        findings::table
+            .filter(findings::duplicate_finding_id.eq_any(originals))
+            .order(findings::id.asc())
+            .select(findings::id)
+            .load(conn)
             .await
     }
 

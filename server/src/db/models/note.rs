@@ -37,6 +37,7 @@ pub struct NewNote<'a> {
     pub test_id: Option<i64>,
     pub engagement_id: Option<i64>,
     pub product_id: i64,
+    pub note_type_id: Option<i64>,
 }
 
 /// What a note is attached to.
@@ -65,7 +66,37 @@ pub struct FindingNoteRef {
 pub struct NoteType {
     pub id: i64,
     pub name: String,
+    pub description: String,
+    pub is_single: bool,
     pub is_active: bool,
+    /// Required on close: a finding is closed only with a note of this type.
+    pub is_mandatory: bool,
+}
+
+/// Insert and update form of [`NoteType`]; `None` keeps a column.
+#[derive(Debug, Default, Insertable, AsChangeset)]
+#[diesel(table_name = note_types)]
+pub struct NoteTypeChanges<'a> {
+    pub name: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub is_single: Option<bool>,
+    pub is_active: Option<bool>,
+    pub is_mandatory: Option<bool>,
+}
+
+/// One earlier version of a note's text.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = note_history, check_for_backend(Pg))]
+pub struct NoteVersion {
+    pub id: i64,
+    pub note_id: i64,
+    /// The text as it was.
+    pub data: String,
+    /// When it was replaced.
+    pub time: DateTime<Utc>,
+    /// Who wrote it.
+    pub current_editor_id: Option<i64>,
+    pub note_type_id: Option<i64>,
 }
 
 impl NoteType {
@@ -87,6 +118,82 @@ impl NoteType {
         note_types::table
             .filter(note_types::id.eq_any(ids))
             .select(NoteType::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Every note type, by name.
+    pub async fn all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<NoteType>> {
+        note_types::table
+            .order(note_types::name)
+            .select(NoteType::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// The active note types required on close.
+    pub async fn mandatory(conn: &mut AsyncPgConnection) -> QueryResult<Vec<NoteType>> {
+        note_types::table
+            .filter(note_types::is_active.and(note_types::is_mandatory))
+            .order(note_types::name)
+            .select(NoteType::as_select())
+            .load(conn)
+            .await
+    }
+
+    /// Inserts a note type.
+    pub async fn create(
+        conn: &mut AsyncPgConnection,
+        new: &NoteTypeChanges<'_>,
+    ) -> QueryResult<NoteType> {
+        diesel::insert_into(note_types::table)
+            .values(new)
+            .returning(NoteType::as_select())
+            .get_result(conn)
+            .await
+    }
+
+    /// Changes a note type.
+    pub async fn update(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        changes: &NoteTypeChanges<'_>,
+    ) -> QueryResult<Option<NoteType>> {
+        diesel::update(note_types::table.find(id))
+            .set(changes)
+            .returning(NoteType::as_select())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// (finding, note type) pairs: which of these findings already carry a
+    /// note of which of these types.
+    pub async fn present_on(
+        conn: &mut AsyncPgConnection,
+        finding_ids: &[i64],
+        type_ids: &[i64],
+    ) -> QueryResult<Vec<(Option<i64>, Option<i64>)>> {
+        notes::table
+            .filter(notes::finding_id.eq_any(finding_ids))
+            .filter(notes::note_type_id.eq_any(type_ids))
+            .select((notes::finding_id, notes::note_type_id))
+            .distinct()
+            .load(conn)
+            .await
+    }
+}
+
+impl NoteVersion {
+    /// The earlier versions of these notes, oldest first.
+    pub async fn for_notes(
+        conn: &mut AsyncPgConnection,
+        note_ids: &[i64],
+    ) -> QueryResult<Vec<NoteVersion>> {
+        note_history::table
+            .filter(note_history::note_id.eq_any(note_ids))
+            .order(note_history::id)
+            .select(NoteVersion::as_select())
             .load(conn)
             .await
     }
@@ -187,6 +294,7 @@ impl Note {
                 note_history::note_id.eq(id),
                 note_history::data.eq(&old.entry),
                 note_history::current_editor_id.eq(old.editor_id.or(old.author_id)),
+                note_history::note_type_id.eq(old.note_type_id),
             ))
             .execute(conn)
             .await?;

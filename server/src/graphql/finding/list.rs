@@ -106,6 +106,16 @@ pub struct FindingFilterInput {
     pub sla_expiration_to: Option<NaiveDate>,
     /// Case-insensitive text in title or description.
     pub search: Option<String>,
+    /// In any of these finding groups.
+    pub finding_group_ids: Option<Vec<ID>>,
+    /// In some finding group (true) or in none (false).
+    pub in_finding_group: Option<bool>,
+    /// Duplicates of this original finding.
+    pub duplicate_of: Option<ID>,
+    /// Under review, with this user among the reviewers.
+    pub reviewer: Option<ID>,
+    /// True: under review, with the caller among the reviewers (false: no condition).
+    pub under_review_by_me: Option<bool>,
 }
 
 fn decode_all(list: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Vec<i64>> {
@@ -116,7 +126,19 @@ fn decode_all(list: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Vec<i64>> {
 }
 
 impl FindingFilterInput {
-    pub(crate) fn into_filter(self, readable: Option<Vec<i64>>) -> ApiResult<FindingFilter> {
+    pub(crate) fn into_filter(self, cx: &Cx<'_>) -> ApiResult<FindingFilter> {
+        let readable = cx.readable_products();
+        let reviewer = match (&self.reviewer, self.under_review_by_me) {
+            (Some(_), Some(true)) => {
+                return Err(crate::graphql::error::ApiError::invalid(
+                    "reviewer",
+                    "give reviewer or underReviewByMe, not both",
+                ));
+            }
+            (Some(u), _) => Some(ids::decode(u, Kind::User)?),
+            (None, Some(true)) => cx.actor_id(),
+            (None, _) => None,
+        };
         if let Some(s) = &self.search {
             crate::domain::check_len("search", s, 500, false)?;
         }
@@ -150,6 +172,14 @@ impl FindingFilterInput {
             sla_expiration_from: self.sla_expiration_from,
             sla_expiration_to: self.sla_expiration_to,
             search: self.search.filter(|s| !s.trim().is_empty()),
+            finding_group_ids: decode_all(&self.finding_group_ids, Kind::FindingGroup)?,
+            in_finding_group: self.in_finding_group,
+            duplicate_of: self
+                .duplicate_of
+                .as_ref()
+                .map(|i| ids::decode(i, Kind::Finding))
+                .transpose()?,
+            reviewer_id: reviewer,
         })
     }
 }
@@ -196,6 +226,25 @@ async fn prefetch<'r>(
     if selected(&["duplicateFinding"]) {
         let dups: BTreeSet<i64> = rows.iter().filter_map(|r| r.duplicate_finding_id).collect();
         l.findings.load_many(dups).await.map_err(load_err)?;
+    }
+    if selected(&["findingGroup"]) {
+        let groups = l
+            .group_of_finding
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(load_err)?;
+        let gids: BTreeSet<i64> = groups.values().copied().collect();
+        l.finding_groups
+            .load_many(gids.iter().copied())
+            .await
+            .map_err(load_err)?;
+        let totals = ["findingCount", "severity", "status", "slaStartDate"]
+            .into_iter()
+            .chain(["slaExpirationDate", "age"])
+            .any(|f| selected(&["findingGroup", f]));
+        if totals {
+            l.group_summaries.load_many(gids).await.map_err(load_err)?;
+        }
     }
     let mut engagement_ids: BTreeSet<i64> = BTreeSet::new();
     let mut product_ids: BTreeSet<i64> = BTreeSet::new();
@@ -277,7 +326,7 @@ pub async fn findings_connection(
         OrderDirection::Desc => Direction::Desc,
     };
     let list = FindingListing {
-        filter: filter.into_filter(cx.readable_products())?,
+        filter: filter.into_filter(cx)?,
         sort,
         direction: dir,
     };

@@ -259,7 +259,7 @@ pub async fn select_targets(
                 };
                 (filter, Some(asked))
             }
-            (None, Some(f)) => (f.into_filter(cx.readable_products())?, None),
+            (None, Some(f)) => (f.into_filter(cx)?, None),
             _ => {
                 return Err(ApiError::invalid(
                     "selection",

@@ -170,6 +170,15 @@ impl Test {
         )
         .await
     }
+    /// The test's finding groups, by name.
+    #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
+    async fn finding_groups(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::finding_group::FindingGroup>> {
+        let cx = Cx::of(ctx)?;
+        crate::graphql::finding_group::groups_of_test(&cx, self.0.id).await
+    }
     /// The test's import history, newest first.
     #[graphql(complexity = "crate::graphql::LIST_WEIGHT * child_complexity")]
     async fn test_imports(
