@@ -142,9 +142,10 @@ pub async fn pruned_through(conn: &mut AsyncPgConnection) -> diesel::QueryResult
 /// Rows deleted per statement while pruning, so no statement holds locks long.
 const PRUNE_CHUNK: i64 = 10_000;
 
-/// Deletes events older than `retention` (keeping those a pending webhook
-/// delivery still has to send) and finished webhook deliveries as old;
-/// returns how many events went.
+/// Retires events older than `retention` (keeping those a pending webhook
+/// delivery still has to send): finding events move to the permanent audit
+/// trail, the others go. Finished webhook deliveries as old are deleted.
+/// Returns how many events were retired.
 pub async fn prune(conn: &mut AsyncPgConnection, retention: Duration) -> diesel::QueryResult<u64> {
     #[derive(QueryableByName)]
     struct Pruned {
@@ -166,7 +167,11 @@ pub async fn prune(conn: &mut AsyncPgConnection, retention: Duration) -> diesel:
                    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
                                    WHERE d.event_seq = e.seq AND d.status = 'pending') \
                  ORDER BY e.created_at LIMIT $2) \
-               RETURNING seq), \
+               RETURNING *), \
+             kept AS ( \
+               INSERT INTO audit_log (seq, at, actor_id, object_kind, object_id, product_id, action, changes) \
+               SELECT seq, created_at, actor_id, 'Finding', finding_id, product_id, kind, changes \
+               FROM gone WHERE finding_id IS NOT NULL), \
              mark AS ( \
                UPDATE event_log SET pruned_through = GREATEST(pruned_through, (SELECT max(seq) FROM gone)) \
                WHERE id = 1 AND EXISTS (SELECT 1 FROM gone)) \

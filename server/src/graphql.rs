@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod finding;
 pub mod finding_group;
 pub mod hierarchy;
+pub mod history;
 pub mod http;
 pub mod ids;
 pub mod import;

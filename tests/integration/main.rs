@@ -15,6 +15,7 @@ mod events;
 mod finding;
 mod finding_group;
 mod hierarchy;
+mod history;
 mod http;
 mod import;
 mod membership;

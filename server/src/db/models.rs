@@ -1,6 +1,7 @@
 //! Rows and the queries over them, one module per area. Each query is an
 //! associated async fn taking a connection; the domain composes them.
 
+pub mod audit;
 pub mod finding;
 pub mod finding_group;
 pub mod hierarchy;

@@ -25,7 +25,7 @@ pub struct NoteInput<'a> {
     pub product_id: i64,
     /// The text.
     pub entry: &'a str,
-    /// Only for its author and those who may edit notes.
+    /// Only for its author, superusers and the product's Maintainers and Owners.
     pub private: bool,
     /// The name of an active note type.
     pub note_type: Option<&'a str>,

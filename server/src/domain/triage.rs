@@ -94,7 +94,7 @@ pub struct ActionNote {
     pub entry: String,
     /// The name of an active note type.
     pub note_type: Option<String>,
-    /// Only for its author and those who may edit notes.
+    /// Only for its author, superusers and the product's Maintainers and Owners.
     pub private: bool,
 }
 

@@ -81,6 +81,9 @@ pub trait Readable: Sized + Send {
 pub struct Cx<'a> {
     inner: &'a RequestContext,
     principal: &'a Principal,
+    /// The operation is a mutation: its connections carry the caller as the
+    /// acting user of the audit trail.
+    mutation: bool,
 }
 
 /// Borrowed request state that may lack a principal (sign-in only).
@@ -99,7 +102,13 @@ impl<'a> Cx<'a> {
     pub fn of(ctx: &'a Context<'_>) -> ApiResult<Cx<'a>> {
         let inner = request_context(ctx)?;
         let principal = inner.principal.as_ref().ok_or(ApiError::Unauthenticated)?;
-        Ok(Cx { inner, principal })
+        let mutation = ctx.query_env.operation.node.ty
+            == async_graphql::parser::types::OperationType::Mutation;
+        Ok(Cx {
+            inner,
+            principal,
+            mutation,
+        })
     }
 
     /// The request state whether or not the caller signed in.
@@ -107,9 +116,15 @@ impl<'a> Cx<'a> {
         request_context(ctx).map(|inner| AnonymousCx { inner })
     }
 
-    /// A pooled connection.
+    /// A pooled connection. In a mutation it names the caller as the acting
+    /// user for the audit triggers (a session setting: every mutation sets it
+    /// again, and the importer sets its own per transaction).
     pub async fn conn(&self) -> ApiResult<DbConn> {
-        Ok(self.inner.db.conn().await?)
+        let mut conn = self.inner.db.conn().await?;
+        if self.mutation {
+            crate::db::models::audit::set_session_actor(&mut conn, self.principal.user_id).await?;
+        }
+        Ok(conn)
     }
 
     /// The database handle.

@@ -45,6 +45,18 @@ impl Readable for model::Finding {
 
 #[Object]
 impl Finding {
+    /// Who changed what and when, newest first: the permanent audit trail.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::history::HistoryFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<crate::graphql::history::HistoryConnection> {
+        crate::graphql::history::history_of(ctx, Kind::Finding, self.0.id, filter, first, after)
+            .await
+    }
     /// Global id.
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Finding, self.0.id)

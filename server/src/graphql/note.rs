@@ -31,8 +31,8 @@ impl Note {
     async fn date(&self) -> DateTime<Utc> {
         self.0.date
     }
-    /// Only visible to its author, superusers and those who may edit notes
-    /// on the product.
+    /// Only visible to its author, superusers and the product's Maintainers
+    /// and Owners.
     async fn private(&self) -> bool {
         self.0.private
     }
@@ -152,15 +152,15 @@ impl NoteVersion {
 }
 
 /// Whether the caller may see `note` (its product being readable): a
-/// private note is for its author, superusers and those who may edit notes
-/// on its product (`Note_Edit`: Writers and above, the team working the
-/// findings), not for Readers and API importers.
+/// private note is for its author, superusers and those who may delete notes
+/// on its product (`Note_Delete`: the product's Maintainers and Owners), not
+/// for Writers, Readers and API importers.
 async fn may_see(cx: &Cx<'_>, note: &model::Note) -> ApiResult<bool> {
     if !note.private || cx.is_superuser() || note.author_id == Some(cx.principal().user_id) {
         return Ok(true);
     }
     let object = cx.product_object(note.product_id).await?;
-    Ok(cx.can(Permission::Note_Edit, object))
+    Ok(cx.can(Permission::Note_Delete, object))
 }
 
 /// The notes of a parent the caller may see, through the request's loader.
@@ -204,8 +204,8 @@ pub struct CreateNoteInput {
     pub parent: ID,
     /// The text.
     pub entry: String,
-    /// Only visible to its author, superusers and those who may edit notes
-    /// on the product.
+    /// Only visible to its author, superusers and the product's Maintainers
+    /// and Owners.
     pub private: Option<bool>,
     /// The name of an active note type.
     pub note_type: Option<String>,

@@ -200,6 +200,7 @@ impl Importer {
             .transaction(async |c| {
                 // A large import runs longer than any request statement may.
                 sql_query(Db::LIFT_STATEMENT_TIMEOUT).execute(c).await?;
+                crate::db::models::audit::set_actor(c, r.actor).await?;
                 execute(c, &r, job.kind, findings).await
             })
             .await?;

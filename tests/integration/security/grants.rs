@@ -1217,10 +1217,10 @@ async fn import_does_not_retag_a_shared_location() {
     assert_eq!(tags("mine.example").await, vec!["pwned".to_owned()]);
 }
 
-/// INFO: a private note is for its author, superusers and those who may
-/// edit notes on the product (Writers and above), not for Readers.
+/// INFO: a private note is for its author, superusers and the product's
+/// Maintainers and Owners, not for other Writers or Readers.
 #[tokio::test]
-async fn private_notes_are_hidden_from_readers() {
+async fn private_notes_are_for_their_author_and_the_product_maintainers() {
     let db = TestDb::new().await;
     let s = TestServer::start(&db.url).await;
     let admin = s.gql();
@@ -1228,9 +1228,11 @@ async fn private_notes_are_hidden_from_readers() {
     let (p, f) = product_with_finding(&admin, pt, "shop").await;
     let (author, author_gql) = new_user(&s, &db, "author").await;
     let (writer, writer_gql) = new_user(&s, &db, "writer").await;
+    let (maintainer, maintainer_gql) = new_user(&s, &db, "maintainer").await;
     let (reader, reader_gql) = new_user(&s, &db, "reader").await;
     admin_set_member(&admin, gid("Product", p), author, "Writer").await;
     admin_set_member(&admin, gid("Product", p), writer, "Writer").await;
+    admin_set_member(&admin, gid("Product", p), maintainer, "Maintainer").await;
     admin_set_member(&admin, gid("Product", p), reader, "Reader").await;
     let create = "mutation($p: ID!, $e: String!, $private: Boolean) { createNote(input: {parent: $p, entry: $e, private: $private}) { note { id } } }";
     let private = author_gql
@@ -1258,17 +1260,20 @@ async fn private_notes_are_hidden_from_readers() {
     let both = vec!["the exploit works".to_owned(), "triaged".to_owned()];
     for (who, g) in [
         ("author", &author_gql),
-        ("writer", &writer_gql),
+        ("maintainer", &maintainer_gql),
         ("superuser", &admin),
     ] {
         let mut got = entries(g.ok(notes, json!({"id": gid("Finding", f)})).await);
         got.sort();
         assert_eq!(got, both, "{who}");
     }
-    assert_eq!(
-        entries(reader_gql.ok(notes, json!({"id": gid("Finding", f)})).await),
-        vec!["triaged".to_owned()]
-    );
+    for (who, g) in [("writer", &writer_gql), ("reader", &reader_gql)] {
+        assert_eq!(
+            entries(g.ok(notes, json!({"id": gid("Finding", f)})).await),
+            vec!["triaged".to_owned()],
+            "{who}"
+        );
+    }
     let r = reader_gql
         .query(
             "query($id: ID!) { node(id: $id) { id } }",

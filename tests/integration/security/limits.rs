@@ -66,9 +66,21 @@ async fn a_large_json_body_without_credentials_is_refused_before_it_is_read() {
                 .collect::<Vec<_>>(),
         )))
         .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status().as_u16(), 413);
+        .await;
+    // The server may answer 413 and close while the client is still sending;
+    // the client then sees the connection cut instead of the answer.
+    match r {
+        Ok(r) => assert_eq!(r.status().as_u16(), 413),
+        Err(e) => {
+            let chain = format!("{e:?}").to_lowercase();
+            assert!(
+                ["reset by peer", "broken pipe", "connection closed"]
+                    .iter()
+                    .any(|w| chain.contains(w)),
+                "{chain}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

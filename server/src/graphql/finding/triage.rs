@@ -57,7 +57,7 @@ pub struct ActionNoteInput {
     pub entry: String,
     /// The name of an active note type.
     pub note_type: Option<String>,
-    /// Only for its author and those who may edit notes.
+    /// Only for its author, superusers and the product's Maintainers and Owners.
     #[graphql(default)]
     pub private: bool,
 }

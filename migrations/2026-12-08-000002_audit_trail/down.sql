@@ -1,0 +1,13 @@
+DROP TRIGGER audit_product_type_groups ON product_type_groups;
+DROP TRIGGER audit_product_type_members ON product_type_members;
+DROP TRIGGER audit_product_groups ON product_groups;
+DROP TRIGGER audit_product_members ON product_members;
+DROP FUNCTION audit_member();
+DROP TRIGGER audit_tests ON tests;
+DROP TRIGGER audit_engagements ON engagements;
+DROP TRIGGER audit_products ON products;
+DROP TRIGGER audit_product_types ON product_types;
+DROP FUNCTION audit_object();
+DROP FUNCTION audit_actor();
+DROP INDEX events_finding_idx;
+DROP TABLE audit_log;
