@@ -8,7 +8,7 @@ pub mod triage;
 
 pub use list::{
     FindingConnection, FindingFilterInput, FindingOrder, FindingOrderField, OrderDirection,
-    findings_connection,
+    findings_connection, scoped_findings,
 };
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -208,21 +208,15 @@ impl Finding {
         first: Option<i32>,
         last: Option<i32>,
     ) -> ApiResult<FindingConnection> {
-        let cx = Cx::of(ctx)?;
-        let mut f = filter.unwrap_or_default();
-        f.duplicate_of = Some(ids::encode(Kind::Finding, self.0.id));
-        findings_connection(
-            ctx,
-            &cx,
-            f,
-            order_by,
-            PageArgs {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        scoped_findings(ctx, filter, order_by, args, |f| {
+            f.duplicate_of = Some(ids::encode(Kind::Finding, self.0.id));
+        })
         .await
     }
     /// The finding group it is in.
@@ -275,11 +269,7 @@ impl Finding {
             .load_one(self.0.id)
             .await
             .map_err(load_err)?;
-        let Some(id) = state.and_then(|s| s.review_requested_by_id) else {
-            return Ok(None);
-        };
-        let user = cx.loaders().users.load_one(id).await.map_err(load_err)?;
-        Ok(user.map(super::user::User))
+        super::user::User::by_id(ctx, state.and_then(|s| s.review_requested_by_id)).await
     }
     /// When a review last ended.
     async fn last_reviewed(&self) -> Option<DateTime<Utc>> {
@@ -294,11 +284,7 @@ impl Finding {
             .load_one(self.0.id)
             .await
             .map_err(load_err)?;
-        let Some(id) = state.and_then(|s| s.last_reviewed_by_id) else {
-            return Ok(None);
-        };
-        let user = cx.loaders().users.load_one(id).await.map_err(load_err)?;
-        Ok(user.map(super::user::User))
+        super::user::User::by_id(ctx, state.and_then(|s| s.last_reviewed_by_id)).await
     }
     /// Fixed.
     async fn is_mitigated(&self) -> bool {
@@ -310,12 +296,7 @@ impl Finding {
     }
     /// Who closed it (null while open, or for the system or a deleted account).
     async fn mitigated_by(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
-        let Some(id) = self.0.mitigated_by_id else {
-            return Ok(None);
-        };
-        let cx = Cx::of(ctx)?;
-        let user = cx.loaders().users.load_one(id).await.map_err(load_err)?;
-        Ok(user.map(super::user::User))
+        super::user::User::by_id(ctx, self.0.mitigated_by_id).await
     }
     /// The status words joined, as DefectDojo shows them ("Active, Verified").
     async fn status(&self) -> String {

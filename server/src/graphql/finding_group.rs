@@ -9,7 +9,7 @@ use super::connection::PageArgs;
 use super::context::{Cx, Readable};
 use super::error::ApiResult;
 use super::finding::triage::{FindingSelectionInput, select_targets};
-use super::finding::{FindingConnection, FindingFilterInput, FindingOrder, findings_connection};
+use super::finding::{FindingConnection, FindingFilterInput, FindingOrder, scoped_findings};
 use super::hierarchy::{Product, Test};
 use super::ids::{self, Kind};
 use super::loaders::load_err;
@@ -84,12 +84,7 @@ impl FindingGroup {
     /// Who made it (the importer for `groupBy` groups; null for the system
     /// or a deleted account).
     async fn creator(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
-        let Some(id) = self.0.creator_id else {
-            return Ok(None);
-        };
-        let cx = Cx::of(ctx)?;
-        let user = cx.loaders().users.load_one(id).await.map_err(load_err)?;
-        Ok(user.map(super::user::User))
+        super::user::User::by_id(ctx, self.0.creator_id).await
     }
     /// The test.
     async fn test(&self, ctx: &Context<'_>) -> ApiResult<Test> {
@@ -157,21 +152,15 @@ impl FindingGroup {
         first: Option<i32>,
         last: Option<i32>,
     ) -> ApiResult<FindingConnection> {
-        let cx = Cx::of(ctx)?;
-        let mut f = filter.unwrap_or_default();
-        f.finding_group_ids = Some(vec![ids::encode(Kind::FindingGroup, self.0.id)]);
-        findings_connection(
-            ctx,
-            &cx,
-            f,
-            order_by,
-            PageArgs {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        scoped_findings(ctx, filter, order_by, args, |f| {
+            f.finding_group_ids = Some(vec![ids::encode(Kind::FindingGroup, self.0.id)]);
+        })
         .await
     }
 }

@@ -11,7 +11,6 @@ use super::connection::{PageArgs, Paged, connection, encode_cursor, paged};
 use super::context::Cx;
 use super::error::ApiResult;
 use super::ids::{self, Kind};
-use super::loaders::load_err;
 use crate::db::models::audit::{HistoryQuery, HistoryRow};
 use crate::db::models::{Direction, PageQuery, SortKey};
 
@@ -32,12 +31,7 @@ impl HistoryEntry {
     }
     /// Who (null for the system, or an account since deleted: see `actorId`).
     async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
-        let Some(id) = self.0.actor_id else {
-            return Ok(None);
-        };
-        let cx = Cx::of(ctx)?;
-        let user = cx.loaders().users.load_one(id).await.map_err(load_err)?;
-        Ok(user.map(super::user::User))
+        super::user::User::by_id(ctx, self.0.actor_id).await
     }
     /// The acting user's id, kept when the account is gone.
     async fn actor_id(&self) -> Option<ID> {

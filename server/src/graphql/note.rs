@@ -46,17 +46,7 @@ impl Note {
     }
     /// Who wrote it (null for the system or a deleted account).
     async fn author(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
-        let Some(id) = self.0.author_id else {
-            return Ok(None);
-        };
-        let cx = Cx::of(ctx)?;
-        let user = cx
-            .loaders()
-            .users
-            .load_one(id)
-            .await
-            .map_err(super::loaders::load_err)?;
-        Ok(user.map(super::user::User))
+        super::user::User::by_id(ctx, self.0.author_id).await
     }
     /// Its note type's name, if it has one.
     async fn note_type(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
@@ -137,17 +127,7 @@ impl NoteVersion {
     }
     /// Who wrote this version (null for the system or a deleted account).
     async fn author(&self, ctx: &Context<'_>) -> ApiResult<Option<super::user::User>> {
-        let Some(id) = self.0.current_editor_id else {
-            return Ok(None);
-        };
-        let cx = Cx::of(ctx)?;
-        let user = cx
-            .loaders()
-            .users
-            .load_one(id)
-            .await
-            .map_err(super::loaders::load_err)?;
-        Ok(user.map(super::user::User))
+        super::user::User::by_id(ctx, self.0.current_editor_id).await
     }
 }
 

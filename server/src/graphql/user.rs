@@ -21,6 +21,22 @@ use crate::db::models::user::{self as model, ApiToken as TokenRow};
 pub struct User(pub model::User);
 
 impl User {
+    /// The user with id `id` (none for `None`: the system, or an account
+    /// since deleted), through the request's loader.
+    pub async fn by_id(ctx: &Context<'_>, id: Option<i64>) -> ApiResult<Option<User>> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let cx = Cx::of(ctx)?;
+        let user = cx
+            .loaders()
+            .users
+            .load_one(id)
+            .await
+            .map_err(super::loaders::load_err)?;
+        Ok(user.map(User))
+    }
+
     /// Whether the caller may see this user's details.
     fn shows_details(&self, ctx: &Context<'_>) -> bool {
         let Ok(cx) = Cx::anonymous(ctx) else {

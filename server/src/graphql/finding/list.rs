@@ -184,6 +184,21 @@ impl FindingFilterInput {
     }
 }
 
+/// A `findings` connection below a parent object: `scope` pins the
+/// caller's filter to the parent.
+pub async fn scoped_findings(
+    ctx: &Context<'_>,
+    filter: Option<FindingFilterInput>,
+    order_by: Option<FindingOrder>,
+    args: PageArgs,
+    scope: impl FnOnce(&mut FindingFilterInput),
+) -> ApiResult<FindingConnection> {
+    let cx = Cx::of(ctx)?;
+    let mut f = filter.unwrap_or_default();
+    scope(&mut f);
+    findings_connection(ctx, &cx, f, order_by, args).await
+}
+
 /// Loads, in one statement per relation, everything the query selects below
 /// the page's findings, so the per-finding resolvers only read the caches.
 /// Batching by time alone would split a page into several batches whenever

@@ -15,7 +15,7 @@ use crate::graphql::connection::{PageArgs, connection, paged};
 use crate::graphql::context::{Cx, Readable};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::finding::{
-    FindingConnection, FindingFilterInput, FindingOrder, findings_connection,
+    FindingConnection, FindingFilterInput, FindingOrder, scoped_findings,
 };
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::load_err;
@@ -193,21 +193,15 @@ impl Product {
         first: Option<i32>,
         last: Option<i32>,
     ) -> ApiResult<FindingConnection> {
-        let cx = Cx::of(ctx)?;
-        let mut f = filter.unwrap_or_default();
-        f.product_ids = Some(vec![ids::encode(Kind::Product, self.0.id)]);
-        findings_connection(
-            ctx,
-            &cx,
-            f,
-            order_by,
-            PageArgs {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        scoped_findings(ctx, filter, order_by, args, |f| {
+            f.product_ids = Some(vec![ids::encode(Kind::Product, self.0.id)]);
+        })
         .await
     }
 }

@@ -12,7 +12,7 @@ use crate::graphql::connection::{PageArgs, connection, paged};
 use crate::graphql::context::{Cx, Readable};
 use crate::graphql::error::{ApiError, ApiResult};
 use crate::graphql::finding::{
-    FindingConnection, FindingFilterInput, FindingOrder, findings_connection,
+    FindingConnection, FindingFilterInput, FindingOrder, scoped_findings,
 };
 use crate::graphql::ids::{self, Kind};
 use crate::graphql::loaders::load_err;
@@ -164,21 +164,15 @@ impl Test {
         first: Option<i32>,
         last: Option<i32>,
     ) -> ApiResult<FindingConnection> {
-        let cx = Cx::of(ctx)?;
-        let mut f = filter.unwrap_or_default();
-        f.test_ids = Some(vec![ids::encode(Kind::Test, self.0.id)]);
-        findings_connection(
-            ctx,
-            &cx,
-            f,
-            order_by,
-            PageArgs {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        let args = PageArgs {
+            after,
+            before,
+            first,
+            last,
+        };
+        scoped_findings(ctx, filter, order_by, args, |f| {
+            f.test_ids = Some(vec![ids::encode(Kind::Test, self.0.id)]);
+        })
         .await
     }
     /// The test's finding groups, by name.
