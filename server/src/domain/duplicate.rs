@@ -14,7 +14,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use super::DomainError;
 use super::finding::{Status, StatusChange, apply_status};
 use super::triage::lock_all;
-use crate::db::models::finding::{Finding, FindingChanges};
+use crate::db::models::finding::{Finding, StatusRows};
 use crate::db::models::hierarchy::Engagement;
 use crate::events::{EventKind, Outbox};
 
@@ -70,38 +70,18 @@ fn as_original(f: &Finding, active: bool, now: DateTime<Utc>) -> Result<Finding,
     Ok(after)
 }
 
-/// Writes the changed rows and one event each.
+/// Writes the changed rows in one statement, and one event each.
 async fn commit(
     c: &mut AsyncPgConnection,
     actor: Option<i64>,
     pairs: &[(&Finding, Finding)],
 ) -> Result<(), DomainError> {
+    let mut columns = StatusRows::default();
     let mut kinds = Vec::new();
     let mut changes = Vec::new();
     let mut rows: Vec<&Finding> = Vec::new();
-    for (before, after) in pairs {
-        if *before == after {
-            continue;
-        }
-        Finding::update(
-            c,
-            after.id,
-            &FindingChanges {
-                active: Some(after.active),
-                verified: Some(after.verified),
-                false_p: Some(after.false_p),
-                out_of_scope: Some(after.out_of_scope),
-                risk_accepted: Some(after.risk_accepted),
-                is_mitigated: Some(after.is_mitigated),
-                mitigated: Some(after.mitigated),
-                mitigated_by_id: Some(after.mitigated_by_id),
-                duplicate: Some(after.duplicate),
-                duplicate_finding_id: Some(after.duplicate_finding_id),
-                last_status_update: Some(after.last_status_update),
-                ..FindingChanges::default()
-            },
-        )
-        .await?;
+    for (before, after) in pairs.iter().filter(|(b, a)| *b != a) {
+        columns.push(after);
         let (mut kind, mut diff) = crate::events::diff(before, after);
         if let Some(map) = diff.as_object_mut()
             && before.duplicate_finding_id != after.duplicate_finding_id
@@ -118,6 +98,7 @@ async fn commit(
         changes.push(diff.to_string());
         rows.push(after);
     }
+    Finding::set_status_many(c, &columns).await?;
     Ok(Outbox::record_findings(c, actor, &kinds, &rows, &changes).await?)
 }
 

@@ -612,11 +612,12 @@ impl Finding {
              is_mitigated = v.is_mitigated, mitigated = v.mitigated, \
              mitigated_by_id = v.mitigated_by_id, last_status_update = v.last_status_update, \
              sla_start_date = v.sla_start_date, sla_expiration_date = v.sla_expiration_date, \
+             duplicate = v.duplicate, duplicate_finding_id = v.duplicate_finding_id, \
              updated_at = now() \
-             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
                AS v(id, active, verified, false_p, out_of_scope, risk_accepted, is_mitigated, \
                     mitigated, mitigated_by_id, last_status_update, sla_start_date, \
-                    sla_expiration_date) \
+                    sla_expiration_date, duplicate, duplicate_finding_id) \
              WHERE f.id = v.id",
         )
         .bind::<Array<BigInt>, _>(&rows.id)
@@ -631,6 +632,8 @@ impl Finding {
         .bind::<Array<Timestamptz>, _>(&rows.last_status_update)
         .bind::<Array<Nullable<Date>>, _>(&rows.sla_start_date)
         .bind::<Array<Nullable<Date>>, _>(&rows.sla_expiration_date)
+        .bind::<Array<Bool>, _>(&rows.duplicate)
+        .bind::<Array<Nullable<BigInt>>, _>(&rows.duplicate_finding_id)
         .execute(conn)
         .await
     }
@@ -743,6 +746,8 @@ pub struct StatusRows {
     pub last_status_update: Vec<DateTime<Utc>>,
     pub sla_start_date: Vec<Option<NaiveDate>>,
     pub sla_expiration_date: Vec<Option<NaiveDate>>,
+    pub duplicate: Vec<bool>,
+    pub duplicate_finding_id: Vec<Option<i64>>,
 }
 
 impl StatusRows {
@@ -760,6 +765,8 @@ impl StatusRows {
         self.last_status_update.push(f.last_status_update);
         self.sla_start_date.push(f.sla_start_date);
         self.sla_expiration_date.push(f.sla_expiration_date);
+        self.duplicate.push(f.duplicate);
+        self.duplicate_finding_id.push(f.duplicate_finding_id);
     }
 }
 
