@@ -392,6 +392,9 @@ pub struct HttpConfig {
     /// Largest accepted request body (uploads included), in bytes.
     #[arg(long = "max-upload-bytes", env = "PALISADE_MAX_UPLOAD_BYTES", value_name = "PALISADE_MAX_UPLOAD_BYTES", default_value_t = 512 * 1024 * 1024)]
     pub max_upload_bytes: u64,
+    /// Largest file `attachFile` stores, in bytes.
+    #[arg(long = "max-attachment-bytes", env = "PALISADE_MAX_ATTACHMENT_BYTES", value_name = "PALISADE_MAX_ATTACHMENT_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_attachment_bytes: u64,
     /// Seconds to wait for requests in flight on shutdown.
     #[arg(
         long = "shutdown-grace-seconds",
@@ -514,6 +517,7 @@ impl Config {
             http: HttpConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
                 max_upload_bytes: 512 * 1024 * 1024,
+                max_attachment_bytes: 25 * 1024 * 1024,
                 shutdown_grace_seconds: 5,
             },
             graphql: GraphqlConfig {

@@ -1,6 +1,7 @@
 //! Business rules, independent of GraphQL and HTTP: the hierarchy, findings
 //! and their status rules, severities, SLA and deduplication.
 
+pub mod custom_field;
 pub mod duplicate;
 pub mod finding;
 pub mod finding_group;

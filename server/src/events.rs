@@ -405,6 +405,11 @@ pub fn diff(
     );
     put("duplicate", json!(before.duplicate), json!(after.duplicate));
     put("tags", json!(before.tags), json!(after.tags));
+    put(
+        "custom_fields",
+        before.custom_fields.clone(),
+        after.custom_fields.clone(),
+    );
     // A false positive is also mitigated; its own kind says more.
     let kind = if !before.false_p && after.false_p {
         EventKind::FalsePositive

@@ -3,10 +3,12 @@
 
 pub mod connection;
 pub mod context;
+pub mod custom_field;
 pub mod document;
 pub mod error;
 pub mod events;
 pub mod fanout;
+pub mod file;
 pub mod finding;
 pub mod finding_group;
 pub mod hierarchy;
@@ -40,6 +42,7 @@ pub struct QueryRoot(
     finding_group::FindingGroupQuery,
     note::NoteQuery,
     template::TemplateQuery,
+    custom_field::CustomFieldQuery,
     plugin::PluginQuery,
     user::UserQuery,
     membership::MembershipQuery,
@@ -57,6 +60,8 @@ pub struct MutationRoot(
     finding::review::ReviewMutation,
     finding_group::FindingGroupMutation,
     template::TemplateMutation,
+    custom_field::CustomFieldMutation,
+    file::FileMutation,
     location::LocationMutation,
     note::NoteMutation,
     tag::TagMutation,

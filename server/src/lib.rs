@@ -15,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod files;
 pub mod graphql;
 pub mod import;
 pub mod outbound;

@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(crate::rest::reimport_scan),
         )
         .route("/api/v2/jobs/{id}/", get(crate::rest::job))
+        .route("/files/{id}", get(crate::files::download))
         .route("/auth/oidc/login", get(crate::auth::http::oidc_login))
         .route("/auth/oidc/callback", get(crate::auth::http::oidc_callback))
         .route("/healthz", get(healthz))

@@ -5,10 +5,12 @@
 
 mod support;
 
+mod attachments;
 mod auth;
 mod authz;
 mod config;
 mod conformance;
+mod custom_fields;
 mod docs;
 mod duplicates;
 mod events;

@@ -2,6 +2,8 @@
 //! associated async fn taking a connection; the domain composes them.
 
 pub mod audit;
+pub mod custom_field;
+pub mod file;
 pub mod finding;
 pub mod finding_group;
 pub mod hierarchy;
@@ -32,6 +34,8 @@ pub enum SortKey {
     Text(String),
     /// A date key; `None` sorts after every date.
     Date(Option<chrono::NaiveDate>),
+    /// A JSON key (a custom field value; `{}` when the row has none).
+    Json(String),
 }
 
 /// Which way a page walks.

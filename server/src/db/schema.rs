@@ -19,6 +19,40 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_log (seq) {
+        seq -> Int8,
+        at -> Timestamptz,
+        actor_id -> Nullable<Int8>,
+        #[max_length = 40]
+        object_kind -> Varchar,
+        object_id -> Int8,
+        product_id -> Nullable<Int8>,
+        #[max_length = 40]
+        action -> Varchar,
+        changes -> Jsonb,
+    }
+}
+
+diesel::table! {
+    custom_fields (id) {
+        id -> Int8,
+        product_type_id -> Nullable<Int8>,
+        #[max_length = 100]
+        name -> Varchar,
+        description -> Nullable<Text>,
+        #[max_length = 20]
+        kind -> Varchar,
+        choices -> Array<Text>,
+        applies_to -> Array<Text>,
+        import_keys -> Array<Text>,
+        active -> Bool,
+        creator_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     development_environments (id) {
         id -> Int8,
         #[max_length = 200]
@@ -68,6 +102,14 @@ diesel::table! {
         inherited_tags -> Array<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        custom_fields -> Jsonb,
+    }
+}
+
+diesel::table! {
+    event_log (id) {
+        id -> Int2,
+        pruned_through -> Int8,
     }
 }
 
@@ -136,6 +178,27 @@ diesel::table! {
     finding_reviewers (finding_id, user_id) {
         finding_id -> Int8,
         user_id -> Int8,
+    }
+}
+
+diesel::table! {
+    finding_templates (id) {
+        id -> Int8,
+        #[max_length = 1000]
+        title -> Varchar,
+        cwe -> Nullable<Int4>,
+        #[max_length = 200]
+        severity -> Nullable<Varchar>,
+        description -> Nullable<Text>,
+        mitigation -> Nullable<Text>,
+        impact -> Nullable<Text>,
+        references -> Nullable<Text>,
+        vulnerability_ids -> Array<Text>,
+        tags -> Array<Text>,
+        creator_id -> Nullable<Int8>,
+        last_used -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -243,6 +306,7 @@ diesel::table! {
         extra -> Jsonb,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        custom_fields -> Jsonb,
     }
 }
 
@@ -498,6 +562,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    oidc_logins (state) {
+        #[max_length = 64]
+        state -> Varchar,
+        #[max_length = 64]
+        nonce -> Varchar,
+        #[max_length = 128]
+        code_verifier -> Varchar,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     parser_plugins (id) {
         id -> Int8,
         #[max_length = 200]
@@ -597,6 +673,7 @@ diesel::table! {
         async_updating -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        custom_fields -> Jsonb,
     }
 }
 
@@ -689,11 +766,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    test_import_finding_actions (test_import_id, finding_id) {
+    test_import_action_sets (id) {
+        id -> Int8,
         test_import_id -> Int8,
-        finding_id -> Int8,
         #[max_length = 1]
         action -> Bpchar,
+        finding_ids -> Array<Int8>,
         created_at -> Timestamptz,
     }
 }
@@ -783,12 +861,49 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(job_files -> jobs (job_id));
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        webhook_id -> Int8,
+        event_seq -> Int8,
+        #[max_length = 10]
+        status -> Varchar,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Int8,
+        #[max_length = 200]
+        name -> Varchar,
+        #[max_length = 2000]
+        url -> Varchar,
+        #[max_length = 200]
+        secret -> Varchar,
+        product_type_id -> Nullable<Int8>,
+        product_id -> Nullable<Int8>,
+        kinds -> Array<Text>,
+        active -> Bool,
+        failing_since -> Nullable<Timestamptz>,
+        created_by_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        next_attempt_at -> Nullable<Timestamptz>,
+        locked_until -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(custom_fields -> product_types (product_type_id));
+diesel::joinable!(custom_fields -> users (creator_id));
 diesel::joinable!(engagements -> products (product_id));
 diesel::joinable!(engagements -> users (lead_id));
-diesel::joinable!(finding_cwes -> findings (finding_id));
-diesel::joinable!(finding_found_by -> findings (finding_id));
 diesel::joinable!(finding_found_by -> test_types (test_type_id));
 diesel::joinable!(finding_group_findings -> finding_groups (finding_group_id));
 diesel::joinable!(finding_group_findings -> findings (finding_id));
@@ -798,9 +913,7 @@ diesel::joinable!(finding_groups -> users (creator_id));
 diesel::joinable!(finding_request_responses -> findings (finding_id));
 diesel::joinable!(finding_reviewers -> findings (finding_id));
 diesel::joinable!(finding_reviewers -> users (user_id));
-diesel::joinable!(finding_vulnerability_ids -> findings (finding_id));
-diesel::joinable!(findings -> engagements (engagement_id));
-diesel::joinable!(findings -> products (product_id));
+diesel::joinable!(finding_templates -> users (creator_id));
 diesel::joinable!(findings -> tests (test_id));
 diesel::joinable!(global_roles -> groups (group_id));
 diesel::joinable!(global_roles -> roles (role_id));
@@ -817,8 +930,8 @@ diesel::joinable!(jira_projects -> jira_instances (jira_instance_id));
 diesel::joinable!(jira_projects -> products (product_id));
 diesel::joinable!(jira_push_requests -> finding_groups (finding_group_id));
 diesel::joinable!(jira_push_requests -> findings (finding_id));
+diesel::joinable!(job_files -> jobs (job_id));
 diesel::joinable!(jobs -> users (created_by_id));
-diesel::joinable!(location_finding_refs -> findings (finding_id));
 diesel::joinable!(location_finding_refs -> locations (location_id));
 diesel::joinable!(location_finding_refs -> users (auditor_id));
 diesel::joinable!(location_product_refs -> locations (location_id));
@@ -851,19 +964,25 @@ diesel::joinable!(risk_acceptance_findings -> risk_acceptances (risk_acceptance_
 diesel::joinable!(risk_acceptances -> engagements (engagement_id));
 diesel::joinable!(risk_acceptances -> products (product_id));
 diesel::joinable!(risk_acceptances -> users (owner_id));
-diesel::joinable!(test_import_finding_actions -> findings (finding_id));
-diesel::joinable!(test_import_finding_actions -> test_imports (test_import_id));
+diesel::joinable!(test_import_action_sets -> test_imports (test_import_id));
 diesel::joinable!(test_imports -> tests (test_id));
 diesel::joinable!(tests -> development_environments (environment_id));
 diesel::joinable!(tests -> engagements (engagement_id));
 diesel::joinable!(tests -> products (product_id));
 diesel::joinable!(tests -> test_types (test_type_id));
 diesel::joinable!(tests -> users (lead_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhooks -> product_types (product_type_id));
+diesel::joinable!(webhooks -> products (product_id));
+diesel::joinable!(webhooks -> users (created_by_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    audit_log,
+    custom_fields,
     development_environments,
     engagements,
+    event_log,
     events,
     finding_cwes,
     finding_found_by,
@@ -871,6 +990,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     finding_groups,
     finding_request_responses,
     finding_reviewers,
+    finding_templates,
     finding_vulnerability_ids,
     findings,
     global_roles,
@@ -888,6 +1008,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     note_history,
     note_types,
     notes,
+    oidc_logins,
     parser_plugins,
     product_groups,
     product_members,
@@ -900,9 +1021,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     roles,
     sla_configurations,
     system_settings,
-    test_import_finding_actions,
+    test_import_action_sets,
     test_imports,
     test_types,
     tests,
     users,
+    webhook_deliveries,
+    webhooks,
 );

@@ -477,6 +477,31 @@ pub async fn edit_tags(
     .await
 }
 
+/// Sets or clears custom field values of finding `id` (already checked
+/// against their definitions) and records the change.
+pub async fn set_custom_fields(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    values: &std::collections::BTreeMap<i64, Option<serde_json::Value>>,
+    actor: Option<i64>,
+) -> Result<Finding, DomainError> {
+    conn.transaction::<_, DomainError, _>(async |c| {
+        let existing = Finding::find_for_update(c, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let changes = FindingChanges {
+            custom_fields: Some(super::custom_field::merged(&existing.custom_fields, values)),
+            ..FindingChanges::default()
+        };
+        let row = Finding::update(c, id, &changes)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        record_diff(c, &existing, &row, actor).await?;
+        Ok(row)
+    })
+    .await
+}
+
 /// Deletes finding `id` and records its `deleted` event; its duplicates
 /// are handed to the oldest of them.
 pub async fn delete(

@@ -646,6 +646,7 @@ mod tests {
             hash_code: None,
             service: None,
             tags: vec![],
+            custom_fields: serde_json::json!({}),
             created_at: at,
             updated_at: at,
         }

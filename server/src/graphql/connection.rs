@@ -60,6 +60,9 @@ struct CursorData {
     /// Date key ("none" sorts last).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     d: Option<String>,
+    /// JSON key.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    j: Option<String>,
     /// Row id.
     i: i64,
 }
@@ -70,16 +73,25 @@ pub fn encode_cursor(key: &SortKey, id: i64) -> String {
         SortKey::None => CursorData {
             t: None,
             d: None,
+            j: None,
             i: id,
         },
         SortKey::Text(t) => CursorData {
             t: Some(t.clone()),
             d: None,
+            j: None,
             i: id,
         },
         SortKey::Date(d) => CursorData {
             t: None,
             d: Some(d.map_or_else(|| "none".to_owned(), |d| d.to_string())),
+            j: None,
+            i: id,
+        },
+        SortKey::Json(j) => CursorData {
+            t: None,
+            d: None,
+            j: Some(j.clone()),
             i: id,
         },
     };
@@ -92,13 +104,17 @@ fn decode_cursor(cursor: &str, arg: &str) -> ApiResult<(SortKey, i64)> {
         .decode(cursor.as_bytes())
         .map_err(|_| bad())?;
     let data: CursorData = serde_json::from_slice(&raw).map_err(|_| bad())?;
-    let key = match (data.t, data.d) {
-        (Some(t), None) => SortKey::Text(t),
-        (None, Some(d)) if d == "none" => SortKey::Date(None),
-        (None, Some(d)) => SortKey::Date(Some(
+    let key = match (data.t, data.d, data.j) {
+        (Some(t), None, None) => SortKey::Text(t),
+        (None, Some(d), None) if d == "none" => SortKey::Date(None),
+        (None, Some(d), None) => SortKey::Date(Some(
             NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad())?,
         )),
-        (None, None) => SortKey::None,
+        // Checked here: the text is cast to jsonb in SQL.
+        (None, None, Some(j)) if serde_json::from_str::<serde_json::Value>(&j).is_ok() => {
+            SortKey::Json(j)
+        }
+        (None, None, None) => SortKey::None,
         _ => return Err(bad()),
     };
     Ok((key, data.i))

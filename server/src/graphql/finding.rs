@@ -61,6 +61,19 @@ impl Finding {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Finding, self.0.id)
     }
+    /// Attached files, oldest first.
+    async fn files(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::file::File>> {
+        crate::graphql::file::files_of(ctx, crate::db::models::file::FileParent::Finding(self.0.id))
+            .await
+    }
+    /// Custom field values, by field name.
+    async fn custom_fields(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::custom_field::CustomFieldValue>> {
+        let cx = Cx::of(ctx)?;
+        crate::graphql::custom_field::values_of(&cx, &self.0.custom_fields).await
+    }
     /// Short summary.
     async fn title(&self) -> &str {
         &self.0.title

@@ -24,6 +24,10 @@ pub enum Kind {
     FindingGroup,
     /// Finding template.
     FindingTemplate,
+    /// Custom field definition.
+    CustomField,
+    /// Attached file.
+    File,
     /// Location.
     Location,
     /// Note.
@@ -57,6 +61,8 @@ impl Kind {
             Kind::Finding => "Finding",
             Kind::FindingGroup => "FindingGroup",
             Kind::FindingTemplate => "FindingTemplate",
+            Kind::CustomField => "CustomField",
+            Kind::File => "File",
             Kind::Location => "Location",
             Kind::Note => "Note",
             Kind::NoteType => "NoteType",
@@ -79,6 +85,8 @@ impl Kind {
             "Finding" => Kind::Finding,
             "FindingGroup" => Kind::FindingGroup,
             "FindingTemplate" => Kind::FindingTemplate,
+            "CustomField" => Kind::CustomField,
+            "File" => Kind::File,
             "Location" => Kind::Location,
             "Note" => Kind::Note,
             "NoteType" => Kind::NoteType,

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
+use crate::db::models::custom_field::CustomField;
+use crate::db::models::file::{FileParent, StoredFile};
 use crate::db::models::finding::{Finding, VulnerabilityId};
 use crate::db::models::finding_group::{FindingGroup, GroupSummary};
 use crate::db::models::hierarchy::{
@@ -66,6 +68,33 @@ row_loader!(Note);
 row_loader!(NoteType);
 row_loader!(User);
 row_loader!(FindingGroup);
+row_loader!(CustomField);
+
+/// Attached files per finding, test or engagement.
+pub struct FilesLoader(Db);
+
+impl Loader<FileParent> for FilesLoader {
+    type Value = Vec<StoredFile>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[FileParent],
+    ) -> Result<HashMap<FileParent, Vec<StoredFile>>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = StoredFile::for_parents(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        let mut out: HashMap<FileParent, Vec<StoredFile>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for f in rows {
+            if let Some(p) = f.parent() {
+                out.entry(p).or_default().push(f);
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// The group of each finding that has one.
 pub struct GroupOfFindingLoader(Db);
@@ -329,6 +358,8 @@ pub struct Loaders {
     pub note_types: Dl<RowLoader<NoteType>>,
     pub users: Dl<RowLoader<User>>,
     pub finding_groups: Dl<RowLoader<FindingGroup>>,
+    pub custom_fields: Dl<RowLoader<CustomField>>,
+    pub files: Dl<FilesLoader>,
     pub group_of_finding: Dl<GroupOfFindingLoader>,
     pub group_summaries: Dl<GroupSummaryLoader>,
     pub test_groups: Dl<TestGroupsLoader>,
@@ -375,6 +406,8 @@ impl Loaders {
             note_types: make(rows(db), &counter),
             users: make(rows(db), &counter),
             finding_groups: make(rows(db), &counter),
+            custom_fields: make(rows(db), &counter),
+            files: make(FilesLoader(db.clone()), &counter),
             group_of_finding: make(GroupOfFindingLoader(db.clone()), &counter),
             group_summaries: make(GroupSummaryLoader(db.clone()), &counter),
             test_groups: make(TestGroupsLoader(db.clone()), &counter),

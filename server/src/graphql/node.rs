@@ -52,6 +52,8 @@ pub async fn load_node(cx: &Cx<'_>, id: &ID) -> ApiResult<Node> {
         Kind::User
         | Kind::NoteType
         | Kind::FindingTemplate
+        | Kind::CustomField
+        | Kind::File
         | Kind::ApiToken
         | Kind::Session
         | Kind::Group

@@ -461,12 +461,20 @@ async fn prepare_all(
     findings: Vec<HostFinding>,
 ) -> Result<(Vec<PreparedFinding>, usize), ImportError> {
     let req = r.req;
+    let fields = crate::db::models::custom_field::CustomField::list(
+        c,
+        Some(&[plan.target.product_type_id]),
+        false,
+    )
+    .await?;
+    let custom_fields = crate::domain::custom_field::ImportField::of(&fields);
     let cx = PrepareContext {
         request: req,
         dedupe: &plan.dedupe,
         sla: plan.sys.enable_finding_sla.then_some(&plan.sla),
         today: r.now.date_naive(),
         now: r.now,
+        custom_fields: &custom_fields,
     };
     let reported = findings.len();
     let mut prepared: Vec<PreparedFinding> = findings

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::config::EffectiveDedupe;
 use super::hash::{self, HashSubject};
 use super::request::ImportRequest;
+use crate::domain::custom_field::ImportField;
 use crate::domain::location::UrlParts;
 use crate::domain::severity::Severity;
 use crate::domain::sla::SlaDays;
@@ -59,6 +60,8 @@ pub struct PreparedFinding {
     pub locations: Vec<UrlParts>,
     pub hash_code: String,
     pub extra: Option<String>,
+    /// Custom field values read from `extra` by the fields' import keys.
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl PreparedFinding {
@@ -86,6 +89,8 @@ pub struct PrepareContext<'a> {
     pub sla: Option<&'a SlaDays>,
     pub today: NaiveDate,
     pub now: DateTime<Utc>,
+    /// The custom fields imports fill in this product.
+    pub custom_fields: &'a [ImportField],
 }
 
 fn cut(s: String, max: usize) -> String {
@@ -261,6 +266,11 @@ pub fn prepare(f: HostFinding, cx: &PrepareContext<'_>) -> Option<PreparedFindin
             }
         }
     }
+    let custom_fields = if cx.custom_fields.is_empty() {
+        None
+    } else {
+        ImportField::values_of(cx.custom_fields, &f.extra)
+    };
     let extra = (!f.extra.is_empty()).then(|| {
         let map: serde_json::Map<String, serde_json::Value> = f
             .extra
@@ -315,6 +325,7 @@ pub fn prepare(f: HostFinding, cx: &PrepareContext<'_>) -> Option<PreparedFindin
         locations,
         hash_code: String::new(),
         extra,
+        custom_fields,
     };
     p.hash_code = hash_of(&p, cx.dedupe).hash_code;
     Some(p)

@@ -26,7 +26,8 @@ pub use context::{
     test_type_of, update_test_meta,
 };
 pub use findings::{
-    FindingUpdate, NewRow, RowContext, allocate_ids, insert_findings, originals, update_findings,
+    FindingUpdate, NewRow, RowContext, allocate_ids, insert_findings, originals, set_custom_fields,
+    update_findings,
 };
 pub use groups::group_findings;
 pub use locations::{locations_of, product_location, reconcile_ids, set_reference_status};

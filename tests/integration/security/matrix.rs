@@ -134,6 +134,10 @@ enum Rule {
     Listed(&'static str, Scope),
     /// A change: FORBIDDEN when the object is readable, NOT_FOUND otherwise.
     Write(&'static [&'static str], Scope),
+    /// A change whose permission is held in the first scope of an object
+    /// readable through the second (a product type's custom field, which
+    /// members of its products see).
+    WriteVia(&'static [&'static str], Scope, Scope),
     /// A subscription: the change arrives exactly when the caller holds the permission.
     Events(&'static str),
 }
@@ -352,6 +356,26 @@ const OPS: &[(&str, Rule)] = &[
         "applyTemplate",
         Rule::Write(&["Finding_Edit"], Scope::Product),
     ),
+    ("customFields", Rule::Listed("Product_View", Scope::Product)),
+    ("customField", Rule::Read("Product_View", Scope::Product)),
+    (
+        "createCustomField",
+        Rule::WriteVia(&["Product_Type_Edit"], Scope::ProductType, Scope::Product),
+    ),
+    (
+        "updateCustomField",
+        Rule::WriteVia(&["Product_Type_Edit"], Scope::ProductType, Scope::Product),
+    ),
+    (
+        "deleteCustomField",
+        Rule::WriteVia(&["Product_Type_Edit"], Scope::ProductType, Scope::Product),
+    ),
+    (
+        "setCustomFields",
+        Rule::Write(&["Finding_Edit"], Scope::Product),
+    ),
+    ("attachFile", Rule::Write(&["Finding_Edit"], Scope::Product)),
+    ("deleteFile", Rule::Write(&["Finding_Edit"], Scope::Product)),
     ("createNoteType", Rule::Superuser),
     ("updateNoteType", Rule::Superuser),
     ("removeTags", Rule::Write(&["Finding_Edit"], Scope::Product)),
@@ -503,6 +527,15 @@ fn expected(rule: Rule, c: &Caller, spec: &Spec) -> Outcome {
             if perms.iter().all(|p| spec.has(role, p)) {
                 Outcome::Allowed
             } else if view_of(s).is_none_or(|v| spec.has(role, v)) {
+                Outcome::Forbidden
+            } else {
+                Outcome::NotFound
+            }
+        }
+        Rule::WriteVia(perms, s, seen) => {
+            if perms.iter().all(|p| spec.has(c.role(s), p)) {
+                Outcome::Allowed
+            } else if view_of(seen).is_none_or(|v| spec.has(c.role(seen), v)) {
                 Outcome::Forbidden
             } else {
                 Outcome::NotFound
@@ -783,6 +816,29 @@ impl World {
         .await
     }
 
+    /// A fresh file attached to `finding`.
+    async fn file(&self, finding: &Value) -> Value {
+        let r = upload(
+            &self.admin,
+            "mutation($f: Upload!, $o: ID!) { attachFile(input: {object: $o, file: $f}) { file { id } } }",
+            json!({"o": finding}),
+            b"evidence".to_vec(),
+        )
+        .await;
+        r.data()["attachFile"]["file"]["id"].clone()
+    }
+
+    /// A fresh text custom field of `product_type` for findings.
+    async fn custom_field(&self, product_type: &Value) -> Value {
+        data_at(
+            &self.admin,
+            "mutation($n: String!, $pt: ID!) { createCustomField(input: {name: $n, kind: TEXT, appliesTo: [FINDING], productType: $pt}) { customField { id } } }",
+            json!({"n": uuid::Uuid::new_v4().to_string(), "pt": product_type}),
+            &["createCustomField", "customField", "id"],
+        )
+        .await
+    }
+
     /// Two fresh findings of `test`, the second a duplicate of the first.
     async fn duplicate_pair(&self, test: &Value) -> (Value, Value) {
         let original = self.finding(test).await;
@@ -1039,6 +1095,37 @@ async fn run(op: &str, w: &World, c: &Caller) -> Outcome {
             let t = w.template().await;
             let fresh = w.finding(&p.test).await;
             q("mutation($f: ID!, $t: ID!) { applyTemplate(input: {finding: $f, template: $t}) { finding { id } } }", json!({"f": fresh, "t": t})).await
+        }
+        "customFields" => {
+            let field = w.custom_field(&p.product_type).await;
+            let r = g.query("{ customFields { id } }", json!({})).await;
+            listed(&r, &field, |d| ids_at(&d["customFields"]))
+        }
+        "customField" => {
+            let field = w.custom_field(&p.product_type).await;
+            q("query($id: ID!) { customField(id: $id) { id } }", json!({"id": field})).await
+        }
+        "createCustomField" => {
+            q("mutation($n: String!, $pt: ID!) { createCustomField(input: {name: $n, kind: NUMBER, appliesTo: [FINDING], productType: $pt}) { customField { id } } }", json!({"n": uuid::Uuid::new_v4().to_string(), "pt": p.product_type})).await
+        }
+        "updateCustomField" => {
+            let field = w.custom_field(&p.product_type).await;
+            q("mutation($id: ID!) { updateCustomField(input: {id: $id, description: \"why\"}) { customField { id } } }", json!({"id": field})).await
+        }
+        "deleteCustomField" => {
+            let field = w.custom_field(&p.product_type).await;
+            q("mutation($id: ID!) { deleteCustomField(input: {id: $id}) { deletedId } }", json!({"id": field})).await
+        }
+        "setCustomFields" => {
+            let field = w.custom_field(&p.product_type).await;
+            q("mutation($o: ID!, $f: ID!) { setCustomFields(input: {object: $o, values: [{field: $f, value: \"v\"}]}) { customFields { value } } }", json!({"o": p.finding, "f": field})).await
+        }
+        "attachFile" => {
+            classify(&upload(&g, "mutation($f: Upload!, $o: ID!) { attachFile(input: {object: $o, file: $f}) { file { id } } }", json!({"o": p.finding}), b"evidence".to_vec()).await)
+        }
+        "deleteFile" => {
+            let file = w.file(&p.finding).await;
+            q("mutation($id: ID!) { deleteFile(input: {id: $id}) { deletedId } }", json!({"id": file})).await
         }
         "noteTypes" => q("{ noteTypes { id name } }", json!({})).await,
         "createNoteType" => {

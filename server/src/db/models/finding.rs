@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Jsonb, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::{Direction, PageQuery, SortKey, like_pattern};
@@ -84,6 +84,8 @@ pub struct Finding {
     pub hash_code: Option<String>,
     pub service: Option<String>,
     pub tags: Vec<String>,
+    /// Custom field values by definition id.
+    pub custom_fields: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -186,6 +188,7 @@ pub struct FindingChanges {
     pub planned_remediation_date: Option<Option<NaiveDate>>,
     pub planned_remediation_version: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
+    pub custom_fields: Option<serde_json::Value>,
 }
 
 /// Sort orders of finding lists.
@@ -201,6 +204,8 @@ pub enum FindingSort {
     SlaExpiration,
     /// Title.
     Title,
+    /// The value of this custom field (findings without one last).
+    Custom(i64),
 }
 
 /// Every filter of a finding list; `None`/empty means "no condition".
@@ -243,6 +248,33 @@ pub struct FindingFilter {
     pub duplicate_of: Option<i64>,
     /// Under review, with this user among the reviewers.
     pub reviewer_id: Option<i64>,
+    /// Conditions on custom field values.
+    pub custom: Vec<CustomCondition>,
+}
+
+/// A condition on the value of one custom field of a finding.
+#[derive(Debug, Clone)]
+pub struct CustomCondition {
+    /// The field's definition.
+    pub field_id: i64,
+    /// What the value must satisfy.
+    pub test: CustomTest,
+}
+
+/// What a custom field value must satisfy.
+#[derive(Debug, Clone)]
+pub enum CustomTest {
+    /// Equal to this value; for a multiple-choice field, holding this choice
+    /// (or, given a list, all of these).
+    Equals(serde_json::Value),
+    /// At least this (a number, or a date or text compared as text).
+    Min(serde_json::Value),
+    /// At most this.
+    Max(serde_json::Value),
+    /// A text containing this, in any case.
+    Contains(String),
+    /// Set (true) or not set (false).
+    IsSet(bool),
 }
 
 /// The far-future date that stands for "no SLA expiration" when sorting.
@@ -378,6 +410,58 @@ impl FindingFilter {
                 ),
             );
         }
+        for c in &self.custom {
+            let key = c.field_id.to_string();
+            q = match &c.test {
+                // Both containments can use the index of findings with
+                // values; the second finds a choice among multiple choices.
+                CustomTest::Equals(v) => q.filter(
+                    diesel::dsl::sql::<Bool>(
+                        "(findings.custom_fields <> '{}' AND (findings.custom_fields @> jsonb_build_object(",
+                    )
+                    .bind::<Text, _>(key.clone())
+                    .sql(", ")
+                    .bind::<Jsonb, _>(v.clone())
+                    .sql(") OR findings.custom_fields @> jsonb_build_object(")
+                    .bind::<Text, _>(key)
+                    .sql(", jsonb_build_array(")
+                    .bind::<Jsonb, _>(v.clone())
+                    .sql("))))"),
+                ),
+                CustomTest::Min(v) | CustomTest::Max(v) => {
+                    let op = if matches!(c.test, CustomTest::Min(_)) { ">=" } else { "<=" };
+                    q.filter(
+                        diesel::dsl::sql::<Bool>("(jsonb_typeof(findings.custom_fields -> ")
+                            .bind::<Text, _>(key.clone())
+                            .sql(") = jsonb_typeof(")
+                            .bind::<Jsonb, _>(v.clone())
+                            .sql(") AND findings.custom_fields -> ")
+                            .bind::<Text, _>(key)
+                            .sql(&format!(" {op} "))
+                            .bind::<Jsonb, _>(v.clone())
+                            .sql(")"),
+                    )
+                }
+                CustomTest::Contains(s) => q.filter(
+                    diesel::dsl::sql::<Bool>("(jsonb_typeof(findings.custom_fields -> ")
+                        .bind::<Text, _>(key.clone())
+                        .sql(") = 'string' AND findings.custom_fields ->> ")
+                        .bind::<Text, _>(key)
+                        .sql(" ILIKE ")
+                        .bind::<Text, _>(like_pattern(s))
+                        .sql(")"),
+                ),
+                CustomTest::IsSet(set) => q.filter(
+                    diesel::dsl::sql::<Bool>(if *set {
+                        "(findings.custom_fields ? "
+                    } else {
+                        "NOT (findings.custom_fields ? "
+                    })
+                    .bind::<Text, _>(key)
+                    .sql(")"),
+                ),
+            };
+        }
         if let Some(s) = &self.search {
             let p = like_pattern(s);
             q = q.filter(
@@ -505,6 +589,15 @@ impl Finding {
                     .bind::<BigInt, _>(*after)
                     .sql(")"),
                 ),
+                (FindingSort::Custom(field), SortKey::Json(v)) => q.filter(
+                    diesel::dsl::sql::<Bool>(&format!(
+                        "(COALESCE(findings.custom_fields -> '{field}', '{{}}'::jsonb), findings.id) {cmp} ("
+                    ))
+                    .bind::<Text, _>(v.clone())
+                    .sql("::jsonb, ")
+                    .bind::<BigInt, _>(*after)
+                    .sql(")"),
+                ),
                 // A cursor from another sort order: fall back to the id alone.
                 (_, _) => {
                     if desc { q.filter(findings::id.lt(*after)) } else { q.filter(findings::id.gt(*after)) }
@@ -538,6 +631,21 @@ impl Finding {
                 .desc(),
                 findings::id.desc(),
             )),
+            // An object sorts after every value a field holds: missing values last.
+            (FindingSort::Custom(field), false) => q.order((
+                diesel::dsl::sql::<Jsonb>(&format!(
+                    "COALESCE(findings.custom_fields -> '{field}', '{{}}'::jsonb)"
+                ))
+                .asc(),
+                findings::id.asc(),
+            )),
+            (FindingSort::Custom(field), true) => q.order((
+                diesel::dsl::sql::<Jsonb>(&format!(
+                    "COALESCE(findings.custom_fields -> '{field}', '{{}}'::jsonb)"
+                ))
+                .desc(),
+                findings::id.desc(),
+            )),
         };
         q.limit(page.limit + 1)
             .select(Finding::as_select())
@@ -553,6 +661,11 @@ impl Finding {
             FindingSort::Title => SortKey::Text(self.title.clone()),
             FindingSort::Date => SortKey::Date(Some(self.date)),
             FindingSort::SlaExpiration => SortKey::Date(self.sla_expiration_date),
+            FindingSort::Custom(field) => SortKey::Json(
+                self.custom_fields
+                    .get(field.to_string())
+                    .map_or_else(|| "{}".to_owned(), serde_json::Value::to_string),
+            ),
         }
     }
 

@@ -64,6 +64,8 @@ pub struct Product {
     pub prod_numeric_grade: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Custom field values by definition id.
+    pub custom_fields: serde_json::Value,
 }
 
 /// Insert form of [`Product`].
@@ -128,6 +130,8 @@ pub struct Engagement {
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Custom field values by definition id.
+    pub custom_fields: serde_json::Value,
 }
 
 /// Insert form of [`Engagement`].
@@ -402,6 +406,27 @@ impl ProductType {
 }
 
 impl Product {
+    /// Merges `set` into the row's custom field values and removes the
+    /// `remove` keys, in one statement (concurrent writers lose nothing).
+    pub async fn set_custom_fields(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        (set, remove): &(serde_json::Value, Vec<String>),
+    ) -> QueryResult<Option<Product>> {
+        use diesel::sql_types::{Array, Jsonb, Text};
+        diesel::update(products::table.find(id))
+            .set(
+                products::custom_fields.eq(diesel::dsl::sql::<Jsonb>("(custom_fields || ")
+                    .bind::<Jsonb, _>(set)
+                    .sql(") - ")
+                    .bind::<Array<Text>, _>(remove)),
+            )
+            .returning(Product::as_select())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
     /// Inserts a product.
     pub async fn create(
         conn: &mut AsyncPgConnection,
@@ -475,6 +500,27 @@ impl Product {
 }
 
 impl Engagement {
+    /// Merges `set` into the row's custom field values and removes the
+    /// `remove` keys, in one statement (concurrent writers lose nothing).
+    pub async fn set_custom_fields(
+        conn: &mut AsyncPgConnection,
+        id: i64,
+        (set, remove): &(serde_json::Value, Vec<String>),
+    ) -> QueryResult<Option<Engagement>> {
+        use diesel::sql_types::{Array, Jsonb, Text};
+        diesel::update(engagements::table.find(id))
+            .set(
+                engagements::custom_fields.eq(diesel::dsl::sql::<Jsonb>("(custom_fields || ")
+                    .bind::<Jsonb, _>(set)
+                    .sql(") - ")
+                    .bind::<Array<Text>, _>(remove)),
+            )
+            .returning(Engagement::as_select())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
     /// Inserts an engagement.
     pub async fn create(
         conn: &mut AsyncPgConnection,

@@ -1,13 +1,15 @@
 //! The finding list: filters, order, keyset pages and the look-ahead
 //! prefetch that loads a page's relations in one statement each.
 
-use async_graphql::{Context, Enum, ID, InputObject};
+use async_graphql::{Context, Enum, ID, InputObject, Json};
 use chrono::NaiveDate;
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
 use super::Finding;
-use crate::db::models::finding::{self as model, FindingFilter, FindingSort};
+use crate::db::models::finding::{
+    self as model, CustomCondition, CustomTest, FindingFilter, FindingSort,
+};
 use crate::db::models::{Direction, PageQuery};
 use crate::domain::normalize_tags;
 use crate::domain::severity::Severity;
@@ -33,6 +35,9 @@ pub enum FindingOrderField {
     SlaExpiration,
     /// Title.
     Title,
+    /// The value of the custom field named in `customField` (findings
+    /// without a value last).
+    CustomField,
 }
 
 /// Sort direction.
@@ -46,13 +51,105 @@ pub enum OrderDirection {
 }
 
 /// How to sort findings.
-#[derive(InputObject, Clone, Copy, Debug, Default)]
+#[derive(InputObject, Clone, Debug, Default)]
 pub struct FindingOrder {
     /// Field.
     pub field: FindingOrderField,
     /// Direction.
     #[graphql(default)]
     pub direction: OrderDirection,
+    /// The custom field to sort by (with `field: CUSTOM_FIELD`).
+    pub custom_field: Option<ID>,
+}
+
+/// A condition on one custom field's value; every operator given must hold.
+#[derive(InputObject, Clone, Debug)]
+pub struct CustomFieldCondition {
+    /// The field.
+    pub field: ID,
+    /// Equal to this value; for a multiple-choice field, holding this choice
+    /// (or every choice of a list).
+    pub equals: Option<Json<serde_json::Value>>,
+    /// At least this number (or date, or text, compared as text).
+    pub min: Option<Json<serde_json::Value>>,
+    /// At most this.
+    pub max: Option<Json<serde_json::Value>>,
+    /// A text value containing this, in any case.
+    pub contains: Option<String>,
+    /// Set (true) or unset (false).
+    pub is_set: Option<bool>,
+}
+
+/// Most custom field conditions in one filter.
+const MAX_CUSTOM_CONDITIONS: usize = 20;
+
+fn custom_conditions(list: Option<Vec<CustomFieldCondition>>) -> ApiResult<Vec<CustomCondition>> {
+    let list = list.unwrap_or_default();
+    if list.len() > MAX_CUSTOM_CONDITIONS {
+        return Err(crate::graphql::error::ApiError::invalid(
+            "customFields",
+            format!("at most {MAX_CUSTOM_CONDITIONS} conditions"),
+        ));
+    }
+    let mut out = Vec::new();
+    for c in list {
+        let field_id = ids::decode(&c.field, Kind::CustomField)?;
+        let scalar = |v: &Json<serde_json::Value>, op: &str| {
+            if v.0.is_number() || v.0.is_string() {
+                Ok(v.0.clone())
+            } else {
+                Err(crate::graphql::error::ApiError::invalid(
+                    &format!("customFields.{op}"),
+                    "takes a number, a date or a text",
+                ))
+            }
+        };
+        let before = out.len();
+        if let Some(v) = &c.equals {
+            if v.0.is_null() || v.0.is_object() {
+                return Err(crate::graphql::error::ApiError::invalid(
+                    "customFields.equals",
+                    "takes a value (use isSet for a missing one)",
+                ));
+            }
+            out.push(CustomCondition {
+                field_id,
+                test: CustomTest::Equals(v.0.clone()),
+            });
+        }
+        if let Some(v) = &c.min {
+            out.push(CustomCondition {
+                field_id,
+                test: CustomTest::Min(scalar(v, "min")?),
+            });
+        }
+        if let Some(v) = &c.max {
+            out.push(CustomCondition {
+                field_id,
+                test: CustomTest::Max(scalar(v, "max")?),
+            });
+        }
+        if let Some(s) = c.contains {
+            crate::domain::check_len("customFields.contains", &s, 500, true)?;
+            out.push(CustomCondition {
+                field_id,
+                test: CustomTest::Contains(s),
+            });
+        }
+        if let Some(b) = c.is_set {
+            out.push(CustomCondition {
+                field_id,
+                test: CustomTest::IsSet(b),
+            });
+        }
+        if out.len() == before {
+            return Err(crate::graphql::error::ApiError::invalid(
+                "customFields",
+                "give equals, min, max, contains or isSet",
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Finding list filters; every given condition must hold.
@@ -116,6 +213,8 @@ pub struct FindingFilterInput {
     pub reviewer: Option<ID>,
     /// True: under review, with the caller among the reviewers (false: no condition).
     pub under_review_by_me: Option<bool>,
+    /// Conditions on custom field values; all must hold.
+    pub custom_fields: Option<Vec<CustomFieldCondition>>,
 }
 
 fn decode_all(list: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Vec<i64>> {
@@ -180,6 +279,7 @@ impl FindingFilterInput {
                 .map(|i| ids::decode(i, Kind::Finding))
                 .transpose()?,
             reviewer_id: reviewer,
+            custom: custom_conditions(self.custom_fields)?,
         })
     }
 }
@@ -335,6 +435,15 @@ pub async fn findings_connection(
         FindingOrderField::Date => FindingSort::Date,
         FindingOrderField::SlaExpiration => FindingSort::SlaExpiration,
         FindingOrderField::Title => FindingSort::Title,
+        FindingOrderField::CustomField => match &order.custom_field {
+            Some(id) => FindingSort::Custom(ids::decode(id, Kind::CustomField)?),
+            None => {
+                return Err(crate::graphql::error::ApiError::invalid(
+                    "orderBy.customField",
+                    "name the custom field to sort by",
+                ));
+            }
+        },
     };
     let dir = match order.direction {
         OrderDirection::Asc => Direction::Asc,

@@ -56,6 +56,22 @@ impl Engagement {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Engagement, self.0.id)
     }
+    /// Attached files, oldest first.
+    async fn files(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::file::File>> {
+        crate::graphql::file::files_of(
+            ctx,
+            crate::db::models::file::FileParent::Engagement(self.0.id),
+        )
+        .await
+    }
+    /// Custom field values, by field name.
+    async fn custom_fields(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::custom_field::CustomFieldValue>> {
+        let cx = Cx::of(ctx)?;
+        crate::graphql::custom_field::values_of(&cx, &self.0.custom_fields).await
+    }
     /// Name.
     async fn name(&self) -> Option<&str> {
         self.0.name.as_deref()

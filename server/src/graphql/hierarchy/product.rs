@@ -55,6 +55,14 @@ impl Product {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Product, self.0.id)
     }
+    /// Custom field values, by field name.
+    async fn custom_fields(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::custom_field::CustomFieldValue>> {
+        let cx = Cx::of(ctx)?;
+        crate::graphql::custom_field::values_of(&cx, &self.0.custom_fields).await
+    }
     /// Unique name.
     async fn name(&self) -> &str {
         &self.0.name

@@ -65,6 +65,11 @@ impl Test {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Test, self.0.id)
     }
+    /// Attached files, oldest first.
+    async fn files(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::file::File>> {
+        crate::graphql::file::files_of(ctx, crate::db::models::file::FileParent::Test(self.0.id))
+            .await
+    }
     /// Title.
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()

@@ -65,6 +65,7 @@ pub(super) async fn reimport_match(
     let mut new_findings = Vec::new();
     let mut updates: Vec<FindingUpdate> = Vec::new();
     let mut reactivated: Vec<i64> = Vec::new();
+    let mut custom_updates: Vec<(i64, String)> = Vec::new();
     let mut skip_note: Vec<i64> = Vec::new();
     let mut matched = 0u64;
     let today = r.now.date_naive();
@@ -123,6 +124,21 @@ pub(super) async fn reimport_match(
         }
         processed[oi] = true;
         let o = &originals[oi];
+        if let Some(values) = p.custom_fields.take() {
+            let before: serde_json::Value =
+                serde_json::from_str(&o.custom_fields).unwrap_or_else(|_| json!({}));
+            let mut after = before.as_object().cloned().unwrap_or_default();
+            after.extend(values);
+            let after = serde_json::Value::Object(after);
+            if after != before {
+                ledger.event(
+                    EventKind::Updated,
+                    o.id,
+                    &json!({"custom_fields": {"before": before, "after": after}}),
+                );
+                custom_updates.push((o.id, after.to_string()));
+            }
+        }
         reported_ids.push((
             o.id,
             std::mem::take(&mut p.vulnerability_ids),
@@ -238,6 +254,9 @@ pub(super) async fn reimport_match(
     }
     for chunk in updates.chunks(r.settings.batch_size.max(1)) {
         store::update_findings(c, chunk).await?;
+    }
+    for chunk in custom_updates.chunks(r.settings.batch_size.max(1)) {
+        store::set_custom_fields(c, chunk).await?;
     }
     for chunk in reported_ids.chunks(r.settings.batch_size.max(1)) {
         store::reconcile_ids(c, chunk).await?;

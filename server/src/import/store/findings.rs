@@ -73,7 +73,7 @@ const INSERT_FINDINGS: &str = "INSERT INTO findings (id, test_id, engagement_id,
     duplicate, duplicate_finding_id, out_of_scope, risk_accepted, is_mitigated, mitigated, \
     mitigated_by_id, sla_expiration_date, file_path, line, component_name, component_version, \
     static_finding, dynamic_finding, nb_occurences, fix_available, fix_version, hash_code, \
-    service, tags, extra) \
+    service, tags, extra, custom_fields) \
     SELECT x.id, $1, $2, $3, $4, $5, x.title, x.date, x.severity, x.numerical_severity, \
     x.description, x.mitigation, x.impact, x.steps, x.justification, x.refs, x.param, \
     x.payload, x.cwe, x.cve, x.vid, x.uid, x.cvssv3, x.cvssv3_score, x.cvssv4, \
@@ -81,15 +81,16 @@ const INSERT_FINDINGS: &str = "INSERT INTO findings (id, test_id, engagement_id,
     x.duplicate_of IS NOT NULL, x.duplicate_of, x.oos, x.risk_accepted, x.is_mitigated, \
     x.mitigated, CASE WHEN x.is_mitigated THEN $4 END, x.sla, x.file_path, x.line, x.cn, x.cv, \
     x.static, x.dynamic, x.nb, x.fix_available, x.fix_version, x.hash_code, x.service, \
-    COALESCE(string_to_array(NULLIF(x.tags, ''), ','), '{}'), COALESCE(x.extra::jsonb, '{}') \
+    COALESCE(string_to_array(NULLIF(x.tags, ''), ','), '{}'), COALESCE(x.extra::jsonb, '{}'), \
+    COALESCE(x.custom_fields::jsonb, '{}') \
     FROM unnest($6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
     $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, \
-    $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51) AS x(id, title, date, severity, \
+    $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, $52) AS x(id, title, date, severity, \
     numerical_severity, description, mitigation, impact, steps, justification, refs, param, \
     payload, cwe, cve, vid, uid, cvssv3, cvssv3_score, cvssv4, cvssv4_score, epss, epss_pct, \
     kev, active, verified, false_p, duplicate_of, oos, risk_accepted, is_mitigated, mitigated, \
     sla, file_path, line, cn, cv, static, dynamic, nb, fix_available, fix_version, hash_code, \
-    service, tags, extra)";
+    service, tags, extra, custom_fields)";
 
 /// Inserts one batch of new findings and their vulnerability ids, CWEs,
 /// found-by rows and locations (at most eight statements). Takes the
@@ -164,7 +165,12 @@ pub async fn insert_findings(
         .bind::<Array<Text>, _>(col!(|r| r.finding.hash_code.as_str()))
         .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.service.as_deref()))
         .bind::<Array<Text>, _>(col!(|r| r.finding.tags.join(",")))
-        .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.extra.as_deref()));
+        .bind::<Array<Nullable<Text>>, _>(col!(|r| r.finding.extra.as_deref()))
+        .bind::<Array<Nullable<Text>>, _>(col!(|r| r
+            .finding
+            .custom_fields
+            .as_ref()
+            .map(|m| serde_json::Value::Object(m.clone()).to_string())));
     q.execute(&mut { conn }).await?;
 
     // Vulnerability ids, in report order.
@@ -269,6 +275,9 @@ pub struct Original {
     pub fix_available: Option<bool>,
     #[diesel(sql_type = Nullable<Text>)]
     pub fix_version: Option<String>,
+    /// Custom field values, as JSON text.
+    #[diesel(sql_type = Text)]
+    pub custom_fields: String,
 }
 
 /// The test's findings with the same service (§5.4 step 1), oldest first.
@@ -285,7 +294,8 @@ pub async fn originals(
     sql_query(format!(
         "SELECT id, hash_code, unique_id_from_tool, title, severity, active, verified, \
          is_mitigated, mitigated, mitigated_by_id, false_p, out_of_scope, risk_accepted, \
-         duplicate, component_name, component_version, fix_available, fix_version \
+         duplicate, component_name, component_version, fix_available, fix_version, \
+         custom_fields::text AS custom_fields \
          FROM findings WHERE test_id = $1 AND {cond} ORDER BY id"
     ))
     .bind::<BigInt, _>(test_id)
@@ -352,6 +362,26 @@ pub async fn update_findings(
     .bind::<Array<Nullable<Text>>, _>(col!(|u| u.component_name.as_deref()))
     .bind::<Array<Nullable<Text>>, _>(col!(|u| u.component_version.as_deref()))
     .bind::<Array<Nullable<Date>>, _>(col!(|u| u.sla_start_date))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes reimport's custom field values, `(finding id, whole object as
+/// JSON text)`, in one statement.
+pub async fn set_custom_fields(
+    conn: &mut AsyncPgConnection,
+    rows: &[(i64, String)],
+) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sql_query(
+        "UPDATE findings f SET custom_fields = x.cf::jsonb \
+         FROM unnest($1, $2) AS x(id, cf) WHERE f.id = x.id",
+    )
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())

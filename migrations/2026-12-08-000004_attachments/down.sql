@@ -1,0 +1,2 @@
+DROP TABLE files;
+DROP FUNCTION audit_file();
