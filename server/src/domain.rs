@@ -9,6 +9,7 @@ pub mod hierarchy;
 pub mod location;
 pub mod note;
 pub mod review;
+pub mod risk;
 pub mod severity;
 pub mod sla;
 pub mod tag;

@@ -419,6 +419,8 @@ pub fn diff(
         EventKind::Reactivated
     } else if !before.risk_accepted && after.risk_accepted {
         EventKind::RiskAccepted
+    } else if before.risk_accepted && !after.risk_accepted {
+        EventKind::RiskUnaccepted
     } else if before.severity != after.severity {
         EventKind::SeverityChanged
     } else if before.active != after.active || before.verified != after.verified {

@@ -120,6 +120,7 @@ pub async fn download(
     let permission = match file.parent() {
         Some(FileParent::Finding(_)) => Permission::Finding_View,
         Some(FileParent::Test(_)) => Permission::Test_View,
+        Some(FileParent::RiskAcceptance(_)) => Permission::Engagement_View,
         _ => Permission::Engagement_View,
     };
     let object = Object::Product {

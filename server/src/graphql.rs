@@ -23,6 +23,7 @@ pub mod node;
 pub mod note;
 pub mod payload;
 pub mod plugin;
+pub mod risk;
 pub mod tag;
 pub mod template;
 pub mod user;
@@ -43,6 +44,7 @@ pub struct QueryRoot(
     note::NoteQuery,
     template::TemplateQuery,
     custom_field::CustomFieldQuery,
+    risk::RiskQuery,
     plugin::PluginQuery,
     user::UserQuery,
     membership::MembershipQuery,
@@ -62,6 +64,7 @@ pub struct MutationRoot(
     template::TemplateMutation,
     custom_field::CustomFieldMutation,
     file::FileMutation,
+    risk::RiskMutation,
     location::LocationMutation,
     note::NoteMutation,
     tag::TagMutation,

@@ -26,6 +26,7 @@ mod note_types;
 mod oidc;
 mod plugin;
 mod review;
+mod risk;
 mod schema;
 mod security;
 mod severity;

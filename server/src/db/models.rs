@@ -12,6 +12,7 @@ pub mod membership;
 pub mod note;
 pub mod plugin;
 pub mod review;
+pub mod risk;
 pub mod template;
 pub mod test_import;
 pub mod user;

@@ -130,6 +130,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    files (id) {
+        id -> Int8,
+        finding_id -> Nullable<Int8>,
+        test_id -> Nullable<Int8>,
+        engagement_id -> Nullable<Int8>,
+        product_id -> Int8,
+        #[max_length = 255]
+        name -> Varchar,
+        #[max_length = 200]
+        content_type -> Varchar,
+        size -> Int8,
+        #[max_length = 64]
+        sha256 -> Bpchar,
+        content -> Bytea,
+        uploaded_by_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        risk_acceptance_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     finding_cwes (id) {
         id -> Int8,
         finding_id -> Int8,
@@ -904,6 +925,12 @@ diesel::joinable!(custom_fields -> product_types (product_type_id));
 diesel::joinable!(custom_fields -> users (creator_id));
 diesel::joinable!(engagements -> products (product_id));
 diesel::joinable!(engagements -> users (lead_id));
+diesel::joinable!(files -> engagements (engagement_id));
+diesel::joinable!(files -> findings (finding_id));
+diesel::joinable!(files -> products (product_id));
+diesel::joinable!(files -> risk_acceptances (risk_acceptance_id));
+diesel::joinable!(files -> tests (test_id));
+diesel::joinable!(files -> users (uploaded_by_id));
 diesel::joinable!(finding_found_by -> test_types (test_type_id));
 diesel::joinable!(finding_group_findings -> finding_groups (finding_group_id));
 diesel::joinable!(finding_group_findings -> findings (finding_id));
@@ -984,6 +1011,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     engagements,
     event_log,
     events,
+    files,
     finding_cwes,
     finding_found_by,
     finding_group_findings,

@@ -45,11 +45,15 @@ pub enum EventKind {
     StatusChanged,
     /// A webhook was switched off (failing, or its creator lost access).
     WebhookDisabled,
+    /// Its risk acceptance ended: removed, deleted, or taken back by hand.
+    RiskUnaccepted,
+    /// Its risk acceptance expired.
+    RiskExpired,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Created,
         EventKind::Reactivated,
         EventKind::Mitigated,
@@ -62,6 +66,8 @@ impl EventKind {
         EventKind::SeverityChanged,
         EventKind::StatusChanged,
         EventKind::WebhookDisabled,
+        EventKind::RiskUnaccepted,
+        EventKind::RiskExpired,
     ];
 
     /// The stored word.
@@ -79,6 +85,8 @@ impl EventKind {
             EventKind::SeverityChanged => "severity_changed",
             EventKind::StatusChanged => "status_changed",
             EventKind::WebhookDisabled => "webhook_disabled",
+            EventKind::RiskUnaccepted => "risk_unaccepted",
+            EventKind::RiskExpired => "risk_expired",
         }
     }
 

@@ -130,10 +130,18 @@ async fn parent_of(cx: &Cx<'_>, id: &ID) -> ApiResult<(FileParent, i64, Permissi
                 Permission::Engagement_Edit,
             )
         }
+        Kind::RiskAcceptance => {
+            let r: crate::db::models::risk::RiskAcceptance = cx.readable(id).await?;
+            (
+                FileParent::RiskAcceptance(r.id),
+                r.product_id,
+                Permission::Risk_Acceptance,
+            )
+        }
         _ => {
             return Err(ApiError::invalid(
                 "object",
-                "files are attached to findings, tests and engagements",
+                "files are attached to findings, tests, engagements and risk acceptances",
             ));
         }
     })
@@ -235,6 +243,7 @@ impl FileMutation {
         let permission = match file.parent() {
             Some(FileParent::Finding(_)) => Permission::Finding_Edit,
             Some(FileParent::Test(_)) => Permission::Test_Edit,
+            Some(FileParent::RiskAcceptance(_)) => Permission::Risk_Acceptance,
             _ => Permission::Engagement_Edit,
         };
         cx.require_product(permission, file.product_id).await?;

@@ -61,6 +61,13 @@ impl Finding {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Finding, self.0.id)
     }
+    /// The risk acceptance it is in.
+    async fn risk_acceptance(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::graphql::risk::RiskAcceptance>> {
+        crate::graphql::risk::of_finding(ctx, self.0.id).await
+    }
     /// Attached files, oldest first.
     async fn files(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::file::File>> {
         crate::graphql::file::files_of(ctx, crate::db::models::file::FileParent::Finding(self.0.id))

@@ -110,6 +110,7 @@ pub async fn history_of(
         Kind::Engagement => "Engagement",
         Kind::Product => "Product",
         Kind::ProductType => "ProductType",
+        Kind::RiskAcceptance => "RiskAcceptance",
         other => {
             return Err(super::error::ApiError::Internal(format!(
                 "no history for {}",

@@ -28,6 +28,8 @@ pub enum Kind {
     CustomField,
     /// Attached file.
     File,
+    /// Risk acceptance.
+    RiskAcceptance,
     /// Location.
     Location,
     /// Note.
@@ -63,6 +65,7 @@ impl Kind {
             Kind::FindingTemplate => "FindingTemplate",
             Kind::CustomField => "CustomField",
             Kind::File => "File",
+            Kind::RiskAcceptance => "RiskAcceptance",
             Kind::Location => "Location",
             Kind::Note => "Note",
             Kind::NoteType => "NoteType",
@@ -87,6 +90,7 @@ impl Kind {
             "FindingTemplate" => Kind::FindingTemplate,
             "CustomField" => Kind::CustomField,
             "File" => Kind::File,
+            "RiskAcceptance" => Kind::RiskAcceptance,
             "Location" => Kind::Location,
             "Note" => Kind::Note,
             "NoteType" => Kind::NoteType,

@@ -15,6 +15,7 @@ use crate::db::models::hierarchy::{
 };
 use crate::db::models::location::{FindingLocation, Location};
 use crate::db::models::note::{Note, NoteParent, NoteType};
+use crate::db::models::risk::RiskAcceptance;
 use crate::db::models::user::User;
 use crate::db::{Db, QueryCounter};
 
@@ -69,6 +70,23 @@ row_loader!(NoteType);
 row_loader!(User);
 row_loader!(FindingGroup);
 row_loader!(CustomField);
+row_loader!(RiskAcceptance);
+
+/// The risk acceptance of each finding that is in one.
+pub struct AcceptanceOfFindingLoader(Db);
+
+impl Loader<i64> for AcceptanceOfFindingLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, i64>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = RiskAcceptance::of_findings(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        Ok(rows.into_iter().collect())
+    }
+}
 
 /// Attached files per finding, test or engagement.
 pub struct FilesLoader(Db);
@@ -360,6 +378,8 @@ pub struct Loaders {
     pub finding_groups: Dl<RowLoader<FindingGroup>>,
     pub custom_fields: Dl<RowLoader<CustomField>>,
     pub files: Dl<FilesLoader>,
+    pub risk_acceptances: Dl<RowLoader<RiskAcceptance>>,
+    pub acceptance_of_finding: Dl<AcceptanceOfFindingLoader>,
     pub group_of_finding: Dl<GroupOfFindingLoader>,
     pub group_summaries: Dl<GroupSummaryLoader>,
     pub test_groups: Dl<TestGroupsLoader>,
@@ -408,6 +428,8 @@ impl Loaders {
             finding_groups: make(rows(db), &counter),
             custom_fields: make(rows(db), &counter),
             files: make(FilesLoader(db.clone()), &counter),
+            risk_acceptances: make(rows(db), &counter),
+            acceptance_of_finding: make(AcceptanceOfFindingLoader(db.clone()), &counter),
             group_of_finding: make(GroupOfFindingLoader(db.clone()), &counter),
             group_summaries: make(GroupSummaryLoader(db.clone()), &counter),
             test_groups: make(TestGroupsLoader(db.clone()), &counter),

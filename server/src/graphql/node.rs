@@ -35,6 +35,8 @@ pub enum Node {
     Location(Location),
     /// Note.
     Note(Note),
+    /// Risk acceptance.
+    RiskAcceptance(super::risk::RiskAcceptance),
 }
 
 /// Resolves a global id to a readable node.
@@ -49,6 +51,9 @@ pub async fn load_node(cx: &Cx<'_>, id: &ID) -> ApiResult<Node> {
         Kind::FindingGroup => Node::FindingGroup(FindingGroup(cx.readable_id(n).await?)),
         Kind::Location => Node::Location(Location(cx.readable_id(n).await?)),
         Kind::Note => Node::Note(Note(cx.readable_id(n).await?)),
+        Kind::RiskAcceptance => {
+            Node::RiskAcceptance(super::risk::RiskAcceptance(cx.readable_id(n).await?))
+        }
         Kind::User
         | Kind::NoteType
         | Kind::FindingTemplate

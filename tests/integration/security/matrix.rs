@@ -374,6 +374,50 @@ const OPS: &[(&str, Rule)] = &[
         "setCustomFields",
         Rule::Write(&["Finding_Edit"], Scope::Product),
     ),
+    (
+        "riskAcceptance",
+        Rule::Read("Engagement_View", Scope::Product),
+    ),
+    (
+        "createRiskAcceptance",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
+    (
+        "updateRiskAcceptance",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
+    (
+        "addToRiskAcceptance",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
+    (
+        "removeFromRiskAcceptance",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
+    (
+        "expireRiskAcceptance",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
+    (
+        "reinstateRiskAcceptance",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
+    (
+        "deleteRiskAcceptance",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
+    (
+        "acceptRisks",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
+    (
+        "acceptFindingsRisk",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
+    (
+        "unacceptFindingsRisk",
+        Rule::Write(&["Risk_Acceptance"], Scope::Product),
+    ),
     ("attachFile", Rule::Write(&["Finding_Edit"], Scope::Product)),
     ("deleteFile", Rule::Write(&["Finding_Edit"], Scope::Product)),
     ("createNoteType", Rule::Superuser),
@@ -816,6 +860,33 @@ impl World {
         .await
     }
 
+    /// A fresh risk acceptance of `engagement` holding a fresh finding of
+    /// `test`; expired first when `expired`.
+    async fn risk_acceptance(
+        &self,
+        engagement: &Value,
+        test: &Value,
+        expired: bool,
+    ) -> (Value, Value) {
+        let finding = self.finding(test).await;
+        let ra = data_at(
+            &self.admin,
+            "mutation($e: ID!, $f: ID!) { createRiskAcceptance(input: {engagement: $e, name: \"accepted\", findings: [$f]}) { riskAcceptance { id } } }",
+            json!({"e": engagement, "f": finding}),
+            &["createRiskAcceptance", "riskAcceptance", "id"],
+        )
+        .await;
+        if expired {
+            self.admin
+                .ok(
+                    "mutation($id: ID!) { expireRiskAcceptance(input: {id: $id}) { changed } }",
+                    json!({"id": ra}),
+                )
+                .await;
+        }
+        (ra, finding)
+    }
+
     /// A fresh file attached to `finding`.
     async fn file(&self, finding: &Value) -> Value {
         let r = upload(
@@ -1119,6 +1190,50 @@ async fn run(op: &str, w: &World, c: &Caller) -> Outcome {
         "setCustomFields" => {
             let field = w.custom_field(&p.product_type).await;
             q("mutation($o: ID!, $f: ID!) { setCustomFields(input: {object: $o, values: [{field: $f, value: \"v\"}]}) { customFields { value } } }", json!({"o": p.finding, "f": field})).await
+        }
+        "riskAcceptance" => {
+            let (ra, _) = w.risk_acceptance(&p.engagement, &p.test, false).await;
+            q("query($id: ID!) { riskAcceptance(id: $id) { id } }", json!({"id": ra})).await
+        }
+        "createRiskAcceptance" => {
+            let f = w.finding(&p.test).await;
+            q("mutation($e: ID!, $f: ID!) { createRiskAcceptance(input: {engagement: $e, name: \"mine\", findings: [$f]}) { changed } }", json!({"e": p.engagement, "f": f})).await
+        }
+        "updateRiskAcceptance" => {
+            let (ra, _) = w.risk_acceptance(&p.engagement, &p.test, false).await;
+            q("mutation($id: ID!) { updateRiskAcceptance(input: {id: $id, decisionDetails: \"why\"}) { changed } }", json!({"id": ra})).await
+        }
+        "addToRiskAcceptance" => {
+            let (ra, _) = w.risk_acceptance(&p.engagement, &p.test, false).await;
+            let f = w.finding(&p.test).await;
+            q("mutation($id: ID!, $f: ID!) { addToRiskAcceptance(input: {id: $id, findings: [$f]}) { changed } }", json!({"id": ra, "f": f})).await
+        }
+        "removeFromRiskAcceptance" => {
+            let (ra, f) = w.risk_acceptance(&p.engagement, &p.test, false).await;
+            q("mutation($id: ID!, $f: ID!) { removeFromRiskAcceptance(input: {id: $id, findings: [$f]}) { changed } }", json!({"id": ra, "f": f})).await
+        }
+        "expireRiskAcceptance" => {
+            let (ra, _) = w.risk_acceptance(&p.engagement, &p.test, false).await;
+            q("mutation($id: ID!) { expireRiskAcceptance(input: {id: $id}) { changed } }", json!({"id": ra})).await
+        }
+        "reinstateRiskAcceptance" => {
+            let (ra, _) = w.risk_acceptance(&p.engagement, &p.test, true).await;
+            q("mutation($id: ID!) { reinstateRiskAcceptance(input: {id: $id}) { changed } }", json!({"id": ra})).await
+        }
+        "deleteRiskAcceptance" => {
+            let (ra, _) = w.risk_acceptance(&p.engagement, &p.test, false).await;
+            q("mutation($id: ID!) { deleteRiskAcceptance(input: {id: $id}) { changed } }", json!({"id": ra})).await
+        }
+        "acceptRisks" => {
+            q("mutation($e: ID!) { acceptRisks(input: {engagement: $e, risks: [{vulnerabilityId: \"CVE-2026-0001\", justification: \"j\", acceptedBy: \"CISO\"}]}) { id } }", json!({"e": p.engagement})).await
+        }
+        "acceptFindingsRisk" | "unacceptFindingsRisk" => {
+            w.admin
+                .ok("mutation($id: ID!) { updateProduct(input: {id: $id, enableSimpleRiskAcceptance: true}) { product { id } } }", json!({"id": p.product}))
+                .await;
+            let f = w.finding(&p.test).await;
+            let query = format!("mutation($f: ID!) {{ {op}(input: {{selection: {{ids: [$f]}}}}) {{ changed }} }}");
+            classify(&g.query(&query, json!({"f": f})).await)
         }
         "attachFile" => {
             classify(&upload(&g, "mutation($f: Upload!, $o: ID!) { attachFile(input: {object: $o, file: $f}) { file { id } } }", json!({"o": p.finding}), b"evidence".to_vec()).await)

@@ -15,6 +15,8 @@ pub enum FileParent {
     Test(i64),
     /// An engagement.
     Engagement(i64),
+    /// A risk acceptance (its proof).
+    RiskAcceptance(i64),
 }
 
 impl FileParent {
@@ -23,12 +25,16 @@ impl FileParent {
             FileParent::Finding(_) => "finding_id",
             FileParent::Test(_) => "test_id",
             FileParent::Engagement(_) => "engagement_id",
+            FileParent::RiskAcceptance(_) => "risk_acceptance_id",
         }
     }
 
     fn id(self) -> i64 {
         match self {
-            FileParent::Finding(id) | FileParent::Test(id) | FileParent::Engagement(id) => id,
+            FileParent::Finding(id)
+            | FileParent::Test(id)
+            | FileParent::Engagement(id)
+            | FileParent::RiskAcceptance(id) => id,
         }
     }
 }
@@ -44,6 +50,8 @@ pub struct StoredFile {
     pub test_id: Option<i64>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub engagement_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub risk_acceptance_id: Option<i64>,
     #[diesel(sql_type = BigInt)]
     pub product_id: i64,
     #[diesel(sql_type = Text)]
@@ -67,6 +75,7 @@ impl StoredFile {
             .map(FileParent::Finding)
             .or(self.test_id.map(FileParent::Test))
             .or(self.engagement_id.map(FileParent::Engagement))
+            .or(self.risk_acceptance_id.map(FileParent::RiskAcceptance))
     }
 }
 
@@ -88,8 +97,8 @@ pub struct NewFile<'a> {
     pub uploaded_by_id: Option<i64>,
 }
 
-const COLUMNS: &str = "id, finding_id, test_id, engagement_id, product_id, name, content_type, \
-     size, sha256, uploaded_by_id, created_at";
+const COLUMNS: &str = "id, finding_id, test_id, engagement_id, risk_acceptance_id, product_id, \
+     name, content_type, size, sha256, uploaded_by_id, created_at";
 
 impl StoredFile {
     /// Stores a file.
@@ -127,7 +136,12 @@ impl StoredFile {
         parents: &[FileParent],
     ) -> QueryResult<Vec<StoredFile>> {
         let mut out = Vec::new();
-        for column in ["finding_id", "test_id", "engagement_id"] {
+        for column in [
+            "finding_id",
+            "test_id",
+            "engagement_id",
+            "risk_acceptance_id",
+        ] {
             let ids: Vec<i64> = parents
                 .iter()
                 .filter(|p| p.column() == column)

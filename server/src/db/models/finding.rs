@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::{Direction, PageQuery, SortKey, like_pattern};
 use crate::db::schema::{
     finding_group_findings, finding_reviewers, finding_vulnerability_ids, findings,
+    risk_acceptance_findings,
 };
 use crate::domain::severity::Severity;
 
@@ -250,6 +251,8 @@ pub struct FindingFilter {
     pub reviewer_id: Option<i64>,
     /// Conditions on custom field values.
     pub custom: Vec<CustomCondition>,
+    /// In any of these risk acceptances (empty: no filter).
+    pub risk_acceptance_ids: Vec<i64>,
 }
 
 /// A condition on the value of one custom field of a finding.
@@ -395,6 +398,18 @@ impl FindingFilter {
                         .filter(finding_group_findings::finding_id.eq(findings::id)),
                 )))
             };
+        }
+        if !self.risk_acceptance_ids.is_empty() {
+            q = q.filter(
+                findings::id.eq_any(
+                    risk_acceptance_findings::table
+                        .filter(
+                            risk_acceptance_findings::risk_acceptance_id
+                                .eq_any(self.risk_acceptance_ids.clone()),
+                        )
+                        .select(risk_acceptance_findings::finding_id),
+                ),
+            );
         }
         if let Some(o) = self.duplicate_of {
             q = q.filter(findings::duplicate_finding_id.eq(o));

@@ -215,6 +215,8 @@ pub struct FindingFilterInput {
     pub under_review_by_me: Option<bool>,
     /// Conditions on custom field values; all must hold.
     pub custom_fields: Option<Vec<CustomFieldCondition>>,
+    /// In any of these risk acceptances.
+    pub risk_acceptance_ids: Option<Vec<ID>>,
 }
 
 fn decode_all(list: &Option<Vec<ID>>, kind: Kind) -> ApiResult<Vec<i64>> {
@@ -280,6 +282,7 @@ impl FindingFilterInput {
                 .transpose()?,
             reviewer_id: reviewer,
             custom: custom_conditions(self.custom_fields)?,
+            risk_acceptance_ids: decode_all(&self.risk_acceptance_ids, Kind::RiskAcceptance)?,
         })
     }
 }

@@ -56,6 +56,13 @@ impl Engagement {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Engagement, self.0.id)
     }
+    /// Its risk acceptances, oldest first.
+    async fn risk_acceptances(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::risk::RiskAcceptance>> {
+        crate::graphql::risk::of_engagement(ctx, self.0.id).await
+    }
     /// Attached files, oldest first.
     async fn files(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::graphql::file::File>> {
         crate::graphql::file::files_of(
