@@ -9,35 +9,11 @@ use serde_json::{Value, json};
 
 use crate::hierarchy::{add_finding, build_tree};
 use crate::support::server::authenticated_client;
-use crate::support::{Gql, TestDb, TestServer, create_user};
+use crate::support::{Gql, TestDb, TestServer, create_user, grant, user_id};
 
 const ATTACH: &str = "mutation($o: ID!, $file: Upload!, $n: String) { attachFile(input: {object: $o, file: $file, name: $n}) { file { id name contentType size sha256 url uploadedBy { username } } } }";
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-
-async fn user_id(admin: &Gql, name: &str) -> Value {
-    admin
-        .ok(
-            "query($n: String) { users(usernameContains: $n) { id username } }",
-            json!({"n": name}),
-        )
-        .await["users"]
-        .as_array()
-        .expect("users")
-        .iter()
-        .find(|u| u["username"] == name)
-        .expect("user")["id"]
-        .clone()
-}
-
-async fn grant(admin: &Gql, object: &str, user: &Value, role: &str) {
-    admin
-        .ok(
-            "mutation($o: ID!, $u: ID!, $r: Role!) { setMember(input: {object: $o, user: $u, role: $r}) { role } }",
-            json!({"o": object, "u": user, "r": role}),
-        )
-        .await;
-}
 
 /// `attachFile` as `token`, with the multipart upload of `bytes`.
 async fn attach(

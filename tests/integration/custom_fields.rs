@@ -4,40 +4,15 @@
 //! filters and sorts by them, imports fill them from report keys, and every
 //! change is in the object's history.
 
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::hierarchy::{add_finding, build_tree};
-use crate::support::{Gql, TestDb, TestServer, create_user};
+use crate::support::{Gql, TestDb, TestServer, create_user, grant, upload, user_id};
 
 const CREATE: &str = "mutation($i: CreateCustomFieldInput!) { createCustomField(input: $i) { customField { id name kind choices appliesTo importKeys active productType { id } } } }";
 const UPDATE: &str = "mutation($i: UpdateCustomFieldInput!) { updateCustomField(input: $i) { customField { id name choices active } } }";
 const SET: &str = "mutation($o: ID!, $v: [CustomFieldValueInput!]!) { setCustomFields(input: {object: $o, values: $v}) { customFields { field { name } value } } }";
 const VALUES: &str = "query($id: ID!) { node(id: $id) { ... on Finding { customFields { field { name } value } } ... on Product { customFields { field { name } value } } ... on Engagement { customFields { field { name } value } } } }";
-
-async fn user_id(admin: &Gql, name: &str) -> Value {
-    admin
-        .ok(
-            "query($n: String) { users(usernameContains: $n) { id username } }",
-            json!({"n": name}),
-        )
-        .await["users"]
-        .as_array()
-        .expect("users")
-        .iter()
-        .find(|u| u["username"] == name)
-        .expect("user")["id"]
-        .clone()
-}
-
-async fn grant(admin: &Gql, object: &str, user: &Value, role: &str) {
-    admin
-        .ok(
-            "mutation($o: ID!, $u: ID!, $r: Role!) { setMember(input: {object: $o, user: $u, role: $r}) { role } }",
-            json!({"o": object, "u": user, "r": role}),
-        )
-        .await;
-}
 
 async fn create(gql: &Gql, input: Value) -> Value {
     gql.ok(CREATE, json!({"i": input})).await["createCustomField"]["customField"].clone()
@@ -490,28 +465,6 @@ async fn values_are_typed_filtered_sorted_and_kept_in_history() {
     assert_eq!(values(&admin, &eng).await, json!([]));
     let left = by_name(&values(&admin, &f1).await);
     assert!(left.get("Team").is_none() && left["Effort"] == 8, "{left}");
-}
-
-async fn upload(s: &TestServer, query: &str, variables: Value, file: Vec<u8>) -> Value {
-    let form = Form::new()
-        .text(
-            "operations",
-            json!({"query": query, "variables": variables}).to_string(),
-        )
-        .text("map", json!({"0": ["variables.file"]}).to_string())
-        .part("0", Part::bytes(file).file_name("report.json"));
-    let v: Value = s
-        .http
-        .post(format!("{}/graphql", s.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
-    assert!(v.get("errors").is_none(), "{v}");
-    v["data"].clone()
 }
 
 fn report(effort: &str) -> Vec<u8> {

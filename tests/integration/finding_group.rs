@@ -3,11 +3,10 @@
 //! the finding filters, and made, filled, emptied and deleted by hand with
 //! their rules, permissions and events.
 
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::hierarchy::{add_finding, build_tree};
-use crate::support::{TestDb, TestServer, create_user};
+use crate::support::{TestDb, TestServer, create_user, upload};
 
 const GROUP_FIELDS: &str = "id name findingCount severity status slaExpirationDate creator { username } findings(first: 50) { nodes { title } }";
 
@@ -26,28 +25,6 @@ fn report(findings: &[(&str, &str, Option<&str>)]) -> Vec<u8> {
         })
         .collect();
     serde_json::to_vec(&json!({"findings": list})).expect("json")
-}
-
-async fn upload(s: &TestServer, query: &str, variables: Value, file: Vec<u8>) -> Value {
-    let form = Form::new()
-        .text(
-            "operations",
-            json!({"query": query, "variables": variables}).to_string(),
-        )
-        .text("map", json!({"0": ["variables.file"]}).to_string())
-        .part("0", Part::bytes(file).file_name("report.json"));
-    let v: Value = s
-        .http
-        .post(format!("{}/graphql", s.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
-    assert!(v.get("errors").is_none(), "{v}");
-    v["data"].clone()
 }
 
 const IMPORT: &str = "mutation($file: Upload!) { importScan(input: {file: $file, scanType: \"Generic Findings Import\", productTypeName: \"Web\", productName: \"Shop\", engagementName: \"CI\", autoCreateContext: true, groupBy: COMPONENT_NAME}) { test { id } } }";

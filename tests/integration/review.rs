@@ -5,33 +5,9 @@
 use serde_json::{Value, json};
 
 use crate::hierarchy::{add_finding, build_tree};
-use crate::support::{Gql, TestDb, TestServer, create_user};
+use crate::support::{TestDb, TestServer, create_user, grant, user_id};
 
 const FIELDS: &str = "id active falseP underReview reviewers { username } reviewRequestedBy { username } lastReviewed lastReviewedBy { username } notes { entry author { username } }";
-
-async fn user_id(admin: &Gql, name: &str) -> Value {
-    admin
-        .ok(
-            "query($n: String) { users(usernameContains: $n) { id username } }",
-            json!({"n": name}),
-        )
-        .await["users"]
-        .as_array()
-        .expect("users")
-        .iter()
-        .find(|u| u["username"] == name)
-        .expect("user")["id"]
-        .clone()
-}
-
-async fn grant(admin: &Gql, product: &str, user: &Value, role: &str) {
-    admin
-        .ok(
-            "mutation($o: ID!, $u: ID!, $r: Role!) { setMember(input: {object: $o, user: $u, role: $r}) { role } }",
-            json!({"o": product, "u": user, "r": role}),
-        )
-        .await;
-}
 
 const REQUEST: &str = "mutation($i: RequestReviewInput!) { requestReview(input: $i) { finding { id underReview reviewers { username } reviewRequestedBy { username } } } }";
 const CLEAR: &str = "mutation($i: ClearReviewInput!) { clearReview(input: $i) { finding { id } } }";

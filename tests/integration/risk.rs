@@ -9,34 +9,10 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::hierarchy::{add_finding, build_tree};
-use crate::support::{Gql, TestDb, TestServer, create_user};
+use crate::support::{Gql, TestDb, TestServer, create_user, grant, upload, user_id};
 
 const STATE: &str = "id active riskAccepted isMitigated slaStartDate riskAcceptance { id name }";
 const CREATE: &str = "mutation($i: CreateRiskAcceptanceInput!) { createRiskAcceptance(input: $i) { changed unchanged changedIds riskAcceptance { id name isExpired findingCount expirationDate decision recommendation owner { username } } } }";
-
-async fn user_id(admin: &Gql, name: &str) -> Value {
-    admin
-        .ok(
-            "query($n: String) { users(usernameContains: $n) { id username } }",
-            json!({"n": name}),
-        )
-        .await["users"]
-        .as_array()
-        .expect("users")
-        .iter()
-        .find(|u| u["username"] == name)
-        .expect("user")["id"]
-        .clone()
-}
-
-async fn grant(admin: &Gql, object: &str, user: &Value, role: &str) {
-    admin
-        .ok(
-            "mutation($o: ID!, $u: ID!, $r: Role!) { setMember(input: {object: $o, user: $u, role: $r}) { role } }",
-            json!({"o": object, "u": user, "r": role}),
-        )
-        .await;
-}
 
 async fn state(gql: &Gql, id: &str) -> Value {
     gql.ok(
@@ -346,28 +322,6 @@ async fn full_acceptances_take_findings_out_of_the_open_list_and_back() {
         "{}",
         r.body
     );
-}
-
-async fn upload(s: &TestServer, query: &str, variables: Value, file: Vec<u8>) -> Value {
-    let form = Form::new()
-        .text(
-            "operations",
-            json!({"query": query, "variables": variables}).to_string(),
-        )
-        .text("map", json!({"0": ["variables.file"]}).to_string())
-        .part("0", Part::bytes(file).file_name("report.json"));
-    let v: Value = s
-        .http
-        .post(format!("{}/graphql", s.base))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
-    assert!(v.get("errors").is_none(), "{v}");
-    v["data"].clone()
 }
 
 #[tokio::test]

@@ -68,3 +68,62 @@ pub fn decode_gid(id: &str) -> i64 {
         .and_then(|n| n.parse().ok())
         .expect("numeric id")
 }
+
+/// The global id of user `name`, looked up by `admin`.
+pub async fn user_id(admin: &Gql, name: &str) -> serde_json::Value {
+    admin
+        .ok(
+            "query($n: String) { users(usernameContains: $n) { id username } }",
+            serde_json::json!({"n": name}),
+        )
+        .await["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["username"] == name)
+        .expect("user")["id"]
+        .clone()
+}
+
+/// Gives `user` the `role` on `object` (a product or product type).
+pub async fn grant(admin: &Gql, object: &str, user: &serde_json::Value, role: &str) {
+    admin
+        .ok(
+            "mutation($o: ID!, $u: ID!, $r: Role!) { setMember(input: {object: $o, user: $u, role: $r}) { role } }",
+            serde_json::json!({"o": object, "u": user, "r": role}),
+        )
+        .await;
+}
+
+/// Runs `query` as the admin with `file` as the multipart upload
+/// `variables.file`; returns `data`, failing on any error.
+pub async fn upload(
+    s: &TestServer,
+    query: &str,
+    variables: serde_json::Value,
+    file: Vec<u8>,
+) -> serde_json::Value {
+    use reqwest::multipart::{Form, Part};
+    let form = Form::new()
+        .text(
+            "operations",
+            serde_json::json!({"query": query, "variables": variables}).to_string(),
+        )
+        .text(
+            "map",
+            serde_json::json!({"0": ["variables.file"]}).to_string(),
+        )
+        .part("0", Part::bytes(file).file_name("report.json"));
+    let v: serde_json::Value = s
+        .http
+        .post(format!("{}/graphql", s.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert!(v.get("errors").is_none(), "{v}");
+    v["data"].clone()
+}

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::hierarchy::{Tree, add_finding, build_tree};
-use crate::support::{Gql, TestDb, TestServer, create_user};
+use crate::support::{Gql, TestDb, TestServer, create_user, grant, user_id};
 
 const FIELDS: &str = "id active verified falseP outOfScope isMitigated mitigated mitigatedBy { username } slaStartDate slaExpirationDate notes { entry noteType author { username } }";
 
@@ -35,28 +35,6 @@ fn input_type(mutation: &str) -> &'static str {
         "verifyFinding" => "VerifyFinding",
         _ => "FindingAction",
     }
-}
-
-async fn user_id(gql: &Gql, name: &str) -> Value {
-    gql.ok(
-        "query($n: String) { users(usernameContains: $n) { id username } }",
-        json!({"n": name}),
-    )
-    .await["users"]
-        .as_array()
-        .expect("users")
-        .iter()
-        .find(|u| u["username"] == name)
-        .expect("user")["id"]
-        .clone()
-}
-
-async fn grant(gql: &Gql, product: &str, user: &Value, role: &str) {
-    gql.ok(
-        "mutation($o: ID!, $u: ID!, $r: Role!) { setMember(input: {object: $o, user: $u, role: $r}) { role } }",
-        json!({"o": product, "u": user, "r": role}),
-    )
-    .await;
 }
 
 #[tokio::test]
