@@ -72,6 +72,22 @@ row_loader!(FindingGroup);
 row_loader!(CustomField);
 row_loader!(RiskAcceptance);
 
+/// How many findings each risk acceptance holds.
+pub struct AcceptanceCountLoader(Db);
+
+impl Loader<i64> for AcceptanceCountLoader {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, i64>, LoadError> {
+        let mut conn = self.0.conn().await.map_err(|e| Arc::new(e.to_string()))?;
+        let rows = RiskAcceptance::counts(&mut conn, keys)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        Ok(rows.into_iter().collect())
+    }
+}
+
 /// The risk acceptance of each finding that is in one.
 pub struct AcceptanceOfFindingLoader(Db);
 
@@ -380,6 +396,7 @@ pub struct Loaders {
     pub files: Dl<FilesLoader>,
     pub risk_acceptances: Dl<RowLoader<RiskAcceptance>>,
     pub acceptance_of_finding: Dl<AcceptanceOfFindingLoader>,
+    pub acceptance_counts: Dl<AcceptanceCountLoader>,
     pub group_of_finding: Dl<GroupOfFindingLoader>,
     pub group_summaries: Dl<GroupSummaryLoader>,
     pub test_groups: Dl<TestGroupsLoader>,
@@ -430,6 +447,7 @@ impl Loaders {
             files: make(FilesLoader(db.clone()), &counter),
             risk_acceptances: make(rows(db), &counter),
             acceptance_of_finding: make(AcceptanceOfFindingLoader(db.clone()), &counter),
+            acceptance_counts: make(AcceptanceCountLoader(db.clone()), &counter),
             group_of_finding: make(GroupOfFindingLoader(db.clone()), &counter),
             group_summaries: make(GroupSummaryLoader(db.clone()), &counter),
             test_groups: make(TestGroupsLoader(db.clone()), &counter),

@@ -159,8 +159,13 @@ impl RiskAcceptance {
     /// How many findings it covers.
     async fn finding_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let cx = Cx::of(ctx)?;
-        let rows = model::RiskAcceptance::counts(&mut *cx.conn().await?, &[self.0.id]).await?;
-        Ok(rows.first().map_or(0, |(_, n)| *n))
+        Ok(cx
+            .loaders()
+            .acceptance_counts
+            .load_one(self.0.id)
+            .await
+            .map_err(load_err)?
+            .unwrap_or(0))
     }
     /// The findings it covers.
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
